@@ -1,0 +1,175 @@
+/**
+ * The Tenant kind: one customer environment (namespace, application, front door, Azure
+ * resources, backups, maintenance) declared in a single object that a platform team keeps in git.
+ */
+import { z } from 'zod';
+import { type CustomObject, conditionsField, localObjectReference } from './common.ts';
+import { ISO_COUNTRY_CODES } from './countries.ts';
+
+export const TIERS = ['Small', 'Medium', 'Large'] as const;
+export const ENVIRONMENTS = ['Production', 'QA', 'Development'] as const;
+export type Tier = (typeof TIERS)[number];
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const HOSTNAME_PATTERN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export const applicationSchema = z
+  .object({
+    image: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[a-z0-9]+([._/:-][a-z0-9]+)*$/)
+      .describe('Container image repository without tag, for example "contoso.azurecr.io/shop".'),
+    version: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/)
+      .describe('Image tag to run, for example "2.4.1". Changing it is a disruptive change held for the maintenance window.'),
+    replicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .optional()
+      .describe('Replica count; defaults by tier and environment. Production needs at least 2 (99.9% availability).'),
+    port: z.number().int().min(1024).max(65535).default(8080).describe('Container port the application listens on.'),
+    healthPath: z
+      .string()
+      .max(256)
+      .regex(/^\/[A-Za-z0-9._~/-]*$/)
+      .default('/healthz')
+      .describe('HTTP path used for readiness, liveness and startup probes.'),
+  })
+  .describe('The application instance dedicated to this tenant.');
+
+export const ingressSchema = z
+  .object({
+    host: z
+      .string()
+      .min(4)
+      .max(253)
+      .regex(HOSTNAME_PATTERN)
+      .describe('Fully qualified host name the tenant is reached at, for example "shop.contoso.example".'),
+    allowedSourceRanges: z
+      .array(
+        z
+          .string()
+          .max(43)
+          .describe('An IPv4 or IPv6 CIDR, for example "203.0.113.0/24".')
+          .meta({ 'x-kubernetes-validations': [{ rule: 'isCIDR(self)', message: 'must be a valid CIDR such as 203.0.113.0/24' }] }),
+      )
+      .max(64)
+      .optional()
+      .describe('When set, only these source ranges may reach the tenant (enforced at the front door and by the WAF).'),
+    allowedCountries: z
+      .array(z.enum(ISO_COUNTRY_CODES as [string, ...string[]]).describe('ISO 3166-1 alpha-2 country code.'))
+      .max(100)
+      .optional()
+      .describe('When set, the WAF allows requests only from these countries (ISO 3166-1 alpha-2 codes).'),
+  })
+  .describe('The tenant’s front door: HTTPS only, TLS 1.2 or higher, behind a web application firewall.');
+
+export const secretReferenceSchema = z.object({
+  name: z
+    .string()
+    .min(1)
+    .max(127)
+    .regex(/^[0-9a-zA-Z-]+$/)
+    .describe('Name of the secret in the tenant’s Key Vault. Values never pass through the operator.'),
+  fileName: z
+    .string()
+    .max(253)
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .optional()
+    .describe('File name under the CSI mount; defaults to the secret name.'),
+});
+
+export const tenantSpecSchema = z
+  .object({
+    displayName: z.string().min(1).max(100).describe('Human-readable customer name.'),
+    tier: z.enum(TIERS).describe('Service tier: sizes quotas, the application and the database (Small, Medium, Large).'),
+    environment: z
+      .enum(ENVIRONMENTS)
+      .describe('Environment kind: Production, QA or Development. Immutable: each environment is a separate Tenant.')
+      .meta({ 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'environment is immutable' }] }),
+    region: z
+      .string()
+      .min(3)
+      .max(40)
+      .regex(/^[a-z][a-z0-9]+$/)
+      .describe('Azure region that hosts the tenant’s data, for example "westeurope". Immutable (data residency).')
+      .meta({ 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'region is immutable (data residency)' }] }),
+    dataResidency: z
+      .string()
+      .min(1)
+      .max(32)
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/)
+      .optional()
+      .describe('Data-residency zone (for example "EU"); the region must belong to it. Defaults to the zone of the region.'),
+    application: applicationSchema,
+    ingress: ingressSchema,
+    secrets: z
+      .array(secretReferenceSchema)
+      .max(64)
+      .optional()
+      .describe('Key Vault secrets mounted into the application through the Secrets Store CSI driver.')
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+    backupPolicyRef: localObjectReference('BackupPolicy').optional(),
+    maintenanceWindowRef: localObjectReference('MaintenanceWindow').optional(),
+    deletionPolicy: z
+      .enum(['Retain', 'Delete'])
+      .default('Retain')
+      .describe(
+        'What deleting the Tenant does to its namespace and Azure resources. Retain (default) keeps them, labelled as orphaned; Delete removes them.',
+      ),
+  })
+  .describe('Desired state of one customer environment.')
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: "self.environment != 'Production' || !has(self.application.replicas) || self.application.replicas >= 2",
+        message: 'Production tenants need at least 2 application replicas (99.9% availability)',
+        fieldPath: '.application.replicas',
+      },
+      {
+        rule: "self.environment != 'Production' || self.application.version != 'latest'",
+        message: 'Production tenants must pin an application version, not "latest"',
+        fieldPath: '.application.version',
+      },
+    ],
+  });
+
+export const tenantStatusSchema = z
+  .object({
+    observedGeneration: z.number().int().optional().describe('The metadata.generation the status reflects.'),
+    conditions: conditionsField,
+    namespace: z.string().optional().describe('The namespace that holds the tenant’s workloads.'),
+    url: z.string().optional().describe('The address the tenant is reached at.'),
+    azure: z
+      .object({
+        resourceGroup: z.string().optional().describe('Resource group holding the tenant’s Azure resources.'),
+        sqlServerFqdn: z.string().optional().describe('Fully qualified domain name of the tenant’s SQL server.'),
+        databaseName: z.string().optional().describe('Name of the tenant’s dedicated database.'),
+        keyVaultUri: z.string().optional().describe('URI of the tenant’s Key Vault.'),
+        identityClientId: z.string().optional().describe('Client id of the tenant’s workload identity.'),
+        earliestRestorePoint: z.string().optional().describe('Earliest point in time the database can be restored to.'),
+      })
+      .optional()
+      .describe('Where the tenant’s Azure resources are. Never contains secret values.'),
+    maintenance: z
+      .object({
+        nextWindowOpens: z.string().optional().describe('When the next maintenance window opens (RFC 3339).'),
+        nextWindowCloses: z.string().optional().describe('When that window closes (RFC 3339).'),
+        pendingChanges: z.array(z.string()).optional().describe('Disruptive changes waiting for the window.'),
+        pendingSince: z.string().optional().describe('When the oldest pending change was first held.'),
+      })
+      .optional()
+      .describe('Maintenance-window state: what waits, and until when.'),
+  })
+  .describe('Observed state, written by the operator only.');
+
+export type TenantSpec = z.infer<typeof tenantSpecSchema>;
+export type TenantStatus = z.infer<typeof tenantStatusSchema>;
+export type Tenant = CustomObject<TenantSpec, TenantStatus>;

@@ -1,0 +1,191 @@
+/**
+ * The operator's own configuration: one zod-validated object, read once at start-up from an
+ * optional YAML/JSON file (`--config` or TENANT_OPERATOR_CONFIG) with environment overrides.
+ * A bad value stops the operator with a message that names the field.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.1.0.0/16');
+
+const tierSizingSchema = z.object({
+  quota: z
+    .object({
+      cpu: z.string().describe('requests.cpu and limits.cpu hard limit, e.g. "4"'),
+      memory: z.string().describe('requests.memory and limits.memory hard limit, e.g. "8Gi"'),
+      pods: z.number().int().positive(),
+      services: z.number().int().positive().default(10),
+      persistentVolumeClaims: z.number().int().nonnegative().default(0),
+    })
+    .strict(),
+  container: z
+    .object({
+      defaultCpu: z.string(),
+      defaultMemory: z.string(),
+      defaultRequestCpu: z.string(),
+      defaultRequestMemory: z.string(),
+      maxCpu: z.string(),
+      maxMemory: z.string(),
+    })
+    .strict(),
+  replicas: z.object({ production: z.number().int().min(2), other: z.number().int().min(1) }).strict(),
+  sql: z.object({ skuName: z.string(), tier: z.string(), capacity: z.number().int().positive().optional() }).strict(),
+});
+
+export const configSchema = z
+  .object({
+    /** Prefix of every tenant namespace: `<prefix><tenant>-<env>`. */
+    namespacePrefix: z
+      .string()
+      .regex(/^[a-z]([-a-z0-9]*-)?$/, 'must be a lowercase DNS prefix ending in "-"')
+      .max(12)
+      .default('tenant-'),
+    /** Namespace of the ingress / Application Gateway for Containers controller allowed to reach tenant apps. */
+    ingressNamespace: z.string().min(1).default('azure-alb-system'),
+    /** CIDRs of the Azure SQL and Key Vault private endpoints that tenant pods may reach. */
+    azureEgressCidrs: z.object({ sql: z.array(cidr).default([]), keyVault: z.array(cidr).default([]) }).strict().default({ sql: [], keyVault: [] }),
+    tiers: z
+      .object({ Small: tierSizingSchema, Medium: tierSizingSchema, Large: tierSizingSchema })
+      .strict()
+      .default(() => DEFAULT_TIERS),
+    /** Every key is re-enqueued this often even when nothing changed (level-triggered safety net). */
+    resyncPeriodSeconds: z.number().int().min(10).max(86400).default(600),
+    /** Reconciles running at once per controller. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    defaultBackupPolicy: z.string().default('default'),
+    defaultMaintenanceWindow: z.string().default('default'),
+    leaderElection: z
+      .object({
+        enabled: z.boolean().default(true),
+        namespace: z.string().default('tenant-operator-system'),
+        leaseName: z.string().default('tenant-operator-leader'),
+        leaseDurationSeconds: z.number().int().min(2).default(15),
+        renewDeadlineSeconds: z.number().int().min(1).default(10),
+        retryPeriodSeconds: z.number().int().min(1).default(2),
+      })
+      .strict()
+      .refine((l) => l.renewDeadlineSeconds < l.leaseDurationSeconds, {
+        message: 'renewDeadlineSeconds must be shorter than leaseDurationSeconds',
+      })
+      .default({
+        enabled: true,
+        namespace: 'tenant-operator-system',
+        leaseName: 'tenant-operator-leader',
+        leaseDurationSeconds: 15,
+        renewDeadlineSeconds: 10,
+        retryPeriodSeconds: 2,
+      }),
+    http: z
+      .object({ port: z.number().int().min(0).max(65535).default(8080), host: z.string().default('0.0.0.0') })
+      .strict()
+      .default({ port: 8080, host: '0.0.0.0' }),
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  })
+  .strict();
+
+export type OperatorConfig = z.infer<typeof configSchema>;
+export type TierSizing = z.infer<typeof tierSizingSchema>;
+
+export const DEFAULT_TIERS: OperatorConfig['tiers'] = {
+  Small: {
+    quota: { cpu: '4', memory: '8Gi', pods: 20, services: 10, persistentVolumeClaims: 0 },
+    container: {
+      defaultCpu: '500m',
+      defaultMemory: '512Mi',
+      defaultRequestCpu: '100m',
+      defaultRequestMemory: '128Mi',
+      maxCpu: '1',
+      maxMemory: '2Gi',
+    },
+    replicas: { production: 2, other: 1 },
+    sql: { skuName: 'GP_S_Gen5', tier: 'GeneralPurpose', capacity: 2 },
+  },
+  Medium: {
+    quota: { cpu: '16', memory: '32Gi', pods: 50, services: 20, persistentVolumeClaims: 0 },
+    container: {
+      defaultCpu: '1',
+      defaultMemory: '1Gi',
+      defaultRequestCpu: '250m',
+      defaultRequestMemory: '256Mi',
+      maxCpu: '4',
+      maxMemory: '8Gi',
+    },
+    replicas: { production: 3, other: 1 },
+    sql: { skuName: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 4 },
+  },
+  Large: {
+    quota: { cpu: '64', memory: '128Gi', pods: 150, services: 40, persistentVolumeClaims: 0 },
+    container: {
+      defaultCpu: '2',
+      defaultMemory: '4Gi',
+      defaultRequestCpu: '500m',
+      defaultRequestMemory: '1Gi',
+      maxCpu: '8',
+      maxMemory: '32Gi',
+    },
+    replicas: { production: 4, other: 2 },
+    sql: { skuName: 'BC_Gen5', tier: 'BusinessCritical', capacity: 8 },
+  },
+};
+
+/** Thrown when the configuration is invalid; the message names every bad field. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Environment variables that override single fields (the common knobs of a Deployment). */
+const ENV_OVERRIDES: Record<string, (raw: string) => [string[], unknown]> = {
+  TENANT_OPERATOR_NAMESPACE_PREFIX: (v) => [['namespacePrefix'], v],
+  TENANT_OPERATOR_INGRESS_NAMESPACE: (v) => [['ingressNamespace'], v],
+  TENANT_OPERATOR_RESYNC_SECONDS: (v) => [['resyncPeriodSeconds'], Number(v)],
+  TENANT_OPERATOR_CONCURRENCY: (v) => [['concurrency'], Number(v)],
+  TENANT_OPERATOR_HTTP_PORT: (v) => [['http', 'port'], Number(v)],
+  TENANT_OPERATOR_LEADER_ELECTION: (v) => [['leaderElection', 'enabled'], v === 'true'],
+  TENANT_OPERATOR_LEADER_NAMESPACE: (v) => [['leaderElection', 'namespace'], v],
+  TENANT_OPERATOR_LOG_LEVEL: (v) => [['logLevel'], v],
+};
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+/** Validates a raw configuration object, applying defaults. Throws ConfigError naming each bad field. */
+export function parseConfig(raw: unknown): OperatorConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid operator configuration:\n${problems.join('\n')}`);
+}
+
+/** Reads the file (if any), applies environment overrides, validates. */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): OperatorConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.TENANT_OPERATOR_CONFIG;
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
+    }
+    const parsed: unknown = parseYaml(text);
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed)))
+      throw new ConfigError(`configuration file ${file} must hold a mapping`);
+    raw = (parsed ?? {}) as Record<string, unknown>;
+  }
+  for (const [name, toField] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      const [path, parsedValue] = toField(value);
+      setPath(raw, path, parsedValue);
+    }
+  }
+  return parseConfig(raw);
+}
