@@ -37,7 +37,7 @@ export const maintenanceWindowSpecSchema = z
             .max(7)
             .describe('Days of the week the window opens on (local time).')
             .meta({ 'x-kubernetes-list-type': 'set' }),
-          start: z.string().regex(HH_MM).describe('Local wall-clock opening time, "HH:MM" (24 h).'),
+          start: z.string().max(5).regex(HH_MM).describe('Local wall-clock opening time, "HH:MM" (24 h).'),
           duration: goDuration('How long the window stays open, at most 168h.'),
         }),
       )
@@ -48,8 +48,8 @@ export const maintenanceWindowSpecSchema = z
       .array(
         z
           .object({
-            start: z.string().regex(DATE).describe('First local date of the freeze, "YYYY-MM-DD".'),
-            end: z.string().regex(DATE).describe('Last local date of the freeze (inclusive), "YYYY-MM-DD".'),
+            start: z.string().max(10).regex(DATE).describe('First local date of the freeze, "YYYY-MM-DD".'),
+            end: z.string().max(10).regex(DATE).describe('Last local date of the freeze (inclusive), "YYYY-MM-DD".'),
             reason: z.string().max(256).optional().describe('Why changes are frozen.'),
           })
           .meta({ 'x-kubernetes-validations': [{ rule: 'self.end >= self.start', message: 'blackout end must not be before its start' }] }),

@@ -1,0 +1,64 @@
+/**
+ * Entry point: configuration -> Kubernetes client -> operator -> signals. Wiring only.
+ *
+ *   node src/main.ts [--config FILE] [--kubeconfig FILE]
+ */
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './observability/logger.ts';
+import { Operator } from './operator.ts';
+
+const { values } = parseArgs({
+  options: { config: { type: 'string' }, kubeconfig: { type: 'string' } },
+  allowPositionals: false,
+});
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(values.config ? { file: values.config } : {});
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`tenant-operator: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const logger = createLogger({ level: config.logLevel, defaultMeta: { component: 'tenant-operator' } });
+const kubeConfig = new KubeConfig();
+if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
+else kubeConfig.loadFromDefault();
+
+const operator = new Operator({
+  kubeConfig,
+  config,
+  logger,
+  onLostLeadership: (reason) => {
+    logger.error('leadership lost, exiting so a fresh replica can campaign', { reason });
+    process.exit(1);
+  },
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => process.exit(1), 25_000);
+    force.unref();
+    operator.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error('shutdown failed', { error: err.message });
+        process.exit(1);
+      },
+    );
+  });
+}
+
+operator.start().catch((err: Error) => {
+  logger.error('operator failed to start', { error: err.message });
+  process.exit(1);
+});

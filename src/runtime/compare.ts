@@ -1,0 +1,41 @@
+/**
+ * Decides whether an object in the cluster already matches what we would apply, so converged
+ * objects cost no write. The comparison is "desired is contained in observed": every field we set
+ * must be present with the same value; fields the server or others added are ignored. Lists must
+ * have the same length (an extra or missing rule is drift). Fields we stopped setting are caught
+ * by the desired-state hash annotation, which changes whenever the desired object does.
+ */
+import { createHash } from 'node:crypto';
+
+export const DESIRED_HASH_ANNOTATION = 'tenancy.dev/desired-hash';
+
+/** Stable JSON: keys sorted, so equal objects hash equally. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
+}
+
+/** True when every field of `desired` is present in `observed` with an equal value. */
+export function isContainedIn(desired: unknown, observed: unknown): boolean {
+  if (desired === undefined) return true;
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(observed) || observed.length !== desired.length) return false;
+    return desired.every((d, i) => isContainedIn(d, observed[i]));
+  }
+  if (desired !== null && typeof desired === 'object') {
+    if (observed === null || typeof observed !== 'object' || Array.isArray(observed)) return false;
+    const obs = observed as Record<string, unknown>;
+    return Object.entries(desired as Record<string, unknown>).every(([k, v]) => isContainedIn(v, obs[k]));
+  }
+  return desired === observed;
+}

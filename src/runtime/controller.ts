@@ -1,0 +1,108 @@
+/**
+ * Runs one reconciler over a work queue with bounded concurrency.
+ *
+ * The reconciler contract (after controller-runtime): a key in, a result or an error out.
+ * Reconcile is level-based: it must read the world afresh and not depend on which event
+ * queued the key. Outcomes:
+ * - success: the key's backoff is reset; `requeueAfterMs` schedules a later look (a timer, a poll);
+ * - RetryableError: requeued after its `retryAfterMs` when given (Retry-After), else with backoff;
+ * - TerminalError: not requeued; the reconciler has recorded it in status and waits for a change;
+ * - anything else: treated as retryable, with backoff.
+ */
+import type { Logger } from 'winston';
+import { errorMessage, RetryableError, TerminalError } from './errors.ts';
+import type { WorkQueue } from './queue.ts';
+
+export interface ReconcileResult {
+  /** Look at this key again after this long, even if nothing changes. */
+  requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  reconcile(key: string): Promise<ReconcileResult | undefined>;
+}
+
+export type ReconcileOutcome = 'success' | 'requeue' | 'retryable_error' | 'terminal_error' | 'error';
+
+export interface ControllerHooks {
+  onReconciled?: (controller: string, outcome: ReconcileOutcome, seconds: number) => void;
+  onRetry?: (controller: string) => void;
+}
+
+export class Controller {
+  #workers: Promise<void>[] = [];
+  #running = false;
+
+  readonly name: string;
+  readonly reconciler: Reconciler;
+  readonly queue: WorkQueue;
+  readonly options: { concurrency: number; logger: Logger; hooks?: ControllerHooks };
+
+  constructor(
+    name: string,
+    reconciler: Reconciler,
+    queue: WorkQueue,
+    options: { concurrency: number; logger: Logger; hooks?: ControllerHooks },
+  ) {
+    this.name = name;
+    this.reconciler = reconciler;
+    this.queue = queue;
+    this.options = options;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    for (let i = 0; i < this.options.concurrency; i++) this.#workers.push(this.#work());
+  }
+
+  /** Stops handing out keys and waits for reconciles in flight to finish. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.#workers);
+    this.#workers = [];
+    this.#running = false;
+  }
+
+  async #work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const started = process.hrtime.bigint();
+      let outcome: ReconcileOutcome = 'success';
+      try {
+        const result = await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        if (result?.requeueAfterMs !== undefined) {
+          outcome = 'requeue';
+          this.queue.addAfter(key, result.requeueAfterMs);
+        }
+      } catch (err) {
+        outcome = this.#handleError(key, err);
+      } finally {
+        this.queue.done(key);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.options.hooks?.onReconciled?.(this.name, outcome, seconds);
+      }
+    }
+  }
+
+  #handleError(key: string, err: unknown): ReconcileOutcome {
+    const log = this.options.logger;
+    if (err instanceof TerminalError) {
+      this.queue.forget(key);
+      log.warn('reconcile failed; waiting for a spec change', { controller: this.name, key, reason: err.reason, error: err.message });
+      return 'terminal_error';
+    }
+    this.options.hooks?.onRetry?.(this.name);
+    if (err instanceof RetryableError) {
+      const delay = err.retryAfterMs !== undefined ? err.retryAfterMs : this.queue.addRateLimited(key);
+      if (err.retryAfterMs !== undefined) this.queue.addAfter(key, err.retryAfterMs);
+      log.info('reconcile will retry', { controller: this.name, key, reason: err.reason, error: err.message, retryInMs: delay });
+      return 'retryable_error';
+    }
+    const delay = this.queue.addRateLimited(key);
+    log.error('reconcile error', { controller: this.name, key, error: errorMessage(err), retryInMs: delay });
+    return 'error';
+  }
+}

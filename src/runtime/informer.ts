@@ -1,0 +1,256 @@
+/**
+ * A list-watch cache of one resource type that never dies silently.
+ *
+ * client-node's own informer stops for good on any error other than 410 Gone (see the shared
+ * guide); this one keeps going:
+ * - any list or watch error is retried with exponential backoff and jitter (no reconnect storms);
+ * - 410 Gone, or an ERROR event, relists from scratch and emits the difference;
+ * - a watch with no traffic for `stallTimeoutMs` is treated as stalled and restarted (bookmarks
+ *   keep a healthy watch busy); the server also closes each watch after a random 5-10 minutes;
+ * - every `resyncMs` each cached object is handed to the handler again as a `resync` event, so
+ *   level-triggered controllers re-check everything even when nothing changed.
+ * Handlers must only enqueue keys: they run synchronously and a throw is caught and logged.
+ */
+import { Watch } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import { type KubeClient, type KubeObject, type ResourceType, resourcePath } from './kube-client.ts';
+
+export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
+export type InformerHandler<T> = (type: InformerEventType, obj: T) => void;
+
+export interface InformerOptions {
+  labelSelector?: string;
+  resyncMs?: number;
+  stallTimeoutMs?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called with the restart reason, for metrics. */
+  onRestart?: (reason: 'error' | 'gone' | 'stalled' | 'closed') => void;
+}
+
+export function objectKey(obj: KubeObject): string {
+  const ns = obj.metadata.namespace;
+  return ns ? `${ns}/${obj.metadata.name}` : obj.metadata.name;
+}
+
+class GoneError extends Error {}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly #cache = new Map<string, T>();
+  readonly #handlers: InformerHandler<T>[] = [];
+  readonly #client: KubeClient;
+  readonly #watch: Watch;
+  readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart'>> & InformerOptions;
+  #resourceVersion: string | undefined;
+  #synced = false;
+  #stopped = false;
+  #abort: AbortController | undefined;
+  #resyncTimer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
+  #syncedWaiters: (() => void)[] = [];
+
+  readonly type: ResourceType;
+  readonly logger: Logger;
+
+  constructor(
+    client: KubeClient,
+    type: ResourceType,
+    logger: Logger,
+    options: InformerOptions = {},
+  ) {
+    this.type = type;
+    this.logger = logger;
+    this.#client = client;
+    this.#watch = new Watch(client.kubeConfig);
+    this.#opts = {
+      resyncMs: 10 * 60_000,
+      stallTimeoutMs: 90_000,
+      initialBackoffMs: 500,
+      maxBackoffMs: 30_000,
+      ...options,
+    };
+    // The watch's inactivity timeout is our stall detector; bookmarks arrive about once a minute.
+    Object.assign(this.#watch, { requestTimeoutMs: this.#opts.stallTimeoutMs });
+  }
+
+  /** Registers a handler; call before start(). */
+  on(handler: InformerHandler<T>): void {
+    this.#handlers.push(handler);
+  }
+
+  get hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#cache.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  /** Starts the list-watch loop in the background; resolves once the first list is cached. */
+  start(): Promise<void> {
+    void this.#run();
+    this.#resyncTimer = setInterval(() => {
+      for (const obj of this.#cache.values()) this.#emit('resync', obj);
+    }, this.#opts.resyncMs);
+    this.#resyncTimer.unref();
+    return this.waitForSync();
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncedWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    this.#abort?.abort();
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        if (this.#resourceVersion === undefined) await this.#relist();
+        await this.#watchOnce();
+        failures = 0;
+      } catch (err) {
+        if (this.#stopped) break;
+        if (err instanceof GoneError) {
+          this.#resourceVersion = undefined;
+          this.#opts.onRestart?.('gone');
+          continue;
+        }
+        if ((err as Error)?.name === 'TimeoutError') {
+          this.logger.debug('watch stalled, restarting', { resource: this.type.plural });
+          this.#opts.onRestart?.('stalled');
+          continue;
+        }
+        const delay = Math.min(this.#opts.maxBackoffMs, this.#opts.initialBackoffMs * 2 ** failures);
+        const jittered = Math.round(delay * (0.5 + Math.random()));
+        failures++;
+        this.#opts.onRestart?.('error');
+        this.logger.warn('list/watch failed, retrying', {
+          resource: this.type.plural,
+          error: (err as Error)?.message ?? String(err),
+          retryInMs: jittered,
+          failures,
+        });
+        await this.#sleep(jittered);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  async #relist(): Promise<void> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.#client.request<{ items: T[]; metadata?: { resourceVersion?: string; continue?: string } }>(
+        'GET',
+        resourcePath(this.type),
+        { query: { labelSelector: this.#opts.labelSelector, limit: 500, continue: continueToken } },
+      );
+      for (const item of page.items) items.push({ ...item, apiVersion: this.type.apiVersion, kind: this.type.kind });
+      continueToken = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion;
+    } while (continueToken);
+    const seen = new Set<string>();
+    for (const item of items) {
+      const key = objectKey(item);
+      seen.add(key);
+      const old = this.#cache.get(key);
+      this.#cache.set(key, item);
+      if (!old) this.#emit('add', item);
+      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) this.#emit('update', item);
+    }
+    for (const [key, old] of this.#cache) {
+      if (!seen.has(key)) {
+        this.#cache.delete(key);
+        this.#emit('delete', old);
+      }
+    }
+    this.#resourceVersion = resourceVersion;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const waiter of this.#syncedWaiters.splice(0)) waiter();
+    }
+  }
+
+  #watchOnce(): Promise<void> {
+    const path = resourcePath(this.type);
+    return new Promise<void>((resolve, reject) => {
+      let failed: Error | undefined;
+      const onEvent = (phase: string, obj: T & { code?: number; message?: string }) => {
+        if (phase === 'ERROR') {
+          failed = obj.code === 410 ? new GoneError('resource version too old') : new GoneError(obj.message ?? 'watch error');
+          this.#abort?.abort();
+          return;
+        }
+        const rv = obj.metadata?.resourceVersion;
+        if (rv) this.#resourceVersion = rv;
+        if (phase === 'BOOKMARK') return;
+        const item = { ...obj, apiVersion: this.type.apiVersion, kind: this.type.kind } as T;
+        const key = objectKey(item);
+        if (phase === 'DELETED') {
+          this.#cache.delete(key);
+          this.#emit('delete', item);
+        } else {
+          const existed = this.#cache.has(key);
+          this.#cache.set(key, item);
+          this.#emit(existed ? 'update' : 'add', item);
+        }
+      };
+      const done = (err: unknown) => {
+        if (failed) reject(failed);
+        else if (err && (err as Error).name !== 'AbortError') reject(err);
+        else {
+          if (!this.#stopped) this.#opts.onRestart?.('closed');
+          resolve();
+        }
+      };
+      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+      this.#watch
+        .watch(
+          path,
+          {
+            resourceVersion: this.#resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.#opts.labelSelector,
+          },
+          onEvent,
+          done,
+        )
+        .then((abort) => {
+          this.#abort = abort;
+          if (this.#stopped) abort.abort();
+        }, reject);
+    });
+  }
+
+  #emit(type: InformerEventType, obj: T): void {
+    for (const handler of this.#handlers) {
+      try {
+        handler(type, obj);
+      } catch (err) {
+        this.logger.error('informer handler threw', { resource: this.type.plural, error: (err as Error).message });
+      }
+    }
+  }
+}

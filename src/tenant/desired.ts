@@ -1,0 +1,23 @@
+/**
+ * Everything the operator keeps in a tenant's namespace, computed from the Tenant and the
+ * operator configuration alone. Pure: no I/O, so it is the most tested code in the project.
+ */
+import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import { buildNamespace } from './namespace.ts';
+import { buildNetworkPolicies } from './network-policy.ts';
+import { buildLimitRange, buildResourceQuota } from './quota.ts';
+
+export interface TenantObjects {
+  namespace: KubeObject;
+  /** Namespaced objects, in the order they are applied. */
+  namespaced: KubeObject[];
+}
+
+export function buildTenantObjects(tenant: Tenant, config: OperatorConfig): TenantObjects {
+  return {
+    namespace: buildNamespace(tenant, config),
+    namespaced: [buildResourceQuota(tenant, config), buildLimitRange(tenant, config), ...buildNetworkPolicies(tenant, config)],
+  };
+}

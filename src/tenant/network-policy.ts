@@ -1,0 +1,67 @@
+/**
+ * The tenant's NetworkPolicies: deny everything in and out by default, then allow exactly
+ * DNS, traffic inside the namespace, the front door's controller reaching the application,
+ * and egress to the Azure SQL and Key Vault endpoints configured for the cluster.
+ */
+import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import { tenantLabels, tenantNamespaceName } from './labels.ts';
+
+/** Pods of the tenant's application carry this label (see the workload builder). */
+export const APP_SELECTOR = { 'app.kubernetes.io/name': 'tenant-app' };
+
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export function buildNetworkPolicies(tenant: Tenant, config: OperatorConfig): KubeObject[] {
+  const namespace = tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config);
+  const policy = (name: string, spec: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace, labels: tenantLabels(tenant.metadata.name, tenant.spec.environment) },
+    spec,
+  });
+  const policies = [
+    policy('default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
+    policy('allow-dns', {
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: 'kube-system' } },
+              podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            },
+          ],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    }),
+    policy('allow-same-namespace', {
+      podSelector: {},
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{ to: [{ podSelector: {} }] }],
+    }),
+    policy('allow-from-front-door', {
+      podSelector: { matchLabels: APP_SELECTOR },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: config.ingressNamespace } } }],
+          ports: [{ protocol: 'TCP', port: tenant.spec.application.port }],
+        },
+      ],
+    }),
+  ];
+  const azure = [
+    ...config.azureEgressCidrs.sql.map((cidr) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port: 1433 }] })),
+    ...config.azureEgressCidrs.keyVault.map((cidr) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port: 443 }] })),
+  ];
+  if (azure.length > 0) policies.push(policy('allow-azure-egress', { podSelector: {}, policyTypes: ['Egress'], egress: azure }));
+  return policies;
+}

@@ -1,0 +1,25 @@
+/**
+ * Status of a Tenant: the conditions computed from what was observed, and the decision whether
+ * it differs from what is stored (so a converged tenant costs no status write).
+ */
+import type { Condition } from '../api/v1alpha1/common.ts';
+import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import { type ConditionInput, setCondition, summarizeReady } from '../runtime/conditions.ts';
+import { stableStringify } from '../runtime/compare.ts';
+
+/** Builds the next status from component conditions; Ready summarises them. */
+export function nextTenantStatus(
+  tenant: Tenant,
+  components: ConditionInput[],
+  fields: Omit<TenantStatus, 'conditions' | 'observedGeneration'>,
+  now: Date,
+): TenantStatus {
+  const generation = tenant.metadata.generation;
+  let conditions: Condition[] = tenant.status?.conditions ?? [];
+  for (const c of [...components, summarizeReady(components)]) conditions = setCondition(conditions, c, now, generation);
+  return { ...fields, observedGeneration: generation, conditions };
+}
+
+export function statusChanged(previous: TenantStatus | undefined, next: TenantStatus): boolean {
+  return stableStringify(previous ?? {}) !== stableStringify(next);
+}

@@ -1,0 +1,90 @@
+/**
+ * Prepares a fresh control plane the way an installation would: CRDs from crds/ (waiting until
+ * they are Established), the operator's namespace and RBAC from config/rbac, plus test-only
+ * bindings that give the certificate user `tenant-operator` exactly the operator's roles.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.ts';
+import { OPERATOR_USER, REPO_ROOT } from './control-plane.ts';
+
+const TYPES: Record<string, ResourceType> = {
+  CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false },
+  ClusterRole: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false },
+  ClusterRoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false },
+  Role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', namespaced: true },
+  RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
+  Namespace: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+  Tenant: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'Tenant', plural: 'tenants', namespaced: false },
+  BackupPolicy: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'BackupPolicy', plural: 'backuppolicies', namespaced: false },
+  MaintenanceWindow: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'MaintenanceWindow', plural: 'maintenancewindows', namespaced: false },
+};
+
+export function adminClient(kubeconfigPath: string): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  return new KubeClient(kc);
+}
+
+export function readYamlObjects(path: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(path, 'utf8'))
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null);
+}
+
+export function typeOf(kind: string): ResourceType {
+  const type = TYPES[kind];
+  if (!type) throw new Error(`cluster-setup does not know kind ${kind}`);
+  return type;
+}
+
+/** Applies objects as the admin (field manager `setup`). */
+export async function applyAll(client: KubeClient, objects: KubeObject[]): Promise<void> {
+  for (const obj of objects) await client.apply(typeOf(obj.kind), obj, 'setup');
+}
+
+export async function installCrds(client: KubeClient): Promise<void> {
+  const dir = join(REPO_ROOT, 'crds');
+  const crds = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => readYamlObjects(join(dir, f)));
+  await applyAll(client, crds);
+  for (const crd of crds) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const live = await client.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        typeOf('CustomResourceDefinition'),
+        crd.metadata.name,
+      );
+      if (live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${crd.metadata.name} not established`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/** The operator's namespace and RBAC, bound also to the test user that stands in for its ServiceAccount. */
+export async function installRbac(client: KubeClient): Promise<void> {
+  await applyAll(client, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-operator-system' } }]);
+  const dir = join(REPO_ROOT, 'config', 'rbac');
+  for (const file of ['role.yaml', 'leader-election-role.yaml', 'role-binding.yaml']) await applyAll(client, readYamlObjects(join(dir, file)));
+  const user = { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: OPERATOR_USER };
+  await applyAll(client, [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'tenant-operator-test-user' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'tenant-operator' },
+      subjects: [user],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'tenant-operator-test-user', namespace: 'tenant-operator-system' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant-operator-leader-election' },
+      subjects: [user],
+    },
+  ]);
+}
