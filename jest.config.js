@@ -25,7 +25,6 @@ export default {
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
       testTimeout: 120000,
-      slowTest: 30,
     },
   ],
 };

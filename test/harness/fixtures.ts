@@ -1,0 +1,145 @@
+/**
+ * Fixture builders and helpers for integration tests: Tenants built from named options rather
+ * than copied YAML, operators started in-process as the restricted user, and `waitFor` that
+ * polls a condition with a timeout (never a fixed sleep).
+ */
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { type OperatorConfig, parseConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { Operator } from '../../src/operator.ts';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
+import { adminClient, typeOf } from './cluster-setup.ts';
+import type { AuditEvent, ControlPlaneInfo } from './control-plane.ts';
+
+export function sharedControlPlane(): ControlPlaneInfo {
+  const file = process.env.TENANT_OPERATOR_TEST_CP;
+  if (!file) throw new Error('integration tests need the jest globalSetup (run through `npm test`)');
+  return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneInfo;
+}
+
+export interface TenantOptions {
+  tier?: 'Small' | 'Medium' | 'Large';
+  environment?: 'Production' | 'QA' | 'Development';
+  region?: string;
+  version?: string;
+  replicas?: number;
+  host?: string;
+  deletionPolicy?: 'Retain' | 'Delete';
+  allowedCountries?: string[];
+  allowedSourceRanges?: string[];
+}
+
+/** A valid Tenant; options override single fields. */
+export function tenant(name: string, o: TenantOptions = {}): KubeObject {
+  return {
+    apiVersion: 'tenancy.dev/v1alpha1',
+    kind: 'Tenant',
+    metadata: { name },
+    spec: {
+      displayName: `Customer ${name}`,
+      tier: o.tier ?? 'Small',
+      environment: o.environment ?? 'Development',
+      region: o.region ?? 'westeurope',
+      application: {
+        image: 'registry.example.com/saas/app',
+        version: o.version ?? '1.0.0',
+        ...(o.replicas === undefined ? {} : { replicas: o.replicas }),
+      },
+      ingress: {
+        host: o.host ?? `${name}.saas.example.com`,
+        ...(o.allowedCountries ? { allowedCountries: o.allowedCountries } : {}),
+        ...(o.allowedSourceRanges ? { allowedSourceRanges: o.allowedSourceRanges } : {}),
+      },
+      ...(o.deletionPolicy ? { deletionPolicy: o.deletionPolicy } : {}),
+    },
+  };
+}
+
+export interface TestOperatorOptions {
+  info: ControlPlaneInfo;
+  identity?: string;
+  leaseName?: string;
+  config?: Record<string, unknown>;
+}
+
+/** Starts an operator in this process, authenticated as the restricted `tenant-operator` user. */
+export async function startOperator(o: TestOperatorOptions): Promise<Operator> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(o.info.operatorKubeconfig);
+  const config: OperatorConfig = parseConfig({
+    http: { port: 0, host: '127.0.0.1' },
+    resyncPeriodSeconds: 600,
+    ...o.config,
+    leaderElection: {
+      enabled: true,
+      namespace: 'tenant-operator-system',
+      leaseName: o.leaseName ?? `lease-${Math.random().toString(36).slice(2, 8)}`,
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+      ...(o.config?.leaderElection as object | undefined),
+    },
+  });
+  const operator = new Operator({
+    kubeConfig,
+    config,
+    logger: silentLogger(),
+    ...(o.identity ? { identity: o.identity } : {}),
+  });
+  await operator.start();
+  return operator;
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export type Conditions = { type: string; status: string; reason: string; message: string; observedGeneration?: number }[];
+export type TenantWithStatus = KubeObject & { status?: { observedGeneration?: number; conditions?: Conditions; namespace?: string } };
+
+export function condition(obj: TenantWithStatus | undefined, type: string) {
+  return obj?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the Tenant's Ready condition is True for its current generation. */
+export function waitForReady(admin: KubeClient, name: string, timeoutMs = 30_000): Promise<TenantWithStatus> {
+  return waitFor(`tenant ${name} Ready`, async () => {
+    const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), name);
+    const ready = condition(t, 'Ready');
+    return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation ? t : undefined;
+  }, timeoutMs);
+}
+
+export { adminClient, typeOf };
+
+/** Writes (create, update, patch, delete) the operator's user made, from the API server's audit log. */
+export function operatorWrites(info: ControlPlaneInfo, since = 0): AuditEvent[] {
+  const lines = readFileSync(info.auditLog, 'utf8').split('\n').slice(since);
+  return lines
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as AuditEvent)
+    .filter((e) => e.stage === 'ResponseComplete' && e.user.username === 'tenant-operator')
+    .filter((e) => ['create', 'update', 'patch', 'delete', 'deletecollection'].includes(e.verb))
+    .filter((e) => e.objectRef?.resource !== 'leases');
+}
+
+/** Current number of lines in the audit log: pass to operatorWrites to count from now on. */
+export function auditMark(info: ControlPlaneInfo): number {
+  return readFileSync(info.auditLog, 'utf8').split('\n').length - 1;
+}

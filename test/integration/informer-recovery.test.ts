@@ -1,0 +1,43 @@
+/**
+ * The operator survives its API server going away: after kube-apiserver is restarted, the
+ * informers reconnect (with backoff) and a Tenant created afterwards is reconciled.
+ * Runs its own control plane, since it restarts the API server.
+ */
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { Operator } from '../../src/operator.ts';
+import type { KubeClient } from '../../src/runtime/kube-client.ts';
+import { adminClient, installCrds, installRbac } from '../harness/cluster-setup.ts';
+import { ControlPlane } from '../harness/control-plane.ts';
+import { startOperator, tenant, typeOf, waitForReady } from '../harness/fixtures.ts';
+
+const cp = new ControlPlane();
+let admin: KubeClient;
+let operator: Operator;
+
+beforeAll(async () => {
+  const info = await cp.start();
+  admin = adminClient(info.adminKubeconfig);
+  await installCrds(admin);
+  await installRbac(admin);
+  operator = await startOperator({ info, leaseName: 'recovery' });
+}, 60_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await cp.stop();
+});
+
+test('a Tenant created after an API server restart is reconciled', async () => {
+  await admin.apply(typeOf('Tenant'), tenant('before-restart'), 'test');
+  await waitForReady(admin, 'before-restart');
+
+  await cp.stopApiServer();
+  await new Promise((r) => setTimeout(r, 2000)); // let the watches notice the outage
+  await cp.startApiServer();
+
+  await admin.apply(typeOf('Tenant'), tenant('after-restart'), 'test');
+  const ready = await waitForReady(admin, 'after-restart', 60_000);
+  expect(ready.status?.namespace).toBe('tenant-after-restart-dev');
+  const { values } = await operator.metrics.informerRestarts.get();
+  expect(values.reduce((s, v) => s + v.value, 0)).toBeGreaterThan(0);
+}, 120_000);

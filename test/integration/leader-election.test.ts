@@ -1,0 +1,105 @@
+/**
+ * Two operator processes (node src/main.ts, as in production) against one API server: exactly
+ * one reconciles; SIGKILL the leader and the standby takes over within the lease timings.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
+import { REPO_ROOT } from '../harness/control-plane.ts';
+import { adminClient, sharedControlPlane, tenant, typeOf, waitFor, waitForReady } from '../harness/fixtures.ts';
+
+const info = sharedControlPlane();
+const LEASE = 'leader-election-test';
+let admin: KubeClient;
+let dir: string;
+const processes: { child: ChildProcess; port: number; identity: string }[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function spawnOperator(identityHint: string): Promise<{ child: ChildProcess; port: number; identity: string }> {
+  const port = await freePort();
+  const configFile = join(dir, `${identityHint}.yaml`);
+  writeFileSync(
+    configFile,
+    `http: { port: ${port}, host: 127.0.0.1 }\nleaderElection: { leaseName: ${LEASE}, namespace: tenant-operator-system }\nlogLevel: warn\n`,
+  );
+  const child = spawn(process.execPath, ['src/main.ts', '--kubeconfig', info.operatorKubeconfig, '--config', configFile], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.resume();
+  await waitFor(`${identityHint} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
+  const entry = { child, port, identity: `pid-${child.pid}` };
+  processes.push(entry);
+  return entry;
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+async function leaseHolder(): Promise<string | undefined> {
+  const lease = await admin.request<KubeObject & { spec?: { holderIdentity?: string } }>(
+    'GET',
+    `/apis/coordination.k8s.io/v1/namespaces/tenant-operator-system/leases/${LEASE}`,
+  );
+  return lease.spec?.holderIdentity || undefined;
+}
+
+beforeAll(() => {
+  admin = adminClient(info.adminKubeconfig);
+  dir = mkdtempSync(join(tmpdir(), 'tenant-operator-le-'));
+});
+
+afterAll(async () => {
+  for (const { child } of processes) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('exactly one of two replicas reconciles, and a killed leader is replaced within the lease timings', async () => {
+  const a = await spawnOperator('a');
+  const b = await spawnOperator('b');
+  const leaderPort = await waitFor('a leader', async () => {
+    const [la, lb] = [await metric(a.port, 'tenant_operator_leader'), await metric(b.port, 'tenant_operator_leader')];
+    if (la + lb !== 1) return undefined;
+    return la === 1 ? a.port : b.port;
+  });
+  const leader = leaderPort === a.port ? a : b;
+  const standby = leader === a ? b : a;
+  expect(await leaseHolder()).toContain(String(leader.child.pid));
+
+  await admin.apply(typeOf('Tenant'), tenant('le-one'), 'test');
+  await waitForReady(admin, 'le-one');
+  expect(await metric(leader.port, 'tenant_operator_reconcile_total')).toBeGreaterThan(0);
+  expect(await metric(standby.port, 'tenant_operator_reconcile_total')).toBe(0);
+  expect(await metric(standby.port, 'tenant_operator_leader')).toBe(0);
+
+  const killedAt = Date.now();
+  leader.child.kill('SIGKILL');
+  await waitFor('standby takes over', async () => (await metric(standby.port, 'tenant_operator_leader')) === 1, 30_000);
+  const handoverMs = Date.now() - killedAt;
+  // Worst case by design: lease duration (15 s) + two retry periods (2 s each) = 19 s; allow 5 s of CI slack.
+  expect(handoverMs).toBeLessThan(24_000);
+  expect(await leaseHolder()).toContain(String(standby.child.pid));
+  process.stdout.write(`leader handover after SIGKILL: ${handoverMs} ms\n`);
+
+  await admin.apply(typeOf('Tenant'), tenant('le-two'), 'test');
+  await waitForReady(admin, 'le-two');
+  expect(await metric(standby.port, 'tenant_operator_reconcile_total')).toBeGreaterThan(0);
+}, 90_000);

@@ -1,0 +1,183 @@
+/**
+ * A Tenant's namespace isolation against a real kube-apiserver, with the operator running as its
+ * restricted user: create, update, drift correction, and deletion under both policies.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Operator } from '../../src/operator.ts';
+import { isNotFound, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.ts';
+import {
+  adminClient,
+  condition,
+  sharedControlPlane,
+  startOperator,
+  type TenantWithStatus,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../harness/fixtures.ts';
+
+const NP = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true };
+const QUOTA = { apiVersion: 'v1', kind: 'ResourceQuota', plural: 'resourcequotas', namespaced: true };
+const LIMITS = { apiVersion: 'v1', kind: 'LimitRange', plural: 'limitranges', namespaced: true };
+
+let admin: KubeClient;
+let operator: Operator;
+const info = sharedControlPlane();
+
+beforeAll(async () => {
+  admin = adminClient(info.adminKubeconfig);
+  operator = await startOperator({ info, leaseName: 'lifecycle' });
+  await waitFor('leadership', () => operator.isLeader);
+});
+
+afterAll(async () => {
+  await operator?.stop();
+});
+
+async function getOrUndefined<T extends KubeObject>(type: Parameters<KubeClient['get']>[0], name: string, ns?: string) {
+  try {
+    return await admin.get<T>(type, name, ns);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+describe('a new Tenant', () => {
+  let ready: TenantWithStatus;
+  beforeAll(async () => {
+    await admin.apply(typeOf('Tenant'), tenant('acme', { tier: 'Medium', environment: 'Production', replicas: 2 }), 'test');
+    ready = await waitForReady(admin, 'acme');
+  });
+
+  test('gets its own namespace, labelled and held to Pod Security "restricted"', async () => {
+    expect(ready.status?.namespace).toBe('tenant-acme-prod');
+    const ns = await admin.get(typeOf('Namespace'), 'tenant-acme-prod');
+    expect(ns.metadata.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'tenant-operator',
+      'tenancy.dev/tenant': 'acme',
+      'tenancy.dev/environment': 'prod',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    expect(ns.metadata.ownerReferences).toBeUndefined();
+  });
+
+  test('gets the quota and limits of its tier', async () => {
+    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(QUOTA, 'tenant-quota', 'tenant-acme-prod');
+    expect(quota.spec.hard).toMatchObject({ 'limits.cpu': '16', 'limits.memory': '32Gi', pods: '50', 'services.loadbalancers': '0' });
+    const limits = await admin.get<KubeObject & { spec: { limits: { default: Record<string, string> }[] } }>(LIMITS, 'tenant-limits', 'tenant-acme-prod');
+    expect(limits.spec.limits[0]?.default).toEqual({ cpu: '1', memory: '1Gi' });
+  });
+
+  test('is isolated by a default-deny policy plus explicit allows', async () => {
+    const list = await admin.request<{ items: KubeObject[] }>('GET', '/apis/networking.k8s.io/v1/namespaces/tenant-acme-prod/networkpolicies');
+    expect(list.items.map((p) => p.metadata.name).sort()).toEqual([
+      'allow-dns',
+      'allow-from-front-door',
+      'allow-same-namespace',
+      'default-deny',
+    ]);
+    const deny = list.items.find((p) => p.metadata.name === 'default-deny') as KubeObject & { spec: unknown };
+    expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  test('reports NamespaceReady, NetworkIsolated and Ready for its generation', () => {
+    for (const type of ['NamespaceReady', 'NetworkIsolated', 'Ready']) {
+      expect(condition(ready, type)).toMatchObject({ status: 'True', observedGeneration: ready.metadata.generation });
+    }
+    expect(ready.metadata.finalizers).toContain('tenancy.dev/cleanup');
+  });
+});
+
+describe('drift', () => {
+  beforeAll(async () => {
+    await admin.apply(typeOf('Tenant'), tenant('drift'), 'test');
+    await waitForReady(admin, 'drift');
+  });
+
+  test('a deleted NetworkPolicy is restored', async () => {
+    const before = await admin.get(NP, 'default-deny', 'tenant-drift-dev');
+    await admin.delete(NP, 'default-deny', 'tenant-drift-dev');
+    const restored = await waitFor('default-deny restored', async () => {
+      const np = await getOrUndefined(NP, 'default-deny', 'tenant-drift-dev');
+      return np && np.metadata.uid !== before.metadata.uid ? np : undefined;
+    });
+    expect(restored.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  test('a hand-edited quota is put back', async () => {
+    await admin.request('PATCH', '/api/v1/namespaces/tenant-drift-dev/resourcequotas/tenant-quota', {
+      body: { spec: { hard: { pods: '999' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const fixed = await waitFor('quota restored', async () => {
+      const q = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(QUOTA, 'tenant-quota', 'tenant-drift-dev');
+      return q.spec.hard.pods === '20' ? q : undefined;
+    });
+    expect(fixed.spec.hard.pods).toBe('20');
+  });
+
+  test('a removed isolation label on the namespace is put back', async () => {
+    await admin.request('PATCH', '/api/v1/namespaces/tenant-drift-dev', {
+      body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+      contentType: 'application/merge-patch+json',
+    });
+    const ns = await waitFor('namespace label restored', async () => {
+      const n = await admin.get(typeOf('Namespace'), 'tenant-drift-dev');
+      return n.metadata.labels?.['pod-security.kubernetes.io/enforce'] === 'restricted' ? n : undefined;
+    });
+    expect(ns.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+});
+
+describe('an update', () => {
+  test('changing the tier resizes the quota and bumps observedGeneration', async () => {
+    await admin.apply(typeOf('Tenant'), tenant('grow', { tier: 'Small' }), 'test');
+    const first = await waitForReady(admin, 'grow');
+    await admin.apply(typeOf('Tenant'), tenant('grow', { tier: 'Large' }), 'test');
+    const second = await waitFor('generation observed', async () => {
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'grow');
+      return t.status?.observedGeneration === t.metadata.generation && t.metadata.generation !== first.metadata.generation ? t : undefined;
+    });
+    expect(condition(second, 'Ready')?.status).toBe('True');
+    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(QUOTA, 'tenant-quota', 'tenant-grow-dev');
+    expect(quota.spec.hard['limits.cpu']).toBe('64');
+    const ns = await admin.get(typeOf('Namespace'), 'tenant-grow-dev');
+    expect(ns.metadata.labels?.['tenancy.dev/tier']).toBe('large');
+  });
+});
+
+describe('deletion', () => {
+  test('deletionPolicy Retain keeps the namespace, labelled orphaned, and the Tenant goes away', async () => {
+    await admin.apply(typeOf('Tenant'), tenant('keeper', { deletionPolicy: 'Retain' }), 'test');
+    await waitForReady(admin, 'keeper');
+    await admin.delete(typeOf('Tenant'), 'keeper');
+    await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'keeper')) === undefined);
+    const ns = await admin.get(typeOf('Namespace'), 'tenant-keeper-dev');
+    expect(ns.metadata.deletionTimestamp).toBeUndefined();
+    expect(ns.metadata.labels?.['tenancy.dev/orphaned']).toBe('true');
+    const deny = await admin.get(NP, 'default-deny', 'tenant-keeper-dev');
+    expect(deny.metadata.name).toBe('default-deny');
+  });
+
+  test('a re-created Tenant adopts its orphaned namespace again', async () => {
+    await admin.apply(typeOf('Tenant'), tenant('keeper', { deletionPolicy: 'Retain' }), 'test');
+    await waitForReady(admin, 'keeper');
+    const ns = await waitFor('orphan label removed', async () => {
+      const n = await admin.get(typeOf('Namespace'), 'tenant-keeper-dev');
+      return n.metadata.labels?.['tenancy.dev/orphaned'] === undefined ? n : undefined;
+    });
+    expect(ns.metadata.labels?.['tenancy.dev/tenant']).toBe('keeper');
+  });
+
+  test('deletionPolicy Delete removes the namespace', async () => {
+    await admin.apply(typeOf('Tenant'), tenant('goner', { deletionPolicy: 'Delete' }), 'test');
+    await waitForReady(admin, 'goner');
+    await admin.delete(typeOf('Tenant'), 'goner');
+    await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'goner')) === undefined);
+    // Without a kube-controller-manager the namespace stays Terminating: being deleted is what we assert.
+    const ns = await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev');
+    expect(ns === undefined || ns.metadata.deletionTimestamp !== undefined).toBe(true);
+  });
+});
