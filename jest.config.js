@@ -16,6 +16,7 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  reporters: ['default', '<rootDir>/test/harness/summary-reporter.cjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -57,7 +57,10 @@ const deadline = Date.now() + 60_000;
 for (;;) {
   const ready = await Promise.all(
     tenants.map(async (name) => {
-      const t = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(typeOf('Tenant'), name);
+      const t = await admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        typeOf('Tenant'),
+        name,
+      );
       return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
     }),
   );
@@ -66,7 +69,9 @@ for (;;) {
 }
 
 try {
-  process.stdout.write(execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenants', '-o', 'wide']).toString());
+  process.stdout.write(
+    execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenants', '-o', 'wide']).toString(),
+  );
   process.stdout.write(execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenancy']).toString());
 } catch {
   say('kubectl not found; the tenants are in the API server above');

@@ -44,7 +44,10 @@ export const configSchema = z
     /** Namespace of the ingress / Application Gateway for Containers controller allowed to reach tenant apps. */
     ingressNamespace: z.string().min(1).default('azure-alb-system'),
     /** CIDRs of the Azure SQL and Key Vault private endpoints that tenant pods may reach. */
-    azureEgressCidrs: z.object({ sql: z.array(cidr).default([]), keyVault: z.array(cidr).default([]) }).strict().default({ sql: [], keyVault: [] }),
+    azureEgressCidrs: z
+      .object({ sql: z.array(cidr).default([]), keyVault: z.array(cidr).default([]) })
+      .strict()
+      .default({ sql: [], keyVault: [] }),
     tiers: z
       .object({ Small: tierSizingSchema, Medium: tierSizingSchema, Large: tierSizingSchema })
       .strict()

@@ -3,9 +3,10 @@
  * election, all from an injected KubeConfig, configuration, clock and logger. main.ts calls it
  * for production; tests start several in one process.
  */
+
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Server } from 'node:http';
 import type { Logger } from 'winston';
 import type { OperatorConfig } from './config.ts';
 import type { Caches, OperatorContext } from './context.ts';
@@ -131,12 +132,13 @@ export class Operator {
       if (tenant) this.#queue.add(tenant);
     };
     for (const cache of [caches.namespaces, caches.resourceQuotas, caches.limitRanges, caches.networkPolicies]) cache.on(owned);
-    const referencing = (field: 'backupPolicyRef' | 'maintenanceWindowRef', fallback: string) => (_type: string, obj: KubeObject) => {
-      for (const tenant of caches.tenants.list()) {
-        const ref = (tenant.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name ?? fallback;
-        if (ref === obj.metadata.name) this.#queue.add(tenant.metadata.name);
-      }
-    };
+    const referencing =
+      (field: 'backupPolicyRef' | 'maintenanceWindowRef', fallback: string) => (_type: string, obj: KubeObject) => {
+        for (const tenant of caches.tenants.list()) {
+          const ref = (tenant.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name ?? fallback;
+          if (ref === obj.metadata.name) this.#queue.add(tenant.metadata.name);
+        }
+      };
     caches.backupPolicies.on(referencing('backupPolicyRef', this.ctx.config.defaultBackupPolicy));
     caches.maintenanceWindows.on(referencing('maintenanceWindowRef', this.ctx.config.defaultMaintenanceWindow));
   }

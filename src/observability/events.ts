@@ -24,12 +24,7 @@ export class EventRecorder {
   readonly clock: Clock;
   readonly logger: Logger;
 
-  constructor(
-    client: KubeClient | undefined,
-    component: string,
-    clock: Clock,
-    logger: Logger,
-  ) {
+  constructor(client: KubeClient | undefined, component: string, clock: Clock, logger: Logger) {
     this.client = client;
     this.component = component;
     this.clock = clock;

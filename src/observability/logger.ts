@@ -33,7 +33,9 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-export function createLogger(options: { level?: string; stream?: NodeJS.WritableStream; defaultMeta?: object } = {}): winston.Logger {
+export function createLogger(
+  options: { level?: string; stream?: NodeJS.WritableStream; defaultMeta?: object } = {},
+): winston.Logger {
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });

@@ -26,7 +26,10 @@ export class Applier {
    * Stamps `desired` with the hash of its content and applies it unless `observed` already
    * contains it. Returns the object as the server holds it afterwards.
    */
-  async apply<T extends KubeObject>(desired: T, observed: KubeObject | undefined): Promise<{ outcome: ApplyOutcome; object: KubeObject }> {
+  async apply<T extends KubeObject>(
+    desired: T,
+    observed: KubeObject | undefined,
+  ): Promise<{ outcome: ApplyOutcome; object: KubeObject }> {
     const stamped = withDesiredHash(desired);
     if (observed && isContainedIn(stamped, observed)) return { outcome: 'unchanged', object: observed };
     try {

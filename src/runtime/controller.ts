@@ -91,7 +91,12 @@ export class Controller {
     const log = this.options.logger;
     if (err instanceof TerminalError) {
       this.queue.forget(key);
-      log.warn('reconcile failed; waiting for a spec change', { controller: this.name, key, reason: err.reason, error: err.message });
+      log.warn('reconcile failed; waiting for a spec change', {
+        controller: this.name,
+        key,
+        reason: err.reason,
+        error: err.message,
+      });
       return 'terminal_error';
     }
     this.options.hooks?.onRetry?.(this.name);

@@ -52,12 +52,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly type: ResourceType;
   readonly logger: Logger;
 
-  constructor(
-    client: KubeClient,
-    type: ResourceType,
-    logger: Logger,
-    options: InformerOptions = {},
-  ) {
+  constructor(client: KubeClient, type: ResourceType, logger: Logger, options: InformerOptions = {}) {
     this.type = type;
     this.logger = logger;
     this.#client = client;

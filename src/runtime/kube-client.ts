@@ -105,7 +105,12 @@ export class KubeClient {
         if (status.message) message = status.message;
       } catch {}
       const retryAfter = Number(response.headers.get('retry-after'));
-      throw new KubeApiError(response.status, reason, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
+      throw new KubeApiError(
+        response.status,
+        reason,
+        message,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+      );
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

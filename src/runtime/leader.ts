@@ -9,7 +9,7 @@
  * can take over; the caller stops reconciling and should exit.
  */
 import type { Logger } from 'winston';
-import { isNotFound, type KubeClient, KubeApiError, type KubeObject, resourcePath } from './kube-client.ts';
+import { isNotFound, KubeApiError, type KubeClient, type KubeObject, resourcePath } from './kube-client.ts';
 
 const LEASES = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', plural: 'leases', namespaced: true };
 

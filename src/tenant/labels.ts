@@ -15,7 +15,11 @@ export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 const ENVIRONMENT_SHORT: Record<Environment, string> = { Production: 'prod', QA: 'qa', Development: 'dev' };
 
 /** `<prefix><tenant>-<env>`, e.g. `tenant-acme-prod`: at most 12 + 40 + 5 characters, a DNS label. */
-export function tenantNamespaceName(tenantName: string, environment: Environment, config: Pick<OperatorConfig, 'namespacePrefix'>): string {
+export function tenantNamespaceName(
+  tenantName: string,
+  environment: Environment,
+  config: Pick<OperatorConfig, 'namespacePrefix'>,
+): string {
   return `${config.namespacePrefix}${tenantName}-${ENVIRONMENT_SHORT[environment]}`;
 }
 

@@ -1,7 +1,8 @@
 /** The tenant's namespace: labelled for ownership and held to Pod Security "restricted". */
-import type { KubeObject } from '../runtime/kube-client.ts';
+
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
 import { TIER_LABEL, tenantLabels, tenantNamespaceName } from './labels.ts';
 
 export function buildNamespace(tenant: Tenant, config: OperatorConfig): KubeObject {

@@ -3,9 +3,10 @@
  * The quota also forbids LoadBalancer and NodePort services: tenants are reached only through
  * the front door, never through a port of their own.
  */
-import type { KubeObject } from '../runtime/kube-client.ts';
+
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
 import { tenantLabels, tenantNamespaceName } from './labels.ts';
 
 export const QUOTA_NAME = 'tenant-quota';

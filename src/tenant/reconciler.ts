@@ -77,7 +77,12 @@ export class TenantReconciler implements Reconciler {
       for (const obj of desired.namespaced) await this.#apply(tenant, obj, this.#cached(obj), written);
       await this.#pruneNetworkPolicies(tenant, namespaceName, desired.namespaced, written);
       components.push(
-        { type: 'NamespaceReady', status: 'True', reason: 'NamespaceActive', message: `Namespace ${namespaceName} is active with its quota and limits.` },
+        {
+          type: 'NamespaceReady',
+          status: 'True',
+          reason: 'NamespaceActive',
+          message: `Namespace ${namespaceName} is active with its quota and limits.`,
+        },
         {
           type: 'NetworkIsolated',
           status: 'True',
@@ -108,7 +113,11 @@ export class TenantReconciler implements Reconciler {
   #cached(obj: KubeObject): KubeObject | undefined {
     const { caches } = this.ctx;
     const cache =
-      obj.kind === 'ResourceQuota' ? caches.resourceQuotas : obj.kind === 'LimitRange' ? caches.limitRanges : caches.networkPolicies;
+      obj.kind === 'ResourceQuota'
+        ? caches.resourceQuotas
+        : obj.kind === 'LimitRange'
+          ? caches.limitRanges
+          : caches.networkPolicies;
     return cache.get(obj.metadata.name, obj.metadata.namespace);
   }
 

@@ -4,8 +4,8 @@
  */
 import type { Condition } from '../api/v1alpha1/common.ts';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
-import { type ConditionInput, setCondition, summarizeReady } from '../runtime/conditions.ts';
 import { stableStringify } from '../runtime/compare.ts';
+import { type ConditionInput, setCondition, summarizeReady } from '../runtime/conditions.ts';
 
 /** Builds the next status from component conditions; Ready summarises them. */
 export function nextTenantStatus(

@@ -11,15 +11,30 @@ import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtim
 import { OPERATOR_USER, REPO_ROOT } from './control-plane.ts';
 
 const TYPES: Record<string, ResourceType> = {
-  CustomResourceDefinition: { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false },
+  CustomResourceDefinition: {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
   ClusterRole: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false },
-  ClusterRoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false },
+  ClusterRoleBinding: {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  },
   Role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', namespaced: true },
   RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
   Namespace: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
   Tenant: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'Tenant', plural: 'tenants', namespaced: false },
   BackupPolicy: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'BackupPolicy', plural: 'backuppolicies', namespaced: false },
-  MaintenanceWindow: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'MaintenanceWindow', plural: 'maintenancewindows', namespaced: false },
+  MaintenanceWindow: {
+    apiVersion: 'tenancy.dev/v1alpha1',
+    kind: 'MaintenanceWindow',
+    plural: 'maintenancewindows',
+    namespaced: false,
+  },
 };
 
 export function adminClient(kubeconfigPath: string): KubeClient {
@@ -69,7 +84,8 @@ export async function installCrds(client: KubeClient): Promise<void> {
 export async function installRbac(client: KubeClient): Promise<void> {
   await applyAll(client, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tenant-operator-system' } }]);
   const dir = join(REPO_ROOT, 'config', 'rbac');
-  for (const file of ['role.yaml', 'leader-election-role.yaml', 'role-binding.yaml']) await applyAll(client, readYamlObjects(join(dir, file)));
+  for (const file of ['role.yaml', 'leader-election-role.yaml', 'role-binding.yaml'])
+    await applyAll(client, readYamlObjects(join(dir, file)));
   const user = { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: OPERATOR_USER };
   await applyAll(client, [
     {

@@ -111,7 +111,9 @@ export async function waitFor<T>(
 }
 
 export type Conditions = { type: string; status: string; reason: string; message: string; observedGeneration?: number }[];
-export type TenantWithStatus = KubeObject & { status?: { observedGeneration?: number; conditions?: Conditions; namespace?: string } };
+export type TenantWithStatus = KubeObject & {
+  status?: { observedGeneration?: number; conditions?: Conditions; namespace?: string };
+};
 
 export function condition(obj: TenantWithStatus | undefined, type: string) {
   return obj?.status?.conditions?.find((c) => c.type === type);
@@ -119,11 +121,15 @@ export function condition(obj: TenantWithStatus | undefined, type: string) {
 
 /** Waits until the Tenant's Ready condition is True for its current generation. */
 export function waitForReady(admin: KubeClient, name: string, timeoutMs = 30_000): Promise<TenantWithStatus> {
-  return waitFor(`tenant ${name} Ready`, async () => {
-    const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), name);
-    const ready = condition(t, 'Ready');
-    return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation ? t : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `tenant ${name} Ready`,
+    async () => {
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), name);
+      const ready = condition(t, 'Ready');
+      return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation ? t : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export { adminClient, typeOf };

@@ -60,18 +60,34 @@ describe('a new Tenant', () => {
       'tenancy.dev/environment': 'prod',
       'pod-security.kubernetes.io/enforce': 'restricted',
     });
-    expect(ns.metadata.ownerReferences).toBeUndefined();
+    expect(ns.metadata).not.toHaveProperty('ownerReferences');
   });
 
   test('gets the quota and limits of its tier', async () => {
-    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(QUOTA, 'tenant-quota', 'tenant-acme-prod');
-    expect(quota.spec.hard).toMatchObject({ 'limits.cpu': '16', 'limits.memory': '32Gi', pods: '50', 'services.loadbalancers': '0' });
-    const limits = await admin.get<KubeObject & { spec: { limits: { default: Record<string, string> }[] } }>(LIMITS, 'tenant-limits', 'tenant-acme-prod');
+    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+      QUOTA,
+      'tenant-quota',
+      'tenant-acme-prod',
+    );
+    expect(quota.spec.hard).toMatchObject({
+      'limits.cpu': '16',
+      'limits.memory': '32Gi',
+      pods: '50',
+      'services.loadbalancers': '0',
+    });
+    const limits = await admin.get<KubeObject & { spec: { limits: { default: Record<string, string> }[] } }>(
+      LIMITS,
+      'tenant-limits',
+      'tenant-acme-prod',
+    );
     expect(limits.spec.limits[0]?.default).toEqual({ cpu: '1', memory: '1Gi' });
   });
 
   test('is isolated by a default-deny policy plus explicit allows', async () => {
-    const list = await admin.request<{ items: KubeObject[] }>('GET', '/apis/networking.k8s.io/v1/namespaces/tenant-acme-prod/networkpolicies');
+    const list = await admin.request<{ items: KubeObject[] }>(
+      'GET',
+      '/apis/networking.k8s.io/v1/namespaces/tenant-acme-prod/networkpolicies',
+    );
     expect(list.items.map((p) => p.metadata.name).sort()).toEqual([
       'allow-dns',
       'allow-from-front-door',
@@ -112,7 +128,11 @@ describe('drift', () => {
       contentType: 'application/merge-patch+json',
     });
     const fixed = await waitFor('quota restored', async () => {
-      const q = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(QUOTA, 'tenant-quota', 'tenant-drift-dev');
+      const q = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+        QUOTA,
+        'tenant-quota',
+        'tenant-drift-dev',
+      );
       return q.spec.hard.pods === '20' ? q : undefined;
     });
     expect(fixed.spec.hard.pods).toBe('20');
@@ -138,10 +158,16 @@ describe('an update', () => {
     await admin.apply(typeOf('Tenant'), tenant('grow', { tier: 'Large' }), 'test');
     const second = await waitFor('generation observed', async () => {
       const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'grow');
-      return t.status?.observedGeneration === t.metadata.generation && t.metadata.generation !== first.metadata.generation ? t : undefined;
+      return t.status?.observedGeneration === t.metadata.generation && t.metadata.generation !== first.metadata.generation
+        ? t
+        : undefined;
     });
     expect(condition(second, 'Ready')?.status).toBe('True');
-    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(QUOTA, 'tenant-quota', 'tenant-grow-dev');
+    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+      QUOTA,
+      'tenant-quota',
+      'tenant-grow-dev',
+    );
     expect(quota.spec.hard['limits.cpu']).toBe('64');
     const ns = await admin.get(typeOf('Namespace'), 'tenant-grow-dev');
     expect(ns.metadata.labels?.['tenancy.dev/tier']).toBe('large');

@@ -50,7 +50,9 @@ export const backupPolicySpecSchema = z
     backupStorageRedundancy: z
       .enum(BACKUP_REDUNDANCIES)
       .default('Zone')
-      .describe('Backup storage redundancy. Geo and GeoZone copy backups to the paired region; the tenant’s residency rules must allow it.'),
+      .describe(
+        'Backup storage redundancy. Geo and GeoZone copy backups to the paired region; the tenant’s residency rules must allow it.',
+      ),
     rpo: goDuration('Recovery point objective: the newest restore point may be at most this old.').default('2h'),
     rto: goDuration('Recovery time objective: a restore must complete within this time.').default('2h'),
     restoreDrill: z

@@ -48,12 +48,7 @@ export const conditionSchema = z.object({
   reason: z.string().max(1024).describe('Machine-readable CamelCase reason for the last transition.'),
   message: z.string().max(32768).describe('Human-readable details: what happened and what to do about it.'),
   lastTransitionTime: z.string().describe('When the condition last changed status (RFC 3339).'),
-  observedGeneration: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe('The metadata.generation the condition was computed from.'),
+  observedGeneration: z.number().int().min(0).optional().describe('The metadata.generation the condition was computed from.'),
 });
 export type Condition = z.infer<typeof conditionSchema>;
 

@@ -22,7 +22,7 @@ export function toStructural(schema: JsonSchema): JsonSchema {
     out.enum = values;
   }
   for (const [key, value] of Object.entries(schema)) {
-    if (key === '$schema' || key === 'anyOf' && 'enum' in out) continue;
+    if (key === '$schema' || (key === 'anyOf' && 'enum' in out)) continue;
     if (key === 'additionalProperties' && value === false) continue;
     if (key === 'const') {
       out.enum = [value];

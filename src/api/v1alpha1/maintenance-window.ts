@@ -52,7 +52,11 @@ export const maintenanceWindowSpecSchema = z
             end: z.string().max(10).regex(DATE).describe('Last local date of the freeze (inclusive), "YYYY-MM-DD".'),
             reason: z.string().max(256).optional().describe('Why changes are frozen.'),
           })
-          .meta({ 'x-kubernetes-validations': [{ rule: 'self.end >= self.start', message: 'blackout end must not be before its start' }] }),
+          .meta({
+            'x-kubernetes-validations': [
+              { rule: 'self.end >= self.start', message: 'blackout end must not be before its start' },
+            ],
+          }),
       )
       .max(64)
       .optional()
@@ -60,8 +64,13 @@ export const maintenanceWindowSpecSchema = z
     extraWindows: z
       .array(
         z.object({
-          start: z.string().max(64).describe('Opening instant, RFC 3339 with offset, for example "2026-12-02T22:00:00Z".')
-            .meta({ 'x-kubernetes-validations': [{ rule: 'self == string(timestamp(self))', message: 'must be an RFC 3339 timestamp' }] }),
+          start: z
+            .string()
+            .max(64)
+            .describe('Opening instant, RFC 3339 with offset, for example "2026-12-02T22:00:00Z".')
+            .meta({
+              'x-kubernetes-validations': [{ rule: 'self == string(timestamp(self))', message: 'must be an RFC 3339 timestamp' }],
+            }),
           duration: goDuration('How long the extra window stays open, at most 168h.'),
         }),
       )

@@ -58,7 +58,9 @@ export const ingressSchema = z
           .string()
           .max(43)
           .describe('An IPv4 or IPv6 CIDR, for example "203.0.113.0/24".')
-          .meta({ 'x-kubernetes-validations': [{ rule: 'isCIDR(self)', message: 'must be a valid CIDR such as 203.0.113.0/24' }] }),
+          .meta({
+            'x-kubernetes-validations': [{ rule: 'isCIDR(self)', message: 'must be a valid CIDR such as 203.0.113.0/24' }],
+          }),
       )
       .max(64)
       .optional()

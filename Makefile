@@ -1,0 +1,64 @@
+# tenant-operator: every target a newcomer needs. Node 24 comes from hack/install-node.sh,
+# kube-apiserver and etcd from hack/build-controlplane.sh (built from Go modules, cached in bin/).
+SHELL := /bin/bash
+NODE_BIN := $(shell bash hack/install-node.sh 2>/dev/null || echo .tools/node/node_modules/.bin)
+export PATH := $(abspath $(NODE_BIN)):/usr/local/go/bin:$(PATH)
+
+.PHONY: setup deps controlplane dev test test-unit test-integration check typecheck lint crds install run build bench docker-build clean
+
+## setup: everything needed to develop and test (Node 24, npm packages, control-plane binaries)
+setup: deps controlplane
+
+deps:
+	@bash hack/install-node.sh >/dev/null
+	npm ci --no-audit --no-fund
+
+controlplane:
+	bash hack/build-controlplane.sh
+
+## dev: local control plane + CRDs + operator + samples, then `kubectl get tenants`
+dev: controlplane
+	node hack/dev.ts
+
+## test: static checks, then unit and integration tests against a real kube-apiserver
+test: check controlplane
+	npx jest
+
+test-unit:
+	npx jest --selectProjects unit
+
+test-integration: controlplane
+	npx jest --selectProjects integration
+
+check: typecheck lint
+	node hack/generate-crds.ts --check
+
+typecheck:
+	npx tsc --noEmit -p tsconfig.json
+
+lint:
+	npx biome check .
+
+## crds: regenerate crds/ from the zod schemas in src/api
+crds:
+	node hack/generate-crds.ts
+
+## install: apply the CRDs to the cluster of the current kubeconfig
+install:
+	kubectl apply --server-side -f crds/
+
+## run: run the operator against the cluster of the current kubeconfig
+run:
+	node src/main.ts $(if $(CONFIG),--config $(CONFIG),)
+
+build:
+	npx tsc -p tsconfig.build.json
+
+bench: controlplane
+	npm run bench
+
+docker-build:
+	docker build -t tenant-operator:dev .
+
+clean:
+	rm -rf dist coverage .dev

@@ -1,0 +1,77 @@
+import { describe, expect, test } from '@jest/globals';
+import { WorkQueue } from '../../../src/runtime/queue.ts';
+
+describe('WorkQueue', () => {
+  test('deduplicates keys that are waiting', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    expect(q.depth).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+    q.shutDown();
+  });
+
+  test('never hands the same key to two workers; a key re-added while processing comes back after done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = await q.get();
+    q.add('a');
+    expect(q.depth).toBe(0);
+    q.done(key as string);
+    expect(q.depth).toBe(1);
+    expect(await q.get()).toBe('a');
+    q.shutDown();
+  });
+
+  test.each([
+    [0, 500],
+    [1, 1000],
+    [3, 4000],
+    [20, 300_000],
+  ])('backoff after %i failures is about %i ms (±10%% jitter, capped)', (failures, expected) => {
+    const q = new WorkQueue({ baseDelayMs: 500, maxDelayMs: 300_000 });
+    const delay = q.backoffFor(failures);
+    expect(delay).toBeGreaterThanOrEqual(expected * 0.9);
+    expect(delay).toBeLessThanOrEqual(expected * 1.1);
+  });
+
+  test('addRateLimited grows per key and forget resets it', () => {
+    const q = new WorkQueue({ baseDelayMs: 1000 });
+    const first = q.addRateLimited('a');
+    const second = q.addRateLimited('a');
+    expect(second).toBeGreaterThan(first);
+    expect(q.failures('a')).toBe(2);
+    q.forget('a');
+    expect(q.failures('a')).toBe(0);
+    q.shutDown();
+  });
+
+  test('addAfter keeps the earliest of two pending delays', async () => {
+    const q = new WorkQueue();
+    const started = Date.now();
+    q.addAfter('a', 10_000);
+    q.addAfter('a', 20);
+    expect(await q.get()).toBe('a');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    q.shutDown();
+  });
+
+  test('the overall rate limit spaces hand-outs once the burst is spent', async () => {
+    const q = new WorkQueue({ ratePerSecond: 20, burst: 2 });
+    for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    const started = Date.now();
+    for (let i = 0; i < 4; i++) q.done((await q.get()) as string);
+    // 2 from the burst, then 2 more at 20/s: at least ~100 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    q.shutDown();
+  });
+
+  test('shutDown releases waiting workers', async () => {
+    const q = new WorkQueue();
+    const waiting = q.get();
+    q.shutDown();
+    expect(await waiting).toBeUndefined();
+  });
+});
