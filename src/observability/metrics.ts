@@ -64,6 +64,90 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly azureRequests = new Counter({
+    name: 'tenant_operator_azure_requests_total',
+    help: 'Requests to Azure Resource Manager, by service (sql, keyvault, msi, resources, network, authorization), method and status class (2xx, 4xx, 429, 5xx, error).',
+    labelNames: ['service', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly azureThrottled = new Counter({
+    name: 'tenant_operator_azure_throttled_total',
+    help: 'Azure requests answered 429 (throttled), by service.',
+    labelNames: ['service'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backupNewestRestorePointAge = new Gauge({
+    name: 'tenant_operator_backup_newest_restore_point_age_seconds',
+    help: 'Age of the newest point the tenant database can be restored to.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backupRpo = new Gauge({
+    name: 'tenant_operator_backup_rpo_seconds',
+    help: 'Recovery point objective in force for the tenant.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backupRto = new Gauge({
+    name: 'tenant_operator_backup_rto_seconds',
+    help: 'Recovery time objective in force for the tenant.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly backupRetentionDays = new Gauge({
+    name: 'tenant_operator_backup_retention_days',
+    help: 'Point-in-time retention in force for the tenant database, in days.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly restoreDrillSuccess = new Gauge({
+    name: 'tenant_operator_restore_drill_last_success',
+    help: '1 when the latest restore drill succeeded within the RTO, 0 when it failed or exceeded it.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly restoreDrillDuration = new Gauge({
+    name: 'tenant_operator_restore_drill_last_duration_seconds',
+    help: 'Measured restore time (achieved RTO) of the latest restore drill.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly restoreDrillTimestamp = new Gauge({
+    name: 'tenant_operator_restore_drill_last_timestamp_seconds',
+    help: 'Unix time the latest restore drill finished.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly maintenanceWindowOpen = new Gauge({
+    name: 'tenant_operator_maintenance_window_open',
+    help: '1 while the maintenance window is open.',
+    labelNames: ['window'] as const,
+    registers: [this.registry],
+  });
+
+  readonly maintenanceSecondsToNextWindow = new Gauge({
+    name: 'tenant_operator_maintenance_seconds_to_next_window',
+    help: 'Seconds until the tenant’s next maintenance window opens (0 while open).',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly maintenancePendingChanges = new Gauge({
+    name: 'tenant_operator_maintenance_pending_changes',
+    help: 'Disruptive changes waiting for the tenant’s maintenance window.',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tenant_operator_' });
   }
