@@ -11,7 +11,9 @@ setup: deps controlplane
 
 deps:
 	@bash hack/install-node.sh >/dev/null
-	npm ci --no-audit --no-fund
+	@# npm install, not npm ci: npm 11 leaves other platforms' optional packages (biome, swc) out of the
+	@# lock file and then refuses `npm ci`; the lock file still pins every version.
+	npm install --no-audit --no-fund
 
 controlplane:
 	bash hack/build-controlplane.sh
