@@ -102,4 +102,12 @@ test('exactly one of two replicas reconciles, and a killed leader is replaced wi
   await admin.apply(typeOf('Tenant'), tenant('le-two'), 'test');
   await waitForReady(admin, 'le-two');
   expect(await metric(standby.port, 'tenant_operator_reconcile_total')).toBeGreaterThan(0);
+
+  // SIGTERM is a graceful shutdown: in-flight work finishes, the lease is released, exit code 0.
+  const exited = new Promise<number | null>((resolve) => standby.child.once('exit', (code) => resolve(code)));
+  const termAt = Date.now();
+  standby.child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(Date.now() - termAt).toBeLessThan(10_000);
+  expect(await leaseHolder()).toBeUndefined();
 }, 90_000);
