@@ -52,6 +52,24 @@ export const configSchema = z
       .object({ Small: tierSizingSchema, Medium: tierSizingSchema, Large: tierSizingSchema })
       .strict()
       .default(() => DEFAULT_TIERS),
+    /**
+     * Data-residency zones: which Azure regions a tenant of a zone may live in, and which backup
+     * storage redundancies keep its backups inside the zone. A region in no zone is refused.
+     */
+    residency: z
+      .object({
+        zones: z.record(
+          z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/),
+          z
+            .object({
+              regions: z.array(z.string().regex(/^[a-z][a-z0-9]+$/)).min(1),
+              backupRedundancies: z.array(z.enum(['Local', 'Zone', 'Geo', 'GeoZone'])).min(1),
+            })
+            .strict(),
+        ),
+      })
+      .strict()
+      .default(() => DEFAULT_RESIDENCY),
     /** Every key is re-enqueued this often even when nothing changed (level-triggered safety net). */
     resyncPeriodSeconds: z.number().int().min(10).max(86400).default(600),
     /** Reconciles running at once per controller. */
@@ -129,6 +147,38 @@ export const DEFAULT_TIERS: OperatorConfig['tiers'] = {
     },
     replicas: { production: 4, other: 2 },
     sql: { skuName: 'BC_Gen5', tier: 'BusinessCritical', capacity: 8 },
+  },
+};
+
+/**
+ * Default residency zones. Geo-redundant backups copy to the paired region; the default keeps
+ * backups in the tenant's own region's zone (Local, Zone) except where the pair stays in the
+ * same geography and the zone allows it.
+ */
+export const DEFAULT_RESIDENCY: OperatorConfig['residency'] = {
+  zones: {
+    EU: {
+      regions: [
+        'westeurope',
+        'northeurope',
+        'francecentral',
+        'germanywestcentral',
+        'swedencentral',
+        'italynorth',
+        'spaincentral',
+      ],
+      backupRedundancies: ['Local', 'Zone', 'Geo', 'GeoZone'],
+    },
+    CH: { regions: ['switzerlandnorth', 'switzerlandwest'], backupRedundancies: ['Local', 'Zone', 'Geo'] },
+    UK: { regions: ['uksouth', 'ukwest'], backupRedundancies: ['Local', 'Zone', 'Geo'] },
+    US: {
+      regions: ['eastus', 'eastus2', 'centralus', 'westus2', 'westus3', 'southcentralus', 'northcentralus'],
+      backupRedundancies: ['Local', 'Zone', 'Geo', 'GeoZone'],
+    },
+    CA: { regions: ['canadacentral', 'canadaeast'], backupRedundancies: ['Local', 'Zone', 'Geo'] },
+    AU: { regions: ['australiaeast', 'australiasoutheast'], backupRedundancies: ['Local', 'Zone', 'Geo'] },
+    // Singapore's pair (Hong Kong) is another jurisdiction: backups stay local.
+    SG: { regions: ['southeastasia'], backupRedundancies: ['Local', 'Zone'] },
   },
 };
 

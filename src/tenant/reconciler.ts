@@ -16,6 +16,7 @@ import { RESOURCES } from '../runtime/resources.ts';
 import { buildTenantObjects } from './desired.ts';
 import { FINALIZER, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { parseTenant } from './parse.ts';
+import { checkResidency } from './residency.ts';
 import { nextTenantStatus, statusChanged } from './status.ts';
 
 /** Maps a Kubernetes API failure to what the controller should do about it. */
@@ -59,8 +60,19 @@ export class TenantReconciler implements Reconciler {
     if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant);
     if (!tenant.metadata.finalizers?.includes(FINALIZER)) await this.#setFinalizer(tenant, true);
 
+    const residency = checkResidency(tenant.spec, this.ctx.config);
+    if (!residency.allowed) {
+      // Nothing is provisioned for a tenant whose data would leave its zone.
+      await this.#writeStatus(tenant, [
+        { type: 'DataResidency', status: 'False', reason: residency.reason, message: residency.message },
+      ]);
+      throw new TerminalError(residency.reason, residency.message);
+    }
+
     const written: string[] = [];
-    const components: ConditionInput[] = [];
+    const components: ConditionInput[] = [
+      { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
+    ];
     let namespaceName: string | undefined;
     let failure: RetryableError | TerminalError | undefined;
     try {

@@ -207,3 +207,18 @@ describe('deletion', () => {
     expect(ns === undefined || ns.metadata.deletionTimestamp !== undefined).toBe(true);
   });
 });
+
+describe('data residency', () => {
+  test('a region outside the tenant’s zone is refused with a reason and nothing is provisioned', async () => {
+    const bad = tenant('offshore', { region: 'eastus2' });
+    (bad.spec as Record<string, unknown>).dataResidency = 'EU';
+    await admin.apply(typeOf('Tenant'), bad, 'test');
+    const refused = await waitFor('RegionNotAllowed', async () => {
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'offshore');
+      return condition(t, 'Ready')?.reason === 'RegionNotAllowed' ? t : undefined;
+    });
+    expect(condition(refused, 'Ready')?.status).toBe('False');
+    expect(condition(refused, 'DataResidency')?.message).toContain('region "eastus2" is outside data-residency zone EU');
+    expect(await getOrUndefined(typeOf('Namespace'), 'tenant-offshore-dev')).toBeUndefined();
+  });
+});
