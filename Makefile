@@ -4,10 +4,10 @@ SHELL := /bin/bash
 NODE_BIN := $(shell bash hack/install-node.sh 2>/dev/null || echo .tools/node/node_modules/.bin)
 export PATH := $(abspath $(NODE_BIN)):/usr/local/go/bin:$(PATH)
 
-.PHONY: setup deps controlplane dev test test-unit test-integration check typecheck lint crds install run build bench docker-build clean
+.PHONY: setup deps controlplane third-party-crds dev test test-unit test-integration check typecheck lint crds install run build bench docker-build clean
 
 ## setup: everything needed to develop and test (Node 24, npm packages, control-plane binaries)
-setup: deps controlplane
+setup: deps controlplane third-party-crds
 
 deps:
 	@bash hack/install-node.sh >/dev/null
@@ -17,6 +17,10 @@ deps:
 
 controlplane:
 	bash hack/build-controlplane.sh
+
+## third-party-crds: Gateway API and Secrets Store CSI CRDs from their Go modules, into bin/third-party
+third-party-crds:
+	bash hack/third-party-crds.sh >/dev/null
 
 ## dev: local control plane + CRDs + operator + samples, then `kubectl get tenants`
 dev: controlplane

@@ -16,6 +16,8 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // Integration tests wait on real processes; unit tests finish long before this.
+  testTimeout: 120000,
   reporters: ['default', '<rootDir>/test/harness/summary-reporter.cjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
@@ -25,7 +27,6 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
-      testTimeout: 120000,
     },
   ],
 };

@@ -20,7 +20,11 @@ export function buildNamespace(tenant: Tenant, config: OperatorConfig): KubeObje
         'pod-security.kubernetes.io/audit': 'restricted',
         'pod-security.kubernetes.io/warn': 'restricted',
       },
-      annotations: { 'tenancy.dev/display-name': spec.displayName },
+      annotations: {
+        'tenancy.dev/display-name': spec.displayName,
+        // The applied application, read back by the maintenance gate (src/maintenance/tenant-settings.ts).
+        'tenancy.dev/application': `${spec.application.image}:${spec.application.version}`,
+      },
     },
   };
 }

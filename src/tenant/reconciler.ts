@@ -5,8 +5,11 @@
  * Retain leaves the namespace (labelled orphaned), Delete removes it. The namespace never has an
  * ownerReference to the Tenant: reinstalling the CRD must not delete customers.
  */
-import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { OperatorContext } from '../context.ts';
+import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
+import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
+import type { WindowSchedule } from '../maintenance/window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
@@ -69,6 +72,9 @@ export class TenantReconciler implements Reconciler {
       throw new TerminalError(residency.reason, residency.message);
     }
 
+    const gate = this.#decideDisruptiveChanges(tenant);
+    const effective = withSettings(tenant, gate.effective);
+
     const written: string[] = [];
     const components: ConditionInput[] = [
       { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
@@ -76,7 +82,7 @@ export class TenantReconciler implements Reconciler {
     let namespaceName: string | undefined;
     let failure: RetryableError | TerminalError | undefined;
     try {
-      const desired = buildTenantObjects(tenant, this.ctx.config);
+      const desired = buildTenantObjects(effective, this.ctx.config);
       namespaceName = desired.namespace.metadata.name;
       const ns = await this.#apply(tenant, desired.namespace, this.ctx.caches.namespaces.get(namespaceName), written);
       const phase = (ns.status as { phase?: string } | undefined)?.phase;
@@ -116,10 +122,76 @@ export class TenantReconciler implements Reconciler {
     if (written.length > 0) {
       this.ctx.recorder.event(raw, 'Normal', 'Applied', `Applied ${written.join(', ')}`).catch(() => {});
     }
-    await this.#writeStatus(tenant, components, namespaceName);
+    const maintenance = failure ? tenant.status?.maintenance : this.#maintenanceStatus(tenant, raw, gate);
+    await this.#writeStatus(tenant, components, namespaceName, maintenance, gate);
     this.#exportConditions(tenant, components);
     if (failure) throw failure;
+    if (gate.pending.length > 0 && gate.window) {
+      // Look again when the window opens (capped: a resync or an edit may come sooner anyway).
+      const untilOpen = gate.window.opensAt.getTime() - this.ctx.clock.now().getTime();
+      return { requeueAfterMs: Math.min(Math.max(untilOpen, 1000), 6 * 3600_000) };
+    }
     return undefined;
+  }
+
+  #decideDisruptiveChanges(tenant: Tenant): GateDecision {
+    const { config, caches, clock } = this.ctx;
+    const windowName = tenant.spec.maintenanceWindowRef?.name ?? config.defaultMaintenanceWindow;
+    const window = caches.maintenanceWindows.get(windowName);
+    const namespace = caches.namespaces.get(tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config));
+    return decideDisruptiveChanges({
+      desired: desiredSettings(tenant),
+      running: runningSettings(namespace),
+      schedule: window ? (window.spec as WindowSchedule) : undefined,
+      now: clock.now(),
+      emergencyReason: tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION],
+      emergencyConsumed: tenant.status?.maintenance?.emergencyApplied,
+    });
+  }
+
+  /** The maintenance part of status, plus the Events and audit lines a person should see. */
+  #maintenanceStatus(tenant: Tenant, raw: KubeObject, gate: GateDecision): NonNullable<TenantStatus['maintenance']> {
+    const previous = tenant.status?.maintenance;
+    const now = this.ctx.clock.now();
+    const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
+    const windowName = tenant.spec.maintenanceWindowRef?.name ?? this.ctx.config.defaultMaintenanceWindow;
+    const { recorder, metrics } = this.ctx;
+    if (gate.pending.length > 0 && (previous?.pendingChanges ?? []).join('|') !== gate.pending.join('|')) {
+      const when = gate.window
+        ? `the maintenance window opening ${gate.window.opensAt.toISOString()}`
+        : `maintenance window ${windowName}`;
+      recorder.event(raw, 'Normal', 'UpdatePending', `${gate.pending.join('; ')}: waits for ${when}`).catch(() => {});
+    }
+    if (gate.applying.length > 0) {
+      const emergency = gate.reason === 'EmergencyOverride';
+      const why = emergency
+        ? `emergency change (${APPLY_NOW_ANNOTATION}: ${tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION]})`
+        : 'inside the maintenance window';
+      recorder.audit({ subject, action: `apply disruptive changes ${gate.applying.join('; ')} ${why}`, result: 'ok' });
+      recorder
+        .event(
+          raw,
+          emergency ? 'Warning' : 'Normal',
+          emergency ? 'EmergencyChange' : 'MaintenanceApplied',
+          `${gate.applying.join('; ')}: ${why}`,
+        )
+        .catch(() => {});
+    }
+    const secondsToWindow = gate.open ? 0 : gate.window ? (gate.window.opensAt.getTime() - now.getTime()) / 1000 : -1;
+    metrics.maintenanceSecondsToNextWindow.set({ tenant: tenant.metadata.name }, secondsToWindow);
+    metrics.maintenancePendingChanges.set({ tenant: tenant.metadata.name }, gate.pending.length);
+    const emergencyApplied =
+      gate.reason === 'EmergencyOverride' ? tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION] : previous?.emergencyApplied;
+    return {
+      ...(gate.window
+        ? { nextWindowOpens: isoSeconds(gate.window.opensAt), nextWindowCloses: isoSeconds(gate.window.closesAt) }
+        : {}),
+      windowOpen: gate.open,
+      ...(gate.pending.length > 0
+        ? { pendingChanges: gate.pending, pendingSince: previous?.pendingSince ?? isoSeconds(now) }
+        : {}),
+      ...(emergencyApplied ? { emergencyApplied } : {}),
+    };
   }
 
   #cached(obj: KubeObject): KubeObject | undefined {
@@ -206,8 +278,16 @@ export class TenantReconciler implements Reconciler {
     });
   }
 
-  async #writeStatus(tenant: Tenant, components: ConditionInput[], namespace?: string): Promise<void> {
-    const next = nextTenantStatus(tenant, components, namespace ? { namespace } : {}, this.ctx.clock.now());
+  async #writeStatus(
+    tenant: Tenant,
+    components: ConditionInput[],
+    namespace?: string,
+    maintenance?: TenantStatus['maintenance'],
+    gate?: GateDecision,
+  ): Promise<void> {
+    const extra: ConditionInput[] = gate ? [updatePendingCondition(gate)] : [];
+    const fields = { ...(namespace ? { namespace } : {}), ...(maintenance ? { maintenance } : {}) };
+    const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), extra);
     if (!statusChanged(tenant.status, next)) return;
     try {
       await this.ctx.client.apply(
@@ -226,4 +306,24 @@ export class TenantReconciler implements Reconciler {
     const all = [...components, { type: 'Ready', status: components.every((c) => c.status === 'True') ? 'True' : 'False' }];
     for (const c of all) this.ctx.metrics.tenantCondition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
   }
+}
+
+function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** UpdatePending is True while disruptive changes wait; it does not count against Ready. */
+export function updatePendingCondition(gate: GateDecision): ConditionInput {
+  if (gate.pending.length === 0) {
+    return { type: 'UpdatePending', status: 'False', reason: gate.reason, message: 'No disruptive change is waiting.' };
+  }
+  const until =
+    gate.reason === 'WaitingForWindow' && gate.window
+      ? `until the maintenance window opens at ${isoSeconds(gate.window.opensAt)}`
+      : gate.reason === 'MaintenanceWindowNotFound'
+        ? 'because the referenced MaintenanceWindow does not exist (create it, or annotate tenancy.dev/apply-now to override)'
+        : gate.reason === 'InvalidMaintenanceWindow'
+          ? 'because the MaintenanceWindow is invalid'
+          : 'because no maintenance window opens in the next two years';
+  return { type: 'UpdatePending', status: 'True', reason: gate.reason, message: `${gate.pending.join('; ')}: held ${until}.` };
 }

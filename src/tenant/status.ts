@@ -13,10 +13,13 @@ export function nextTenantStatus(
   components: ConditionInput[],
   fields: Omit<TenantStatus, 'conditions' | 'observedGeneration'>,
   now: Date,
+  informational: ConditionInput[] = [],
 ): TenantStatus {
   const generation = tenant.metadata.generation;
   let conditions: Condition[] = tenant.status?.conditions ?? [];
-  for (const c of [...components, summarizeReady(components)]) conditions = setCondition(conditions, c, now, generation);
+  // Informational conditions (UpdatePending) are reported but do not make the tenant un-Ready.
+  for (const c of [...components, ...informational, summarizeReady(components)])
+    conditions = setCondition(conditions, c, now, generation);
   return { ...fields, observedGeneration: generation, conditions };
 }
 

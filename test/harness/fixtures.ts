@@ -8,6 +8,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { type OperatorConfig, parseConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { Operator } from '../../src/operator.ts';
+import type { Clock } from '../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { adminClient, typeOf } from './cluster-setup.ts';
 import type { AuditEvent, ControlPlaneInfo } from './control-plane.ts';
@@ -61,6 +62,7 @@ export interface TestOperatorOptions {
   identity?: string;
   leaseName?: string;
   config?: Record<string, unknown>;
+  clock?: Clock;
 }
 
 /** Starts an operator in this process, authenticated as the restricted `tenant-operator` user. */
@@ -86,6 +88,7 @@ export async function startOperator(o: TestOperatorOptions): Promise<Operator> {
     config,
     logger: silentLogger(),
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
   });
   await operator.start();
   return operator;

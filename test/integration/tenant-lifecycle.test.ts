@@ -152,23 +152,38 @@ describe('drift', () => {
 });
 
 describe('an update', () => {
-  test('changing the tier resizes the quota and bumps observedGeneration', async () => {
+  test('a tier change is disruptive: it waits for a maintenance window, and apply-now applies it at once', async () => {
     await admin.apply(typeOf('Tenant'), tenant('grow', { tier: 'Small' }), 'test');
     const first = await waitForReady(admin, 'grow');
     await admin.apply(typeOf('Tenant'), tenant('grow', { tier: 'Large' }), 'test');
-    const second = await waitFor('generation observed', async () => {
+    const held = await waitFor('generation observed', async () => {
       const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'grow');
       return t.status?.observedGeneration === t.metadata.generation && t.metadata.generation !== first.metadata.generation
         ? t
         : undefined;
     });
-    expect(condition(second, 'Ready')?.status).toBe('True');
-    const quota = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+    // This control plane has no "default" MaintenanceWindow: the change is held, and the tenant stays Ready.
+    expect(condition(held, 'UpdatePending')).toMatchObject({ status: 'True', reason: 'MaintenanceWindowNotFound' });
+    expect(condition(held, 'Ready')?.status).toBe('True');
+    const quotaBefore = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
       QUOTA,
       'tenant-quota',
       'tenant-grow-dev',
     );
-    expect(quota.spec.hard['limits.cpu']).toBe('64');
+    expect(quotaBefore.spec.hard['limits.cpu']).toBe('4');
+
+    const urgent = tenant('grow', { tier: 'Large' });
+    urgent.metadata.annotations = { 'tenancy.dev/apply-now': 'customer escalation #812' };
+    await admin.apply(typeOf('Tenant'), urgent, 'test');
+    const quota = await waitFor('quota resized', async () => {
+      const q = await admin.get<KubeObject & { spec: { hard: Record<string, string> } }>(
+        QUOTA,
+        'tenant-quota',
+        'tenant-grow-dev',
+      );
+      return q.spec.hard['limits.cpu'] === '64' ? q : undefined;
+    });
+    expect(quota.spec.hard['limits.memory']).toBe('128Gi');
     const ns = await admin.get(typeOf('Namespace'), 'tenant-grow-dev');
     expect(ns.metadata.labels?.['tenancy.dev/tier']).toBe('large');
   });

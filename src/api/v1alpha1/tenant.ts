@@ -166,6 +166,11 @@ export const tenantStatusSchema = z
         nextWindowCloses: z.string().optional().describe('When that window closes (RFC 3339).'),
         pendingChanges: z.array(z.string()).optional().describe('Disruptive changes waiting for the window.'),
         pendingSince: z.string().optional().describe('When the oldest pending change was first held.'),
+        windowOpen: z.boolean().optional().describe('Whether the tenant’s maintenance window is open now.'),
+        emergencyApplied: z
+          .string()
+          .optional()
+          .describe('The tenancy.dev/apply-now reason last honoured; a new reason is needed for another override.'),
       })
       .optional()
       .describe('Maintenance-window state: what waits, and until when.'),

@@ -1,0 +1,99 @@
+/**
+ * Which of a Tenant's changes may be applied now. Disruptive changes — the application image or
+ * version, and the tier (which resizes the app and scales the database) — wait for the tenant's
+ * maintenance window; everything else (labels, allow-lists, secrets, backup retention) applies at
+ * once. A tenant never provisioned before gets everything at once: there is nothing to disrupt.
+ * An emergency annotation `tenancy.dev/apply-now: "<reason>"` applies at once, once per reason.
+ * Pure: the caller supplies what is running, the window schedule and the time.
+ */
+import type { Tier } from '../api/v1alpha1/tenant.ts';
+import { nextWindow, type WindowInterval, type WindowSchedule, windowContaining } from './window.ts';
+
+export const APPLY_NOW_ANNOTATION = 'tenancy.dev/apply-now';
+
+/** The settings whose change disrupts the tenant. */
+export interface DisruptiveSettings {
+  image: string;
+  version: string;
+  tier: Tier;
+}
+
+export type GateReason =
+  | 'NoPendingChanges'
+  | 'FirstProvisioning'
+  | 'WindowOpen'
+  | 'EmergencyOverride'
+  | 'WaitingForWindow'
+  | 'MaintenanceWindowNotFound'
+  | 'InvalidMaintenanceWindow'
+  | 'NoUpcomingWindow';
+
+export interface GateInput {
+  desired: DisruptiveSettings;
+  /** What runs now, read from the cluster; undefined when the tenant was never provisioned. */
+  running: DisruptiveSettings | undefined;
+  /** The tenant's window; undefined when the referenced MaintenanceWindow does not exist. */
+  schedule: WindowSchedule | undefined;
+  now: Date;
+  /** Value of the apply-now annotation, if set. */
+  emergencyReason?: string | undefined;
+  /** The apply-now value already honoured (from status), so one annotation is one override. */
+  emergencyConsumed?: string | undefined;
+}
+
+export interface GateDecision {
+  /** What to apply now: desired where allowed, running where the change must wait. */
+  effective: DisruptiveSettings;
+  /** Human-readable changes that wait, e.g. "version 1.0.0 -> 1.1.0". */
+  pending: string[];
+  /** Changes applied by this decision (for events and the audit trail). */
+  applying: string[];
+  reason: GateReason;
+  /** The window open now, or else the next one (undefined when none is known). */
+  window: WindowInterval | undefined;
+  /** Whether `window` is open at `now`. */
+  open: boolean;
+}
+
+/** The disruptive differences between two settings, in a stable order. */
+export function disruptiveChanges(from: DisruptiveSettings, to: DisruptiveSettings): string[] {
+  const changes: string[] = [];
+  if (from.image !== to.image) changes.push(`image ${from.image} -> ${to.image}`);
+  if (from.version !== to.version) changes.push(`version ${from.version} -> ${to.version}`);
+  if (from.tier !== to.tier) changes.push(`tier ${from.tier} -> ${to.tier}`);
+  return changes;
+}
+
+export function decideDisruptiveChanges(input: GateInput): GateDecision {
+  const { desired, running, schedule, now } = input;
+  let window: WindowInterval | undefined;
+  let open = false;
+  let scheduleError: string | undefined;
+  if (schedule) {
+    try {
+      const current = windowContaining(schedule, now);
+      open = current !== undefined;
+      window = current ?? nextWindow(schedule, now);
+    } catch (err) {
+      scheduleError = (err as Error).message;
+    }
+  }
+  const decide = (reason: GateReason, apply: boolean): GateDecision => {
+    const changes = running ? disruptiveChanges(running, desired) : [];
+    return {
+      effective: apply || !running ? desired : running,
+      pending: apply ? [] : changes,
+      applying: apply ? changes : [],
+      reason,
+      window,
+      open,
+    };
+  };
+  if (!running) return decide('FirstProvisioning', true);
+  if (disruptiveChanges(running, desired).length === 0) return decide('NoPendingChanges', true);
+  if (input.emergencyReason && input.emergencyReason !== input.emergencyConsumed) return decide('EmergencyOverride', true);
+  if (!schedule) return decide('MaintenanceWindowNotFound', false);
+  if (scheduleError) return decide('InvalidMaintenanceWindow', false);
+  if (open) return decide('WindowOpen', true);
+  return decide(window ? 'WaitingForWindow' : 'NoUpcomingWindow', false);
+}

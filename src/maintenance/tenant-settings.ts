@@ -1,0 +1,41 @@
+/**
+ * Reading and applying a tenant's disruptive settings. What runs is read from the world — the
+ * tenant namespace records the applied tier and application image — never from the Tenant's
+ * status, so a lost status cannot make the operator think a change was already applied.
+ */
+import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import { TIERS, type Tier } from '../api/v1alpha1/tenant.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import type { DisruptiveSettings } from './gate.ts';
+
+/** Annotation on the tenant namespace: the `image:version` the tenant runs. */
+export const APPLIED_APPLICATION_ANNOTATION = 'tenancy.dev/application';
+/** Label on the tenant namespace: the tier the tenant is sized for (lower case). */
+export const APPLIED_TIER_LABEL = 'tenancy.dev/tier';
+
+export function desiredSettings(tenant: Tenant): DisruptiveSettings {
+  return { image: tenant.spec.application.image, version: tenant.spec.application.version, tier: tenant.spec.tier };
+}
+
+/** The settings the tenant runs with, from its namespace; undefined when never provisioned. */
+export function runningSettings(namespace: KubeObject | undefined): DisruptiveSettings | undefined {
+  const application = namespace?.metadata.annotations?.[APPLIED_APPLICATION_ANNOTATION];
+  const tierLabel = namespace?.metadata.labels?.[APPLIED_TIER_LABEL];
+  const tier = TIERS.find((t) => t.toLowerCase() === tierLabel);
+  if (!application || !tier) return undefined;
+  const colon = application.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  return { image: application.slice(0, colon), version: application.slice(colon + 1), tier };
+}
+
+/** The tenant as the builders should see it: disruptive fields replaced by what may run now. */
+export function withSettings(tenant: Tenant, settings: DisruptiveSettings): Tenant {
+  return {
+    ...tenant,
+    spec: {
+      ...tenant.spec,
+      tier: settings.tier as Tier,
+      application: { ...tenant.spec.application, image: settings.image, version: settings.version },
+    },
+  };
+}

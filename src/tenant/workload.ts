@@ -1,0 +1,352 @@
+/**
+ * The tenant's own application instance: ServiceAccount (workload identity), Deployment, Service,
+ * PodDisruptionBudget and, when the tier autoscales, a HorizontalPodAutoscaler. Sized by tier,
+ * spread across zones and nodes, held to Pod Security "restricted", and shaped for the 99.9 %
+ * availability promise (replicas >= 2 in Production, no unavailable pod during a rollout).
+ *
+ * Everything is in wire format with canonical quantities: the applier compares desired ⊆ observed,
+ * so a value the API server rewrites ("1000m" -> "1") would be applied again on every reconcile.
+ */
+import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import { tenantLabels, tenantNamespaceName } from './labels.ts';
+import { APP_SELECTOR } from './network-policy.ts';
+
+/** Name of the Deployment, Service, PodDisruptionBudget, HPA and ServiceAccount. */
+export const APP_NAME = 'tenant-app';
+/** The ServiceAccount the federated credential of the tenant's Azure identity trusts. */
+export const APP_SERVICE_ACCOUNT = 'tenant-app';
+/** Name of the SecretProviderClass the CSI volume mounts (see secrets.ts). */
+export const SECRET_PROVIDER_CLASS_NAME = 'tenant-secrets';
+/** Where the tenant's Key Vault secrets appear as files. */
+export const SECRETS_MOUNT_PATH = '/mnt/secrets';
+/** The Service port the front door targets; the container port is `spec.application.port`. */
+export const SERVICE_PORT = 80;
+
+const WORKLOAD_IDENTITY_CLIENT_ID = 'azure.workload.identity/client-id';
+const WORKLOAD_IDENTITY_USE = 'azure.workload.identity/use';
+const ZONE_KEY = 'topology.kubernetes.io/zone';
+const HOSTNAME_KEY = 'kubernetes.io/hostname';
+
+/** Bounds of a HorizontalPodAutoscaler; proposed as `tiers.<Tier>.autoscaling` in the operator config. */
+export interface AutoscalingBounds {
+  /** Defaults to the tier's replica count for the environment (never below 2 in Production). */
+  minReplicas?: number;
+  maxReplicas: number;
+  /** Average CPU utilisation of the requests the HPA aims for; default 70. */
+  targetCpuUtilizationPercent?: number;
+}
+
+export interface WorkloadOptions {
+  /** Client id of the tenant's user-assigned identity, once the Azure side created it. */
+  identityClientId?: string;
+  /**
+   * Autoscaling for this tenant; overrides the tier table. `false` turns it off. When omitted the
+   * tier's `autoscaling` bounds apply, if the configuration has them (none by default).
+   */
+  autoscaling?: AutoscalingBounds | false;
+}
+
+/** The tier table entry with the proposed, not yet existing, `autoscaling` field read defensively. */
+type TierWithAutoscaling = OperatorConfig['tiers'][Tenant['spec']['tier']] & { autoscaling?: AutoscalingBounds };
+
+function metadata(tenant: Tenant, config: OperatorConfig, name: string, extra: Record<string, string> = {}) {
+  return {
+    name,
+    namespace: tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config),
+    labels: { ...tenantLabels(tenant.metadata.name, tenant.spec.environment), ...APP_SELECTOR, ...extra },
+  };
+}
+
+/** Replicas when not autoscaled: `spec.application.replicas`, else the tier table for the environment. */
+export function desiredReplicas(tenant: Tenant, config: OperatorConfig): number {
+  const { replicas } = config.tiers[tenant.spec.tier];
+  return tenant.spec.application.replicas ?? (tenant.spec.environment === 'Production' ? replicas.production : replicas.other);
+}
+
+/**
+ * The autoscaling bounds in force, or undefined. A tenant that pins `spec.application.replicas`
+ * is never autoscaled: the HPA and the operator would fight over the same field.
+ */
+export function autoscalingFor(
+  tenant: Tenant,
+  config: OperatorConfig,
+  options: WorkloadOptions = {},
+): Required<AutoscalingBounds> | undefined {
+  if (tenant.spec.application.replicas !== undefined || options.autoscaling === false) return undefined;
+  const bounds = options.autoscaling ?? (config.tiers[tenant.spec.tier] as TierWithAutoscaling).autoscaling;
+  if (!bounds) return undefined;
+  const floor = tenant.spec.environment === 'Production' ? 2 : 1;
+  const minReplicas = Math.max(bounds.minReplicas ?? desiredReplicas(tenant, config), floor);
+  return {
+    minReplicas,
+    maxReplicas: Math.max(bounds.maxReplicas, minReplicas),
+    targetCpuUtilizationPercent: bounds.targetCpuUtilizationPercent ?? 70,
+  };
+}
+
+/** The application's ServiceAccount; the identity annotation appears once the client id is known. */
+export function buildServiceAccount(tenant: Tenant, config: OperatorConfig, options: WorkloadOptions = {}): KubeObject {
+  const meta = metadata(tenant, config, APP_SERVICE_ACCOUNT);
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: options.identityClientId
+      ? { ...meta, annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: options.identityClientId } }
+      : meta,
+    // The app never talks to the Kubernetes API; workload identity projects its own token (below).
+    automountServiceAccountToken: false,
+  };
+}
+
+/**
+ * Pod topology spread. Hostname: always ScheduleAnyway, a preference, so a small node pool never
+ * blocks a rollout. Zone: DoNotSchedule only for Production with >= 2 replicas, where losing a zone
+ * must not take every replica down; elsewhere a preference, because a hard rule buys nothing with
+ * one replica and can leave pods Pending when a zone is short of capacity. The hard zone rule
+ * honours taints, so nodes of a failed zone (tainted unreachable) stop counting as a domain and
+ * replacements can land in the surviving zones; on a cluster without zones every node shares one
+ * zone value and the rule never blocks. `matchLabelKeys: [pod-template-hash]` spreads each
+ * ReplicaSet on its own, so a finished rollout is as well spread as the one before it.
+ */
+function topologySpread(tenant: Tenant, replicas: number) {
+  const hardZones = tenant.spec.environment === 'Production' && replicas >= 2;
+  const constraint = (topologyKey: string, hard: boolean) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: hard ? 'DoNotSchedule' : 'ScheduleAnyway',
+    labelSelector: { matchLabels: APP_SELECTOR },
+    matchLabelKeys: ['pod-template-hash'],
+    ...(hard ? { nodeTaintsPolicy: 'Honor' } : {}),
+  });
+  return [constraint(ZONE_KEY, hardZones), constraint(HOSTNAME_KEY, false)];
+}
+
+/**
+ * The application Deployment: image `<image>:<version>`, probes on the health path, tier-sized
+ * resources, restricted security context, and the Key Vault CSI volume only when the tenant lists
+ * secrets (a CSI volume without its SecretProviderClass would keep the pod from starting).
+ *
+ * The container image must run as a numeric non-root user: `runAsNonRoot` is checked by the kubelet,
+ * and no `runAsUser` is forced here because that would break images that own files as their user.
+ */
+export function buildDeployment(tenant: Tenant, config: OperatorConfig, options: WorkloadOptions = {}): KubeObject {
+  const { application } = tenant.spec;
+  const { container } = config.tiers[tenant.spec.tier];
+  const autoscaling = autoscalingFor(tenant, config, options);
+  const replicas = autoscaling?.minReplicas ?? desiredReplicas(tenant, config);
+  const production = tenant.spec.environment === 'Production';
+  const hasSecrets = (tenant.spec.secrets?.length ?? 0) > 0;
+  const probe = (periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: application.healthPath, port: 'http', scheme: 'HTTP' },
+    periodSeconds,
+    failureThreshold,
+  });
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: metadata(tenant, config, APP_NAME),
+    spec: {
+      // With an HPA the replica count is the HPA's field: setting it here would undo every scaling decision.
+      ...(autoscaling ? {} : { replicas }),
+      selector: { matchLabels: APP_SELECTOR },
+      // Production never drops below its replica count during a rollout: one extra pod comes up first.
+      ...(production ? { strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } } } : {}),
+      template: {
+        metadata: {
+          labels: {
+            ...tenantLabels(tenant.metadata.name, tenant.spec.environment),
+            ...APP_SELECTOR,
+            // The workload identity webhook mutates only pods carrying this label.
+            [WORKLOAD_IDENTITY_USE]: 'true',
+          },
+        },
+        spec: {
+          serviceAccountName: APP_SERVICE_ACCOUNT,
+          // Off: the app needs no Kubernetes API token. The workload identity webhook adds its own
+          // projected token volume (azure-identity-token, audience api://AzureADTokenExchange) and the
+          // CSI driver receives the pod's token through the CSIDriver's tokenRequests; neither uses
+          // the automounted API token (read in the webhook source, azure-workload-identity pkg/webhook).
+          automountServiceAccountToken: false,
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          topologySpreadConstraints: topologySpread(tenant, replicas),
+          containers: [
+            {
+              name: 'app',
+              image: `${application.image}:${application.version}`,
+              ports: [{ name: 'http', containerPort: application.port, protocol: 'TCP' }],
+              // Startup allows 5 s x 30 = 150 s before liveness takes over; liveness is more patient
+              // than readiness so a slow dependency takes a pod out of the Service before it restarts it.
+              startupProbe: probe(5, 30),
+              readinessProbe: probe(10, 3),
+              livenessProbe: probe(20, 3),
+              resources: {
+                requests: {
+                  cpu: canonicalQuantity(container.defaultRequestCpu),
+                  memory: canonicalQuantity(container.defaultRequestMemory),
+                },
+                limits: { cpu: canonicalQuantity(container.defaultCpu), memory: canonicalQuantity(container.defaultMemory) },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: 'tmp', mountPath: '/tmp' },
+                ...(hasSecrets ? [{ name: 'secrets-store', mountPath: SECRETS_MOUNT_PATH, readOnly: true }] : []),
+              ],
+            },
+          ],
+          volumes: [
+            // The root filesystem is read-only; /tmp is the one writable place, bounded so a runaway
+            // writer is evicted instead of filling the node's disk.
+            { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+            ...(hasSecrets
+              ? [
+                  {
+                    name: 'secrets-store',
+                    csi: {
+                      driver: 'secrets-store.csi.k8s.io',
+                      readOnly: true,
+                      volumeAttributes: { secretProviderClass: SECRET_PROVIDER_CLASS_NAME },
+                    },
+                  },
+                ]
+              : []),
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** ClusterIP Service `tenant-app`: port 80 (`http`) to the application's container port. */
+export function buildService(tenant: Tenant, config: OperatorConfig): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(tenant, config, APP_NAME),
+    spec: {
+      type: 'ClusterIP',
+      selector: APP_SELECTOR,
+      ports: [{ name: 'http', port: SERVICE_PORT, targetPort: tenant.spec.application.port, protocol: 'TCP' }],
+    },
+  };
+}
+
+/**
+ * PodDisruptionBudget with `maxUnavailable: 1` at every size: voluntary disruptions (node drains,
+ * upgrades) take one pod at a time. With 2 replicas that equals `minAvailable: 1`; with more it
+ * keeps more capacity than `minAvailable: 1` would; with 1 replica (never in Production) drains can
+ * still proceed instead of blocking cluster upgrades forever. It also follows an HPA's count.
+ * `unhealthyPodEvictionPolicy: AlwaysAllow` lets drains evict pods that are not ready anyway, so a
+ * crash-looping tenant cannot hold a node upgrade hostage.
+ */
+export function buildPodDisruptionBudget(tenant: Tenant, config: OperatorConfig): KubeObject {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: metadata(tenant, config, APP_NAME),
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: APP_SELECTOR },
+      unhealthyPodEvictionPolicy: 'AlwaysAllow',
+    },
+  };
+}
+
+/** autoscaling/v2 HPA on CPU utilisation, or undefined when autoscaling is not enabled for the tenant. */
+export function buildHorizontalPodAutoscaler(
+  tenant: Tenant,
+  config: OperatorConfig,
+  options: WorkloadOptions = {},
+): KubeObject | undefined {
+  const bounds = autoscalingFor(tenant, config, options);
+  if (!bounds) return undefined;
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: metadata(tenant, config, APP_NAME),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: APP_NAME },
+      minReplicas: bounds.minReplicas,
+      maxReplicas: bounds.maxReplicas,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: bounds.targetCpuUtilizationPercent } },
+        },
+      ],
+    },
+  };
+}
+
+/** Every workload object of the tenant, in apply order (the ServiceAccount before the pods that use it). */
+export function buildWorkload(tenant: Tenant, config: OperatorConfig, options: WorkloadOptions = {}): KubeObject[] {
+  const hpa = buildHorizontalPodAutoscaler(tenant, config, options);
+  return [
+    buildServiceAccount(tenant, config, options),
+    buildService(tenant, config),
+    buildPodDisruptionBudget(tenant, config),
+    buildDeployment(tenant, config, options),
+    ...(hpa ? [hpa] : []),
+  ];
+}
+
+const DECIMAL_SUFFIXES: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const BINARY_SUFFIXES: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
+const QUANTITY_PATTERN = /^([+-]?)(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+/**
+ * A Kubernetes quantity in the form the API server stores it (apimachinery's `Quantity.String()`):
+ * "1000m" -> "1", "0.5" -> "500m", "2048Mi" -> "2Gi", "1.5Gi" -> "1536Mi", "1000" -> "1k".
+ * Values finer than a nano unit are rounded up, as the API server does. Throws on a malformed value.
+ */
+export function canonicalQuantity(value: string): string {
+  const match = QUANTITY_PATTERN.exec(value.trim());
+  if (!match) throw new Error(`"${value}" is not a Kubernetes quantity such as "500m", "1" or "512Mi"`);
+  const [, sign = '', number = '', suffix = ''] = match;
+  const [whole = '', fraction = ''] = number.split('.');
+  // The exact value is digits x 10^exp10 x 1024^exp1024, held as a BigInt of nano units.
+  let digits = BigInt(`${whole}${fraction}` || '0');
+  let exp10 = -fraction.length;
+  let binary = false;
+  if (suffix in BINARY_SUFFIXES) {
+    binary = true;
+    digits *= 1024n ** BigInt(BINARY_SUFFIXES[suffix] ?? 0);
+  } else if (/^[eE]/.test(suffix)) exp10 += Number(suffix.slice(1));
+  else exp10 += DECIMAL_SUFFIXES[suffix] ?? 0;
+  const shift = exp10 + 9;
+  const divisor = 10n ** BigInt(Math.max(-shift, 0));
+  let nanos = shift >= 0 ? digits * 10n ** BigInt(shift) : (digits + divisor - 1n) / divisor;
+  if (nanos === 0n) return '0';
+  const negative = sign === '-';
+  if (negative) nanos = -nanos;
+  const out = (text: string) => (negative ? `-${text}` : text);
+  const NANO = 1_000_000_000n;
+
+  // Binary values of at least 1024 that are whole numbers stay binary; others print as decimal.
+  if (binary && nanos >= 1024n * NANO && nanos % NANO === 0n) {
+    let units = nanos / NANO;
+    let power = 0;
+    while (power < 6 && units % 1024n === 0n) {
+      units /= 1024n;
+      power++;
+    }
+    return out(`${units}${['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'][power]}`);
+  }
+  // Decimal (SI or exponent notation): the largest exponent, a multiple of 3, that keeps an integer.
+  let exponent = -9;
+  let mantissa = nanos;
+  while (exponent < 18 && mantissa % 1000n === 0n) {
+    mantissa /= 1000n;
+    exponent += 3;
+  }
+  if (/^[eE]/.test(suffix)) return out(`${mantissa}${exponent === 0 ? '' : `e${exponent}`}`);
+  const si = Object.entries(DECIMAL_SUFFIXES).find(([, e]) => e === exponent)?.[0] ?? '';
+  return out(`${mantissa}${si}`);
+}

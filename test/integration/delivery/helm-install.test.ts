@@ -1,0 +1,145 @@
+/**
+ * `helm install` of the chart into the shared control plane, then the proof that its RBAC is
+ * enough: an operator authenticated with a token of the chart's own ServiceAccount (TokenRequest
+ * API) and nothing else reconciles a Tenant to Ready, and the API server never answered it 403.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseConfig } from '../../../src/config.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { Operator } from '../../../src/operator.ts';
+import { isNotFound, type KubeClient, type KubeObject } from '../../../src/runtime/kube-client.ts';
+import type { AuditEvent } from '../../harness/control-plane.ts';
+import { adminClient, sharedControlPlane, tenant, typeOf, waitFor, waitForReady } from '../../harness/fixtures.ts';
+import { CHART_DIR, configRbacRules, helmArgs, run, scratch } from '../../unit/delivery/tools.ts';
+
+const info = sharedControlPlane();
+const suffix = Math.random().toString(36).slice(2, 8);
+const RELEASE = `chart-${suffix}`;
+const NAMESPACE = `delivery-${suffix}`;
+const FULLNAME = `${RELEASE}-tenant-operator`;
+const SA_USER = `system:serviceaccount:${NAMESPACE}:${FULLNAME}`;
+const TENANT = `helm-${suffix}`;
+const { dir, helmEnv } = scratch('helm-install');
+const kubeconfigArgs = ['--kubeconfig', info.adminKubeconfig];
+
+let admin: KubeClient;
+let operator: Operator | undefined;
+
+/** GET through the admin, for kinds the harness has no ResourceType for. */
+const get = <T = KubeObject>(path: string) => admin.request<T>('GET', path);
+
+beforeAll(() => {
+  admin = adminClient(info.adminKubeconfig);
+  // CRDs are installed by the globalSetup already; no kubelet, so no --wait for pods that never start.
+  run(
+    'helm',
+    [
+      'install',
+      RELEASE,
+      CHART_DIR,
+      '--create-namespace',
+      '--skip-crds',
+      ...kubeconfigArgs,
+      ...helmArgs(dir, { namespace: NAMESPACE }),
+    ],
+    helmEnv,
+  );
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  run('helm', ['uninstall', RELEASE, '--namespace', NAMESPACE, ...kubeconfigArgs], helmEnv);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('helm install into a real API server', () => {
+  test('creates the Deployment, ServiceAccount, configuration, PDB, metrics Service and dashboard', async () => {
+    const ns = `/api/v1/namespaces/${NAMESPACE}`;
+    const deployment = await get<KubeObject & { spec: { replicas: number; template: { spec: { serviceAccountName: string } } } }>(
+      `/apis/apps/v1/namespaces/${NAMESPACE}/deployments/${FULLNAME}`,
+    );
+    expect(deployment.spec.replicas).toBe(2);
+    expect(deployment.spec.template.spec.serviceAccountName).toBe(FULLNAME);
+    await get(`${ns}/serviceaccounts/${FULLNAME}`);
+    await get(`${ns}/configmaps/${FULLNAME}-config`);
+    await get(`${ns}/configmaps/${FULLNAME}-dashboard`);
+    await get(`${ns}/services/${FULLNAME}-metrics`);
+    await get(`/apis/policy/v1/namespaces/${NAMESPACE}/poddisruptionbudgets/${FULLNAME}`);
+    expect(run('helm', ['status', RELEASE, '--namespace', NAMESPACE, ...kubeconfigArgs], helmEnv)).toContain('STATUS: deployed');
+  });
+
+  test('creates the ClusterRole and Role with the rules of config/rbac, bound to its ServiceAccount', async () => {
+    const rbac = '/apis/rbac.authorization.k8s.io/v1';
+    type Rbac = KubeObject & { rules: unknown[]; subjects: unknown[] };
+    expect((await get<Rbac>(`${rbac}/clusterroles/${FULLNAME}`)).rules).toEqual(configRbacRules('ClusterRole'));
+    expect((await get<Rbac>(`${rbac}/namespaces/${NAMESPACE}/roles/${FULLNAME}-leader-election`)).rules).toEqual(
+      configRbacRules('Role'),
+    );
+    const subject = { kind: 'ServiceAccount', name: FULLNAME, namespace: NAMESPACE };
+    expect((await get<Rbac>(`${rbac}/clusterrolebindings/${FULLNAME}`)).subjects).toEqual([subject]);
+    expect((await get<Rbac>(`${rbac}/namespaces/${NAMESPACE}/rolebindings/${FULLNAME}-leader-election`)).subjects).toEqual([
+      subject,
+    ]);
+  });
+});
+
+describe('an operator running as the chart’s ServiceAccount', () => {
+  let auditStart = 0;
+  beforeAll(async () => {
+    auditStart = readFileSync(info.auditLog, 'utf8').split('\n').length - 1;
+    const { status } = await admin.request<{ status: { token: string } }>(
+      'POST',
+      `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${FULLNAME}/token`,
+      { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } } },
+    );
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'test', server: info.server, caFile: join(info.dir, 'ca.crt'), skipTLSVerify: false }],
+      users: [{ name: 'chart-service-account', token: status.token }],
+      contexts: [{ name: 'test', cluster: 'test', user: 'chart-service-account' }],
+      currentContext: 'test',
+    });
+    operator = new Operator({
+      kubeConfig,
+      config: parseConfig({
+        http: { port: 0, host: '127.0.0.1' },
+        leaderElection: { namespace: NAMESPACE, leaseName: `lease-${suffix}` },
+      }),
+      logger: silentLogger(),
+    });
+    await operator.start();
+    await waitFor('leadership with the chart’s Role', () => operator?.isLeader);
+  });
+
+  test('reconciles a Tenant to Ready and deletes it, every write made as that ServiceAccount, none forbidden', async () => {
+    await admin.apply(typeOf('Tenant'), tenant(TENANT), 'test');
+    const ready = await waitForReady(admin, TENANT);
+    await admin.delete(typeOf('Tenant'), TENANT);
+    await waitFor(`tenant ${TENANT} deleted (finalizer removed)`, async () => {
+      try {
+        await admin.get(typeOf('Tenant'), TENANT);
+        return false;
+      } catch (err) {
+        return isNotFound(err);
+      }
+    });
+
+    const events = readFileSync(info.auditLog, 'utf8')
+      .split('\n')
+      .slice(auditStart)
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as AuditEvent)
+      .filter((e) => e.stage === 'ResponseComplete' && e.user.username === SA_USER);
+    const wrote = (resource: string, name?: string) =>
+      events.some((e) => e.objectRef?.resource === resource && (name === undefined || e.objectRef.name === name));
+    // Another test file's operator could have done the work; the audit log says who did.
+    expect(wrote('namespaces', ready.status?.namespace)).toBe(true);
+    expect(wrote('networkpolicies')).toBe(true);
+    expect(events.some((e) => e.objectRef?.resource === 'tenants' && e.objectRef.subresource === 'status')).toBe(true);
+    expect(wrote('leases', `lease-${suffix}`)).toBe(true);
+    expect(events.filter((e) => e.responseStatus?.code === 403).map((e) => e.requestURI)).toEqual([]);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * Disruptive changes wait for the tenant's MaintenanceWindow, against a real API server and an
+ * injected clock: a version bump outside the window waits with UpdatePending and is applied when
+ * the clock enters the window; non-disruptive changes apply at once; the emergency annotation
+ * applies at once and leaves an Event; a pending change survives an operator restart.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Operator } from '../../src/operator.ts';
+import { ManualClock } from '../../src/runtime/clock.ts';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
+import {
+  adminClient,
+  condition,
+  sharedControlPlane,
+  startOperator,
+  type TenantWithStatus,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../harness/fixtures.ts';
+
+const info = sharedControlPlane();
+const SUNDAY = '2026-11-22T12:00:00Z';
+const IN_WINDOW = '2026-11-25T02:00:00Z'; // Wednesday 03:00 in Amsterdam
+const clock = new ManualClock(SUNDAY);
+let admin: KubeClient;
+let operator: Operator;
+
+type MaintenanceStatus = { pendingChanges?: string[]; nextWindowOpens?: string; windowOpen?: boolean; emergencyApplied?: string };
+type GatedTenant = TenantWithStatus & { status?: { maintenance?: MaintenanceStatus } };
+
+function gated(
+  version: string,
+  extra: { displayName?: string; annotations?: Record<string, string>; touch?: string } = {},
+): KubeObject {
+  const t = tenant('gated', { version }) as KubeObject & { spec: Record<string, unknown> };
+  t.spec.maintenanceWindowRef = { name: 'gate-window' };
+  if (extra.displayName) t.spec.displayName = extra.displayName;
+  t.metadata.annotations = { ...extra.annotations };
+  if (extra.touch) t.metadata.labels = { touched: extra.touch };
+  return t;
+}
+
+async function appliedVersion(): Promise<string | undefined> {
+  const ns = await admin.get(typeOf('Namespace'), 'tenant-gated-dev');
+  return ns.metadata.annotations?.['tenancy.dev/application']?.split(':').pop();
+}
+
+async function events(reason: string): Promise<{ message: string; type: string }[]> {
+  const list = await admin.request<{
+    items: { reason: string; message: string; type: string; involvedObject: { name: string } }[];
+  }>('GET', '/api/v1/namespaces/default/events');
+  return list.items.filter((e) => e.reason === reason && e.involvedObject.name === 'gated');
+}
+
+function waitForTenant(what: string, predicate: (t: GatedTenant) => boolean): Promise<GatedTenant> {
+  return waitFor(what, async () => {
+    const t = await admin.get<GatedTenant>(typeOf('Tenant'), 'gated');
+    return t.status?.observedGeneration === t.metadata.generation && predicate(t) ? t : undefined;
+  });
+}
+
+beforeAll(async () => {
+  admin = adminClient(info.adminKubeconfig);
+  await admin.apply(
+    typeOf('MaintenanceWindow'),
+    {
+      apiVersion: 'tenancy.dev/v1alpha1',
+      kind: 'MaintenanceWindow',
+      metadata: { name: 'gate-window' },
+      spec: { timeZone: 'Europe/Amsterdam', recurrences: [{ days: ['Wednesday'], start: '02:00', duration: '3h' }] },
+    },
+    'test',
+  );
+  operator = await startOperator({ info, leaseName: 'gating', clock });
+  await admin.apply(typeOf('Tenant'), gated('1.0.0'), 'test');
+  await waitForReady(admin, 'gated');
+});
+
+afterAll(async () => {
+  await operator?.stop();
+});
+
+describe('maintenance gating', () => {
+  test('a new tenant is provisioned at once, whatever the window', async () => {
+    expect(await appliedVersion()).toBe('1.0.0');
+  });
+
+  test('a version bump outside the window waits with UpdatePending and the next opening', async () => {
+    await admin.apply(typeOf('Tenant'), gated('1.1.0'), 'test');
+    const t = await waitForTenant('UpdatePending', (x) => condition(x, 'UpdatePending')?.status === 'True');
+    expect(condition(t, 'UpdatePending')).toMatchObject({
+      reason: 'WaitingForWindow',
+      message: 'version 1.0.0 -> 1.1.0: held until the maintenance window opens at 2026-11-25T01:00:00Z.',
+    });
+    expect(t.status?.maintenance).toMatchObject({
+      pendingChanges: ['version 1.0.0 -> 1.1.0'],
+      nextWindowOpens: '2026-11-25T01:00:00Z',
+      windowOpen: false,
+    });
+    expect(condition(t, 'Ready')?.status).toBe('True');
+    expect(await appliedVersion()).toBe('1.0.0');
+    await waitFor('UpdatePending event', async () => (await events('UpdatePending')).length > 0);
+  });
+
+  test('a non-disruptive change applies at once while the version still waits', async () => {
+    await admin.apply(typeOf('Tenant'), gated('1.1.0', { displayName: 'Renamed Customer' }), 'test');
+    const ns = await waitFor('display name applied', async () => {
+      const n = await admin.get(typeOf('Namespace'), 'tenant-gated-dev');
+      return n.metadata.annotations?.['tenancy.dev/display-name'] === 'Renamed Customer' ? n : undefined;
+    });
+    expect(ns.metadata.annotations?.['tenancy.dev/application']).toBe('registry.example.com/saas/app:1.0.0');
+  });
+
+  test('when the clock enters the window, the held change is applied', async () => {
+    clock.set(IN_WINDOW);
+    // Any event re-queues the tenant; production also requeues itself for the window's opening.
+    await admin.apply(typeOf('Tenant'), gated('1.1.0', { displayName: 'Renamed Customer', touch: 'window' }), 'test');
+    const t = await waitForTenant('applied', (x) => condition(x, 'UpdatePending')?.status === 'False');
+    expect(t.status?.maintenance?.pendingChanges).toBeUndefined();
+    expect(t.status?.maintenance?.windowOpen).toBe(true);
+    expect(await appliedVersion()).toBe('1.1.0');
+    await waitFor('MaintenanceApplied event', async () => (await events('MaintenanceApplied')).length > 0);
+  });
+
+  test('the emergency annotation applies at once outside the window and leaves a Warning event', async () => {
+    clock.set(SUNDAY);
+    await admin.apply(
+      typeOf('Tenant'),
+      gated('1.1.1', { displayName: 'Renamed Customer', annotations: { 'tenancy.dev/apply-now': 'CVE-2026-4242 hotfix' } }),
+      'test',
+    );
+    await waitFor('emergency applied', async () => (await appliedVersion()) === '1.1.1');
+    const t = await waitForTenant(
+      'emergency recorded',
+      (x) => x.status?.maintenance?.emergencyApplied === 'CVE-2026-4242 hotfix',
+    );
+    expect(condition(t, 'UpdatePending')?.status).toBe('False');
+    const [event] = await waitFor('EmergencyChange event', async () => {
+      const list = await events('EmergencyChange');
+      return list.length > 0 ? list : undefined;
+    });
+    expect(event).toMatchObject({
+      type: 'Warning',
+      message: 'version 1.1.0 -> 1.1.1: emergency change (tenancy.dev/apply-now: CVE-2026-4242 hotfix)',
+    });
+  });
+
+  test('the same emergency reason does not override a later change; the change waits', async () => {
+    await admin.apply(
+      typeOf('Tenant'),
+      gated('1.2.0', { displayName: 'Renamed Customer', annotations: { 'tenancy.dev/apply-now': 'CVE-2026-4242 hotfix' } }),
+      'test',
+    );
+    const t = await waitForTenant('pending again', (x) => condition(x, 'UpdatePending')?.status === 'True');
+    expect(t.status?.maintenance?.pendingChanges).toEqual(['version 1.1.1 -> 1.2.0']);
+    expect(await appliedVersion()).toBe('1.1.1');
+  });
+
+  test('a pending change survives an operator restart and is applied in the next window', async () => {
+    await operator.stop();
+    operator = await startOperator({ info, leaseName: 'gating', clock });
+    const stillPending = await waitForTenant('still pending', (x) => condition(x, 'UpdatePending')?.status === 'True');
+    expect(stillPending.status?.maintenance?.pendingChanges).toEqual(['version 1.1.1 -> 1.2.0']);
+    expect(await appliedVersion()).toBe('1.1.1');
+    clock.set(IN_WINDOW);
+    await admin.apply(
+      typeOf('Tenant'),
+      gated('1.2.0', {
+        displayName: 'Renamed Customer',
+        annotations: { 'tenancy.dev/apply-now': 'CVE-2026-4242 hotfix' },
+        touch: 'restart',
+      }),
+      'test',
+    );
+    await waitFor('applied after restart', async () => (await appliedVersion()) === '1.2.0', 45_000);
+  }, 60_000);
+});

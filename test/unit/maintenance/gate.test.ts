@@ -1,0 +1,94 @@
+import { describe, expect, test } from '@jest/globals';
+import { type DisruptiveSettings, decideDisruptiveChanges, type GateInput } from '../../../src/maintenance/gate.ts';
+import type { WindowSchedule } from '../../../src/maintenance/window.ts';
+
+// Wednesdays 02:00-05:00 in Amsterdam (CET in winter: 01:00-04:00 UTC).
+const wednesdays: WindowSchedule = {
+  timeZone: 'Europe/Amsterdam',
+  recurrences: [{ days: ['Wednesday'], start: '02:00', duration: '3h' }],
+};
+const running: DisruptiveSettings = { image: 'repo/app', version: '1.0.0', tier: 'Small' };
+const sunday = new Date('2026-11-22T12:00:00Z');
+const wednesdayInWindow = new Date('2026-11-25T02:30:00Z'); // 03:30 in Amsterdam
+
+function input(overrides: Partial<GateInput>): GateInput {
+  return { desired: running, running, schedule: wednesdays, now: sunday, ...overrides };
+}
+
+describe('decideDisruptiveChanges', () => {
+  test.each([
+    ['nothing changed', {}, 'NoPendingChanges', '1.0.0', []],
+    [
+      'a first provisioning applies at once',
+      { running: undefined, desired: { ...running, version: '2.0.0' } },
+      'FirstProvisioning',
+      '2.0.0',
+      [],
+    ],
+    [
+      'a version bump outside the window waits',
+      { desired: { ...running, version: '1.1.0' } },
+      'WaitingForWindow',
+      '1.0.0',
+      ['version 1.0.0 -> 1.1.0'],
+    ],
+    [
+      'a version bump inside the window applies',
+      { desired: { ...running, version: '1.1.0' }, now: wednesdayInWindow },
+      'WindowOpen',
+      '1.1.0',
+      [],
+    ],
+    [
+      'the emergency annotation applies at once',
+      { desired: { ...running, version: '1.0.1' }, emergencyReason: 'CVE-2026-1234' },
+      'EmergencyOverride',
+      '1.0.1',
+      [],
+    ],
+    [
+      'an emergency reason already honoured does not override again',
+      { desired: { ...running, version: '1.0.2' }, emergencyReason: 'CVE-2026-1234', emergencyConsumed: 'CVE-2026-1234' },
+      'WaitingForWindow',
+      '1.0.0',
+      ['version 1.0.0 -> 1.0.2'],
+    ],
+    [
+      'a missing window holds disruptive changes',
+      { desired: { ...running, version: '1.1.0' }, schedule: undefined },
+      'MaintenanceWindowNotFound',
+      '1.0.0',
+      ['version 1.0.0 -> 1.1.0'],
+    ],
+  ] as const)('%s', (_name, overrides, reason, version, pending) => {
+    const decision = decideDisruptiveChanges(input(overrides as Partial<GateInput>));
+    expect(decision.reason).toBe(reason);
+    expect(decision.effective.version).toBe(version);
+    expect(decision.pending).toEqual(pending);
+  });
+
+  test('a tier change waits and is listed with the version change', () => {
+    const decision = decideDisruptiveChanges(input({ desired: { image: 'repo/app', version: '1.1.0', tier: 'Large' } }));
+    expect(decision.pending).toEqual(['version 1.0.0 -> 1.1.0', 'tier Small -> Large']);
+    expect(decision.effective).toEqual(running);
+  });
+
+  test('while waiting, the next window is the coming Wednesday 02:00 Amsterdam time', () => {
+    const decision = decideDisruptiveChanges(input({ desired: { ...running, version: '1.1.0' } }));
+    expect(decision.open).toBe(false);
+    expect(decision.window?.opensAt.toISOString()).toBe('2026-11-25T01:00:00.000Z');
+    expect(decision.window?.closesAt.toISOString()).toBe('2026-11-25T04:00:00.000Z');
+  });
+
+  test('inside the window, the decision reports the window open now', () => {
+    const decision = decideDisruptiveChanges(input({ desired: { ...running, version: '1.1.0' }, now: wednesdayInWindow }));
+    expect(decision.open).toBe(true);
+    expect(decision.applying).toEqual(['version 1.0.0 -> 1.1.0']);
+  });
+
+  test('a blacked-out week moves the next window to the week after', () => {
+    const schedule: WindowSchedule = { ...wednesdays, blackouts: [{ start: '2026-11-23', end: '2026-11-29', reason: 'peak' }] };
+    const decision = decideDisruptiveChanges(input({ desired: { ...running, version: '1.1.0' }, schedule }));
+    expect(decision.window?.opensAt.toISOString()).toBe('2026-12-02T01:00:00.000Z');
+  });
+});
