@@ -4,10 +4,10 @@ SHELL := /bin/bash
 NODE_BIN := $(shell bash hack/install-node.sh 2>/dev/null || echo .tools/node/node_modules/.bin)
 export PATH := $(abspath $(NODE_BIN)):/usr/local/go/bin:$(PATH)
 
-.PHONY: setup deps controlplane third-party-crds dev test test-unit test-integration check typecheck lint crds install run build bench docker-build clean
+.PHONY: setup deps controlplane third-party-crds tools chart dev test test-unit test-integration check typecheck lint crds install run build bench docker-build clean
 
 ## setup: everything needed to develop and test (Node 24, npm packages, control-plane binaries)
-setup: deps controlplane third-party-crds
+setup: deps controlplane third-party-crds tools
 
 deps:
 	@bash hack/install-node.sh >/dev/null
@@ -18,6 +18,10 @@ deps:
 controlplane:
 	bash hack/build-controlplane.sh
 
+## tools: helm (from Go modules, into bin/), promtool and lua5.1 (Debian packages) for the delivery tests
+tools:
+	bash hack/build-tools.sh
+
 ## third-party-crds: Gateway API and Secrets Store CSI CRDs from their Go modules, into bin/third-party
 third-party-crds:
 	bash hack/third-party-crds.sh >/dev/null
@@ -27,17 +31,18 @@ dev: controlplane
 	node hack/dev.ts
 
 ## test: static checks, then unit and integration tests against a real kube-apiserver
-test: check controlplane
+test: check controlplane tools
 	npx jest
 
 test-unit:
 	npx jest --selectProjects unit
 
-test-integration: controlplane
+test-integration: controlplane tools
 	npx jest --selectProjects integration
 
 check: typecheck lint
 	node hack/generate-crds.ts --check
+	node hack/sync-chart.ts --check
 
 typecheck:
 	npx tsc --noEmit -p tsconfig.json
@@ -45,9 +50,14 @@ typecheck:
 lint:
 	npx biome check .
 
-## crds: regenerate crds/ from the zod schemas in src/api
+## crds: regenerate crds/ from the zod schemas in src/api, and everything derived from them
 crds:
 	node hack/generate-crds.ts
+	node hack/sync-chart.ts
+
+## chart: re-derive the chart's and config/'s generated files (CRDs, RBAC, alerts, dashboard, values schema)
+chart:
+	node hack/sync-chart.ts
 
 ## install: apply the CRDs to the cluster of the current kubeconfig
 install:

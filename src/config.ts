@@ -6,14 +6,25 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { canonicalQuantity } from './runtime/quantity.ts';
 
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.1.0.0/16');
+
+/** A Kubernetes quantity, stored canonically so what the operator writes is what the API server keeps. */
+const quantity = z.string().transform((value, ctx) => {
+  try {
+    return canonicalQuantity(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 const tierSizingSchema = z.object({
   quota: z
     .object({
-      cpu: z.string().describe('requests.cpu and limits.cpu hard limit, e.g. "4"'),
-      memory: z.string().describe('requests.memory and limits.memory hard limit, e.g. "8Gi"'),
+      cpu: quantity.describe('requests.cpu and limits.cpu hard limit, e.g. "4"'),
+      memory: quantity.describe('requests.memory and limits.memory hard limit, e.g. "8Gi"'),
       pods: z.number().int().positive(),
       services: z.number().int().positive().default(10),
       persistentVolumeClaims: z.number().int().nonnegative().default(0),
@@ -21,16 +32,25 @@ const tierSizingSchema = z.object({
     .strict(),
   container: z
     .object({
-      defaultCpu: z.string(),
-      defaultMemory: z.string(),
-      defaultRequestCpu: z.string(),
-      defaultRequestMemory: z.string(),
-      maxCpu: z.string(),
-      maxMemory: z.string(),
+      defaultCpu: quantity,
+      defaultMemory: quantity,
+      defaultRequestCpu: quantity,
+      defaultRequestMemory: quantity,
+      maxCpu: quantity,
+      maxMemory: quantity,
     })
     .strict(),
   replicas: z.object({ production: z.number().int().min(2), other: z.number().int().min(1) }).strict(),
   sql: z.object({ skuName: z.string(), tier: z.string(), capacity: z.number().int().positive().optional() }).strict(),
+  /** HorizontalPodAutoscaler bounds; tenants of the tier autoscale only when set. */
+  autoscaling: z
+    .object({
+      minReplicas: z.number().int().min(1).optional(),
+      maxReplicas: z.number().int().min(1),
+      targetCpuUtilizationPercent: z.number().int().min(10).max(100).default(70),
+    })
+    .strict()
+    .optional(),
 });
 
 export const configSchema = z
@@ -70,6 +90,84 @@ export const configSchema = z
       })
       .strict()
       .default(() => DEFAULT_RESIDENCY),
+    /** The tenants' front door: Application Gateway for Containers (gateway) or AGIC (ingress). */
+    frontDoor: z
+      .object({
+        mode: z.enum(['gateway', 'ingress']).default('gateway'),
+        gateway: z
+          .object({
+            name: z.string().default('tenant-gateway'),
+            namespace: z.string().optional(),
+            httpsListener: z.string().default('https'),
+            httpListener: z.string().default('http'),
+          })
+          .strict()
+          .default({ name: 'tenant-gateway', httpsListener: 'https', httpListener: 'http' }),
+        ingressClassName: z.string().default('azure-application-gateway'),
+        certificateSource: z.enum(['cert-manager', 'key-vault']).default('cert-manager'),
+        clusterIssuer: z.string().default('letsencrypt'),
+        tlsSecretName: z.string().default('tenant-tls'),
+        sslProfile: z.string().optional(),
+      })
+      .strict()
+      .default({
+        mode: 'gateway',
+        gateway: { name: 'tenant-gateway', httpsListener: 'https', httpListener: 'http' },
+        ingressClassName: 'azure-application-gateway',
+        certificateSource: 'cert-manager',
+        clusterIssuer: 'letsencrypt',
+        tlsSecretName: 'tenant-tls',
+      }),
+    /**
+     * Copy mounted Key Vault secrets into a Kubernetes Secret of this name (for apps that read
+     * environment variables). Off by default: it puts secret values into etcd.
+     */
+    secretsSyncToSecretName: z.string().optional(),
+    /**
+     * The Azure side. Absent: the operator runs Kubernetes-only and says so in each tenant's
+     * front-door condition (no WAF policy, so no front door).
+     */
+    azure: z
+      .object({
+        subscriptionId: z.string().uuid('must be a subscription id (a GUID)'),
+        /** Microsoft Entra directory (tenant) id of the subscription, the vaults and the identities. */
+        directoryTenantId: z.string().uuid('must be a directory (tenant) id (a GUID)'),
+        /** ARM endpoint; unset means public Azure. Set it to the ARM emulator for local runs and tests. */
+        endpoint: z.string().url().optional(),
+        /** PEM file of a CA to trust for `endpoint` (the emulator's self-signed certificate). */
+        caFile: z.string().optional(),
+        /**
+         * `default` uses @azure/identity's DefaultAzureCredential (AKS workload identity in the cluster).
+         * `emulator` sends a fixed token and is refused unless `endpoint` is on the loopback interface.
+         */
+        credential: z.enum(['default', 'emulator']).default('default'),
+        /** The cluster's OIDC issuer URL (AKS `oidcIssuerProfile.issuerURL`), trusted by tenant identities. */
+        oidcIssuer: z.string().url(),
+        /** The Entra group that administers every tenant's SQL server (Entra-only authentication). */
+        sqlAdminGroup: z.object({ login: z.string().min(1), objectId: z.string().uuid() }).strict(),
+        /** Mixed into globally unique names (vaults, SQL servers); set once per installation, never changed. */
+        nameSalt: z.string().max(16).optional(),
+        /** Operator-wide budget of ARM writes (ARM throttles writes per subscription). */
+        writesPerSecond: z.number().positive().default(5),
+        writeBurst: z.number().int().positive().default(20),
+        /** Leave Key Vault public network access on (off by default: private endpoints only). */
+        keyVaultPublicNetworkAccess: z.boolean().default(false),
+        /** WAF mode of every tenant's policy. */
+        wafMode: z.enum(['Prevention', 'Detection']).default('Prevention'),
+        /** Tags added to every Azure resource. */
+        tags: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .refine(
+        (a) =>
+          a.credential !== 'emulator' ||
+          (a.endpoint !== undefined && /^https:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(a.endpoint)),
+        {
+          message: 'credential "emulator" is only allowed with a loopback endpoint (the local ARM emulator)',
+          path: ['credential'],
+        },
+      )
+      .optional(),
     /** Every key is re-enqueued this often even when nothing changed (level-triggered safety net). */
     resyncPeriodSeconds: z.number().int().min(10).max(86400).default(600),
     /** Reconciles running at once per controller. */

@@ -3,11 +3,13 @@
  * logger, metrics, events. No module-level singletons, so tests swap any of them.
  */
 import type { Logger } from 'winston';
+import type { Tenant } from './api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from './config.ts';
 import type { EventRecorder } from './observability/events.ts';
 import type { OperatorMetrics } from './observability/metrics.ts';
 import type { Applier } from './runtime/apply.ts';
 import type { Clock } from './runtime/clock.ts';
+import type { ConditionInput } from './runtime/conditions.ts';
 import type { Informer } from './runtime/informer.ts';
 import type { KubeClient } from './runtime/kube-client.ts';
 
@@ -16,9 +18,34 @@ export interface Caches {
   backupPolicies: Informer;
   maintenanceWindows: Informer;
   namespaces: Informer;
-  resourceQuotas: Informer;
-  limitRanges: Informer;
-  networkPolicies: Informer;
+  /** One cache per namespaced kind the operator owns (see OWNED_NAMESPACED_KINDS), if the cluster serves it. */
+  owned: Map<string, Informer>;
+}
+
+/**
+ * What the Azure side reports about a tenant, for the Kubernetes objects that need it
+ * (workload identity, SecretProviderClass, WAF policy) and for status. Never a secret.
+ */
+export interface AzureFacts {
+  resourceGroup?: string | undefined;
+  identityClientId?: string | undefined;
+  azureTenantId?: string | undefined;
+  keyVaultName?: string | undefined;
+  keyVaultUri?: string | undefined;
+  sqlServerFqdn?: string | undefined;
+  databaseName?: string | undefined;
+  earliestRestorePoint?: string | undefined;
+  wafPolicyId?: string | undefined;
+}
+
+/** The Azure side of a tenant, as the Tenant reconciler drives it (see src/azure). */
+export interface TenantAzure {
+  /** Observes, diffs and applies the tenant's Azure resources; throws Retryable/TerminalError. */
+  reconcile(tenant: Tenant): Promise<{ facts: AzureFacts; conditions: ConditionInput[] }>;
+  /** deletionPolicy Retain: leaves everything, tagged as orphaned. */
+  release(tenant: Tenant): Promise<void>;
+  /** deletionPolicy Delete: deletes, after making sure a final backup is retained. */
+  delete(tenant: Tenant): Promise<void>;
 }
 
 export interface OperatorContext {
@@ -30,4 +57,6 @@ export interface OperatorContext {
   logger: Logger;
   metrics: OperatorMetrics;
   recorder: EventRecorder;
+  /** The Azure side; undefined when the operator runs without Azure (Kubernetes-only mode). */
+  azure?: TenantAzure | undefined;
 }

@@ -8,8 +8,11 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import { AzureTenantAdapter, createAzureClientsFromConfig } from './azure/tenant-adapter.ts';
+import { BackupPolicyReconciler } from './backup/policy-status.ts';
 import type { OperatorConfig } from './config.ts';
 import type { Caches, OperatorContext } from './context.ts';
+import { MaintenanceWindowReconciler } from './maintenance/window-status.ts';
 import { EventRecorder } from './observability/events.ts';
 import { startHttpServer } from './observability/http-server.ts';
 import { OperatorMetrics } from './observability/metrics.ts';
@@ -17,10 +20,10 @@ import { Applier } from './runtime/apply.ts';
 import { type Clock, systemClock } from './runtime/clock.ts';
 import { Controller } from './runtime/controller.ts';
 import { Informer, type InformerOptions } from './runtime/informer.ts';
-import { KubeClient, type KubeObject, type ResourceType } from './runtime/kube-client.ts';
+import { isNotFound, KubeClient, type KubeObject, type ResourceType } from './runtime/kube-client.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
-import { RESOURCES } from './runtime/resources.ts';
+import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { TenantReconciler } from './tenant/reconciler.ts';
 
@@ -43,9 +46,12 @@ export class Operator {
   readonly identity: string;
   readonly #options: OperatorOptions;
   readonly #queue: WorkQueue;
-  readonly #controller: Controller;
+  readonly #windowQueue: WorkQueue;
+  readonly #policyQueue: WorkQueue;
+  readonly #controllers: Controller[];
   readonly #elector: LeaderElector | undefined;
   #server: Server | undefined;
+  readonly #makeInformer: (resource: ResourceType, labelSelector?: string) => Informer;
   #electionDone: Promise<void> | undefined;
   #leading = false;
 
@@ -71,10 +77,10 @@ export class Operator {
       backupPolicies: informer(RESOURCES.BackupPolicy),
       maintenanceWindows: informer(RESOURCES.MaintenanceWindow),
       namespaces: informer(RESOURCES.Namespace, MANAGED_SELECTOR),
-      resourceQuotas: informer(RESOURCES.ResourceQuota, MANAGED_SELECTOR),
-      limitRanges: informer(RESOURCES.LimitRange, MANAGED_SELECTOR),
-      networkPolicies: informer(RESOURCES.NetworkPolicy, MANAGED_SELECTOR),
+      // Filled at start(), once discovery has said which optional kinds the cluster serves.
+      owned: new Map(),
     };
+    this.#makeInformer = informer;
     this.ctx = {
       client,
       applier,
@@ -85,18 +91,37 @@ export class Operator {
       metrics: this.metrics,
       recorder: new EventRecorder(client, 'tenant-operator', clock, logger),
     };
-    this.#queue = new WorkQueue({ onDepthChange: (depth) => this.metrics.queueDepth.set({ controller: 'tenant' }, depth) });
-    this.#controller = new Controller('tenant', new TenantReconciler(this.ctx), this.#queue, {
-      concurrency: config.concurrency,
-      logger,
-      hooks: {
-        onReconciled: (controller, outcome, seconds) => {
-          this.metrics.reconcileTotal.inc({ controller, outcome });
-          this.metrics.reconcileDuration.observe({ controller }, seconds);
-        },
-        onRetry: (controller) => this.metrics.retriesTotal.inc({ controller }),
+    if (config.azure) {
+      const clients = createAzureClientsFromConfig(config.azure, (service, method, status) => {
+        const statusClass = status === 0 ? 'error' : status === 429 ? '429' : `${Math.floor(status / 100)}xx`;
+        this.metrics.azureRequests.inc({ service, method, status: statusClass });
+        if (status === 429) this.metrics.azureThrottled.inc({ service });
+      });
+      this.ctx.azure = new AzureTenantAdapter(this.ctx, config.azure, clients);
+    } else {
+      logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
+    }
+    const hooks = {
+      onReconciled: (controller: string, outcome: string, seconds: number) => {
+        this.metrics.reconcileTotal.inc({ controller, outcome });
+        this.metrics.reconcileDuration.observe({ controller }, seconds);
       },
-    });
+      onRetry: (controller: string) => this.metrics.retriesTotal.inc({ controller }),
+    };
+    const queueFor = (controller: string) =>
+      new WorkQueue({ onDepthChange: (depth) => this.metrics.queueDepth.set({ controller }, depth) });
+    this.#queue = queueFor('tenant');
+    this.#windowQueue = queueFor('maintenancewindow');
+    this.#policyQueue = queueFor('backuppolicy');
+    this.#controllers = [
+      new Controller('tenant', new TenantReconciler(this.ctx), this.#queue, { concurrency: config.concurrency, logger, hooks }),
+      new Controller('maintenancewindow', new MaintenanceWindowReconciler(this.ctx), this.#windowQueue, {
+        concurrency: 1,
+        logger,
+        hooks,
+      }),
+      new Controller('backuppolicy', new BackupPolicyReconciler(this.ctx), this.#policyQueue, { concurrency: 1, logger, hooks }),
+    ];
     this.#wireEvents(caches);
     const le = config.leaderElection;
     if (le.enabled) {
@@ -121,17 +146,25 @@ export class Operator {
   }
 
   get synced(): boolean {
-    return Object.values(this.ctx.caches).every((c) => c.hasSynced);
+    return this.#allCaches().every((c) => c.hasSynced);
+  }
+
+  #allCaches(): Informer[] {
+    const { tenants, backupPolicies, maintenanceWindows, namespaces, owned } = this.ctx.caches;
+    return [tenants, backupPolicies, maintenanceWindows, namespaces, ...owned.values()];
   }
 
   /** Every Tenant event, and every event on an object the operator owns, queues that tenant. */
   #wireEvents(caches: Caches): void {
-    caches.tenants.on((_type, obj) => this.#queue.add(obj.metadata.name));
-    const owned = (_type: string, obj: KubeObject) => {
-      const tenant = obj.metadata.labels?.[TENANT_LABEL];
-      if (tenant) this.#queue.add(tenant);
-    };
-    for (const cache of [caches.namespaces, caches.resourceQuotas, caches.limitRanges, caches.networkPolicies]) cache.on(owned);
+    caches.tenants.on((_type, obj) => {
+      this.#queue.add(obj.metadata.name);
+      // Window and policy statuses count their tenants: any tenant change may move a count.
+      for (const mw of caches.maintenanceWindows.list()) this.#windowQueue.add(mw.metadata.name);
+      for (const bp of caches.backupPolicies.list()) this.#policyQueue.add(bp.metadata.name);
+    });
+    caches.maintenanceWindows.on((_type, obj) => this.#windowQueue.add(obj.metadata.name));
+    caches.backupPolicies.on((_type, obj) => this.#policyQueue.add(obj.metadata.name));
+    caches.namespaces.on(this.#queueOwner);
     const referencing =
       (field: 'backupPolicyRef' | 'maintenanceWindowRef', fallback: string) => (_type: string, obj: KubeObject) => {
         for (const tenant of caches.tenants.list()) {
@@ -141,6 +174,31 @@ export class Operator {
       };
     caches.backupPolicies.on(referencing('backupPolicyRef', this.ctx.config.defaultBackupPolicy));
     caches.maintenanceWindows.on(referencing('maintenanceWindowRef', this.ctx.config.defaultMaintenanceWindow));
+  }
+
+  readonly #queueOwner = (_type: string, obj: KubeObject): void => {
+    const tenant = obj.metadata.labels?.[TENANT_LABEL];
+    if (tenant) this.#queue.add(tenant);
+  };
+
+  /**
+   * One cache per owned kind the cluster serves. Optional kinds (Gateway API, Secrets Store CSI,
+   * the WAF policy of Application Gateway for Containers) are looked up in discovery; a kind the
+   * cluster lacks gets no cache, and the reconciler reports it in a condition instead of failing.
+   */
+  async #startOwnedCaches(): Promise<void> {
+    const { client, caches, logger } = this.ctx;
+    for (const kind of OWNED_NAMESPACED_KINDS) {
+      const type = RESOURCES[kind];
+      if (OPTIONAL_KINDS.includes(kind) && !(await serves(client, type))) {
+        logger.warn('kind not served by this cluster; tenants will report it', { kind, apiVersion: type.apiVersion });
+        continue;
+      }
+      const cache = this.#makeInformer(type, MANAGED_SELECTOR);
+      cache.on(this.#queueOwner);
+      caches.owned.set(kind, cache);
+    }
+    await Promise.all([...caches.owned.values()].map((c) => c.start()));
   }
 
   /**
@@ -157,7 +215,9 @@ export class Operator {
         probes: { healthy: () => true, ready: () => this.synced },
       });
     }
-    await Promise.all(Object.values(this.ctx.caches).map((c) => c.start()));
+    const { tenants, backupPolicies, maintenanceWindows, namespaces } = this.ctx.caches;
+    await Promise.all([tenants, backupPolicies, maintenanceWindows, namespaces].map((c) => c.start()));
+    await this.#startOwnedCaches();
     logger.info('caches synced', { identity: this.identity });
     if (!this.#elector) {
       this.#startLeading();
@@ -167,7 +227,7 @@ export class Operator {
       () => this.#startLeading(),
       (reason) => {
         this.#leading = false;
-        void this.#controller.stop();
+        void Promise.all(this.#controllers.map((c) => c.stop()));
         if (reason !== 'stopped') this.#options.onLostLeadership?.(reason);
       },
     );
@@ -175,16 +235,16 @@ export class Operator {
 
   #startLeading(): void {
     this.#leading = true;
-    this.#controller.start();
+    for (const controller of this.#controllers) controller.start();
   }
 
   /** Graceful shutdown: stop taking work, finish reconciles in flight, release the lease. */
   async stop(): Promise<void> {
-    await this.#controller.stop();
+    await Promise.all(this.#controllers.map((c) => c.stop()));
     this.#leading = false;
     this.#elector?.stop();
     await this.#electionDone;
-    for (const cache of Object.values(this.ctx.caches)) cache.stop();
+    for (const cache of this.#allCaches()) cache.stop();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
 
@@ -192,5 +252,16 @@ export class Operator {
   get httpPort(): number | undefined {
     const address = this.#server?.address();
     return typeof address === 'object' && address ? address.port : undefined;
+  }
+}
+
+/** Whether the API server serves `type` (discovery of its group version). */
+async function serves(client: KubeClient, type: ResourceType): Promise<boolean> {
+  try {
+    const list = await client.request<{ resources?: { name: string }[] }>('GET', `/apis/${type.apiVersion}`);
+    return list.resources?.some((r) => r.name === type.plural) ?? false;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
   }
 }

@@ -16,9 +16,42 @@ export const RESOURCES = {
   ResourceQuota: t('v1', 'ResourceQuota', 'resourcequotas', true),
   LimitRange: t('v1', 'LimitRange', 'limitranges', true),
   NetworkPolicy: t('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', true),
+  ServiceAccount: t('v1', 'ServiceAccount', 'serviceaccounts', true),
+  Service: t('v1', 'Service', 'services', true),
+  Deployment: t('apps/v1', 'Deployment', 'deployments', true),
+  PodDisruptionBudget: t('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true),
+  HorizontalPodAutoscaler: t('autoscaling/v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true),
+  Ingress: t('networking.k8s.io/v1', 'Ingress', 'ingresses', true),
+  HTTPRoute: t('gateway.networking.k8s.io/v1', 'HTTPRoute', 'httproutes', true),
+  SecretProviderClass: t('secrets-store.csi.x-k8s.io/v1', 'SecretProviderClass', 'secretproviderclasses', true),
+  WebApplicationFirewallPolicy: t(
+    'alb.networking.azure.io/v1',
+    'WebApplicationFirewallPolicy',
+    'webapplicationfirewallpolicies',
+    true,
+  ),
 } as const satisfies Record<string, ResourceType>;
 
 export type ResourceKind = keyof typeof RESOURCES;
+
+/** Namespaced kinds the operator creates in tenant namespaces, in the order they are applied. */
+export const OWNED_NAMESPACED_KINDS = [
+  'ResourceQuota',
+  'LimitRange',
+  'NetworkPolicy',
+  'ServiceAccount',
+  'SecretProviderClass',
+  'Service',
+  'PodDisruptionBudget',
+  'Deployment',
+  'HorizontalPodAutoscaler',
+  'HTTPRoute',
+  'WebApplicationFirewallPolicy',
+  'Ingress',
+] as const satisfies readonly ResourceKind[];
+
+/** Kinds defined by CRDs a cluster may lack; the operator checks for them at start-up. */
+export const OPTIONAL_KINDS: readonly ResourceKind[] = ['HTTPRoute', 'SecretProviderClass', 'WebApplicationFirewallPolicy'];
 
 export function resourceOf(kind: string): ResourceType {
   const type = (RESOURCES as Record<string, ResourceType>)[kind];

@@ -1,42 +1,60 @@
 /**
  * The Tenant reconciler: orchestration only. It reads the Tenant and what exists from the
- * caches, asks the pure builders for the desired objects, applies what differs, prunes what is
- * no longer wanted, and writes status once if it changed. Deletion follows `deletionPolicy`:
- * Retain leaves the namespace (labelled orphaned), Delete removes it. The namespace never has an
- * ownerReference to the Tenant: reinstalling the CRD must not delete customers.
+ * caches, decides which disruptive changes may run now (maintenance gate), asks the pure
+ * builders for the desired objects, applies what differs, prunes what is no longer wanted, and
+ * writes status once if it changed. The steps run in dependency order — namespace isolation,
+ * Azure resources, application, front door — and a failing step leaves the later components
+ * False with its reason. Deletion follows `deletionPolicy`: Retain leaves everything (labelled
+ * or tagged as orphaned), Delete removes it. The namespace never has an ownerReference to the
+ * Tenant: reinstalling the CRD must not delete customers.
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
-import type { OperatorContext } from '../context.ts';
+import type { AzureFacts, OperatorContext } from '../context.ts';
 import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
+import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
 import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
 import type { WindowSchedule } from '../maintenance/window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
-import { errorMessage, RetryableError, TerminalError } from '../runtime/errors.ts';
-import { KubeApiError, type KubeObject } from '../runtime/kube-client.ts';
+import { RetryableError, TerminalError } from '../runtime/errors.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
+import { applicationAvailability } from './availability.ts';
 import { buildTenantObjects } from './desired.ts';
+import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { FINALIZER, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { parseTenant } from './parse.ts';
 import { checkResidency } from './residency.ts';
+import { buildSecretProviderClass } from './secrets.ts';
 import { nextTenantStatus, statusChanged } from './status.ts';
+import {
+  buildDeployment,
+  buildHorizontalPodAutoscaler,
+  buildPodDisruptionBudget,
+  buildService,
+  buildServiceAccount,
+} from './workload.ts';
 
-/** Maps a Kubernetes API failure to what the controller should do about it. */
-export function classifyKubeError(err: unknown, what: string): RetryableError | TerminalError {
-  if (err instanceof KubeApiError) {
-    if (err.code === 400 || err.code === 422)
-      return new TerminalError('InvalidObject', `${what} was rejected by the API server: ${err.message}`, { cause: err });
-    if (err.code === 403)
-      return new RetryableError('Forbidden', `${what} is forbidden: ${err.message} (check the operator's RBAC)`, { cause: err });
-    if (err.code === 409) return new RetryableError('Conflict', `${what}: ${err.message}`, { cause: err });
-    return new RetryableError('KubernetesApiError', `${what}: ${err.message}`, {
-      cause: err,
-      ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
-    });
-  }
-  if (err instanceof RetryableError || err instanceof TerminalError) return err;
-  return new RetryableError('KubernetesUnreachable', `${what}: ${errorMessage(err)}`, { cause: err });
+export { classifyKubeError };
+
+/** Application-step kinds that come and go with the spec or configuration: what is not desired is deleted. */
+const PRUNABLE_KINDS = ['HorizontalPodAutoscaler', 'SecretProviderClass', 'HTTPRoute', 'WebApplicationFirewallPolicy', 'Ingress'];
+
+/** One pass over a tenant: what was written, and the status fields gathered on the way. */
+interface Pass {
+  tenant: Tenant;
+  written: string[];
+  namespace?: string;
+  azure?: AzureFacts;
+  url?: string;
+}
+
+interface Step {
+  /** Condition types this step reports; set False with the failure's reason if it throws. */
+  conditions: string[];
+  run: (pass: Pass) => Promise<ConditionInput[]>;
 }
 
 export class TenantReconciler implements Reconciler {
@@ -73,65 +91,195 @@ export class TenantReconciler implements Reconciler {
     }
 
     const gate = this.#decideDisruptiveChanges(tenant);
-    const effective = withSettings(tenant, gate.effective);
-
-    const written: string[] = [];
+    const pass: Pass = { tenant: withSettings(tenant, gate.effective), written: [] };
     const components: ConditionInput[] = [
       { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
     ];
-    let namespaceName: string | undefined;
     let failure: RetryableError | TerminalError | undefined;
-    try {
-      const desired = buildTenantObjects(effective, this.ctx.config);
-      namespaceName = desired.namespace.metadata.name;
-      const ns = await this.#apply(tenant, desired.namespace, this.ctx.caches.namespaces.get(namespaceName), written);
-      const phase = (ns.status as { phase?: string } | undefined)?.phase;
-      if (phase === 'Terminating') {
-        throw new RetryableError(
-          'NamespaceTerminating',
-          `namespace ${namespaceName} is still being deleted; the tenant will be recreated once it is gone`,
-        );
+    for (const step of this.#steps()) {
+      if (failure) {
+        for (const type of step.conditions)
+          components.push({ type, status: 'False', reason: failure.reason, message: failure.message });
+        continue;
       }
-      for (const obj of desired.namespaced) await this.#apply(tenant, obj, this.#cached(obj), written);
-      await this.#pruneNetworkPolicies(tenant, namespaceName, desired.namespaced, written);
-      components.push(
-        {
-          type: 'NamespaceReady',
-          status: 'True',
-          reason: 'NamespaceActive',
-          message: `Namespace ${namespaceName} is active with its quota and limits.`,
-        },
-        {
-          type: 'NetworkIsolated',
-          status: 'True',
-          reason: 'DefaultDenyEnforced',
-          message: `Default-deny and ${desired.namespaced.filter((o) => o.kind === 'NetworkPolicy').length - 1} allow policies are in place.`,
-        },
-      );
-    } catch (err) {
-      failure = classifyKubeError(err, `tenant ${name}`);
-      const namespaceOk = written.length > 0 || (namespaceName !== undefined && this.ctx.caches.namespaces.get(namespaceName));
-      components.push(
-        namespaceOk && failure.reason !== 'NamespaceTerminating'
-          ? { type: 'NamespaceReady', status: 'True', reason: 'NamespaceActive', message: `Namespace ${namespaceName} exists.` }
-          : { type: 'NamespaceReady', status: 'False', reason: failure.reason, message: failure.message },
-        { type: 'NetworkIsolated', status: 'False', reason: failure.reason, message: failure.message },
-      );
+      try {
+        components.push(...(await step.run(pass)));
+      } catch (err) {
+        failure = classifyKubeError(err, `tenant ${name}`);
+        for (const type of step.conditions)
+          components.push({ type, status: 'False', reason: failure.reason, message: failure.message });
+      }
     }
 
-    if (written.length > 0) {
-      this.ctx.recorder.event(raw, 'Normal', 'Applied', `Applied ${written.join(', ')}`).catch(() => {});
-    }
-    const maintenance = failure ? tenant.status?.maintenance : this.#maintenanceStatus(tenant, raw, gate);
-    await this.#writeStatus(tenant, components, namespaceName, maintenance, gate);
+    if (pass.written.length > 0)
+      this.ctx.recorder.event(raw, 'Normal', 'Applied', `Applied ${pass.written.join(', ')}`).catch(() => {});
+    const maintenance = failure ? tenant.status?.maintenance : maintenanceStatus(this.ctx, tenant, raw, gate);
+    await this.#writeStatus(tenant, components, this.#statusFields(tenant, pass, maintenance), gate);
     this.#exportConditions(tenant, components);
     if (failure) throw failure;
+    if (components.some((c) => c.type === 'AzureResourcesReady' && c.status !== 'True')) {
+      // Azure has no watch: look again while its resources are still being created.
+      return { requeueAfterMs: 15_000 };
+    }
     if (gate.pending.length > 0 && gate.window) {
       // Look again when the window opens (capped: a resync or an edit may come sooner anyway).
       const untilOpen = gate.window.opensAt.getTime() - this.ctx.clock.now().getTime();
       return { requeueAfterMs: Math.min(Math.max(untilOpen, 1000), 6 * 3600_000) };
     }
     return undefined;
+  }
+
+  #steps(): Step[] {
+    const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], run: (p) => this.#isolate(p) }];
+    const azure = this.ctx.azure;
+    if (azure) {
+      steps.push({
+        conditions: ['IdentityReady', 'KeyVaultReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'],
+        run: async (p) => {
+          const result = await azure.reconcile(p.tenant);
+          p.azure = result.facts;
+          return result.conditions;
+        },
+      });
+    }
+    steps.push({ conditions: ['ApplicationAvailable', 'IngressReady'], run: (p) => this.#runApplication(p) });
+    return steps;
+  }
+
+  /** Namespace, quota, limits and NetworkPolicies. */
+  async #isolate(pass: Pass): Promise<ConditionInput[]> {
+    const desired = buildTenantObjects(pass.tenant, this.ctx.config);
+    const namespace = desired.namespace.metadata.name;
+    pass.namespace = namespace;
+    const ns = await this.#apply(pass, desired.namespace, this.ctx.caches.namespaces.get(namespace));
+    if ((ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+      throw new RetryableError(
+        'NamespaceTerminating',
+        `namespace ${namespace} is still being deleted; the tenant is recreated once it is gone`,
+      );
+    }
+    for (const obj of desired.namespaced) await this.#apply(pass, obj, this.#cached(obj));
+    await this.#prune(pass, namespace, desired.namespaced, ['NetworkPolicy']);
+    const allows = desired.namespaced.filter((o) => o.kind === 'NetworkPolicy').length - 1;
+    return [
+      {
+        type: 'NamespaceReady',
+        status: 'True',
+        reason: 'NamespaceActive',
+        message: `Namespace ${namespace} is active with its quota and limits.`,
+      },
+      {
+        type: 'NetworkIsolated',
+        status: 'True',
+        reason: 'DefaultDenyEnforced',
+        message: `Default-deny and ${allows} allow policies are in place.`,
+      },
+    ];
+  }
+
+  /** ServiceAccount, secrets, Deployment and friends, then the front door. */
+  async #runApplication(pass: Pass): Promise<ConditionInput[]> {
+    const { config } = this.ctx;
+    const t = pass.tenant;
+    const namespace = pass.namespace as string;
+    const azure = pass.azure ?? {};
+    const identity = azure.identityClientId ? { identityClientId: azure.identityClientId } : {};
+    const desired: KubeObject[] = [buildServiceAccount(t, config, identity)];
+
+    const wantsSecrets = (t.spec.secrets?.length ?? 0) > 0;
+    const spc =
+      wantsSecrets && azure.keyVaultName && azure.azureTenantId && azure.identityClientId && this.#serves('SecretProviderClass')
+        ? buildSecretProviderClass(t, config, {
+            keyVaultName: azure.keyVaultName,
+            tenantId: azure.azureTenantId,
+            identityClientId: azure.identityClientId,
+            ...(config.secretsSyncToSecretName ? { syncToSecretName: config.secretsSyncToSecretName } : {}),
+          })
+        : undefined;
+    if (spc) desired.push(spc);
+    desired.push(buildService(t, config), buildPodDisruptionBudget(t, config));
+
+    // Pods that mount secrets start only once their SecretProviderClass exists, or they hang on the mount.
+    const existing = this.ctx.caches.owned.get('Deployment')?.get('tenant-app', namespace);
+    const secretsBlocked = wantsSecrets && !spc;
+    if (!secretsBlocked || existing) desired.push(buildDeployment(t, config, identity));
+    const hpa = buildHorizontalPodAutoscaler(t, config, identity);
+    if (hpa) desired.push(hpa);
+
+    const frontDoor = this.#frontDoor(t, azure);
+    desired.push(...frontDoor.objects);
+
+    let deployment = existing;
+    for (const obj of desired) {
+      const applied = await this.#apply(pass, obj, this.#cached(obj));
+      if (obj.kind === 'Deployment') deployment = applied;
+    }
+    await this.#prune(pass, namespace, desired, PRUNABLE_KINDS);
+
+    const available: ConditionInput =
+      secretsBlocked && !existing
+        ? {
+            type: 'ApplicationAvailable',
+            status: 'False',
+            reason: 'WaitingForKeyVault',
+            message: this.#serves('SecretProviderClass')
+              ? 'The application mounts Key Vault secrets; it starts once the tenant’s vault and identity exist.'
+              : 'The Secrets Store CSI driver CRDs are not installed in this cluster; the application cannot mount its secrets.',
+          }
+        : applicationAvailability(deployment);
+    if (frontDoor.condition.status === 'True') pass.url = tenantUrl(t);
+    return [available, frontDoor.condition];
+  }
+
+  #frontDoor(t: Tenant, azure: AzureFacts): { objects: KubeObject[]; condition: ConditionInput } {
+    const fd = this.ctx.config.frontDoor;
+    const kinds = fd.mode === 'gateway' ? ['HTTPRoute', 'WebApplicationFirewallPolicy'] : ['Ingress'];
+    const missing = kinds.filter((k) => !this.#serves(k));
+    const no = (reason: string, message: string) => ({
+      objects: [],
+      condition: { type: 'IngressReady', status: 'False' as const, reason, message },
+    });
+    if (missing.length > 0) {
+      return no(
+        'FrontDoorApiMissing',
+        `This cluster does not serve ${missing.join(', ')}: install its CRDs or set frontDoor.mode.`,
+      );
+    }
+    if (!azure.wafPolicyId) {
+      return no(
+        'WaitingForWafPolicy',
+        this.ctx.azure
+          ? 'The tenant’s WAF policy does not exist yet.'
+          : 'Azure is not configured: no WAF policy, so no front door is exposed.',
+      );
+    }
+    const objects = buildFrontDoor(t, this.ctx.config, {
+      mode: fd.mode,
+      wafPolicyId: azure.wafPolicyId,
+      gateway: { ...fd.gateway, namespace: fd.gateway.namespace ?? this.ctx.config.ingressNamespace },
+      ingressClassName: fd.ingressClassName,
+      certificateSource: fd.certificateSource,
+      clusterIssuer: fd.clusterIssuer,
+      tlsSecretName: fd.tlsSecretName,
+      ...(fd.sslProfile ? { sslProfile: fd.sslProfile } : {}),
+    });
+    return {
+      objects,
+      condition: {
+        type: 'IngressReady',
+        status: 'True',
+        reason: 'Configured',
+        message: `Serving ${tenantUrl(t)} over HTTPS (TLS 1.2+) behind the tenant’s WAF policy.`,
+      },
+    };
+  }
+
+  #serves(kind: string): boolean {
+    return this.ctx.caches.owned.has(kind);
+  }
+
+  #cached(obj: KubeObject): KubeObject | undefined {
+    return this.ctx.caches.owned.get(obj.kind)?.get(obj.metadata.name, obj.metadata.namespace);
   }
 
   #decideDisruptiveChanges(tenant: Tenant): GateDecision {
@@ -149,69 +297,13 @@ export class TenantReconciler implements Reconciler {
     });
   }
 
-  /** The maintenance part of status, plus the Events and audit lines a person should see. */
-  #maintenanceStatus(tenant: Tenant, raw: KubeObject, gate: GateDecision): NonNullable<TenantStatus['maintenance']> {
-    const previous = tenant.status?.maintenance;
-    const now = this.ctx.clock.now();
-    const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
-    const windowName = tenant.spec.maintenanceWindowRef?.name ?? this.ctx.config.defaultMaintenanceWindow;
-    const { recorder, metrics } = this.ctx;
-    if (gate.pending.length > 0 && (previous?.pendingChanges ?? []).join('|') !== gate.pending.join('|')) {
-      const when = gate.window
-        ? `the maintenance window opening ${gate.window.opensAt.toISOString()}`
-        : `maintenance window ${windowName}`;
-      recorder.event(raw, 'Normal', 'UpdatePending', `${gate.pending.join('; ')}: waits for ${when}`).catch(() => {});
-    }
-    if (gate.applying.length > 0) {
-      const emergency = gate.reason === 'EmergencyOverride';
-      const why = emergency
-        ? `emergency change (${APPLY_NOW_ANNOTATION}: ${tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION]})`
-        : 'inside the maintenance window';
-      recorder.audit({ subject, action: `apply disruptive changes ${gate.applying.join('; ')} ${why}`, result: 'ok' });
-      recorder
-        .event(
-          raw,
-          emergency ? 'Warning' : 'Normal',
-          emergency ? 'EmergencyChange' : 'MaintenanceApplied',
-          `${gate.applying.join('; ')}: ${why}`,
-        )
-        .catch(() => {});
-    }
-    const secondsToWindow = gate.open ? 0 : gate.window ? (gate.window.opensAt.getTime() - now.getTime()) / 1000 : -1;
-    metrics.maintenanceSecondsToNextWindow.set({ tenant: tenant.metadata.name }, secondsToWindow);
-    metrics.maintenancePendingChanges.set({ tenant: tenant.metadata.name }, gate.pending.length);
-    const emergencyApplied =
-      gate.reason === 'EmergencyOverride' ? tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION] : previous?.emergencyApplied;
-    return {
-      ...(gate.window
-        ? { nextWindowOpens: isoSeconds(gate.window.opensAt), nextWindowCloses: isoSeconds(gate.window.closesAt) }
-        : {}),
-      windowOpen: gate.open,
-      ...(gate.pending.length > 0
-        ? { pendingChanges: gate.pending, pendingSince: previous?.pendingSince ?? isoSeconds(now) }
-        : {}),
-      ...(emergencyApplied ? { emergencyApplied } : {}),
-    };
-  }
-
-  #cached(obj: KubeObject): KubeObject | undefined {
-    const { caches } = this.ctx;
-    const cache =
-      obj.kind === 'ResourceQuota'
-        ? caches.resourceQuotas
-        : obj.kind === 'LimitRange'
-          ? caches.limitRanges
-          : caches.networkPolicies;
-    return cache.get(obj.metadata.name, obj.metadata.namespace);
-  }
-
-  async #apply(tenant: Tenant, desired: KubeObject, observed: KubeObject | undefined, written: string[]): Promise<KubeObject> {
+  async #apply(pass: Pass, desired: KubeObject, observed: KubeObject | undefined): Promise<KubeObject> {
     const { outcome, object } = await this.ctx.applier.apply(desired, observed);
     if (outcome === 'applied') {
       const ref = `${desired.kind} ${desired.metadata.namespace ? `${desired.metadata.namespace}/` : ''}${desired.metadata.name}`;
-      written.push(ref);
+      pass.written.push(ref);
       this.ctx.recorder.audit({
-        subject: { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation },
+        subject: { kind: 'Tenant', name: pass.tenant.metadata.name, generation: pass.tenant.metadata.generation },
         action: `${observed ? 'update' : 'create'} ${ref}`,
         result: 'ok',
       });
@@ -219,19 +311,24 @@ export class TenantReconciler implements Reconciler {
     return object;
   }
 
-  /** Deletes NetworkPolicies the operator made for this tenant that are no longer desired. */
-  async #pruneNetworkPolicies(tenant: Tenant, namespace: string, desired: KubeObject[], written: string[]): Promise<void> {
-    const wanted = new Set(desired.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name));
-    for (const np of this.ctx.caches.networkPolicies.list()) {
-      if (np.metadata.namespace !== namespace || wanted.has(np.metadata.name)) continue;
-      if (np.metadata.labels?.[TENANT_LABEL] !== tenant.metadata.name) continue;
-      await this.ctx.applier.delete(np);
-      written.push(`-NetworkPolicy ${namespace}/${np.metadata.name}`);
-      this.ctx.recorder.audit({
-        subject: { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation },
-        action: `delete NetworkPolicy ${namespace}/${np.metadata.name}`,
-        result: 'ok',
-      });
+  /** Deletes objects of `kinds` the operator made for this tenant that are no longer desired. */
+  async #prune(pass: Pass, namespace: string, desired: KubeObject[], kinds: string[]): Promise<void> {
+    for (const kind of kinds) {
+      const cache = this.ctx.caches.owned.get(kind);
+      if (!cache) continue;
+      const wanted = new Set(desired.filter((o) => o.kind === kind).map((o) => o.metadata.name));
+      for (const obj of cache.list()) {
+        if (obj.metadata.namespace !== namespace || wanted.has(obj.metadata.name)) continue;
+        if (obj.metadata.labels?.[TENANT_LABEL] !== pass.tenant.metadata.name) continue;
+        await this.ctx.applier.delete(obj);
+        const ref = `${kind} ${namespace}/${obj.metadata.name}`;
+        pass.written.push(`-${ref}`);
+        this.ctx.recorder.audit({
+          subject: { kind: 'Tenant', name: pass.tenant.metadata.name, generation: pass.tenant.metadata.generation },
+          action: `delete ${ref}`,
+          result: 'ok',
+        });
+      }
     }
   }
 
@@ -241,13 +338,21 @@ export class TenantReconciler implements Reconciler {
     const namespaceName = tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config);
     const observed = caches.namespaces.get(namespaceName);
     const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
+    const deleting = tenant.spec.deletionPolicy === 'Delete';
+    // Azure first: if it fails, the finalizer stays and the namespace is untouched.
+    if (this.ctx.azure) {
+      if (deleting) await this.ctx.azure.delete(tenant);
+      else await this.ctx.azure.release(tenant);
+    }
     try {
-      if (observed && tenant.spec.deletionPolicy === 'Delete') {
+      if (observed && deleting) {
         await applier.delete(observed);
         recorder.audit({ subject, action: `delete Namespace ${namespaceName} (deletionPolicy Delete)`, result: 'ok' });
       } else if (observed && observed.metadata.labels?.[ORPHANED_LABEL] !== 'true') {
         const desired = buildTenantObjects(tenant, config).namespace;
-        desired.metadata.labels = { ...desired.metadata.labels, [ORPHANED_LABEL]: 'true' };
+        // Keep what runs: the orphan keeps the applied tier and application, not a pending change.
+        desired.metadata.labels = { ...desired.metadata.labels, ...observed.metadata.labels, [ORPHANED_LABEL]: 'true' };
+        desired.metadata.annotations = { ...desired.metadata.annotations, ...observed.metadata.annotations };
         await applier.apply(desired, observed);
         recorder.audit({ subject, action: `orphan Namespace ${namespaceName} (deletionPolicy Retain)`, result: 'ok' });
       }
@@ -278,16 +383,40 @@ export class TenantReconciler implements Reconciler {
     });
   }
 
+  #statusFields(
+    tenant: Tenant,
+    pass: Pass,
+    maintenance: TenantStatus['maintenance'],
+  ): Omit<TenantStatus, 'conditions' | 'observedGeneration'> {
+    const a = pass.azure;
+    const azure = a
+      ? Object.fromEntries(
+          Object.entries({
+            resourceGroup: a.resourceGroup,
+            sqlServerFqdn: a.sqlServerFqdn,
+            databaseName: a.databaseName,
+            keyVaultUri: a.keyVaultUri,
+            identityClientId: a.identityClientId,
+            earliestRestorePoint: a.earliestRestorePoint,
+          }).filter(([, v]) => v !== undefined),
+        )
+      : tenant.status?.azure;
+    return {
+      ...(pass.namespace ? { namespace: pass.namespace } : {}),
+      ...(pass.url ? { url: pass.url } : {}),
+      ...(azure && Object.keys(azure).length > 0 ? { azure } : {}),
+      ...(maintenance ? { maintenance } : {}),
+    };
+  }
+
   async #writeStatus(
     tenant: Tenant,
     components: ConditionInput[],
-    namespace?: string,
-    maintenance?: TenantStatus['maintenance'],
+    fields: Omit<TenantStatus, 'conditions' | 'observedGeneration'> = {},
     gate?: GateDecision,
   ): Promise<void> {
-    const extra: ConditionInput[] = gate ? [updatePendingCondition(gate)] : [];
-    const fields = { ...(namespace ? { namespace } : {}), ...(maintenance ? { maintenance } : {}) };
-    const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), extra);
+    const informational: ConditionInput[] = gate ? [updatePendingCondition(gate)] : [];
+    const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), informational);
     if (!statusChanged(tenant.status, next)) return;
     try {
       await this.ctx.client.apply(
@@ -306,24 +435,4 @@ export class TenantReconciler implements Reconciler {
     const all = [...components, { type: 'Ready', status: components.every((c) => c.status === 'True') ? 'True' : 'False' }];
     for (const c of all) this.ctx.metrics.tenantCondition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
   }
-}
-
-function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** UpdatePending is True while disruptive changes wait; it does not count against Ready. */
-export function updatePendingCondition(gate: GateDecision): ConditionInput {
-  if (gate.pending.length === 0) {
-    return { type: 'UpdatePending', status: 'False', reason: gate.reason, message: 'No disruptive change is waiting.' };
-  }
-  const until =
-    gate.reason === 'WaitingForWindow' && gate.window
-      ? `until the maintenance window opens at ${isoSeconds(gate.window.opensAt)}`
-      : gate.reason === 'MaintenanceWindowNotFound'
-        ? 'because the referenced MaintenanceWindow does not exist (create it, or annotate tenancy.dev/apply-now to override)'
-        : gate.reason === 'InvalidMaintenanceWindow'
-          ? 'because the MaintenanceWindow is invalid'
-          : 'because no maintenance window opens in the next two years';
-  return { type: 'UpdatePending', status: 'True', reason: gate.reason, message: `${gate.pending.join('; ')}: held ${until}.` };
 }

@@ -3,11 +3,13 @@
  * they are Established), the operator's namespace and RBAC from config/rbac, plus test-only
  * bindings that give the certificate user `tenant-operator` exactly the operator's roles.
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.ts';
+import { RESOURCES } from '../../src/runtime/resources.ts';
 import { OPERATOR_USER, REPO_ROOT } from './control-plane.ts';
 
 const TYPES: Record<string, ResourceType> = {
@@ -50,7 +52,7 @@ export function readYamlObjects(path: string): KubeObject[] {
 }
 
 export function typeOf(kind: string): ResourceType {
-  const type = TYPES[kind];
+  const type = TYPES[kind] ?? (RESOURCES as Record<string, ResourceType>)[kind];
   if (!type) throw new Error(`cluster-setup does not know kind ${kind}`);
   return type;
 }
@@ -61,7 +63,10 @@ export async function applyAll(client: KubeClient, objects: KubeObject[]): Promi
 }
 
 export async function installCrds(client: KubeClient): Promise<void> {
-  const dir = join(REPO_ROOT, 'crds');
+  await installCrdsFrom(client, join(REPO_ROOT, 'crds'));
+}
+
+async function installCrdsFrom(client: KubeClient, dir: string): Promise<void> {
   const crds = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .flatMap((f) => readYamlObjects(join(dir, f)));
@@ -78,6 +83,16 @@ export async function installCrds(client: KubeClient): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/**
+ * CRDs of the kinds the operator creates but does not own: Gateway API and Secrets Store CSI from
+ * their Go modules, and the stand-in for Application Gateway for Containers' WAF policy
+ * (hack/third-party-crds.sh prepares them under bin/third-party).
+ */
+export async function installThirdPartyCrds(client: KubeClient): Promise<void> {
+  const dir = execFileSync('bash', [join(REPO_ROOT, 'hack/third-party-crds.sh')], { encoding: 'utf8' }).trim();
+  await installCrdsFrom(client, dir);
 }
 
 /** The operator's namespace and RBAC, bound also to the test user that stands in for its ServiceAccount. */

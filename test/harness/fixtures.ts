@@ -13,10 +13,35 @@ import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { adminClient, typeOf } from './cluster-setup.ts';
 import type { AuditEvent, ControlPlaneInfo } from './control-plane.ts';
 
-export function sharedControlPlane(): ControlPlaneInfo {
+/** Where the shared ARM emulator listens, and what it trusts. */
+export interface ArmInfo {
+  endpoint: string;
+  caFile: string;
+  subscriptionId: string;
+  directoryTenantId: string;
+}
+
+export type SharedInfo = ControlPlaneInfo & { arm: ArmInfo };
+
+export function sharedControlPlane(): SharedInfo {
   const file = process.env.TENANT_OPERATOR_TEST_CP;
   if (!file) throw new Error('integration tests need the jest globalSetup (run through `npm test`)');
-  return JSON.parse(readFileSync(file, 'utf8')) as ControlPlaneInfo;
+  return JSON.parse(readFileSync(file, 'utf8')) as SharedInfo;
+}
+
+/** Operator configuration for Azure through the ARM emulator (the same settings `make dev` uses). */
+export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
+  return {
+    subscriptionId: arm.subscriptionId,
+    directoryTenantId: arm.directoryTenantId,
+    endpoint: arm.endpoint,
+    caFile: arm.caFile,
+    credential: 'emulator',
+    oidcIssuer: 'https://oidc.test.example/issuer/',
+    sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
+    writesPerSecond: 50,
+    writeBurst: 100,
+  };
 }
 
 export interface TenantOptions {
@@ -58,7 +83,7 @@ export function tenant(name: string, o: TenantOptions = {}): KubeObject {
 }
 
 export interface TestOperatorOptions {
-  info: ControlPlaneInfo;
+  info: ControlPlaneInfo & { arm?: ArmInfo };
   identity?: string;
   leaseName?: string;
   config?: Record<string, unknown>;
@@ -72,6 +97,7 @@ export async function startOperator(o: TestOperatorOptions): Promise<Operator> {
   const config: OperatorConfig = parseConfig({
     http: { port: 0, host: '127.0.0.1' },
     resyncPeriodSeconds: 600,
+    ...(o.info.arm ? { azure: emulatorAzureConfig(o.info.arm) } : {}),
     ...o.config,
     leaderElection: {
       enabled: true,
@@ -151,4 +177,37 @@ export function operatorWrites(info: ControlPlaneInfo, since = 0): AuditEvent[] 
 /** Current number of lines in the audit log: pass to operatorWrites to count from now on. */
 export function auditMark(info: ControlPlaneInfo): number {
   return readFileSync(info.auditLog, 'utf8').split('\n').length - 1;
+}
+
+export interface ArmRequest {
+  seq: number;
+  method: string;
+  path: string;
+  status: number;
+}
+
+/** Requests the shared ARM emulator recorded after `since` (its admin API, over HTTPS with its CA). */
+export async function armRequests(arm: ArmInfo, since = 0): Promise<ArmRequest[]> {
+  const { request } = await import('node:https');
+  const ca = readFileSync(arm.caFile);
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request(`${arm.endpoint}/_emulator/requests?since=${since}`, { ca }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return (JSON.parse(body) as { value: ArmRequest[] }).value;
+}
+
+export const ARM_WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
+
+/** The newest request sequence number: pass to armRequests to look only at what follows. */
+export async function armMark(arm: ArmInfo): Promise<number> {
+  const all = await armRequests(arm);
+  return all.length === 0 ? 0 : (all[all.length - 1] as ArmRequest).seq;
 }

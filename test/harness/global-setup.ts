@@ -1,23 +1,44 @@
 /**
- * Jest global setup for the integration project: one real control plane for all test files,
- * with the CRDs and the operator's RBAC installed. Its coordinates go to a file that
- * `sharedControlPlane()` reads in the test workers.
+ * Jest global setup for the integration project: one real control plane (CRDs, third-party CRDs
+ * and the operator's RBAC installed), a kubelet stand-in that marks tenant Deployments available,
+ * and one ARM emulator for all test files. Their coordinates
+ * go to a file that `sharedControlPlane()` reads in the test workers.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminClient, installCrds, installRbac } from './cluster-setup.ts';
+import { type ArmEmulator, startArmEmulator } from '../../hack/arm-emulator/index.ts';
+import { adminClient, installCrds, installRbac, installThirdPartyCrds } from './cluster-setup.ts';
 import { ControlPlane } from './control-plane.ts';
+import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
 
 export const INFO_FILE = join(tmpdir(), `tenant-operator-test-cp-${process.pid}.json`);
 
 export default async function globalSetup(): Promise<void> {
   const cp = new ControlPlane();
+  const holder = globalThis as { __controlPlane?: ControlPlane; __armEmulator?: ArmEmulator; __kubelet?: KubeletStandIn };
+  holder.__controlPlane = cp;
   const info = await cp.start();
-  (globalThis as { __controlPlane?: ControlPlane }).__controlPlane = cp;
   const admin = adminClient(info.adminKubeconfig);
   await installCrds(admin);
+  await installThirdPartyCrds(admin);
   await installRbac(admin);
-  writeFileSync(INFO_FILE, JSON.stringify(info));
+  holder.__kubelet = startKubeletStandIn(admin);
+  const arm = await startArmEmulator({ lroDelayMs: 5 });
+  holder.__armEmulator = arm;
+  const armCaFile = join(info.dir, 'arm-ca.pem');
+  writeFileSync(armCaFile, arm.ca);
+  writeFileSync(
+    INFO_FILE,
+    JSON.stringify({
+      ...info,
+      arm: {
+        endpoint: arm.endpoint,
+        caFile: armCaFile,
+        subscriptionId: arm.subscriptionId,
+        directoryTenantId: arm.directoryTenantId,
+      },
+    }),
+  );
   process.env.TENANT_OPERATOR_TEST_CP = INFO_FILE;
 }

@@ -1,9 +1,13 @@
-/** Stops the shared control plane, also when tests failed. */
+/** Stops the shared control plane and ARM emulator, also when tests failed. */
 import { rmSync } from 'node:fs';
+import type { ArmEmulator } from '../../hack/arm-emulator/index.ts';
 import type { ControlPlane } from './control-plane.ts';
+import type { KubeletStandIn } from './kubelet-stand-in.ts';
 
 export default async function globalTeardown(): Promise<void> {
-  const holder = globalThis as { __controlPlane?: ControlPlane };
+  const holder = globalThis as { __controlPlane?: ControlPlane; __armEmulator?: ArmEmulator; __kubelet?: KubeletStandIn };
+  holder.__kubelet?.stop();
+  await holder.__armEmulator?.stop();
   await holder.__controlPlane?.stop();
   const file = process.env.TENANT_OPERATOR_TEST_CP;
   if (file) rmSync(file, { force: true });

@@ -6,24 +6,29 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { adminClient, installCrds, installRbac } from '../harness/cluster-setup.ts';
+import { adminClient, installCrds, installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
 import { ControlPlane } from '../harness/control-plane.ts';
-import { startOperator, tenant, typeOf, waitForReady } from '../harness/fixtures.ts';
+import { sharedControlPlane, startOperator, tenant, typeOf, waitForReady } from '../harness/fixtures.ts';
+import { type KubeletStandIn, startKubeletStandIn } from '../harness/kubelet-stand-in.ts';
 
 const cp = new ControlPlane();
 let admin: KubeClient;
 let operator: Operator;
+let kubelet: KubeletStandIn;
 
 beforeAll(async () => {
-  const info = await cp.start();
+  const info = { ...(await cp.start()), arm: sharedControlPlane().arm };
   admin = adminClient(info.adminKubeconfig);
   await installCrds(admin);
+  await installThirdPartyCrds(admin);
   await installRbac(admin);
+  kubelet = startKubeletStandIn(admin);
   operator = await startOperator({ info, leaseName: 'recovery' });
 }, 60_000);
 
 afterAll(async () => {
   await operator?.stop();
+  kubelet?.stop();
   await cp.stop();
 });
 

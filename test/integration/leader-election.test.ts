@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { REPO_ROOT } from '../harness/control-plane.ts';
-import { adminClient, sharedControlPlane, tenant, typeOf, waitFor, waitForReady } from '../harness/fixtures.ts';
+import {
+  adminClient,
+  emulatorAzureConfig,
+  sharedControlPlane,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../harness/fixtures.ts';
 
 const info = sharedControlPlane();
 const LEASE = 'leader-election-test';
@@ -33,7 +41,12 @@ async function spawnOperator(identityHint: string): Promise<{ child: ChildProces
   const configFile = join(dir, `${identityHint}.yaml`);
   writeFileSync(
     configFile,
-    `http: { port: ${port}, host: 127.0.0.1 }\nleaderElection: { leaseName: ${LEASE}, namespace: tenant-operator-system }\nlogLevel: warn\n`,
+    JSON.stringify({
+      http: { port, host: '127.0.0.1' },
+      leaderElection: { leaseName: LEASE, namespace: 'tenant-operator-system' },
+      logLevel: 'warn',
+      azure: emulatorAzureConfig(info.arm),
+    }),
   );
   const child = spawn(process.execPath, ['src/main.ts', '--kubeconfig', info.operatorKubeconfig, '--config', configFile], {
     cwd: REPO_ROOT,

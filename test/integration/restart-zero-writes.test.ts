@@ -6,30 +6,39 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { installCrds, installRbac } from '../harness/cluster-setup.ts';
+import { installCrds, installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from '../harness/control-plane.ts';
 import {
+  ARM_WRITE_METHODS,
   adminClient,
+  armMark,
+  armRequests,
   auditMark,
   operatorWrites,
+  sharedControlPlane,
   startOperator,
   tenant,
   typeOf,
   waitFor,
   waitForReady,
 } from '../harness/fixtures.ts';
+import { type KubeletStandIn, startKubeletStandIn } from '../harness/kubelet-stand-in.ts';
 
 const cp = new ControlPlane();
-let info: ControlPlaneInfo;
+const arm = sharedControlPlane().arm;
+let info: ControlPlaneInfo & { arm: typeof arm };
+let kubelet: KubeletStandIn;
 const names = ['restart-a', 'restart-b', 'restart-c', 'restart-d', 'restart-e'];
 let admin: KubeClient;
 let second: Operator | undefined;
 
 beforeAll(async () => {
-  info = await cp.start();
+  info = { ...(await cp.start()), arm };
   admin = adminClient(info.adminKubeconfig);
   await installCrds(admin);
+  await installThirdPartyCrds(admin);
   await installRbac(admin);
+  kubelet = startKubeletStandIn(admin);
   await admin.apply(
     typeOf('MaintenanceWindow'),
     {
@@ -51,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await second?.stop();
+  kubelet?.stop();
   await cp.stop();
 });
 
@@ -61,6 +71,7 @@ async function reconcileCount(operator: Operator): Promise<number> {
 
 test('an operator restarted over converged tenants performs zero writes', async () => {
   const mark = auditMark(info);
+  const armSince = await armMark(arm);
   second = await startOperator({ info, leaseName: 'restart' });
   const operator = second;
   const total = operator.ctx.caches.tenants.list().length;
@@ -72,5 +83,12 @@ test('an operator restarted over converged tenants performs zero writes', async 
   });
   const writes = operatorWrites(info, mark);
   expect(writes.map((w) => `${w.verb} ${w.requestURI}`)).toEqual([]);
+  // Azure too: every tenant's resources were read and compared, none written.
+  const armCalls = (await armRequests(arm, armSince)).filter((r) => names.some((n) => r.path.toLowerCase().includes(n)));
+  expect(armCalls.length).toBeGreaterThan(0);
+  expect(armCalls.filter((r) => ARM_WRITE_METHODS.has(r.method)).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+  process.stdout.write(
+    `restart over ${names.length} converged tenants: ${writes.length} Kubernetes writes, ${armCalls.length} ARM reads, 0 ARM writes\n`,
+  );
   expect(await reconcileCount(operator)).toBeGreaterThanOrEqual(names.length);
 });

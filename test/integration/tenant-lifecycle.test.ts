@@ -98,11 +98,65 @@ describe('a new Tenant', () => {
     expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   });
 
-  test('reports NamespaceReady, NetworkIsolated and Ready for its generation', () => {
-    for (const type of ['NamespaceReady', 'NetworkIsolated', 'Ready']) {
+  test('reports every component and Ready for its generation', () => {
+    for (const type of [
+      'DataResidency',
+      'NamespaceReady',
+      'NetworkIsolated',
+      'IdentityReady',
+      'KeyVaultReady',
+      'DatabaseReady',
+      'WafEnforced',
+      'AzureResourcesReady',
+      'ApplicationAvailable',
+      'IngressReady',
+      'Ready',
+    ]) {
       expect(condition(ready, type)).toMatchObject({ status: 'True', observedGeneration: ready.metadata.generation });
     }
     expect(ready.metadata.finalizers).toContain('tenancy.dev/cleanup');
+  });
+
+  test('shows where its Azure resources are and its URL, and no secret', () => {
+    const status = ready.status as Record<string, any>;
+    expect(status.url).toBe('https://acme.saas.example.com/');
+    expect(status.azure.sqlServerFqdn).toMatch(/\.database\.windows\.net$/);
+    expect(status.azure.keyVaultUri).toMatch(/^https:\/\/kv-.*\.vault\.azure\.net\/$/);
+    expect(status.azure.identityClientId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(status.azure.databaseName).toBeTruthy();
+    expect(JSON.stringify(status)).not.toMatch(/password|secret|token/i);
+  });
+
+  test('runs its own application: 2+ replicas in Production, restricted, with workload identity', async () => {
+    const d = await admin.get<KubeObject & { spec: any }>(typeOf('Deployment'), 'tenant-app', 'tenant-acme-prod');
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template;
+    expect(pod.metadata.labels['azure.workload.identity/use']).toBe('true');
+    expect(pod.spec.serviceAccountName).toBe('tenant-app');
+    expect(pod.spec.containers[0].image).toBe('registry.example.com/saas/app:1.0.0');
+    expect(pod.spec.containers[0].securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    const sa = await admin.get(typeOf('ServiceAccount'), 'tenant-app', 'tenant-acme-prod');
+    expect(sa.metadata.annotations?.['azure.workload.identity/client-id']).toBe((ready.status as any).azure.identityClientId);
+    const pdb = await admin.get<KubeObject & { spec: any }>(typeOf('PodDisruptionBudget'), 'tenant-app', 'tenant-acme-prod');
+    expect(pdb.spec.maxUnavailable).toBe(1);
+  });
+
+  test('is reached through an HTTPS-only route behind its WAF policy', async () => {
+    const route = await admin.get<KubeObject & { spec: any }>(typeOf('HTTPRoute'), 'tenant-app', 'tenant-acme-prod');
+    expect(route.spec.hostnames).toEqual(['acme.saas.example.com']);
+    const waf = await admin.get<KubeObject & { spec: any }>(
+      typeOf('WebApplicationFirewallPolicy'),
+      'tenant-waf',
+      'tenant-acme-prod',
+    );
+    expect(waf.spec.webApplicationFirewall.id).toMatch(
+      /\/providers\/Microsoft\.Network\/ApplicationGatewayWebApplicationFirewallPolicies\/tenant-waf$/i,
+    );
+    expect(waf.spec.targetRef).toMatchObject({ kind: 'HTTPRoute', name: 'tenant-app' });
   });
 });
 
@@ -186,6 +240,44 @@ describe('an update', () => {
     expect(quota.spec.hard['limits.memory']).toBe('128Gi');
     const ns = await admin.get(typeOf('Namespace'), 'tenant-grow-dev');
     expect(ns.metadata.labels?.['tenancy.dev/tier']).toBe('large');
+  });
+});
+
+describe('the WAF policy in Azure', () => {
+  async function wafRules(): Promise<any[]> {
+    const { request } = await import('node:https');
+    const { readFileSync } = await import('node:fs');
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        `${info.arm.endpoint}/_emulator/resources?type=Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies`,
+        { ca: readFileSync(info.arm.caFile) },
+        (res) => {
+          let t = '';
+          res.on('data', (c: Buffer) => {
+            t += c.toString();
+          });
+          res.on('end', () => resolve(t));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    const policies = (JSON.parse(text) as { value: any[] }).value;
+    const mine = policies.find((p) => JSON.stringify(p).includes('geo'));
+    return mine?.body?.properties?.customRules ?? mine?.properties?.customRules ?? [];
+  }
+
+  test('allowed countries reach the policy, and removing the restriction removes the rule', async () => {
+    await admin.apply(typeOf('Tenant'), tenant('geo', { allowedCountries: ['NL', 'BE'] }), 'test');
+    await waitForReady(admin, 'geo');
+    const rules = await waitFor('geo rule', async () => {
+      const r = await wafRules();
+      return r.some((x) => x.name === 'BlockOutsideAllowedCountries') ? r : undefined;
+    });
+    const geo = rules.find((x) => x.name === 'BlockOutsideAllowedCountries');
+    expect(geo.matchConditions[0]).toMatchObject({ operator: 'GeoMatch', negationConditon: true, matchValues: ['NL', 'BE'] });
+    await admin.apply(typeOf('Tenant'), tenant('geo'), 'test');
+    await waitFor('geo rule removed', async () => (await wafRules()).every((x) => x.name !== 'BlockOutsideAllowedCountries'));
   });
 });
 

@@ -111,6 +111,11 @@ export function countRequests(emulator: ArmEmulator, since = 0): { reads: number
   };
 }
 
+/** `keyUriWithVersion` of a vault key in the emulator's state. */
+export function keyUriOf(emulator: ArmEmulator, keyId: string): string | undefined {
+  return props(emulator.state.get(keyId)).keyUriWithVersion as string | undefined;
+}
+
 /** Ids of a tenant environment's resources in the emulator. */
 export function resourceIds(emulator: ArmEmulator, names: TenantAzureNames) {
   const rg = `/subscriptions/${emulator.subscriptionId}/resourceGroups/${names.resourceGroup}`;
@@ -177,7 +182,7 @@ export function expectSecureTenant(emulator: ArmEmulator, desired: TenantAzureDe
   expect(grants).toEqual(
     expect.arrayContaining([
       ['4633458b-17de-408a-b874-0445c86b69e6', observed.identityPrincipalId],
-      ['e147488a-f6f5-4113-8e2d-b22465e65bf6', (server?.identity as Json).principalId],
+      ['e147488a-f6f5-4113-8e2d-b22465e65bf6', (server?.identity as Json | undefined)?.principalId],
     ]),
   );
 

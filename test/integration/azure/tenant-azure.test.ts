@@ -1,17 +1,15 @@
 /** A tenant's Azure resources end to end: real SDK clients against the ARM emulator. */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createAzureClients } from '../../../src/azure/clients.ts';
 import { tenantAzureNames } from '../../../src/azure/names.ts';
-import {
-  deleteTenantAzure,
-  reconcileTenantAzure,
-  releaseTenantAzure,
-  type TenantAzureObserved,
-} from '../../../src/azure/tenant-azure.ts';
+import { deleteTenantAzure, reconcileTenantAzure, releaseTenantAzure } from '../../../src/azure/tenant-azure.ts';
+import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
 import { RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
 import {
   type AzureTestEnv,
   countRequests,
   expectSecureTenant,
+  keyUriOf,
   reconcileUntilConverged,
   resourceIds,
   startAzureTestEnv,
@@ -37,7 +35,7 @@ describe('reconcileTenantAzure', () => {
 
     expectSecureTenant(emulator, desired, created);
     const names = tenantAzureNames('acme', 'production');
-    expect(created).toMatchObject<Partial<TenantAzureObserved>>({
+    expect(created).toMatchObject({
       resourceGroup: names.resourceGroup,
       databaseName: names.sqlDatabase,
       serverFqdn: `${names.sqlServer}.database.windows.net`,
@@ -94,6 +92,31 @@ describe('reconcileTenantAzure', () => {
     expect(scaled.changes).toEqual([{ resource: 'sqlDatabase', fields: ['sku'] }]);
     const ids = resourceIds(emulator, scaled.names);
     expect(emulator.state.get(ids.database)).toMatchObject({ sku: { name: 'GP_Gen5', capacity: 4 } });
+  });
+
+  test('every write, SDK retries included, waits on the operator-wide write limiter', async () => {
+    const { emulator } = env;
+    const writeLimiter = createWriteLimiter({ writesPerSecond: 50, burst: 2 });
+    const clients = createAzureClients({
+      subscriptionId: emulator.subscriptionId,
+      endpoint: emulator.endpoint,
+      ca: emulator.ca,
+      credential: emulator.credential,
+      writeLimiter,
+    });
+    // One throttled PUT, retried inside the SDK: ARM counts both, so the limiter must too.
+    emulator.faults.throttle({ method: 'PUT', resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities' }, { times: 1 });
+    const mark = emulator.mark();
+
+    await reconcileTenantAzure({ clients }, tenantDesired('limited', emulator));
+
+    const writes = emulator.writes(mark);
+    expect(writes).toHaveLength(12);
+    expect(writeLimiter.stats.granted).toBe(writes.length);
+    expect(writeLimiter.stats.delayed).toBeGreaterThan(0);
+    // After a burst of 2, the other 10 writes reach ARM at no more than 50/s: 200 ms at least.
+    const span = Date.parse(writes.at(-1)!.time) - Date.parse(writes[0]!.time);
+    expect(span).toBeGreaterThanOrEqual(190);
   });
 
   test('a restart in the middle of creating the server resumes without a second write or operation', async () => {
@@ -163,7 +186,7 @@ describe('deletion policies', () => {
     const desired = tenantDesired('delta', emulator);
     const observed = await reconcileTenantAzure(deps, desired);
     const ids = resourceIds(emulator, observed.names);
-    const keyUri = (emulator.state.get(ids.key)?.properties as { keyUriWithVersion: string }).keyUriWithVersion;
+    const keyUri = keyUriOf(emulator, ids.key);
     const mark = emulator.mark();
 
     await deleteTenantAzure(deps, desired);
@@ -196,7 +219,7 @@ describe('deletion policies', () => {
     const back = await reconcileTenantAzure(deps, desired);
     expect(back.changes).toContainEqual({ resource: 'keyVault', fields: ['created'] });
     expect(back.changes.map((c) => c.resource)).not.toContain('tdeKey');
-    expect((emulator.state.get(ids.key)?.properties as { keyUriWithVersion: string }).keyUriWithVersion).toBe(keyUri);
+    expect(keyUriOf(emulator, ids.key)).toBe(keyUri);
     expectSecureTenant(emulator, desired, back);
   });
 
@@ -221,6 +244,16 @@ describe('deletion policies', () => {
     });
     expect(emulator.writes(mark)).toEqual([]);
     expect(emulator.state.get(ids.database)).toBeDefined();
+
+    // Nor is a 404 about the subscription.
+    emulator.faults.add({
+      match: { method: 'GET', resourceType: 'Microsoft.Sql/servers/databases' },
+      action: { kind: 'error', status: 404, code: 'SubscriptionNotFound' },
+      times: 1,
+    });
+    mark = emulator.mark();
+    await expect(deleteTenantAzure(deps, desired)).rejects.toMatchObject({ reason: 'AzureSubscriptionNotFound' });
+    expect(emulator.writes(mark)).toEqual([]);
 
     // The server's delete operation fails: the error surfaces, the server and the group stay.
     emulator.faults.failOperation({ method: 'DELETE', resourceType: 'Microsoft.Sql/servers' }, { times: 1 });

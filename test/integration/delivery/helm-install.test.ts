@@ -3,16 +3,23 @@
  * enough: an operator authenticated with a token of the chart's own ServiceAccount (TokenRequest
  * API) and nothing else reconciles a Tenant to Ready, and the API server never answered it 403.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseConfig } from '../../../src/config.ts';
-import { silentLogger } from '../../../src/observability/logger.ts';
-import { Operator } from '../../../src/operator.ts';
+import type { Operator } from '../../../src/operator.ts';
 import { isNotFound, type KubeClient, type KubeObject } from '../../../src/runtime/kube-client.ts';
 import type { AuditEvent } from '../../harness/control-plane.ts';
-import { adminClient, sharedControlPlane, tenant, typeOf, waitFor, waitForReady } from '../../harness/fixtures.ts';
+import {
+  adminClient,
+  sharedControlPlane,
+  startOperator,
+  type TenantWithStatus,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../../harness/fixtures.ts';
 import { CHART_DIR, configRbacRules, helmArgs, run, scratch } from '../../unit/delivery/tools.ts';
 
 const info = sharedControlPlane();
@@ -102,21 +109,42 @@ describe('an operator running as the chart’s ServiceAccount', () => {
       contexts: [{ name: 'test', cluster: 'test', user: 'chart-service-account' }],
       currentContext: 'test',
     });
-    operator = new Operator({
-      kubeConfig,
-      config: parseConfig({
-        http: { port: 0, host: '127.0.0.1' },
-        leaderElection: { namespace: NAMESPACE, leaseName: `lease-${suffix}` },
-      }),
-      logger: silentLogger(),
+    // startOperator builds the operator every integration test runs; only its credentials differ here.
+    const kubeconfigFile = join(dir, 'service-account.kubeconfig');
+    writeFileSync(kubeconfigFile, kubeConfig.exportConfig(), { mode: 0o600 });
+    operator = await startOperator({
+      info: { ...info, operatorKubeconfig: kubeconfigFile },
+      leaseName: `lease-${suffix}`,
+      config: { leaderElection: { namespace: NAMESPACE } },
     });
-    await operator.start();
     await waitFor('leadership with the chart’s Role', () => operator?.isLeader);
   });
 
+  /** What the API server's audit log recorded of the ServiceAccount's writes since the operator started. */
+  const saEvents = () =>
+    readFileSync(info.auditLog, 'utf8')
+      .split('\n')
+      .slice(auditStart)
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as AuditEvent)
+      .filter((e) => e.stage === 'ResponseComplete' && e.user.username === SA_USER);
+  const forbidden = () => [
+    ...new Set(
+      saEvents()
+        .filter((e) => e.responseStatus?.code === 403)
+        .map((e) => `${e.verb} ${e.requestURI}`),
+    ),
+  ];
+
   test('reconciles a Tenant to Ready and deletes it, every write made as that ServiceAccount, none forbidden', async () => {
     await admin.apply(typeOf('Tenant'), tenant(TENANT), 'test');
-    const ready = await waitForReady(admin, TENANT);
+    const ready = await waitForReady(admin, TENANT).catch(async (err: Error) => {
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), TENANT);
+      const notTrue = (t.status?.conditions ?? []).filter((c) => c.status !== 'True').map((c) => `${c.type}=${c.reason}`);
+      throw new Error(
+        `${err.message}; not True: ${notTrue.join(', ')}; requests the chart's RBAC forbade: ${forbidden().join(', ') || 'none'}`,
+      );
+    });
     await admin.delete(typeOf('Tenant'), TENANT);
     await waitFor(`tenant ${TENANT} deleted (finalizer removed)`, async () => {
       try {
@@ -127,12 +155,7 @@ describe('an operator running as the chart’s ServiceAccount', () => {
       }
     });
 
-    const events = readFileSync(info.auditLog, 'utf8')
-      .split('\n')
-      .slice(auditStart)
-      .filter((l) => l.trim() !== '')
-      .map((l) => JSON.parse(l) as AuditEvent)
-      .filter((e) => e.stage === 'ResponseComplete' && e.user.username === SA_USER);
+    const events = saEvents();
     const wrote = (resource: string, name?: string) =>
       events.some((e) => e.objectRef?.resource === resource && (name === undefined || e.objectRef.name === name));
     // Another test file's operator could have done the work; the audit log says who did.
@@ -140,6 +163,6 @@ describe('an operator running as the chart’s ServiceAccount', () => {
     expect(wrote('networkpolicies')).toBe(true);
     expect(events.some((e) => e.objectRef?.resource === 'tenants' && e.objectRef.subresource === 'status')).toBe(true);
     expect(wrote('leases', `lease-${suffix}`)).toBe(true);
-    expect(events.filter((e) => e.responseStatus?.code === 403).map((e) => e.requestURI)).toEqual([]);
+    expect(forbidden()).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
+import { canonicalQuantity } from '../../../src/runtime/quantity.ts';
 import { APP_SELECTOR } from '../../../src/tenant/network-policy.ts';
 import {
   buildDeployment,
@@ -8,7 +9,6 @@ import {
   buildService,
   buildServiceAccount,
   buildWorkload,
-  canonicalQuantity,
   desiredReplicas,
 } from '../../../src/tenant/workload.ts';
 import { aConfig, aTenant, type TenantModifier, withEnvironment, withPort, withTier } from '../../fixtures/tenant.ts';
@@ -137,15 +137,23 @@ describe('buildDeployment', () => {
     expect(app(aTenant('acme', withTier(tier))).resources).toEqual({ requests, limits });
   });
 
-  test('writes configured quantities in the canonical form the API server stores', () => {
-    const config = aConfig();
-    config.tiers.Small.container = {
-      ...config.tiers.Small.container,
-      defaultCpu: '1000m',
-      defaultMemory: '0.5Gi',
-      defaultRequestCpu: '0.25',
-      defaultRequestMemory: '131072Ki',
-    };
+  test('writes configured quantities in the canonical form the API server stores (canonicalised when the config is read)', () => {
+    const defaults = aConfig();
+    const config = aConfig({
+      tiers: {
+        ...defaults.tiers,
+        Small: {
+          ...defaults.tiers.Small,
+          container: {
+            ...defaults.tiers.Small.container,
+            defaultCpu: '1000m',
+            defaultMemory: '0.5Gi',
+            defaultRequestCpu: '0.25',
+            defaultRequestMemory: '131072Ki',
+          },
+        },
+      },
+    });
     expect(app(aTenant(), config).resources).toEqual({
       requests: { cpu: '250m', memory: '128Mi' },
       limits: { cpu: '1', memory: '512Mi' },

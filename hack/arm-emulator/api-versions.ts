@@ -1,0 +1,25 @@
+/**
+ * The api-versions the emulator accepts, per resource type: exactly what the SDK versions pinned in
+ * package.json send (read from their sources in node_modules). A request with another version is
+ * refused like ARM refuses an unregistered one, so an SDK upgrade shows up as a clear test failure.
+ */
+export const API_VERSIONS = {
+  /** @azure/arm-resources 8.0.0 */
+  resources: '2025-04-01',
+  /** @azure/arm-msi 2.2.0 */
+  managedIdentity: '2024-11-30',
+  /** @azure/arm-keyvault 5.0.0 */
+  keyVault: '2026-02-01',
+  /** @azure/arm-authorization 9.0.0 (role assignments) */
+  authorization: '2022-04-01',
+  /** @azure/arm-sql 10.0.0: servers, databases, transparent data encryption */
+  sql: '2022-08-01-preview',
+  /** @azure/arm-sql 10.0.0: Entra-only auth, Entra admins, server keys, encryption protector, LTR policies */
+  sqlSecurity: '2020-11-01-preview',
+  /** @azure/arm-sql 10.0.0: short-term retention policies */
+  sqlShortTermRetention: '2021-02-01-preview',
+  /** @azure/arm-sql 10.0.0: long-term retention backups (list) */
+  sqlLongTermRetentionBackups: '2021-05-01-preview',
+  /** @azure/arm-network 39.0.0 */
+  network: '2026-01-01',
+} as const;

@@ -1,0 +1,706 @@
+/**
+ * ARM request semantics, independent of HTTP: routing by resource id, parent and resource-group
+ * checks, idempotent PUT, PATCH, synchronous and long-running writes, cascading deletes, operation
+ * status, and the Key Vault / SQL endpoints that are not plain resources.
+ */
+import { API_VERSIONS } from './api-versions.ts';
+import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
+import type { ControllableClock } from './clock.ts';
+import { armMergePatch, asObject, asString, clone, isObject, type JsonObject } from './json.ts';
+import {
+  type ArmError,
+  armError,
+  type EmulatorSettings,
+  type ResourceTarget,
+  type ResourceTypeSpec,
+  resourceTypeSpecs,
+  type TypeContext,
+} from './resource-types.ts';
+import {
+  type ArmErrorBody,
+  busyAncestor,
+  childrenOfType,
+  getResource,
+  newOperationId,
+  type Operation,
+  putResource,
+  type Store,
+  type StoredResource,
+  settleDueOperations,
+  subtree,
+} from './store.ts';
+
+export interface EngineConfig {
+  /** Real-time duration of a long-running operation unless a fault says otherwise. */
+  lroDelayMs: number;
+  /**
+   * Longest time an operation-status poll is held open while the operation runs. Why: the SDK
+   * pollers (@azure/core-lro) poll once right away, then ignore `Retry-After: 0` (falsy) and wait
+   * their 2 s default; holding the first poll until the operation ends keeps tests fast and the
+   * number of polls at one per operation.
+   */
+  pollHoldMs: number;
+}
+
+export interface Engine {
+  store: Store;
+  clock: ControllableClock;
+  settings: EmulatorSettings;
+  config: EngineConfig;
+  specs: Map<string, ResourceTypeSpec>;
+}
+
+export function createEngine(store: Store, clock: ControllableClock, settings: EmulatorSettings, config: EngineConfig): Engine {
+  return { store, clock, settings, config, specs: resourceTypeSpecs() };
+}
+
+export interface EngineRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** Parsed JSON body (undefined when empty). */
+  body: unknown;
+  /** `https://host:port`, for operation URLs. */
+  baseUrl: string;
+  /** From fault injection: end this request's operation `Failed` with this error. */
+  lroFailure?: ArmErrorBody | undefined;
+  /** From fault injection: this request's operation runs this long. */
+  lroDelayMs?: number | undefined;
+}
+
+export interface EngineResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+/** What the HTTP layer needs to know about a request before handling it (for faults and the log). */
+export interface RequestInfo {
+  resourceType: string | undefined;
+  kind: 'resource' | 'collection' | 'operation' | 'action' | 'other';
+  /** The request would start a long-running operation if it succeeds. */
+  longRunningWrite: boolean;
+}
+
+function errorResponse(error: ArmError, headers: Record<string, string> = {}): EngineResponse {
+  return { status: error.status, headers, body: { error: { code: error.code, message: error.message } } };
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): EngineResponse {
+  return { status, headers, body };
+}
+
+function ctxOf(engine: Engine): TypeContext {
+  return { store: engine.store, clock: engine.clock, settings: engine.settings };
+}
+
+/** Settle due operations and expire soft-deleted vaults and retained backups past their dates. */
+export function tick(engine: Engine): void {
+  settleDueOperations(engine.store, Date.now(), engine.clock.now);
+  const now = engine.clock.now().getTime();
+  for (const [name, deleted] of engine.store.deletedVaults) {
+    if (deleted.scheduledPurgeDate.getTime() <= now) engine.store.deletedVaults.delete(name);
+  }
+  engine.store.retainedBackups = engine.store.retainedBackups.filter((b) => b.backupExpirationTime.getTime() > now);
+}
+
+const OPERATION_TYPES = /\/locations\/(operationStatuses|operationResults)$/i;
+
+export function describeRequest(engine: Engine, method: string, path: string): RequestInfo {
+  const target = parseArmPath(path);
+  if (target?.type === undefined) return { resourceType: undefined, kind: 'other', longRunningWrite: false };
+  if (OPERATION_TYPES.test(target.type)) return { resourceType: undefined, kind: 'operation', longRunningWrite: false };
+  const spec = engine.specs.get(target.type.toLowerCase());
+  if (target.collection) {
+    return {
+      resourceType: spec ? spec.type : target.type,
+      kind: method === 'POST' ? 'action' : 'collection',
+      longRunningWrite: false,
+    };
+  }
+  const m = method.toUpperCase();
+  const mode = m === 'PUT' || m === 'PATCH' || m === 'DELETE' ? spec?.writes[m] : undefined;
+  return { resourceType: spec?.type ?? target.type, kind: 'resource', longRunningWrite: mode === 'async' };
+}
+
+/** How long to hold an operation-status poll before answering (0 when it should answer now). */
+export function pollHoldMs(engine: Engine, path: string): number {
+  const target = parseArmPath(path);
+  if (target?.type === undefined || target.name === undefined || !OPERATION_TYPES.test(target.type)) return 0;
+  const op = engine.store.operations.get(target.name);
+  if (op === undefined || op.status !== 'InProgress') return 0;
+  const remaining = op.completesAt - Date.now();
+  // Hold a little past the end (timers may fire early): the poll then sees the final status.
+  return remaining <= engine.config.pollHoldMs ? Math.max(0, remaining + 2) : engine.config.pollHoldMs;
+}
+
+export function handleRequest(engine: Engine, req: EngineRequest): EngineResponse {
+  tick(engine);
+  const method = req.method.toUpperCase();
+  const target = parseArmPath(req.path);
+  if (target === undefined || target.type === undefined) {
+    return errorResponse(armError(404, 'NotFound', `No route for '${req.path}'.`));
+  }
+  const type = target.type.toLowerCase();
+  if (OPERATION_TYPES.test(type)) return handleOperation(engine, target, method, req);
+  const special = handleSpecialRoute(engine, target, type, method, req);
+  if (special !== undefined) return special;
+
+  const collectionAction = target.collection && method === 'POST';
+  const specType = collectionAction ? type.split('/').slice(0, -1).join('/') : type;
+  const spec = engine.specs.get(specType);
+  const apiVersion = req.query.get('api-version');
+  if (spec === undefined) {
+    return errorResponse(
+      armError(
+        404,
+        'InvalidResourceType',
+        `The resource type '${target.type}' could not be found for api version '${apiVersion}'.`,
+      ),
+    );
+  }
+  if (apiVersion === null) {
+    return errorResponse(
+      armError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      ),
+    );
+  }
+  if (!spec.apiVersions.includes(apiVersion)) {
+    return errorResponse(
+      armError(
+        400,
+        'NoRegisteredProviderFound',
+        `No registered resource provider found for API version '${apiVersion}' and type '${spec.type}'. The supported api-versions are '${spec.apiVersions.join(', ')}'.`,
+      ),
+    );
+  }
+  if (collectionAction) return errorResponse(armError(404, 'NotFound', `No action at '${req.path}'.`));
+  if (target.collection) {
+    if (method !== 'GET') return errorResponse(armError(405, 'MethodNotAllowed', `${method} is not allowed on a collection.`));
+    const missing = missingContainer(engine, target);
+    if (missing !== undefined) return errorResponse(missing);
+    const items = childrenOfType(engine.store, target.parentId, spec.type).map((r) => render(engine, r));
+    return json(200, { value: items });
+  }
+  const resourceTarget = target as ResourceTarget;
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return handleGet(engine, spec, resourceTarget, method);
+    case 'PUT':
+    case 'PATCH':
+      return handleWrite(engine, spec, resourceTarget, method, req);
+    case 'DELETE':
+      return handleDelete(engine, spec, resourceTarget, req);
+    default:
+      return errorResponse(armError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`));
+  }
+}
+
+// --- reads ------------------------------------------------------------------------------------
+
+/** The first missing container of a target: its resource group, its nested parent, or its scope. */
+function missingContainer(engine: Engine, target: ArmTarget): ArmError | undefined {
+  const isGroup = target.type?.toLowerCase() === 'microsoft.resources/resourcegroups';
+  if (target.resourceGroup !== undefined && !(isGroup && !target.collection)) {
+    const rgId = `/subscriptions/${target.subscriptionId}/resourceGroups/${target.resourceGroup}`;
+    const rg = getResource(engine.store, rgId);
+    if (rg === undefined) {
+      return armError(404, 'ResourceGroupNotFound', `Resource group '${target.resourceGroup}' could not be found.`);
+    }
+  }
+  const parentKey = idKey(target.parentId);
+  const isSubscription = /^\/subscriptions\/[^/]+$/.test(parentKey);
+  const isResourceGroup = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+$/.test(parentKey);
+  if (!isSubscription && !isResourceGroup && getResource(engine.store, target.parentId) === undefined) {
+    const parentName = target.parentId.split('/').pop();
+    return target.nestedInParent
+      ? armError(
+          404,
+          'ParentResourceNotFound',
+          `Can not perform requested operation on nested resource. Parent resource '${parentName}' not found.`,
+        )
+      : armError(404, 'ResourceNotFound', `The scope '${target.parentId}' does not exist.`);
+  }
+  return undefined;
+}
+
+function notFound(target: ResourceTarget, spec: ResourceTypeSpec): ArmError {
+  if (spec.type === 'Microsoft.Resources/resourceGroups') {
+    return armError(404, 'ResourceGroupNotFound', `Resource group '${target.name}' could not be found.`);
+  }
+  if (spec.type === 'Microsoft.Authorization/roleAssignments') {
+    return armError(404, 'RoleAssignmentNotFound', `The role assignment '${target.name}' is not found.`);
+  }
+  const where = target.resourceGroup === undefined ? '' : ` under resource group '${target.resourceGroup}'`;
+  return armError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${spec.type}/${target.name}'${where} was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+  );
+}
+
+/** The body a GET returns: stored body, internal fields stripped, provisioning state and dynamic fields added. */
+export function render(engine: Engine, resource: StoredResource): JsonObject {
+  const body = stripInternal(clone(resource.body));
+  const spec = engine.specs.get(resource.type.toLowerCase());
+  const renderState = spec?.renderState;
+  if (renderState === undefined) {
+    if (isObject(body.properties)) body.properties.provisioningState = resource.state;
+    else body.properties = { provisioningState: resource.state };
+  } else if (renderState !== 'none') {
+    if (!isObject(body.properties)) body.properties = {};
+    renderState(body, resource.state);
+  }
+  spec?.render?.(ctxOf(engine), resource, body);
+  return body;
+}
+
+function stripInternal(body: JsonObject): JsonObject {
+  for (const key of Object.keys(body)) if (key.startsWith('_')) delete body[key];
+  return body;
+}
+
+function handleGet(engine: Engine, spec: ResourceTypeSpec, target: ResourceTarget, method: string): EngineResponse {
+  const missing = missingContainer(engine, target);
+  const resource = getResource(engine.store, target.id);
+  if (method === 'HEAD') return { status: resource === undefined ? 404 : 204, headers: {} };
+  if (missing !== undefined) return errorResponse(missing);
+  if (resource === undefined) return errorResponse(notFound(target, spec));
+  return json(200, render(engine, resource));
+}
+
+// --- writes -----------------------------------------------------------------------------------
+
+const TAG_NAME_FORBIDDEN = /[<>%&\\?/]/;
+
+function normalizeLocation(value: string): string {
+  return value.replaceAll(' ', '').toLowerCase();
+}
+
+function validateTracked(
+  engine: Engine,
+  spec: ResourceTypeSpec,
+  body: JsonObject,
+  existing: StoredResource | undefined,
+): ArmError | undefined {
+  const location = asString(body.location);
+  if (location === undefined || location.length === 0) {
+    return armError(400, 'LocationRequired', 'The location property is required for this definition.');
+  }
+  const normalized = normalizeLocation(location);
+  if (!engine.settings.locations.has(normalized)) {
+    return spec.type === 'Microsoft.Resources/resourceGroups'
+      ? armError(
+          400,
+          'LocationNotAvailableForResourceGroup',
+          `The provided location '${location}' is not available for resource group.`,
+        )
+      : armError(
+          400,
+          'LocationNotAvailableForResourceType',
+          `The provided location '${location}' is not available for resource type '${spec.type}'.`,
+        );
+  }
+  body.location = normalized;
+  if (existing !== undefined && existing.body.location !== normalized) {
+    return armError(
+      409,
+      spec.locationConflictCode ?? 'InvalidResourceLocation',
+      `The resource '${existing.name}' already exists in location '${String(existing.body.location)}'. A resource with the same name cannot be created in location '${normalized}'.`,
+    );
+  }
+  if (body.tags === undefined || body.tags === null) {
+    body.tags = {};
+    return undefined;
+  }
+  if (!isObject(body.tags)) return armError(400, 'InvalidRequestContent', 'tags must be an object.');
+  const entries = Object.entries(body.tags);
+  if (entries.length > 50) return armError(400, 'InvalidTagCount', 'A resource can have at most 50 tags.');
+  for (const [name, value] of entries) {
+    if (TAG_NAME_FORBIDDEN.test(name) || name.length > 512 || name.length === 0) {
+      return armError(
+        400,
+        'InvalidTagNameCharacters',
+        `The tag names '${name}' have reserved characters '<,>,%,&,\\,?,/' or control characters.`,
+      );
+    }
+    if (typeof value !== 'string' || value.length > 256) {
+      return armError(400, 'InvalidTagValue', `The value of tag '${name}' must be a string of at most 256 characters.`);
+    }
+  }
+  return undefined;
+}
+
+function operationUrls(req: EngineRequest, op: Operation, apiVersion: string): { status: string; result: string } {
+  const base = `${req.baseUrl}/subscriptions/${op.resourceId.split('/')[2]}/providers/${op.namespace}/locations/${op.location}`;
+  return {
+    status: `${base}/operationStatuses/${op.id}?api-version=${apiVersion}`,
+    result: `${base}/operationResults/${op.id}?api-version=${apiVersion}`,
+  };
+}
+
+/** The location of a resource or, for proxy resources without one, of its nearest ancestor. */
+function locationOf(engine: Engine, id: string): string {
+  const segments = id.split('/');
+  for (let n = segments.length; n > 2; n -= 2) {
+    const location = asString(getResource(engine.store, segments.slice(0, n).join('/'))?.body.location);
+    if (location !== undefined) return location;
+  }
+  return 'global';
+}
+
+function startOperation(
+  engine: Engine,
+  req: EngineRequest,
+  resource: StoredResource,
+  method: Operation['method'],
+  settle: (succeeded: boolean) => void,
+): Operation {
+  const op: Operation = {
+    id: newOperationId(),
+    resourceId: resource.id,
+    resourceType: resource.type,
+    method,
+    namespace: resource.type.split('/')[0] ?? 'Microsoft.Resources',
+    location: locationOf(engine, resource.id),
+    status: 'InProgress',
+    startTime: engine.clock.now(),
+    endTime: undefined,
+    completesAt: Date.now() + (req.lroDelayMs ?? engine.config.lroDelayMs),
+    failWith: req.lroFailure,
+    error: undefined,
+    settle: (succeeded) => {
+      // The resource may have been removed meanwhile (a parent deleted): nothing to settle then.
+      if (getResource(engine.store, resource.id) !== resource) return;
+      resource.operationId = undefined;
+      settle(succeeded);
+    },
+  };
+  engine.store.operations.set(op.id, op);
+  resource.operationId = op.id;
+  return op;
+}
+
+function busy(engine: Engine, target: ResourceTarget, existing: StoredResource | undefined): ArmError | undefined {
+  if (existing?.operationId !== undefined) {
+    return armError(
+      409,
+      'AnotherOperationInProgress',
+      `Another operation is in progress on '${existing.name}' (${existing.state}).`,
+    );
+  }
+  const ancestor = busyAncestor(engine.store, target.id);
+  if (ancestor !== undefined) {
+    return armError(
+      409,
+      'AnotherOperationInProgress',
+      `Another operation is in progress on '${ancestor.name}' (${ancestor.state}); retry when it completes.`,
+    );
+  }
+  return undefined;
+}
+
+function handleWrite(
+  engine: Engine,
+  spec: ResourceTypeSpec,
+  target: ResourceTarget,
+  method: 'PUT' | 'PATCH',
+  req: EngineRequest,
+): EngineResponse {
+  const mode = spec.writes[method];
+  if (mode === undefined) {
+    return errorResponse(armError(405, 'MethodNotAllowed', `The resource type '${spec.type}' does not support ${method}.`));
+  }
+  if (!isObject(req.body))
+    return errorResponse(armError(400, 'InvalidRequestContent', 'The request content must be a JSON object.'));
+  const missing = missingContainer(engine, target);
+  if (missing !== undefined) return errorResponse(missing);
+  const existing = getResource(engine.store, target.id);
+  if (method === 'PATCH' && existing === undefined) return errorResponse(notFound(target, spec));
+  const conflict = busy(engine, target, existing);
+  if (conflict !== undefined) return errorResponse(conflict);
+
+  const body = method === 'PATCH' && existing !== undefined ? armMergePatch(existing.body, req.body) : clone(req.body);
+  if (spec.tracked) {
+    const invalid = validateTracked(engine, spec, body, existing);
+    if (invalid !== undefined) return errorResponse(invalid);
+  }
+  const ctx = ctxOf(engine);
+  const outcome = spec.write(ctx, { target, method, body, existing });
+  if (!outcome.ok) return errorResponse(outcome.error);
+  if (outcome.unchanged && existing !== undefined) return json(outcome.status ?? 200, render(engine, existing));
+
+  const created = existing === undefined;
+  const stored: JsonObject = { id: target.id, name: target.name, type: spec.type, ...outcome.body };
+  for (const [k, v] of Object.entries(stored)) if (v === undefined) delete stored[k];
+  const commit = (resource: StoredResource): void => {
+    outcome.onCommit?.();
+    spec.afterCommit?.(ctx, resource, created);
+  };
+
+  if (mode === 'sync') {
+    const resource: StoredResource = existing ?? {
+      id: target.id,
+      type: spec.type,
+      name: target.name,
+      body: {},
+      state: 'Succeeded',
+      operationId: undefined,
+    };
+    resource.body = stored;
+    resource.state = 'Succeeded';
+    putResource(engine.store, resource);
+    commit(resource);
+    return json(outcome.status ?? (created ? 201 : 200), render(engine, resource));
+  }
+
+  const previous = existing === undefined ? undefined : { body: existing.body, state: existing.state };
+  const resource: StoredResource = existing ?? {
+    id: target.id,
+    type: spec.type,
+    name: target.name,
+    body: {},
+    state: 'Creating',
+    operationId: undefined,
+  };
+  resource.body = stored;
+  resource.state = created ? 'Creating' : 'Updating';
+  putResource(engine.store, resource);
+  const op = startOperation(engine, req, resource, method, (succeeded) => {
+    if (succeeded) {
+      resource.state = 'Succeeded';
+      commit(resource);
+    } else if (previous === undefined) {
+      removeSubtree(engine, resource.id, false);
+    } else {
+      resource.body = previous.body;
+      resource.state = 'Failed';
+    }
+  });
+  const urls = operationUrls(req, op, req.query.get('api-version') ?? '');
+  const headers = { 'Azure-AsyncOperation': urls.status, 'Retry-After': '0' };
+  if (method === 'PATCH') return { status: 202, headers: { ...headers, Location: urls.result } };
+  return json(created ? 201 : 200, render(engine, resource), headers);
+}
+
+// --- deletes ----------------------------------------------------------------------------------
+
+/**
+ * Remove a resource and everything under it. Each removed resource's type gets its `onRemove` hook
+ * first (parents before children), so a vault is soft-deleted with its keys and a database leaves
+ * its retained backup. With `hooks: false` (a failed create being rolled back) nothing is kept.
+ */
+export function removeSubtree(engine: Engine, id: string, hooks = true): void {
+  const victims = subtree(engine.store, id);
+  const ctx = ctxOf(engine);
+  if (hooks) for (const victim of victims) engine.specs.get(victim.type.toLowerCase())?.onRemove?.(ctx, victim);
+  for (const victim of victims) {
+    engine.store.resources.delete(idKey(victim.id));
+    if (victim.operationId !== undefined) {
+      const op = engine.store.operations.get(victim.operationId);
+      if (op !== undefined && op.status === 'InProgress' && victim.id !== id) {
+        op.status = 'Failed';
+        op.error = { code: 'ParentResourceDeleted', message: `'${id}' was deleted.` };
+        op.endTime = engine.clock.now();
+      }
+    }
+  }
+}
+
+function handleDelete(engine: Engine, spec: ResourceTypeSpec, target: ResourceTarget, req: EngineRequest): EngineResponse {
+  const mode = spec.writes.DELETE;
+  if (mode === undefined) {
+    return errorResponse(armError(405, 'MethodNotAllowed', `The resource type '${spec.type}' does not support DELETE.`));
+  }
+  const missing = missingContainer(engine, target);
+  if (missing !== undefined && missing.code === 'ResourceGroupNotFound') return errorResponse(missing);
+  const existing = getResource(engine.store, target.id);
+  if (existing === undefined) return { status: 204, headers: {} };
+  const conflict = busy(engine, target, existing);
+  if (conflict !== undefined) return errorResponse(conflict);
+  const refused = spec.validateDelete?.(ctxOf(engine), existing);
+  if (refused !== undefined) return errorResponse(refused);
+
+  if (mode === 'sync') {
+    const body = render(engine, existing);
+    removeSubtree(engine, existing.id);
+    return spec.type === 'Microsoft.Authorization/roleAssignments' ? json(200, body) : { status: 200, headers: {} };
+  }
+  const before = existing.state;
+  existing.state = 'Deleting';
+  const op = startOperation(engine, req, existing, 'DELETE', (succeeded) => {
+    if (succeeded) removeSubtree(engine, existing.id);
+    else existing.state = before;
+  });
+  const urls = operationUrls(req, op, req.query.get('api-version') ?? '');
+  return {
+    status: 202,
+    headers: { 'Azure-AsyncOperation': urls.status, Location: urls.result, 'Retry-After': '0' },
+  };
+}
+
+// --- operation status -------------------------------------------------------------------------
+
+function handleOperation(engine: Engine, target: ArmTarget, method: string, req: EngineRequest): EngineResponse {
+  const op = target.name === undefined ? undefined : engine.store.operations.get(target.name);
+  if (method !== 'GET' || op === undefined) {
+    return errorResponse(armError(404, 'OperationNotFound', `The operation '${target.name ?? ''}' was not found.`));
+  }
+  const isStatus = /operationStatuses$/i.test(target.type ?? '');
+  if (isStatus) {
+    const body = {
+      id: req.path,
+      name: op.id,
+      status: op.status,
+      startTime: op.startTime.toISOString(),
+      ...(op.endTime === undefined ? {} : { endTime: op.endTime.toISOString() }),
+      ...(op.error === undefined ? {} : { error: op.error }),
+    };
+    return json(200, body, op.status === 'InProgress' ? { 'Retry-After': '0' } : {});
+  }
+  // Location-style polling: 202 while running; the final answer when done.
+  if (op.status === 'InProgress') {
+    return { status: 202, headers: { Location: `${req.baseUrl}${req.path}?${req.query.toString()}`, 'Retry-After': '0' } };
+  }
+  if (op.status === 'Failed')
+    return errorResponse(armError(400, op.error?.code ?? 'OperationFailed', op.error?.message ?? 'Failed.'));
+  if (op.method === 'DELETE') return { status: 204, headers: {} };
+  const resource = getResource(engine.store, op.resourceId);
+  return resource === undefined ? { status: 204, headers: {} } : json(200, render(engine, resource));
+}
+
+// --- endpoints that are not plain resources ---------------------------------------------------
+
+function deletedVaultBody(engine: Engine, name: string): JsonObject | undefined {
+  const deleted = engine.store.deletedVaults.get(name.toLowerCase());
+  if (deleted === undefined) return undefined;
+  return {
+    id: `/subscriptions/${deleted.subscriptionId}/providers/Microsoft.KeyVault/locations/${deleted.location}/deletedVaults/${deleted.name}`,
+    name: deleted.name,
+    type: 'Microsoft.KeyVault/deletedVaults',
+    properties: {
+      vaultId: deleted.vault.id,
+      location: deleted.location,
+      deletionDate: deleted.deletionDate.toISOString(),
+      scheduledPurgeDate: deleted.scheduledPurgeDate.toISOString(),
+      tags: asObject(deleted.vault.body.tags),
+      purgeProtectionEnabled: deleted.purgeProtectionEnabled,
+    },
+  };
+}
+
+/** api-versions of the endpoints that are not plain resources. */
+const SPECIAL_ROUTE_VERSIONS: Readonly<Record<string, string>> = {
+  'microsoft.keyvault/locations/deletedvaults': API_VERSIONS.keyVault,
+  'microsoft.keyvault/locations/deletedvaults/purge': API_VERSIONS.keyVault,
+  'microsoft.keyvault/deletedvaults': API_VERSIONS.keyVault,
+  'microsoft.keyvault/checknameavailability': API_VERSIONS.keyVault,
+  'microsoft.sql/locations/longtermretentionservers/longtermretentiondatabases/longtermretentionbackups':
+    API_VERSIONS.sqlLongTermRetentionBackups,
+};
+
+function handleSpecialRoute(
+  engine: Engine,
+  target: ArmTarget,
+  type: string,
+  method: string,
+  req: EngineRequest,
+): EngineResponse | undefined {
+  const segments = req.path.split('/').filter((s) => s.length > 0);
+  const expectedVersion = SPECIAL_ROUTE_VERSIONS[type];
+  if (expectedVersion !== undefined && req.query.get('api-version') !== expectedVersion) {
+    return errorResponse(
+      armError(400, 'NoRegisteredProviderFound', `'${target.type}' supports api-version '${expectedVersion}' only.`),
+    );
+  }
+  switch (type) {
+    case 'microsoft.keyvault/locations/deletedvaults': {
+      if (method !== 'GET' || target.name === undefined) return undefined;
+      const location = segments[5] ?? '';
+      const body = deletedVaultBody(engine, target.name);
+      if (body === undefined || asObject(body.properties).location !== normalizeLocation(location)) {
+        return errorResponse(
+          armError(404, 'ResourceNotFound', `The deleted vault '${target.name}' was not found in '${location}'.`),
+        );
+      }
+      return json(200, body);
+    }
+    case 'microsoft.keyvault/locations/deletedvaults/purge': {
+      if (method !== 'POST') return undefined;
+      const name = segments[7] ?? '';
+      const deleted = engine.store.deletedVaults.get(name.toLowerCase());
+      if (deleted === undefined) {
+        return errorResponse(armError(404, 'ResourceNotFound', `The deleted vault '${name}' was not found.`));
+      }
+      if (deleted.purgeProtectionEnabled) {
+        return errorResponse(
+          armError(
+            409,
+            'PurgeProtectionEnabled',
+            `The vault '${name}' has purge protection on; it is purged on ${deleted.scheduledPurgeDate.toISOString()}.`,
+          ),
+        );
+      }
+      engine.store.deletedVaults.delete(name.toLowerCase());
+      return { status: 200, headers: {} };
+    }
+    case 'microsoft.keyvault/deletedvaults': {
+      if (method !== 'GET') return undefined;
+      const value = [...engine.store.deletedVaults.values()]
+        .filter((d) => d.subscriptionId === target.subscriptionId)
+        .map((d) => deletedVaultBody(engine, d.name));
+      return json(200, { value });
+    }
+    case 'microsoft.keyvault/checknameavailability': {
+      if (method !== 'POST') return undefined;
+      const name = asString(asObject(req.body).name) ?? '';
+      const valid = /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/.test(name) && !name.includes('--');
+      if (!valid)
+        return json(200, { nameAvailable: false, reason: 'AccountNameInvalid', message: `'${name}' is not a valid vault name.` });
+      const taken =
+        [...engine.store.resources.values()].some(
+          (r) => r.type === 'Microsoft.KeyVault/vaults' && r.name.toLowerCase() === name.toLowerCase(),
+        ) || engine.store.deletedVaults.has(name.toLowerCase());
+      return json(
+        200,
+        taken
+          ? { nameAvailable: false, reason: 'AlreadyExists', message: `The name '${name}' is already in use.` }
+          : { nameAvailable: true },
+      );
+    }
+    case 'microsoft.sql/locations/longtermretentionservers/longtermretentiondatabases/longtermretentionbackups': {
+      if (method !== 'GET' || !target.collection) return undefined;
+      const [location, server, database] = [segments[5], segments[7], segments[9]];
+      const value = engine.store.retainedBackups
+        .filter(
+          (b) =>
+            b.subscriptionId === target.subscriptionId &&
+            b.location === normalizeLocation(location ?? '') &&
+            b.serverName === server &&
+            b.databaseName === database,
+        )
+        .map((b) => ({
+          id: b.id,
+          name: b.id.split('/').pop(),
+          type: 'Microsoft.Sql/locations/longTermRetentionServers/longTermRetentionDatabases/longTermRetentionBackups',
+          properties: {
+            serverName: b.serverName,
+            serverCreateTime: b.serverCreateTime?.toISOString(),
+            databaseName: b.databaseName,
+            databaseDeletionTime: b.databaseDeletionTime.toISOString(),
+            backupTime: b.backupTime.toISOString(),
+            backupExpirationTime: b.backupExpirationTime.toISOString(),
+            backupStorageRedundancy: b.backupStorageRedundancy,
+            requestedBackupStorageRedundancy: b.backupStorageRedundancy,
+          },
+        }));
+      return json(200, { value });
+    }
+    default:
+      return undefined;
+  }
+}

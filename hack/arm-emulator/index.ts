@@ -1,0 +1,458 @@
+/**
+ * An in-memory HTTPS emulator of the slice of Azure Resource Manager the operator uses, so the real
+ * Azure SDK clients run their real pipeline (bearer auth, retries, long-running-operation pollers)
+ * against it. See README.md for what it supports and which ARM behaviours it reproduces.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TokenCredential } from '@azure/core-auth';
+import { type ControllableClock, createControllableClock } from './clock.ts';
+import { createEngine, describeRequest, type EngineConfig, handleRequest, pollHoldMs, render, tick } from './engine.ts';
+import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
+import { asNumber, asObject, asString, type JsonObject } from './json.ts';
+import type { EmulatorSettings } from './resource-types.ts';
+import {
+  createStore,
+  getResource,
+  type OperationStatus,
+  type RetainedBackup,
+  resourcesOfType,
+  settleDueOperations,
+} from './store.ts';
+import { generateSelfSignedCertificate, type TlsMaterial } from './tls.ts';
+
+export type { ControllableClock } from './clock.ts';
+export type { FaultAction, FaultHandle, FaultInjector, FaultMatcher, FaultRule } from './faults.ts';
+export type { JsonObject } from './json.ts';
+export type { RetainedBackup } from './store.ts';
+
+/** One request as the emulator saw it. */
+export interface RecordedRequest {
+  /** 1-based, increasing: pass to `since` helpers to look at what happened after a point. */
+  seq: number;
+  /** Wall-clock time the request arrived (ISO 8601). */
+  time: string;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  apiVersion: string | undefined;
+  /** ARM resource type of the target, when the path names a resource or collection. */
+  resourceType: string | undefined;
+  kind: 'resource' | 'collection' | 'operation' | 'action' | 'other';
+  /** Response status; 0 while unanswered (a hanging request stays 0). */
+  status: number;
+  durationMs: number;
+  /** Names of the fault rules that fired. */
+  faults: string[];
+  /** A PUT, PATCH, DELETE or POST that is not an operation-status poll: what ARM counts as a write. */
+  write: boolean;
+}
+
+export interface ArmEmulatorOptions {
+  /** Port to listen on (default: a free port). */
+  port?: number;
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  /** How long a long-running operation runs, in real milliseconds (default 5). */
+  lroDelayMs?: number;
+  /**
+   * Longest hold of an operation-status poll while the operation runs (default 250 ms). The SDK
+   * pollers wait 2 s between later polls whatever `Retry-After` says, so a poll that ends in time
+   * saves that wait.
+   */
+  pollHoldMs?: number;
+  /** Seed of the fault injector's RNG (default 1). */
+  seed?: number;
+  /** Start of the emulated clock (default: now). */
+  startTime?: Date;
+  /** Entra tenant id the emulated directory uses (identities' `tenantId`). */
+  directoryTenantId?: string;
+  /** Accepted locations (default: a list of public Azure regions). */
+  locations?: readonly string[];
+  /** Refuse role assignments to unknown service principals (default true). */
+  strictPrincipals?: boolean;
+  /** Reuse a certificate instead of generating one. */
+  tls?: TlsMaterial;
+  /** Accept only this bearer token (default: any non-empty bearer token). */
+  requiredToken?: string;
+}
+
+export interface OperationSummary {
+  id: string;
+  resourceId: string;
+  resourceType: string;
+  method: string;
+  status: OperationStatus;
+}
+
+/** Read access to the emulator's state, for assertions. Bodies are what a GET would return. */
+export interface ArmEmulatorState {
+  /** The resource with this id (case-insensitive), as GET returns it. */
+  get(id: string): JsonObject | undefined;
+  /** Every resource, or every resource of one type (case-insensitive), as GET returns them. */
+  list(type?: string): JsonObject[];
+  /** The first resource of `type` named `name` (case-insensitive), anywhere. */
+  find(type: string, name: string): JsonObject | undefined;
+  /** Soft-deleted vaults, as `GET .../deletedVaults/{name}` returns them. */
+  deletedVaults(): JsonObject[];
+  /** Long-term-retention backups kept after their databases were deleted. */
+  retainedBackups(): RetainedBackup[];
+  /** Long-running operations, oldest first. */
+  operations(): OperationSummary[];
+  /** Settle every running operation now (as if its delay had passed). */
+  completeOperations(): void;
+}
+
+export interface ArmEmulator {
+  /** `https://127.0.0.1:PORT`: pass as the SDK clients' `endpoint`. */
+  endpoint: string;
+  /** PEM certificate to trust: pass as `tlsOptions: { ca }`. */
+  ca: string;
+  /** A credential that always returns the test token. */
+  credential: TokenCredential;
+  /** A subscription id to use (any id is accepted). */
+  subscriptionId: string;
+  /** The emulated directory's tenant id. */
+  directoryTenantId: string;
+  /** Every request, in arrival order (live array). */
+  requests: RecordedRequest[];
+  /** Requests after `sinceSeq` (default: all) that ARM counts as writes. */
+  writes(sinceSeq?: number): RecordedRequest[];
+  /** The seq of the last request so far: a bookmark for `writes(since)`. */
+  mark(): number;
+  faults: FaultInjector;
+  clock: ControllableClock;
+  state: ArmEmulatorState;
+  /** Live settings: change `lroDelayMs` or `pollHoldMs` between steps of a test. */
+  config: EngineConfig;
+  /** Forget all resources, operations, requests and fault rules; reset the clock to its start. */
+  reset(): void;
+  /** Close the server and every connection, hanging ones included. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_LOCATIONS: readonly string[] = [
+  'westeurope',
+  'northeurope',
+  'swedencentral',
+  'germanywestcentral',
+  'francecentral',
+  'uksouth',
+  'ukwest',
+  'switzerlandnorth',
+  'norwayeast',
+  'polandcentral',
+  'italynorth',
+  'eastus',
+  'eastus2',
+  'centralus',
+  'westus2',
+  'westus3',
+  'canadacentral',
+  'brazilsouth',
+  'australiaeast',
+  'japaneast',
+  'southeastasia',
+  'centralindia',
+  'uaenorth',
+  'southafricanorth',
+];
+
+const TEST_TOKEN = 'test-token';
+
+/** The credential tests hand to SDK clients: a fixed bearer token, valid for an hour. */
+export function testCredential(token = TEST_TOKEN): TokenCredential {
+  return { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
+  const common = { 'x-ms-request-id': randomUUID(), 'x-ms-correlation-request-id': randomUUID() };
+  if (body === undefined) {
+    res.writeHead(status, { ...common, ...headers, 'content-length': '0' });
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...common,
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}
+
+const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
+
+/** Start an emulator on an HTTPS port. */
+export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promise<ArmEmulator> {
+  const tls = options.tls ?? generateSelfSignedCertificate();
+  const startTime = options.startTime ?? new Date();
+  const clock = createControllableClock(startTime);
+  const settings: EmulatorSettings = {
+    directoryTenantId: options.directoryTenantId ?? '72f988bf-0000-4000-8000-00000000d1e7',
+    locations: new Set((options.locations ?? DEFAULT_LOCATIONS).map((l) => l.replaceAll(' ', '').toLowerCase())),
+    strictPrincipals: options.strictPrincipals ?? true,
+  };
+  const config: EngineConfig = { lroDelayMs: options.lroDelayMs ?? 5, pollHoldMs: options.pollHoldMs ?? 250 };
+  let engine = createEngine(createStore(), clock, settings, config);
+  const faults = createFaultInjector(options.seed ?? 1);
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  let baseUrl = '';
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = Date.now();
+    // `//subscriptions/...` (the authorization SDK joins `/{scope}` with a scope that starts with a
+    // slash) would parse as a protocol-relative URL: collapse leading slashes first.
+    const url = new URL((req.url ?? '/').replace(/^\/+/, '/'), baseUrl);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname;
+    const info = describeRequest(engine, method, path);
+    const record: RecordedRequest = {
+      seq: requests.length + 1,
+      time: new Date(started).toISOString(),
+      method,
+      path,
+      apiVersion: url.searchParams.get('api-version') ?? undefined,
+      resourceType: info.resourceType,
+      kind: info.kind,
+      status: 0,
+      durationMs: 0,
+      faults: [],
+      write: WRITE_METHODS.has(method) && info.kind !== 'operation' && info.kind !== 'other',
+    };
+    requests.push(record);
+    const finish = (status: number, headers: Record<string, string>, body: unknown): void => {
+      record.status = status;
+      record.durationMs = Date.now() - started;
+      send(res, status, headers, body);
+    };
+
+    const text = await readBody(req);
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice('Bearer '.length).trim() : '';
+    if (token.length === 0 || (options.requiredToken !== undefined && token !== options.requiredToken)) {
+      finish(
+        401,
+        {},
+        {
+          error: {
+            code: token.length === 0 ? 'AuthenticationFailed' : 'InvalidAuthenticationToken',
+            message: 'Authentication failed. The Authorization header is missing or its bearer token is not accepted.',
+          },
+        },
+      );
+      return;
+    }
+
+    const decision = faults.decide({ method, path, resourceType: info.resourceType }, info.longRunningWrite);
+    record.faults = decision.names;
+    if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (decision.terminal?.kind === 'hang') return;
+    if (decision.terminal?.kind === 'error') {
+      const e = decision.terminal;
+      finish(e.status, e.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(e.retryAfterSeconds) }, {
+        error: { code: e.code ?? `Http${e.status}`, message: e.message ?? `Injected fault: HTTP ${e.status}.` },
+      });
+      return;
+    }
+
+    const hold = pollHoldMs(engine, path);
+    if (hold > 0) await sleep(hold);
+
+    let body: unknown;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        finish(400, {}, { error: { code: 'InvalidRequestContent', message: 'The request content is not valid JSON.' } });
+        return;
+      }
+    }
+    const response = handleRequest(engine, {
+      method,
+      path,
+      query: url.searchParams,
+      body,
+      baseUrl,
+      lroFailure:
+        decision.lroFailure === undefined
+          ? undefined
+          : {
+              code: decision.lroFailure.code ?? 'InternalServerError',
+              message: decision.lroFailure.message ?? 'Injected fault: the operation failed.',
+            },
+      lroDelayMs: decision.lroDelayMs,
+    });
+    finish(response.status, response.headers, method === 'HEAD' ? undefined : response.body);
+  };
+
+  const server: Server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    if ((req.url ?? '').startsWith('/_emulator/')) {
+      void handleAdmin(req, res);
+      return;
+    }
+    handler(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, 500, {}, { error: { code: 'InternalServerError', message: String(err) } });
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  baseUrl = `https://${host}:${address.port}`;
+
+  const state: ArmEmulatorState = {
+    get: (id) => {
+      tick(engine);
+      const r = getResource(engine.store, id);
+      return r === undefined ? undefined : render(engine, r);
+    },
+    list: (type) => {
+      tick(engine);
+      const all = type === undefined ? [...engine.store.resources.values()] : resourcesOfType(engine.store, type);
+      return all.map((r) => render(engine, r));
+    },
+    find: (type, name) => {
+      tick(engine);
+      const r = resourcesOfType(engine.store, type).find((x) => x.name.toLowerCase() === name.toLowerCase());
+      return r === undefined ? undefined : render(engine, r);
+    },
+    deletedVaults: () => {
+      tick(engine);
+      return [...engine.store.deletedVaults.values()].map((d) => ({
+        name: d.name,
+        type: 'Microsoft.KeyVault/deletedVaults',
+        properties: {
+          vaultId: d.vault.id,
+          location: d.location,
+          deletionDate: d.deletionDate.toISOString(),
+          scheduledPurgeDate: d.scheduledPurgeDate.toISOString(),
+          purgeProtectionEnabled: d.purgeProtectionEnabled,
+          keys: d.children.map((c) => c.name),
+        },
+      }));
+    },
+    retainedBackups: () => {
+      tick(engine);
+      return [...engine.store.retainedBackups];
+    },
+    operations: () =>
+      [...engine.store.operations.values()].map((op) => ({
+        id: op.id,
+        resourceId: op.resourceId,
+        resourceType: op.resourceType,
+        method: op.method,
+        status: op.status,
+      })),
+    completeOperations: () => {
+      settleDueOperations(engine.store, Number.POSITIVE_INFINITY, clock.now);
+    },
+  };
+
+  /** A small JSON admin API on the same port, for an operator running in another process. */
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', baseUrl);
+    const text = await readBody(req);
+    const body = asObject(text.length > 0 ? JSON.parse(text) : {});
+    const route = `${req.method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /_emulator/requests': {
+        const since = Number(url.searchParams.get('since') ?? 0);
+        send(res, 200, {}, { value: requests.filter((r) => r.seq > since) });
+        return;
+      }
+      case 'GET /_emulator/resources':
+        send(res, 200, {}, { value: state.list(url.searchParams.get('type') ?? undefined) });
+        return;
+      case 'GET /_emulator/deleted-vaults':
+        send(res, 200, {}, { value: state.deletedVaults() });
+        return;
+      case 'POST /_emulator/faults': {
+        const match = asObject(body.match);
+        const pattern = asString(match.path);
+        const rule: FaultRule = {
+          match: {
+            ...(match.method === undefined ? {} : { method: match.method as string | string[] }),
+            ...(asString(match.resourceType) === undefined ? {} : { resourceType: asString(match.resourceType)! }),
+            ...(pattern === undefined ? {} : { path: new RegExp(pattern, 'i') }),
+          },
+          action: body.action as FaultRule['action'],
+          ...(asNumber(body.times) === undefined ? {} : { times: asNumber(body.times)! }),
+          ...(asNumber(body.probability) === undefined ? {} : { probability: asNumber(body.probability)! }),
+          ...(asString(body.name) === undefined ? {} : { name: asString(body.name)! }),
+        };
+        faults.add(rule);
+        send(res, 201, {}, { ok: true });
+        return;
+      }
+      case 'DELETE /_emulator/faults':
+        faults.clear();
+        send(res, 200, {}, { ok: true });
+        return;
+      case 'POST /_emulator/clock': {
+        const advance = asNumber(body.advanceMs);
+        const set = asString(body.set);
+        if (advance !== undefined) clock.advance(advance);
+        if (set !== undefined) clock.set(new Date(set));
+        send(res, 200, {}, { now: clock.now().toISOString() });
+        return;
+      }
+      case 'POST /_emulator/reset':
+        reset();
+        send(res, 200, {}, { ok: true });
+        return;
+      default:
+        send(res, 404, {}, { error: { code: 'NotFound', message: `No admin route '${route}'.` } });
+    }
+  }
+
+  function reset(): void {
+    engine = createEngine(createStore(), clock, settings, config);
+    requests.length = 0;
+    faults.clear();
+    clock.set(startTime);
+  }
+
+  return {
+    endpoint: baseUrl,
+    ca: tls.cert,
+    credential: testCredential(options.requiredToken ?? TEST_TOKEN),
+    subscriptionId: '00000000-0000-4000-8000-00000000c0de',
+    directoryTenantId: settings.directoryTenantId,
+    requests,
+    writes: (since = 0) => requests.filter((r) => r.seq > since && r.write),
+    mark: () => requests.length,
+    faults,
+    clock,
+    state,
+    config,
+    reset,
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,1151 @@
+/**
+ * The resource types the emulator serves, one spec each: accepted api-versions, which writes are
+ * long-running, validation with ARM's error codes, server-filled read-only fields, and side effects.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { API_VERSIONS } from './api-versions.ts';
+import type { ArmTarget } from './arm-path.ts';
+import type { ControllableClock } from './clock.ts';
+import { isIsoDuration, isoDurationMs } from './durations.ts';
+import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
+import {
+  childrenOfType,
+  getResource,
+  type ProvisioningState,
+  putResource,
+  resourcesOfType,
+  type Store,
+  type StoredResource,
+  subtree,
+} from './store.ts';
+
+export interface ArmError {
+  status: number;
+  code: string;
+  message: string;
+}
+
+export function armError(status: number, code: string, message: string): ArmError {
+  return { status, code, message };
+}
+
+/** Settings that shape validation. */
+export interface EmulatorSettings {
+  /** The Entra tenant the emulated directory belongs to (identities' `tenantId`). */
+  directoryTenantId: string;
+  /** Locations accepted for tracked resources (normalized: lower case, no spaces). */
+  locations: ReadonlySet<string>;
+  /**
+   * Refuse role assignments whose `principalType: ServicePrincipal` principal the emulator does not
+   * know (a managed identity or a SQL server's system identity), like ARM's `PrincipalNotFound`.
+   */
+  strictPrincipals: boolean;
+}
+
+export interface TypeContext {
+  store: Store;
+  clock: ControllableClock;
+  settings: EmulatorSettings;
+}
+
+export type ResourceTarget = ArmTarget & { id: string; name: string; type: string };
+
+export interface WriteInput {
+  target: ResourceTarget;
+  method: 'PUT' | 'PATCH';
+  /** The request body (PUT), or the existing body with the patch merged in (PATCH). */
+  body: JsonObject;
+  existing: StoredResource | undefined;
+}
+
+export type WriteOutcome =
+  | {
+      ok: true;
+      /** The stored body, without id/name/type (added by the engine). */
+      body: JsonObject;
+      /** Answer with this status instead of 201 (created) / 200 (updated). */
+      status?: number;
+      /** The write changes nothing and must not be stored (create-if-not-exist on an existing key). */
+      unchanged?: boolean;
+      /** Extra effect applied when the write commits (immediately, or when its operation succeeds). */
+      onCommit?: () => void;
+    }
+  | { ok: false; error: ArmError };
+
+export type WriteMode = 'sync' | 'async';
+
+export interface ResourceTypeSpec {
+  type: string;
+  apiVersions: readonly string[];
+  /** Allowed writes and whether each is answered at once (`sync`) or as a long-running operation. */
+  writes: Partial<Record<'PUT' | 'PATCH' | 'DELETE', WriteMode>>;
+  /** Tracked resources carry a (validated, immutable) location and tags. */
+  tracked: boolean;
+  /** Code for "this resource already exists in another location". */
+  locationConflictCode?: string;
+  /**
+   * Where GET shows the provisioning state while an operation runs. Default:
+   * `properties.provisioningState`. `none` for types whose API has no such field.
+   */
+  renderState?: 'none' | ((body: JsonObject, state: ProvisioningState) => void);
+  /** Validate a PUT/PATCH and compute the stored body (server-filled fields included). */
+  write(ctx: TypeContext, input: WriteInput): WriteOutcome;
+  /** Effects after a create/update committed (auto-created child resources). */
+  afterCommit?(ctx: TypeContext, resource: StoredResource, created: boolean): void;
+  /** Dynamic read-only fields computed at read time (e.g. from the clock). */
+  render?(ctx: TypeContext, resource: StoredResource, body: JsonObject): void;
+  /** Refuse a delete. */
+  validateDelete?(ctx: TypeContext, resource: StoredResource): ArmError | undefined;
+  /** Called for this resource when it is removed, itself or as part of a parent's removal. */
+  onRemove?(ctx: TypeContext, resource: StoredResource): void;
+}
+
+// --- shared helpers --------------------------------------------------------------------------
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isGuid(value: unknown): value is string {
+  return typeof value === 'string' && GUID.test(value);
+}
+
+function fail(status: number, code: string, message: string): WriteOutcome {
+  return { ok: false, error: armError(status, code, message) };
+}
+
+function invalidName(name: string, rule: string): WriteOutcome {
+  return fail(400, 'InvalidResourceName', `The resource name '${name}' is invalid: ${rule}.`);
+}
+
+function props(body: JsonObject): JsonObject {
+  return asObject(body.properties);
+}
+
+function parentOf(ctx: TypeContext, target: ArmTarget): StoredResource | undefined {
+  return getResource(ctx.store, target.parentId);
+}
+
+function existingProps(existing: StoredResource | undefined): JsonObject {
+  return existing === undefined ? {} : props(existing.body);
+}
+
+/** Built-in role definitions the emulator knows (GUIDs are the real, global ones). */
+export const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
+  '8e3af657-a8ff-443c-a75c-2fe8c4bcb635': 'Owner',
+  'b24988ac-6180-42a0-ab88-20f7382dd24c': 'Contributor',
+  'acdd72a7-3385-48ef-bd42-f606fba81ae7': 'Reader',
+  '00482a5a-887f-4fb3-b363-3b7fe8e74483': 'Key Vault Administrator',
+  '14b46e9e-c2b7-41b4-b07b-48a6ebf60603': 'Key Vault Crypto Officer',
+  'e147488a-f6f5-4113-8e2d-b22465e65bf6': 'Key Vault Crypto Service Encryption User',
+  '12338af0-0e69-4776-bea7-57ae8d297424': 'Key Vault Crypto User',
+  'b86a8fe4-44ce-4948-aee5-eccb2c155cd7': 'Key Vault Secrets Officer',
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
+  '21090545-7ca7-4776-b22c-e363652d74d2': 'Key Vault Reader',
+  '9b7fa17d-e63e-47b0-bb0a-15c516ac86ec': 'SQL DB Contributor',
+  '6d8ee4ec-f05a-4a1d-8b00-a9b17e38b437': 'SQL Server Contributor',
+  'f1a07417-d97a-45cb-824c-7a7467783830': 'Managed Identity Operator',
+};
+
+/** Roles that let a SQL server wrap/unwrap with a vault key (data-plane crypto permissions). */
+const CRYPTO_ROLES = new Set([
+  '00482a5a-887f-4fb3-b363-3b7fe8e74483',
+  '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
+  'e147488a-f6f5-4113-8e2d-b22465e65bf6',
+  '12338af0-0e69-4776-bea7-57ae8d297424',
+]);
+
+function roleGuid(roleDefinitionId: string): string | undefined {
+  const m = /\/providers\/Microsoft\.Authorization\/roleDefinitions\/([^/]+)$/i.exec(roleDefinitionId);
+  return m?.[1]?.toLowerCase();
+}
+
+/** Principals the emulated directory knows: managed identities and SQL servers' system identities. */
+function knownPrincipals(store: Store): Set<string> {
+  const ids = new Set<string>();
+  for (const r of store.resources.values()) {
+    const principal = asString(props(r.body).principalId) ?? asString(asObject(r.body.identity).principalId);
+    if (principal !== undefined && r.type.toLowerCase() !== 'microsoft.authorization/roleassignments') {
+      ids.add(principal.toLowerCase());
+    }
+  }
+  return ids;
+}
+
+/** Role assignments whose scope is `scopeId` or one of its ancestors. */
+function assignmentsCovering(store: Store, scopeId: string): StoredResource[] {
+  const scope = scopeId.toLowerCase();
+  return resourcesOfType(store, 'Microsoft.Authorization/roleAssignments').filter((ra) => {
+    const at = (asString(props(ra.body).scope) ?? '').toLowerCase();
+    return scope === at || scope.startsWith(`${at}/`);
+  });
+}
+
+function findVaultByName(store: Store, name: string): StoredResource | undefined {
+  return resourcesOfType(store, 'Microsoft.KeyVault/vaults').find((v) => v.name.toLowerCase() === name.toLowerCase());
+}
+
+function nowIso(ctx: TypeContext): string {
+  return ctx.clock.now().toISOString();
+}
+
+// --- Microsoft.Resources/resourceGroups ---------------------------------------------------------
+
+const resourceGroups: ResourceTypeSpec = {
+  type: 'Microsoft.Resources/resourceGroups',
+  apiVersions: [API_VERSIONS.resources],
+  writes: { PUT: 'sync', PATCH: 'sync', DELETE: 'async' },
+  tracked: true,
+  locationConflictCode: 'InvalidResourceGroupLocation',
+  write(_ctx, { target, body }) {
+    if (!/^[-\w._()]{1,90}$/.test(target.name) || target.name.endsWith('.')) {
+      return invalidName(target.name, '1-90 letters, digits, underscores, periods, hyphens, parentheses; no trailing period');
+    }
+    return { ok: true, body: { location: body.location, tags: body.tags, managedBy: body.managedBy, properties: {} } };
+  },
+};
+
+// --- Microsoft.ManagedIdentity ------------------------------------------------------------------
+
+const userAssignedIdentities: ResourceTypeSpec = {
+  type: 'Microsoft.ManagedIdentity/userAssignedIdentities',
+  apiVersions: [API_VERSIONS.managedIdentity],
+  writes: { PUT: 'sync', PATCH: 'sync', DELETE: 'sync' },
+  tracked: true,
+  renderState: 'none',
+  write(ctx, { target, body, existing }) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{2,127}$/.test(target.name)) {
+      return invalidName(target.name, '3-128 letters, digits, hyphens, underscores, starting with a letter or digit');
+    }
+    const old = existingProps(existing);
+    return {
+      ok: true,
+      body: {
+        location: body.location,
+        tags: body.tags,
+        properties: {
+          tenantId: ctx.settings.directoryTenantId,
+          principalId: asString(old.principalId) ?? randomUUID(),
+          clientId: asString(old.clientId) ?? randomUUID(),
+          isolationScope: asString(props(body).isolationScope) ?? 'None',
+        },
+      },
+    };
+  },
+};
+
+const federatedIdentityCredentials: ResourceTypeSpec = {
+  type: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
+  apiVersions: [API_VERSIONS.managedIdentity],
+  writes: { PUT: 'sync', DELETE: 'sync' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body }) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$/.test(target.name)) {
+      return invalidName(target.name, '3-120 letters, digits, hyphens, underscores, starting with a letter or digit');
+    }
+    const p = props(body);
+    const issuer = asString(p.issuer);
+    const subject = asString(p.subject);
+    const audiences = Array.isArray(p.audiences) ? p.audiences.filter((a) => typeof a === 'string') : [];
+    if (issuer === undefined || !/^https:\/\/\S+$/.test(issuer)) {
+      return fail(400, 'BadRequest', 'The issuer must be an https URL.');
+    }
+    if (subject === undefined || subject.length === 0) return fail(400, 'BadRequest', 'The subject is required.');
+    if (audiences.length === 0) return fail(400, 'BadRequest', 'At least one audience is required.');
+    const siblings = childrenOfType(ctx.store, target.parentId, target.type).filter(
+      (s) => s.id.toLowerCase() !== target.id.toLowerCase(),
+    );
+    if (siblings.length >= 20) {
+      return fail(400, 'BadRequest', 'A managed identity can have at most 20 federated identity credentials.');
+    }
+    const clash = siblings.find((s) => props(s.body).issuer === issuer && props(s.body).subject === subject);
+    if (clash !== undefined) {
+      return fail(409, 'Conflict', `Federated credential '${clash.name}' already has this issuer and subject.`);
+    }
+    return { ok: true, body: { properties: { issuer, subject, audiences } } };
+  },
+};
+
+// --- Microsoft.KeyVault ------------------------------------------------------------------------
+
+const VAULT_NAME = /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/;
+
+const vaults: ResourceTypeSpec = {
+  type: 'Microsoft.KeyVault/vaults',
+  apiVersions: [API_VERSIONS.keyVault],
+  writes: { PUT: 'async', PATCH: 'sync', DELETE: 'sync' },
+  tracked: true,
+  renderState: (body, state) => {
+    // Key Vault reports `RegisteringDns` while a new vault's DNS name is being set up.
+    asObject(body.properties).provisioningState = state === 'Creating' ? 'RegisteringDns' : state;
+  },
+  write(ctx, { target, body, existing }) {
+    const name = target.name;
+    if (!VAULT_NAME.test(name) || name.includes('--')) {
+      return fail(
+        400,
+        'VaultNameNotValid',
+        `The vault name '${name}' is invalid: 3-24 letters, digits and hyphens, starting with a letter, ending with a letter or digit, no consecutive hyphens.`,
+      );
+    }
+    const p = props(body);
+    const old = existingProps(existing);
+    let restored: { vault: StoredResource; children: StoredResource[] } | undefined;
+    if (existing === undefined) {
+      const elsewhere = findVaultByName(ctx.store, name);
+      if (elsewhere !== undefined) {
+        return fail(
+          409,
+          'VaultAlreadyExists',
+          `The vault name '${name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`,
+        );
+      }
+      const deleted = ctx.store.deletedVaults.get(name.toLowerCase());
+      if (p.createMode === 'recover') {
+        if (deleted === undefined) return fail(404, 'ResourceNotFound', `No deleted vault named '${name}' to recover.`);
+        if (deleted.location !== body.location) {
+          return fail(400, 'BadRequest', `The deleted vault '${name}' is in location '${deleted.location}'.`);
+        }
+        restored = { vault: deleted.vault, children: deleted.children };
+      } else if (deleted !== undefined) {
+        return fail(
+          409,
+          'ConflictError',
+          `A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault '${name}'.`,
+        );
+      }
+    }
+    // Recovery brings the old vault back, with any properties the request sets applied on top.
+    const previous = restored === undefined ? old : props(restored.vault.body);
+    const source = restored === undefined ? p : { ...previous, ...p };
+    const tenantId = source.tenantId;
+    if (!isGuid(tenantId)) return fail(400, 'BadRequest', 'The property "tenantId" must be a GUID.');
+    const sku = asObject(source.sku);
+    if (sku.family !== 'A' || (sku.name !== 'standard' && sku.name !== 'premium')) {
+      return fail(400, 'BadRequest', 'The property "sku" must be { family: "A", name: "standard" | "premium" }.');
+    }
+    const softDelete = asBoolean(source.enableSoftDelete) ?? true;
+    if (!softDelete) return fail(400, 'BadRequest', 'Soft delete cannot be disabled on a vault.');
+    const purgeProtection = asBoolean(source.enablePurgeProtection);
+    if (purgeProtection === false) {
+      return fail(
+        400,
+        'BadRequest',
+        'The property "enablePurgeProtection" cannot be set to false. Enabling purge protection for a vault is an irreversible action.',
+      );
+    }
+    const retention = asNumber(source.softDeleteRetentionInDays) ?? asNumber(previous.softDeleteRetentionInDays) ?? 90;
+    if (!Number.isInteger(retention) || retention < 7 || retention > 90) {
+      return fail(400, 'BadRequest', 'softDeleteRetentionInDays must be an integer from 7 to 90.');
+    }
+    if (previous.softDeleteRetentionInDays !== undefined && retention !== asNumber(previous.softDeleteRetentionInDays)) {
+      return fail(400, 'BadRequest', 'softDeleteRetentionInDays cannot be changed after the vault is created.');
+    }
+    const acls = asObject(source.networkAcls);
+    const access = asString(source.publicNetworkAccess) ?? 'Enabled';
+    if (access !== 'Enabled' && access !== 'Disabled') {
+      return fail(400, 'BadRequest', 'publicNetworkAccess must be "Enabled" or "Disabled".');
+    }
+    const restoredChildren = restored?.children;
+    return {
+      ok: true,
+      body: {
+        location: body.location,
+        tags: restored === undefined ? body.tags : (body.tags ?? restored.vault.body.tags),
+        properties: compact({
+          tenantId,
+          sku: { family: 'A', name: sku.name },
+          accessPolicies: Array.isArray(source.accessPolicies) ? source.accessPolicies : [],
+          vaultUri: `https://${name}.vault.azure.net/`,
+          enabledForDeployment: asBoolean(source.enabledForDeployment) ?? false,
+          enabledForDiskEncryption: asBoolean(source.enabledForDiskEncryption) ?? false,
+          enabledForTemplateDeployment: asBoolean(source.enabledForTemplateDeployment) ?? false,
+          enableSoftDelete: true,
+          softDeleteRetentionInDays: retention,
+          // api-version 2026-02-01: new vaults use Azure RBAC unless access policies are asked for.
+          enableRbacAuthorization: asBoolean(source.enableRbacAuthorization) ?? true,
+          // Irreversible: once on, a PUT that omits it keeps it on.
+          enablePurgeProtection: purgeProtection ?? (previous.enablePurgeProtection === true ? true : undefined),
+          networkAcls: {
+            bypass: asString(acls.bypass) ?? 'AzureServices',
+            defaultAction: asString(acls.defaultAction) ?? 'Allow',
+            ipRules: Array.isArray(acls.ipRules) ? acls.ipRules : [],
+            virtualNetworkRules: Array.isArray(acls.virtualNetworkRules) ? acls.virtualNetworkRules : [],
+          },
+          publicNetworkAccess: access,
+          privateEndpointConnections: [],
+        }),
+      },
+      ...(restoredChildren === undefined
+        ? {}
+        : {
+            onCommit: () => {
+              ctx.store.deletedVaults.delete(name.toLowerCase());
+              for (const child of restoredChildren) putResource(ctx.store, clone(child));
+            },
+          }),
+    };
+  },
+  onRemove(ctx, vault) {
+    const p = props(vault.body);
+    const deletionDate = ctx.clock.now();
+    const retentionDays = asNumber(p.softDeleteRetentionInDays) ?? 90;
+    const keys = subtree(ctx.store, vault.id).filter((r) => r.type === 'Microsoft.KeyVault/vaults/keys');
+    ctx.store.deletedVaults.set(vault.name.toLowerCase(), {
+      name: vault.name,
+      location: asString(vault.body.location) ?? '',
+      subscriptionId: vault.id.split('/')[2] ?? '',
+      deletionDate,
+      scheduledPurgeDate: new Date(deletionDate.getTime() + retentionDays * 86_400_000),
+      purgeProtectionEnabled: p.enablePurgeProtection === true,
+      vault: clone(vault),
+      children: keys.map((k) => clone(k)),
+    });
+  },
+};
+
+const KEY_SIZES = new Set([2048, 3072, 4096]);
+
+const vaultKeys: ResourceTypeSpec = {
+  type: 'Microsoft.KeyVault/vaults/keys',
+  apiVersions: [API_VERSIONS.keyVault],
+  writes: { PUT: 'sync' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body, existing }) {
+    // ARM's keys.createIfNotExist: an existing key is returned untouched, with 200.
+    if (existing !== undefined) return { ok: true, body: existing.body, status: 200, unchanged: true };
+    if (!/^[a-zA-Z0-9-]{1,127}$/.test(target.name)) return invalidName(target.name, '1-127 letters, digits, hyphens');
+    const vault = parentOf(ctx, target)!;
+    const p = props(body);
+    const kty = asString(p.kty) ?? 'RSA';
+    if (!['RSA', 'RSA-HSM', 'EC', 'EC-HSM'].includes(kty)) return fail(400, 'BadRequest', `Unknown key type '${kty}'.`);
+    if (kty.endsWith('-HSM') && asObject(props(vault.body).sku).name !== 'premium') {
+      return fail(400, 'BadRequest', 'HSM-protected keys need a premium vault.');
+    }
+    const keySize = kty.startsWith('RSA') ? (asNumber(p.keySize) ?? 2048) : undefined;
+    if (keySize !== undefined && !KEY_SIZES.has(keySize)) {
+      return fail(400, 'BadRequest', `RSA key size must be 2048, 3072 or 4096, got ${keySize}.`);
+    }
+    const version = randomUUID().replaceAll('-', '');
+    const keyUri = `https://${vault.name}.vault.azure.net/keys/${target.name}`;
+    const created = Math.floor(ctx.clock.now().getTime() / 1000);
+    const attrs = asObject(p.attributes);
+    return {
+      ok: true,
+      status: 200,
+      body: {
+        location: vault.body.location,
+        tags: body.tags ?? {},
+        properties: compact({
+          attributes: compact({
+            enabled: asBoolean(attrs.enabled) ?? true,
+            nbf: asNumber(attrs.nbf),
+            exp: asNumber(attrs.exp),
+            created,
+            updated: created,
+            recoveryLevel: props(vault.body).enablePurgeProtection === true ? 'Recoverable' : 'Recoverable+Purgeable',
+            exportable: false,
+          }),
+          kty,
+          keyOps: Array.isArray(p.keyOps) ? p.keyOps : ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'],
+          keySize,
+          curveName: kty.startsWith('EC') ? (asString(p.curveName) ?? 'P-256') : undefined,
+          keyUri,
+          keyUriWithVersion: `${keyUri}/${version}`,
+          rotationPolicy: p.rotationPolicy,
+        }),
+        // Internal (never served): every version, for server-key validation.
+        _versions: [version],
+      },
+    };
+  },
+};
+
+// --- Microsoft.Authorization/roleAssignments ----------------------------------------------------
+
+const roleAssignments: ResourceTypeSpec = {
+  type: 'Microsoft.Authorization/roleAssignments',
+  apiVersions: [API_VERSIONS.authorization],
+  writes: { PUT: 'sync', DELETE: 'sync' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body, existing }) {
+    if (!isGuid(target.name)) {
+      return fail(
+        400,
+        'InvalidRoleAssignmentId',
+        `The role assignment ID '${target.name}' is not valid. The role assignment ID must be a GUID.`,
+      );
+    }
+    const p = props(body);
+    const roleDefinitionId = asString(p.roleDefinitionId) ?? '';
+    const role = roleGuid(roleDefinitionId);
+    if (role === undefined || BUILT_IN_ROLES[role] === undefined) {
+      return fail(400, 'RoleDefinitionDoesNotExist', `The specified role definition '${roleDefinitionId}' does not exist.`);
+    }
+    const principalId = p.principalId;
+    if (!isGuid(principalId)) return fail(400, 'InvalidPrincipalId', 'A valid principal ID must be provided.');
+    const principalType = asString(p.principalType);
+    if (
+      ctx.settings.strictPrincipals &&
+      principalType === 'ServicePrincipal' &&
+      !knownPrincipals(ctx.store).has(principalId.toLowerCase())
+    ) {
+      return fail(
+        400,
+        'PrincipalNotFound',
+        `Principal ${principalId.replaceAll('-', '')} does not exist in the directory ${ctx.settings.directoryTenantId}.`,
+      );
+    }
+    const old = existingProps(existing);
+    if (
+      existing !== undefined &&
+      (roleGuid(asString(old.roleDefinitionId) ?? '') !== role ||
+        asString(old.principalId)?.toLowerCase() !== principalId.toLowerCase())
+    ) {
+      return fail(
+        409,
+        'RoleAssignmentUpdateNotPermitted',
+        'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.',
+      );
+    }
+    const duplicate = childrenOfType(ctx.store, target.parentId, target.type).find(
+      (ra) =>
+        ra.id.toLowerCase() !== target.id.toLowerCase() &&
+        asString(props(ra.body).scope)?.toLowerCase() === target.parentId.toLowerCase() &&
+        roleGuid(asString(props(ra.body).roleDefinitionId) ?? '') === role &&
+        asString(props(ra.body).principalId)?.toLowerCase() === principalId.toLowerCase(),
+    );
+    if (duplicate !== undefined) return fail(409, 'RoleAssignmentExists', 'The role assignment already exists.');
+    const now = nowIso(ctx);
+    return {
+      ok: true,
+      body: {
+        properties: compact({
+          roleDefinitionId,
+          principalId,
+          principalType,
+          scope: target.parentId,
+          condition: p.condition,
+          conditionVersion: p.conditionVersion,
+          description: p.description,
+          createdOn: asString(old.createdOn) ?? now,
+          updatedOn: now,
+          createdBy: 'arm-emulator',
+          updatedBy: 'arm-emulator',
+        }),
+      },
+    };
+  },
+};
+
+// --- Microsoft.Sql ------------------------------------------------------------------------------
+
+const TLS_VERSIONS = new Set(['None', '1.0', '1.1', '1.2', '1.3']);
+
+function serverAdministrators(body: JsonObject): JsonObject | undefined {
+  const admins = props(body).administrators;
+  return isObject(admins) ? admins : undefined;
+}
+
+const sqlServers: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers',
+  apiVersions: [API_VERSIONS.sql],
+  writes: { PUT: 'async', PATCH: 'async', DELETE: 'async' },
+  tracked: true,
+  renderState: (body, state) => {
+    asObject(body.properties).state = state === 'Succeeded' ? 'Ready' : state;
+  },
+  write(ctx, { target, body, existing }) {
+    const name = target.name;
+    if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
+      return invalidName(name, '1-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen');
+    }
+    const p = props(body);
+    const old = existingProps(existing);
+    if (existing === undefined) {
+      const taken = resourcesOfType(ctx.store, 'Microsoft.Sql/servers').find((s) => s.name === name);
+      if (taken !== undefined) {
+        return fail(409, 'NameAlreadyExists', `The name '${name}.database.windows.net' already exists. Choose a different name.`);
+      }
+      const admins = serverAdministrators(body);
+      const entraOnly = admins?.azureADOnlyAuthentication === true && isGuid(admins.sid) && asString(admins.login);
+      const sqlLogin = asString(p.administratorLogin);
+      if (!entraOnly && sqlLogin === undefined) {
+        return fail(
+          400,
+          'InvalidParameterValue',
+          'Invalid value given for parameter Login. Set administratorLogin/administratorLoginPassword or an Entra-only administrator.',
+        );
+      }
+      if (sqlLogin !== undefined && asString(p.administratorLoginPassword) === undefined) {
+        return fail(400, 'InvalidParameterValue', 'Invalid value given for parameter Password.');
+      }
+    } else if (p.administratorLogin !== undefined && p.administratorLogin !== old.administratorLogin) {
+      return fail(400, 'InvalidParameterValue', 'administratorLogin cannot be changed after the server is created.');
+    }
+    const tls = asString(p.minimalTlsVersion) ?? 'None';
+    if (!TLS_VERSIONS.has(tls)) return fail(400, 'InvalidParameterValue', `Invalid minimalTlsVersion '${tls}'.`);
+    const publicAccess = asString(p.publicNetworkAccess) ?? 'Enabled';
+    if (!['Enabled', 'Disabled', 'SecuredByPerimeter'].includes(publicAccess)) {
+      return fail(400, 'InvalidParameterValue', `Invalid publicNetworkAccess '${publicAccess}'.`);
+    }
+    const identity = asObject(body.identity);
+    const identityType = asString(identity.type) ?? 'None';
+    if (!['None', 'SystemAssigned', 'UserAssigned', 'SystemAssigned,UserAssigned'].includes(identityType)) {
+      return fail(400, 'InvalidParameterValue', `Invalid identity type '${identityType}'.`);
+    }
+    const oldIdentity = asObject(existing?.body.identity);
+    const systemAssigned = identityType.startsWith('SystemAssigned');
+    return {
+      ok: true,
+      body: compact({
+        location: body.location,
+        tags: body.tags,
+        kind: 'v12.0',
+        identity:
+          identityType === 'None'
+            ? undefined
+            : compact({
+                type: identityType,
+                principalId: systemAssigned ? (asString(oldIdentity.principalId) ?? randomUUID()) : undefined,
+                tenantId: systemAssigned ? ctx.settings.directoryTenantId : undefined,
+                userAssignedIdentities: identity.userAssignedIdentities,
+              }),
+        properties: compact({
+          administratorLogin: asString(old.administratorLogin) ?? asString(p.administratorLogin),
+          version: asString(p.version) ?? '12.0',
+          state: 'Ready',
+          fullyQualifiedDomainName: `${name}.database.windows.net`,
+          privateEndpointConnections: [],
+          minimalTlsVersion: tls,
+          publicNetworkAccess: publicAccess,
+          restrictOutboundNetworkAccess: asString(p.restrictOutboundNetworkAccess) ?? 'Disabled',
+          externalGovernanceStatus: 'Disabled',
+          primaryUserAssignedIdentityId: p.primaryUserAssignedIdentityId,
+        }),
+        // Internal: the create-time Entra admin, turned into child resources on commit.
+        _administrators: existing === undefined ? serverAdministrators(body) : undefined,
+      }),
+    };
+  },
+  afterCommit(ctx, server, created) {
+    const admins = asObject(server.body._administrators);
+    delete server.body._administrators;
+    if (!created) return;
+    // A new server starts with service-managed TDE and (unless set at creation) no Entra admin.
+    addChild(ctx, server, 'Microsoft.Sql/servers/keys', 'ServiceManaged', {
+      kind: 'servicemanaged',
+      properties: { serverKeyType: 'ServiceManaged', creationDate: nowIso(ctx) },
+    });
+    addChild(ctx, server, 'Microsoft.Sql/servers/encryptionProtector', 'current', {
+      kind: 'servicemanaged',
+      properties: { serverKeyName: 'ServiceManaged', serverKeyType: 'ServiceManaged', autoRotationEnabled: false },
+    });
+    addChild(ctx, server, 'Microsoft.Sql/servers/azureADOnlyAuthentications', 'Default', {
+      properties: { azureADOnlyAuthentication: admins.azureADOnlyAuthentication === true },
+    });
+    if (isGuid(admins.sid)) {
+      addChild(ctx, server, 'Microsoft.Sql/servers/administrators', 'ActiveDirectory', {
+        properties: compact({
+          administratorType: 'ActiveDirectory',
+          login: admins.login,
+          sid: admins.sid,
+          tenantId: isGuid(admins.tenantId) ? admins.tenantId : ctx.settings.directoryTenantId,
+        }),
+      });
+    }
+  },
+};
+
+function addChild(ctx: TypeContext, parent: StoredResource, type: string, name: string, body: JsonObject): void {
+  const segment = type.split('/').pop()!;
+  const id = `${parent.id}/${segment}/${name}`;
+  putResource(ctx.store, { id, type, name, body: { id, name, type, ...body }, state: 'Succeeded', operationId: undefined });
+}
+
+const SKU_NAME = /^(Basic|S(0|1|2|3|4|6|7|9|12)|P(1|2|4|6|11|15)|(GP|BC|HS)(_S)?_(Gen5|Fsv2|DC|8IM|8IH|PRMS|MOPRMS)(_\d+)?)$/;
+
+function skuTier(name: string): string {
+  if (name === 'Basic') return 'Basic';
+  if (name.startsWith('S')) return 'Standard';
+  if (name.startsWith('P')) return 'Premium';
+  if (name.startsWith('GP')) return 'GeneralPurpose';
+  if (name.startsWith('BC')) return 'BusinessCritical';
+  return 'Hyperscale';
+}
+
+const REDUNDANCY = new Set(['Local', 'Zone', 'Geo', 'GeoZone']);
+
+function serviceObjective(sku: JsonObject): string {
+  const name = asString(sku.name) ?? '';
+  const capacity = asNumber(sku.capacity);
+  return /_(Gen5|Fsv2|DC|PRMS|MOPRMS|8IM|8IH)$/.test(name) && capacity !== undefined ? `${name}_${capacity}` : name;
+}
+
+const sqlDatabases: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/databases',
+  apiVersions: [API_VERSIONS.sql],
+  writes: { PUT: 'async', PATCH: 'async', DELETE: 'async' },
+  tracked: true,
+  renderState: (body, state) => {
+    const p = asObject(body.properties);
+    if (state === 'Creating') p.status = 'Creating';
+    else if (state === 'Updating') p.status = 'Scaling';
+    else if (state === 'Deleting') p.status = 'Dropping';
+  },
+  write(ctx, { target, body, existing }) {
+    const name = target.name;
+    if (name.length > 128 || /[<>*%&:\\/?]/.test(name) || /[. ]$/.test(name) || name.toLowerCase() === 'master') {
+      return invalidName(name, "1-128 characters without <>*%&:\\/?, not ending with '.' or ' ', not 'master'");
+    }
+    const server = parentOf(ctx, target)!;
+    if (body.location !== server.body.location) {
+      return fail(
+        400,
+        'InvalidParameterValue',
+        `The database location '${String(body.location)}' must match its server's location '${String(server.body.location)}'.`,
+      );
+    }
+    const p = props(body);
+    const old = existingProps(existing);
+    const createMode = asString(p.createMode) ?? 'Default';
+    if (existing === undefined && createMode !== 'Default') {
+      return fail(400, 'InvalidParameterValue', `createMode '${createMode}' is not supported by the emulator yet.`);
+    }
+    const requested = isObject(body.sku) ? body.sku : { name: 'GP_Gen5', tier: 'GeneralPurpose', family: 'Gen5', capacity: 2 };
+    const skuName = asString(requested.name) ?? '';
+    if (!SKU_NAME.test(skuName)) return fail(400, 'InvalidSkuName', `The SKU name '${skuName}' is not valid.`);
+    const tier = asString(requested.tier) ?? skuTier(skuName);
+    if (tier !== skuTier(skuName)) {
+      return fail(400, 'InvalidSkuTier', `The tier '${tier}' does not match SKU '${skuName}' (${skuTier(skuName)}).`);
+    }
+    const capacity = asNumber(requested.capacity);
+    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
+      return fail(400, 'InvalidSkuCapacity', `The capacity ${capacity} is not valid.`);
+    }
+    const sku = compact({ name: skuName, tier, family: requested.family, capacity });
+    const redundancy = asString(p.requestedBackupStorageRedundancy) ?? asString(old.requestedBackupStorageRedundancy) ?? 'Geo';
+    if (!REDUNDANCY.has(redundancy)) {
+      return fail(400, 'InvalidBackupStorageRedundancy', `Backup storage redundancy '${redundancy}' is not valid.`);
+    }
+    return {
+      ok: true,
+      body: {
+        location: body.location,
+        tags: body.tags,
+        sku,
+        kind: 'v12.0,user,vcore',
+        properties: compact({
+          collation: asString(p.collation) ?? asString(old.collation) ?? 'SQL_Latin1_General_CP1_CI_AS',
+          maxSizeBytes: asNumber(p.maxSizeBytes) ?? asNumber(old.maxSizeBytes) ?? 34_359_738_368,
+          status: 'Online',
+          databaseId: asString(old.databaseId) ?? randomUUID(),
+          creationDate: asString(old.creationDate) ?? nowIso(ctx),
+          currentServiceObjectiveName: serviceObjective(sku),
+          requestedServiceObjectiveName: serviceObjective(sku),
+          defaultSecondaryLocation: body.location,
+          catalogCollation: 'SQL_Latin1_General_CP1_CI_AS',
+          zoneRedundant: asBoolean(p.zoneRedundant) ?? false,
+          readScale: 'Disabled',
+          currentSku: sku,
+          currentBackupStorageRedundancy: redundancy,
+          requestedBackupStorageRedundancy: redundancy,
+          isLedgerOn: false,
+          isInfraEncryptionEnabled: false,
+          availabilityZone: 'NoPreference',
+        }),
+      },
+    };
+  },
+  afterCommit(ctx, database, created) {
+    if (!created) return;
+    // A new database has TDE on (service-managed until the server's protector says otherwise),
+    // 7 days of point-in-time restore with 12-hour differentials, and no long-term retention.
+    addChild(ctx, database, 'Microsoft.Sql/servers/databases/transparentDataEncryption', 'current', {
+      properties: { state: 'Enabled' },
+    });
+    addChild(ctx, database, 'Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies', 'default', {
+      properties: { retentionDays: 7, diffBackupIntervalInHours: 12 },
+    });
+    addChild(ctx, database, 'Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies', 'default', {
+      properties: { weeklyRetention: 'PT0S', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 },
+    });
+  },
+  render(ctx, database, body) {
+    if (database.state === 'Creating') return;
+    // Point-in-time restore reaches back to creation, or to the retention window, whichever is later.
+    const p = asObject(body.properties);
+    const created = Date.parse(asString(p.creationDate) ?? '');
+    const str = getResource(ctx.store, `${database.id}/backupShortTermRetentionPolicies/default`);
+    const days = asNumber(props(str?.body ?? {}).retentionDays) ?? 7;
+    const windowStart = ctx.clock.now().getTime() - days * 86_400_000;
+    p.earliestRestoreDate = new Date(Math.max(created, windowStart)).toISOString();
+  },
+  onRemove(ctx, database) {
+    // "Final backup retained": with a long-term retention policy in place, the database's latest
+    // full backup outlives the database as an LTR backup until its retention expires.
+    const ltr = getResource(ctx.store, `${database.id}/backupLongTermRetentionPolicies/default`);
+    const p = props(ltr?.body ?? {});
+    const retentions = [p.weeklyRetention, p.monthlyRetention, p.yearlyRetention]
+      .map((d) => isoDurationMs(asString(d) ?? 'PT0S') ?? 0)
+      .filter((ms) => ms > 0);
+    if (retentions.length === 0) return;
+    const now = ctx.clock.now();
+    const segments = database.id.split('/');
+    const server = getResource(ctx.store, segments.slice(0, -2).join('/'));
+    const location = asString(database.body.location) ?? '';
+    const serverName = segments[segments.length - 3] ?? '';
+    ctx.store.retainedBackups.push({
+      id: `/subscriptions/${segments[2]}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${serverName}/longTermRetentionDatabases/${database.name}/longTermRetentionBackups/${randomUUID()};${now.getTime()}`,
+      location,
+      subscriptionId: segments[2] ?? '',
+      serverName,
+      databaseName: database.name,
+      serverCreateTime: server === undefined ? undefined : now,
+      databaseDeletionTime: now,
+      backupTime: now,
+      backupExpirationTime: new Date(now.getTime() + Math.max(...retentions)),
+      backupStorageRedundancy: asString(props(database.body).currentBackupStorageRedundancy) ?? 'Geo',
+    });
+  },
+};
+
+function fixedName(expected: string): (name: string) => WriteOutcome | undefined {
+  return (name) =>
+    name === expected ? undefined : fail(400, 'InvalidParameterValue', `The resource name must be '${expected}', got '${name}'.`);
+}
+
+const transparentDataEncryption: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/databases/transparentDataEncryption',
+  apiVersions: [API_VERSIONS.sql],
+  writes: { PUT: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(_ctx, { target, body }) {
+    const bad = fixedName('current')(target.name);
+    if (bad) return bad;
+    const state = props(body).state;
+    if (state !== 'Enabled' && state !== 'Disabled') {
+      return fail(400, 'InvalidParameterValue', `TDE state must be 'Enabled' or 'Disabled'.`);
+    }
+    return { ok: true, body: { properties: { state } } };
+  },
+};
+
+const shortTermRetention: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies',
+  apiVersions: [API_VERSIONS.sqlShortTermRetention],
+  writes: { PUT: 'async', PATCH: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body }) {
+    const bad = fixedName('default')(target.name);
+    if (bad) return bad;
+    const p = props(body);
+    const database = parentOf(ctx, target)!;
+    const maxDays = asObject(database.body.sku).tier === 'Basic' ? 7 : 35;
+    const days = asNumber(p.retentionDays) ?? 7;
+    if (!Number.isInteger(days) || days < 1 || days > maxDays) {
+      return fail(400, 'InvalidBackupRetentionPeriod', `retentionDays must be 1-${maxDays}, got ${days}.`);
+    }
+    const diff = asNumber(p.diffBackupIntervalInHours) ?? 12;
+    if (diff !== 12 && diff !== 24) {
+      return fail(400, 'InvalidDiffBackupInterval', `diffBackupIntervalInHours must be 12 or 24, got ${diff}.`);
+    }
+    return { ok: true, body: { properties: { retentionDays: days, diffBackupIntervalInHours: diff } } };
+  },
+};
+
+const longTermRetention: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies',
+  apiVersions: [API_VERSIONS.sqlSecurity],
+  writes: { PUT: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(_ctx, { target, body }) {
+    const bad = fixedName('default')(target.name);
+    if (bad) return bad;
+    const p = props(body);
+    const result: JsonObject = {};
+    for (const field of ['weeklyRetention', 'monthlyRetention', 'yearlyRetention'] as const) {
+      const value = asString(p[field]) ?? 'PT0S';
+      if (!isIsoDuration(value)) return fail(400, 'InvalidParameterValue', `${field} '${value}' is not an ISO 8601 duration.`);
+      result[field] = value;
+    }
+    const week = asNumber(p.weekOfYear) ?? 1;
+    if (!Number.isInteger(week) || week < 1 || week > 52) {
+      return fail(400, 'InvalidParameterValue', `weekOfYear must be 1-52, got ${week}.`);
+    }
+    result.weekOfYear = week;
+    return { ok: true, body: { properties: result } };
+  },
+};
+
+const entraOnlyAuthentication: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/azureADOnlyAuthentications',
+  apiVersions: [API_VERSIONS.sqlSecurity],
+  writes: { PUT: 'async', DELETE: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body }) {
+    const bad = fixedName('Default')(target.name);
+    if (bad) return bad;
+    const enabled = props(body).azureADOnlyAuthentication;
+    if (typeof enabled !== 'boolean') {
+      return fail(400, 'InvalidParameterValue', 'azureADOnlyAuthentication must be true or false.');
+    }
+    if (enabled && getResource(ctx.store, `${target.parentId}/administrators/ActiveDirectory`) === undefined) {
+      return fail(
+        400,
+        'AzureADOnlyAuthenticationWithoutAdmin',
+        'Microsoft Entra-only authentication needs a Microsoft Entra administrator on the server.',
+      );
+    }
+    return { ok: true, body: { properties: { azureADOnlyAuthentication: enabled } } };
+  },
+};
+
+const entraAdministrators: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/administrators',
+  apiVersions: [API_VERSIONS.sqlSecurity],
+  writes: { PUT: 'async', DELETE: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body }) {
+    const bad = fixedName('ActiveDirectory')(target.name);
+    if (bad) return bad;
+    const p = props(body);
+    if (p.administratorType !== 'ActiveDirectory') {
+      return fail(400, 'InvalidParameterValue', "administratorType must be 'ActiveDirectory'.");
+    }
+    if (asString(p.login) === undefined || !isGuid(p.sid)) {
+      return fail(400, 'InvalidParameterValue', 'login and sid (an object id) are required.');
+    }
+    const tenantId = p.tenantId ?? ctx.settings.directoryTenantId;
+    if (!isGuid(tenantId)) return fail(400, 'InvalidParameterValue', 'tenantId must be a GUID.');
+    return { ok: true, body: { properties: { administratorType: 'ActiveDirectory', login: p.login, sid: p.sid, tenantId } } };
+  },
+  render(ctx, admin, body) {
+    const only = getResource(ctx.store, `${admin.id.split('/').slice(0, -2).join('/')}/azureADOnlyAuthentications/Default`);
+    asObject(body.properties).azureADOnlyAuthentication = props(only?.body ?? {}).azureADOnlyAuthentication === true;
+  },
+};
+
+const KEY_URI = /^https:\/\/([a-zA-Z0-9-]{3,24})\.vault\.azure\.net(?::443)?\/keys\/([a-zA-Z0-9-]{1,127})\/([0-9a-fA-F]{32})$/;
+
+const serverKeys: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/keys',
+  apiVersions: [API_VERSIONS.sqlSecurity],
+  writes: { PUT: 'async', DELETE: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body }) {
+    const p = props(body);
+    if (p.serverKeyType !== 'AzureKeyVault') {
+      return fail(400, 'InvalidParameterValue', "Only serverKeyType 'AzureKeyVault' keys can be created.");
+    }
+    const uri = asString(p.uri) ?? '';
+    const m = KEY_URI.exec(uri);
+    if (m === null) {
+      return fail(400, 'AzureKeyVaultMalformedKeyUri', `'${uri}' is not a versioned Azure Key Vault key URI.`);
+    }
+    const [, vaultName = '', keyName = '', version = ''] = m;
+    if (target.name !== `${vaultName}_${keyName}_${version}`) {
+      return fail(400, 'InvalidServerKeyName', `The server key name must be '${vaultName}_${keyName}_${version}'.`);
+    }
+    const vault = findVaultByName(ctx.store, vaultName);
+    const key = vault === undefined ? undefined : getResource(ctx.store, `${vault.id}/keys/${keyName}`);
+    const versions = Array.isArray(key?.body._versions) ? key.body._versions : [];
+    if (vault === undefined || key === undefined || !versions.includes(version.toLowerCase())) {
+      return fail(400, 'AzureKeyVaultKeyNotFound', `The key '${uri}' was not found.`);
+    }
+    const vp = props(vault.body);
+    if (vp.enableSoftDelete !== true || vp.enablePurgeProtection !== true) {
+      return fail(
+        400,
+        'AzureKeyVaultNotRecoverable',
+        `The vault '${vaultName}' must have soft delete and purge protection enabled to protect TDE keys.`,
+      );
+    }
+    const acls = asObject(vp.networkAcls);
+    if ((vp.publicNetworkAccess === 'Disabled' || acls.defaultAction === 'Deny') && acls.bypass !== 'AzureServices') {
+      return fail(
+        400,
+        'AzureKeyVaultKeyInaccessible',
+        `The vault '${vaultName}' denies network access and does not let trusted Azure services bypass it.`,
+      );
+    }
+    const server = parentOf(ctx, target)!;
+    const principal = asString(asObject(server.body.identity).principalId);
+    if (principal === undefined) {
+      return fail(400, 'ServerIdentityMissing', 'The server needs a managed identity to use a customer-managed key.');
+    }
+    const permitted =
+      vp.enableRbacAuthorization === true
+        ? assignmentsCovering(ctx.store, vault.id).some(
+            (ra) =>
+              asString(props(ra.body).principalId)?.toLowerCase() === principal.toLowerCase() &&
+              CRYPTO_ROLES.has(roleGuid(asString(props(ra.body).roleDefinitionId) ?? '') ?? ''),
+          )
+        : (Array.isArray(vp.accessPolicies) ? vp.accessPolicies : []).some((ap) => {
+            const keys = asObject(asObject(ap).permissions).keys;
+            const allowed = Array.isArray(keys) ? keys.map((k) => String(k).toLowerCase()) : [];
+            return (
+              asString(asObject(ap).objectId)?.toLowerCase() === principal.toLowerCase() &&
+              ['get', 'wrapkey', 'unwrapkey'].every((perm) => allowed.includes(perm) || allowed.includes('all'))
+            );
+          });
+    if (!permitted) {
+      return fail(
+        400,
+        'AzureKeyVaultMissingPermissions',
+        `The server '${server.name}' requires the following Azure Key Vault permissions: 'Get, WrapKey, UnwrapKey'. Grant them to the server's identity.`,
+      );
+    }
+    return {
+      ok: true,
+      body: {
+        kind: 'azurekeyvault',
+        location: server.body.location,
+        properties: {
+          serverKeyType: 'AzureKeyVault',
+          uri,
+          thumbprint: randomBytes(20).toString('hex').toUpperCase(),
+          creationDate: nowIso(ctx),
+          subregion: server.body.location,
+          autoRotationEnabled: false,
+        },
+      },
+    };
+  },
+  validateDelete(ctx, key) {
+    const protector = getResource(ctx.store, `${key.id.split('/').slice(0, -2).join('/')}/encryptionProtector/current`);
+    return props(protector?.body ?? {}).serverKeyName === key.name
+      ? armError(400, 'ServerKeyInUse', `The key '${key.name}' is the server's encryption protector.`)
+      : undefined;
+  },
+};
+
+const encryptionProtectors: ResourceTypeSpec = {
+  type: 'Microsoft.Sql/servers/encryptionProtector',
+  apiVersions: [API_VERSIONS.sqlSecurity],
+  writes: { PUT: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body }) {
+    const bad = fixedName('current')(target.name);
+    if (bad) return bad;
+    const p = props(body);
+    const type = p.serverKeyType;
+    if (type !== 'ServiceManaged' && type !== 'AzureKeyVault') {
+      return fail(400, 'InvalidParameterValue', "serverKeyType must be 'ServiceManaged' or 'AzureKeyVault'.");
+    }
+    const keyName = type === 'ServiceManaged' ? 'ServiceManaged' : (asString(p.serverKeyName) ?? '');
+    const key = getResource(ctx.store, `${target.parentId}/keys/${keyName}`);
+    if (key === undefined) return fail(400, 'ServerKeyNotFound', `The server key '${keyName}' does not exist.`);
+    const server = parentOf(ctx, target)!;
+    return {
+      ok: true,
+      body: {
+        kind: type === 'AzureKeyVault' ? 'azurekeyvault' : 'servicemanaged',
+        location: server.body.location,
+        properties: compact({
+          serverKeyName: keyName,
+          serverKeyType: type,
+          uri: props(key.body).uri,
+          thumbprint: props(key.body).thumbprint,
+          subregion: server.body.location,
+          autoRotationEnabled: asBoolean(p.autoRotationEnabled) ?? false,
+        }),
+      },
+    };
+  },
+};
+
+// --- Microsoft.Network ----------------------------------------------------------------------
+
+const wafPolicies: ResourceTypeSpec = {
+  type: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
+  apiVersions: [API_VERSIONS.network],
+  writes: { PUT: 'sync', DELETE: 'async' },
+  tracked: true,
+  write(_ctx, { target, body }) {
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,126}[a-zA-Z0-9_]?$/.test(target.name)) {
+      return invalidName(target.name, '1-128 letters, digits, underscores, periods, hyphens');
+    }
+    const p = props(body);
+    const ruleSets = asObject(p.managedRules).managedRuleSets;
+    if (!Array.isArray(ruleSets) || ruleSets.length === 0) {
+      return fail(400, 'ApplicationGatewayFirewallPolicyManagedRulesMissing', 'managedRules.managedRuleSets is required.');
+    }
+    const customRules = Array.isArray(p.customRules) ? p.customRules : [];
+    for (const rule of customRules) {
+      const r = asObject(rule);
+      const priority = asNumber(r.priority);
+      if (
+        asString(r.name) === undefined ||
+        priority === undefined ||
+        priority < 1 ||
+        priority > 100 ||
+        !['MatchRule', 'RateLimitRule', 'Invalid'].includes(String(r.ruleType)) ||
+        !['Allow', 'Block', 'Log', 'JSChallenge'].includes(String(r.action)) ||
+        !Array.isArray(r.matchConditions) ||
+        r.matchConditions.length === 0
+      ) {
+        return fail(
+          400,
+          'ApplicationGatewayFirewallPolicyInvalidCustomRule',
+          `Custom rule ${JSON.stringify(r.name)} is invalid.`,
+        );
+      }
+    }
+    return {
+      ok: true,
+      body: {
+        location: body.location,
+        tags: body.tags,
+        etag: `W/"${randomUUID()}"`,
+        properties: {
+          policySettings: {
+            state: 'Enabled',
+            mode: 'Detection',
+            requestBodyCheck: true,
+            maxRequestBodySizeInKb: 128,
+            fileUploadLimitInMb: 100,
+            ...asObject(p.policySettings),
+          },
+          customRules,
+          managedRules: p.managedRules,
+          resourceState: 'Enabled',
+          applicationGateways: [],
+          httpListeners: [],
+          pathBasedRules: [],
+        },
+      },
+    };
+  },
+};
+
+/** Every supported type, keyed by lower-case type name. */
+export function resourceTypeSpecs(): Map<string, ResourceTypeSpec> {
+  const specs = [
+    resourceGroups,
+    userAssignedIdentities,
+    federatedIdentityCredentials,
+    vaults,
+    vaultKeys,
+    roleAssignments,
+    sqlServers,
+    sqlDatabases,
+    transparentDataEncryption,
+    shortTermRetention,
+    longTermRetention,
+    entraOnlyAuthentication,
+    entraAdministrators,
+    serverKeys,
+    encryptionProtectors,
+    wafPolicies,
+  ];
+  return new Map(specs.map((s) => [s.type.toLowerCase(), s]));
+}

@@ -1,0 +1,149 @@
+/** The emulator's in-memory state: resources, long-running operations, soft-deleted vaults and retained backups. */
+import { randomUUID } from 'node:crypto';
+import { idKey } from './arm-path.ts';
+import type { JsonObject } from './json.ts';
+
+/** Provisioning state of a stored resource, as the emulator tracks it (rendered per type on GET). */
+export type ProvisioningState = 'Succeeded' | 'Creating' | 'Updating' | 'Deleting' | 'Failed';
+
+export interface StoredResource {
+  /** Canonical id, with the casing of the request that created it. */
+  id: string;
+  /** Canonical type, e.g. `Microsoft.Sql/servers/databases`. */
+  type: string;
+  name: string;
+  /** Wire body as served once settled (id, name, type, location, tags, properties, ...). */
+  body: JsonObject;
+  state: ProvisioningState;
+  /** The long-running operation currently running on this resource, if any. */
+  operationId: string | undefined;
+}
+
+export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed';
+
+export interface ArmErrorBody {
+  code: string;
+  message: string;
+}
+
+export interface Operation {
+  id: string;
+  resourceId: string;
+  resourceType: string;
+  method: 'PUT' | 'PATCH' | 'DELETE' | 'POST';
+  /** Provider namespace and location, used to build the status URL like ARM does. */
+  namespace: string;
+  location: string;
+  status: OperationStatus;
+  startTime: Date;
+  endTime: Date | undefined;
+  /** Wall-clock time (ms) at which the operation settles. */
+  completesAt: number;
+  /** When set, the operation ends `Failed` with this error. */
+  failWith: ArmErrorBody | undefined;
+  error: ArmErrorBody | undefined;
+  /** Applies the operation's effect; called once when the operation settles. */
+  settle: (succeeded: boolean) => void;
+}
+
+/** A soft-deleted key vault (ARM `Microsoft.KeyVault/locations/deletedVaults`). */
+export interface DeletedVault {
+  name: string;
+  location: string;
+  subscriptionId: string;
+  deletionDate: Date;
+  scheduledPurgeDate: Date;
+  purgeProtectionEnabled: boolean;
+  /** The vault and its keys as they were, restored by `createMode: recover`. */
+  vault: StoredResource;
+  children: StoredResource[];
+}
+
+/** A long-term-retention backup kept after its database was deleted. */
+export interface RetainedBackup {
+  id: string;
+  location: string;
+  subscriptionId: string;
+  serverName: string;
+  databaseName: string;
+  serverCreateTime: Date | undefined;
+  databaseDeletionTime: Date;
+  backupTime: Date;
+  backupExpirationTime: Date;
+  backupStorageRedundancy: string;
+}
+
+export interface Store {
+  resources: Map<string, StoredResource>;
+  operations: Map<string, Operation>;
+  /** Keyed by lower-case vault name: vault names are global. */
+  deletedVaults: Map<string, DeletedVault>;
+  retainedBackups: RetainedBackup[];
+}
+
+export function createStore(): Store {
+  return { resources: new Map(), operations: new Map(), deletedVaults: new Map(), retainedBackups: [] };
+}
+
+export function getResource(store: Store, id: string): StoredResource | undefined {
+  return store.resources.get(idKey(id));
+}
+
+export function putResource(store: Store, resource: StoredResource): void {
+  store.resources.set(idKey(resource.id), resource);
+}
+
+/** The resource and everything nested under it or attached to it (role assignments), parents first. */
+export function subtree(store: Store, id: string): StoredResource[] {
+  const key = idKey(id);
+  const prefix = `${key}/`;
+  return [...store.resources.entries()]
+    .filter(([k]) => k === key || k.startsWith(prefix))
+    .sort(([a], [b]) => a.length - b.length)
+    .map(([, r]) => r);
+}
+
+/** Direct children of `parentId` with the given type (case-insensitive). */
+export function childrenOfType(store: Store, parentId: string, type: string): StoredResource[] {
+  const prefix = `${idKey(parentId)}/`;
+  const wanted = type.toLowerCase();
+  return [...store.resources.entries()]
+    .filter(([k, r]) => k.startsWith(prefix) && r.type.toLowerCase() === wanted)
+    .filter(([k]) => !k.slice(prefix.length).includes('/providers/') || wanted.startsWith('microsoft.authorization/'))
+    .map(([, r]) => r);
+}
+
+/** Every stored resource of a type, anywhere. */
+export function resourcesOfType(store: Store, type: string): StoredResource[] {
+  const wanted = type.toLowerCase();
+  return [...store.resources.values()].filter((r) => r.type.toLowerCase() === wanted);
+}
+
+/** The nearest ancestor (by id prefix) that has a long-running operation in progress. */
+export function busyAncestor(store: Store, id: string): StoredResource | undefined {
+  const key = idKey(id);
+  for (const resource of store.resources.values()) {
+    const k = idKey(resource.id);
+    if (k !== key && key.startsWith(`${k}/`) && resource.operationId !== undefined) return resource;
+  }
+  return undefined;
+}
+
+export function newOperationId(): string {
+  return randomUUID();
+}
+
+/** Settle every operation whose time has come. Returns how many settled. */
+export function settleDueOperations(store: Store, nowMs: number, clockNow: () => Date): number {
+  let settled = 0;
+  for (const op of store.operations.values()) {
+    if (op.status !== 'InProgress' || op.completesAt > nowMs) continue;
+    const succeeded = op.failWith === undefined;
+    op.status = succeeded ? 'Succeeded' : 'Failed';
+    op.error = op.failWith;
+    op.endTime = clockNow();
+    op.settle(succeeded);
+    settled += 1;
+  }
+  return settled;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Makes the delivery tools available: helm built from the Go module proxy (pinned by
+# hack/tools/versions.env, cached in bin/helm-<version>) and the Debian packages listed in
+# hack/tools/apt-packages.txt (promtool, lua5.1), installed only when their command is missing.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tools/versions.env
+source "$root/hack/tools/versions.env"
+bin="$root/bin"
+mkdir -p "$bin"
+helm="$bin/helm-$HELM_VERSION"
+work="${TMPDIR:-/tmp}/tenant-operator-tools-build"
+mkdir -p "$work"
+export GOFLAGS="-buildvcs=false -mod=mod"
+export CGO_ENABLED=0
+
+log() { printf '[build-tools] %s\n' "$*" >&2; }
+
+# The command each Debian package is installed for; a package not named here is checked with dpkg.
+declare -A provides=([prometheus]=promtool [lua5.1]=lua5.1)
+
+install_apt_packages() {
+  local missing=() pkg
+  while read -r pkg; do
+    [ -n "$pkg" ] || continue
+    if [ -n "${provides[$pkg]:-}" ]; then
+      command -v "${provides[$pkg]}" >/dev/null && continue
+    elif dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
+      continue
+    fi
+    missing+=("$pkg")
+  done < <(sed 's/#.*//; s/[[:space:]]//g' "$root/hack/tools/apt-packages.txt")
+  if [ ${#missing[@]} -eq 0 ]; then log "Debian packages present"; return; fi
+  [ "$(id -u)" -eq 0 ] || { log "missing ${missing[*]}: run as root, or apt-get install -y ${missing[*]}"; exit 1; }
+  log "installing ${missing[*]}"
+  apt-get update -qq
+  # The prometheus package would start a server under systemd; containers and CI have none, which is fine.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+build_helm() {
+  if [ -x "$helm" ]; then log "helm $HELM_VERSION cached"; return; fi
+  log "helm $HELM_VERSION: resolving modules (first run builds for a few minutes on 2 cores)"
+  # `go install pkg@version` refuses a module whose go.mod has replace directives; helm's has
+  # none today. Should one appear, stop here and build it like kube-apiserver in build-controlplane.sh.
+  local upstream client_go k8s_minor
+  upstream=$(cd "$work" && go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  if grep -qE '^[[:space:]]*replace' "$upstream"; then
+    log "helm $HELM_VERSION's go.mod has replace directives: build it from a wrapper module (see build-controlplane.sh)"
+    exit 1
+  fi
+  # Like helm's Makefile: the Kubernetes version `helm template`/`lint` assume follows client-go (v0.N -> 1.N).
+  client_go=$(awk '$1 == "k8s.io/client-go" {print $2}' "$upstream")
+  k8s_minor=$(echo "$client_go" | cut -d. -f2)
+  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  ld="$ld -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  ld="$ld -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
+  ld="$ld -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor"
+  log "helm $HELM_VERSION: compiling"
+  rm -rf "$work/gobin"
+  (cd "$work" && GOBIN="$work/gobin" go install -trimpath -ldflags "$ld" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
+  mv "$work/gobin/helm" "$helm"
+  log "helm $HELM_VERSION built"
+}
+
+start=$(date +%s)
+install_apt_packages
+build_helm
+ln -sf "$(basename "$helm")" "$bin/helm"
+log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $(command -v promtool), $(command -v lua5.1)"

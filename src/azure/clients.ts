@@ -1,0 +1,134 @@
+/** Builds every Azure SDK client the operator uses, in one place, with one credential, endpoint and write budget. */
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { KeyVaultManagementClient } from '@azure/arm-keyvault';
+import { ManagedServiceIdentityClient } from '@azure/arm-msi';
+import { NetworkManagementClient } from '@azure/arm-network';
+import { ResourceManagementClient } from '@azure/arm-resources';
+import { SqlManagementClient, type SqlManagementClientOptionalParams } from '@azure/arm-sql';
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential } from '@azure/identity';
+import type { WriteLimiter } from './write-limiter.ts';
+
+export { createWriteLimiter, type WriteLimiter, type WriteLimiterOptions } from './write-limiter.ts';
+
+/** The pipeline policy shape the SDKs accept in `additionalPolicies` (taken from their own types). */
+type PipelinePolicy = NonNullable<SqlManagementClientOptionalParams['additionalPolicies']>[number]['policy'];
+
+export interface AzureClientConfig {
+  subscriptionId: string;
+  /**
+   * ARM base URL. Unset in production (the SDKs' public-cloud default); the emulator's URL in tests
+   * and local runs.
+   */
+  endpoint?: string | undefined;
+  /**
+   * Defaults to `DefaultAzureCredential`, which on AKS picks up workload identity
+   * (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`).
+   */
+  credential?: TokenCredential | undefined;
+  /** PEM CA to trust instead of the public roots (the emulator's self-signed certificate). */
+  ca?: string | undefined;
+  /** The operator-wide write budget; every ARM write, retries included, waits on it. */
+  writeLimiter: WriteLimiter;
+  /**
+   * Per-attempt timeout of every HTTP request, in ms (default 60 000). The SDKs have none, so a
+   * request ARM never answers would otherwise hang a reconcile forever.
+   */
+  requestTimeoutMs?: number | undefined;
+  /** The SDKs' own retry of 408/429/5xx and network errors (their defaults when unset). */
+  retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } | undefined;
+  /** Called after every HTTP attempt, for metrics: service (sql, keyvault, ...), method, status (0 = no response). */
+  onResponse?: ((service: string, method: string, status: number) => void) | undefined;
+}
+
+/** Every Azure client, plus what all modules need alongside them. */
+export interface AzureClients {
+  readonly subscriptionId: string;
+  readonly resources: ResourceManagementClient;
+  readonly msi: ManagedServiceIdentityClient;
+  readonly keyVault: KeyVaultManagementClient;
+  readonly authorization: AuthorizationManagementClient;
+  readonly sql: SqlManagementClient;
+  readonly network: NetworkManagementClient;
+  readonly writeLimiter: WriteLimiter;
+}
+
+const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
+
+/**
+ * Makes every write (and every retry of a write: ARM counts those too) wait for a token. Added
+ * per retry, so SDK-internal retries cannot bypass the budget.
+ */
+export function writeLimiterPolicy(limiter: WriteLimiter): PipelinePolicy {
+  return {
+    name: 'tenantOperatorWriteLimiter',
+    async sendRequest(request, next) {
+      if (WRITE_METHODS.has(request.method)) await limiter.acquire(request.abortSignal);
+      return next(request);
+    },
+  };
+}
+
+/** Reports every attempt's outcome (per retry, so throttled attempts are counted too). */
+export function responseObserverPolicy(
+  service: string,
+  observe: (service: string, method: string, status: number) => void,
+): PipelinePolicy {
+  return {
+    name: 'tenantOperatorResponseObserver',
+    async sendRequest(request, next) {
+      try {
+        const response = await next(request);
+        observe(service, request.method, response.status);
+        return response;
+      } catch (err) {
+        observe(service, request.method, (err as { statusCode?: number }).statusCode ?? 0);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Gives every request attempt a timeout unless the caller set one. */
+export function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
+  return {
+    name: 'tenantOperatorRequestTimeout',
+    async sendRequest(request, next) {
+      if (!request.timeout) request.timeout = timeoutMs;
+      return next(request);
+    },
+  };
+}
+
+/** The credential used in production when none is given. */
+export function createDefaultCredential(): TokenCredential {
+  return new DefaultAzureCredential();
+}
+
+/** Build all clients. Cheap: no network I/O happens until the first call. */
+export function createAzureClients(config: AzureClientConfig): AzureClients {
+  const credential = config.credential ?? createDefaultCredential();
+  const options = (service: string) => ({
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    ...(config.ca === undefined ? {} : { tlsOptions: { ca: config.ca } }),
+    ...(config.retry === undefined ? {} : { retryOptions: config.retry }),
+    additionalPolicies: [
+      { policy: writeLimiterPolicy(config.writeLimiter), position: 'perRetry' as const },
+      { policy: requestTimeoutPolicy(config.requestTimeoutMs ?? 60_000), position: 'perRetry' as const },
+      ...(config.onResponse
+        ? [{ policy: responseObserverPolicy(service, config.onResponse), position: 'perRetry' as const }]
+        : []),
+    ],
+  });
+  const id = config.subscriptionId;
+  return {
+    subscriptionId: id,
+    resources: new ResourceManagementClient(credential, id, options('resources')),
+    msi: new ManagedServiceIdentityClient(credential, id, options('msi')),
+    keyVault: new KeyVaultManagementClient(credential, id, options('keyvault')),
+    authorization: new AuthorizationManagementClient(credential, id, options('authorization')),
+    sql: new SqlManagementClient(credential, id, options('sql')),
+    network: new NetworkManagementClient(credential, id, options('network')),
+    writeLimiter: config.writeLimiter,
+  };
+}

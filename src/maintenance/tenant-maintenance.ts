@@ -1,0 +1,77 @@
+/**
+ * The maintenance part of a Tenant's status — next window, what waits, since when — and the
+ * Events, audit lines and metrics that give a person advance notice of held and applied changes.
+ */
+import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import type { OperatorContext } from '../context.ts';
+import type { ConditionInput } from '../runtime/conditions.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import { APPLY_NOW_ANNOTATION, type GateDecision } from './gate.ts';
+
+export function isoSeconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** UpdatePending is True while disruptive changes wait; it does not count against Ready. */
+export function updatePendingCondition(gate: GateDecision): ConditionInput {
+  if (gate.pending.length === 0) {
+    return { type: 'UpdatePending', status: 'False', reason: gate.reason, message: 'No disruptive change is waiting.' };
+  }
+  const until =
+    gate.reason === 'WaitingForWindow' && gate.window
+      ? `until the maintenance window opens at ${isoSeconds(gate.window.opensAt)}`
+      : gate.reason === 'MaintenanceWindowNotFound'
+        ? 'because the referenced MaintenanceWindow does not exist (create it, or annotate tenancy.dev/apply-now to override)'
+        : gate.reason === 'InvalidMaintenanceWindow'
+          ? 'because the MaintenanceWindow is invalid'
+          : 'because no maintenance window opens in the next two years';
+  return { type: 'UpdatePending', status: 'True', reason: gate.reason, message: `${gate.pending.join('; ')}: held ${until}.` };
+}
+
+/** Records events and metrics for a gate decision and returns the maintenance status. */
+export function maintenanceStatus(
+  ctx: Pick<OperatorContext, 'clock' | 'config' | 'recorder' | 'metrics'>,
+  tenant: Tenant,
+  raw: KubeObject,
+  gate: GateDecision,
+): NonNullable<TenantStatus['maintenance']> {
+  const previous = tenant.status?.maintenance;
+  const now = ctx.clock.now();
+  const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
+  const windowName = tenant.spec.maintenanceWindowRef?.name ?? ctx.config.defaultMaintenanceWindow;
+  const { recorder, metrics } = ctx;
+  if (gate.pending.length > 0 && (previous?.pendingChanges ?? []).join('|') !== gate.pending.join('|')) {
+    const when = gate.window
+      ? `the maintenance window opening ${gate.window.opensAt.toISOString()}`
+      : `maintenance window ${windowName}`;
+    recorder.event(raw, 'Normal', 'UpdatePending', `${gate.pending.join('; ')}: waits for ${when}`).catch(() => {});
+  }
+  if (gate.applying.length > 0) {
+    const emergency = gate.reason === 'EmergencyOverride';
+    const why = emergency
+      ? `emergency change (${APPLY_NOW_ANNOTATION}: ${tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION]})`
+      : 'inside the maintenance window';
+    recorder.audit({ subject, action: `apply disruptive changes ${gate.applying.join('; ')} ${why}`, result: 'ok' });
+    recorder
+      .event(
+        raw,
+        emergency ? 'Warning' : 'Normal',
+        emergency ? 'EmergencyChange' : 'MaintenanceApplied',
+        `${gate.applying.join('; ')}: ${why}`,
+      )
+      .catch(() => {});
+  }
+  const secondsToWindow = gate.open ? 0 : gate.window ? (gate.window.opensAt.getTime() - now.getTime()) / 1000 : -1;
+  metrics.maintenanceSecondsToNextWindow.set({ tenant: tenant.metadata.name }, secondsToWindow);
+  metrics.maintenancePendingChanges.set({ tenant: tenant.metadata.name }, gate.pending.length);
+  const emergencyApplied =
+    gate.reason === 'EmergencyOverride' ? tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION] : previous?.emergencyApplied;
+  return {
+    ...(gate.window
+      ? { nextWindowOpens: isoSeconds(gate.window.opensAt), nextWindowCloses: isoSeconds(gate.window.closesAt) }
+      : {}),
+    windowOpen: gate.open,
+    ...(gate.pending.length > 0 ? { pendingChanges: gate.pending, pendingSince: previous?.pendingSince ?? isoSeconds(now) } : {}),
+    ...(emergencyApplied ? { emergencyApplied } : {}),
+  };
+}
