@@ -1,11 +1,13 @@
 /**
  * `make dev`: a local control plane (etcd + kube-apiserver built from source by
- * hack/build-controlplane.sh), the CRDs and RBAC installed, the operator running against it as
- * its own restricted user, and the samples from config/samples applied. Prints what
- * `kubectl get tenants` shows, then keeps running until Ctrl-C (or exits with --once).
+ * hack/build-controlplane.sh), the CRDs, third-party CRDs and RBAC installed, the ARM emulator as
+ * the default Azure, the operator running against both as its own restricted user, and the
+ * samples from config/samples applied. There is no kubelet: a stand-in marks tenant Deployments
+ * available, as a healthy cluster would. Prints what `kubectl get tenants` shows and the Azure
+ * resources the emulator holds, then keeps running until Ctrl-C (or exits with --once).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -13,8 +15,19 @@ import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { Operator } from '../src/operator.ts';
 import type { KubeObject } from '../src/runtime/kube-client.ts';
-import { adminClient, applyAll, installCrds, installRbac, readYamlObjects, typeOf } from '../test/harness/cluster-setup.ts';
+import {
+  adminClient,
+  applyAll,
+  installCrds,
+  installRbac,
+  installThirdPartyCrds,
+  readYamlObjects,
+  typeOf,
+} from '../test/harness/cluster-setup.ts';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
+import { emulatorAzureConfig } from '../test/harness/fixtures.ts';
+import { startKubeletStandIn } from '../test/harness/kubelet-stand-in.ts';
+import { startArmEmulator } from './arm-emulator/index.ts';
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
 const say = (msg: string) => process.stdout.write(`[dev] ${msg}\n`);
@@ -31,14 +44,31 @@ say(`kube-apiserver at ${info.server}; kubeconfig: .dev/admin.kubeconfig`);
 
 const admin = adminClient(info.adminKubeconfig);
 await installCrds(admin);
+await installThirdPartyCrds(admin);
 await installRbac(admin);
-say('CRDs and RBAC installed');
+say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in) and RBAC installed');
+const kubelet = startKubeletStandIn(admin);
+
+const arm = await startArmEmulator({ lroDelayMs: 20 });
+const armCaFile = join(devDir, 'arm-ca.pem');
+writeFileSync(armCaFile, arm.ca);
+writeFileSync(join(devDir, 'arm-endpoint'), arm.endpoint);
+say(`ARM emulator at ${arm.endpoint} (list resources: curl --cacert .dev/arm-ca.pem ${arm.endpoint}/_emulator/resources)`);
 
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(info.operatorKubeconfig);
 const operator = new Operator({
   kubeConfig,
-  config: parseConfig({ http: { port: 0, host: '127.0.0.1' }, leaderElection: { enabled: true } }),
+  config: parseConfig({
+    http: { port: 0, host: '127.0.0.1' },
+    leaderElection: { enabled: true },
+    azure: emulatorAzureConfig({
+      endpoint: arm.endpoint,
+      caFile: armCaFile,
+      subscriptionId: arm.subscriptionId,
+      directoryTenantId: arm.directoryTenantId,
+    }),
+  }),
   logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
 });
 await operator.start();
@@ -53,7 +83,7 @@ await applyAll(admin, samples);
 say(`applied ${samples.length} samples from config/samples`);
 
 const tenants = samples.filter((s) => s.kind === 'Tenant').map((s) => s.metadata.name);
-const deadline = Date.now() + 60_000;
+const deadline = Date.now() + 90_000;
 for (;;) {
   const ready = await Promise.all(
     tenants.map(async (name) => {
@@ -76,9 +106,18 @@ try {
 } catch {
   say('kubectl not found; the tenants are in the API server above');
 }
+const byType = new Map<string, number>();
+for (const r of arm.state.list()) {
+  const type = String(r.type);
+  byType.set(type, (byType.get(type) ?? 0) + 1);
+}
+say('Azure resources in the emulator:');
+for (const [type, count] of [...byType].sort()) process.stdout.write(`  ${String(count).padStart(3)}  ${type}\n`);
 
 const shutdown = async () => {
   await operator.stop();
+  kubelet.stop();
+  await arm.stop();
   await cp.stop();
   process.exit(0);
 };
