@@ -1,5 +1,5 @@
 /** ARM conventions every resource module shares: call context, 404 handling, provisioning states and owned tags. */
-import { RetryableError } from '../runtime/errors.ts';
+import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import type { AzureClients } from './clients.ts';
 
 /** What every observe/apply call needs. */
@@ -132,6 +132,23 @@ export function mergeTags(desired: Tags, observed: Tags | undefined): Tags {
   const merged: Tags = { ...(observed ?? {}) };
   if (!(AZURE_TAGS.orphaned in desired)) delete merged[AZURE_TAGS.orphaned];
   return { ...merged, ...desired };
+}
+
+/**
+ * Azure cannot move most resources between regions: a location difference is terminal, never a
+ * write (the tenant's data would have to move, which data residency forbids doing silently).
+ */
+export function refuseLocationChange(
+  what: string,
+  fields: readonly string[],
+  observed: string | undefined,
+  desired: string,
+): void {
+  if (!fields.includes('location')) return;
+  throw new TerminalError(
+    'AzureLocationConflict',
+    `${what} is in ${observed}, the tenant wants ${desired}; Azure cannot move it`,
+  );
 }
 
 /** Azure normalizes locations ("West Europe" → "westeurope"); compare that way. */

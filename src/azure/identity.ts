@@ -1,9 +1,13 @@
-/**
- * The tenant's user-assigned managed identity and the federated credential that lets the tenant's
- * Kubernetes service account sign in as it (AKS workload identity).
- */
-import { TerminalError } from '../runtime/errors.ts';
-import { type AzureContext, callOptions, getOrUndefined, mergeTags, sameLocation, type Tags, tagsDiffer } from './arm.ts';
+import {
+  type AzureContext,
+  callOptions,
+  getOrUndefined,
+  mergeTags,
+  refuseLocationChange,
+  sameLocation,
+  type Tags,
+  tagsDiffer,
+} from './arm.ts';
 
 /** Audience Entra expects in Kubernetes service-account tokens exchanged for Azure tokens. */
 export const WORKLOAD_IDENTITY_AUDIENCE = 'api://AzureADTokenExchange';
@@ -100,12 +104,7 @@ export async function applyIdentity(
     return toIdentity(created, desired.name);
   }
   const fields = diffIdentity(desired, observed);
-  if (fields.includes('location')) {
-    throw new TerminalError(
-      'AzureLocationConflict',
-      `identity ${desired.name} is in ${observed.location}, not ${desired.location}`,
-    );
-  }
+  refuseLocationChange(`identity ${desired.name}`, fields, observed.location, desired.location);
   if (fields.length === 0) return observed;
   const updated = await identities.update(
     desired.resourceGroup,

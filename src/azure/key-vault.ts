@@ -9,6 +9,7 @@ import {
   callOptions,
   getOrUndefined,
   mergeTags,
+  refuseLocationChange,
   sameLocation,
   type Tags,
   tagsDiffer,
@@ -193,12 +194,7 @@ export async function applyVault(
   }
   assertSettled(ctx, `key vault ${desired.name}`, observed.provisioningState);
   const fields = diffVault(desired, observed);
-  if (fields.includes('location')) {
-    throw new TerminalError(
-      'AzureLocationConflict',
-      `key vault ${desired.name} is in ${observed.location}, not ${desired.location}`,
-    );
-  }
+  refuseLocationChange(`key vault ${desired.name}`, fields, observed.location, desired.location);
   if (fields.length === 0) return observed;
   const vault = await vaults.update(
     desired.resourceGroup,

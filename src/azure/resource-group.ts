@@ -1,11 +1,10 @@
-/** The tenant's resource group: observe, diff, apply, tag and delete. */
-import { TerminalError } from '../runtime/errors.ts';
 import {
   type AzureContext,
   assertSettled,
   callOptions,
   getOrUndefined,
   mergeTags,
+  refuseLocationChange,
   sameLocation,
   type Tags,
   tagsDiffer,
@@ -68,12 +67,7 @@ export async function applyResourceGroup(
   }
   assertSettled(ctx, `resource group ${desired.name}`, observed.provisioningState);
   const fields = diffResourceGroup(desired, observed);
-  if (fields.includes('location')) {
-    throw new TerminalError(
-      'AzureLocationConflict',
-      `resource group ${desired.name} is in ${observed.location}, the tenant wants ${desired.location}; Azure cannot move it`,
-    );
-  }
+  refuseLocationChange(`resource group ${desired.name}`, fields, observed.location, desired.location);
   if (fields.length === 0) return observed;
   const rg = await groups.update(desired.name, { tags: mergeTags(desired.tags, observed.tags) }, callOptions(ctx));
   return { ...observed, tags: rg.tags ?? {} };

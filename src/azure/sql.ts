@@ -9,6 +9,7 @@ import {
   callOptions,
   getOrUndefined,
   mergeTags,
+  refuseLocationChange,
   sameLocation,
   type Tags,
   tagsDiffer,
@@ -135,12 +136,7 @@ export async function applySqlServer(
   }
   assertSettled(ctx, `SQL server ${desired.name}`, observed.state);
   const fields = diffSqlServer(desired, observed);
-  if (fields.includes('location')) {
-    throw new TerminalError(
-      'AzureLocationConflict',
-      `SQL server ${desired.name} is in ${observed.location}, not ${desired.location}`,
-    );
-  }
+  refuseLocationChange(`SQL server ${desired.name}`, fields, observed.location, desired.location);
   if (fields.length === 0) return observed;
   const server = await servers.beginUpdateAndWait(
     desired.resourceGroup,
@@ -492,12 +488,7 @@ export async function applyDatabase(
   }
   assertSettled(ctx, `database ${desired.name}`, observed.status);
   const fields = diffDatabase(desired, observed);
-  if (fields.includes('location')) {
-    throw new TerminalError(
-      'AzureLocationConflict',
-      `database ${desired.name} is in ${observed.location}, not ${desired.location}`,
-    );
-  }
+  refuseLocationChange(`database ${desired.name}`, fields, observed.location, desired.location);
   if (fields.length === 0) return observed;
   const db = await databases.beginUpdateAndWait(
     desired.resourceGroup,
