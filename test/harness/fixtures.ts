@@ -211,3 +211,39 @@ export async function armMark(arm: ArmInfo): Promise<number> {
   const all = await armRequests(arm);
   return all.length === 0 ? 0 : (all[all.length - 1] as ArmRequest).seq;
 }
+
+async function armAdmin<T>(arm: ArmInfo, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const { request } = await import('node:https');
+  const ca = readFileSync(arm.caFile);
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(`${arm.endpoint}${path}`, { ca, method, headers: { 'content-type': 'application/json' } }, (res) => {
+      let t = '';
+      res.on('data', (c: Buffer) => {
+        t += c.toString();
+      });
+      res.on('end', () => resolve(t));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+  return JSON.parse(text) as T;
+}
+
+/** Resources the shared ARM emulator holds (optionally of one type), as ARM would return them. */
+export async function armResources(arm: ArmInfo, type?: string): Promise<Record<string, any>[]> {
+  const query = type ? `?type=${encodeURIComponent(type)}` : '';
+  return (await armAdmin<{ value: Record<string, any>[] }>(arm, 'GET', `/_emulator/resources${query}`)).value;
+}
+
+export async function armDeletedVaults(arm: ArmInfo): Promise<Record<string, any>[]> {
+  return (await armAdmin<{ value: Record<string, any>[] }>(arm, 'GET', '/_emulator/deleted-vaults')).value;
+}
+
+/** Adds a fault rule to the shared emulator (see hack/arm-emulator/faults.ts); clearArmFaults removes all. */
+export async function addArmFault(arm: ArmInfo, rule: Record<string, unknown>): Promise<void> {
+  await armAdmin(arm, 'POST', '/_emulator/faults', rule);
+}
+
+export async function clearArmFaults(arm: ArmInfo): Promise<void> {
+  await armAdmin(arm, 'DELETE', '/_emulator/faults');
+}

@@ -166,6 +166,16 @@ describe('BackupPolicy and MaintenanceWindow', () => {
     ],
     ['no days', { recurrences: [{ days: [], start: '02:00', duration: '3h' }] }, 'spec.recurrences[0].days: Invalid value'],
     [
+      'a window longer than a week',
+      { recurrences: [{ days: ['Monday'], start: '02:00', duration: '169h' }] },
+      'must be at most 168h',
+    ],
+    [
+      'a window of zero length',
+      { recurrences: [{ days: ['Monday'], start: '02:00', duration: '0h' }] },
+      'must be longer than zero',
+    ],
+    [
       'a blackout that ends before it starts',
       { blackouts: [{ start: '2026-12-24', end: '2026-12-20' }] },
       'blackout end must not be before its start',

@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import { isNotFound, type KubeClient, type KubeObject } from '../../src/runtime/kube-client.ts';
 import {
+  addArmFault,
   adminClient,
+  armDeletedVaults,
+  armResources,
+  clearArmFaults,
   condition,
   sharedControlPlane,
   startOperator,
@@ -282,7 +286,9 @@ describe('the WAF policy in Azure', () => {
 });
 
 describe('deletion', () => {
-  test('deletionPolicy Retain keeps the namespace, labelled orphaned, and the Tenant goes away', async () => {
+  const tagged = (r: Record<string, any>, tenantName: string) => r.tags?.['tenancy.dev-tenant'] === tenantName;
+
+  test('deletionPolicy Retain keeps the namespace and every Azure resource, marked orphaned, and the Tenant goes away', async () => {
     await admin.apply(typeOf('Tenant'), tenant('keeper', { deletionPolicy: 'Retain' }), 'test');
     await waitForReady(admin, 'keeper');
     await admin.delete(typeOf('Tenant'), 'keeper');
@@ -292,9 +298,24 @@ describe('deletion', () => {
     expect(ns.metadata.labels?.['tenancy.dev/orphaned']).toBe('true');
     const deny = await admin.get(NP, 'default-deny', 'tenant-keeper-dev');
     expect(deny.metadata.name).toBe('default-deny');
+    const mine = (await armResources(info.arm)).filter((r) => tagged(r, 'keeper'));
+    const types = new Set(mine.map((r) => String(r.type)));
+    for (const type of [
+      'Microsoft.Resources/resourceGroups',
+      'Microsoft.KeyVault/vaults',
+      'Microsoft.Sql/servers',
+      'Microsoft.Sql/servers/databases',
+    ]) {
+      expect(types).toContain(type);
+    }
+    for (const r of mine.filter((x) =>
+      ['Microsoft.Resources/resourceGroups', 'Microsoft.Sql/servers/databases'].includes(String(x.type)),
+    )) {
+      expect(r.tags['tenancy.dev-orphaned']).toBeDefined();
+    }
   });
 
-  test('a re-created Tenant adopts its orphaned namespace again', async () => {
+  test('a re-created Tenant adopts its orphaned namespace and Azure resources again', async () => {
     await admin.apply(typeOf('Tenant'), tenant('keeper', { deletionPolicy: 'Retain' }), 'test');
     await waitForReady(admin, 'keeper');
     const ns = await waitFor('orphan label removed', async () => {
@@ -302,13 +323,32 @@ describe('deletion', () => {
       return n.metadata.labels?.['tenancy.dev/orphaned'] === undefined ? n : undefined;
     });
     expect(ns.metadata.labels?.['tenancy.dev/tenant']).toBe('keeper');
+    const rg = (await armResources(info.arm, 'Microsoft.Resources/resourceGroups')).find((r) => tagged(r, 'keeper'));
+    expect(rg?.tags['tenancy.dev-orphaned']).toBeUndefined();
   });
 
-  test('deletionPolicy Delete removes the namespace', async () => {
+  test('deletionPolicy Delete survives a failure mid-deletion, then removes Azure resources (vault soft-deleted) and the namespace', async () => {
     await admin.apply(typeOf('Tenant'), tenant('goner', { deletionPolicy: 'Delete' }), 'test');
     await waitForReady(admin, 'goner');
+    const vault = (await armResources(info.arm, 'Microsoft.KeyVault/vaults')).find((r) => tagged(r, 'goner'));
+    expect(vault).toBeDefined();
+    // Azure refuses to delete the database for a while: the Tenant must stay, with its finalizer.
+    await addArmFault(info.arm, {
+      name: 'delete-fails',
+      match: { method: 'DELETE', path: 'goner' },
+      action: { kind: 'error', status: 500, code: 'InternalServerError', message: 'injected' },
+      times: 4,
+    });
     await admin.delete(typeOf('Tenant'), 'goner');
-    await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'goner')) === undefined);
+    await new Promise((r) => setTimeout(r, 1500));
+    const stuck = await getOrUndefined<TenantWithStatus>(typeOf('Tenant'), 'goner');
+    expect(stuck?.metadata.finalizers).toContain('tenancy.dev/cleanup');
+    expect((await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev'))?.metadata.deletionTimestamp).toBeUndefined();
+    await clearArmFaults(info.arm);
+    await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'goner')) === undefined, 60_000);
+    expect((await armResources(info.arm)).filter((r) => tagged(r, 'goner'))).toEqual([]);
+    const deleted = await armDeletedVaults(info.arm);
+    expect(JSON.stringify(deleted)).toContain(String(vault?.name));
     // Without a kube-controller-manager the namespace stays Terminating: being deleted is what we assert.
     const ns = await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev');
     expect(ns === undefined || ns.metadata.deletionTimestamp !== undefined).toBe(true);

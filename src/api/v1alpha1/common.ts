@@ -12,13 +12,21 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 /** A Kubernetes quantity-free duration in Go notation ("2h", "90m", "2h30m"); at least one unit. */
 export const GO_DURATION_PATTERN = '^([0-9]+h)?([0-9]+m)?([0-9]+s)?$';
-export const goDuration = (description: string) =>
+export const goDuration = (description: string, bounds: { max?: string } = {}) =>
   z
     .string()
     .regex(new RegExp(GO_DURATION_PATTERN))
     .min(2)
     .max(16)
-    .describe(`${description} Go duration notation, for example "2h" or "90m".`);
+    .describe(`${description} Go duration notation, for example "2h" or "90m".`)
+    .meta({
+      'x-kubernetes-validations': [
+        { rule: "duration(self) > duration('0s')", message: 'must be longer than zero' },
+        ...(bounds.max
+          ? [{ rule: `duration(self) <= duration('${bounds.max}')`, message: `must be at most ${bounds.max}` }]
+          : []),
+      ],
+    });
 
 /** Milliseconds in a Go-style duration string ("2h30m" -> 9_000_000). Assumes the pattern above. */
 export function goDurationMs(value: string): number {

@@ -38,7 +38,7 @@ export const maintenanceWindowSpecSchema = z
             .describe('Days of the week the window opens on (local time).')
             .meta({ 'x-kubernetes-list-type': 'set' }),
           start: z.string().max(5).regex(HH_MM).describe('Local wall-clock opening time, "HH:MM" (24 h).'),
-          duration: goDuration('How long the window stays open, at most 168h.'),
+          duration: goDuration('How long the window stays open, at most 168h.', { max: '168h' }),
         }),
       )
       .min(1)
@@ -71,7 +71,7 @@ export const maintenanceWindowSpecSchema = z
             .meta({
               'x-kubernetes-validations': [{ rule: 'self == string(timestamp(self))', message: 'must be an RFC 3339 timestamp' }],
             }),
-          duration: goDuration('How long the extra window stays open, at most 168h.'),
+          duration: goDuration('How long the extra window stays open, at most 168h.', { max: '168h' }),
         }),
       )
       .max(64)
