@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_BIN := $(shell bash hack/install-node.sh 2>/dev/null || echo .tools/node/node_modules/.bin)
 export PATH := $(abspath $(NODE_BIN)):/usr/local/go/bin:$(PATH)
 
-.PHONY: setup deps controlplane third-party-crds tools chart dev test test-unit test-integration check typecheck lint crds install run build bench docker-build clean
+.PHONY: setup deps controlplane third-party-crds tools chart dev test test-unit test-integration check typecheck lint crds install run build bench docker-build kind-up e2e-kind kind-down clean
 
 ## setup: everything needed to develop and test (Node 24, npm packages, control-plane binaries)
 setup: deps controlplane third-party-crds tools
@@ -75,6 +75,16 @@ bench: controlplane
 
 docker-build:
 	docker build -t tenant-operator:dev .
+
+## kind-up / e2e-kind / kind-down: a kind cluster with the chart and samples (needs Docker; CI does not run them)
+kind-up:
+	bash hack/kind.sh up
+
+e2e-kind:
+	bash hack/kind.sh e2e
+
+kind-down:
+	bash hack/kind.sh down
 
 clean:
 	rm -rf dist coverage .dev
