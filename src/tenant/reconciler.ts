@@ -113,7 +113,11 @@ export class TenantReconciler implements Reconciler {
 
     if (pass.written.length > 0)
       this.ctx.recorder.event(raw, 'Normal', 'Applied', `Applied ${pass.written.join(', ')}`).catch(() => {});
-    const maintenance = failure ? tenant.status?.maintenance : maintenanceStatus(this.ctx, tenant, raw, gate);
+    // The namespace records what runs (tenant-settings.ts): once it is written, the gate's decision
+    // took effect, even if a later step failed, so the maintenance status (and a consumed emergency
+    // reason) must be recorded now, or the next pass would see no change and forget it.
+    const isolated = components.some((c) => c.type === 'NamespaceReady' && c.status === 'True');
+    const maintenance = isolated ? maintenanceStatus(this.ctx, tenant, raw, gate) : tenant.status?.maintenance;
     await this.#writeStatus(tenant, components, this.#statusFields(tenant, pass, maintenance), gate);
     this.#exportConditions(tenant, components);
     if (failure) throw failure;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type OperatorConfig, parseConfig } from '../../src/config.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { Operator } from '../../src/operator.ts';
 import type { Clock } from '../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
@@ -112,7 +112,8 @@ export async function startOperator(o: TestOperatorOptions): Promise<Operator> {
   const operator = new Operator({
     kubeConfig,
     config,
-    logger: silentLogger(),
+    // TEST_OPERATOR_LOG_LEVEL=info (or debug) shows the operator's own logs while debugging a test.
+    logger: process.env.TEST_OPERATOR_LOG_LEVEL ? createLogger({ level: process.env.TEST_OPERATOR_LOG_LEVEL }) : silentLogger(),
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
