@@ -223,19 +223,43 @@ export class Operator {
       this.#startLeading();
       return;
     }
-    this.#electionDone = this.#elector.run(
-      () => this.#startLeading(),
-      (reason) => {
-        this.#leading = false;
-        void Promise.all(this.#controllers.map((c) => c.stop()));
-        if (reason !== 'stopped') this.#options.onLostLeadership?.(reason);
-      },
-    );
+    this.#electionDone = this.#campaign(this.#elector);
+  }
+
+  /**
+   * Campaigns, leads, and — after losing the lease — stops reconciling at once. In production
+   * `onLostLeadership` exits the process (a fresh replica campaigns); without it the operator
+   * campaigns again and, once re-elected, re-queues everything it caches.
+   */
+  async #campaign(elector: LeaderElector): Promise<void> {
+    let stopped = false;
+    let stopping: Promise<unknown> = Promise.resolve();
+    while (!stopped) {
+      await elector.run(
+        () => this.#startLeading(),
+        (reason) => {
+          this.#leading = false;
+          stopping = Promise.all(this.#controllers.map((c) => c.stop()));
+          if (reason === 'stopped') stopped = true;
+          else if (this.#options.onLostLeadership) {
+            stopped = true;
+            this.#options.onLostLeadership(reason);
+          }
+        },
+      );
+      // Reconciles in flight finish before this replica may lead again.
+      await stopping;
+      if (elector.stopped) stopped = true;
+    }
   }
 
   #startLeading(): void {
     this.#leading = true;
     for (const controller of this.#controllers) controller.start();
+    // Whatever changed while another replica (or nobody) led is looked at again.
+    for (const t of this.ctx.caches.tenants.list()) this.#queue.add(t.metadata.name);
+    for (const mw of this.ctx.caches.maintenanceWindows.list()) this.#windowQueue.add(mw.metadata.name);
+    for (const bp of this.ctx.caches.backupPolicies.list()) this.#policyQueue.add(bp.metadata.name);
   }
 
   /** Graceful shutdown: stop taking work, finish reconciles in flight, release the lease. */

@@ -53,6 +53,7 @@ export class Controller {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.queue.reopen();
     for (let i = 0; i < this.options.concurrency; i++) this.#workers.push(this.#work());
   }
 

@@ -35,6 +35,14 @@ export function objectKey(obj: KubeObject): string {
 
 class GoneError extends Error {}
 
+/** Resource versions are opaque, but etcd's are integers: compare them as such when both are. */
+function isNewer(candidate: string | undefined, current: string | undefined): boolean {
+  if (!candidate) return false;
+  if (!current) return true;
+  if (/^\d+$/.test(candidate) && /^\d+$/.test(current)) return BigInt(candidate) > BigInt(current);
+  return candidate !== current;
+}
+
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #cache = new Map<string, T>();
   readonly #handlers: InformerHandler<T>[] = [];
@@ -83,6 +91,18 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   list(): T[] {
     return [...this.#cache.values()];
+  }
+
+  /**
+   * Read-your-own-writes: records an object the caller just wrote (the server's answer) so the
+   * next reconcile does not act on the version before it while the watch event is still on its
+   * way. Never replaces a newer cached version; emits no event (the watch will).
+   */
+  observe(obj: T): void {
+    const key = objectKey(obj);
+    const cached = this.#cache.get(key);
+    if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) return;
+    this.#cache.set(key, { ...obj, apiVersion: this.type.apiVersion, kind: this.type.kind });
   }
 
   /** Starts the list-watch loop in the background; resolves once the first list is cached. */

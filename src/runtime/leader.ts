@@ -65,6 +65,11 @@ export class LeaderElector {
     return this.#leading;
   }
 
+  /** True once stop() was called: run() returns and will not lead again. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   /**
    * Campaigns until elected, calls `onStartedLeading`, renews until the lease is lost or
    * `stop()` is called, then calls `onStoppedLeading` (only if it had started leading).

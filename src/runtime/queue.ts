@@ -129,6 +129,11 @@ export class WorkQueue {
     if (this.#dirty.delete(key)) this.add(key);
   }
 
+  /** Accept and hand out keys again after shutDown (a replica that leads again). */
+  reopen(): void {
+    this.#shuttingDown = false;
+  }
+
   /** Stop handing out keys; pending `get` calls resolve undefined. */
   shutDown(): void {
     this.#shuttingDown = true;

@@ -304,6 +304,8 @@ export class TenantReconciler implements Reconciler {
   async #apply(pass: Pass, desired: KubeObject, observed: KubeObject | undefined): Promise<KubeObject> {
     const { outcome, object } = await this.ctx.applier.apply(desired, observed);
     if (outcome === 'applied') {
+      const cache = desired.kind === 'Namespace' ? this.ctx.caches.namespaces : this.ctx.caches.owned.get(desired.kind);
+      cache?.observe(object);
       const ref = `${desired.kind} ${desired.metadata.namespace ? `${desired.metadata.namespace}/` : ''}${desired.metadata.name}`;
       pass.written.push(ref);
       this.ctx.recorder.audit({
@@ -376,7 +378,7 @@ export class TenantReconciler implements Reconciler {
       metadata: { name: tenant.metadata.name, finalizers: present ? [FINALIZER] : [] },
     };
     try {
-      await this.ctx.client.apply(RESOURCES.Tenant, body, FIELD_MANAGER);
+      this.ctx.caches.tenants.observe(await this.ctx.client.apply<KubeObject>(RESOURCES.Tenant, body, FIELD_MANAGER));
     } catch (err) {
       throw classifyKubeError(err, `${present ? 'adding' : 'removing'} the finalizer of tenant ${tenant.metadata.name}`);
     }
@@ -423,12 +425,13 @@ export class TenantReconciler implements Reconciler {
     const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), informational);
     if (!statusChanged(tenant.status, next)) return;
     try {
-      await this.ctx.client.apply(
+      const written = await this.ctx.client.apply<KubeObject>(
         RESOURCES.Tenant,
         { apiVersion: tenant.apiVersion, kind: 'Tenant', metadata: { name: tenant.metadata.name }, status: next },
         FIELD_MANAGER,
         'status',
       );
+      this.ctx.caches.tenants.observe(written);
     } catch (err) {
       throw classifyKubeError(err, `writing the status of tenant ${tenant.metadata.name}`);
     }

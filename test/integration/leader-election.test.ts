@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { REPO_ROOT } from '../harness/control-plane.ts';
 import {
@@ -124,3 +124,35 @@ test('exactly one of two replicas reconciles, and a killed leader is replaced wi
   expect(Date.now() - termAt).toBeLessThan(10_000);
   expect(await leaseHolder()).toBeUndefined();
 }, 90_000);
+
+describe('a leader that loses its lease', () => {
+  test('stops reconciling at once, and leads again once the lease is free', async () => {
+    const { startOperator } = await import('../harness/fixtures.ts');
+    const lease = 'stolen-lease';
+    const operator = await startOperator({ info, leaseName: lease });
+    try {
+      await waitFor('leading', () => operator.isLeader);
+      // Another holder takes the lease and keeps it fresh for a while.
+      const path = `/apis/coordination.k8s.io/v1/namespaces/tenant-operator-system/leases/${lease}`;
+      const steal = async () => {
+        const current = await admin.request<KubeObject & { spec: Record<string, unknown> }>('GET', path);
+        const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+        await admin.request('PUT', path, {
+          body: { ...current, spec: { ...current.spec, holderIdentity: 'thief', renewTime: now } },
+        });
+      };
+      await steal();
+      const keepStolen = setInterval(() => void steal().catch(() => {}), 1000);
+      await waitFor('leadership lost', () => !operator.isLeader, 20_000);
+      await admin.apply(typeOf('Tenant'), tenant('while-stolen'), 'test');
+      await new Promise((r) => setTimeout(r, 2000));
+      const meanwhile = await admin.get(typeOf('Tenant'), 'while-stolen');
+      expect(meanwhile.status).toBeUndefined(); // nobody reconciled it
+      clearInterval(keepStolen);
+      await waitFor('leading again', () => operator.isLeader, 30_000);
+      await waitForReady(admin, 'while-stolen');
+    } finally {
+      await operator.stop();
+    }
+  }, 90_000);
+});

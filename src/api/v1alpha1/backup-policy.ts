@@ -3,9 +3,61 @@
  * recovery targets (RPO, RTO) the operator checks and proves with restore drills.
  */
 import { z } from 'zod';
-import { type CustomObject, conditionsField, goDuration } from './common.ts';
+import { type CustomObject, conditionsField, GO_DURATION_PATTERN, goDuration, localObjectReference } from './common.ts';
 
 export const BACKUP_REDUNDANCIES = ['Local', 'Zone', 'Geo', 'GeoZone'] as const;
+
+/** CEL: a well-formed Go duration (the pattern rule reports malformed ones; this keeps `duration()` from failing). */
+const wellFormed = (expr: string) => `!${expr}.matches('${GO_DURATION_PATTERN}')`;
+
+type CelRule = { rule: string; message: string };
+
+/** A goDuration field with extra CEL rules after the ones goDuration itself carries. */
+function durationField(description: string, rules: CelRule[]) {
+  const base = goDuration(description);
+  const inherited = (base.meta()?.['x-kubernetes-validations'] as CelRule[] | undefined) ?? [];
+  return base.meta({ 'x-kubernetes-validations': [...inherited, ...rules] });
+}
+
+/** Field-level CEL rule: a duration of at least `min`. */
+const atLeast = (min: string, message: string) => ({
+  rule: `${wellFormed('self')} || duration(self) >= duration('${min}')`,
+  message,
+});
+
+/** What a restore drill checks on the restored database before it counts as a success. */
+export const restoreDrillVerifySchema = z
+  .object({
+    databaseOnline: z
+      .boolean()
+      .default(true)
+      .describe('The restored database must come Online. Always true: a drill that does not prove this proves nothing.')
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: 'self == true',
+            message: 'verify.databaseOnline cannot be turned off: every drill checks that the restored database comes Online',
+          },
+        ],
+      }),
+    minimumSizeBytes: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'The restored database must hold at least this many bytes (Azure’s database_size usage): catches a restore of an empty or truncated database.',
+      ),
+    timeoutFactor: z
+      .number()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe(
+        'A drill still restoring after rto × timeoutFactor is abandoned and counts as failed (its scratch database is deleted). Default 2. A drill that finishes after the rto but within this time counts as ExceededRTO.',
+      ),
+  })
+  .describe('Checks a restored database must pass.');
 
 export const backupPolicySpecSchema = z
   .object({
@@ -53,24 +105,73 @@ export const backupPolicySpecSchema = z
       .describe(
         'Backup storage redundancy. Geo and GeoZone copy backups to the paired region; the tenant’s residency rules must allow it.',
       ),
-    rpo: goDuration('Recovery point objective: the newest restore point may be at most this old.').default('2h'),
-    rto: goDuration('Recovery time objective: a restore must complete within this time.').default('2h'),
+    rpo: durationField('Recovery point objective: the newest restore point may be at most this old. At least 10m.', [
+      atLeast('10m', 'rpo must be at least 10m: Azure SQL takes log backups every 5-10 minutes, so a shorter RPO cannot be met'),
+    ]).default('2h'),
+    rto: durationField('Recovery time objective: a restore must complete within this time. At least 10m.', [
+      atLeast('10m', 'rto must be at least 10m: restoring even a small Azure SQL database takes minutes'),
+    ]).default('2h'),
     restoreDrill: z
       .object({
-        every: goDuration('How often a restore drill runs per tenant, for example "168h".').default('168h'),
+        every: durationField('How often a restore drill runs per tenant, for example "168h"; 1h to 2160h (90 days).', [
+          atLeast('1h', 'restoreDrill.every must be at least 1h: each drill restores a whole database'),
+          {
+            rule: `${wellFormed('self')} || duration(self) <= duration('2160h')`,
+            message: 'restoreDrill.every must be at most 2160h (90 days): recovery must be proven regularly',
+          },
+        ]).default('168h'),
         enabled: z.boolean().default(true).describe('Whether restore drills run.'),
+        inMaintenanceWindow: z
+          .boolean()
+          .optional()
+          .describe(
+            'Start drills only while a maintenance window is open (the tenant’s own, or maintenanceWindowRef). Default false: a drill never touches the live database, so it may run any time.',
+          ),
+        maintenanceWindowRef: localObjectReference('MaintenanceWindow')
+          .optional()
+          .describe('The MaintenanceWindow drills wait for instead of the tenant’s own; needs inMaintenanceWindow: true.'),
+        verify: restoreDrillVerifySchema.default({ databaseOnline: true }),
       })
-      .default({ every: '168h', enabled: true })
-      .describe('Scheduled restores into a scratch database that prove the RTO.'),
+      .default({ every: '168h', enabled: true, verify: { databaseOnline: true } })
+      .describe(
+        'Scheduled point-in-time restores of each tenant database into a scratch database on the same server: they prove backups restore and measure the achieved RTO. The live database is never touched.',
+      )
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: '!has(self.maintenanceWindowRef) || (has(self.inMaintenanceWindow) && self.inMaintenanceWindow)',
+            message: 'restoreDrill.maintenanceWindowRef only applies with inMaintenanceWindow: true',
+          },
+        ],
+      }),
   })
-  .describe('Backup retention, redundancy and recovery targets for the tenants that reference this policy.');
+  .describe('Backup retention, redundancy and recovery targets for the tenants that reference this policy.')
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: `!has(self.restoreDrill) || !has(self.rto) || ${wellFormed('self.rto')} || ${wellFormed('self.restoreDrill.every')} || duration(self.restoreDrill.every) > duration(self.rto)`,
+        message: 'restoreDrill.every must be longer than rto: a drill may take up to the rto before the next one is due',
+        fieldPath: '.restoreDrill.every',
+      },
+    ],
+  });
 
 export const backupPolicyStatusSchema = z.object({
   observedGeneration: z.number().int().optional().describe('The metadata.generation the status reflects.'),
   conditions: conditionsField,
   tenants: z.number().int().optional().describe('How many tenants use this policy.'),
   tenantsWithinRpo: z.number().int().optional().describe('How many of them are within the RPO.'),
-  lastDrillResult: z.string().optional().describe('Outcome of the latest restore drill across its tenants.'),
+  lastDrillResult: z
+    .string()
+    .optional()
+    .describe('Outcome of the latest finished restore drill across its tenants: Succeeded, Failed or ExceededRTO.'),
+  lastDrillAt: z.string().optional().describe('When that drill finished (RFC 3339).'),
+  lastDrillTenant: z.string().optional().describe('The tenant that drill belonged to.'),
+  tenantsWithFailedDrill: z
+    .number()
+    .int()
+    .optional()
+    .describe('How many of its tenants’ latest finished drill failed or exceeded the RTO.'),
 });
 
 export type BackupPolicySpec = z.infer<typeof backupPolicySpecSchema>;

@@ -113,6 +113,19 @@ export const BACKUP_POLICY: KindDefinition = {
     { name: 'RTO', type: 'string', jsonPath: '.spec.rto', description: 'Recovery time objective.' },
     { name: 'Tenants', type: 'integer', jsonPath: '.status.tenants', description: 'Tenants using it.' },
     { name: 'Within-RPO', type: 'integer', jsonPath: '.status.tenantsWithinRpo', description: 'Tenants within RPO.' },
+    {
+      name: 'Last-Drill',
+      type: 'string',
+      jsonPath: '.status.lastDrillResult',
+      description: 'Result of the latest finished restore drill across its tenants.',
+    },
+    {
+      name: 'Drills-Failing',
+      type: 'integer',
+      jsonPath: '.status.tenantsWithFailedDrill',
+      description: 'Tenants whose latest restore drill failed or exceeded the RTO.',
+      priority: 1,
+    },
     ageColumn,
   ],
 };

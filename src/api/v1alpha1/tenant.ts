@@ -143,6 +143,43 @@ export const tenantSpecSchema = z
     ],
   });
 
+export const DRILL_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
+export const DRILL_RESULTS = ['Succeeded', 'Failed', 'ExceededRTO'] as const;
+
+const drillResult = z
+  .enum(DRILL_RESULTS)
+  .describe(
+    'Succeeded; Failed (the restore failed, timed out or did not verify); ExceededRTO (restored and verified, but slower than the rto).',
+  );
+
+/** A restore drill as the Tenant's status records it, so a drill survives an operator restart. */
+export const restoreDrillStatusSchema = z
+  .object({
+    phase: z.enum(DRILL_PHASES).describe('Running while the drill restores or cleans up; then Succeeded or Failed.'),
+    step: z
+      .enum(['Restoring', 'CleaningUp'])
+      .optional()
+      .describe('While Running: waiting for the restore, or deleting the scratch database.'),
+    result: drillResult.optional(),
+    startedAt: z.string().optional().describe('When the restore was requested (RFC 3339).'),
+    finishedAt: z.string().optional().describe('When the result was known (RFC 3339).'),
+    scratchDatabase: z.string().optional().describe('The scratch database the drill restores into; deleted at the end.'),
+    restorePointInTime: z.string().optional().describe('The point in time restored (RFC 3339).'),
+    measuredRtoSeconds: z.number().int().optional().describe('Seconds from the restore request until the database was Online.'),
+    message: z.string().optional().describe('What happened, for a person.'),
+    nextDrillAt: z.string().optional().describe('When the next drill is due (RFC 3339).'),
+    previous: z
+      .object({
+        result: drillResult,
+        startedAt: z.string().optional(),
+        finishedAt: z.string().optional(),
+        measuredRtoSeconds: z.number().int().optional(),
+      })
+      .optional()
+      .describe('The drill before the current one, kept while the current one runs.'),
+  })
+  .describe('The latest restore drill.');
+
 export const tenantStatusSchema = z
   .object({
     observedGeneration: z.number().int().optional().describe('The metadata.generation the status reflects.'),
@@ -174,6 +211,28 @@ export const tenantStatusSchema = z
       })
       .optional()
       .describe('Maintenance-window state: what waits, and until when.'),
+    backup: z
+      .object({
+        policy: z.string().optional().describe('The BackupPolicy in force.'),
+        retention: z
+          .object({
+            retentionDays: z.number().int().optional().describe('Point-in-time restore days in force on the database.'),
+            diffBackupIntervalHours: z.number().int().optional().describe('Hours between differential backups.'),
+            weeklyRetention: z.string().optional().describe('Long-term retention of weekly backups (ISO 8601).'),
+            monthlyRetention: z.string().optional().describe('Long-term retention of monthly backups (ISO 8601).'),
+            yearlyRetention: z.string().optional().describe('Long-term retention of yearly backups (ISO 8601).'),
+            weekOfYear: z.number().int().optional().describe('Week whose backup is the yearly one.'),
+          })
+          .optional()
+          .describe('Backup retention as Azure reports it for the database.'),
+        newestRestorePoint: z
+          .string()
+          .optional()
+          .describe('Newest point in time the database can be restored to, when Azure reports it (RFC 3339).'),
+        drill: restoreDrillStatusSchema.optional(),
+      })
+      .optional()
+      .describe('Backups: retention in force, the newest restore point, and restore drills.'),
   })
   .describe('Observed state, written by the operator only.');
 

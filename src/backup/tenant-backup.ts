@@ -1,0 +1,338 @@
+/**
+ * The backup side of one Tenant, as the Tenant reconciler calls it after the Azure step: applies the
+ * BackupPolicy's retention to the database (writing only what differs), checks the newest restore
+ * point against the RPO (`BackupHealthy`), advances the restore drill one step
+ * (`RestoreDrillSucceeded`), exports the backup metrics, and returns the status, conditions and
+ * events for the caller to record. Nothing here blocks on a restore: a drill is a state machine
+ * whose state lives in `status.backup.drill`.
+ *
+ * A tenant whose BackupPolicy is missing (or invalid) gets `BackupHealthy` False with
+ * `BackupPolicyNotFound` and no writes: its database keeps the retention last applied to it. That
+ * is the safe reading of a dangling reference (a typo or a policy being renamed must not shorten a
+ * customer's retention to Azure's defaults), and the condition says so. Running drills are
+ * canceled and no new ones start until a policy is found.
+ */
+import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import type { AzureContext } from '../azure/arm.ts';
+import type { AzureClients } from '../azure/clients.ts';
+import { classifyAzureError } from '../azure/errors.ts';
+import { tenantAzureNames } from '../azure/names.ts';
+import { type DatabaseObserved, observeDatabase, observeRestorePoints, type RestorePointsObserved } from '../azure/sql.ts';
+import type { AzureFacts, OperatorContext } from '../context.ts';
+import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
+import type { ConditionInput } from '../runtime/conditions.ts';
+import { RetryableError, TerminalError } from '../runtime/errors.ts';
+import {
+  type DrillDecision,
+  type DrillSettings,
+  type DrillStatus,
+  type DrillsOff,
+  decideDrill,
+  RESTORE_DRILL_SUCCEEDED,
+} from './drill.ts';
+import { type DrillTarget, executeDrillActions, observeScratchDatabases } from './drill-runner.ts';
+import { type BackupTargets, backupTargets, type ResolvedPolicy, resolveBackupPolicy } from './policy.ts';
+import { desiredRetention, reconcileRetention } from './retention.ts';
+import { BACKUP_HEALTHY, checkRpo } from './rpo.ts';
+
+export type BackupStatus = NonNullable<TenantStatus['backup']>;
+
+export interface TenantBackupEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface TenantBackupResult {
+  /** `BackupHealthy` and `RestoreDrillSucceeded`. */
+  conditions: ConditionInput[];
+  /** The whole `status.backup` to write (undefined only when nothing is known yet). */
+  status: TenantStatus['backup'];
+  /** Events to record on the Tenant (drill started/succeeded/failed, retention applied, cleanup). */
+  events: TenantBackupEvent[];
+  /** Look again this soon (a drill is running, the RPO is about to be breached, a drill is due). */
+  requeueAfterMs?: number;
+}
+
+export interface TenantBackupOptions {
+  /** Poll interval while a drill restores or cleans up (default 30 s). */
+  pollIntervalMs?: number;
+  /** A database younger than this gets no first drill yet (default 1 h). */
+  firstDrillGraceMs?: number;
+  /** How long a scratch database may not show up after the restore request (default 2 min). */
+  missingGraceMs?: number;
+  /** Longest requeue asked for while idle (default 6 h; the resync comes sooner anyway). */
+  maxIdleRequeueMs?: number;
+}
+
+/** Where the tenant's database lives. */
+export interface DatabaseLocation {
+  resourceGroup: string;
+  serverName: string;
+  databaseName: string;
+}
+
+/**
+ * The database's location: from the facts the Azure step reported (the server name is the first
+ * label of its FQDN), else from the deterministic names.
+ */
+export function locateDatabase(tenant: Tenant, facts: AzureFacts, salt: string | undefined): DatabaseLocation {
+  const names = tenantAzureNames(tenant.metadata.name, tenant.spec.environment.toLowerCase(), salt === undefined ? {} : { salt });
+  return {
+    resourceGroup: facts.resourceGroup ?? names.resourceGroup,
+    serverName: facts.sqlServerFqdn?.split('.')[0] || names.sqlServer,
+    databaseName: facts.databaseName ?? names.sqlDatabase,
+  };
+}
+
+const DEFAULTS: Required<TenantBackupOptions> = {
+  pollIntervalMs: 30_000,
+  firstDrillGraceMs: 3_600_000,
+  missingGraceMs: 120_000,
+  maxIdleRequeueMs: 6 * 3_600_000,
+};
+
+export class TenantBackup {
+  readonly ctx: OperatorContext;
+  readonly clients: AzureClients;
+  readonly options: Required<TenantBackupOptions>;
+
+  constructor(ctx: OperatorContext, clients: AzureClients, options: TenantBackupOptions = {}) {
+    this.ctx = ctx;
+    this.clients = clients;
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  /**
+   * One pass over the tenant's backups. Level-based: depends only on the tenant, what Azure shows
+   * and `previous` (the tenant's `status.backup`). Throws RetryableError/TerminalError (classified
+   * Azure errors) when reading Azure or applying retention fails; a drill action that fails is
+   * reported in the result instead, so a drill already started is never forgotten.
+   */
+  async reconcile(tenant: Tenant, facts: AzureFacts, previous: TenantStatus['backup'] | undefined): Promise<TenantBackupResult> {
+    const now = this.ctx.clock.now();
+    const name = tenant.metadata.name;
+    const policy = resolveBackupPolicy(this.ctx, tenant);
+    const targets = policy.found ? backupTargets(policy.spec) : undefined;
+    const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
+    const azure: AzureContext = { clients: this.clients };
+    const events: TenantBackupEvent[] = [];
+    const audit = (action: string) =>
+      this.ctx.recorder.audit({
+        subject: { kind: 'Tenant', name, generation: tenant.metadata.generation },
+        action: `azure write ${action}`,
+        result: 'ok',
+      });
+
+    let database: DatabaseObserved | undefined;
+    let points: RestorePointsObserved | undefined;
+    let retention: BackupStatus['retention'];
+    let retentionPending = false;
+    try {
+      database = await observeDatabase(azure, where.resourceGroup, where.serverName, where.databaseName);
+      if (database !== undefined) {
+        const settled = database.status === 'Online';
+        const outcome = await reconcileRetention(azure, where, policy.found ? desiredRetention(policy.spec) : undefined, {
+          write: settled,
+        });
+        retention = retentionStatus(outcome.shortTerm, outcome.longTerm);
+        retentionPending = outcome.pending.length > 0;
+        for (const change of outcome.changes) {
+          audit(`backup retention ${change} of database ${where.databaseName}`);
+          events.push({
+            type: 'Normal',
+            reason: 'BackupRetentionApplied',
+            message: `Applied BackupPolicy ${policy.name} to database ${where.databaseName}: ${change}.`,
+          });
+        }
+        points = await observeRestorePoints(azure, where.resourceGroup, where.serverName, where.databaseName);
+      }
+    } catch (err) {
+      throw classified(err, `backups of tenant ${name}`);
+    }
+
+    // RPO.
+    const rpo = targets
+      ? checkRpo({
+          now,
+          rpoMs: targets.rpoMs,
+          database: database === undefined ? undefined : { name: database.name, creationDate: database.creationDate },
+          newestRestorePoint: points?.newestRestorePoint,
+          earliestRestorePoint: points?.earliestRestoreDate ?? database?.earliestRestoreDate,
+        })
+      : undefined;
+    const backupHealthy: ConditionInput = rpo
+      ? rpo.condition
+      : { type: BACKUP_HEALTHY, status: 'False', reason: 'BackupPolicyNotFound', message: policyMessage(policy) };
+
+    // Drill.
+    const previousDrill = previous?.drill;
+    let drill: DrillDecision | undefined;
+    if (database !== undefined) {
+      const target: DrillTarget = {
+        tenant: name,
+        resourceGroup: where.resourceGroup,
+        serverName: where.serverName,
+        database,
+      };
+      const settings = this.#drillSettings(tenant, policy, targets, now);
+      const runningName = previousDrill?.phase === 'Running' ? previousDrill.scratchDatabase : undefined;
+      let scratch: Awaited<ReturnType<typeof observeScratchDatabases>>;
+      try {
+        scratch = await observeScratchDatabases(azure, target, {
+          name: runningName,
+          size: !('off' in settings) && settings.minimumSizeBytes !== undefined,
+        });
+      } catch (err) {
+        throw classified(err, `restore drill of tenant ${name}`);
+      }
+      const decision = decideDrill(previousDrill, settings, {
+        now,
+        database: { name: database.name, id: database.id, status: database.status, creationDate: database.creationDate },
+        scratch,
+        restoreWindow: {
+          earliest: points?.earliestRestoreDate ?? database.earliestRestoreDate,
+          newest: points?.newestRestorePoint,
+        },
+      });
+      const executed = await executeDrillActions(azure, target, previousDrill, decision, {
+        everyMs: targets?.drill.everyMs ?? 0,
+        now,
+      });
+      for (const write of executed.writes) audit(write);
+      drill = executed.decision;
+      events.push(...drill.events);
+    }
+    const drillCondition: ConditionInput = drill?.condition ?? {
+      type: RESTORE_DRILL_SUCCEEDED,
+      status: 'Unknown',
+      reason: 'NoDrillYet',
+      message: 'The tenant database does not exist yet; drills start once it has backups.',
+    };
+    const drillStatus = drill ? drill.status : previousDrill;
+
+    const status = compact<BackupStatus>({
+      policy: policy.name,
+      retention,
+      newestRestorePoint: points?.newestRestorePoint?.toISOString(),
+      drill: drillStatus,
+    });
+    this.#exportMetrics(name, targets, retention, rpo?.ageMs, drillStatus);
+
+    const requeue = [
+      drill?.requeueAfterMs,
+      rpo?.breachAt ? Math.max(1000, rpo.breachAt.getTime() - now.getTime()) : undefined,
+      retentionPending ? 15_000 : undefined,
+    ].filter((v): v is number => v !== undefined);
+    return {
+      conditions: [backupHealthy, drillCondition],
+      status,
+      events,
+      ...(requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : {}),
+    };
+  }
+
+  #drillSettings(
+    tenant: Tenant,
+    policy: ResolvedPolicy,
+    targets: BackupTargets | undefined,
+    now: Date,
+  ): DrillSettings | DrillsOff {
+    if (!policy.found || targets === undefined) {
+      return { off: true, reason: 'BackupPolicyNotFound', message: policyMessage(policy) };
+    }
+    if (!targets.drill.enabled) {
+      return {
+        off: true,
+        reason: 'DrillsDisabled',
+        message: `Restore drills are disabled in BackupPolicy ${policy.name}: recovery of this tenant is not being proven.`,
+      };
+    }
+    return {
+      everyMs: targets.drill.everyMs,
+      rtoMs: targets.rtoMs,
+      timeoutFactor: targets.drill.timeoutFactor,
+      minimumSizeBytes: targets.drill.minimumSizeBytes,
+      firstDrillGraceMs: this.options.firstDrillGraceMs,
+      missingGraceMs: this.options.missingGraceMs,
+      pollMs: this.options.pollIntervalMs,
+      maxIdleRequeueMs: this.options.maxIdleRequeueMs,
+      window: targets.drill.inMaintenanceWindow ? this.#window(tenant, targets, now) : undefined,
+    };
+  }
+
+  /** Whether the window drills wait for is open now, and when it opens next. */
+  #window(tenant: Tenant, targets: BackupTargets, now: Date): NonNullable<DrillSettings['window']> {
+    const name =
+      targets.drill.maintenanceWindowRef ?? tenant.spec.maintenanceWindowRef?.name ?? this.ctx.config.defaultMaintenanceWindow;
+    const raw = this.ctx.caches.maintenanceWindows.get(name);
+    const description = `MaintenanceWindow ${name}`;
+    if (!raw) return { open: false, nextOpensAt: undefined, description: `${description} (which does not exist)` };
+    try {
+      const schedule = raw.spec as WindowSchedule;
+      return { open: isWithinWindow(schedule, now), nextOpensAt: nextWindow(schedule, now)?.opensAt, description };
+    } catch {
+      return { open: false, nextOpensAt: undefined, description: `${description} (whose schedule is invalid)` };
+    }
+  }
+
+  #exportMetrics(
+    tenant: string,
+    targets: BackupTargets | undefined,
+    retention: BackupStatus['retention'],
+    ageMs: number | undefined,
+    drill: DrillStatus | undefined,
+  ): void {
+    const m = this.ctx.metrics;
+    const labels = { tenant };
+    if (targets) {
+      m.backupRpo.set(labels, targets.rpoMs / 1000);
+      m.backupRto.set(labels, targets.rtoMs / 1000);
+    }
+    if (retention?.retentionDays !== undefined) m.backupRetentionDays.set(labels, retention.retentionDays);
+    if (ageMs === undefined) m.backupNewestRestorePointAge.remove(labels);
+    else m.backupNewestRestorePointAge.set(labels, ageMs / 1000);
+    // The latest finished drill: this one when finished, else the one before it.
+    const last = drill?.phase === 'Running' ? drill.previous : drill;
+    if (last?.result !== undefined) {
+      m.restoreDrillSuccess.set(labels, last.result === 'Succeeded' ? 1 : 0);
+      if (last.measuredRtoSeconds !== undefined) m.restoreDrillDuration.set(labels, last.measuredRtoSeconds);
+      else m.restoreDrillDuration.remove(labels);
+      const finished = last.finishedAt ? Date.parse(last.finishedAt) : Number.NaN;
+      if (!Number.isNaN(finished)) m.restoreDrillTimestamp.set(labels, finished / 1000);
+    }
+  }
+}
+
+function policyMessage(policy: ResolvedPolicy): string {
+  return policy.found ? '' : policy.message;
+}
+
+function retentionStatus(
+  shortTerm: { retentionDays: number; diffBackupIntervalInHours: number } | undefined,
+  longTerm: { weeklyRetention: string; monthlyRetention: string; yearlyRetention: string; weekOfYear: number } | undefined,
+): BackupStatus['retention'] {
+  if (shortTerm === undefined && longTerm === undefined) return undefined;
+  return compact({
+    retentionDays: shortTerm?.retentionDays,
+    diffBackupIntervalHours: shortTerm?.diffBackupIntervalInHours,
+    weeklyRetention: longTerm?.weeklyRetention,
+    monthlyRetention: longTerm?.monthlyRetention,
+    yearlyRetention: longTerm?.yearlyRetention,
+    weekOfYear: longTerm?.weekOfYear,
+  });
+}
+
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function classified(err: unknown, what: string): RetryableError | TerminalError {
+  const c = classifyAzureError(err);
+  const message = `${what}: ${c.message}`;
+  if (c instanceof TerminalError) return new TerminalError(c.reason, message, { cause: err });
+  return new RetryableError(c.reason, message, {
+    cause: err,
+    ...(c.retryAfterMs === undefined ? {} : { retryAfterMs: c.retryAfterMs }),
+  });
+}
