@@ -63,6 +63,7 @@ export function resourcePath(type: ResourceType, namespace?: string, name?: stri
 
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
+  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
   /** Called after every request, for metrics and for tests that count calls. */
   onRequest: (method: string, path: string, status: number) => void = () => {};
 
@@ -85,12 +86,15 @@ export class KubeClient {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[method]);
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    // client-node builds a new connection pool for every request context: keep the first one, so
+    // requests share kept-alive TLS connections instead of opening one each (sockets, memory, CPU).
+    this.#dispatcher ??= ctx.getDispatcher();
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     const response = await fetch(url, {
       method,
       headers,
-      dispatcher: ctx.getDispatcher(),
+      dispatcher: this.#dispatcher,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(30_000),
     });
