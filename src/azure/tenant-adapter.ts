@@ -11,6 +11,7 @@ import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, OperatorContext, TenantAzure } from '../context.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
 import { buildWafCustomRules } from '../tenant/front-door.ts';
 import { tenantNamespaceName } from '../tenant/labels.ts';
 import { checkResidency, isRedundancyAllowed, type Redundancy } from '../tenant/residency.ts';
@@ -139,6 +140,10 @@ export class AzureTenantAdapter implements TenantAzure {
           action: `azure write ${change}`,
           result: 'ok',
         });
+      }
+      if (changes.length > 0) {
+        const message = `Azure: ${changes.join('; ')}`;
+        this.ctx.recorder.event(tenant as unknown as KubeObject, 'Normal', 'AzureApplied', message).catch(() => {});
       }
       const conditions = azureConditions(observed.ready, {
         mode: this.azure.wafMode,
