@@ -3,7 +3,8 @@
  * logger, metrics, events. No module-level singletons, so tests swap any of them.
  */
 import type { Logger } from 'winston';
-import type { Tenant } from './api/v1alpha1/tenant.ts';
+import type { Tenant, TenantStatus } from './api/v1alpha1/tenant.ts';
+import type { TenantBackupResult } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
 import type { EventRecorder } from './observability/events.ts';
 import type { OperatorMetrics } from './observability/metrics.ts';
@@ -48,6 +49,13 @@ export interface TenantAzure {
   delete(tenant: Tenant): Promise<void>;
 }
 
+/** The backup side of a tenant (src/backup/tenant-backup.ts): retention, RPO check, restore drills. */
+export interface TenantBackups {
+  reconcile(tenant: Tenant, facts: AzureFacts, previous: TenantStatus['backup'] | undefined): Promise<TenantBackupResult>;
+  /** Before a tenant is let go: deletes its drills' scratch databases (RetryableError until gone). */
+  release(tenant: Tenant, facts: AzureFacts): Promise<void>;
+}
+
 export interface OperatorContext {
   client: KubeClient;
   applier: Applier;
@@ -59,4 +67,6 @@ export interface OperatorContext {
   recorder: EventRecorder;
   /** The Azure side; undefined when the operator runs without Azure (Kubernetes-only mode). */
   azure?: TenantAzure | undefined;
+  /** Backups; set together with `azure`. */
+  backup?: TenantBackups | undefined;
 }

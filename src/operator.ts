@@ -10,6 +10,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { AzureTenantAdapter, createAzureClientsFromConfig } from './azure/tenant-adapter.ts';
 import { BackupPolicyReconciler } from './backup/policy-status.ts';
+import { TenantBackup } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
 import type { Caches, OperatorContext } from './context.ts';
 import { MaintenanceWindowReconciler } from './maintenance/window-status.ts';
@@ -98,6 +99,7 @@ export class Operator {
         if (status === 429) this.metrics.azureThrottled.inc({ service });
       });
       this.ctx.azure = new AzureTenantAdapter(this.ctx, config.azure, clients);
+      this.ctx.backup = new TenantBackup(this.ctx, clients);
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
     }

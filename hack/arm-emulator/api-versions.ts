@@ -18,6 +18,10 @@ export const API_VERSIONS = {
   sqlSecurity: '2020-11-01-preview',
   /** @azure/arm-sql 10.0.0: short-term retention policies */
   sqlShortTermRetention: '2021-02-01-preview',
+  /** @azure/arm-sql 10.0.0: database restore points (list) */
+  sqlRestorePoints: '2020-11-01-preview',
+  /** @azure/arm-sql 10.0.0: database usages (list) */
+  sqlDatabaseUsages: '2021-02-01-preview',
   /** @azure/arm-sql 10.0.0: long-term retention backups (list) */
   sqlLongTermRetentionBackups: '2021-05-01-preview',
   /** @azure/arm-network 39.0.0 */

@@ -17,17 +17,25 @@ export interface ControllableClock {
   set(date: Date): void;
 }
 
-/** A clock frozen at `start` until advanced or set. */
-export function createControllableClock(start: Date = new Date()): ControllableClock {
+/**
+ * A clock frozen at `start` until advanced or set; with `running`, it also moves with real time
+ * from `start` (for an emulator behind `make dev`, where backups should keep coming as an operator
+ * on the real clock expects; `advance` and `set` still jump it).
+ */
+export function createControllableClock(start: Date = new Date(), options: { running?: boolean } = {}): ControllableClock {
   let current = start.getTime();
+  let anchor = Date.now();
+  const read = (): number => (options.running ? current + (Date.now() - anchor) : current);
   return {
-    now: () => new Date(current),
+    now: () => new Date(read()),
     advance(ms: number): void {
       if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`clock.advance needs a non-negative number, got ${ms}`);
-      current += ms;
+      current = read() + ms;
+      anchor = Date.now();
     },
     set(date: Date): void {
       current = date.getTime();
+      anchor = Date.now();
     },
   };
 }

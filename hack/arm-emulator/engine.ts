@@ -10,12 +10,20 @@ import { armMergePatch, asObject, asString, clone, isObject, type JsonObject } f
 import {
   type ArmError,
   armError,
+  databaseRestoreWindow,
   type EmulatorSettings,
   type ResourceTarget,
   type ResourceTypeSpec,
   resourceTypeSpecs,
   type TypeContext,
 } from './resource-types.ts';
+import {
+  DEFAULT_BACKUP_INTERVAL_MS,
+  DEFAULT_DATABASE_USED_BYTES,
+  restorePointsBody,
+  type SqlBackupSettings,
+  usagesBody,
+} from './sql-backups.ts';
 import {
   type ArmErrorBody,
   busyAncestor,
@@ -30,7 +38,7 @@ import {
   subtree,
 } from './store.ts';
 
-export interface EngineConfig {
+export interface EngineConfig extends Partial<SqlBackupSettings> {
   /** Real-time duration of a long-running operation unless a fault says otherwise. */
   lroDelayMs: number;
   /**
@@ -90,8 +98,16 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return { status, headers, body };
 }
 
+/** The SQL backup settings in force (defaults for what the config leaves out). */
+export function sqlSettings(config: EngineConfig): SqlBackupSettings {
+  return {
+    backupIntervalMs: config.backupIntervalMs ?? DEFAULT_BACKUP_INTERVAL_MS,
+    restoreDurationMs: config.restoreDurationMs ?? 0,
+  };
+}
+
 function ctxOf(engine: Engine): TypeContext {
-  return { store: engine.store, clock: engine.clock, settings: engine.settings };
+  return { store: engine.store, clock: engine.clock, settings: engine.settings, sql: sqlSettings(engine.config) };
 }
 
 /** Settle due operations and expire soft-deleted vaults and retained backups past their dates. */
@@ -129,6 +145,8 @@ export function pollHoldMs(engine: Engine, path: string): number {
   if (target?.type === undefined || target.name === undefined || !OPERATION_TYPES.test(target.type)) return 0;
   const op = engine.store.operations.get(target.name);
   if (op === undefined || op.status !== 'InProgress') return 0;
+  // Waiting for the emulated clock: nothing a held poll could see change.
+  if (op.completesAtClock !== undefined && op.completesAtClock > engine.clock.now().getTime()) return 0;
   const remaining = op.completesAt - Date.now();
   // Hold a little past the end (timers may fire early): the poll then sees the final status.
   return remaining <= engine.config.pollHoldMs ? Math.max(0, remaining + 2) : engine.config.pollHoldMs;
@@ -359,6 +377,7 @@ function startOperation(
   resource: StoredResource,
   method: Operation['method'],
   settle: (succeeded: boolean) => void,
+  clockMs?: number,
 ): Operation {
   const op: Operation = {
     id: newOperationId(),
@@ -371,6 +390,7 @@ function startOperation(
     startTime: engine.clock.now(),
     endTime: undefined,
     completesAt: Date.now() + (req.lroDelayMs ?? engine.config.lroDelayMs),
+    completesAtClock: clockMs === undefined ? undefined : engine.clock.now().getTime() + clockMs,
     failWith: req.lroFailure,
     error: undefined,
     settle: (succeeded) => {
@@ -470,17 +490,24 @@ function handleWrite(
   resource.body = stored;
   resource.state = created ? 'Creating' : 'Updating';
   putResource(engine.store, resource);
-  const op = startOperation(engine, req, resource, method, (succeeded) => {
-    if (succeeded) {
-      resource.state = 'Succeeded';
-      commit(resource);
-    } else if (previous === undefined) {
-      removeSubtree(engine, resource.id, false);
-    } else {
-      resource.body = previous.body;
-      resource.state = 'Failed';
-    }
-  });
+  const op = startOperation(
+    engine,
+    req,
+    resource,
+    method,
+    (succeeded) => {
+      if (succeeded) {
+        resource.state = 'Succeeded';
+        commit(resource);
+      } else if (previous === undefined) {
+        removeSubtree(engine, resource.id, false);
+      } else {
+        resource.body = previous.body;
+        resource.state = 'Failed';
+      }
+    },
+    outcome.operationClockMs,
+  );
   const urls = operationUrls(req, op, req.query.get('api-version') ?? '');
   const headers = { 'Azure-AsyncOperation': urls.status, 'Retry-After': '0' };
   if (method === 'PATCH') return { status: 202, headers: { ...headers, Location: urls.result } };
@@ -511,6 +538,17 @@ export function removeSubtree(engine: Engine, id: string, hooks = true): void {
   }
 }
 
+/** End a resource's running operation as `Failed` (canceled); the resource stays, settled, for the delete that follows. */
+function cancelOperation(engine: Engine, resource: StoredResource): void {
+  const op = resource.operationId === undefined ? undefined : engine.store.operations.get(resource.operationId);
+  resource.operationId = undefined;
+  resource.state = 'Succeeded';
+  if (op === undefined || op.status !== 'InProgress') return;
+  op.status = 'Failed';
+  op.error = { code: 'OperationCancelled', message: `The operation on '${resource.name}' was canceled by a delete.` };
+  op.endTime = engine.clock.now();
+}
+
 function handleDelete(engine: Engine, spec: ResourceTypeSpec, target: ResourceTarget, req: EngineRequest): EngineResponse {
   const mode = spec.writes.DELETE;
   if (mode === undefined) {
@@ -520,6 +558,9 @@ function handleDelete(engine: Engine, spec: ResourceTypeSpec, target: ResourceTa
   if (missing !== undefined && missing.code === 'ResourceGroupNotFound') return errorResponse(missing);
   const existing = getResource(engine.store, target.id);
   if (existing === undefined) return { status: 204, headers: {} };
+  if (existing.operationId !== undefined && spec.cancelOnDelete?.(existing) === true) {
+    cancelOperation(engine, existing);
+  }
   const conflict = busy(engine, target, existing);
   if (conflict !== undefined) return errorResponse(conflict);
   const refused = spec.validateDelete?.(ctxOf(engine), existing);
@@ -601,7 +642,22 @@ const SPECIAL_ROUTE_VERSIONS: Readonly<Record<string, string>> = {
   'microsoft.keyvault/checknameavailability': API_VERSIONS.keyVault,
   'microsoft.sql/locations/longtermretentionservers/longtermretentiondatabases/longtermretentionbackups':
     API_VERSIONS.sqlLongTermRetentionBackups,
+  'microsoft.sql/servers/databases/restorepoints': API_VERSIONS.sqlRestorePoints,
+  'microsoft.sql/servers/databases/usages': API_VERSIONS.sqlDatabaseUsages,
 };
+
+/** The database a `.../databases/{db}/<collection>` request is about, or the 404 to answer. */
+function databaseOf(engine: Engine, target: ArmTarget): StoredResource | EngineResponse {
+  const missing = missingContainer(engine, target);
+  if (missing !== undefined) return errorResponse(missing);
+  const database = getResource(engine.store, target.parentId);
+  if (database === undefined) {
+    return errorResponse(
+      armError(404, 'ResourceNotFound', `The database '${target.parentId.split('/').pop() ?? ''}' was not found.`),
+    );
+  }
+  return database;
+}
 
 function handleSpecialRoute(
   engine: Engine,
@@ -699,6 +755,21 @@ function handleSpecialRoute(
           },
         }));
       return json(200, { value });
+    }
+    case 'microsoft.sql/servers/databases/restorepoints': {
+      if (method !== 'GET' || !target.collection) return undefined;
+      const database = databaseOf(engine, target);
+      if (!('id' in database)) return database;
+      if (database.state === 'Creating') return json(200, { value: [] });
+      const window = databaseRestoreWindow(ctxOf(engine), database);
+      return json(200, restorePointsBody(database.id, asString(database.body.location) ?? '', window));
+    }
+    case 'microsoft.sql/servers/databases/usages': {
+      if (method !== 'GET' || !target.collection) return undefined;
+      const database = databaseOf(engine, target);
+      if (!('id' in database)) return database;
+      const used = typeof database.body._usedBytes === 'number' ? database.body._usedBytes : DEFAULT_DATABASE_USED_BYTES;
+      return json(200, usagesBody(database.id, database.body, used));
     }
     default:
       return undefined;

@@ -9,10 +9,20 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TokenCredential } from '@azure/core-auth';
 import { type ControllableClock, createControllableClock } from './clock.ts';
-import { createEngine, describeRequest, type EngineConfig, handleRequest, pollHoldMs, render, tick } from './engine.ts';
+import {
+  createEngine,
+  describeRequest,
+  type EngineConfig,
+  handleRequest,
+  pollHoldMs,
+  render,
+  sqlSettings,
+  tick,
+} from './engine.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
 import type { EmulatorSettings } from './resource-types.ts';
+import { resumeBackups, stopBackups } from './sql-backups.ts';
 import {
   createStore,
   getResource,
@@ -65,8 +75,20 @@ export interface ArmEmulatorOptions {
   pollHoldMs?: number;
   /** Seed of the fault injector's RNG (default 1). */
   seed?: number;
+  /** Emulated minutes between two automatic backups of a SQL database (default 10). */
+  backupIntervalMinutes?: number;
+  /**
+   * Emulated milliseconds a point-in-time restore runs (default 0: it ends after `lroDelayMs` of real
+   * time like any operation). With a value, the restored database is `Restoring` until the clock passes it.
+   */
+  restoreDurationMs?: number;
   /** Start of the emulated clock (default: now). */
   startTime?: Date;
+  /**
+   * Let the emulated clock run with real time from `startTime` (default false: frozen until moved).
+   * For an operator on the real clock: automatic SQL backups then keep coming, so RPOs hold.
+   */
+  clockRunning?: boolean;
   /** Entra tenant id the emulated directory uses (identities' `tenantId`). */
   directoryTenantId?: string;
   /** Accepted locations (default: a list of public Azure regions). */
@@ -85,6 +107,16 @@ export interface OperationSummary {
   resourceType: string;
   method: string;
   status: OperationStatus;
+}
+
+/** Knobs of the Azure SQL backup model (see sql-backups.ts and README.md). */
+export interface SqlControls {
+  /** Stop automatic backups from now on: of databases with this name, or of every database. */
+  stopBackups(database?: string): void;
+  /** Resume them (every stopped database when `database` is omitted). */
+  resumeBackups(database?: string): void;
+  /** Set the data size the usages endpoint reports for databases with this name (restores copy it). */
+  setDatabaseSize(database: string, bytes: number): void;
 }
 
 /** Read access to the emulator's state, for assertions. Bodies are what a GET would return. */
@@ -125,8 +157,12 @@ export interface ArmEmulator {
   faults: FaultInjector;
   clock: ControllableClock;
   state: ArmEmulatorState;
-  /** Live settings: change `lroDelayMs` or `pollHoldMs` between steps of a test. */
+  /**
+   * Live settings: change `lroDelayMs`, `pollHoldMs`, `backupIntervalMs` or `restoreDurationMs`
+   * between steps of a test.
+   */
   config: EngineConfig;
+  sql: SqlControls;
   /** Forget all resources, operations, requests and fault rules; reset the clock to its start. */
   reset(): void;
   /** Close the server and every connection, hanging ones included. */
@@ -201,13 +237,19 @@ const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
 export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promise<ArmEmulator> {
   const tls = options.tls ?? generateSelfSignedCertificate();
   const startTime = options.startTime ?? new Date();
-  const clock = createControllableClock(startTime);
+  const clock = createControllableClock(startTime, { running: options.clockRunning ?? false });
   const settings: EmulatorSettings = {
     directoryTenantId: options.directoryTenantId ?? '72f988bf-0000-4000-8000-00000000d1e7',
     locations: new Set((options.locations ?? DEFAULT_LOCATIONS).map((l) => l.replaceAll(' ', '').toLowerCase())),
     strictPrincipals: options.strictPrincipals ?? true,
   };
-  const config: EngineConfig = { lroDelayMs: options.lroDelayMs ?? 5, pollHoldMs: options.pollHoldMs ?? 250 };
+  const initialConfig: EngineConfig = {
+    lroDelayMs: options.lroDelayMs ?? 5,
+    pollHoldMs: options.pollHoldMs ?? 250,
+    backupIntervalMs: (options.backupIntervalMinutes ?? 10) * 60_000,
+    restoreDurationMs: options.restoreDurationMs ?? 0,
+  };
+  const config: EngineConfig = { ...initialConfig };
   let engine = createEngine(createStore(), clock, settings, config);
   const faults = createFaultInjector(options.seed ?? 1);
   const requests: RecordedRequest[] = [];
@@ -366,7 +408,17 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         status: op.status,
       })),
     completeOperations: () => {
-      settleDueOperations(engine.store, Number.POSITIVE_INFINITY, clock.now);
+      settleDueOperations(engine.store, Number.POSITIVE_INFINITY, clock.now, true);
+    },
+  };
+
+  const sql: SqlControls = {
+    stopBackups: (database) => stopBackups(engine.store.backupPauses, clock.now().getTime(), database),
+    resumeBackups: (database) => resumeBackups(engine.store.backupPauses, clock.now().getTime(), database),
+    setDatabaseSize: (database, bytes) => {
+      for (const db of resourcesOfType(engine.store, 'Microsoft.Sql/servers/databases')) {
+        if (db.name.toLowerCase() === database.toLowerCase()) db.body._usedBytes = bytes;
+      }
     },
   };
 
@@ -422,12 +474,43 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         reset();
         send(res, 200, {}, { ok: true });
         return;
+      case 'POST /_emulator/backups': {
+        // {"stop": true|false, "database"?: "name"} and/or {"intervalMinutes": N}
+        const database = asString(body.database);
+        if (body.stop === true) sql.stopBackups(database);
+        if (body.stop === false) sql.resumeBackups(database);
+        const interval = asNumber(body.intervalMinutes);
+        if (interval !== undefined && interval > 0) config.backupIntervalMs = interval * 60_000;
+        send(
+          res,
+          200,
+          {},
+          { backupIntervalMinutes: sqlSettings(config).backupIntervalMs / 60_000, pauses: engine.store.backupPauses },
+        );
+        return;
+      }
+      case 'POST /_emulator/restores': {
+        // {"durationMs": N}: emulated time a point-in-time restore runs (0: real-time lroDelayMs only)
+        const duration = asNumber(body.durationMs);
+        if (duration !== undefined && duration >= 0) config.restoreDurationMs = duration;
+        send(res, 200, {}, { durationMs: config.restoreDurationMs });
+        return;
+      }
+      case 'POST /_emulator/database-size': {
+        // {"database": "name", "bytes": N}
+        const database = asString(body.database);
+        const bytes = asNumber(body.bytes);
+        if (database !== undefined && bytes !== undefined) sql.setDatabaseSize(database, bytes);
+        send(res, 200, {}, { ok: database !== undefined && bytes !== undefined });
+        return;
+      }
       default:
         send(res, 404, {}, { error: { code: 'NotFound', message: `No admin route '${route}'.` } });
     }
   }
 
   function reset(): void {
+    Object.assign(config, initialConfig);
     engine = createEngine(createStore(), clock, settings, config);
     requests.length = 0;
     faults.clear();
@@ -447,6 +530,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     clock,
     state,
     config,
+    sql,
     reset,
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -2,6 +2,7 @@
  * Runs the ARM emulator as its own process, for an operator running in another process.
  *
  *   node hack/arm-emulator/main.ts [--port 8443] [--out-dir DIR] [--lro-delay-ms 5] [--seed 1]
+ *                                  [--backup-interval-minutes 10] [--restore-duration-ms 0] [--clock-running]
  *
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
  * `endpoint` and `emulator.json` there. Prints one JSON line ({ endpoint, caPath, subscriptionId,
@@ -20,6 +21,9 @@ const { values } = parseArgs({
     'out-dir': { type: 'string' },
     'lro-delay-ms': { type: 'string' },
     seed: { type: 'string' },
+    'backup-interval-minutes': { type: 'string' },
+    'restore-duration-ms': { type: 'string' },
+    'clock-running': { type: 'boolean' },
   },
 });
 
@@ -29,6 +33,11 @@ const emulator = await startArmEmulator({
   ...(values.host === undefined ? {} : { host: values.host }),
   ...(values['lro-delay-ms'] === undefined ? {} : { lroDelayMs: Number(values['lro-delay-ms']) }),
   ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
+  ...(values['backup-interval-minutes'] === undefined
+    ? {}
+    : { backupIntervalMinutes: Number(values['backup-interval-minutes']) }),
+  ...(values['restore-duration-ms'] === undefined ? {} : { restoreDurationMs: Number(values['restore-duration-ms']) }),
+  ...(values['clock-running'] ? { clockRunning: true } : {}),
 });
 
 const info: Record<string, unknown> = {

@@ -8,6 +8,7 @@ import type { ArmTarget } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
 import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
+import { DEFAULT_DATABASE_USED_BYTES, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
 import {
   childrenOfType,
   getResource,
@@ -46,6 +47,8 @@ export interface TypeContext {
   store: Store;
   clock: ControllableClock;
   settings: EmulatorSettings;
+  /** Live SQL backup settings (the engine's config). */
+  sql: SqlBackupSettings;
 }
 
 export type ResourceTarget = ArmTarget & { id: string; name: string; type: string };
@@ -69,6 +72,8 @@ export type WriteOutcome =
       unchanged?: boolean;
       /** Extra effect applied when the write commits (immediately, or when its operation succeeds). */
       onCommit?: () => void;
+      /** The long-running operation also runs this long on the emulated clock (a point-in-time restore). */
+      operationClockMs?: number;
     }
   | { ok: false; error: ArmError };
 
@@ -98,6 +103,11 @@ export interface ResourceTypeSpec {
   validateDelete?(ctx: TypeContext, resource: StoredResource): ArmError | undefined;
   /** Called for this resource when it is removed, itself or as part of a parent's removal. */
   onRemove?(ctx: TypeContext, resource: StoredResource): void;
+  /**
+   * A DELETE of this resource while its operation runs cancels that operation instead of being
+   * refused with 409 (Azure SQL: deleting a database being restored cancels the restore).
+   */
+  cancelOnDelete?(resource: StoredResource): boolean;
 }
 
 // --- shared helpers --------------------------------------------------------------------------
@@ -690,7 +700,7 @@ const sqlDatabases: ResourceTypeSpec = {
   tracked: true,
   renderState: (body, state) => {
     const p = asObject(body.properties);
-    if (state === 'Creating') p.status = 'Creating';
+    if (state === 'Creating') p.status = p.createMode === 'PointInTimeRestore' ? 'Restoring' : 'Creating';
     else if (state === 'Updating') p.status = 'Scaling';
     else if (state === 'Deleting') p.status = 'Dropping';
   },
@@ -709,11 +719,18 @@ const sqlDatabases: ResourceTypeSpec = {
     }
     const p = props(body);
     const old = existingProps(existing);
-    const createMode = asString(p.createMode) ?? 'Default';
-    if (existing === undefined && createMode !== 'Default') {
+    const createMode = existing === undefined ? (asString(p.createMode) ?? 'Default') : asString(old.createMode);
+    let restore: PointInTimeRestore | undefined;
+    if (existing === undefined && createMode === 'PointInTimeRestore') {
+      const checked = checkPointInTimeRestore(ctx, p, asString(body.location) ?? '');
+      if (!checked.ok) return checked.outcome;
+      restore = checked.restore;
+    } else if (existing === undefined && createMode !== 'Default') {
       return fail(400, 'InvalidParameterValue', `createMode '${createMode}' is not supported by the emulator yet.`);
     }
-    const requested = isObject(body.sku) ? body.sku : { name: 'GP_Gen5', tier: 'GeneralPurpose', family: 'Gen5', capacity: 2 };
+    // A restore keeps the source's service objective unless the request names another.
+    const fallbackSku = restore?.source.body.sku ?? { name: 'GP_Gen5', tier: 'GeneralPurpose', family: 'Gen5', capacity: 2 };
+    const requested = isObject(body.sku) ? body.sku : asObject(fallbackSku);
     const skuName = asString(requested.name) ?? '';
     if (!SKU_NAME.test(skuName)) return fail(400, 'InvalidSkuName', `The SKU name '${skuName}' is not valid.`);
     const tier = asString(requested.tier) ?? skuTier(skuName);
@@ -729,14 +746,22 @@ const sqlDatabases: ResourceTypeSpec = {
     if (!REDUNDANCY.has(redundancy)) {
       return fail(400, 'InvalidBackupStorageRedundancy', `Backup storage redundancy '${redundancy}' is not valid.`);
     }
+    const usedBytes =
+      asNumber(existing?.body._usedBytes) ?? asNumber(restore?.source.body._usedBytes) ?? DEFAULT_DATABASE_USED_BYTES;
     return {
       ok: true,
+      ...(restore !== undefined && ctx.sql.restoreDurationMs > 0 ? { operationClockMs: ctx.sql.restoreDurationMs } : {}),
       body: {
         location: body.location,
         tags: body.tags,
         sku,
         kind: 'v12.0,user,vcore',
+        // Internal: the data size the usages endpoint reports (a restore brings the source's).
+        _usedBytes: usedBytes,
         properties: compact({
+          createMode: restore === undefined ? asString(old.createMode) : 'PointInTimeRestore',
+          sourceDatabaseId: restore?.source.id ?? asString(old.sourceDatabaseId),
+          restorePointInTime: restore?.pointInTime ?? asString(old.restorePointInTime),
           collation: asString(p.collation) ?? asString(old.collation) ?? 'SQL_Latin1_General_CP1_CI_AS',
           maxSizeBytes: asNumber(p.maxSizeBytes) ?? asNumber(old.maxSizeBytes) ?? 34_359_738_368,
           status: 'Online',
@@ -775,12 +800,11 @@ const sqlDatabases: ResourceTypeSpec = {
   render(ctx, database, body) {
     if (database.state === 'Creating') return;
     // Point-in-time restore reaches back to creation, or to the retention window, whichever is later.
-    const p = asObject(body.properties);
-    const created = Date.parse(asString(p.creationDate) ?? '');
-    const str = getResource(ctx.store, `${database.id}/backupShortTermRetentionPolicies/default`);
-    const days = asNumber(props(str?.body ?? {}).retentionDays) ?? 7;
-    const windowStart = ctx.clock.now().getTime() - days * 86_400_000;
-    p.earliestRestoreDate = new Date(Math.max(created, windowStart)).toISOString();
+    const earliest = databaseRestoreWindow(ctx, database).earliest;
+    if (earliest !== undefined) asObject(body.properties).earliestRestoreDate = new Date(earliest).toISOString();
+  },
+  cancelOnDelete(database) {
+    return database.state === 'Creating' && props(database.body).createMode === 'PointInTimeRestore';
   },
   onRemove(ctx, database) {
     // "Final backup retained": with a long-term retention policy in place, the database's latest
@@ -810,6 +834,61 @@ const sqlDatabases: ResourceTypeSpec = {
     });
   },
 };
+
+/** The restore window of a stored database, from its short-term retention and the backup model. */
+export function databaseRestoreWindow(ctx: TypeContext, database: StoredResource): ReturnType<typeof restoreWindow> {
+  const str = getResource(ctx.store, `${database.id}/backupShortTermRetentionPolicies/default`);
+  const days = asNumber(props(str?.body ?? {}).retentionDays) ?? 7;
+  return restoreWindow(database.body, days, ctx.clock.now().getTime(), ctx.sql, ctx.store.backupPauses);
+}
+
+interface PointInTimeRestore {
+  source: StoredResource;
+  /** ISO 8601, as requested. */
+  pointInTime: string;
+}
+
+/**
+ * `createMode: PointInTimeRestore`: the source must be a settled database in the same location, and
+ * `restorePointInTime` within its restore window (earliest restore date to newest backup).
+ */
+function checkPointInTimeRestore(
+  ctx: TypeContext,
+  p: JsonObject,
+  location: string,
+): { ok: true; restore: PointInTimeRestore } | { ok: false; outcome: WriteOutcome } {
+  const no = (code: string, message: string) => ({ ok: false as const, outcome: fail(400, code, message) });
+  const sourceId = asString(p.sourceDatabaseId);
+  if (sourceId === undefined)
+    return no('InvalidParameterValue', 'sourceDatabaseId is required with createMode PointInTimeRestore.');
+  const source = getResource(ctx.store, sourceId);
+  if (source === undefined || source.type !== 'Microsoft.Sql/servers/databases') {
+    return no('SourceDatabaseNotFound', `The source database '${sourceId}' does not exist.`);
+  }
+  if (source.state === 'Creating' || source.state === 'Deleting') {
+    return no('SourceDatabaseNotReady', `The source database '${source.name}' is ${source.state.toLowerCase()}.`);
+  }
+  if (source.body.location !== location.replaceAll(' ', '').toLowerCase()) {
+    return no(
+      'InvalidParameterValue',
+      `A point-in-time restore must stay in the source's location '${String(source.body.location)}'.`,
+    );
+  }
+  const requested = asString(p.restorePointInTime);
+  const at = Date.parse(requested ?? '');
+  if (requested === undefined || Number.isNaN(at)) {
+    return no('InvalidParameterValue', 'restorePointInTime (ISO 8601) is required with createMode PointInTimeRestore.');
+  }
+  const window = databaseRestoreWindow(ctx, source);
+  if (window.earliest === undefined || window.newest === undefined || at < window.earliest || at > window.newest) {
+    const range =
+      window.earliest === undefined || window.newest === undefined
+        ? 'no backup exists yet'
+        : `choose a time between ${new Date(window.earliest).toISOString()} and ${new Date(window.newest).toISOString()}`;
+    return no('RestorePointInTimeOutOfRange', `The point in time ${requested} cannot be restored: ${range}.`);
+  }
+  return { ok: true, restore: { source, pointInTime: new Date(at).toISOString() } };
+}
 
 function fixedName(expected: string): (name: string) => WriteOutcome | undefined {
   return (name) =>

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { idKey } from './arm-path.ts';
 import type { JsonObject } from './json.ts';
+import type { BackupPause } from './sql-backups.ts';
 
 /** Provisioning state of a stored resource, as the emulator tracks it (rendered per type on GET). */
 export type ProvisioningState = 'Succeeded' | 'Creating' | 'Updating' | 'Deleting' | 'Failed';
@@ -39,6 +40,11 @@ export interface Operation {
   endTime: Date | undefined;
   /** Wall-clock time (ms) at which the operation settles. */
   completesAt: number;
+  /**
+   * Emulated time (ms) the operation also waits for, when it runs on the emulated clock (a
+   * point-in-time restore with `restoreDurationMs`): it settles once both times have passed.
+   */
+  completesAtClock: number | undefined;
   /** When set, the operation ends `Failed` with this error. */
   failWith: ArmErrorBody | undefined;
   error: ArmErrorBody | undefined;
@@ -79,10 +85,12 @@ export interface Store {
   /** Keyed by lower-case vault name: vault names are global. */
   deletedVaults: Map<string, DeletedVault>;
   retainedBackups: RetainedBackup[];
+  /** Periods in which automatic SQL backups stop (see sql-backups.ts). */
+  backupPauses: BackupPause[];
 }
 
 export function createStore(): Store {
-  return { resources: new Map(), operations: new Map(), deletedVaults: new Map(), retainedBackups: [] };
+  return { resources: new Map(), operations: new Map(), deletedVaults: new Map(), retainedBackups: [], backupPauses: [] };
 }
 
 export function getResource(store: Store, id: string): StoredResource | undefined {
@@ -133,11 +141,15 @@ export function newOperationId(): string {
   return randomUUID();
 }
 
-/** Settle every operation whose time has come. Returns how many settled. */
-export function settleDueOperations(store: Store, nowMs: number, clockNow: () => Date): number {
+/**
+ * Settle every operation whose time has come (real and, where set, emulated). `force` settles every
+ * running operation regardless. Returns how many settled.
+ */
+export function settleDueOperations(store: Store, nowMs: number, clockNow: () => Date, force = false): number {
   let settled = 0;
   for (const op of store.operations.values()) {
-    if (op.status !== 'InProgress' || op.completesAt > nowMs) continue;
+    if (op.status !== 'InProgress') continue;
+    if (!force && (op.completesAt > nowMs || (op.completesAtClock ?? 0) > clockNow().getTime())) continue;
     const succeeded = op.failWith === undefined;
     op.status = succeeded ? 'Succeeded' : 'Failed';
     op.error = op.failWith;

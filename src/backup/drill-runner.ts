@@ -20,6 +20,7 @@ import {
   type DrillDecision,
   type DrillEvent,
   type DrillStatus,
+  drillCondition,
   drillRestoreRefused,
   isScratchDatabaseOf,
   type ScratchDatabase,
@@ -147,7 +148,7 @@ export async function executeDrillActions(
           ...decision,
           status: previous,
           events: decision.events.filter((e) => e.reason !== 'DrillStarted'),
-          condition: decision.condition,
+          condition: drillCondition(previous),
         };
         extraEvents.push({
           type: 'Warning',

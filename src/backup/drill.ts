@@ -410,6 +410,13 @@ export function verificationProblems(scratch: ScratchDatabase, obs: DrillObserva
   return problems;
 }
 
+/** The condition a drill status stands for on its own (no new observation). */
+export function drillCondition(drill: DrillStatus | undefined): ConditionInput {
+  if (drill === undefined) return noDrillYet(undefined);
+  if (drill.phase === 'Running') return runningCondition(drill);
+  return drill.result === undefined ? noDrillYet(undefined) : verdictCondition(drill);
+}
+
 function noDrillYet(dueAt: Date | undefined, why?: string): ConditionInput {
   return {
     type: RESTORE_DRILL_SUCCEEDED,
@@ -475,7 +482,11 @@ function maybeStart(
         : undefined,
     );
   }
-  if (db.status !== 'Online') return idle(new Date(dueAtMs), undefined, now.getTime() + settings.pollMs);
+  // A restore reads backups, not the database: a Paused (serverless) source is fine, one in the
+  // middle of an operation (Creating, Scaling, Dropping) is not.
+  if (db.status === undefined || isInProgress(db.status)) {
+    return idle(new Date(dueAtMs), undefined, now.getTime() + settings.pollMs);
+  }
   const name = scratchDatabaseName(db.name, now);
   // Wait for scratch databases being deleted; never start two drills into the same name.
   if (orphans.length > 0 || obs.scratch.some((s) => s.name === name)) {

@@ -14,10 +14,18 @@
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { AzureContext } from '../azure/arm.ts';
+import { getOrUndefined, isInProgress } from '../azure/arm.ts';
 import type { AzureClients } from '../azure/clients.ts';
 import { classifyAzureError } from '../azure/errors.ts';
 import { tenantAzureNames } from '../azure/names.ts';
-import { type DatabaseObserved, observeDatabase, observeRestorePoints, type RestorePointsObserved } from '../azure/sql.ts';
+import {
+  beginDeleteDatabase,
+  type DatabaseObserved,
+  listServerDatabases,
+  observeDatabase,
+  observeRestorePoints,
+  type RestorePointsObserved,
+} from '../azure/sql.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
@@ -30,7 +38,7 @@ import {
   decideDrill,
   RESTORE_DRILL_SUCCEEDED,
 } from './drill.ts';
-import { type DrillTarget, executeDrillActions, observeScratchDatabases } from './drill-runner.ts';
+import { type DrillTarget, executeDrillActions, isDrillCopy, observeScratchDatabases } from './drill-runner.ts';
 import { type BackupTargets, backupTargets, type ResolvedPolicy, resolveBackupPolicy } from './policy.ts';
 import { desiredRetention, reconcileRetention } from './retention.ts';
 import { BACKUP_HEALTHY, checkRpo } from './rpo.ts';
@@ -131,7 +139,8 @@ export class TenantBackup {
     try {
       database = await observeDatabase(azure, where.resourceGroup, where.serverName, where.databaseName);
       if (database !== undefined) {
-        const settled = database.status === 'Online';
+        // Not while another operation runs on it; a Paused (serverless) database takes the write.
+        const settled = database.status !== undefined && !isInProgress(database.status);
         const outcome = await reconcileRetention(azure, where, policy.found ? desiredRetention(policy.spec) : undefined, {
           write: settled,
         });
@@ -232,6 +241,41 @@ export class TenantBackup {
     };
   }
 
+  /**
+   * Before a Tenant is let go (either deletionPolicy): delete the scratch databases of its drills,
+   * so a drill running at deletion time never leaves a billed database behind. Resolves when none
+   * is left; throws RetryableError `DrillCleanupPending` while one is still being deleted (the
+   * finalizer waits), or a classified Azure error. Never touches the live database.
+   */
+  async release(tenant: Tenant, facts: AzureFacts): Promise<void> {
+    const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
+    const azure: AzureContext = { clients: this.clients };
+    let remaining: string[];
+    try {
+      const all = await listServerDatabasesOrEmpty(azure, where);
+      const copies = all.filter((db) => isDrillCopy(db, where.databaseName));
+      for (const copy of copies) {
+        if (copy.status?.toLowerCase() === 'dropping') continue;
+        await beginDeleteDatabase(azure, where.resourceGroup, where.serverName, copy.name);
+        this.ctx.recorder.audit({
+          subject: { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation },
+          action: `azure write delete scratch database ${copy.name} (tenant released)`,
+          result: 'ok',
+        });
+      }
+      remaining = copies.map((c) => c.name);
+    } catch (err) {
+      throw classified(err, `deleting the drill databases of tenant ${tenant.metadata.name}`);
+    }
+    if (remaining.length > 0) {
+      throw new RetryableError(
+        'DrillCleanupPending',
+        `waiting for scratch database(s) ${remaining.join(', ')} of a restore drill to be deleted`,
+        { retryAfterMs: 5_000 },
+      );
+    }
+  }
+
   #drillSettings(
     tenant: Tenant,
     policy: ResolvedPolicy,
@@ -302,6 +346,11 @@ export class TenantBackup {
       if (!Number.isNaN(finished)) m.restoreDrillTimestamp.set(labels, finished / 1000);
     }
   }
+}
+
+/** The server's databases; none when the server (or its group) is already gone. */
+async function listServerDatabasesOrEmpty(azure: AzureContext, where: DatabaseLocation): Promise<DatabaseObserved[]> {
+  return (await getOrUndefined(() => listServerDatabases(azure, where.resourceGroup, where.serverName))) ?? [];
 }
 
 function policyMessage(policy: ResolvedPolicy): string {

@@ -9,6 +9,7 @@
  * Tenant: reinstalling the CRD must not delete customers.
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import type { TenantBackupResult } from '../backup/tenant-backup.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
@@ -118,7 +119,12 @@ export class TenantReconciler implements Reconciler {
     // reason) must be recorded now, or the next pass would see no change and forget it.
     const isolated = components.some((c) => c.type === 'NamespaceReady' && c.status === 'True');
     const maintenance = isolated ? maintenanceStatus(this.ctx, tenant, raw, gate) : tenant.status?.maintenance;
-    await this.#writeStatus(tenant, components, this.#statusFields(tenant, pass, maintenance), gate);
+    const backup = failure ? undefined : await this.#backup(raw, pass);
+    const fields = {
+      ...this.#statusFields(tenant, pass, maintenance),
+      ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
+    };
+    await this.#writeStatus(tenant, components, fields, gate, backup?.conditions);
     this.#exportConditions(tenant, components);
     if (failure) throw failure;
     if (components.some((c) => c.type === 'AzureResourcesReady' && c.status !== 'True')) {
@@ -128,9 +134,32 @@ export class TenantReconciler implements Reconciler {
     if (gate.pending.length > 0 && gate.window) {
       // Look again when the window opens (capped: a resync or an edit may come sooner anyway).
       const untilOpen = gate.window.opensAt.getTime() - this.ctx.clock.now().getTime();
-      return { requeueAfterMs: Math.min(Math.max(untilOpen, 1000), 6 * 3600_000) };
+      return { requeueAfterMs: Math.min(Math.max(untilOpen, 1000), 6 * 3600_000, backup?.requeueAfterMs ?? Infinity) };
     }
-    return undefined;
+    return backup?.requeueAfterMs === undefined ? undefined : { requeueAfterMs: backup.requeueAfterMs };
+  }
+
+  /** Backups after the Azure step: informational conditions (never un-Ready), status.backup, events. */
+  async #backup(raw: KubeObject, pass: Pass): Promise<TenantBackupResult | undefined> {
+    const backup = this.ctx.backup;
+    if (!backup || !pass.azure) return undefined;
+    try {
+      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup);
+      for (const e of result.events) this.ctx.recorder.event(raw, e.type, e.reason, e.message).catch(() => {});
+      return result;
+    } catch (err) {
+      const e =
+        err instanceof RetryableError || err instanceof TerminalError
+          ? err
+          : new RetryableError('BackupCheckFailed', String(err));
+      const unknown = (type: string) => ({ type, status: 'Unknown' as const, reason: e.reason, message: e.message });
+      return {
+        conditions: [unknown('BackupHealthy'), unknown('RestoreDrillSucceeded')],
+        status: pass.tenant.status?.backup,
+        events: [],
+        requeueAfterMs: e instanceof RetryableError ? (e.retryAfterMs ?? 60_000) : undefined,
+      };
+    }
   }
 
   #steps(): Step[] {
@@ -346,6 +375,7 @@ export class TenantReconciler implements Reconciler {
     const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
     const deleting = tenant.spec.deletionPolicy === 'Delete';
     // Azure first: if it fails, the finalizer stays and the namespace is untouched.
+    if (this.ctx.backup) await this.ctx.backup.release(tenant, tenant.status?.azure ?? {});
     if (this.ctx.azure) {
       if (deleting) await this.ctx.azure.delete(tenant);
       else await this.ctx.azure.release(tenant);
@@ -420,8 +450,9 @@ export class TenantReconciler implements Reconciler {
     components: ConditionInput[],
     fields: Omit<TenantStatus, 'conditions' | 'observedGeneration'> = {},
     gate?: GateDecision,
+    extra: ConditionInput[] = [],
   ): Promise<void> {
-    const informational: ConditionInput[] = gate ? [updatePendingCondition(gate)] : [];
+    const informational: ConditionInput[] = [...(gate ? [updatePendingCondition(gate)] : []), ...extra];
     const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), informational);
     if (!statusChanged(tenant.status, next)) return;
     try {

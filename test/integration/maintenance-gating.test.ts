@@ -102,6 +102,17 @@ describe('maintenance gating', () => {
     expect(condition(t, 'Ready')?.status).toBe('True');
     expect(await appliedVersion()).toBe('1.0.0');
     await waitFor('UpdatePending event', async () => (await events('UpdatePending')).length > 0);
+    // The window's own status counts who waits on it.
+    const mw = await waitFor('window status', async () => {
+      const w = await admin.get<KubeObject & { status?: Record<string, unknown> }>(typeOf('MaintenanceWindow'), 'gate-window');
+      return w.status?.tenantsWithPendingChanges === 1 ? w : undefined;
+    });
+    expect(mw.status).toMatchObject({
+      open: false,
+      tenants: 1,
+      nextOpening: '2026-11-25T01:00:00Z',
+      nextClosing: '2026-11-25T04:00:00Z',
+    });
   });
 
   test('a non-disruptive change applies at once while the version still waits', async () => {

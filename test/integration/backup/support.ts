@@ -1,0 +1,202 @@
+/**
+ * Helpers for the backup integration tests: the shared ARM emulator's admin API (clock, backups,
+ * restores, faults, resources, requests), one clock moved for the test and the emulator together,
+ * an operator-less context for TenantBackup, and a driver that does what the Tenant reconciler does
+ * with TenantBackup: call it with the tenant's Azure facts and its stored `status.backup`, then
+ * store the new `status.backup` on the Tenant.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
+import type { TenantBackup, TenantBackupResult } from '../../../src/backup/tenant-backup.ts';
+import { parseConfig } from '../../../src/config.ts';
+import type { OperatorContext } from '../../../src/context.ts';
+import { EventRecorder } from '../../../src/observability/events.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { OperatorMetrics } from '../../../src/observability/metrics.ts';
+import { type Clock, ManualClock } from '../../../src/runtime/clock.ts';
+import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
+import { type ArmInfo, emulatorAzureConfig, typeOf } from '../../harness/fixtures.ts';
+
+export async function armAdmin<T = Record<string, unknown>>(
+  arm: ArmInfo,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: object,
+): Promise<T> {
+  const ca = readFileSync(arm.caFile);
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(`${arm.endpoint}${path}`, { method, ca, headers: { 'content-type': 'application/json' } }, (res) => {
+      let out = '';
+      res.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      res.on('end', () =>
+        (res.statusCode ?? 500) < 300 ? resolve(out) : reject(new Error(`${method} ${path}: ${res.statusCode} ${out}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+  return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+export interface ArmResource {
+  id: string;
+  name: string;
+  tags?: Record<string, string>;
+  properties: Record<string, any>;
+}
+
+/** Resources of a type in the shared emulator, as GET returns them. */
+export async function armResources(arm: ArmInfo, type: string): Promise<ArmResource[]> {
+  return (await armAdmin<{ value: ArmResource[] }>(arm, 'GET', `/_emulator/resources?type=${encodeURIComponent(type)}`)).value;
+}
+
+export const DATABASES = 'Microsoft.Sql/servers/databases';
+
+/** The operator's clock and the emulator's, moved together. */
+export class SharedClock {
+  readonly arm: ArmInfo;
+  readonly clock: ManualClock;
+
+  private constructor(arm: ArmInfo, now: Date) {
+    this.arm = arm;
+    this.clock = new ManualClock(now);
+  }
+
+  /** Starts at the emulator's current time. */
+  static async start(arm: ArmInfo): Promise<SharedClock> {
+    const { now } = await armAdmin<{ now: string }>(arm, 'POST', '/_emulator/clock', {});
+    return new SharedClock(arm, new Date(now));
+  }
+
+  now(): Date {
+    return this.clock.now();
+  }
+
+  async advance(ms: number): Promise<void> {
+    this.clock.advance(ms);
+    await armAdmin(this.arm, 'POST', '/_emulator/clock', { set: this.clock.now().toISOString() });
+  }
+}
+
+export interface ArmRequestRecord {
+  seq: number;
+  method: string;
+  path: string;
+  status: number;
+  write: boolean;
+}
+
+export async function armRequestsSince(arm: ArmInfo, since: number): Promise<ArmRequestRecord[]> {
+  return (await armAdmin<{ value: ArmRequestRecord[] }>(arm, 'GET', `/_emulator/requests?since=${since}`)).value;
+}
+
+export async function armSeq(arm: ArmInfo): Promise<number> {
+  const all = await armRequestsSince(arm, 0);
+  return all.length === 0 ? 0 : (all[all.length - 1] as ArmRequestRecord).seq;
+}
+
+/** ARM writes since `since` whose path mentions `fragment` (case-insensitive). */
+export async function armWritesTo(arm: ArmInfo, since: number, fragment: string): Promise<ArmRequestRecord[]> {
+  const f = fragment.toLowerCase();
+  return (await armRequestsSince(arm, since)).filter((r) => r.write && r.path.toLowerCase().includes(f));
+}
+
+export type StoredTenant = Tenant & { status?: Tenant['status'] };
+
+/** A cache stand-in over a list read from the API server on `refresh()`. */
+class ListCache {
+  readonly path: string;
+  items: KubeObject[] = [];
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  get(name: string): KubeObject | undefined {
+    return this.items.find((o) => o.metadata.name === name);
+  }
+
+  list(): KubeObject[] {
+    return this.items;
+  }
+
+  async refresh(admin: KubeClient): Promise<void> {
+    this.items = (await admin.request<{ items: KubeObject[] }>('GET', this.path)).items;
+  }
+}
+
+/**
+ * What TenantBackup and the BackupPolicy status reconciler need from an OperatorContext, without an
+ * operator: the configuration for the shared emulator, the clock, fresh metrics, and caches that
+ * are re-read from the API server before each use. A new one stands for a restarted operator.
+ */
+export class BackupTestContext {
+  readonly ctx: OperatorContext;
+  readonly metrics = new OperatorMetrics({ defaultMetrics: false });
+  readonly #admin: KubeClient;
+  readonly #caches = {
+    tenants: new ListCache('/apis/tenancy.dev/v1alpha1/tenants'),
+    backupPolicies: new ListCache('/apis/tenancy.dev/v1alpha1/backuppolicies'),
+    maintenanceWindows: new ListCache('/apis/tenancy.dev/v1alpha1/maintenancewindows'),
+  };
+
+  constructor(admin: KubeClient, arm: ArmInfo, clock: Clock) {
+    this.#admin = admin;
+    const logger = silentLogger();
+    this.ctx = {
+      client: admin,
+      config: parseConfig({ azure: emulatorAzureConfig(arm) }),
+      clock,
+      logger,
+      metrics: this.metrics,
+      recorder: new EventRecorder(undefined, 'backup-test', clock, logger),
+      caches: this.#caches,
+    } as unknown as OperatorContext;
+  }
+
+  async refresh(): Promise<void> {
+    for (const cache of Object.values(this.#caches)) await cache.refresh(this.#admin);
+  }
+
+  async gauge(name: string, tenant: string): Promise<number | undefined> {
+    const values = (await this.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
+    return values.find((v) => v.labels.tenant === tenant)?.value;
+  }
+}
+
+/**
+ * What the Tenant reconciler does with TenantBackup once wired: read the Tenant, call reconcile
+ * with its Azure facts and stored `status.backup`, store the new `status.backup` (server-side
+ * apply on /status, so the CRD schema checks it). `override` changes the tenant in memory only.
+ */
+export async function driveBackup(
+  admin: KubeClient,
+  context: BackupTestContext,
+  backup: TenantBackup,
+  name: string,
+  override: (t: StoredTenant) => StoredTenant = (t) => t,
+): Promise<TenantBackupResult> {
+  await context.refresh();
+  const tenant = override((await admin.get(typeOf('Tenant'), name)) as unknown as StoredTenant);
+  const azure = tenant.status?.azure ?? {};
+  const facts = {
+    resourceGroup: azure.resourceGroup,
+    sqlServerFqdn: azure.sqlServerFqdn,
+    databaseName: azure.databaseName,
+  };
+  const result = await backup.reconcile(tenant, facts, tenant.status?.backup);
+  await admin.apply(
+    typeOf('Tenant'),
+    { apiVersion: 'tenancy.dev/v1alpha1', kind: 'Tenant', metadata: { name }, status: { backup: result.status ?? {} } },
+    'backup-wiring-test',
+    'status',
+  );
+  return result;
+}
+
+export function conditionOf(result: TenantBackupResult, type: string) {
+  return result.conditions.find((c) => c.type === type);
+}

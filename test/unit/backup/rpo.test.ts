@@ -1,0 +1,96 @@
+import { describe, expect, test } from '@jest/globals';
+import { checkRpo, formatAge } from '../../../src/backup/rpo.ts';
+
+const NOW = new Date('2026-11-25T12:00:00Z');
+const H = 3_600_000;
+const ago = (ms: number) => new Date(NOW.getTime() - ms);
+const db = { name: 'sqldb-acme-prd', creationDate: ago(30 * 24 * H) };
+
+describe('checkRpo around the 2 h boundary', () => {
+  test.each([
+    ['a point 10 minutes old', 10 * 60_000, 'True', 'WithinRPO'],
+    ['a point exactly 2 h old (at most the RPO)', 2 * H, 'True', 'WithinRPO'],
+    ['a point 2 h and 1 s old', 2 * H + 1000, 'False', 'RPOBreached'],
+    ['a point 2 h and 1 ms old', 2 * H + 1, 'False', 'RPOBreached'],
+    ['a point 5 h old', 5 * H, 'False', 'RPOBreached'],
+    ['a point in the future (clock skew)', -60_000, 'True', 'WithinRPO'],
+  ])('%s', (_name, ageMs, status, reason) => {
+    const result = checkRpo({
+      now: NOW,
+      rpoMs: 2 * H,
+      database: db,
+      newestRestorePoint: ago(ageMs),
+      earliestRestorePoint: ago(14 * 24 * H),
+    });
+    expect(result.condition).toMatchObject({ type: 'BackupHealthy', status, reason });
+    expect(result.ageMs).toBe(Math.max(0, ageMs));
+  });
+
+  test('a breach names the age and the target', () => {
+    const result = checkRpo({
+      now: NOW,
+      rpoMs: 2 * H,
+      database: db,
+      newestRestorePoint: ago(3 * H + 10 * 60_000),
+      earliestRestorePoint: undefined,
+    });
+    expect(result.condition.message).toContain('is 3h10m old, beyond the RPO of 2h');
+    expect(result.breachAt).toBeUndefined();
+  });
+
+  test('within the RPO, it says when the breach would come', () => {
+    const result = checkRpo({
+      now: NOW,
+      rpoMs: 2 * H,
+      database: db,
+      newestRestorePoint: ago(H),
+      earliestRestorePoint: undefined,
+    });
+    expect(result.breachAt?.getTime()).toBe(NOW.getTime() + H + 1);
+  });
+});
+
+describe('checkRpo without a newest restore point', () => {
+  test.each([
+    ['no database', undefined, undefined, 'Unknown', 'BackupsUnknown', 'does not exist yet'],
+    [
+      'Azure lists only the continuous point (real Azure SQL Database)',
+      db,
+      ago(14 * 24 * H),
+      'Unknown',
+      'BackupsUnknown',
+      'not the newest restore point',
+    ],
+    [
+      'a database 30 minutes old without a backup yet',
+      { name: 'new', creationDate: ago(30 * 60_000) },
+      undefined,
+      'Unknown',
+      'BackupsUnknown',
+      'first backup is expected shortly',
+    ],
+    [
+      'a database 3 h old that never had a backup',
+      { name: 'old', creationDate: ago(3 * H) },
+      undefined,
+      'False',
+      'RPOBreached',
+      'has no restore point although it was created 3h ago',
+    ],
+  ])('%s', (_name, database, earliest, status, reason, message) => {
+    const result = checkRpo({ now: NOW, rpoMs: 2 * H, database, newestRestorePoint: undefined, earliestRestorePoint: earliest });
+    expect(result.condition).toMatchObject({ status, reason });
+    expect(result.condition.message).toContain(message);
+    expect(result.ageMs).toBeUndefined();
+  });
+});
+
+test.each([
+  [0, '0s'],
+  [59_999, '59s'],
+  [60_000, '1m'],
+  [2 * H, '2h'],
+  [2 * H + 10 * 60_000 + 59_000, '2h10m'],
+])('formatAge(%i) = %s', (ms, text) => {
+  expect(formatAge(ms)).toBe(text);
+});
