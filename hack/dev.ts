@@ -49,7 +49,7 @@ await installRbac(admin);
 say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in) and RBAC installed');
 const kubelet = startKubeletStandIn(admin);
 
-const arm = await startArmEmulator({ lroDelayMs: 20 });
+const arm = await startArmEmulator({ lroDelayMs: 20, clockRunning: true });
 const armCaFile = join(devDir, 'arm-ca.pem');
 writeFileSync(armCaFile, arm.ca);
 writeFileSync(join(devDir, 'arm-endpoint'), arm.endpoint);
