@@ -35,6 +35,16 @@ export function objectKey(obj: KubeObject): string {
 
 class GoneError extends Error {}
 
+/**
+ * What the cache keeps of an object: everything but `metadata.managedFields`, which the
+ * operator never reads and which is often the largest part of an object (the client-go
+ * informers' TransformFunc does the same), plus the type the list or watch omitted.
+ */
+function forCache<T extends KubeObject>(obj: T, type: ResourceType): T {
+  const { managedFields: _dropped, ...metadata } = obj.metadata as T['metadata'] & { managedFields?: unknown };
+  return { ...obj, apiVersion: type.apiVersion, kind: type.kind, metadata };
+}
+
 /** Resource versions are opaque, but etcd's are integers: compare them as such when both are. */
 function isNewer(candidate: string | undefined, current: string | undefined): boolean {
   if (!candidate) return false;
@@ -102,7 +112,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const key = objectKey(obj);
     const cached = this.#cache.get(key);
     if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) return;
-    this.#cache.set(key, { ...obj, apiVersion: this.type.apiVersion, kind: this.type.kind });
+    this.#cache.set(key, forCache(obj, this.type));
   }
 
   /** Starts the list-watch loop in the background; resolves once the first list is cached. */
@@ -181,7 +191,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         resourcePath(this.type),
         { query: { labelSelector: this.#opts.labelSelector, limit: 500, continue: continueToken } },
       );
-      for (const item of page.items) items.push({ ...item, apiVersion: this.type.apiVersion, kind: this.type.kind });
+      for (const item of page.items) items.push(forCache(item, this.type));
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion;
     } while (continueToken);
@@ -220,7 +230,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         const rv = obj.metadata?.resourceVersion;
         if (rv) this.#resourceVersion = rv;
         if (phase === 'BOOKMARK') return;
-        const item = { ...obj, apiVersion: this.type.apiVersion, kind: this.type.kind } as T;
+        const item = forCache(obj as T, this.type);
         const key = objectKey(item);
         if (phase === 'DELETED') {
           this.#cache.delete(key);
