@@ -1,0 +1,328 @@
+/**
+ * `npm run bench` — the operator against a real control plane and the ARM emulator, measured.
+ *
+ *   node bench/run.ts [--tenants 200 | --sizes 100,300,1000] [--steady-seconds 120] [--changes 40]
+ *                     [--concurrency 4] [--resync-seconds S/3] [--arm-writes-per-second 50]
+ *                     [--arm-write-burst 100] [--floor-client pooled|operator] [--out FILE]
+ *
+ * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
+ * Each size runs in a fresh control plane. Prints a table and writes every figure as JSON to
+ * bench/results/<timestamp>.json (logs of the operator, emulator and the floor's plan next to it).
+ * See bench/README.md for what is measured and how.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, stopAllChildren } from './infra.ts';
+import { mb, msf, num, type Row, renderTable, sec, topCounts } from './report.ts';
+import { runSize } from './scenario.ts';
+
+const { values } = parseArgs({
+  options: {
+    tenants: { type: 'string' },
+    sizes: { type: 'string' },
+    'steady-seconds': { type: 'string', default: '120' },
+    changes: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    'resync-seconds': { type: 'string' },
+    'arm-writes-per-second': { type: 'string', default: '50' },
+    'arm-write-burst': { type: 'string', default: '100' },
+    'floor-client': { type: 'string', default: 'pooled' },
+    out: { type: 'string' },
+  },
+  allowPositionals: false,
+});
+
+const positiveInt = (name: string, raw: string | undefined, fallback: number): number => {
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    process.stderr.write(`bench: --${name} must be a positive integer\n`);
+    process.exit(2);
+  }
+  return value;
+};
+
+const sizes = values.sizes
+  ? values.sizes.split(',').map((s) => positiveInt('sizes', s.trim(), 0))
+  : [positiveInt('tenants', values.tenants, 200)];
+const steadySeconds = positiveInt('steady-seconds', values['steady-seconds'], 120);
+const changes = positiveInt('changes', values.changes, steadySeconds < 60 ? 10 : 40);
+const concurrency = positiveInt('concurrency', values.concurrency, 4);
+// At least one full resync inside the steady window: three periods fit in it (config minimum 10 s).
+const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds'], Math.max(10, Math.floor(steadySeconds / 3)));
+const armWritesPerSecond = positiveInt('arm-writes-per-second', values['arm-writes-per-second'], 50);
+const armWriteBurst = positiveInt('arm-write-burst', values['arm-write-burst'], 100);
+
+const floorClient = values['floor-client'] === 'operator' ? 'operator' : 'pooled';
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const resultsDir = join(REPO_ROOT, 'bench', 'results');
+const outFile = values.out ?? join(resultsDir, `${stamp}.json`);
+const logRoot = join(resultsDir, `${stamp}-logs`);
+mkdirSync(resultsDir, { recursive: true });
+
+const benchStarted = performance.now();
+const operatorRevision = revision();
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(4)}s] ${msg}\n`);
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: stopping every process the benchmark started`);
+    // Children are ended here; the control plane's own exit hook kills kube-apiserver and etcd.
+    void stopAllChildren().finally(() => process.exit(130));
+  });
+}
+
+/** Which operator was measured: the commit, and a digest of uncommitted changes under src/. */
+function revision() {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const diff = git('diff', 'HEAD', '--', 'src');
+  return {
+    commit: git('rev-parse', '--short', 'HEAD'),
+    subject: git('log', '-1', '--format=%s').slice(0, 120),
+    srcUncommittedFiles: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length,
+    srcDiffSha256: diff ? createHash('sha256').update(diff).digest('hex').slice(0, 12) : '',
+  };
+}
+
+function machine() {
+  const versions = readFileSync(join(REPO_ROOT, 'hack/controlplane/versions.env'), 'utf8');
+  let kernel = '';
+  try {
+    kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
+  } catch {}
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    memoryBytes: totalmem(),
+    node: process.version,
+    kernel,
+    controlPlane: Object.fromEntries(
+      versions
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => l.split('=').map((s) => s.replace(/"/g, '')) as [string, string]),
+    ),
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the result tree is plain JSON built by scenario.ts
+type Json = any;
+const results: Json[] = [];
+let failure: Error | undefined;
+for (const tenants of sizes) {
+  if (interrupted) break;
+  log(`=== ${tenants} tenants ===`);
+  try {
+    results.push(
+      await runSize(
+        {
+          tenants,
+          steadySeconds,
+          changes,
+          concurrency,
+          resyncSeconds,
+          armWritesPerSecond,
+          armWriteBurst,
+          floorClient,
+          logDir: join(logRoot, `n${tenants}`),
+        },
+        (msg) => log(`[N=${tenants}] ${msg}`),
+      ),
+    );
+  } catch (err) {
+    failure = err as Error;
+    log(`N=${tenants} failed: ${failure.stack ?? failure.message}`);
+    break;
+  }
+}
+
+const report = {
+  startedAt: new Date(Date.now() - (performance.now() - benchStarted)).toISOString(),
+  command: `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: machine(),
+  operator: operatorRevision,
+  settings: { sizes, steadySeconds, changes, concurrency, resyncSeconds, armWritesPerSecond, armWriteBurst, floorClient },
+  results,
+  ...(failure ? { failure: failure.message } : {}),
+};
+writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+// bench/** is linted: give the file the repository's JSON formatting so `make lint` stays green.
+try {
+  execFileSync(join(REPO_ROOT, 'node_modules/.bin/biome'), ['format', '--write', outFile], { stdio: 'ignore' });
+} catch {
+  log('note: could not format the JSON with biome (make lint may flag it)');
+}
+
+// --- the table -------------------------------------------------------------------------------------
+
+const col = (f: (r: Json) => string): string[] => results.map((r) => f(r));
+const per = (total: number, n: number) => num(total / n, 1);
+const peakRss = (r: Json) => Math.max(r.firstProcess?.peakRssBytes ?? 0, r.restart?.operatorPeakRssBytes ?? 0);
+const peakHeap = (r: Json) => r.firstProcess?.peakHeapUsedBytes ?? Number.NaN;
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+const rows: Row[] = [
+  { section: 'cold convergence (create N Tenants -> all Ready)', label: '', values: [] },
+  { label: 'time to all Ready', values: col((r) => sec(r.cold.ms)) },
+  { label: '  per tenant', values: col((r) => msf(r.cold.ms / r.tenants)) },
+  {
+    label: '  tenant Ready p50 / p95',
+    values: col((r) => `${sec(r.cold.perTenantReadyMs.p50)} / ${sec(r.cold.perTenantReadyMs.p95)}`),
+  },
+  { label: '  first tenant Ready', values: col((r) => sec(r.cold.firstReadyMs)) },
+  { label: '  reconciles per tenant', values: col((r) => per(r.cold.reconciles, r.tenants)) },
+  { label: '  mean reconcile', values: col((r) => msf(r.cold.reconcileMeanMs)) },
+  { label: 'API requests (operator)', values: col((r) => `${r.cold.operatorApi.total}`) },
+  { label: '  writes / reads', values: col((r) => `${r.cold.operatorApi.writes} / ${r.cold.operatorApi.reads}`) },
+  { label: '  writes per tenant', values: col((r) => per(r.cold.operatorApi.writes, r.tenants)) },
+  { label: '  lease requests', values: col((r) => `${r.cold.operatorApi.leaseRequests}`) },
+  { label: 'ARM requests', values: col((r) => `${r.cold.arm.total}`) },
+  {
+    label: '  writes / reads / polls',
+    values: col((r) => `${r.cold.arm.writes} / ${r.cold.arm.reads} / ${r.cold.arm.operationPolls}`),
+  },
+  {
+    label: '  per tenant (w / r)',
+    values: col((r) => `${per(r.cold.arm.writes, r.tenants)} / ${per(r.cold.arm.reads, r.tenants)}`),
+  },
+  { label: 'operator CPU', values: col((r) => `${num(r.cold.cpuSeconds.operator, 1)} s`) },
+  {
+    label: 'apiserver / etcd / emulator CPU',
+    values: col(
+      (r) =>
+        `${num(r.cold.cpuSeconds.kubeApiServer, 0)} / ${num(r.cold.cpuSeconds.etcd, 0)} / ${num(r.cold.cpuSeconds.armEmulator, 0)} s`,
+    ),
+  },
+  { label: 'operator peak RSS (VmHWM)', values: col((r) => mb(r.cold.operatorPeakRssBytes)) },
+  { label: 'operator heap used (peak)', values: col((r) => mb(r.cold.operatorPeakHeapUsedBytes)) },
+  { section: 'steady state', label: '', values: [] },
+  { label: 'window / resync period', values: col((r) => `${num(r.steady.seconds)} s / ${r.steady.resyncSeconds} s`) },
+  { label: '  resync passes (reconciles / N)', values: col((r) => num(r.steady.resyncPasses, 1)) },
+  { label: 'API writes (goal 0)', values: col((r) => `${r.steady.kubeWrites}`) },
+  { label: 'ARM writes (goal 0)', values: col((r) => `${r.steady.armWrites}`) },
+  { label: 'API reads / min', values: col((r) => num(r.steady.kubeReadsPerMinute, 1)) },
+  { label: '  lease requests / min', values: col((r) => num(r.steady.leaseRequestsPerMinute, 1)) },
+  { label: 'ARM reads / min', values: col((r) => num(r.steady.armReadsPerMinute, 0)) },
+  { label: '  ARM reads, peak per second', values: col((r) => `${r.steady.armReadsPeakPerSecond}`) },
+  { label: 'operator CPU (avg)', values: col((r) => `${num(r.steady.operatorCpuPercent, 1)} %`) },
+  { label: 'operator heap used (peak)', values: col((r) => mb(r.steady.operatorHeapUsedBytes.peak)) },
+  { section: 'restart (SIGTERM, new process)', label: '', values: [] },
+  { label: 'graceful shutdown', values: col((r) => sec(r.restart.shutdownMs)) },
+  { label: 'spawn -> caches synced', values: col((r) => sec(r.restart.readyMs)) },
+  { label: 'spawn -> leader', values: col((r) => sec(r.restart.leaderMs)) },
+  { label: 'spawn -> all confirmed', values: col((r) => sec(r.restart.convergedMs)) },
+  { label: 'API writes (goal 0)', values: col((r) => `${r.restart.kubeWrites}`) },
+  { label: 'ARM writes (goal 0)', values: col((r) => `${r.restart.armWrites}`) },
+  { label: 'ARM reads', values: col((r) => `${r.restart.armReads}`) },
+  { section: 'change latency (spec change -> observedGeneration), sequential', label: '', values: [] },
+  { label: 'changes', values: col((r) => `${r.changes.count}`) },
+  {
+    label: 'p50 / p95 / p99',
+    values: col((r) => `${msf(r.changes.all.p50)} / ${msf(r.changes.all.p95)} / ${msf(r.changes.all.p99)}`),
+  },
+  {
+    label: '  displayName p50 / max',
+    values: col((r) => `${msf(r.changes.displayName.p50)} / ${msf(r.changes.displayName.max)}`),
+  },
+  {
+    label: '  allowedSourceRanges p50 / max',
+    values: col((r) => `${msf(r.changes.allowedSourceRanges.p50)} / ${msf(r.changes.allowedSourceRanges.max)}`),
+  },
+  { section: 'mass change (BackupPolicy edit touching every tenant)', label: '', values: [] },
+  { label: 'time', values: col((r) => sec(r.massChange.ms)) },
+  { label: '  measured by', values: col((r) => r.massChange.measuredBy) },
+  {
+    label: '  reconciles / ARM writes / ARM reads',
+    values: col((r) => `${r.massChange.reconciles} / ${r.massChange.arm.writes} / ${r.massChange.arm.reads}`),
+  },
+  { section: 'floor (same objects + ARM writes, plain client, same concurrency and write limit)', label: '', values: [] },
+  { label: 'floor time', values: col((r) => sec(r.floor.ms)) },
+  {
+    label: '  ARM write budget alone',
+    values: col((r) => sec((Math.max(0, r.floor.armWrites - r.options.armWriteBurst) / r.options.armWritesPerSecond) * 1000)),
+  },
+  { label: 'operator / floor (goal <= 1.5)', values: col((r) => num(r.floor.ratio, 2)) },
+  { label: '  API writes: floor / operator', values: col((r) => `${r.floor.kubeWrites} / ${r.floor.operatorColdKubeWrites}`) },
+  { label: '  ARM writes: floor / operator', values: col((r) => `${r.floor.armWrites} / ${r.floor.operatorColdArmWrites}`) },
+  { label: '  floor process peak RSS', values: col((r) => mb(r.floor.processPeakRssBytes)) },
+  {
+    label: '  CPU: floor proc / apiserver',
+    values: col((r) => `${num(r.floor.cpuSeconds.floor, 1)} / ${num(r.floor.cpuSeconds.kubeApiServer, 1)} s`),
+  },
+  { section: 'memory over the whole run', label: '', values: [] },
+  {
+    label: 'operator idle, 0 tenants (RSS / heap)',
+    values: col((r) => `${mb(r.setup.operatorIdle.rssBytes)} / ${mb(r.setup.operatorIdle.heapUsedBytes)}`),
+  },
+  { label: 'operator peak RSS (max of both processes)', values: col((r) => mb(peakRss(r))) },
+  { label: 'operator peak heap used', values: col((r) => mb(peakHeap(r))) },
+  { label: '  per tenant (RSS)', values: col((r) => `${num(peakRss(r) / r.tenants / 1024, 0)} KB`) },
+  {
+    label: 'cached JSON per tenant (managedFields)',
+    values: col((r) =>
+      r.cachedObjects
+        ? `${num(r.cachedObjects.perTenantJsonBytes / 1024, 1)} KB (${num(((r.cachedObjects.ownedManagedFieldsBytes + r.cachedObjects.tenantManagedFieldsBytes) / (r.cachedObjects.ownedJsonBytes + r.cachedObjects.tenantJsonBytes)) * 100, 0)} %)`
+        : 'n/a',
+    ),
+  },
+  { section: 'goals', label: '', values: [] },
+  { label: 'cold <= 1.5x floor', values: col((r) => verdict(r.floor.ratio <= 1.5)) },
+  { label: 'zero writes in steady state', values: col((r) => verdict(r.steady.kubeWrites === 0 && r.steady.armWrites === 0)) },
+  { label: 'zero writes after restart', values: col((r) => verdict(r.restart.kubeWrites === 0 && r.restart.armWrites === 0)) },
+  {
+    label: 'peak RSS < 300 MB (goal at 1000)',
+    values: col((r) => `${verdict(peakRss(r) < 300 * 1024 * 1024)}${r.tenants >= 1000 ? '' : ' (N<1000)'}`),
+  },
+  { label: 'p99 change latency < 1 s', values: col((r) => verdict(r.changes.all.p99 < 1000)) },
+];
+
+if (results.length > 0) {
+  const m = report.machine;
+  process.stdout.write(
+    `\ntenant-operator ${operatorRevision.commit}${operatorRevision.srcUncommittedFiles ? ` (+${operatorRevision.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${concurrency}, ARM writes ${armWritesPerSecond}/s (burst ${armWriteBurst}), resync ${resyncSeconds} s\n\n`,
+  );
+  process.stdout.write(
+    `${renderTable(
+      results.map((r) => `N=${r.tenants}`),
+      rows,
+    )}\n`,
+  );
+  for (const r of results) {
+    process.stdout.write(`\nN=${r.tenants} details\n`);
+    process.stdout.write(`  cold API requests (operator): ${topCounts(r.cold.operatorApi.byVerbResource, 12)}\n`);
+    process.stdout.write(`  cold ARM requests: ${topCounts(r.cold.arm.byMethodType, 12)}\n`);
+    if (r.steady.kubeWrites > 0) process.stdout.write(`  steady API writes: ${topCounts(r.steady.kubeWritesByVerbResource)}\n`);
+    if (r.steady.armWrites > 0) process.stdout.write(`  steady ARM writes: ${topCounts(r.steady.armWritesByType)}\n`);
+    process.stdout.write(`  steady API reads: ${topCounts(r.steady.kubeReadsByVerbResource)}\n`);
+    if (r.restart.kubeWrites > 0)
+      process.stdout.write(`  restart API writes: ${topCounts(r.restart.kubeWritesByVerbResource)}\n`);
+    if (r.restart.armWrites > 0) process.stdout.write(`  restart ARM writes: ${topCounts(r.restart.armWritesByType)}\n`);
+    process.stdout.write(`  mass change ARM: ${topCounts(r.massChange.arm.byMethodType)}\n`);
+    process.stdout.write(
+      `  change writes: displayName ${r.changes.displayName.writes.kube} API / ${r.changes.displayName.writes.arm} ARM; allowedSourceRanges ${r.changes.allowedSourceRanges.writes.kube} API / ${r.changes.allowedSourceRanges.writes.arm} ARM (over ${r.changes.count / 2} changes each)\n`,
+    );
+    process.stdout.write(
+      `  floor: ${num(r.floor.objectsPerTenant, 1)} objects/tenant, ARM steps ${r.floor.armSteps.length}; busy time API ${sec(r.floor.kubeBusyMs)}, ARM ${sec(r.floor.armBusyMs)} (limiter wait ${sec(r.floor.armLimiterWaitedMs)})${r.floor.errors.length ? `; errors: ${r.floor.errors.slice(0, 3).join(' | ')}` : ''}\n`,
+    );
+  }
+}
+process.stdout.write(`\nJSON: ${outFile}\nlogs: ${logRoot}\n`);
+if (failure) {
+  process.stderr.write(`bench failed: ${failure.message}\n`);
+  process.exit(1);
+}
+process.exit(0);
