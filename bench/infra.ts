@@ -360,6 +360,8 @@ export interface ArmRecord {
   kind: string;
   status: number;
   write: boolean;
+  /** Time the emulator took to answer (includes its poll holds for operation status). */
+  durationMs: number;
 }
 
 /** Collects the emulator's request log incrementally through `/_emulator/requests?since=N`. */
@@ -404,6 +406,7 @@ export class ArmLog {
         kind: r.kind,
         status: r.status,
         write: r.write,
+        durationMs: r.durationMs,
       });
       this.#lastSeq = Math.max(this.#lastSeq, r.seq);
     }

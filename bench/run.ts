@@ -2,7 +2,8 @@
  * `npm run bench` — the operator against a real control plane and the ARM emulator, measured.
  *
  *   node bench/run.ts [--tenants 200 | --sizes 100,300,1000] [--steady-seconds 120] [--changes 40]
- *                     [--concurrency 4] [--resync-seconds S/3] [--arm-writes-per-second 50]
+ *                     [--concurrency 4] [--resync-seconds S/2] [--default-resync-seconds 600]
+ *                     [--arm-writes-per-second 50]
  *                     [--arm-write-burst 100] [--floor-client pooled|operator] [--out FILE]
  *
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     changes: { type: 'string' },
     concurrency: { type: 'string', default: '4' },
     'resync-seconds': { type: 'string' },
+    'default-resync-seconds': { type: 'string', default: '600' },
     'arm-writes-per-second': { type: 'string', default: '50' },
     'arm-write-burst': { type: 'string', default: '100' },
     'floor-client': { type: 'string', default: 'pooled' },
@@ -51,8 +53,10 @@ const sizes = values.sizes
 const steadySeconds = positiveInt('steady-seconds', values['steady-seconds'], 120);
 const changes = positiveInt('changes', values.changes, steadySeconds < 60 ? 10 : 40);
 const concurrency = positiveInt('concurrency', values.concurrency, 4);
-// At least one full resync inside the steady window: three periods fit in it (config minimum 10 s).
-const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds'], Math.max(10, Math.floor(steadySeconds / 3)));
+// At least one full resync inside the steady window: two periods fit in it (config minimum 10 s),
+// so the first tick inside the window has a whole period left to finish its pass.
+const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds'], Math.max(10, Math.floor(steadySeconds / 2)));
+const defaultResyncSeconds = positiveInt('default-resync-seconds', values['default-resync-seconds'], 600);
 const armWritesPerSecond = positiveInt('arm-writes-per-second', values['arm-writes-per-second'], 50);
 const armWriteBurst = positiveInt('arm-write-burst', values['arm-write-burst'], 100);
 
@@ -135,6 +139,7 @@ for (const tenants of sizes) {
           changes,
           concurrency,
           resyncSeconds,
+          defaultResyncSeconds,
           armWritesPerSecond,
           armWriteBurst,
           floorClient,
@@ -155,7 +160,17 @@ const report = {
   command: `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
   machine: machine(),
   operator: operatorRevision,
-  settings: { sizes, steadySeconds, changes, concurrency, resyncSeconds, armWritesPerSecond, armWriteBurst, floorClient },
+  settings: {
+    sizes,
+    steadySeconds,
+    changes,
+    concurrency,
+    resyncSeconds,
+    defaultResyncSeconds,
+    armWritesPerSecond,
+    armWriteBurst,
+    floorClient,
+  },
   results,
   ...(failure ? { failure: failure.message } : {}),
 };
@@ -171,8 +186,11 @@ try {
 
 const col = (f: (r: Json) => string): string[] => results.map((r) => f(r));
 const per = (total: number, n: number) => num(total / n, 1);
-const peakRss = (r: Json) => Math.max(r.firstProcess?.peakRssBytes ?? 0, r.restart?.operatorPeakRssBytes ?? 0);
-const peakHeap = (r: Json) => r.firstProcess?.peakHeapUsedBytes ?? Number.NaN;
+const processes = (r: Json): Json[] => r.processes ?? [];
+const peakRss = (r: Json) => Math.max(0, ...processes(r).map((p) => p.peakRssBytes ?? 0));
+const peakHeap = (r: Json) =>
+  Math.max(r.cold?.operatorPeakHeapUsedBytes ?? 0, ...processes(r).map((p) => p.peakHeapUsedBytes ?? 0));
+const rssOf = (r: Json, role: string) => processes(r).find((p) => p.role === role)?.peakRssBytes ?? Number.NaN;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 const rows: Row[] = [
@@ -199,6 +217,12 @@ const rows: Row[] = [
     label: '  per tenant (w / r)',
     values: col((r) => `${per(r.cold.arm.writes, r.tenants)} / ${per(r.cold.arm.reads, r.tenants)}`),
   },
+  {
+    label: '  emulator time per read mean / p95',
+    values: col((r) =>
+      r.cold.arm.readDurationMs ? `${msf(r.cold.arm.readDurationMs.mean)} / ${msf(r.cold.arm.readDurationMs.p95)}` : 'n/a',
+    ),
+  },
   { label: 'operator CPU', values: col((r) => `${num(r.cold.cpuSeconds.operator, 1)} s`) },
   {
     label: 'apiserver / etcd / emulator CPU',
@@ -210,6 +234,7 @@ const rows: Row[] = [
   { label: 'operator peak RSS (VmHWM)', values: col((r) => mb(r.cold.operatorPeakRssBytes)) },
   { label: 'operator heap used (peak)', values: col((r) => mb(r.cold.operatorPeakHeapUsedBytes)) },
   { section: 'steady state', label: '', values: [] },
+  { label: 'new process converged (spawn ->)', values: col((r) => sec(r.steady.processConvergedMs)) },
   { label: 'window / resync period', values: col((r) => `${num(r.steady.seconds)} s / ${r.steady.resyncSeconds} s`) },
   { label: '  resync passes (reconciles / N)', values: col((r) => num(r.steady.resyncPasses, 1)) },
   { label: 'API writes (goal 0)', values: col((r) => `${r.steady.kubeWrites}`) },
@@ -228,8 +253,32 @@ const rows: Row[] = [
   { label: 'API writes (goal 0)', values: col((r) => `${r.restart.kubeWrites}`) },
   { label: 'ARM writes (goal 0)', values: col((r) => `${r.restart.armWrites}`) },
   { label: 'ARM reads', values: col((r) => `${r.restart.armReads}`) },
+  {
+    label: '  emulator time per read mean / p95',
+    values: col((r) =>
+      r.restart.armReadDurationMs ? `${msf(r.restart.armReadDurationMs.mean)} / ${msf(r.restart.armReadDurationMs.p95)}` : 'n/a',
+    ),
+  },
+  {
+    label: '  CPU operator / apiserver / emulator',
+    values: col((r) =>
+      r.restart.cpuSeconds
+        ? `${num(r.restart.cpuSeconds.operator, 0)} / ${num(r.restart.cpuSeconds.kubeApiServer, 0)} / ${num(r.restart.cpuSeconds.armEmulator, 0)} s`
+        : 'n/a',
+    ),
+  },
   { section: 'change latency (spec change -> observedGeneration), sequential', label: '', values: [] },
   { label: 'changes', values: col((r) => `${r.changes.count}`) },
+  {
+    label: '  other reconciles meanwhile',
+    values: col((r) =>
+      r.changes.reconcilesDuringPhase === undefined ? 'n/a' : `${r.changes.reconcilesDuringPhase - r.changes.count}`,
+    ),
+  },
+  {
+    label: '  queue depth at change (max)',
+    values: col((r) => (r.changes.tenantQueueDepthAtChange ? `${r.changes.tenantQueueDepthAtChange.max}` : 'n/a')),
+  },
   {
     label: 'p50 / p95 / p99',
     values: col((r) => `${msf(r.changes.all.p50)} / ${msf(r.changes.all.p95)} / ${msf(r.changes.all.p99)}`),
@@ -268,11 +317,15 @@ const rows: Row[] = [
     label: 'operator idle, 0 tenants (RSS / heap)',
     values: col((r) => `${mb(r.setup.operatorIdle.rssBytes)} / ${mb(r.setup.operatorIdle.heapUsedBytes)}`),
   },
-  { label: 'operator peak RSS (max of both processes)', values: col((r) => mb(peakRss(r))) },
+  { label: 'operator peak RSS (max of processes)', values: col((r) => mb(peakRss(r))) },
+  {
+    label: '  cold / steady / restart process',
+    values: col((r) => `${mb(rssOf(r, 'cold'))} / ${mb(rssOf(r, 'steady'))} / ${mb(rssOf(r, 'restart onward'))}`),
+  },
   { label: 'operator peak heap used', values: col((r) => mb(peakHeap(r))) },
   { label: '  per tenant (RSS)', values: col((r) => `${num(peakRss(r) / r.tenants / 1024, 0)} KB`) },
   {
-    label: 'cached JSON per tenant (managedFields)',
+    label: 'API JSON per tenant (managedFields share)',
     values: col((r) =>
       r.cachedObjects
         ? `${num(r.cachedObjects.perTenantJsonBytes / 1024, 1)} KB (${num(((r.cachedObjects.ownedManagedFieldsBytes + r.cachedObjects.tenantManagedFieldsBytes) / (r.cachedObjects.ownedJsonBytes + r.cachedObjects.tenantJsonBytes)) * 100, 0)} %)`
@@ -293,7 +346,7 @@ const rows: Row[] = [
 if (results.length > 0) {
   const m = report.machine;
   process.stdout.write(
-    `\ntenant-operator ${operatorRevision.commit}${operatorRevision.srcUncommittedFiles ? ` (+${operatorRevision.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${concurrency}, ARM writes ${armWritesPerSecond}/s (burst ${armWriteBurst}), resync ${resyncSeconds} s\n\n`,
+    `\ntenant-operator ${operatorRevision.commit}${operatorRevision.srcUncommittedFiles ? ` (+${operatorRevision.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${concurrency}, ARM writes ${armWritesPerSecond}/s (burst ${armWriteBurst}), resync ${resyncSeconds} s in the steady phase, ${defaultResyncSeconds} s otherwise\n\n`,
   );
   process.stdout.write(
     `${renderTable(

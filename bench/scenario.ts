@@ -42,14 +42,17 @@ import {
   WRITE_VERBS,
 } from './infra.ts';
 import { OperatorProcess, operatorCounters, startWatchKubelet, TenantTracker } from './observe.ts';
-import { countBy, summary } from './report.ts';
+import { countBy, percentile, summary } from './report.ts';
 
 export interface SizeOptions {
   tenants: number;
   steadySeconds: number;
   changes: number;
   concurrency: number;
+  /** resyncPeriodSeconds of the steady-state process only (so a full resync happens inside the window). */
   resyncSeconds: number;
+  /** resyncPeriodSeconds everywhere else: the operator's default, so no artificial resync disturbs other phases. */
+  defaultResyncSeconds: number;
   armWritesPerSecond: number;
   armWriteBurst: number;
   floorClient: 'pooled' | 'operator';
@@ -126,8 +129,11 @@ export function armSummary(records: ArmRecord[]) {
   const writes = records.filter((r) => r.write);
   const polls = records.filter((r) => r.kind === 'operation');
   const reads = records.filter((r) => !r.write && r.kind !== 'operation');
+  const readMs = reads.map((r) => r.durationMs).sort((a, b) => a - b);
   return {
     readsPeakPerSecond: peakPerSecond(reads),
+    // How long the emulator took per read: tells an emulator bottleneck from an operator one.
+    readDurationMs: { mean: readMs.reduce((a, b) => a + b, 0) / (readMs.length || 1), p95: percentile(readMs, 95) },
     writesPeakPerSecond: peakPerSecond(writes),
     total: records.length,
     writes: writes.length,
@@ -200,25 +206,29 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
 
     const port = await freePort();
     // Not .json/.yaml: biome checks bench/** and would flag generated files (the operator's loader reads YAML or JSON by content).
-    const configPath = join(o.logDir, 'operator.conf');
-    const operatorConfig = {
-      http: { port, host: '127.0.0.1' },
-      resyncPeriodSeconds: o.resyncSeconds,
-      concurrency: o.concurrency,
-      logLevel: 'warn',
-      leaderElection: { enabled: true },
-      azure: {
-        ...emulatorAzureConfig({
-          endpoint: emulator.info.endpoint,
-          caFile: emulator.info.caPath,
-          subscriptionId: emulator.info.subscriptionId,
-          directoryTenantId: emulator.info.directoryTenantId,
-        }),
-        writesPerSecond: o.armWritesPerSecond,
-        writeBurst: o.armWriteBurst,
-      },
+    const configFor = (name: string, resyncPeriodSeconds: number): string => {
+      const path = join(o.logDir, `${name}.conf`);
+      const config = {
+        http: { port, host: '127.0.0.1' },
+        resyncPeriodSeconds,
+        concurrency: o.concurrency,
+        logLevel: 'warn',
+        leaderElection: { enabled: true },
+        azure: {
+          ...emulatorAzureConfig({
+            endpoint: emulator.info.endpoint,
+            caFile: emulator.info.caPath,
+            subscriptionId: emulator.info.subscriptionId,
+            directoryTenantId: emulator.info.directoryTenantId,
+          }),
+          writesPerSecond: o.armWritesPerSecond,
+          writeBurst: o.armWriteBurst,
+        },
+      };
+      writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+      return path;
     };
-    writeFileSync(configPath, `${JSON.stringify(operatorConfig, null, 2)}\n`);
+    const configPath = configFor('operator', o.defaultResyncSeconds);
     let operator = new OperatorProcess({
       kubeconfig: info.operatorKubeconfig,
       configPath,
@@ -230,6 +240,44 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
     });
     const watch = new ProcWatch(() => operator.pid);
     cleanups.push(() => watch.stop());
+    const processes: Record<string, unknown>[] = [];
+    /** Memory and CPU of the current operator process, read just before it is stopped. */
+    const recordProcess = (role: string, resyncSeconds: number) => {
+      const p = operator.proc();
+      processes.push({
+        role,
+        resyncSeconds,
+        peakRssBytes: p?.peakRssBytes ?? Number.NaN,
+        cpuSeconds: p?.cpuSeconds ?? Number.NaN,
+        peakHeapUsedBytes: operator.peakHeapUsedBytes,
+        peakExternalBytes: operator.peakExternalBytes,
+      });
+      result.processes = processes;
+    };
+    /** Starts a new operator process with `config` (the previous one must be stopped) and waits until it leads. */
+    const startOperator = (config: string, logName: string) => {
+      operator = new OperatorProcess({
+        kubeconfig: info.operatorKubeconfig,
+        configPath: config,
+        port,
+        logFile: join(o.logDir, logName),
+      });
+      return operator.waitLeading();
+    };
+    /** After a start: every tenant reconciled once and the tenant queue empty (polled on /metrics). */
+    const waitConverged = async () => {
+      const pollMs = N <= 100 ? 200 : N <= 300 ? 300 : 500;
+      const deadline = performance.now() + 60_000 + N * 500;
+      let last = await metricsNow();
+      while (performance.now() < deadline) {
+        last = await metricsNow();
+        if (last.tenantReconciles >= N && last.tenantQueueDepth === 0)
+          return { ms: performance.now() - operator.spawnedAt, reconciles: last.tenantReconciles };
+        await sleep(pollMs);
+      }
+      log('warning: the operator did not converge after its start in time');
+      return { ms: Number.NaN, reconciles: last.tenantReconciles };
+    };
     const startup = await operator.waitLeading();
     await sleep(2000);
     const idle = operator.proc();
@@ -376,6 +424,15 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
 
     // --- steady state ----------------------------------------------------------------------------
     {
+      // The steady window needs a full resync inside it: a process with a short resync period,
+      // used for this phase only (at 1000 tenants a pass takes most of a minute, so a short
+      // period would keep the operator busy with back-to-back passes in every other phase).
+      recordProcess('cold', o.defaultResyncSeconds);
+      log(`steady: new operator process with resyncPeriodSeconds ${o.resyncSeconds}`);
+      await operator.stop();
+      await startOperator(configFor('operator-steady', o.resyncSeconds), 'operator-2-steady.log');
+      const converged = await waitConverged();
+      await settle('before steady state');
       log(`steady: ${o.steadySeconds} s (resync every ${o.resyncSeconds} s)`);
       const phase = phaseClock(pids);
       const m0 = await metricsNow();
@@ -394,6 +451,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       const armRecords = armSummary(await arm.between(wall0, wall1));
       const minutes = (wall1 - wall0) / 60_000;
       result.steady = {
+        processConvergedMs: converged.ms,
         seconds: (wall1 - wall0) / 1000,
         resyncSeconds: o.resyncSeconds,
         reconciles: m1.tenantReconciles - m0.tenantReconciles,
@@ -425,39 +483,15 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
 
     // --- restart ---------------------------------------------------------------------------------
     {
-      log('restart: SIGTERM, then a new operator process');
-      const before = operator.proc();
-      const firstRunPeakRss = before?.peakRssBytes ?? Number.NaN;
-      (result as { firstProcess?: unknown }).firstProcess = {
-        peakRssBytes: firstRunPeakRss,
-        cpuSeconds: before?.cpuSeconds,
-        peakHeapUsedBytes: Math.max(
-          operator.peakHeapUsedBytes,
-          ((result.cold as Record<string, number>).operatorPeakHeapUsedBytes as number) ?? 0,
-        ),
-      };
+      log(`restart: SIGTERM, then a new operator process (resyncPeriodSeconds ${o.defaultResyncSeconds})`);
+      recordProcess('steady', o.resyncSeconds);
       const stopped = await operator.stop();
+      const restartPhase = phaseClock({ ...pids, operator: () => undefined });
       const wall0 = Date.now();
-      operator = new OperatorProcess({
-        kubeconfig: info.operatorKubeconfig,
-        configPath,
-        port,
-        logFile: join(o.logDir, 'operator-2.log'),
-      });
-      const startup = await operator.waitLeading();
-      const pollMs = N <= 100 ? 200 : N <= 300 ? 300 : 500;
-      const deadline = performance.now() + 60_000 + N * 500;
-      let convergedMs = Number.NaN;
-      let last = await metricsNow();
-      while (performance.now() < deadline) {
-        last = await metricsNow();
-        if (last.tenantReconciles >= N && last.tenantQueueDepth === 0) {
-          convergedMs = performance.now() - operator.spawnedAt;
-          break;
-        }
-        await sleep(pollMs);
-      }
-      if (!Number.isFinite(convergedMs)) log('warning: restart did not converge in time');
+      const startup = await startOperator(configPath, 'operator-3.log');
+      const converged = await waitConverged();
+      const convergedMs = converged.ms;
+      const last = { tenantReconciles: converged.reconciles };
       await sleep(5000);
       const wall1 = Date.now();
       const op = apiSummary(audit.between(wall0, wall1, OPERATOR_USER));
@@ -481,6 +515,8 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         operatorCpuSeconds: proc?.cpuSeconds,
         operatorPeakRssBytes: proc?.peakRssBytes,
         operatorPeakOpenSockets: peaks.peakOpenSockets,
+        cpuSeconds: { ...restartPhase.cpu(), operator: proc?.cpuSeconds ?? Number.NaN },
+        armReadDurationMs: armRecords.readDurationMs,
         note: 'writes counted from the new process start until convergence + 5 s',
       };
       log(
@@ -498,7 +534,10 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         displayName: { arm: 0, kube: 0 },
         allowedSourceRanges: { arm: 0, kube: 0 },
       };
+      const depthAtChange: number[] = [];
+      const m0 = await metricsNow();
       for (let k = 0; k < o.changes; k++) {
+        depthAtChange.push((await metricsNow()).tenantQueueDepth);
         const name = names[(k * 7919) % N] as string;
         const field = k % 2 === 0 ? 'displayName' : 'allowedSourceRanges';
         const spec =
@@ -528,8 +567,12 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           .filter((r) => WRITE_VERBS.has(r.verb) && r.resource !== 'leases').length;
       }
       const all = [...(latencies.displayName ?? []), ...(latencies.allowedSourceRanges ?? [])];
+      const m1 = await metricsNow();
       result.changes = {
         count: o.changes,
+        // The operator was not idle if other reconciles ran meanwhile (periodic requeues, resyncs).
+        reconcilesDuringPhase: m1.tenantReconciles - m0.tenantReconciles,
+        tenantQueueDepthAtChange: summary(depthAtChange),
         all: summary(all),
         displayName: { ...summary(latencies.displayName ?? []), writes: writesPerKind.displayName },
         allowedSourceRanges: { ...summary(latencies.allowedSourceRanges ?? []), writes: writesPerKind.allowedSourceRanges },
@@ -622,7 +665,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         .list()
         .reduce((a, t) => a + JSON.stringify((t.metadata as { managedFields?: unknown }).managedFields ?? []).length, 0);
       result.cachedObjects = {
-        note: 'JSON size of what the operator caches: owned objects (its label) and Tenants; managedFields share',
+        note: 'JSON size of the objects the operator watches (its label) and the Tenants, as the API server returns them, and the managedFields share (the operator drops managedFields from its caches since 9edd087)',
         ownedObjects: cached.objects,
         ownedJsonBytes: cached.jsonBytes,
         ownedManagedFieldsBytes: cached.managedFieldsBytes,
@@ -718,6 +761,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       log(`floor: ${(floor.totalMs / 1000).toFixed(1)} s; operator/floor = ${(coldMs / floor.totalMs).toFixed(2)}`);
     }
 
+    recordProcess('restart onward', o.defaultResyncSeconds);
     result.operatorLogs = o.logDir;
     return result;
   } finally {
