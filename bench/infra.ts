@@ -146,6 +146,18 @@ export class ProcWatch {
   }
 }
 
+/** CPU seconds the whole machine spent busy (all cores, /proc/stat), to spot load from outside the bench. */
+export function machineBusySeconds(): number {
+  try {
+    const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    const busy = cpu.slice(0, 8).reduce((a, v, i) => (i === 3 || i === 4 ? a : a + (v || 0)), 0);
+    return busy / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 // --- control plane -------------------------------------------------------------------------------
 
 /**

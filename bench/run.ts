@@ -231,6 +231,10 @@ const rows: Row[] = [
         `${num(r.cold.cpuSeconds.kubeApiServer, 0)} / ${num(r.cold.cpuSeconds.etcd, 0)} / ${num(r.cold.cpuSeconds.armEmulator, 0)} s`,
     ),
   },
+  {
+    label: '  CPU outside the bench (other load)',
+    values: col((r) => (r.cold.cpuSeconds.other === undefined ? 'n/a' : `${num(r.cold.cpuSeconds.other, 0)} s`)),
+  },
   { label: 'operator peak RSS (VmHWM)', values: col((r) => mb(r.cold.operatorPeakRssBytes)) },
   { label: 'operator heap used (peak)', values: col((r) => mb(r.cold.operatorPeakHeapUsedBytes)) },
   { section: 'steady state', label: '', values: [] },

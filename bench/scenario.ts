@@ -29,6 +29,7 @@ import {
   BenchControlPlane,
   fdCounts,
   freePort,
+  machineBusySeconds,
   ProcWatch,
   parseMetrics,
   procSample,
@@ -152,11 +153,15 @@ const metricsNowOf = async (operator: OperatorProcess) => operatorCounters(await
 /** CPU and memory of every process, between two points in time. */
 function phaseClock(pids: Record<string, () => number | undefined>) {
   const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procSample(pid())?.cpuSeconds ?? 0]));
+  const machine0 = machineBusySeconds();
   return {
+    /** CPU seconds per process since the start, plus `other`: what the rest of the machine used. */
     cpu(): Record<string, number> {
-      return Object.fromEntries(
+      const ours = Object.fromEntries(
         Object.entries(pids).map(([k, pid]) => [k, (procSample(pid())?.cpuSeconds ?? Number.NaN) - (start[k] ?? 0)]),
       );
+      const sum = Object.values(ours).reduce((a, v) => a + (Number.isFinite(v) ? v : 0), 0);
+      return { ...ours, other: Math.max(0, machineBusySeconds() - machine0 - sum) };
     },
   };
 }
