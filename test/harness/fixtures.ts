@@ -189,20 +189,7 @@ export interface ArmRequest {
 
 /** Requests the shared ARM emulator recorded after `since` (its admin API, over HTTPS with its CA). */
 export async function armRequests(arm: ArmInfo, since = 0): Promise<ArmRequest[]> {
-  const { request } = await import('node:https');
-  const ca = readFileSync(arm.caFile);
-  const body = await new Promise<string>((resolve, reject) => {
-    const req = request(`${arm.endpoint}/_emulator/requests?since=${since}`, { ca }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on('end', () => resolve(text));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-  return (JSON.parse(body) as { value: ArmRequest[] }).value;
+  return (await armAdmin<{ value: ArmRequest[] }>(arm, 'GET', `/_emulator/requests?since=${since}`)).value;
 }
 
 export const ARM_WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
