@@ -28,7 +28,8 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
 
 export const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s` : 'n/a');
 export const msf = (ms: number) => (Number.isFinite(ms) ? `${Math.round(ms)} ms` : 'n/a');
-export const mb = (bytes: number) => (Number.isFinite(bytes) && bytes > 0 ? `${(bytes / 1024 / 1024).toFixed(0)} MB` : 'n/a');
+/** Mebibytes, labelled as such (the goal "300 MB" is compared in bytes). */
+export const mb = (bytes: number) => (Number.isFinite(bytes) && bytes > 0 ? `${(bytes / 1024 / 1024).toFixed(0)} MiB` : 'n/a');
 export const num = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 /** Compact "a 12, b 3" rendering of a count record, the biggest first, at most `limit` entries. */

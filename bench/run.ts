@@ -9,6 +9,7 @@
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
  * Each size runs in a fresh control plane. Prints a table and writes every figure as JSON to
  * bench/results/<timestamp>.json (logs of the operator, emulator and the floor's plan next to it).
+ * `--report FILE` prints the table of an earlier run's JSON without running anything.
  * See bench/README.md for what is measured and how.
  */
 import { execFileSync } from 'node:child_process';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     'arm-write-burst': { type: 'string', default: '100' },
     'floor-client': { type: 'string', default: 'pooled' },
     out: { type: 'string' },
+    report: { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -125,9 +127,10 @@ function machine() {
 
 // biome-ignore lint/suspicious/noExplicitAny: the result tree is plain JSON built by scenario.ts
 type Json = any;
-const results: Json[] = [];
+const saved: Json = values.report ? JSON.parse(readFileSync(values.report, 'utf8')) : undefined;
+const results: Json[] = saved?.results ?? [];
 let failure: Error | undefined;
-for (const tenants of sizes) {
+for (const tenants of saved ? [] : sizes) {
   if (interrupted) break;
   log(`=== ${tenants} tenants ===`);
   try {
@@ -155,7 +158,7 @@ for (const tenants of sizes) {
   }
 }
 
-const report = {
+const report = saved ?? {
   startedAt: new Date(Date.now() - (performance.now() - benchStarted)).toISOString(),
   command: `node bench/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
   machine: machine(),
@@ -174,12 +177,14 @@ const report = {
   results,
   ...(failure ? { failure: failure.message } : {}),
 };
-writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
-// bench/** is linted: give the file the repository's JSON formatting so `make lint` stays green.
-try {
-  execFileSync(join(REPO_ROOT, 'node_modules/.bin/biome'), ['format', '--write', outFile], { stdio: 'ignore' });
-} catch {
-  log('note: could not format the JSON with biome (make lint may flag it)');
+if (!saved) {
+  writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  // bench/** is linted: give the file the repository's JSON formatting so `make lint` stays green.
+  try {
+    execFileSync(join(REPO_ROOT, 'node_modules/.bin/biome'), ['format', '--write', outFile], { stdio: 'ignore' });
+  } catch {
+    log('note: could not format the JSON with biome (make lint may flag it)');
+  }
 }
 
 // --- the table -------------------------------------------------------------------------------------
@@ -327,7 +332,10 @@ const rows: Row[] = [
     values: col((r) => `${mb(rssOf(r, 'cold'))} / ${mb(rssOf(r, 'steady'))} / ${mb(rssOf(r, 'restart onward'))}`),
   },
   { label: 'operator peak heap used', values: col((r) => mb(peakHeap(r))) },
-  { label: '  per tenant (RSS)', values: col((r) => `${num(peakRss(r) / r.tenants / 1024, 0)} KB`) },
+  {
+    label: '  per tenant above idle (RSS)',
+    values: col((r) => `${num((peakRss(r) - (r.setup?.operatorIdle?.rssBytes ?? 0)) / r.tenants / 1024, 0)} KiB`),
+  },
   {
     label: 'API JSON per tenant (managedFields share)',
     values: col((r) =>
@@ -342,15 +350,17 @@ const rows: Row[] = [
   { label: 'zero writes after restart', values: col((r) => verdict(r.restart.kubeWrites === 0 && r.restart.armWrites === 0)) },
   {
     label: 'peak RSS < 300 MB (goal at 1000)',
-    values: col((r) => `${verdict(peakRss(r) < 300 * 1024 * 1024)}${r.tenants >= 1000 ? '' : ' (N<1000)'}`),
+    values: col((r) => `${verdict(peakRss(r) < 300e6)}${r.tenants >= 1000 ? '' : ' (N<1000)'}`),
   },
   { label: 'p99 change latency < 1 s', values: col((r) => verdict(r.changes.all.p99 < 1000)) },
 ];
 
 if (results.length > 0) {
   const m = report.machine;
+  const rev = report.operator ?? {};
+  const st = report.settings;
   process.stdout.write(
-    `\ntenant-operator ${operatorRevision.commit}${operatorRevision.srcUncommittedFiles ? ` (+${operatorRevision.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${concurrency}, ARM writes ${armWritesPerSecond}/s (burst ${armWriteBurst}), resync ${resyncSeconds} s in the steady phase, ${defaultResyncSeconds} s otherwise\n\n`,
+    `\ntenant-operator ${rev.commit ?? '?'}${rev.srcUncommittedFiles ? ` (+${rev.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${st.concurrency}, ARM writes ${st.armWritesPerSecond}/s (burst ${st.armWriteBurst}), resync ${st.resyncSeconds} s in the steady phase, ${st.defaultResyncSeconds ?? 'same'} s otherwise\n\n`,
   );
   process.stdout.write(
     `${renderTable(
@@ -377,7 +387,7 @@ if (results.length > 0) {
     );
   }
 }
-process.stdout.write(`\nJSON: ${outFile}\nlogs: ${logRoot}\n`);
+process.stdout.write(saved ? '\n' : `\nJSON: ${outFile}\nlogs: ${logRoot}\n`);
 if (failure) {
   process.stderr.write(`bench failed: ${failure.message}\n`);
   process.exit(1);

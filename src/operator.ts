@@ -167,13 +167,22 @@ export class Operator {
     caches.maintenanceWindows.on((_type, obj) => this.#windowQueue.add(obj.metadata.name));
     caches.backupPolicies.on((_type, obj) => this.#policyQueue.add(obj.metadata.name));
     caches.namespaces.on(this.#queueOwner);
-    const referencing =
-      (field: 'backupPolicyRef' | 'maintenanceWindowRef', fallback: string) => (_type: string, obj: KubeObject) => {
+    // Only a spec change (a new generation), a new or a deleted policy concerns its tenants: the
+    // policies' own status writes (counts, drill results) must not re-queue the whole fleet.
+    const referencing = (field: 'backupPolicyRef' | 'maintenanceWindowRef', fallback: string) => {
+      const seen = new Map<string, number | undefined>();
+      return (type: string, obj: KubeObject) => {
+        const name = obj.metadata.name;
+        if (type === 'resync') return;
+        if (type === 'update' && seen.get(name) === obj.metadata.generation) return;
+        if (type === 'delete') seen.delete(name);
+        else seen.set(name, obj.metadata.generation);
         for (const tenant of caches.tenants.list()) {
           const ref = (tenant.spec as Record<string, { name?: string } | undefined> | undefined)?.[field]?.name ?? fallback;
-          if (ref === obj.metadata.name) this.#queue.add(tenant.metadata.name);
+          if (ref === name) this.#queue.add(tenant.metadata.name);
         }
       };
+    };
     caches.backupPolicies.on(referencing('backupPolicyRef', this.ctx.config.defaultBackupPolicy));
     caches.maintenanceWindows.on(referencing('maintenanceWindowRef', this.ctx.config.defaultMaintenanceWindow));
   }
