@@ -9,8 +9,7 @@
  * line with the timings.
  */
 import { readFileSync } from 'node:fs';
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { type Dispatcher, fetch } from 'undici';
+import { fetch } from 'undici';
 import type { AzureContext } from '../src/azure/arm.ts';
 import {
   applyFederatedCredential,
@@ -39,6 +38,7 @@ import { tenantAzureTags } from '../src/azure/tenant-azure.ts';
 import { applyWafPolicy } from '../src/azure/waf-policy.ts';
 import { loadConfig } from '../src/config.ts';
 import { KubeClient, type KubeObject, resourcePath } from '../src/runtime/kube-client.ts';
+import { KubeConnection } from '../src/runtime/kubeconfig.ts';
 import { resourceOf } from '../src/runtime/resources.ts';
 import { buildWafCustomRules } from '../src/tenant/front-door.ts';
 import { parseTenant } from '../src/tenant/parse.ts';
@@ -46,35 +46,28 @@ import type { FloorPlan, FloorTenant } from './floor-plan.ts';
 
 const plan = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as FloorPlan;
 const config = loadConfig({ file: plan.configPath, env: {} });
-const kc = new KubeConfig();
-kc.loadFromFile(plan.kubeconfig);
+const connection = KubeConnection.load({ path: plan.kubeconfig });
 
 /**
- * Server-side apply over one connection pool. client-node hands out a new undici Agent from every
- * `applySecurityAuthentication` call, so a client that calls it per request (src/runtime's
- * KubeClient does) opens a new TLS connection per request; the floor authenticates once and keeps
- * its connections, as client-go and kubectl do. `kubeClient: 'operator'` uses KubeClient instead.
+ * Server-side apply with the bare minimum around it: one connection pool, credentials fetched
+ * once, no error classification. `kubeClient: 'operator'` uses the operator's KubeClient instead.
  */
 async function pooledApply(): Promise<(obj: KubeObject) => Promise<void>> {
-  const server = kc.getCurrentCluster()?.server ?? '';
-  const ctx = new RequestContext(server, HttpMethod.PATCH);
-  await kc.applySecurityAuthentication(ctx);
-  const headers = { ...ctx.getHeaders(), accept: 'application/json', 'content-type': 'application/apply-patch+yaml' };
-  const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
+  const authorization = await connection.authorization();
+  const headers = {
+    accept: 'application/json',
+    'content-type': 'application/apply-patch+yaml',
+    ...(authorization ? { authorization } : {}),
+  };
   return async (obj) => {
-    const url = `${server}${resourcePath(resourceOf(obj.kind), obj.metadata.namespace, obj.metadata.name)}?fieldManager=bench-floor&force=true`;
-    const response = await fetch(url, {
-      method: 'PATCH',
-      headers,
-      body: JSON.stringify(obj),
-      ...(dispatcher ? { dispatcher } : {}),
-    });
+    const url = `${connection.server}${resourcePath(resourceOf(obj.kind), obj.metadata.namespace, obj.metadata.name)}?fieldManager=bench-floor&force=true`;
+    const response = await fetch(url, { method: 'PATCH', headers, body: JSON.stringify(obj), dispatcher: connection.dispatcher });
     const text = await response.text();
     if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
   };
 }
 
-const operatorClient = new KubeClient(kc);
+const operatorClient = new KubeClient(connection);
 const applyOne =
   plan.kubeClient === 'operator'
     ? async (obj: KubeObject) => {

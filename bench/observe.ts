@@ -193,7 +193,7 @@ export function startWatchKubelet(admin: KubeClient, parallel = 4): KubeletStand
   };
 }
 
-/** The operator running as its own process: `node src/main.ts --kubeconfig K --config C`. */
+/** The operator running as its own process: `node ENTRY --kubeconfig K --config C`. */
 export class OperatorProcess {
   readonly child: ChildProcess;
   readonly port: number;
@@ -203,7 +203,7 @@ export class OperatorProcess {
   peakHeapTotalBytes = 0;
   peakExternalBytes = 0;
 
-  constructor(options: { kubeconfig: string; configPath: string; port: number; logFile: string }) {
+  constructor(options: { kubeconfig: string; configPath: string; port: number; entry: string; logFile: string }) {
     this.port = options.port;
     const env = { ...process.env };
     // The configuration file is the whole truth: no TENANT_OPERATOR_* override leaks in.
@@ -211,7 +211,7 @@ export class OperatorProcess {
     this.spawnedAt = performance.now();
     this.child = spawnTracked(
       process.execPath,
-      ['src/main.ts', '--kubeconfig', options.kubeconfig, '--config', options.configPath],
+      [options.entry, '--kubeconfig', options.kubeconfig, '--config', options.configPath],
       { logFile: options.logFile, env },
     );
   }

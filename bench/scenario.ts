@@ -57,6 +57,8 @@ export interface SizeOptions {
   armWritesPerSecond: number;
   armWriteBurst: number;
   floorClient: 'pooled' | 'operator';
+  /** The operator's entry point: `dist/main.js` (what the image runs) or `src/main.ts`. */
+  operatorEntry: string;
   logDir: string;
 }
 
@@ -238,6 +240,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       kubeconfig: info.operatorKubeconfig,
       configPath,
       port,
+      entry: o.operatorEntry,
       logFile: join(o.logDir, 'operator-1.log'),
     });
     cleanups.push(async () => {
@@ -265,6 +268,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         kubeconfig: info.operatorKubeconfig,
         configPath: config,
         port,
+        entry: o.operatorEntry,
         logFile: join(o.logDir, logName),
       });
       return operator.waitLeading();

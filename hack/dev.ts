@@ -10,11 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseConfig } from '../src/config.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { Operator } from '../src/operator.ts';
 import type { KubeObject } from '../src/runtime/kube-client.ts';
+import { KubeConnection } from '../src/runtime/kubeconfig.ts';
 import {
   adminClient,
   applyAll,
@@ -55,10 +55,9 @@ writeFileSync(armCaFile, arm.ca);
 writeFileSync(join(devDir, 'arm-endpoint'), arm.endpoint);
 say(`ARM emulator at ${arm.endpoint} (list resources: curl --cacert .dev/arm-ca.pem ${arm.endpoint}/_emulator/resources)`);
 
-const kubeConfig = new KubeConfig();
-kubeConfig.loadFromFile(info.operatorKubeconfig);
+const connection = KubeConnection.load({ path: info.operatorKubeconfig });
 const operator = new Operator({
-  kubeConfig,
+  connection,
   config: parseConfig({
     http: { port: 0, host: '127.0.0.1' },
     leaderElection: { enabled: true },

@@ -4,10 +4,10 @@
  *   node src/main.ts [--config FILE] [--kubeconfig FILE]
  */
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { Operator } from './operator.ts';
+import { KubeConnection } from './runtime/kubeconfig.ts';
 
 const { values } = parseArgs({
   options: { config: { type: 'string' }, kubeconfig: { type: 'string' } },
@@ -26,12 +26,16 @@ try {
 }
 
 const logger = createLogger({ level: config.logLevel, defaultMeta: { component: 'tenant-operator' } });
-const kubeConfig = new KubeConfig();
-if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
-else kubeConfig.loadFromDefault();
+let connection: KubeConnection;
+try {
+  connection = KubeConnection.load({ path: values.kubeconfig });
+} catch (err) {
+  process.stderr.write(`tenant-operator: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 
 const operator = new Operator({
-  kubeConfig,
+  connection,
   config,
   logger,
   onLostLeadership: (reason) => {

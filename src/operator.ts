@@ -1,12 +1,11 @@
 /**
  * Assembles one operator instance: caches, queue, controllers, HTTP endpoints and leader
- * election, all from an injected KubeConfig, configuration, clock and logger. main.ts calls it
+ * election, all from an injected API server connection, configuration, clock and logger. main.ts calls it
  * for production; tests start several in one process.
  */
 
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { AzureTenantAdapter, createAzureClientsFromConfig } from './azure/tenant-adapter.ts';
 import { BackupPolicyReconciler } from './backup/policy-status.ts';
@@ -22,6 +21,7 @@ import { type Clock, systemClock } from './runtime/clock.ts';
 import { Controller } from './runtime/controller.ts';
 import { Informer, type InformerOptions } from './runtime/informer.ts';
 import { isNotFound, KubeClient, type KubeObject, type ResourceType } from './runtime/kube-client.ts';
+import type { KubeConnection } from './runtime/kubeconfig.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
@@ -29,7 +29,8 @@ import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { TenantReconciler } from './tenant/reconciler.ts';
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials (runtime/kubeconfig.ts). */
+  connection: KubeConnection;
   config: OperatorConfig;
   logger: Logger;
   clock?: Clock;
@@ -58,11 +59,11 @@ export class Operator {
 
   constructor(options: OperatorOptions) {
     this.#options = options;
-    const { kubeConfig, config, logger } = options;
+    const { connection, config, logger } = options;
     const clock = options.clock ?? systemClock;
     this.identity = options.identity ?? `${hostname()}-${process.pid}`;
     this.metrics = new OperatorMetrics();
-    const client = new KubeClient(kubeConfig);
+    const client = new KubeClient(connection);
     const applier = new Applier(client, ({ verb, object, error }) =>
       this.metrics.kubernetesWrites.inc({ verb, kind: object.kind, result: error ? 'error' : 'ok' }),
     );

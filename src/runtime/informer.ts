@@ -11,9 +11,8 @@
  *   level-triggered controllers re-check everything even when nothing changed.
  * Handlers must only enqueue keys: they run synchronously and a throw is caught and logged.
  */
-import { Watch } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import { type KubeClient, type KubeObject, type ResourceType, resourcePath } from './kube-client.ts';
+import { type KubeClient, type KubeObject, type ResourceType, resourcePath, type WatchEvent } from './kube-client.ts';
 
 export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
 export type InformerHandler<T> = (type: InformerEventType, obj: T) => void;
@@ -57,7 +56,6 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #cache = new Map<string, T>();
   readonly #handlers: InformerHandler<T>[] = [];
   readonly #client: KubeClient;
-  readonly #watch: Watch;
   readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart'>> & InformerOptions;
   #resourceVersion: string | undefined;
   #synced = false;
@@ -74,7 +72,6 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.type = type;
     this.logger = logger;
     this.#client = client;
-    this.#watch = new Watch(client.kubeConfig);
     this.#opts = {
       resyncMs: 10 * 60_000,
       stallTimeoutMs: 90_000,
@@ -82,8 +79,6 @@ export class Informer<T extends KubeObject = KubeObject> {
       maxBackoffMs: 30_000,
       ...options,
     };
-    // The watch's inactivity timeout is our stall detector; bookmarks arrive about once a minute.
-    Object.assign(this.#watch, { requestTimeoutMs: this.#opts.stallTimeoutMs });
   }
 
   /** Registers a handler; call before start(). */
@@ -217,56 +212,52 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-  #watchOnce(): Promise<void> {
-    const path = resourcePath(this.type);
-    return new Promise<void>((resolve, reject) => {
-      let failed: Error | undefined;
-      const onEvent = (phase: string, obj: T & { code?: number; message?: string }) => {
-        if (phase === 'ERROR') {
-          failed = obj.code === 410 ? new GoneError('resource version too old') : new GoneError(obj.message ?? 'watch error');
-          this.#abort?.abort();
-          return;
-        }
-        const rv = obj.metadata?.resourceVersion;
-        if (rv) this.#resourceVersion = rv;
-        if (phase === 'BOOKMARK') return;
-        const item = forCache(obj as T, this.type);
-        const key = objectKey(item);
-        if (phase === 'DELETED') {
-          this.#cache.delete(key);
-          this.#emit('delete', item);
-        } else {
-          const existed = this.#cache.has(key);
-          this.#cache.set(key, item);
-          this.#emit(existed ? 'update' : 'add', item);
-        }
-      };
-      const done = (err: unknown) => {
-        if (failed) reject(failed);
-        else if (err && (err as Error).name !== 'AbortError') reject(err);
-        else {
-          if (!this.#stopped) this.#opts.onRestart?.('closed');
-          resolve();
-        }
-      };
-      const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
-      this.#watch
-        .watch(
-          path,
-          {
-            resourceVersion: this.#resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds,
-            labelSelector: this.#opts.labelSelector,
-          },
-          onEvent,
-          done,
-        )
-        .then((abort) => {
-          this.#abort = abort;
-          if (this.#stopped) abort.abort();
-        }, reject);
-    });
+  async #watchOnce(): Promise<void> {
+    const abort = new AbortController();
+    this.#abort = abort;
+    if (this.#stopped) return;
+    let failed: Error | undefined;
+    const onEvent = ({ type: phase, object }: WatchEvent<T & { code?: number; message?: string }>) => {
+      if (failed) return;
+      if (phase === 'ERROR') {
+        failed = new GoneError(object.code === 410 ? 'resource version too old' : (object.message ?? 'watch error'));
+        abort.abort(failed);
+        return;
+      }
+      const rv = object.metadata?.resourceVersion;
+      if (rv) this.#resourceVersion = rv;
+      if (phase === 'BOOKMARK') return;
+      const item = forCache(object as T, this.type);
+      const key = objectKey(item);
+      if (phase === 'DELETED') {
+        this.#cache.delete(key);
+        this.#emit('delete', item);
+      } else {
+        const existed = this.#cache.has(key);
+        this.#cache.set(key, item);
+        this.#emit(existed ? 'update' : 'add', item);
+      }
+    };
+    try {
+      await this.#client.watch<T & { code?: number; message?: string }>(
+        resourcePath(this.type),
+        {
+          resourceVersion: this.#resourceVersion,
+          allowWatchBookmarks: true,
+          // The server ends each watch after this; spread the reconnects.
+          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+          labelSelector: this.#opts.labelSelector,
+        },
+        onEvent,
+        // No byte for this long means a stalled watch (bookmarks arrive about once a minute).
+        { signal: abort.signal, inactivityMs: this.#opts.stallTimeoutMs },
+      );
+    } catch (err) {
+      if (failed) throw failed;
+      if (this.#stopped) return;
+      throw err;
+    }
+    if (!this.#stopped) this.#opts.onRestart?.('closed');
   }
 
   #emit(type: InformerEventType, obj: T): void {

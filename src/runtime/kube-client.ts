@@ -4,11 +4,11 @@
  * client-node's typed models rename fields (`from` -> `_from`, `default` -> `_default`) and turn
  * timestamps into Dates, while watch events arrive as plain JSON; comparing the two would see
  * drift that is not there. Everything the controllers read, compare and apply therefore stays
- * plain JSON, exactly as the API server speaks it. Authentication comes from client-node's
- * KubeConfig (certificates, tokens, exec plugins).
+ * plain JSON, exactly as the API server speaks it. The server, TLS and credentials come from a
+ * KubeConnection (kubeconfig.ts); every request and watch shares its one connection pool.
  */
-import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import type { KubeConnection } from './kubeconfig.ts';
 
 /** A Kubernetes object in wire format. */
 export interface KubeObject {
@@ -61,62 +61,99 @@ export function resourcePath(type: ResourceType, namespace?: string, name?: stri
   return `${base}${ns}/${type.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
+/** One watch event as the API server streams it. */
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
-  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
+  readonly connection: KubeConnection;
   /** Called after every request, for metrics and for tests that count calls. */
   onRequest: (method: string, path: string, status: number) => void = () => {};
 
-  constructor(kubeConfig: KubeConfig) {
-    this.kubeConfig = kubeConfig;
+  constructor(connection: KubeConnection) {
+    this.connection = connection;
   }
 
   get server(): string {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    return cluster.server;
+    return this.connection.server;
   }
 
   async request<T>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
-    options: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; contentType?: string } = {},
+    options: { query?: Query; body?: unknown; contentType?: string } = {},
   ): Promise<T> {
-    const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    // client-node builds a new connection pool for every request context: keep the first one, so
-    // requests share kept-alive TLS connections instead of opening one each (sockets, memory, CPU).
-    this.#dispatcher ??= ctx.getDispatcher();
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const headers = await this.#headers();
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const response = await fetch(url, {
+    const response = await fetch(this.#url(path, options.query), {
       method,
       headers,
-      dispatcher: this.#dispatcher,
+      dispatcher: this.connection.dispatcher,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(30_000),
     });
     const text = await response.text();
     this.onRequest(method, path, response.status);
-    if (!response.ok) {
-      let reason = 'Unknown';
-      let message = `${method} ${path}: HTTP ${response.status}`;
-      try {
-        const status = JSON.parse(text) as { reason?: string; message?: string };
-        reason = status.reason ?? reason;
-        if (status.message) message = status.message;
-      } catch {}
-      const retryAfter = Number(response.headers.get('retry-after'));
-      throw new KubeApiError(
-        response.status,
-        reason,
-        message,
-        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-      );
-    }
+    if (!response.ok) throw this.#failure(method, path, response.status, text, response.headers.get('retry-after'));
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Streams a watch: calls `onEvent` for each event until the server ends the stream (resolves),
+   * `signal` aborts it (rejects with the signal's reason), or no byte arrives for `inactivityMs`
+   * (rejects with a TimeoutError; ask for bookmarks so that a healthy watch is never that quiet).
+   */
+  async watch<T>(
+    path: string,
+    query: Query,
+    onEvent: (event: WatchEvent<T>) => void,
+    options: { signal: AbortSignal; inactivityMs: number },
+  ): Promise<void> {
+    const inactivity = new AbortController();
+    const signal = AbortSignal.any([options.signal, inactivity.signal]);
+    let timer: NodeJS.Timeout | undefined;
+    const rearm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => inactivity.abort(new DOMException(`watch ${path}: silent for ${options.inactivityMs} ms`, 'TimeoutError')),
+        options.inactivityMs,
+      );
+    };
+    rearm();
+    try {
+      const response = await fetch(this.#url(path, { ...query, watch: true }), {
+        headers: await this.#headers(),
+        dispatcher: this.connection.dispatcher,
+        signal,
+      });
+      this.onRequest('WATCH', path, response.status);
+      if (!response.ok)
+        throw this.#failure('WATCH', path, response.status, await response.text(), response.headers.get('retry-after'));
+      if (!response.body) return;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of response.body) {
+        rearm();
+        buffered += decoder.decode(chunk, { stream: true });
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline);
+          buffered = buffered.slice(newline + 1);
+          if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>);
+          newline = buffered.indexOf('\n');
+        }
+      }
+    } catch (err) {
+      // Say why the signal fired (a stall or a stop), not undici's generic abort error.
+      if (signal.aborted) throw signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get<T extends KubeObject>(type: ResourceType, name: string, namespace?: string): Promise<T> {
@@ -135,5 +172,30 @@ export class KubeClient {
 
   delete(type: ResourceType, name: string, namespace?: string): Promise<unknown> {
     return this.request('DELETE', resourcePath(type, namespace, name), { body: { propagationPolicy: 'Background' } });
+  }
+
+  #url(path: string, query: Query = {}): URL {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  async #headers(): Promise<Record<string, string>> {
+    const authorization = await this.connection.authorization();
+    return authorization ? { accept: 'application/json', authorization } : { accept: 'application/json' };
+  }
+
+  /** The Status the API server answered with, as a KubeApiError; a 401 drops the cached credential. */
+  #failure(method: string, path: string, code: number, body: string, retryAfterHeader: string | null): KubeApiError {
+    if (code === 401) this.connection.invalidate();
+    let reason = 'Unknown';
+    let message = `${method} ${path}: HTTP ${code}`;
+    try {
+      const status = JSON.parse(body) as { reason?: string; message?: string };
+      reason = status.reason ?? reason;
+      if (status.message) message = status.message;
+    } catch {}
+    const retryAfter = Number(retryAfterHeader);
+    return new KubeApiError(code, reason, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined);
   }
 }

@@ -6,9 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient, type KubeObject, type ResourceType } from '../../src/runtime/kube-client.ts';
+import { KubeConnection } from '../../src/runtime/kubeconfig.ts';
 import { RESOURCES } from '../../src/runtime/resources.ts';
 import { OPERATOR_USER, REPO_ROOT } from './control-plane.ts';
 
@@ -40,9 +40,7 @@ const TYPES: Record<string, ResourceType> = {
 };
 
 export function adminClient(kubeconfigPath: string): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  return new KubeClient(kc);
+  return new KubeClient(KubeConnection.load({ path: kubeconfigPath }));
 }
 
 export function readYamlObjects(path: string): KubeObject[] {

@@ -4,12 +4,12 @@
  * polls a condition with a timeout (never a fixed sleep).
  */
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { type OperatorConfig, parseConfig } from '../../src/config.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { Operator } from '../../src/operator.ts';
 import type { Clock } from '../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
+import { KubeConnection } from '../../src/runtime/kubeconfig.ts';
 import { adminClient, typeOf } from './cluster-setup.ts';
 import type { AuditEvent, ControlPlaneInfo } from './control-plane.ts';
 
@@ -92,8 +92,7 @@ export interface TestOperatorOptions {
 
 /** Starts an operator in this process, authenticated as the restricted `tenant-operator` user. */
 export async function startOperator(o: TestOperatorOptions): Promise<Operator> {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(o.info.operatorKubeconfig);
+  const connection = KubeConnection.load({ path: o.info.operatorKubeconfig });
   const config: OperatorConfig = parseConfig({
     http: { port: 0, host: '127.0.0.1' },
     resyncPeriodSeconds: 600,
@@ -110,7 +109,7 @@ export async function startOperator(o: TestOperatorOptions): Promise<Operator> {
     },
   });
   const operator = new Operator({
-    kubeConfig,
+    connection,
     config,
     // TEST_OPERATOR_LOG_LEVEL=info (or debug) shows the operator's own logs while debugging a test.
     logger: process.env.TEST_OPERATOR_LOG_LEVEL ? createLogger({ level: process.env.TEST_OPERATOR_LOG_LEVEL }) : silentLogger(),

@@ -6,7 +6,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Operator } from '../../../src/operator.ts';
 import { isNotFound, type KubeClient, type KubeObject } from '../../../src/runtime/kube-client.ts';
 import type { AuditEvent } from '../../harness/control-plane.ts';
@@ -102,16 +101,17 @@ describe('an operator running as the chart’s ServiceAccount', () => {
       `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/${FULLNAME}/token`,
       { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } } },
     );
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'test', server: info.server, caFile: join(info.dir, 'ca.crt'), skipTLSVerify: false }],
-      users: [{ name: 'chart-service-account', token: status.token }],
-      contexts: [{ name: 'test', cluster: 'test', user: 'chart-service-account' }],
-      currentContext: 'test',
-    });
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server: info.server, 'certificate-authority': join(info.dir, 'ca.crt') } }],
+      users: [{ name: 'chart-service-account', user: { token: status.token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'chart-service-account' } }],
+      'current-context': 'test',
+    };
     // startOperator builds the operator every integration test runs; only its credentials differ here.
     const kubeconfigFile = join(dir, 'service-account.kubeconfig');
-    writeFileSync(kubeconfigFile, kubeConfig.exportConfig(), { mode: 0o600 });
+    writeFileSync(kubeconfigFile, JSON.stringify(kubeconfig), { mode: 0o600 });
     operator = await startOperator({
       info: { ...info, operatorKubeconfig: kubeconfigFile },
       leaseName: `lease-${suffix}`,
