@@ -203,7 +203,14 @@ export class OperatorProcess {
   peakHeapTotalBytes = 0;
   peakExternalBytes = 0;
 
-  constructor(options: { kubeconfig: string; configPath: string; port: number; entry: string; logFile: string }) {
+  constructor(options: {
+    kubeconfig: string;
+    configPath: string;
+    port: number;
+    entry: string;
+    nodeOptions: string[];
+    logFile: string;
+  }) {
     this.port = options.port;
     const env = { ...process.env };
     // The configuration file is the whole truth: no TENANT_OPERATOR_* override leaks in.
@@ -211,7 +218,7 @@ export class OperatorProcess {
     this.spawnedAt = performance.now();
     this.child = spawnTracked(
       process.execPath,
-      [options.entry, '--kubeconfig', options.kubeconfig, '--config', options.configPath],
+      [...options.nodeOptions, options.entry, '--kubeconfig', options.kubeconfig, '--config', options.configPath],
       { logFile: options.logFile, env },
     );
   }

@@ -4,7 +4,8 @@
  *   node bench/run.ts [--tenants 200 | --sizes 100,300,1000] [--steady-seconds 120] [--changes 40]
  *                     [--concurrency 4] [--resync-seconds S/2] [--default-resync-seconds 600]
  *                     [--arm-writes-per-second 50]
- *                     [--arm-write-burst 100] [--floor-client pooled|operator] [--operator dist|src] [--out FILE]
+ *                     [--arm-write-burst 100] [--floor-client pooled|operator] [--operator dist|src]
+ *                     [--operator-node-options '--max-semi-space-size=2'] [--out FILE]
  *
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
  * Each size runs in a fresh control plane. Prints a table and writes every figure as JSON to
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     'arm-write-burst': { type: 'string', default: '100' },
     'floor-client': { type: 'string', default: 'pooled' },
     operator: { type: 'string', default: 'dist' },
+    'operator-node-options': { type: 'string', default: '' },
     out: { type: 'string' },
     report: { type: 'string' },
   },
@@ -67,6 +69,7 @@ const floorClient = values['floor-client'] === 'operator' ? 'operator' : 'pooled
 // By default the operator runs as the image runs it: compiled JavaScript (`npm run build`), since
 // Node's type stripping alone costs ~17 MB of resident memory. `--operator src` runs the sources.
 const operatorEntry = values.operator === 'src' ? 'src/main.ts' : 'dist/main.js';
+const operatorNodeOptions = (values['operator-node-options'] ?? '').split(/\s+/).filter(Boolean);
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = join(REPO_ROOT, 'bench', 'results');
@@ -158,6 +161,7 @@ for (const tenants of saved ? [] : sizes) {
           armWriteBurst,
           floorClient,
           operatorEntry,
+          operatorNodeOptions,
           logDir: join(logRoot, `n${tenants}`),
         },
         (msg) => log(`[N=${tenants}] ${msg}`),
@@ -186,6 +190,7 @@ const report = saved ?? {
     armWriteBurst,
     floorClient,
     operatorEntry,
+    operatorNodeOptions,
   },
   results,
   ...(failure ? { failure: failure.message } : {}),

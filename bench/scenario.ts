@@ -59,6 +59,8 @@ export interface SizeOptions {
   floorClient: 'pooled' | 'operator';
   /** The operator's entry point: `dist/main.js` (what the image runs) or `src/main.ts`. */
   operatorEntry: string;
+  /** Node/V8 flags for the operator process only. */
+  operatorNodeOptions: string[];
   logDir: string;
 }
 
@@ -241,6 +243,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       configPath,
       port,
       entry: o.operatorEntry,
+      nodeOptions: o.operatorNodeOptions,
       logFile: join(o.logDir, 'operator-1.log'),
     });
     cleanups.push(async () => {
@@ -269,6 +272,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         configPath: config,
         port,
         entry: o.operatorEntry,
+        nodeOptions: o.operatorNodeOptions,
         logFile: join(o.logDir, logName),
       });
       return operator.waitLeading();
