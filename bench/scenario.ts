@@ -56,6 +56,7 @@ export interface SizeOptions {
   defaultResyncSeconds: number;
   armWritesPerSecond: number;
   armWriteBurst: number;
+  armReadsPerSecond: number;
   floorClient: 'pooled' | 'operator';
   /** The operator's entry point: `dist/main.js` (what the image runs) or `src/main.ts`. */
   operatorEntry: string;
@@ -232,6 +233,10 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           }),
           writesPerSecond: o.armWritesPerSecond,
           writeBurst: o.armWriteBurst,
+          readsPerSecond: o.armReadsPerSecond,
+          readBurst: o.armReadsPerSecond,
+          // The production default: trust a verified Azure check for 30 minutes.
+          driftCheckIntervalSeconds: 1800,
         },
       };
       writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);

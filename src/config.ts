@@ -147,9 +147,22 @@ export const configSchema = z
         sqlAdminGroup: z.object({ login: z.string().min(1), objectId: z.string().uuid() }).strict(),
         /** Mixed into globally unique names (vaults, SQL servers); set once per installation, never changed. */
         nameSalt: z.string().max(16).optional(),
-        /** Operator-wide budget of ARM writes (ARM throttles writes per subscription). */
+        /**
+         * Operator-wide budgets of ARM writes and reads. ARM allows a subscription and principal
+         * 10 writes and 25 reads per second (buckets of 200 and 250), shared with every other
+         * tool using them, so the defaults leave room.
+         */
         writesPerSecond: z.number().positive().default(5),
         writeBurst: z.number().int().positive().default(20),
+        readsPerSecond: z.number().positive().default(20),
+        readBurst: z.number().int().positive().default(200),
+        /**
+         * How long a tenant's Azure resources, once read and found converged, are trusted without
+         * reading them again (ARM has no watch, and reads are rate-limited too). A change to the
+         * desired state is acted on at once; drift made in Azure is found within this interval
+         * plus one resync. 0 reads everything on every reconcile.
+         */
+        driftCheckIntervalSeconds: z.number().int().min(0).max(86_400).default(1800),
         /** Leave Key Vault public network access on (off by default: private endpoints only). */
         keyVaultPublicNetworkAccess: z.boolean().default(false),
         /** WAF mode of every tenant's policy. */

@@ -18,6 +18,7 @@ import { startHttpServer } from './observability/http-server.ts';
 import { OperatorMetrics } from './observability/metrics.ts';
 import { Applier } from './runtime/apply.ts';
 import { type Clock, systemClock } from './runtime/clock.ts';
+import { DESIRED_HASH_ANNOTATION } from './runtime/compare.ts';
 import { Controller } from './runtime/controller.ts';
 import { Informer, type InformerOptions } from './runtime/informer.ts';
 import { isNotFound, KubeClient, type KubeObject, type ResourceType } from './runtime/kube-client.ts';
@@ -157,13 +158,32 @@ export class Operator {
     return [tenants, backupPolicies, maintenanceWindows, namespaces, ...owned.values()];
   }
 
-  /** Every Tenant event, and every event on an object the operator owns, queues that tenant. */
+  /**
+   * Every Tenant event but a status-only update, and every event on an object the operator owns,
+   * queues that tenant.
+   */
   #wireEvents(caches: Caches): void {
-    caches.tenants.on((_type, obj) => {
-      this.#queue.add(obj.metadata.name);
-      // Window and policy statuses count their tenants: any tenant change may move a count.
-      for (const mw of caches.maintenanceWindows.list()) this.#windowQueue.add(mw.metadata.name);
-      for (const bp of caches.backupPolicies.list()) this.#policyQueue.add(bp.metadata.name);
+    // A status-only update is almost always the operator's own status write: reconciling again
+    // for it would repeat every read (Azure included) to find nothing to do. What a reconcile acts
+    // on is the spec (generation) and metadata: deletion, finalizers, labels and annotations (the
+    // emergency-override annotation among them). controller-runtime's GenerationChangedPredicate
+    // plus annotation and label predicates, in one.
+    const triggers = new Map<string, string>();
+    const trigger = (obj: KubeObject) => {
+      const m = obj.metadata;
+      return JSON.stringify([m.generation, m.deletionTimestamp, m.finalizers, m.labels, m.annotations]);
+    };
+    caches.tenants.on((type, obj) => {
+      const name = obj.metadata.name;
+      if (type === 'delete') triggers.delete(name);
+      else {
+        const signature = trigger(obj);
+        const statusOnly = type === 'update' && triggers.get(name) === signature;
+        triggers.set(name, signature);
+        if (statusOnly) return this.#queueCounters(caches);
+      }
+      this.#queue.add(name);
+      this.#queueCounters(caches);
     });
     caches.maintenanceWindows.on((_type, obj) => this.#windowQueue.add(obj.metadata.name));
     caches.backupPolicies.on((_type, obj) => this.#policyQueue.add(obj.metadata.name));
@@ -188,7 +208,21 @@ export class Operator {
     caches.maintenanceWindows.on(referencing('maintenanceWindowRef', this.ctx.config.defaultMaintenanceWindow));
   }
 
-  readonly #queueOwner = (_type: string, obj: KubeObject): void => {
+  /** Window and policy statuses count their tenants, by status too: any tenant change may move a count. */
+  #queueCounters(caches: Caches): void {
+    for (const mw of caches.maintenanceWindows.list()) this.#windowQueue.add(mw.metadata.name);
+    for (const bp of caches.backupPolicies.list()) this.#policyQueue.add(bp.metadata.name);
+  }
+
+  /**
+   * Queues the tenant that owns an object, unless the event is the operator's own apply arriving
+   * by watch before the write's answer did (observe() drops it when the answer comes first): only
+   * the operator changes the desired-state hash annotation, so an update that moves it is ours.
+   * Anyone else's edit leaves the hash alone and is reconciled (drift is repaired).
+   */
+  readonly #queueOwner = (type: string, obj: KubeObject, previous?: KubeObject): void => {
+    const hash = (o: KubeObject) => o.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
+    if (type === 'update' && previous && hash(previous) !== hash(obj) && hash(obj) !== undefined) return;
     const tenant = obj.metadata.labels?.[TENANT_LABEL];
     if (tenant) this.#queue.add(tenant);
   };

@@ -30,6 +30,8 @@ export interface AzureClientConfig {
   ca?: string | undefined;
   /** The operator-wide write budget; every ARM write, retries included, waits on it. */
   writeLimiter: WriteLimiter;
+  /** The operator-wide read budget (the same token bucket), for every GET, polls included. */
+  readLimiter?: WriteLimiter | undefined;
   /**
    * Per-attempt timeout of every HTTP request, in ms (default 60 000). The SDKs have none, so a
    * request ARM never answers would otherwise hang a reconcile forever.
@@ -51,19 +53,22 @@ export interface AzureClients {
   readonly sql: SqlManagementClient;
   readonly network: NetworkManagementClient;
   readonly writeLimiter: WriteLimiter;
+  readonly readLimiter: WriteLimiter | undefined;
 }
 
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
 
 /**
- * Makes every write (and every retry of a write: ARM counts those too) wait for a token. Added
- * per retry, so SDK-internal retries cannot bypass the budget.
+ * Makes every write, and every read if a read budget is given, wait for a token (retries too:
+ * ARM counts those). Added per retry, so SDK-internal retries cannot bypass the budget. ARM keeps
+ * separate buckets for reads (25/s per subscription and principal) and writes (10/s).
  */
-export function writeLimiterPolicy(limiter: WriteLimiter): PipelinePolicy {
+export function writeLimiterPolicy(limiter: WriteLimiter, readLimiter?: WriteLimiter): PipelinePolicy {
   return {
     name: 'tenantOperatorWriteLimiter',
     async sendRequest(request, next) {
       if (WRITE_METHODS.has(request.method)) await limiter.acquire(request.abortSignal);
+      else if (readLimiter) await readLimiter.acquire(request.abortSignal);
       return next(request);
     },
   };
@@ -113,7 +118,7 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     ...(config.ca === undefined ? {} : { tlsOptions: { ca: config.ca } }),
     ...(config.retry === undefined ? {} : { retryOptions: config.retry }),
     additionalPolicies: [
-      { policy: writeLimiterPolicy(config.writeLimiter), position: 'perRetry' as const },
+      { policy: writeLimiterPolicy(config.writeLimiter, config.readLimiter), position: 'perRetry' as const },
       { policy: requestTimeoutPolicy(config.requestTimeoutMs ?? 60_000), position: 'perRetry' as const },
       ...(config.onResponse
         ? [{ policy: responseObserverPolicy(service, config.onResponse), position: 'perRetry' as const }]
@@ -130,5 +135,6 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     sql: new SqlManagementClient(credential, id, options('sql')),
     network: new NetworkManagementClient(credential, id, options('network')),
     writeLimiter: config.writeLimiter,
+    readLimiter: config.readLimiter,
   };
 }

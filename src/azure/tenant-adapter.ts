@@ -9,6 +9,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, OperatorContext, TenantAzure } from '../context.ts';
+import { hashOf } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
@@ -26,6 +27,7 @@ import {
   type TenantAzureDesired,
   tenantAzureTags,
 } from './tenant-azure.ts';
+import { VerifiedCache } from './verified-cache.ts';
 import { applyWafPolicy, observeWafPolicy, type WafPolicyDesired } from './waf-policy.ts';
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
@@ -48,6 +50,7 @@ export function createAzureClientsFromConfig(
     ca: azure.caFile ? readFileSync(azure.caFile, 'utf8') : undefined,
     credential: azure.credential === 'emulator' ? emulatorCredential : createDefaultCredential(),
     writeLimiter: createWriteLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
+    readLimiter: createWriteLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
     onResponse,
   });
 }
@@ -106,11 +109,14 @@ export class AzureTenantAdapter implements TenantAzure {
   readonly ctx: OperatorContext;
   readonly azure: AzureConfig;
   readonly clients: AzureClients;
+  /** Results of checks that found everything converged, trusted until the desired state changes. */
+  readonly #verified: VerifiedCache<{ facts: AzureFacts; conditions: ConditionInput[] }>;
 
   constructor(ctx: OperatorContext, azure: AzureConfig, clients: AzureClients) {
     this.ctx = ctx;
     this.azure = azure;
     this.clients = clients;
+    this.#verified = new VerifiedCache(azure.driftCheckIntervalSeconds * 1000);
   }
 
   #desired(tenant: Tenant): TenantAzureDesired {
@@ -119,6 +125,16 @@ export class AzureTenantAdapter implements TenantAzure {
 
   async reconcile(tenant: Tenant): Promise<{ facts: AzureFacts; conditions: ConditionInput[] }> {
     const desired = this.#desired(tenant);
+    const customRules = buildWafCustomRules(tenant);
+    const key = tenant.metadata.uid ?? tenant.metadata.name;
+    const fingerprint = hashOf({ desired, waf: { mode: this.azure.wafMode, customRules } });
+    const now = this.ctx.clock.now().getTime();
+    const verified = this.#verified.get(key, fingerprint, now);
+    if (verified) {
+      this.ctx.metrics.azureStateChecks.inc({ source: 'cache' });
+      return verified;
+    }
+    this.ctx.metrics.azureStateChecks.inc({ source: 'azure' });
     const deps: AzureContext = { clients: this.clients };
     try {
       const observed = await reconcileTenantAzure(deps, desired);
@@ -128,7 +144,7 @@ export class AzureTenantAdapter implements TenantAzure {
         location: desired.region,
         tags: tenantAzureTags(desired),
         mode: this.azure.wafMode,
-        customRules: buildWafCustomRules(tenant),
+        customRules,
       };
       const wafObserved = await observeWafPolicy(deps, observed.resourceGroup, WAF_POLICY_NAME);
       const waf = await applyWafPolicy(deps, wafDesired, wafObserved);
@@ -149,7 +165,7 @@ export class AzureTenantAdapter implements TenantAzure {
         mode: this.azure.wafMode,
         rules: wafDesired.customRules.length,
       });
-      return {
+      const result = {
         facts: {
           resourceGroup: observed.resourceGroup,
           identityClientId: observed.identityClientId,
@@ -163,12 +179,20 @@ export class AzureTenantAdapter implements TenantAzure {
         },
         conditions,
       };
+      // Trust only a check that changed nothing and found everything ready; a pass that wrote is
+      // confirmed by reading once more.
+      const converged = changes.length === 0 && Object.values(observed.ready).every(Boolean);
+      if (converged) this.#verified.set(key, fingerprint, result, now);
+      else this.#verified.forget(key);
+      return result;
     } catch (err) {
+      this.#verified.forget(key);
       throw asClassified(err);
     }
   }
 
   async release(tenant: Tenant): Promise<void> {
+    this.#verified.forget(tenant.metadata.uid ?? tenant.metadata.name);
     try {
       const desired = this.#desired(tenant);
       await releaseTenantAzure({ clients: this.clients }, desired);
@@ -183,6 +207,7 @@ export class AzureTenantAdapter implements TenantAzure {
   }
 
   async delete(tenant: Tenant): Promise<void> {
+    this.#verified.forget(tenant.metadata.uid ?? tenant.metadata.name);
     try {
       await deleteTenantAzure({ clients: this.clients }, this.#desired(tenant));
     } catch (err) {

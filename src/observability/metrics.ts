@@ -71,6 +71,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly azureStateChecks = new Counter({
+    name: 'tenant_operator_azure_state_checks_total',
+    help: "Tenant Azure state checks, by source: 'azure' (every resource read from ARM) or 'cache' (trusted from a verified check younger than azure.driftCheckIntervalSeconds).",
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
   readonly azureThrottled = new Counter({
     name: 'tenant_operator_azure_throttled_total',
     help: 'Azure requests answered 429 (throttled), by service.',

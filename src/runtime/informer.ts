@@ -15,7 +15,8 @@ import type { Logger } from 'winston';
 import { type KubeClient, type KubeObject, type ResourceType, resourcePath, type WatchEvent } from './kube-client.ts';
 
 export type InformerEventType = 'add' | 'update' | 'delete' | 'resync';
-export type InformerHandler<T> = (type: InformerEventType, obj: T) => void;
+/** `previous` is the version the cache held before an update (undefined for other events). */
+export type InformerHandler<T> = (type: InformerEventType, obj: T, previous?: T) => void;
 
 export interface InformerOptions {
   labelSelector?: string;
@@ -197,7 +198,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const old = this.#cache.get(key);
       this.#cache.set(key, item);
       if (!old) this.#emit('add', item);
-      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) this.#emit('update', item);
+      else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) this.#emit('update', item, old);
     }
     for (const [key, old] of this.#cache) {
       if (!seen.has(key)) {
@@ -233,9 +234,12 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.#cache.delete(key);
         this.#emit('delete', item);
       } else {
-        const existed = this.#cache.has(key);
+        const cached = this.#cache.get(key);
         this.#cache.set(key, item);
-        this.#emit(existed ? 'update' : 'add', item);
+        // The version observe() already recorded (the operator's own write, answered by the
+        // server) changes nothing: handlers saw to it when they wrote it.
+        if (cached?.metadata.resourceVersion === item.metadata.resourceVersion) return;
+        this.#emit(cached ? 'update' : 'add', item, cached);
       }
     };
     try {
@@ -260,10 +264,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (!this.#stopped) this.#opts.onRestart?.('closed');
   }
 
-  #emit(type: InformerEventType, obj: T): void {
+  #emit(type: InformerEventType, obj: T, previous?: T): void {
     for (const handler of this.#handlers) {
       try {
-        handler(type, obj);
+        handler(type, obj, previous);
       } catch (err) {
         this.logger.error('informer handler threw', { resource: this.type.plural, error: (err as Error).message });
       }

@@ -41,6 +41,11 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
     writesPerSecond: 50,
     writeBurst: 100,
+    readsPerSecond: 1000,
+    readBurst: 1000,
+    // Most tests change Azure behind the operator's back and expect the next pass to see it; the
+    // drift-check cache has its own test (test/integration/azure/drift-check-cache.test.ts).
+    driftCheckIntervalSeconds: 0,
   };
 }
 

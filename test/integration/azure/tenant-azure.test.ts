@@ -119,6 +119,28 @@ describe('reconcileTenantAzure', () => {
     expect(span).toBeGreaterThanOrEqual(190);
   });
 
+  test('with a read budget, every GET (operation polls included) waits on the read limiter', async () => {
+    const { emulator } = env;
+    const writeLimiter = createWriteLimiter({ writesPerSecond: 1000, burst: 1000 });
+    const readLimiter = createWriteLimiter({ writesPerSecond: 100, burst: 5 });
+    const clients = createAzureClients({
+      subscriptionId: emulator.subscriptionId,
+      endpoint: emulator.endpoint,
+      ca: emulator.ca,
+      credential: emulator.credential,
+      writeLimiter,
+      readLimiter,
+    });
+    const mark = emulator.mark();
+    await reconcileTenantAzure({ clients, inProgressRetryAfterMs: 20 }, tenantDesired('read-limited', emulator));
+    const requests = emulator.requests.filter((r) => r.seq > mark);
+    const reads = requests.filter((r) => r.method === 'GET');
+    expect(reads.length).toBeGreaterThan(10);
+    expect(readLimiter.stats.granted).toBe(reads.length);
+    expect(writeLimiter.stats.granted).toBe(requests.length - reads.length);
+    expect(readLimiter.stats.delayed).toBeGreaterThan(0);
+  });
+
   test('a restart in the middle of creating the server resumes without a second write or operation', async () => {
     const { emulator, deps } = env;
     const desired = tenantDesired('restart', emulator);

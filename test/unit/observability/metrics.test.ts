@@ -33,6 +33,7 @@ describe('OperatorMetrics', () => {
         'tier',
         'region',
         'service',
+        'source',
         'method',
         'status',
         'window',

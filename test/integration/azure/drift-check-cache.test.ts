@@ -1,0 +1,123 @@
+/**
+ * Azure has no watch, so a tenant's Azure resources, once read and found converged, are trusted
+ * for `azure.driftCheckIntervalSeconds` instead of being read again on every reconcile. This runs
+ * the operator with the production default (30 minutes) and an injected clock, against the ARM
+ * emulator through the real SDK clients:
+ * - a Kubernetes-only change to a converged tenant reads none of its Azure resources;
+ * - drift made in Azure is not seen while the verified check is fresh, and is repaired on the
+ *   first reconcile after the interval;
+ * - a change to what the tenant asks of Azure is acted on at once, cache or not.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createAzureClientsFromConfig } from '../../../src/azure/tenant-adapter.ts';
+import type { Operator } from '../../../src/operator.ts';
+import { ManualClock } from '../../../src/runtime/clock.ts';
+import type { KubeClient } from '../../../src/runtime/kube-client.ts';
+import {
+  adminClient,
+  armMark,
+  armRequests,
+  emulatorAzureConfig,
+  sharedControlPlane,
+  startOperator,
+  type TenantOptions,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../../harness/fixtures.ts';
+
+const info = sharedControlPlane();
+const NAME = 'drift-cache';
+const clock = new ManualClock(new Date());
+const azureConfig = { ...emulatorAzureConfig(info.arm), driftCheckIntervalSeconds: 1800 };
+const clients = createAzureClientsFromConfig(azureConfig as never);
+let admin: KubeClient;
+let operator: Operator;
+
+interface TenantWithAzure {
+  metadata: { generation: number };
+  status?: { observedGeneration?: number; azure?: { resourceGroup?: string; sqlServerFqdn?: string } };
+}
+
+/** Changes spec.displayName (not part of the Azure state) and waits until it has been reconciled. */
+async function touch(displayName: string, options: TenantOptions = {}): Promise<void> {
+  const t = tenant(NAME, options);
+  (t.spec as { displayName: string }).displayName = displayName;
+  await admin.apply(typeOf('Tenant'), t, 'test');
+  const generation = ((await admin.get<never>(typeOf('Tenant'), NAME)) as TenantWithAzure).metadata.generation;
+  await waitFor(`generation ${generation} reconciled`, async () => {
+    const current = (await admin.get<never>(typeOf('Tenant'), NAME)) as TenantWithAzure;
+    return current.status?.observedGeneration === generation ? current : undefined;
+  });
+}
+
+/** The tenant's ARM requests since `mark`, as "METHOD provider/type". */
+async function tenantArmCalls(mark: number, resourceGroup: string): Promise<string[]> {
+  return (await armRequests(info.arm, mark))
+    .filter((r) => r.path.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}`))
+    .map((r) => `${r.method} ${r.path.split('/providers/')[1]?.split('/').slice(0, 2).join('/') ?? 'resourceGroup'}`);
+}
+
+let resourceGroup: string;
+let serverName: string;
+
+beforeAll(async () => {
+  admin = adminClient(info.adminKubeconfig);
+  operator = await startOperator({ info, leaseName: 'drift-cache', clock, config: { azure: azureConfig } });
+  await admin.apply(typeOf('Tenant'), tenant(NAME), 'test');
+  const ready = (await waitForReady(admin, NAME)) as unknown as TenantWithAzure;
+  resourceGroup = ready.status?.azure?.resourceGroup ?? '';
+  serverName = ready.status?.azure?.sqlServerFqdn?.split('.')[0] ?? '';
+  expect(resourceGroup).not.toBe('');
+  expect(serverName).not.toBe('');
+  // The pass that created everything wrote, so it is not trusted yet: this one verifies.
+  await touch('first look');
+});
+
+afterAll(async () => {
+  await admin.delete(typeOf('Tenant'), NAME).catch(() => {});
+  await operator?.stop();
+});
+
+describe('a verified Azure check is trusted for the drift-check interval', () => {
+  test('a Kubernetes-only change reads no Key Vault, identity, SQL server or WAF resource', async () => {
+    const checks = async () => (await operator.metrics.azureStateChecks.get()).values;
+    const cachedBefore = (await checks()).find((v) => v.labels.source === 'cache')?.value ?? 0;
+    const mark = await armMark(info.arm);
+    await touch('second look');
+    // What is left is one pass of the backup step (it checks the RPO every time): the database,
+    // its retention, its restore points and the server's database list (drill copies).
+    const paths = (await armRequests(info.arm, mark))
+      .filter((r) => r.path.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}/`))
+      .map((r) => `${r.method} ${r.path.split(`/servers/${serverName}/`)[1] ?? r.path}`.split('?')[0]);
+    expect(paths.sort()).toEqual([
+      'GET databases',
+      'GET databases/sqldb-drift-cache-dev',
+      'GET databases/sqldb-drift-cache-dev/backupLongTermRetentionPolicies/default',
+      'GET databases/sqldb-drift-cache-dev/backupShortTermRetentionPolicies/default',
+      'GET databases/sqldb-drift-cache-dev/restorePoints',
+    ]);
+    expect((await checks()).find((v) => v.labels.source === 'cache')?.value ?? 0).toBeGreaterThan(cachedBefore);
+  });
+
+  test('drift made in Azure waits for the interval, then is repaired', async () => {
+    // Someone opens the SQL server to the internet in the portal.
+    await clients.sql.servers.beginUpdateAndWait(resourceGroup, serverName, { publicNetworkAccess: 'Enabled' });
+
+    await touch('within the interval');
+    expect((await clients.sql.servers.get(resourceGroup, serverName)).publicNetworkAccess).toBe('Enabled');
+
+    clock.advance(1800 * 1000);
+    await touch('after the interval');
+    expect((await clients.sql.servers.get(resourceGroup, serverName)).publicNetworkAccess).toBe('Disabled');
+  });
+
+  test('a change to what the tenant asks of Azure is applied at once', async () => {
+    const mark = await armMark(info.arm);
+    await touch('new firewall', { allowedSourceRanges: ['203.0.113.0/24'] });
+    const calls = await tenantArmCalls(mark, resourceGroup);
+    // The WAF policy carries the allow-list: it was read and written again, within the interval.
+    expect(calls).toContain('PUT Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies');
+  });
+});
