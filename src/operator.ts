@@ -217,14 +217,17 @@ export class Operator {
   /**
    * Queues the tenant that owns an object, unless the event is the operator's own apply arriving
    * by watch before the write's answer did (observe() drops it when the answer comes first): only
-   * the operator changes the desired-state hash annotation, so an update that moves it is ours.
-   * Anyone else's edit leaves the hash alone and is reconciled (drift is repaired).
+   * the operator sets the desired-state hash annotation, so an object that appears with it, or an
+   * update that moves it, is the operator's own write. Anyone else's edit leaves the hash alone,
+   * a deletion always counts, and both are reconciled (drift is repaired).
    */
   readonly #queueOwner = (type: string, obj: KubeObject, previous?: KubeObject): void => {
-    const hash = (o: KubeObject) => o.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
-    if (type === 'update' && previous && hash(previous) !== hash(obj) && hash(obj) !== undefined) return;
+    const hash = (o: KubeObject | undefined) => o?.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
+    const ours = hash(obj) !== undefined && (type === 'add' || (type === 'update' && hash(previous) !== hash(obj)));
+    if (ours) return;
     const tenant = obj.metadata.labels?.[TENANT_LABEL];
-    if (tenant) this.#queue.add(tenant);
+    // Progress of a tenant already being worked on (urgent), unless it is a periodic resync.
+    if (tenant) this.#queue.add(tenant, { urgent: type !== 'resync' });
   };
 
   /**

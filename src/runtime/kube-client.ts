@@ -140,7 +140,7 @@ export class KubeClient {
         rearm();
         buffered += decoder.decode(chunk, { stream: true });
         let newline = buffered.indexOf('\n');
-        while (newline >= 0) {
+        while (newline >= 0 && !signal.aborted) {
           const line = buffered.slice(0, newline);
           buffered = buffered.slice(newline + 1);
           if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>);

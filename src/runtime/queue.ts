@@ -10,6 +10,10 @@
  *   RequeueAfter); of several pending delays for one key the earliest wins.
  * - An overall token bucket caps how fast keys are handed out, so a mass requeue cannot
  *   turn into a request storm.
+ * - Keys added as `urgent` are handed out before the others (each lane is first in, first out):
+ *   work already under way (a tenant whose Deployment just became available) finishes before new
+ *   work starts, so during a mass onboarding tenants become Ready one by one instead of all at
+ *   the end. Adding an already queued key as urgent moves it to the urgent lane.
  */
 
 export interface QueueOptions {
@@ -27,9 +31,11 @@ export interface QueueOptions {
 
 export class WorkQueue {
   readonly #queue: string[] = [];
+  readonly #urgent: string[] = [];
   readonly #queued = new Set<string>();
   readonly #processing = new Set<string>();
-  readonly #dirty = new Set<string>();
+  /** Keys added while being processed, and whether any of those adds was urgent. */
+  readonly #dirty = new Map<string, boolean>();
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
@@ -53,20 +59,28 @@ export class WorkQueue {
   }
 
   get depth(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#urgent.length;
   }
 
-  /** Queue a key now (deduplicated). */
-  add(key: string): void {
+  /** Queue a key now (deduplicated); `urgent` puts it ahead of the keys that are not. */
+  add(key: string, options: { urgent?: boolean } = {}): void {
     if (this.#shuttingDown) return;
+    const urgent = options.urgent === true;
     if (this.#processing.has(key)) {
-      this.#dirty.add(key);
+      this.#dirty.set(key, urgent || this.#dirty.get(key) === true);
       return;
     }
-    if (this.#queued.has(key)) return;
+    if (this.#queued.has(key)) {
+      if (!urgent) return;
+      const at = this.#queue.indexOf(key);
+      if (at < 0) return; // already urgent
+      this.#queue.splice(at, 1);
+      this.#urgent.push(key);
+      return;
+    }
     this.#queued.add(key);
-    this.#queue.push(key);
-    this.#onDepthChange?.(this.#queue.length);
+    (urgent ? this.#urgent : this.#queue).push(key);
+    this.#onDepthChange?.(this.depth);
     this.#dispatch();
   }
 
@@ -126,7 +140,11 @@ export class WorkQueue {
   /** Mark a key finished; if it was re-added meanwhile, it goes back in the queue. */
   done(key: string): void {
     this.#processing.delete(key);
-    if (this.#dirty.delete(key)) this.add(key);
+    const urgent = this.#dirty.get(key);
+    if (urgent !== undefined) {
+      this.#dirty.delete(key);
+      this.add(key, { urgent });
+    }
   }
 
   /** Accept and hand out keys again after shutDown (a replica that leads again). */
@@ -150,7 +168,7 @@ export class WorkQueue {
   }
 
   #dispatch(): void {
-    while (this.#waiters.length > 0 && this.#queue.length > 0) {
+    while (this.#waiters.length > 0 && this.depth > 0) {
       this.#refillTokens();
       if (this.#tokens < 1) {
         if (!this.#tokenTimer) {
@@ -163,10 +181,10 @@ export class WorkQueue {
         return;
       }
       this.#tokens -= 1;
-      const key = this.#queue.shift() as string;
+      const key = (this.#urgent.length > 0 ? this.#urgent.shift() : this.#queue.shift()) as string;
       this.#queued.delete(key);
       this.#processing.add(key);
-      this.#onDepthChange?.(this.#queue.length);
+      this.#onDepthChange?.(this.depth);
       (this.#waiters.shift() as (key: string) => void)(key);
     }
   }

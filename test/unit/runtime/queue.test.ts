@@ -25,6 +25,32 @@ describe('WorkQueue', () => {
     q.shutDown();
   });
 
+  test('urgent keys are handed out first, each lane in order; an urgent add moves a waiting key ahead', async () => {
+    const q = new WorkQueue();
+    for (const key of ['new-1', 'new-2', 'new-3']) q.add(key);
+    q.add('started-1', { urgent: true });
+    q.add('new-3', { urgent: true });
+    q.add('started-1', { urgent: true });
+    expect(q.depth).toBe(4);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) order.push(await q.get());
+    expect(order).toEqual(['started-1', 'new-3', 'new-1', 'new-2']);
+    q.shutDown();
+  });
+
+  test('a key made urgent while it is processed comes back urgent after done', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = (await q.get()) as string;
+    q.add('b');
+    q.add('a');
+    q.add('a', { urgent: true });
+    q.done(key);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+    q.shutDown();
+  });
+
   test.each([
     [0, 500],
     [1, 1000],
