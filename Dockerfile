@@ -17,4 +17,7 @@ COPY package.json ./
 USER nonroot
 EXPOSE 8080
 # Node itself is PID 1 and handles SIGTERM (src/main.ts shuts down gracefully).
-ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+# --optimize-for-size: V8 keeps the heap close to the live set instead of letting garbage pile up
+# between collections. Measured with 300 tenants (npm run bench): peak RSS 179 MiB instead of
+# 326-441 MiB, for ~20-30 % more CPU while converging; see README, Benchmark.
+ENTRYPOINT ["/nodejs/bin/node", "--optimize-for-size", "dist/main.js"]

@@ -26,12 +26,15 @@ import {
 } from './sql-backups.ts';
 import {
   type ArmErrorBody,
+  addOperation,
   busyAncestor,
   childrenOfType,
   getResource,
   newOperationId,
   type Operation,
   putResource,
+  removeResource,
+  resourcesOfType,
   type Store,
   type StoredResource,
   settleDueOperations,
@@ -400,7 +403,7 @@ function startOperation(
       settle(succeeded);
     },
   };
-  engine.store.operations.set(op.id, op);
+  addOperation(engine.store, op);
   resource.operationId = op.id;
   return op;
 }
@@ -526,7 +529,7 @@ export function removeSubtree(engine: Engine, id: string, hooks = true): void {
   const ctx = ctxOf(engine);
   if (hooks) for (const victim of victims) engine.specs.get(victim.type.toLowerCase())?.onRemove?.(ctx, victim);
   for (const victim of victims) {
-    engine.store.resources.delete(idKey(victim.id));
+    removeResource(engine.store, victim.id);
     if (victim.operationId !== undefined) {
       const op = engine.store.operations.get(victim.operationId);
       if (op !== undefined && op.status === 'InProgress' && victim.id !== id) {
@@ -718,9 +721,8 @@ function handleSpecialRoute(
       if (!valid)
         return json(200, { nameAvailable: false, reason: 'AccountNameInvalid', message: `'${name}' is not a valid vault name.` });
       const taken =
-        [...engine.store.resources.values()].some(
-          (r) => r.type === 'Microsoft.KeyVault/vaults' && r.name.toLowerCase() === name.toLowerCase(),
-        ) || engine.store.deletedVaults.has(name.toLowerCase());
+        resourcesOfType(engine.store, 'Microsoft.KeyVault/vaults').some((r) => r.name.toLowerCase() === name.toLowerCase()) ||
+        engine.store.deletedVaults.has(name.toLowerCase());
       return json(
         200,
         taken

@@ -81,7 +81,11 @@ export interface RetainedBackup {
 
 export interface Store {
   resources: Map<string, StoredResource>;
+  /** The same resources by lower-case type, so lists and type queries need not scan everything. */
+  byType: Map<string, Map<string, StoredResource>>;
   operations: Map<string, Operation>;
+  /** Operations that may still be in progress: settling looks only at these. */
+  pending: Set<Operation>;
   /** Keyed by lower-case vault name: vault names are global. */
   deletedVaults: Map<string, DeletedVault>;
   retainedBackups: RetainedBackup[];
@@ -90,7 +94,15 @@ export interface Store {
 }
 
 export function createStore(): Store {
-  return { resources: new Map(), operations: new Map(), deletedVaults: new Map(), retainedBackups: [], backupPauses: [] };
+  return {
+    resources: new Map(),
+    byType: new Map(),
+    operations: new Map(),
+    pending: new Set(),
+    deletedVaults: new Map(),
+    retainedBackups: [],
+    backupPauses: [],
+  };
 }
 
 export function getResource(store: Store, id: string): StoredResource | undefined {
@@ -98,7 +110,25 @@ export function getResource(store: Store, id: string): StoredResource | undefine
 }
 
 export function putResource(store: Store, resource: StoredResource): void {
-  store.resources.set(idKey(resource.id), resource);
+  const key = idKey(resource.id);
+  store.resources.set(key, resource);
+  const type = resource.type.toLowerCase();
+  const ofType = store.byType.get(type) ?? new Map<string, StoredResource>();
+  store.byType.set(type, ofType);
+  ofType.set(key, resource);
+}
+
+export function removeResource(store: Store, id: string): void {
+  const key = idKey(id);
+  const resource = store.resources.get(key);
+  if (!resource) return;
+  store.resources.delete(key);
+  store.byType.get(resource.type.toLowerCase())?.delete(key);
+}
+
+export function addOperation(store: Store, op: Operation): void {
+  store.operations.set(op.id, op);
+  store.pending.add(op);
 }
 
 /** The resource and everything nested under it or attached to it (role assignments), parents first. */
@@ -115,24 +145,24 @@ export function subtree(store: Store, id: string): StoredResource[] {
 export function childrenOfType(store: Store, parentId: string, type: string): StoredResource[] {
   const prefix = `${idKey(parentId)}/`;
   const wanted = type.toLowerCase();
-  return [...store.resources.entries()]
-    .filter(([k, r]) => k.startsWith(prefix) && r.type.toLowerCase() === wanted)
+  return [...(store.byType.get(wanted)?.entries() ?? [])]
+    .filter(([k]) => k.startsWith(prefix))
     .filter(([k]) => !k.slice(prefix.length).includes('/providers/') || wanted.startsWith('microsoft.authorization/'))
     .map(([, r]) => r);
 }
 
 /** Every stored resource of a type, anywhere. */
 export function resourcesOfType(store: Store, type: string): StoredResource[] {
-  const wanted = type.toLowerCase();
-  return [...store.resources.values()].filter((r) => r.type.toLowerCase() === wanted);
+  return [...(store.byType.get(type.toLowerCase())?.values() ?? [])];
 }
 
 /** The nearest ancestor (by id prefix) that has a long-running operation in progress. */
 export function busyAncestor(store: Store, id: string): StoredResource | undefined {
   const key = idKey(id);
-  for (const resource of store.resources.values()) {
-    const k = idKey(resource.id);
-    if (k !== key && key.startsWith(`${k}/`) && resource.operationId !== undefined) return resource;
+  // Ancestors are the id's own prefixes at segment boundaries, nearest first.
+  for (let end = key.lastIndexOf('/'); end > 0; end = key.lastIndexOf('/', end - 1)) {
+    const resource = store.resources.get(key.slice(0, end));
+    if (resource?.operationId !== undefined) return resource;
   }
   return undefined;
 }
@@ -147,14 +177,18 @@ export function newOperationId(): string {
  */
 export function settleDueOperations(store: Store, nowMs: number, clockNow: () => Date, force = false): number {
   let settled = 0;
-  for (const op of store.operations.values()) {
-    if (op.status !== 'InProgress') continue;
+  for (const op of store.pending) {
+    if (op.status !== 'InProgress') {
+      store.pending.delete(op);
+      continue;
+    }
     if (!force && (op.completesAt > nowMs || (op.completesAtClock ?? 0) > clockNow().getTime())) continue;
     const succeeded = op.failWith === undefined;
     op.status = succeeded ? 'Succeeded' : 'Failed';
     op.error = op.failWith;
     op.endTime = clockNow();
     op.settle(succeeded);
+    store.pending.delete(op);
     settled += 1;
   }
   return settled;

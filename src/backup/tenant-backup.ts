@@ -26,8 +26,10 @@ import {
   observeRestorePoints,
   type RestorePointsObserved,
 } from '../azure/sql.ts';
+import { VerifiedCache } from '../azure/verified-cache.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
+import { hashOf } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import {
@@ -104,11 +106,18 @@ export class TenantBackup {
   readonly ctx: OperatorContext;
   readonly clients: AzureClients;
   readonly options: Required<TenantBackupOptions>;
+  /**
+   * Retention found as the policy wants it, trusted like the rest of the tenant's Azure state
+   * (azure/verified-cache.ts) so a resync does not read both policies again; the RPO check, the
+   * database and the drill are read every time.
+   */
+  readonly #retentionVerified: VerifiedCache<Awaited<ReturnType<typeof reconcileRetention>>>;
 
   constructor(ctx: OperatorContext, clients: AzureClients, options: TenantBackupOptions = {}) {
     this.ctx = ctx;
     this.clients = clients;
     this.options = { ...DEFAULTS, ...options };
+    this.#retentionVerified = new VerifiedCache((ctx.config.azure?.driftCheckIntervalSeconds ?? 0) * 1000);
   }
 
   /**
@@ -136,14 +145,21 @@ export class TenantBackup {
     let points: RestorePointsObserved | undefined;
     let retention: BackupStatus['retention'];
     let retentionPending = false;
+    const cacheKey = tenant.metadata.uid ?? name;
     try {
       database = await observeDatabase(azure, where.resourceGroup, where.serverName, where.databaseName);
       if (database !== undefined) {
         // Not while another operation runs on it; a Paused (serverless) database takes the write.
         const settled = database.status !== undefined && !isInProgress(database.status);
-        const outcome = await reconcileRetention(azure, where, policy.found ? desiredRetention(policy.spec) : undefined, {
-          write: settled,
-        });
+        const desired = policy.found ? desiredRetention(policy.spec) : undefined;
+        const fingerprint = hashOf({ where, databaseId: database.id, desired });
+        let outcome = desired ? this.#retentionVerified.get(cacheKey, fingerprint, now.getTime()) : undefined;
+        if (!outcome) {
+          outcome = await reconcileRetention(azure, where, desired, { write: settled });
+          const converged = desired !== undefined && outcome.changes.length === 0 && outcome.pending.length === 0;
+          if (converged) this.#retentionVerified.set(cacheKey, fingerprint, outcome, now.getTime());
+          else this.#retentionVerified.forget(cacheKey);
+        }
         retention = retentionStatus(outcome.shortTerm, outcome.longTerm);
         retentionPending = outcome.pending.length > 0;
         for (const change of outcome.changes) {
@@ -157,6 +173,7 @@ export class TenantBackup {
         points = await observeRestorePoints(azure, where.resourceGroup, where.serverName, where.databaseName);
       }
     } catch (err) {
+      this.#retentionVerified.forget(cacheKey);
       throw classified(err, `backups of tenant ${name}`);
     }
 
@@ -248,6 +265,7 @@ export class TenantBackup {
    * finalizer waits), or a classified Azure error. Never touches the live database.
    */
   async release(tenant: Tenant, facts: AzureFacts): Promise<void> {
+    this.#retentionVerified.forget(tenant.metadata.uid ?? tenant.metadata.name);
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
     const azure: AzureContext = { clients: this.clients };
     let remaining: string[];

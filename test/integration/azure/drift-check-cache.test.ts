@@ -6,7 +6,7 @@
  * - a Kubernetes-only change to a converged tenant reads none of its Azure resources;
  * - drift made in Azure is not seen while the verified check is fresh, and is repaired on the
  *   first reconcile after the interval;
- * - a change to what the tenant asks of Azure is acted on at once, cache or not.
+ * - a change to what the tenant asks of Azure, or to its BackupPolicy, is acted on at once.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createAzureClientsFromConfig } from '../../../src/azure/tenant-adapter.ts';
@@ -41,8 +41,23 @@ interface TenantWithAzure {
 }
 
 /** Changes spec.displayName (not part of the Azure state) and waits until it has been reconciled. */
-async function touch(displayName: string, options: TenantOptions = {}): Promise<void> {
+const POLICY = 'drift-cache-policy';
+const policy = (pointInTimeRetentionDays: number) => ({
+  apiVersion: 'tenancy.dev/v1alpha1',
+  kind: 'BackupPolicy',
+  metadata: { name: POLICY },
+  spec: { pointInTimeRetentionDays, backupStorageRedundancy: 'Zone', rpo: '2h', rto: '2h' },
+});
+
+/** This test's tenant, on its own BackupPolicy so that changing it touches no other test. */
+function driftTenant(options: TenantOptions = {}) {
   const t = tenant(NAME, options);
+  (t.spec as Record<string, unknown>).backupPolicyRef = { name: POLICY };
+  return t;
+}
+
+async function touch(displayName: string, options: TenantOptions = {}): Promise<void> {
+  const t = driftTenant(options);
   (t.spec as { displayName: string }).displayName = displayName;
   await admin.apply(typeOf('Tenant'), t, 'test');
   const generation = ((await admin.get<never>(typeOf('Tenant'), NAME)) as TenantWithAzure).metadata.generation;
@@ -65,7 +80,8 @@ let serverName: string;
 beforeAll(async () => {
   admin = adminClient(info.adminKubeconfig);
   operator = await startOperator({ info, leaseName: 'drift-cache', clock, config: { azure: azureConfig } });
-  await admin.apply(typeOf('Tenant'), tenant(NAME), 'test');
+  await admin.apply(typeOf('BackupPolicy'), policy(14), 'test');
+  await admin.apply(typeOf('Tenant'), driftTenant(), 'test');
   const ready = (await waitForReady(admin, NAME)) as unknown as TenantWithAzure;
   resourceGroup = ready.status?.azure?.resourceGroup ?? '';
   serverName = ready.status?.azure?.sqlServerFqdn?.split('.')[0] ?? '';
@@ -77,6 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin.delete(typeOf('Tenant'), NAME).catch(() => {});
+  await admin.delete(typeOf('BackupPolicy'), POLICY).catch(() => {});
   await operator?.stop();
 });
 
@@ -86,16 +103,14 @@ describe('a verified Azure check is trusted for the drift-check interval', () =>
     const cachedBefore = (await checks()).find((v) => v.labels.source === 'cache')?.value ?? 0;
     const mark = await armMark(info.arm);
     await touch('second look');
-    // What is left is one pass of the backup step (it checks the RPO every time): the database,
-    // its retention, its restore points and the server's database list (drill copies).
+    // What is left is one pass of the backup step, which checks the RPO every time: the database,
+    // its restore points and the server's database list (drill copies). Retention is trusted too.
     const paths = (await armRequests(info.arm, mark))
       .filter((r) => r.path.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}/`))
       .map((r) => `${r.method} ${r.path.split(`/servers/${serverName}/`)[1] ?? r.path}`.split('?')[0]);
     expect(paths.sort()).toEqual([
       'GET databases',
       'GET databases/sqldb-drift-cache-dev',
-      'GET databases/sqldb-drift-cache-dev/backupLongTermRetentionPolicies/default',
-      'GET databases/sqldb-drift-cache-dev/backupShortTermRetentionPolicies/default',
       'GET databases/sqldb-drift-cache-dev/restorePoints',
     ]);
     expect((await checks()).find((v) => v.labels.source === 'cache')?.value ?? 0).toBeGreaterThan(cachedBefore);
@@ -119,5 +134,18 @@ describe('a verified Azure check is trusted for the drift-check interval', () =>
     const calls = await tenantArmCalls(mark, resourceGroup);
     // The WAF policy carries the allow-list: it was read and written again, within the interval.
     expect(calls).toContain('PUT Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies');
+  });
+
+  test('a BackupPolicy change reaches the database at once', async () => {
+    await admin.apply(typeOf('BackupPolicy'), policy(21), 'test');
+    await waitFor('point-in-time retention 21 days in Azure', async () => {
+      const retention = await clients.sql.backupShortTermRetentionPolicies.get(
+        resourceGroup,
+        serverName,
+        'sqldb-drift-cache-dev',
+        'default',
+      );
+      return retention.retentionDays === 21 ? retention : undefined;
+    });
   });
 });
