@@ -1,0 +1,44 @@
+/**
+ * The benchmark still runs end to end (issue: the benchmark is not part of the test run, a short
+ * smoke run is): `node bench/run.ts` with 5 tenants, in its own control plane, ARM emulator and
+ * operator process. Asserts what holds at any size and on a busy machine (everything converges,
+ * no writes in steady state or after a restart, the floor is measured), not timings.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, test } from '@jest/globals';
+import { REPO_ROOT } from '../harness/control-plane.ts';
+
+const run = promisify(execFile);
+
+test('npm run bench, 5 tenants: converges, writes nothing when idle or restarted, measures the floor', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'bench-smoke-')), 'result.json');
+  await run(
+    process.execPath,
+    ['bench/run.ts', '--tenants', '5', '--steady-seconds', '20', '--changes', '3', '--operator', 'src', '--out', out],
+    { cwd: REPO_ROOT, timeout: 240_000, maxBuffer: 16 << 20 },
+  );
+  const report = JSON.parse(readFileSync(out, 'utf8')) as {
+    failure?: string;
+    results: {
+      tenants: number;
+      cold: { ms: number; perTenantReadyMs: { n: number }; operatorApi: { writes: number } };
+      steady: { kubeWrites: number; armWrites: number; resyncPasses: number };
+      restart: { kubeWrites: number; armWrites: number; exitCode: number };
+      changes: { latencyMs?: { n: number } } & Record<string, unknown>;
+      floor: Record<string, unknown>;
+    }[];
+  };
+  expect(report.failure).toBeUndefined();
+  const [result] = report.results;
+  expect(result?.tenants).toBe(5);
+  expect(result?.cold.perTenantReadyMs.n).toBe(5);
+  expect(result?.cold.operatorApi.writes).toBeGreaterThan(5 * 10);
+  expect(result?.steady).toMatchObject({ kubeWrites: 0, armWrites: 0 });
+  expect(result?.steady.resyncPasses).toBeGreaterThanOrEqual(1);
+  expect(result?.restart).toMatchObject({ kubeWrites: 0, armWrites: 0, exitCode: 0 });
+  expect(Object.keys(result?.floor ?? {}).length).toBeGreaterThan(0);
+}, 300_000);
