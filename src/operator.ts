@@ -29,6 +29,9 @@ import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/res
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { TenantReconciler } from './tenant/reconciler.ts';
 
+/** How long tenant events are gathered before a window or policy recounts its tenants. */
+const COUNTS_COALESCE_MS = 1000;
+
 export interface OperatorOptions {
   /** The API server and credentials (runtime/kubeconfig.ts). */
   connection: KubeConnection;
@@ -208,10 +211,14 @@ export class Operator {
     caches.maintenanceWindows.on(referencing('maintenanceWindowRef', this.ctx.config.defaultMaintenanceWindow));
   }
 
-  /** Window and policy statuses count their tenants, by status too: any tenant change may move a count. */
+  /**
+   * Window and policy statuses count their tenants, by status too: any tenant change may move a
+   * count. Coalesced over a second, so a fleet that changes at once (a mass onboarding, a restart)
+   * costs a status write per policy per second rather than one per tenant event.
+   */
   #queueCounters(caches: Caches): void {
-    for (const mw of caches.maintenanceWindows.list()) this.#windowQueue.add(mw.metadata.name);
-    for (const bp of caches.backupPolicies.list()) this.#policyQueue.add(bp.metadata.name);
+    for (const mw of caches.maintenanceWindows.list()) this.#windowQueue.addAfter(mw.metadata.name, COUNTS_COALESCE_MS);
+    for (const bp of caches.backupPolicies.list()) this.#policyQueue.addAfter(bp.metadata.name, COUNTS_COALESCE_MS);
   }
 
   /**
