@@ -185,7 +185,9 @@ export class Operator {
         triggers.set(name, signature);
         if (statusOnly) return this.#queueCounters(caches);
       }
-      this.#queue.add(name);
+      // A change someone just made (spec, deletion, annotations) goes ahead of periodic resyncs and
+      // of tenants not started yet: its author is waiting for it.
+      this.#queue.add(name, { urgent: type === 'update' });
       this.#queueCounters(caches);
     });
     caches.maintenanceWindows.on((_type, obj) => this.#windowQueue.add(obj.metadata.name));
