@@ -151,6 +151,17 @@ export function refuseLocationChange(
   );
 }
 
+/** The fields every tracked resource shares: `location` (never writable, see refuseLocationChange) and `tags`. */
+export function placementDiff(
+  desired: { location: string; tags: Tags },
+  observed: { location?: string | undefined; tags?: Tags | undefined },
+): ('location' | 'tags')[] {
+  const fields: ('location' | 'tags')[] = [];
+  if (!sameLocation(desired.location, observed.location)) fields.push('location');
+  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  return fields;
+}
+
 /** Azure normalizes locations ("West Europe" → "westeurope"); compare that way. */
 export function sameLocation(a: string | undefined, b: string | undefined): boolean {
   const norm = (s: string | undefined): string => (s ?? '').replaceAll(' ', '').toLowerCase();

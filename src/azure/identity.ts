@@ -3,10 +3,9 @@ import {
   callOptions,
   getOrUndefined,
   mergeTags,
+  placementDiff,
   refuseLocationChange,
-  sameLocation,
   type Tags,
-  tagsDiffer,
 } from './arm.ts';
 
 /** Audience Entra expects in Kubernetes service-account tokens exchanged for Azure tokens. */
@@ -81,9 +80,7 @@ export async function observeIdentity(
 
 /** Fields that differ. Pure; ignores the server-filled ids. */
 export function diffIdentity(desired: IdentityDesired, observed: IdentityObserved): IdentityField[] {
-  const fields: IdentityField[] = [];
-  if (!sameLocation(desired.location, observed.location)) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  const fields: IdentityField[] = placementDiff(desired, observed);
   return fields;
 }
 

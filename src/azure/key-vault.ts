@@ -9,10 +9,9 @@ import {
   callOptions,
   getOrUndefined,
   mergeTags,
+  placementDiff,
   refuseLocationChange,
-  sameLocation,
   type Tags,
-  tagsDiffer,
 } from './arm.ts';
 
 export interface VaultDesired {
@@ -146,9 +145,7 @@ export async function observeDeletedVault(
 /** Fields that differ. Pure; ignores `vaultUri`, `provisioningState` and other server-filled fields. */
 export function diffVault(desired: VaultDesired, observed: VaultObserved): VaultField[] {
   const want = ownedProperties(desired);
-  const fields: VaultField[] = [];
-  if (!sameLocation(desired.location, observed.location)) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  const fields: VaultField[] = placementDiff(desired, observed);
   if (desired.tenantId.toLowerCase() !== observed.tenantId.toLowerCase()) fields.push('tenantId');
   if (!observed.enableRbacAuthorization) fields.push('enableRbacAuthorization');
   if (!observed.enableSoftDelete) fields.push('enableSoftDelete');

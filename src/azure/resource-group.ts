@@ -4,10 +4,9 @@ import {
   callOptions,
   getOrUndefined,
   mergeTags,
+  placementDiff,
   refuseLocationChange,
-  sameLocation,
   type Tags,
-  tagsDiffer,
 } from './arm.ts';
 
 export interface ResourceGroupDesired {
@@ -45,9 +44,7 @@ export async function observeResourceGroup(ctx: AzureContext, name: string): Pro
 
 /** Fields that differ. Pure. `location` can only differ by mistake: Azure cannot move a group. */
 export function diffResourceGroup(desired: ResourceGroupDesired, observed: ResourceGroupObserved): ResourceGroupField[] {
-  const fields: ResourceGroupField[] = [];
-  if (!sameLocation(desired.location, observed.location)) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  const fields: ResourceGroupField[] = placementDiff(desired, observed);
   return fields;
 }
 

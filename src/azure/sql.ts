@@ -9,10 +9,9 @@ import {
   callOptions,
   getOrUndefined,
   mergeTags,
+  placementDiff,
   refuseLocationChange,
-  sameLocation,
   type Tags,
-  tagsDiffer,
 } from './arm.ts';
 
 type Sql = AzureContext['clients']['sql'];
@@ -90,9 +89,7 @@ export async function observeSqlServer(
 
 /** Fields that differ. Pure; ignores `state`, `fullyQualifiedDomainName`, the identity's ids. */
 export function diffSqlServer(desired: SqlServerDesired, observed: SqlServerObserved): SqlServerField[] {
-  const fields: SqlServerField[] = [];
-  if (!sameLocation(desired.location, observed.location)) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  const fields: SqlServerField[] = placementDiff(desired, observed);
   if (!hasSystemIdentity(observed.identityType)) fields.push('identity');
   if (observed.minimalTlsVersion !== SQL_SERVER_SETTINGS.minimalTlsVersion) fields.push('minimalTlsVersion');
   if (observed.publicNetworkAccess !== SQL_SERVER_SETTINGS.publicNetworkAccess) fields.push('publicNetworkAccess');
@@ -450,9 +447,7 @@ export async function observeDatabase(
  * fields. Capacity is compared only when desired sets it.
  */
 export function diffDatabase(desired: DatabaseDesired, observed: DatabaseObserved): DatabaseField[] {
-  const fields: DatabaseField[] = [];
-  if (!sameLocation(desired.location, observed.location)) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  const fields: DatabaseField[] = placementDiff(desired, observed);
   const sku = observed.sku;
   if (
     sku === undefined ||

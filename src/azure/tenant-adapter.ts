@@ -27,7 +27,7 @@ import {
   type TenantAzureDesired,
   tenantAzureTags,
 } from './tenant-azure.ts';
-import { VerifiedCache } from './verified-cache.ts';
+import { VerifiedCache, verifiedKey } from './verified-cache.ts';
 import { applyWafPolicy, observeWafPolicy, type WafPolicyDesired } from './waf-policy.ts';
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
@@ -126,7 +126,7 @@ export class AzureTenantAdapter implements TenantAzure {
   async reconcile(tenant: Tenant): Promise<{ facts: AzureFacts; conditions: ConditionInput[] }> {
     const desired = this.#desired(tenant);
     const customRules = buildWafCustomRules(tenant);
-    const key = tenant.metadata.uid ?? tenant.metadata.name;
+    const key = verifiedKey(tenant);
     const fingerprint = hashOf({ desired, waf: { mode: this.azure.wafMode, customRules } });
     const now = this.ctx.clock.now().getTime();
     const verified = this.#verified.get(key, fingerprint, now);
@@ -192,7 +192,7 @@ export class AzureTenantAdapter implements TenantAzure {
   }
 
   async release(tenant: Tenant): Promise<void> {
-    this.#verified.forget(tenant.metadata.uid ?? tenant.metadata.name);
+    this.#verified.forget(verifiedKey(tenant));
     try {
       const desired = this.#desired(tenant);
       await releaseTenantAzure({ clients: this.clients }, desired);
@@ -207,7 +207,7 @@ export class AzureTenantAdapter implements TenantAzure {
   }
 
   async delete(tenant: Tenant): Promise<void> {
-    this.#verified.forget(tenant.metadata.uid ?? tenant.metadata.name);
+    this.#verified.forget(verifiedKey(tenant));
     try {
       await deleteTenantAzure({ clients: this.clients }, this.#desired(tenant));
     } catch (err) {

@@ -15,6 +15,11 @@
  * Entries are keyed by the Tenant's uid, so a Tenant re-created under the same name starts afresh.
  */
 
+/** The cache key of a Tenant: its uid, so a Tenant re-created under the same name starts afresh. */
+export function verifiedKey(tenant: { metadata: { uid?: string | undefined; name: string } }): string {
+  return tenant.metadata.uid ?? tenant.metadata.name;
+}
+
 export interface VerifiedEntry<V> {
   fingerprint: string;
   verifiedAt: number;

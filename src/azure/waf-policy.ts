@@ -5,16 +5,7 @@
  * update it in place (no disruption, so they are never held for a maintenance window).
  */
 import { stableStringify } from '../runtime/compare.ts';
-import {
-  type AzureContext,
-  assertSettled,
-  callOptions,
-  getOrUndefined,
-  mergeTags,
-  sameLocation,
-  type Tags,
-  tagsDiffer,
-} from './arm.ts';
+import { type AzureContext, assertSettled, callOptions, getOrUndefined, mergeTags, placementDiff, type Tags } from './arm.ts';
 
 /** Microsoft's Default Rule Set (OWASP CRS based), the managed rule set Azure recommends. */
 export const MANAGED_RULE_SET = { ruleSetType: 'Microsoft_DefaultRuleSet', ruleSetVersion: '2.1' } as const;
@@ -96,9 +87,7 @@ export async function observeWafPolicy(
 
 /** Fields that differ. Pure; rules compare by content, in order (priority order is meaning). */
 export function diffWafPolicy(desired: WafPolicyDesired, observed: WafPolicyObserved): WafPolicyField[] {
-  const fields: WafPolicyField[] = [];
-  if (!sameLocation(desired.location, observed.location)) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags)) fields.push('tags');
+  const fields: WafPolicyField[] = placementDiff(desired, observed);
   if (observed.mode !== desired.mode) fields.push('mode');
   if (observed.state !== 'Enabled') fields.push('state');
   if (stableStringify(observed.managedRuleSets) !== stableStringify([MANAGED_RULE_SET])) fields.push('managedRules');

@@ -26,7 +26,7 @@ import {
   observeRestorePoints,
   type RestorePointsObserved,
 } from '../azure/sql.ts';
-import { VerifiedCache } from '../azure/verified-cache.ts';
+import { VerifiedCache, verifiedKey } from '../azure/verified-cache.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
 import { hashOf } from '../runtime/compare.ts';
@@ -145,7 +145,7 @@ export class TenantBackup {
     let points: RestorePointsObserved | undefined;
     let retention: BackupStatus['retention'];
     let retentionPending = false;
-    const cacheKey = tenant.metadata.uid ?? name;
+    const cacheKey = verifiedKey(tenant);
     try {
       database = await observeDatabase(azure, where.resourceGroup, where.serverName, where.databaseName);
       if (database !== undefined) {
@@ -265,7 +265,7 @@ export class TenantBackup {
    * finalizer waits), or a classified Azure error. Never touches the live database.
    */
   async release(tenant: Tenant, facts: AzureFacts): Promise<void> {
-    this.#retentionVerified.forget(tenant.metadata.uid ?? tenant.metadata.name);
+    this.#retentionVerified.forget(verifiedKey(tenant));
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
     const azure: AzureContext = { clients: this.clients };
     let remaining: string[];
