@@ -10,37 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { fetch } from 'undici';
-import type { AzureContext } from '../src/azure/arm.ts';
-import {
-  applyFederatedCredential,
-  applyIdentity,
-  serviceAccountSubject,
-  WORKLOAD_IDENTITY_AUDIENCE,
-} from '../src/azure/identity.ts';
-import { applyVault, applyVaultKey } from '../src/azure/key-vault.ts';
-import { federatedCredentialName, tenantAzureNames } from '../src/azure/names.ts';
-import { applyResourceGroup } from '../src/azure/resource-group.ts';
-import { applyRoleAssignment, BUILT_IN_ROLES } from '../src/azure/role-assignment.ts';
-import {
-  applyDatabase,
-  applyEncryptionProtector,
-  applyEntraAdmin,
-  applyEntraOnly,
-  applyLongTermRetention,
-  applyServerKey,
-  applyShortTermRetention,
-  applySqlServer,
-  applyTde,
-  serverKeyName,
-} from '../src/azure/sql.ts';
-import { createAzureClientsFromConfig, desiredAzure, WAF_POLICY_NAME } from '../src/azure/tenant-adapter.ts';
-import { tenantAzureTags } from '../src/azure/tenant-azure.ts';
-import { applyWafPolicy } from '../src/azure/waf-policy.ts';
+import type { ArmBody } from '../src/azure/arm-client.ts';
+import type { ArmResource } from '../src/azure/engine.ts';
 import { loadConfig } from '../src/config.ts';
 import { KubeClient, type KubeObject, resourcePath } from '../src/runtime/kube-client.ts';
 import { KubeConnection } from '../src/runtime/kubeconfig.ts';
 import { resourceOf } from '../src/runtime/resources.ts';
-import { buildWafCustomRules } from '../src/tenant/front-door.ts';
+import { tenantAzurePlan, tenantAzureResources } from '../src/tenant/azure.ts';
+import { armClientOf, createAzureClientsFromConfig } from '../src/tenant/azure-step.ts';
 import { parseTenant } from '../src/tenant/parse.ts';
 import type { FloorPlan, FloorTenant } from './floor-plan.ts';
 
@@ -76,6 +53,7 @@ const applyOne =
     : await pooledApply();
 const azureConfig = config.azure;
 const clients = azureConfig ? createAzureClientsFromConfig(azureConfig) : undefined;
+const arm = clients && azureConfig ? armClientOf(clients, azureConfig) : undefined;
 const steps = new Set(plan.armSteps.map((s) => s.toLowerCase()));
 const has = (type: string) => steps.has(type.toLowerCase());
 
@@ -106,143 +84,50 @@ async function applyAll(objects: KubeObject[]): Promise<void> {
   kubeMs += performance.now() - started;
 }
 
-/** The ARM writes of one tenant environment, in the order reconcileTenantAzure makes them. */
+/**
+ * The ARM writes of one tenant environment: every resource the operator describes for it
+ * (src/tenant/azure.ts), created in dependency order by a plain loop that waits for each
+ * operation, with nothing observed first (one GET after an asynchronous create, for the outputs
+ * the next resource needs).
+ */
 async function azureWrites(t: FloorTenant): Promise<void> {
-  if (!clients || !azureConfig) return;
+  if (!clients || !azureConfig || !arm) return;
   const started = performance.now();
   const parsed = parseTenant(t.tenant);
   if (!parsed.ok) throw new Error(`floor tenant ${t.name}: ${parsed.message}`);
-  const tenant = parsed.tenant;
-  const desired = desiredAzure(tenant, config, azureConfig, plan.redundancy);
-  const ctx: AzureContext = { clients };
-  const names = tenantAzureNames(
-    desired.tenant,
-    desired.environment,
-    desired.nameSalt === undefined ? {} : { salt: desired.nameSalt },
-  );
-  const tags = tenantAzureTags(desired);
-  const rg = names.resourceGroup;
-  const location = desired.region;
-  const step = <T>(what: string, fn: () => Promise<T>) => attempt(`${what} ${t.name}`, fn);
-
-  await step('resource group', () => applyResourceGroup(ctx, { name: rg, location, tags }, undefined));
-  const identity = await step('identity', () =>
-    applyIdentity(ctx, { resourceGroup: rg, name: names.identity, location, tags }, undefined),
-  );
-  if (has('Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials')) {
-    const { namespace, serviceAccountName, oidcIssuer } = desired.identity;
-    await step('federated credential', () =>
-      applyFederatedCredential(
-        ctx,
-        {
-          resourceGroup: rg,
-          identityName: names.identity,
-          name: federatedCredentialName(namespace, serviceAccountName),
-          issuer: oidcIssuer,
-          subject: serviceAccountSubject(namespace, serviceAccountName),
-          audiences: [WORKLOAD_IDENTITY_AUDIENCE],
-        },
-        undefined,
-      ),
-    );
+  const azurePlan = tenantAzurePlan(parsed.tenant, config, azureConfig, {
+    redundancy: plan.redundancy,
+    shortTerm: plan.retention.shortTerm,
+    longTerm: plan.retention.longTerm,
+  });
+  const outputs = new Map<string, ArmBody>();
+  const create = async (r: ArmResource): Promise<void> => {
+    const params = r.params(outputs);
+    if (params === undefined) throw new Error(`${r.key}: a dependency reported no output`);
+    const id = r.kind.id(params);
+    const outcome = await arm.beginWrite('PUT', id, r.kind.apiVersion, r.kind.create(params));
+    if (outcome.done) {
+      outputs.set(r.key, outcome.body ?? {});
+      return;
+    }
+    for (;;) {
+      const state = await arm.pollOperation(outcome.operation);
+      if (state.status === 'Succeeded') break;
+      if (state.status === 'Failed') throw new Error(`${r.key}: ${state.code} ${state.message}`);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(20, outcome.operation.retryAfterMs ?? 0)));
+    }
+    outputs.set(r.key, (await arm.get(id, r.kind.apiVersion)) ?? {});
+  };
+  const resources = tenantAzureResources(azurePlan).filter((r) => has(r.kind.type));
+  const done = new Set<string>();
+  while (done.size < resources.length) {
+    const wave = resources.filter((r) => !done.has(r.key) && r.dependsOn.every((d) => done.has(d) || !resources.some((x) => x.key === d)));
+    if (wave.length === 0) throw new Error('floor: dependency cycle');
+    for (const r of wave) {
+      await attempt(`${r.key} ${t.name}`, () => create(r));
+      done.add(r.key);
+    }
   }
-  const vault = await step('key vault', () =>
-    applyVault(
-      ctx,
-      {
-        resourceGroup: rg,
-        name: names.keyVault,
-        location,
-        tags,
-        tenantId: desired.entraAdmin.tenantId,
-        publicNetworkAccess: desired.keyVault.publicNetworkAccess,
-      },
-      undefined,
-      undefined,
-    ),
-  );
-  const key = await step('TDE key', () =>
-    applyVaultKey(
-      ctx,
-      { resourceGroup: rg, vaultName: names.keyVault, name: names.tdeKey, kty: 'RSA', keySize: 3072 },
-      undefined,
-    ),
-  );
-  await step('role assignment (secrets user)', () =>
-    applyRoleAssignment(
-      ctx,
-      {
-        scope: vault.id,
-        role: BUILT_IN_ROLES.keyVaultSecretsUser,
-        principalId: identity.principalId as string,
-        principalType: 'ServicePrincipal',
-      },
-      undefined,
-    ),
-  );
-  const entraAdmin = { ...desired.entraAdmin, principalType: desired.entraAdmin.principalType ?? ('Group' as const) };
-  const server = await step('SQL server', () =>
-    applySqlServer(ctx, { resourceGroup: rg, name: names.sqlServer, location, tags, entraAdmin }, undefined),
-  );
-  if (has('Microsoft.Sql/servers/administrators'))
-    await step('Entra admin', () => applyEntraAdmin(ctx, rg, names.sqlServer, entraAdmin, undefined));
-  if (has('Microsoft.Sql/servers/azureADOnlyAuthentications'))
-    await step('Entra-only', () => applyEntraOnly(ctx, rg, names.sqlServer, undefined));
-  await step('role assignment (crypto)', () =>
-    applyRoleAssignment(
-      ctx,
-      {
-        scope: vault.id,
-        role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser,
-        principalId: server.principalId as string,
-        principalType: 'ServicePrincipal',
-      },
-      undefined,
-    ),
-  );
-  const keyUri = key.keyUriWithVersion as string;
-  await step('server key', () => applyServerKey(ctx, rg, names.sqlServer, keyUri, undefined));
-  await step('encryption protector', () => applyEncryptionProtector(ctx, rg, names.sqlServer, serverKeyName(keyUri), undefined));
-  await step('database', () =>
-    applyDatabase(
-      ctx,
-      {
-        resourceGroup: rg,
-        serverName: names.sqlServer,
-        name: names.sqlDatabase,
-        location,
-        tags,
-        sku: { name: desired.sql.skuName, tier: desired.sql.tier, capacity: desired.sql.capacity },
-        backupStorageRedundancy: desired.sql.backupStorageRedundancy,
-      },
-      undefined,
-    ),
-  );
-  if (has('Microsoft.Sql/servers/databases/transparentDataEncryption'))
-    await step('TDE', () => applyTde(ctx, rg, names.sqlServer, names.sqlDatabase, undefined));
-  if (has('Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies'))
-    await step('short-term retention', () =>
-      applyShortTermRetention(ctx, rg, names.sqlServer, names.sqlDatabase, plan.retention.shortTerm, undefined),
-    );
-  if (has('Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies'))
-    await step('long-term retention', () =>
-      applyLongTermRetention(ctx, rg, names.sqlServer, names.sqlDatabase, plan.retention.longTerm, undefined),
-    );
-  if (has('Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies'))
-    await step('WAF policy', () =>
-      applyWafPolicy(
-        ctx,
-        {
-          resourceGroup: rg,
-          name: WAF_POLICY_NAME,
-          location,
-          tags,
-          mode: azureConfig.wafMode,
-          customRules: buildWafCustomRules(tenant),
-        },
-        undefined,
-      ),
-    );
   armMs += performance.now() - started;
 }
 

@@ -163,6 +163,17 @@ export const configSchema = z
          * plus one resync. 0 reads everything on every reconcile.
          */
         driftCheckIntervalSeconds: z.number().int().min(0).max(86_400).default(1800),
+        /**
+         * Region of the front door (the Application Gateway for Containers resource). Azure requires
+         * its WAF policies in the same subscription and region, so every tenant's WAF policy is
+         * created there. Unset: in the tenant's region (only right when the front door is there too).
+         */
+        frontDoorRegion: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').optional(),
+        /**
+         * How often a running Azure operation is looked at. Nothing waits for one: the tenant is
+         * requeued after this long (real creates take minutes; tests use a fraction of a second).
+         */
+        operationPollSeconds: z.number().positive().max(600).default(10),
         /** Leave Key Vault public network access on (off by default: private endpoints only). */
         keyVaultPublicNetworkAccess: z.boolean().default(false),
         /** WAF mode of every tenant's policy. */

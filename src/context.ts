@@ -4,15 +4,18 @@
  */
 import type { Logger } from 'winston';
 import type { Tenant, TenantStatus } from './api/v1alpha1/tenant.ts';
+import type { ResolvedPolicy } from './backup/policy.ts';
 import type { TenantBackupResult } from './backup/tenant-backup.ts';
+import type { LongTermRetention, ShortTermRetention } from './azure/kinds/sql.ts';
 import type { OperatorConfig } from './config.ts';
 import type { EventRecorder } from './observability/events.ts';
 import type { OperatorMetrics } from './observability/metrics.ts';
 import type { Applier } from './runtime/apply.ts';
 import type { Clock } from './runtime/clock.ts';
-import type { ConditionInput } from './runtime/conditions.ts';
 import type { Informer } from './runtime/informer.ts';
 import type { KubeClient } from './runtime/kube-client.ts';
+import type { TenantAzurePlan } from './tenant/azure.ts';
+import type { AzureStepResult, AzureTeardown } from './tenant/azure-step.ts';
 
 export interface Caches {
   tenants: Informer;
@@ -37,21 +40,30 @@ export interface AzureFacts {
   databaseName?: string | undefined;
   earliestRestorePoint?: string | undefined;
   wafPolicyId?: string | undefined;
+  /** Backup retention in force on the database, as Azure reports it (or as verified). */
+  retention?: { shortTerm: ShortTermRetention | undefined; longTerm: LongTermRetention | undefined } | undefined;
 }
 
-/** The Azure side of a tenant, as the Tenant reconciler drives it (see src/azure). */
+/** The Azure side of a tenant, as the Tenant reconciler drives it (src/tenant/azure-step.ts). */
 export interface TenantAzure {
-  /** Observes, diffs and applies the tenant's Azure resources; throws Retryable/TerminalError. */
-  reconcile(tenant: Tenant): Promise<{ facts: AzureFacts; conditions: ConditionInput[] }>;
-  /** deletionPolicy Retain: leaves everything, tagged as orphaned. */
-  release(tenant: Tenant): Promise<void>;
-  /** deletionPolicy Delete: deletes, after making sure a final backup is retained. */
-  delete(tenant: Tenant): Promise<void>;
+  /** One non-blocking pass over the tenant's Azure resources (see TenantAzureStep.reconcile). */
+  reconcile(tenant: Tenant, plan: TenantAzurePlan, signal?: AbortSignal): Promise<AzureStepResult>;
+  /** deletionPolicy Retain, one step per pass: everything kept, tagged as orphaned. */
+  release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown>;
+  /** deletionPolicy Delete, one step per pass, after a final backup really exists. */
+  delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown>;
+  /** The operator's Azure configuration. */
+  readonly azure: NonNullable<OperatorConfig['azure']>;
 }
 
 /** The backup side of a tenant (src/backup/tenant-backup.ts): retention, RPO check, restore drills. */
 export interface TenantBackups {
-  reconcile(tenant: Tenant, facts: AzureFacts, previous: TenantStatus['backup'] | undefined): Promise<TenantBackupResult>;
+  reconcile(
+    tenant: Tenant,
+    facts: AzureFacts,
+    previous: TenantStatus['backup'] | undefined,
+    policy: ResolvedPolicy,
+  ): Promise<TenantBackupResult>;
   /** Before a tenant is let go: deletes its drills' scratch databases (RetryableError until gone). */
   release(tenant: Tenant, facts: AzureFacts): Promise<void>;
 }

@@ -7,7 +7,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
-import { AzureTenantAdapter, createAzureClientsFromConfig } from './azure/tenant-adapter.ts';
+import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
 import { BackupPolicyReconciler } from './backup/policy-status.ts';
 import { TenantBackup } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
@@ -103,7 +103,7 @@ export class Operator {
         this.metrics.azureRequests.inc({ service, method, status: statusClass });
         if (status === 429) this.metrics.azureThrottled.inc({ service });
       });
-      this.ctx.azure = new AzureTenantAdapter(this.ctx, config.azure, clients);
+      this.ctx.azure = new TenantAzureStep(this.ctx, config.azure, clients);
       this.ctx.backup = new TenantBackup(this.ctx, clients);
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');

@@ -1,5 +1,16 @@
-/** Turns whatever an Azure SDK call threw into a RetryableError or a TerminalError with a condition reason. */
-import { RetryableError, TerminalError } from '../runtime/errors.ts';
+/**
+ * The one place Azure failures are classified, with three outcomes (kopf's explicit retry types):
+ * retry soon (`RetryableError`), terminal until the spec changes (`TerminalError`), or the
+ * platform team must act (`PlatformError`: retried slowly, alerted on). Each carries a condition
+ * reason a person can act on.
+ */
+import { PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
+
+/** A classified Azure failure. */
+export type AzureFailure = RetryableError | TerminalError | PlatformError;
+
+/** How long a failure only the platform team can fix waits before the next attempt. */
+export const PLATFORM_RETRY_MS = 5 * 60_000;
 
 /** What the classification looks at, extracted from a `RestError`, a failed poller or a network error. */
 export interface AzureErrorFacts {
@@ -25,8 +36,10 @@ const RETRYABLE_CODES: Readonly<Record<string, string>> = {
   // Entra and RBAC replicate for seconds to minutes after a create: a new identity is not yet a
   // "principal", a new role assignment does not yet grant access.
   PrincipalNotFound: 'AzureDependencyNotReady',
-  AzureKeyVaultMissingPermissions: 'AzureDependencyNotReady',
+  AzureKeyVaultMissingPermissions: 'AzureRbacPropagating',
   ParentResourceNotFound: 'AzureDependencyNotReady',
+  // A paused serverless database resumes on its next connection; the update is retried then.
+  UpdateNotAllowedOnPausedDatabase: 'DatabasePaused',
   ResourceGroupNotFound: 'AzureDependencyNotReady',
   ResourceNotFound: 'AzureDependencyNotReady',
 };
@@ -52,16 +65,27 @@ const TERMINAL_CODES: Readonly<Record<string, string>> = {
   NameAlreadyExists: 'AzureNameUnavailable',
   // Key Vault's answer for a name held by a soft-deleted vault this operator cannot recover.
   ConflictError: 'AzureNameUnavailable',
+  RoleAssignmentUpdateNotPermitted: 'AzureInvalidRequest',
+  // A difference the engine will not fix by re-creating (src/azure/engine.ts).
+  AzureImmutableDifference: 'AzureImmutableDifference',
+  InvalidResourceType: 'AzureInvalidRequest',
+  InvalidResourceNamespace: 'AzureInvalidRequest',
+  NoRegisteredProviderFound: 'AzureInvalidRequest',
+};
+
+/** Codes only the platform team can fix: permissions, registrations, subscriptions. */
+const PLATFORM_CODES: Readonly<Record<string, string>> = {
   MissingSubscriptionRegistration: 'AzureProviderNotRegistered',
   SubscriptionNotRegistered: 'AzureProviderNotRegistered',
   AuthorizationFailed: 'AzureAuthorizationFailed',
   LinkedAuthorizationFailed: 'AzureAuthorizationFailed',
-  RoleAssignmentUpdateNotPermitted: 'AzureInvalidRequest',
-  // 404s about the platform, not a resource: a wrong subscription or an API this ARM does not serve.
+  InvalidAuthenticationToken: 'AzureAuthenticationFailed',
+  ExpiredAuthenticationToken: 'AzureAuthenticationFailed',
+  // 404s about the platform, not a resource: a wrong subscription.
   SubscriptionNotFound: 'AzureSubscriptionNotFound',
-  InvalidResourceType: 'AzureInvalidRequest',
-  InvalidResourceNamespace: 'AzureInvalidRequest',
-  NoRegisteredProviderFound: 'AzureInvalidRequest',
+  SubscriptionDisabled: 'AzureSubscriptionDisabled',
+  ReadOnlyDisabledSubscription: 'AzureSubscriptionDisabled',
+  DisallowedOperation: 'AzureSubscriptionDisabled',
 };
 
 function headerGetter(err: object): ((name: string) => string | undefined) | undefined {
@@ -95,7 +119,7 @@ export function azureErrorFacts(err: unknown, now = Date.now()): AzureErrorFacts
   if (typeof err !== 'object' || err === null) {
     return { statusCode: undefined, code: undefined, message: String(err), retryAfterMs: undefined, operationFailed: false };
   }
-  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown };
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown; operationFailed?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
   const lro = LRO_FAILED.exec(message);
   if (lro !== null && e.statusCode === undefined) {
@@ -109,11 +133,12 @@ export function azureErrorFacts(err: unknown, now = Date.now()): AzureErrorFacts
   }
   const header = headerGetter(err);
   return {
-    statusCode: typeof e.statusCode === 'number' ? e.statusCode : undefined,
+    // The engine reports a failed operation as an error with status 0 and `operationFailed`.
+    statusCode: typeof e.statusCode === 'number' && e.statusCode > 0 ? e.statusCode : undefined,
     code: typeof e.code === 'string' ? e.code : undefined,
     message,
     retryAfterMs: header === undefined ? undefined : parseRetryAfter(header, now),
-    operationFailed: false,
+    operationFailed: e.operationFailed === true,
   };
 }
 
@@ -141,27 +166,25 @@ function describe(facts: AzureErrorFacts): string {
 }
 
 /**
- * Classify an error thrown by an Azure SDK call (or by our own code around it).
+ * Classify an error thrown by an Azure call (or by our own code around it).
  *
- * - Already a RetryableError/TerminalError: returned unchanged.
+ * - Already classified: returned unchanged.
  * - 429 → Retryable `AzureThrottled`; 408 and 5xx → Retryable `AzureUnavailable`; both keep the
  *   server's Retry-After as `retryAfterMs`.
- * - Known codes first (see RETRYABLE_CODES / TERMINAL_CODES), e.g. `PrincipalNotFound` is
- *   retryable even though it is a 400, and `RequestDisallowedByPolicy` is terminal though a 403.
- * - Other 409/412 → Retryable `AzureConflict`; other 404 → Retryable `AzureDependencyNotReady`.
- * - A quota code (`...Quota...`, `...LimitReached`/`LimitExceeded`) on a 400/403/409 or a failed
- *   operation → Terminal `AzureQuotaExceeded`.
+ * - Known codes first: PLATFORM_CODES (permissions, registrations, subscriptions) → Platform;
+ *   TERMINAL_CODES (what the spec asks for) → Terminal; RETRYABLE_CODES (replication, conflicts,
+ *   paused databases) → Retryable.
+ * - A quota code (`...Quota...`, `...LimitReached`/`LimitExceeded`) → Platform `AzureQuotaExceeded`:
+ *   no spec change fixes a full subscription.
  * - A failed long-running operation → by its code, else Retryable `AzureOperationFailed`.
- * - 400 → Terminal `AzureInvalidRequest`; 401 → Terminal `AzureAuthenticationFailed`;
- *   403 → Terminal `AzureAuthorizationFailed`.
+ * - Other 409/412 → Retryable `AzureConflict`; other 404 → Retryable `AzureDependencyNotReady`.
+ * - 401 → Platform `AzureAuthenticationFailed`; 403 → Platform `AzureAuthorizationFailed`;
+ *   400/422 → Terminal `AzureInvalidRequest`.
  * - An abort (how the per-request timeout surfaces) → Retryable `AzureRequestTimeout`; no HTTP
- *   answer (connection refused or reset) → Retryable `AzureUnavailable`.
- * - Anything else → Retryable `AzureError`: unknown failures are retried, never dropped.
+ *   answer → Retryable `AzureUnavailable`; anything else → Retryable `AzureError`.
  */
-export function classifyAzureError(err: unknown, now = Date.now()): RetryableError | TerminalError {
+export function classifyAzureError(err: unknown, now = Date.now()): AzureFailure {
   if (err instanceof RetryableError || err instanceof TerminalError) return err;
-  // The SDK's per-request timeout fires as an abort; a caller's own cancellation is told apart by
-  // the caller (it knows its signal), so here an abort means "timed out".
   if (err instanceof Error && err.name === 'AbortError') {
     return new RetryableError('AzureRequestTimeout', `Azure request timed out or was aborted: ${err.message}`, { cause: err });
   }
@@ -172,6 +195,8 @@ export function classifyAzureError(err: unknown, now = Date.now()): RetryableErr
       cause: err,
       ...(facts.retryAfterMs === undefined ? {} : { retryAfterMs: facts.retryAfterMs }),
     });
+  const platform = (reason: string): PlatformError =>
+    new PlatformError(reason, message, { cause: err, retryAfterMs: Math.max(facts.retryAfterMs ?? 0, PLATFORM_RETRY_MS) });
   const terminal = (reason: string): TerminalError => new TerminalError(reason, message, { cause: err });
   const status = facts.statusCode;
 
@@ -179,22 +204,19 @@ export function classifyAzureError(err: unknown, now = Date.now()): RetryableErr
   if (status === 408 || (status !== undefined && status >= 500)) return retryable('AzureUnavailable');
   const code = facts.code;
   if (code !== undefined) {
+    const platformReason = PLATFORM_CODES[code];
+    if (platformReason !== undefined) return platform(platformReason);
     const terminalReason = TERMINAL_CODES[code];
     if (terminalReason !== undefined) return terminal(terminalReason);
     const retryReason = RETRYABLE_CODES[code];
     if (retryReason !== undefined) return retryable(retryReason);
-  }
-  // Quota codes vary by provider (QuotaExceeded, SubscriptionServerQuotaExceeded, ...LimitReached)
-  // and come as 400, 403, 409 or inside a failed operation.
-  const quota = code !== undefined && /quota|limit(Reached|Exceeded)/i.test(code);
-  if (quota && (facts.operationFailed || status === 400 || status === 403 || status === 409)) {
-    return terminal('AzureQuotaExceeded');
+    if (/quota|limit(Reached|Exceeded)/i.test(code)) return platform('AzureQuotaExceeded');
   }
   if (facts.operationFailed) return retryable('AzureOperationFailed');
   if (status === 409 || status === 412) return retryable('AzureConflict');
   if (status === 404) return retryable('AzureDependencyNotReady');
-  if (status === 401) return terminal('AzureAuthenticationFailed');
-  if (status === 403) return terminal('AzureAuthorizationFailed');
+  if (status === 401) return platform('AzureAuthenticationFailed');
+  if (status === 403) return platform('AzureAuthorizationFailed');
   if (status === 400 || status === 422) return terminal('AzureInvalidRequest');
   if (status === undefined && isTransportError(err)) return retryable('AzureUnavailable');
   return retryable('AzureError');

@@ -4,16 +4,17 @@
  * running drill's restored copy, and carries out the machine's actions through the Azure SDK. Each
  * action returns at once (a restore or delete is started, never waited for).
  */
-import { AZURE_TAGS, type AzureContext, type Tags } from '../azure/arm.ts';
+import type { AzureContext } from '../azure/arm.ts';
+import { AZURE_TAGS, type Tags } from '../azure/kinds/common.ts';
+import type { BackupStorageRedundancy } from '../azure/kinds/sql.ts';
 import { azureErrorFacts, classifyAzureError } from '../azure/errors.ts';
 import {
-  type BackupStorageRedundancy,
   beginDeleteDatabase,
   beginPointInTimeRestore,
   type DatabaseObserved,
   listServerDatabases,
   observeDatabaseUsedBytes,
-} from '../azure/sql.ts';
+} from '../azure/sql-backups.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import {
   type DrillAction,

@@ -15,7 +15,7 @@
  * drill's (an operator that died between the restore request and the status write) is deleted.
  */
 import type { DRILL_RESULTS, TenantStatus } from '../api/v1alpha1/tenant.ts';
-import { isInProgress } from '../azure/arm.ts';
+import { isInProgress } from '../azure/kinds/common.ts';
 import type { ConditionInput, ConditionStatus } from '../runtime/conditions.ts';
 import { formatAge, isoSeconds } from './rpo.ts';
 

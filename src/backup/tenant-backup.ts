@@ -1,6 +1,6 @@
 /**
  * The backup side of one Tenant, as the Tenant reconciler calls it after the Azure step: applies the
- * BackupPolicy's retention to the database (writing only what differs), checks the newest restore
+ * BackupPolicy's retention as the Azure step found it, checks the newest restore
  * point against the RPO (`BackupHealthy`), advances the restore drill one step
  * (`RestoreDrillSucceeded`), exports the backup metrics, and returns the status, conditions and
  * events for the caller to record. Nothing here blocks on a restore: a drill is a state machine
@@ -14,10 +14,9 @@
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { AzureContext } from '../azure/arm.ts';
-import { getOrUndefined, isInProgress } from '../azure/arm.ts';
+import { getOrUndefined } from '../azure/arm.ts';
 import type { AzureClients } from '../azure/clients.ts';
 import { classifyAzureError } from '../azure/errors.ts';
-import { tenantAzureNames } from '../azure/names.ts';
 import {
   beginDeleteDatabase,
   type DatabaseObserved,
@@ -25,11 +24,9 @@ import {
   observeDatabase,
   observeRestorePoints,
   type RestorePointsObserved,
-} from '../azure/sql.ts';
-import { VerifiedCache, verifiedKey } from '../azure/verified-cache.ts';
+} from '../azure/sql-backups.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
-import { hashOf } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import {
@@ -41,8 +38,8 @@ import {
   RESTORE_DRILL_SUCCEEDED,
 } from './drill.ts';
 import { type DrillTarget, executeDrillActions, isDrillCopy, observeScratchDatabases } from './drill-runner.ts';
-import { type BackupTargets, backupTargets, type ResolvedPolicy, resolveBackupPolicy } from './policy.ts';
-import { desiredRetention, reconcileRetention } from './retention.ts';
+import { type BackupTargets, backupTargets, type ResolvedPolicy } from './policy.ts';
+import { tenantAzureNames } from '../tenant/azure-names.ts';
 import { BACKUP_HEALTHY, checkRpo } from './rpo.ts';
 
 export type BackupStatus = NonNullable<TenantStatus['backup']>;
@@ -106,18 +103,11 @@ export class TenantBackup {
   readonly ctx: OperatorContext;
   readonly clients: AzureClients;
   readonly options: Required<TenantBackupOptions>;
-  /**
-   * Retention found as the policy wants it, trusted like the rest of the tenant's Azure state
-   * (azure/verified-cache.ts) so a resync does not read both policies again; the RPO check, the
-   * database and the drill are read every time.
-   */
-  readonly #retentionVerified: VerifiedCache<Awaited<ReturnType<typeof reconcileRetention>>>;
 
   constructor(ctx: OperatorContext, clients: AzureClients, options: TenantBackupOptions = {}) {
     this.ctx = ctx;
     this.clients = clients;
     this.options = { ...DEFAULTS, ...options };
-    this.#retentionVerified = new VerifiedCache((ctx.config.azure?.driftCheckIntervalSeconds ?? 0) * 1000);
   }
 
   /**
@@ -126,10 +116,14 @@ export class TenantBackup {
    * Azure errors) when reading Azure or applying retention fails; a drill action that fails is
    * reported in the result instead, so a drill already started is never forgotten.
    */
-  async reconcile(tenant: Tenant, facts: AzureFacts, previous: TenantStatus['backup'] | undefined): Promise<TenantBackupResult> {
+  async reconcile(
+    tenant: Tenant,
+    facts: AzureFacts,
+    previous: TenantStatus['backup'] | undefined,
+    policy: ResolvedPolicy,
+  ): Promise<TenantBackupResult> {
     const now = this.ctx.clock.now();
     const name = tenant.metadata.name;
-    const policy = resolveBackupPolicy(this.ctx, tenant);
     const targets = policy.found ? backupTargets(policy.spec) : undefined;
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
     const azure: AzureContext = { clients: this.clients };
@@ -143,37 +137,15 @@ export class TenantBackup {
 
     let database: DatabaseObserved | undefined;
     let points: RestorePointsObserved | undefined;
-    let retention: BackupStatus['retention'];
-    let retentionPending = false;
-    const cacheKey = verifiedKey(tenant);
+    // Retention is one of the tenant's Azure resources (src/tenant/azure.ts): written by the ARM
+    // engine, reported here as Azure last showed it.
+    const retention = retentionStatus(facts.retention?.shortTerm, facts.retention?.longTerm);
     try {
       database = await observeDatabase(azure, where.resourceGroup, where.serverName, where.databaseName);
       if (database !== undefined) {
-        // Not while another operation runs on it; a Paused (serverless) database takes the write.
-        const settled = database.status !== undefined && !isInProgress(database.status);
-        const desired = policy.found ? desiredRetention(policy.spec) : undefined;
-        const fingerprint = hashOf({ where, databaseId: database.id, desired });
-        let outcome = desired ? this.#retentionVerified.get(cacheKey, fingerprint, now.getTime()) : undefined;
-        if (!outcome) {
-          outcome = await reconcileRetention(azure, where, desired, { write: settled });
-          const converged = desired !== undefined && outcome.changes.length === 0 && outcome.pending.length === 0;
-          if (converged) this.#retentionVerified.set(cacheKey, fingerprint, outcome, now.getTime());
-          else this.#retentionVerified.forget(cacheKey);
-        }
-        retention = retentionStatus(outcome.shortTerm, outcome.longTerm);
-        retentionPending = outcome.pending.length > 0;
-        for (const change of outcome.changes) {
-          audit(`backup retention ${change} of database ${where.databaseName}`);
-          events.push({
-            type: 'Normal',
-            reason: 'BackupRetentionApplied',
-            message: `Applied BackupPolicy ${policy.name} to database ${where.databaseName}: ${change}.`,
-          });
-        }
         points = await observeRestorePoints(azure, where.resourceGroup, where.serverName, where.databaseName);
       }
     } catch (err) {
-      this.#retentionVerified.forget(cacheKey);
       throw classified(err, `backups of tenant ${name}`);
     }
 
@@ -248,7 +220,6 @@ export class TenantBackup {
     const requeue = [
       drill?.requeueAfterMs,
       rpo?.breachAt ? Math.max(1000, rpo.breachAt.getTime() - now.getTime()) : undefined,
-      retentionPending ? 15_000 : undefined,
     ].filter((v): v is number => v !== undefined);
     return {
       conditions: [backupHealthy, drillCondition],
@@ -265,7 +236,6 @@ export class TenantBackup {
    * finalizer waits), or a classified Azure error. Never touches the live database.
    */
   async release(tenant: Tenant, facts: AzureFacts): Promise<void> {
-    this.#retentionVerified.forget(verifiedKey(tenant));
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
     const azure: AzureContext = { clients: this.clients };
     let remaining: string[];

@@ -9,7 +9,7 @@
 
 /** A problem that may go away by itself: throttling, a 5xx, a conflict, an operation in progress. */
 export class RetryableError extends Error {
-  override readonly name = 'RetryableError';
+  override readonly name: string = 'RetryableError';
   /** CamelCase condition reason, e.g. `AzureThrottled`. */
   readonly reason: string;
   /** Wait at least this long before retrying (from Retry-After); undefined means "use backoff". */
@@ -20,6 +20,16 @@ export class RetryableError extends Error {
     this.reason = reason;
     this.retryAfterMs = options?.retryAfterMs;
   }
+}
+
+/**
+ * A problem neither waiting briefly nor a spec change fixes: the platform team must act (grant a
+ * permission, raise a quota, register a provider, re-enable a subscription). Retried, but slowly
+ * (`retryAfterMs`, minutes), so the fix is picked up without a storm of requests meanwhile; its
+ * reason says who must act, and an alert fires on it.
+ */
+export class PlatformError extends RetryableError {
+  override readonly name = 'PlatformError';
 }
 
 /** A problem only a spec change can fix: a forbidden region, an invalid SKU, a bad reference. */
@@ -36,6 +46,19 @@ export class TerminalError extends Error {
 
 export function isRetryable(err: unknown): err is RetryableError {
   return err instanceof RetryableError;
+}
+
+export function isPlatform(err: unknown): err is PlatformError {
+  return err instanceof PlatformError;
+}
+
+/** The same classified error with `what` (the step or resource) in front of its message. */
+export function inContext<E extends RetryableError | TerminalError>(err: E, what: string): E {
+  const message = `${what}: ${err.message}`;
+  if (err instanceof TerminalError) return new TerminalError(err.reason, message, { cause: err.cause ?? err }) as E;
+  const options = { cause: err.cause ?? err, ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }) };
+  if (err instanceof PlatformError) return new PlatformError(err.reason, message, options) as E;
+  return new RetryableError(err.reason, message, options) as E;
 }
 
 export function isTerminal(err: unknown): err is TerminalError {

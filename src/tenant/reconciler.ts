@@ -9,6 +9,8 @@
  * Tenant: reinstalling the CRD must not delete customers.
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import { type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
+import { desiredRetention } from '../backup/retention.ts';
 import type { TenantBackupResult } from '../backup/tenant-backup.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
@@ -18,16 +20,18 @@ import type { WindowSchedule } from '../maintenance/window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
-import { RetryableError, TerminalError } from '../runtime/errors.ts';
+import { inContext, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
 import { applicationAvailability } from './availability.ts';
+import { type BackupPlan, DEFAULT_FINAL_BACKUP_RETENTION, type TenantAzurePlan, tenantAzurePlan } from './azure.ts';
+import type { AzureStepResult } from './azure-step.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { FINALIZER, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { parseTenant } from './parse.ts';
-import { checkResidency } from './residency.ts';
+import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
 import { nextTenantStatus, statusChanged } from './status.ts';
 import {
@@ -49,6 +53,8 @@ interface Pass {
   written: string[];
   namespace?: string;
   azure?: AzureFacts;
+  /** What the Azure step asks to record and how it went. */
+  azureStep?: AzureStepResult;
   url?: string;
 }
 
@@ -91,13 +97,23 @@ export class TenantReconciler implements Reconciler {
       throw new TerminalError(residency.reason, residency.message);
     }
 
+    // One resolution of the BackupPolicy, passed to the Azure plan and to the backup step alike.
+    const policy = resolveBackupPolicy(this.ctx, tenant);
+    const backupPlan = decideBackupPlan(policy, residency);
+    if (backupPlan.refused) {
+      await this.#writeStatus(tenant, [
+        { type: 'DataResidency', status: 'False', reason: backupPlan.refused.reason, message: backupPlan.refused.message },
+      ]);
+      throw backupPlan.refused;
+    }
+
     const gate = this.#decideDisruptiveChanges(tenant);
     const pass: Pass = { tenant: withSettings(tenant, gate.effective), written: [] };
     const components: ConditionInput[] = [
       { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
     ];
     let failure: RetryableError | TerminalError | undefined;
-    for (const step of this.#steps()) {
+    for (const step of this.#steps(backupPlan.plan)) {
       if (failure) {
         for (const type of step.conditions)
           components.push({ type, status: 'False', reason: failure.reason, message: failure.message });
@@ -119,7 +135,7 @@ export class TenantReconciler implements Reconciler {
     // reason) must be recorded now, or the next pass would see no change and forget it.
     const isolated = components.some((c) => c.type === 'NamespaceReady' && c.status === 'True');
     const maintenance = isolated ? maintenanceStatus(this.ctx, tenant, raw, gate) : tenant.status?.maintenance;
-    const backup = failure ? undefined : await this.#backup(raw, pass);
+    const backup = failure ? undefined : await this.#backup(raw, pass, policy);
     const fields = {
       ...this.#statusFields(tenant, pass, maintenance),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
@@ -127,9 +143,11 @@ export class TenantReconciler implements Reconciler {
     await this.#writeStatus(tenant, components, fields, gate, backup?.conditions);
     this.#exportConditions(tenant, components);
     if (failure) throw failure;
-    if (components.some((c) => c.type === 'AzureResourcesReady' && c.status !== 'True')) {
-      // Azure has no watch: look again while its resources are still being created.
-      return { requeueAfterMs: 15_000 };
+    const azureFailure = pass.azureStep?.failure;
+    if (azureFailure) throw azureFailure;
+    if (pass.azureStep?.requeueAfterMs !== undefined) {
+      // Azure has no watch: look again while an operation runs or a resource is not ready yet.
+      return { requeueAfterMs: Math.min(pass.azureStep.requeueAfterMs, backup?.requeueAfterMs ?? Infinity) };
     }
     if (gate.pending.length > 0 && gate.window) {
       // Look again when the window opens (capped: a resync or an edit may come sooner anyway).
@@ -140,11 +158,11 @@ export class TenantReconciler implements Reconciler {
   }
 
   /** Backups after the Azure step: informational conditions (never un-Ready), status.backup, events. */
-  async #backup(raw: KubeObject, pass: Pass): Promise<TenantBackupResult | undefined> {
+  async #backup(raw: KubeObject, pass: Pass, policy: ResolvedPolicy): Promise<TenantBackupResult | undefined> {
     const backup = this.ctx.backup;
     if (!backup || !pass.azure) return undefined;
     try {
-      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup);
+      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup, policy);
       for (const e of result.events) this.ctx.recorder.event(raw, e.type, e.reason, e.message).catch(() => {});
       return result;
     } catch (err) {
@@ -162,15 +180,24 @@ export class TenantReconciler implements Reconciler {
     }
   }
 
-  #steps(): Step[] {
+  #steps(backup: BackupPlan | undefined): Step[] {
     const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], run: (p) => this.#isolate(p) }];
     const azure = this.ctx.azure;
     if (azure) {
       steps.push({
         conditions: ['IdentityReady', 'KeyVaultReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'],
         run: async (p) => {
-          const result = await azure.reconcile(p.tenant);
+          // Never throws for an Azure failure: it comes back classified, with every component's
+          // own condition, and the application step still runs with what exists.
+          const plan: TenantAzurePlan = tenantAzurePlan(p.tenant, this.ctx.config, azure.azure, backup);
+          const result = await azure.reconcile(p.tenant, plan);
           p.azure = result.facts;
+          p.azureStep = result;
+          if (result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)) {
+            this.ctx.recorder
+              .event(p.tenant as unknown as KubeObject, 'Warning', result.failure.reason, result.failure.message)
+              .catch(() => {});
+          }
           return result.conditions;
         },
       });
@@ -374,11 +401,33 @@ export class TenantReconciler implements Reconciler {
     const observed = caches.namespaces.get(namespaceName);
     const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
     const deleting = tenant.spec.deletionPolicy === 'Delete';
-    // Azure first: if it fails, the finalizer stays and the namespace is untouched.
+    // Azure first: until it is done, the finalizer stays and the namespace is untouched.
     if (this.ctx.backup) await this.ctx.backup.release(tenant, tenant.status?.azure ?? {});
     if (this.ctx.azure) {
-      if (deleting) await this.ctx.azure.delete(tenant);
-      else await this.ctx.azure.release(tenant);
+      const outcome = deleting
+        ? await this.ctx.azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION)
+        : await this.ctx.azure.release(tenant);
+      if (!outcome.finished) {
+        const failure = outcome.failure ? inContext(outcome.failure, deleting ? 'deleting the tenant' : 'releasing the tenant') : undefined;
+        const condition: ConditionInput = failure
+          ? { type: 'Finalized', status: 'False', reason: failure.reason, message: failure.message }
+          : {
+              type: 'Finalized',
+              status: 'False',
+              reason: deleting ? 'DeletingAzureResources' : 'ReleasingAzureResources',
+              message: `Waiting for ${outcome.waitingFor ?? 'Azure'}.`,
+            };
+        const { conditions: _c, observedGeneration: _g, ...fields } = tenant.status ?? {};
+        const operations = outcome.operations.length > 0 ? outcome.operations : undefined;
+        await this.#writeStatus(tenant, [condition], { ...fields, azure: { ...fields.azure, operations } });
+        if (failure) {
+          recorder
+            .event(tenant as unknown as KubeObject, 'Warning', deleting ? 'AzureDeleteFailed' : 'AzureReleaseFailed', failure.message)
+            .catch(() => {});
+          throw failure;
+        }
+        return { requeueAfterMs: outcome.operations.length > 0 ? this.ctx.azure.azure.operationPollSeconds * 1000 : 60_000 };
+      }
     }
     try {
       if (observed && deleting) {
@@ -425,6 +474,7 @@ export class TenantReconciler implements Reconciler {
     maintenance: TenantStatus['maintenance'],
   ): Omit<TenantStatus, 'conditions' | 'observedGeneration'> {
     const a = pass.azure;
+    const record = pass.azureStep?.record;
     const azure = a
       ? Object.fromEntries(
           Object.entries({
@@ -434,6 +484,8 @@ export class TenantReconciler implements Reconciler {
             keyVaultUri: a.keyVaultUri,
             identityClientId: a.identityClientId,
             earliestRestorePoint: a.earliestRestorePoint,
+            operations: record?.operations,
+            verified: record?.verified,
           }).filter(([, v]) => v !== undefined),
         )
       : tenant.status?.azure;
@@ -473,4 +525,28 @@ export class TenantReconciler implements Reconciler {
     const all = [...components, { type: 'Ready', status: components.every((c) => c.status === 'True') ? 'True' : 'False' }];
     for (const c of all) this.ctx.metrics.tenantCondition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
   }
+}
+
+/**
+ * Pure: the backup settings the tenant's resolved BackupPolicy asks for, once residency allowed
+ * its redundancy. A missing or invalid policy gives no plan (the database waits, never provisioned
+ * with a guessed redundancy); a redundancy that would copy backups out of the residency zone is
+ * refused outright.
+ */
+export function decideBackupPlan(
+  policy: ResolvedPolicy,
+  residency: Extract<ResidencyVerdict, { allowed: true }>,
+): { plan: BackupPlan | undefined; refused?: undefined } | { plan?: undefined; refused: TerminalError } {
+  if (!policy.found) return { plan: undefined };
+  const redundancy = policy.spec.backupStorageRedundancy;
+  if (!isRedundancyAllowed(residency, redundancy)) {
+    return {
+      refused: new TerminalError(
+        'BackupRedundancyNotAllowed',
+        `backup storage redundancy ${redundancy} would copy backups out of data-residency zone ${residency.zone} (allowed: ${residency.backupRedundancies.join(', ')}); choose another BackupPolicy`,
+      ),
+    };
+  }
+  const retention = desiredRetention(policy.spec);
+  return { plan: { redundancy, shortTerm: retention.shortTerm, longTerm: retention.longTerm } };
 }

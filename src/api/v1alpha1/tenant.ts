@@ -194,6 +194,26 @@ export const tenantStatusSchema = z
         keyVaultUri: z.string().optional().describe('URI of the tenant’s Key Vault.'),
         identityClientId: z.string().optional().describe('Client id of the tenant’s workload identity.'),
         earliestRestorePoint: z.string().optional().describe('Earliest point in time the database can be restored to.'),
+        operations: z
+          .array(
+            z.object({
+              key: z.string().describe('Which of the tenant’s resources.'),
+              id: z.string().describe('ARM id of the resource.'),
+              method: z.enum(['PUT', 'PATCH', 'DELETE']).describe('The write Azure is running.'),
+              url: z.string().describe('Where the operation is polled (Azure-AsyncOperation or Location).'),
+              kind: z.enum(['AsyncOperation', 'Location']).describe('How it is polled.'),
+              startedAt: z.string().describe('When it was begun (RFC 3339).'),
+            }),
+          )
+          .optional()
+          .describe('Azure operations begun and still running; the next pass (after a restart too) looks at them instead of starting them again.'),
+        verified: z
+          .object({
+            fingerprint: z.string().describe('Hash of the desired Azure state that was found converged.'),
+            at: z.string().describe('When (RFC 3339).'),
+          })
+          .optional()
+          .describe('The last pass that found every Azure resource as desired; trusted for azure.driftCheckIntervalSeconds.'),
       })
       .optional()
       .describe('Where the tenant’s Azure resources are. Never contains secret values.'),

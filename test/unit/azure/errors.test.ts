@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { classifyAzureError, parseRetryAfter } from '../../../src/azure/errors.ts';
-import { RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
+import { classifyAzureError, PLATFORM_RETRY_MS, parseRetryAfter } from '../../../src/azure/errors.ts';
+import { PlatformError, RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
 
 /** A stand-in for the SDK's RestError: same fields, headers behind `get`. */
 function restError(statusCode: number | undefined, code?: string, headers: Record<string, string> = {}): Error {
@@ -16,7 +16,7 @@ function lroFailure(code: string): Error {
   return new Error(`The long-running operation has failed. ${code}. Something went wrong.`);
 }
 
-type Expected = ['retryable' | 'terminal', string, number?];
+type Expected = ['retryable' | 'terminal' | 'platform', string, number?];
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 
@@ -53,7 +53,7 @@ describe('classifyAzureError', () => {
     [
       '400 AzureKeyVaultMissingPermissions (RBAC propagation)',
       restError(400, 'AzureKeyVaultMissingPermissions'),
-      ['retryable', 'AzureDependencyNotReady'],
+      ['retryable', 'AzureRbacPropagating'],
     ],
     ['404 ParentResourceNotFound on a write', restError(404, 'ParentResourceNotFound'), ['retryable', 'AzureDependencyNotReady']],
     ['404 with an unknown code', restError(404, 'Whatever'), ['retryable', 'AzureDependencyNotReady']],
@@ -70,24 +70,27 @@ describe('classifyAzureError', () => {
       ['terminal', 'AzureRegionNotAllowed'],
     ],
     ['403 denied by Azure Policy', restError(403, 'RequestDisallowedByPolicy'), ['terminal', 'AzurePolicyDenied']],
-    ['400 quota code', restError(400, 'QuotaExceeded'), ['terminal', 'AzureQuotaExceeded']],
-    ['409 SQL server quota', restError(409, 'SubscriptionServerQuotaExceeded'), ['terminal', 'AzureQuotaExceeded']],
-    ['400 limit code', restError(400, 'DatabaseLimitReached'), ['terminal', 'AzureQuotaExceeded']],
+    ['400 quota code', restError(400, 'QuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
+    ['409 SQL server quota', restError(409, 'SubscriptionServerQuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
+    ['400 limit code', restError(400, 'DatabaseLimitReached'), ['platform', 'AzureQuotaExceeded']],
     ['400 anything else', restError(400, 'InvalidParameterValue'), ['terminal', 'AzureInvalidRequest']],
-    ['401', restError(401, 'InvalidAuthenticationToken'), ['terminal', 'AzureAuthenticationFailed']],
-    ['403 AuthorizationFailed', restError(403, 'AuthorizationFailed'), ['terminal', 'AzureAuthorizationFailed']],
-    ['403 with an unknown code', restError(403, 'Forbidden'), ['terminal', 'AzureAuthorizationFailed']],
+    ['401', restError(401, 'InvalidAuthenticationToken'), ['platform', 'AzureAuthenticationFailed']],
+    ['403 AuthorizationFailed', restError(403, 'AuthorizationFailed'), ['platform', 'AzureAuthorizationFailed']],
+    ['409 provider not registered', restError(409, 'MissingSubscriptionRegistration'), ['platform', 'AzureProviderNotRegistered']],
+    ['409 subscription disabled', restError(409, 'ReadOnlyDisabledSubscription'), ['platform', 'AzureSubscriptionDisabled']],
+    ['400 update of a paused serverless database', restError(400, 'UpdateNotAllowedOnPausedDatabase'), ['retryable', 'DatabasePaused']],
+    ['403 with an unknown code', restError(403, 'Forbidden'), ['platform', 'AzureAuthorizationFailed']],
     ['409 vault name taken', restError(409, 'VaultAlreadyExists'), ['terminal', 'AzureNameUnavailable']],
     ['409 SQL server name taken', restError(409, 'NameAlreadyExists'), ['terminal', 'AzureNameUnavailable']],
     ['409 existing in another location', restError(409, 'InvalidResourceGroupLocation'), ['terminal', 'AzureLocationConflict']],
-    ['404 about the subscription', restError(404, 'SubscriptionNotFound'), ['terminal', 'AzureSubscriptionNotFound']],
+    ['404 about the subscription', restError(404, 'SubscriptionNotFound'), ['platform', 'AzureSubscriptionNotFound']],
     [
       '404 for an API version ARM does not serve',
       restError(400, 'NoRegisteredProviderFound'),
       ['terminal', 'AzureInvalidRequest'],
     ],
     ['failed LRO with a transient code', lroFailure('InternalServerError'), ['retryable', 'AzureOperationFailed']],
-    ['failed LRO with a quota code', lroFailure('ServerQuotaExceeded'), ['terminal', 'AzureQuotaExceeded']],
+    ['failed LRO with a quota code', lroFailure('ServerQuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
     ['failed LRO with a known terminal code', lroFailure('RequestDisallowedByPolicy'), ['terminal', 'AzurePolicyDenied']],
     ['failed LRO without details', new Error('The long-running operation has failed'), ['retryable', 'AzureOperationFailed']],
     [
@@ -101,9 +104,12 @@ describe('classifyAzureError', () => {
     ['an unexpected 3xx', restError(304), ['retryable', 'AzureError']],
   ])('%s', (_name, err, [kind, reason, retryAfterMs]) => {
     const result = classifyAzureError(err, NOW);
-    expect(result).toBeInstanceOf(kind === 'retryable' ? RetryableError : TerminalError);
+    expect(result).toBeInstanceOf(kind === 'terminal' ? TerminalError : kind === 'platform' ? PlatformError : RetryableError);
+    // Only the platform team can fix these: retried, but minutes apart.
+    if (kind === 'retryable') expect(result).not.toBeInstanceOf(PlatformError);
+    if (kind === 'platform') expect((result as PlatformError).retryAfterMs).toBeGreaterThanOrEqual(PLATFORM_RETRY_MS);
     expect(result.reason).toBe(reason);
-    if (retryAfterMs !== undefined || (result instanceof RetryableError && result.retryAfterMs === undefined)) {
+    if (kind !== 'platform' && (retryAfterMs !== undefined || (result instanceof RetryableError && result.retryAfterMs === undefined))) {
       expect(result instanceof RetryableError ? result.retryAfterMs : undefined).toBe(retryAfterMs);
     }
     expect(result.cause).toBe(err);

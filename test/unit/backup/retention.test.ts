@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { type BackupPolicySpec, backupPolicySpecSchema } from '../../../src/api/v1alpha1/backup-policy.ts';
 import { backupTargets } from '../../../src/backup/policy.ts';
-import { desiredRetention, diffLongTerm, diffShortTerm } from '../../../src/backup/retention.ts';
+import { desiredRetention } from '../../../src/backup/retention.ts';
 
 const policy = (spec: object): BackupPolicySpec => backupPolicySpecSchema.parse(spec);
 
@@ -37,41 +37,6 @@ describe('desiredRetention', () => {
     ],
   ])('%s', (_name, spec, shortTerm, longTerm) => {
     expect(desiredRetention(policy(spec))).toEqual({ shortTerm, longTerm });
-  });
-});
-
-describe('diffing against what Azure reports', () => {
-  const desired = desiredRetention(policy({}));
-  test.each([
-    ['identical: nothing to write', desired.shortTerm, []],
-    [
-      'Azure defaults (7 days): retention differs',
-      { retentionDays: 7, diffBackupIntervalInHours: 12 as const },
-      ['retentionDays'],
-    ],
-    [
-      'both fields differ',
-      { retentionDays: 7, diffBackupIntervalInHours: 24 as const },
-      ['retentionDays', 'diffBackupIntervalInHours'],
-    ],
-    ['nothing reported: write everything', undefined, ['retentionDays', 'diffBackupIntervalInHours']],
-  ])('short term: %s', (_name, observed, fields) => {
-    expect(diffShortTerm(desired.shortTerm, observed)).toEqual(fields);
-  });
-
-  test.each([
-    ['identical', { ...desired.longTerm }, []],
-    ['a new database (PT0S everywhere)', { ...desired.longTerm, weeklyRetention: 'PT0S' }, ['weeklyRetention']],
-    ['"not kept" spelled P0W is still not kept', { ...desired.longTerm, monthlyRetention: 'P0W' }, []],
-    ['weekOfYear is ignored without yearly retention (Azure may report 0)', { ...desired.longTerm, weekOfYear: 0 }, []],
-    ['nothing reported', undefined, ['weeklyRetention', 'monthlyRetention', 'yearlyRetention', 'weekOfYear']],
-  ])('long term: %s', (_name, observed, fields) => {
-    expect(diffLongTerm(desired.longTerm, observed)).toEqual(fields);
-  });
-
-  test('weekOfYear counts when yearly backups are kept', () => {
-    const yearly = desiredRetention(policy({ longTermRetention: { yearly: 'P5Y', weekOfYear: 10 } })).longTerm;
-    expect(diffLongTerm(yearly, { ...yearly, weekOfYear: 11 })).toEqual(['weekOfYear']);
   });
 });
 

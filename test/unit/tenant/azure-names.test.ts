@@ -1,13 +1,13 @@
 import { describe, expect, test } from '@jest/globals';
+import { roleAssignmentName } from '../../../src/azure/kinds/authorization.ts';
 import {
   environmentCode,
   federatedCredentialName,
   NAME_RULES,
-  roleAssignmentName,
   slug,
   type TenantAzureNames,
   tenantAzureNames,
-} from '../../../src/azure/names.ts';
+} from '../../../src/tenant/azure-names.ts';
 
 const LONG = 'a-very-long-tenant-name-that-goes-on-and-on-for-a-while-and-then-some-more';
 

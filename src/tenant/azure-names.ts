@@ -105,19 +105,6 @@ export function federatedCredentialName(namespace: string, serviceAccount: strin
   return `${cut(plain, 120 - 7)}-${shortHash([namespace, serviceAccount])}`;
 }
 
-/**
- * A role assignment's name must be a GUID. Derive it from what the assignment is (scope, role,
- * principal), formatted as a name-based (version 5 style) UUID, so a retry or a restarted
- * operator PUTs the same assignment instead of creating a duplicate.
- */
-export function roleAssignmentName(scope: string, roleDefinitionId: string, principalId: string): string {
-  const hex = createHash('sha256')
-    .update([scope.toLowerCase(), roleDefinitionId.toLowerCase(), principalId.toLowerCase()].join('\u0000'))
-    .digest('hex');
-  const variant = ((Number.parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
 /** The validity rules `tenantAzureNames` promises, as predicates (used by tests and debug checks). */
 export const NAME_RULES = {
   resourceGroup: (n: string): boolean => /^[-\w.()]{1,90}$/.test(n) && !n.endsWith('.'),

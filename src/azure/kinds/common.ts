@@ -1,0 +1,123 @@
+/**
+ * ARM conventions every resource kind shares: owned tags, locations, the states in which an
+ * operation is still running, and reading fields out of ARM bodies.
+ */
+import type { ArmBody } from '../arm-client.ts';
+
+export type Tags = Record<string, string>;
+
+/**
+ * Tag keys the operator owns on Azure resources. Azure tag names may not contain `/`, so the
+ * Kubernetes-style `tenancy.dev/...` keys are spelled with a hyphen.
+ */
+export const AZURE_TAGS = {
+  managedBy: 'managed-by',
+  tenant: 'tenancy.dev-tenant',
+  environment: 'tenancy.dev-environment',
+  /** Set on every resource of a released tenant (deletionPolicy Retain). */
+  orphaned: 'tenancy.dev-orphaned',
+  /** On a vault kept after deletionPolicy Delete: the last day a retained backup may need its key. */
+  keepUntil: 'tenancy.dev-keep-until',
+} as const;
+
+/**
+ * Tags differ when a tag we want is missing or has another value, or when the resource is still
+ * marked orphaned. Tags someone else added are left alone (Azure Policy often adds some).
+ */
+export function tagsDiffer(desired: Tags, observed: Tags | undefined): boolean {
+  const actual = observed ?? {};
+  if (AZURE_TAGS.orphaned in actual && !(AZURE_TAGS.orphaned in desired)) return true;
+  return Object.entries(desired).some(([k, v]) => actual[k] !== v);
+}
+
+/** The full tag set to write: foreign tags kept, ours applied, the orphan mark dropped unless desired. */
+export function mergeTags(desired: Tags, observed: Tags | undefined): Tags {
+  const merged: Tags = { ...(observed ?? {}) };
+  if (!(AZURE_TAGS.orphaned in desired)) delete merged[AZURE_TAGS.orphaned];
+  return { ...merged, ...desired };
+}
+
+/** Azure normalizes locations ("West Europe" → "westeurope"); compare that way. */
+export function sameLocation(a: string | undefined, b: string | undefined): boolean {
+  const norm = (s: string | undefined): string => (s ?? '').replaceAll(' ', '').toLowerCase();
+  return norm(a) === norm(b);
+}
+
+/** Where a resource is and how it is tagged: what every tracked resource shares. */
+export interface Placement {
+  location: string;
+  tags: Tags;
+}
+
+/**
+ * `location` and `tags` differences. A location difference is never written (Azure cannot move
+ * most resources, and moving data silently is what residency forbids): kinds leave it out of
+ * their update, so it surfaces as an immutable difference.
+ */
+export function placementDiff(desired: Placement, observed: ArmBody): string[] {
+  const fields: string[] = [];
+  if (!sameLocation(desired.location, str(observed.location))) fields.push('location');
+  if (tagsDiffer(desired.tags, observed.tags as Tags | undefined)) fields.push('tags');
+  return fields;
+}
+
+/** PATCH `{ tags }` with ours merged in, or undefined when `location` differs (not fixable in place). */
+export function tagsOnlyUpdate(desired: Placement, observed: ArmBody, fields: readonly string[]) {
+  if (fields.includes('location')) return undefined;
+  return { method: 'PATCH' as const, body: { tags: mergeTags(desired.tags, observed.tags as Tags | undefined) } };
+}
+
+/**
+ * States in which an earlier operation is still running on a resource (ARM `provisioningState`,
+ * SQL server `state`, SQL database `status`). Anything else counts as settled.
+ */
+const IN_PROGRESS_STATES = new Set(
+  [
+    'Accepted',
+    'Creating',
+    'Updating',
+    'Deleting',
+    'Provisioning',
+    'Running',
+    'InProgress',
+    'RegisteringDns',
+    'Scaling',
+    'Copying',
+    'Restoring',
+    'Pausing',
+    'Resuming',
+    'Starting',
+    'Stopping',
+    'Dropping',
+    'Moving',
+    'RecoveryPending',
+    'Recovering',
+    'OnlineChangingDwPerformanceTiers',
+    'OfflineChangingDwPerformanceTiers',
+  ].map((s) => s.toLowerCase()),
+);
+
+export function isInProgress(state: string | undefined): boolean {
+  return state !== undefined && IN_PROGRESS_STATES.has(state.toLowerCase());
+}
+
+/** `body.properties` as a record (empty when absent). */
+export function props(body: ArmBody): ArmBody {
+  const p = body.properties;
+  return typeof p === 'object' && p !== null ? (p as ArmBody) : {};
+}
+
+/** A string field, or undefined. */
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `properties.provisioningState`. */
+export function provisioningState(body: ArmBody): string | undefined {
+  return str(props(body).provisioningState);
+}
+
+/** Case-insensitive equality of ids and GUIDs. */
+export function sameId(a: string | undefined, b: string | undefined): boolean {
+  return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
+}

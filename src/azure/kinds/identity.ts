@@ -1,0 +1,73 @@
+/**
+ * `Microsoft.ManagedIdentity/userAssignedIdentities` and their federated identity credentials:
+ * the identity a workload signs in as, and the trust in one Kubernetes service account's tokens.
+ */
+import type { ResourceKind } from '../engine.ts';
+import { type Placement, placementDiff, props, provisioningState, str, tagsOnlyUpdate } from './common.ts';
+
+export const MSI_API_VERSION = '2024-11-30';
+
+/** Audience Entra expects in Kubernetes service-account tokens exchanged for Azure tokens. */
+export const WORKLOAD_IDENTITY_AUDIENCE = 'api://AzureADTokenExchange';
+
+export interface IdentityParams extends Placement {
+  resourceGroupId: string;
+  name: string;
+}
+
+export function identityId(resourceGroupId: string, name: string): string {
+  return `${resourceGroupId}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+}
+
+export const identityKind: ResourceKind<IdentityParams> = {
+  type: 'Microsoft.ManagedIdentity/userAssignedIdentities',
+  label: 'managed identity',
+  apiVersion: MSI_API_VERSION,
+  id: (p) => identityId(p.resourceGroupId, p.name),
+  create: (p) => ({ location: p.location, tags: p.tags }),
+  diff: (p, observed) => placementDiff(p, observed),
+  update: tagsOnlyUpdate,
+  state: provisioningState,
+  // Usable once Entra has given it its ids.
+  ready: (observed) => str(props(observed).clientId) !== undefined && str(props(observed).principalId) !== undefined,
+};
+
+/** What an identity reports once created. */
+export function identityOutputs(observed: { properties?: unknown } | undefined) {
+  const p = (observed?.properties ?? {}) as Record<string, unknown>;
+  return { principalId: str(p.principalId), clientId: str(p.clientId), tenantId: str(p.tenantId) };
+}
+
+/** The subject Kubernetes puts in a service account's token. */
+export function serviceAccountSubject(namespace: string, serviceAccountName: string): string {
+  return `system:serviceaccount:${namespace}:${serviceAccountName}`;
+}
+
+export interface FederatedCredentialParams {
+  identityId: string;
+  name: string;
+  /** The cluster's OIDC issuer URL. */
+  issuer: string;
+  /** `system:serviceaccount:<namespace>:<name>`. */
+  subject: string;
+}
+
+export const federatedCredentialKind: ResourceKind<FederatedCredentialParams> = {
+  type: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
+  label: 'federated credential',
+  apiVersion: MSI_API_VERSION,
+  id: (p) => `${p.identityId}/federatedIdentityCredentials/${p.name}`,
+  create: (p) => ({ properties: { issuer: p.issuer, subject: p.subject, audiences: [WORKLOAD_IDENTITY_AUDIENCE] } }),
+  diff: (p, observed) => {
+    const o = props(observed);
+    const fields: string[] = [];
+    if (str(o.issuer) !== p.issuer) fields.push('issuer');
+    if (str(o.subject) !== p.subject) fields.push('subject');
+    const audiences = Array.isArray(o.audiences) ? o.audiences : [];
+    if (audiences.length !== 1 || audiences[0] !== WORKLOAD_IDENTITY_AUDIENCE) fields.push('audiences');
+    return fields;
+  },
+  // A PUT replaces the credential (Azure allows one audience per credential).
+  update: (p) => ({ method: 'PUT', body: federatedCredentialKind.create(p) }),
+  state: provisioningState,
+};

@@ -1,0 +1,102 @@
+/**
+ * `Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies`: Microsoft's Default Rule
+ * Set in the chosen mode plus custom rules. The API has no PATCH: every write is a whole PUT.
+ */
+import { stableStringify } from '../../runtime/compare.ts';
+import type { ArmBody } from '../arm-client.ts';
+import type { ResourceKind } from '../engine.ts';
+import { type Placement, placementDiff, mergeTags, props, provisioningState, type Tags } from './common.ts';
+
+export const NETWORK_API_VERSION = '2026-01-01';
+
+/** Microsoft's Default Rule Set (OWASP CRS based), the managed rule set Azure recommends. */
+export const MANAGED_RULE_SET = { ruleSetType: 'Microsoft_DefaultRuleSet', ruleSetVersion: '2.1' } as const;
+
+export interface WafCustomRuleSpec {
+  name: string;
+  priority: number;
+  ruleType: 'MatchRule';
+  action: 'Block';
+  matchConditions: {
+    matchVariables: { variableName: 'RemoteAddr' }[];
+    operator: 'IPMatch' | 'GeoMatch';
+    negationConditon: boolean;
+    matchValues: string[];
+  }[];
+}
+
+export interface WafPolicyParams extends Placement {
+  resourceGroupId: string;
+  name: string;
+  mode: 'Prevention' | 'Detection';
+  customRules: readonly WafCustomRuleSpec[];
+}
+
+export function wafPolicyId(resourceGroupId: string, name: string): string {
+  return `${resourceGroupId}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/${name}`;
+}
+
+function body(p: WafPolicyParams, tags: Tags): ArmBody {
+  return {
+    location: p.location,
+    tags,
+    properties: {
+      policySettings: { state: 'Enabled', mode: p.mode, requestBodyCheck: true },
+      managedRules: { managedRuleSets: [{ ...MANAGED_RULE_SET }] },
+      customRules: p.customRules.map((r) => ({ ...r, state: 'Enabled' })),
+    },
+  };
+}
+
+/** Custom rules as we compare them: the fields we set, in order (priority order is meaning). */
+function comparableRules(rules: unknown): unknown[] {
+  if (!Array.isArray(rules)) return [];
+  return rules.map((r: Record<string, unknown>) => ({
+    name: r.name,
+    priority: r.priority,
+    ruleType: r.ruleType,
+    action: r.action,
+    matchConditions: ((r.matchConditions as Record<string, unknown>[] | undefined) ?? []).map((m) => ({
+      matchVariables: ((m.matchVariables as { variableName: unknown }[] | undefined) ?? []).map((v) => ({ variableName: v.variableName })),
+      operator: m.operator,
+      negationConditon: m.negationConditon ?? false,
+      matchValues: m.matchValues,
+    })),
+  }));
+}
+
+export const wafPolicyKind: ResourceKind<WafPolicyParams> = {
+  type: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
+  label: 'WAF policy',
+  apiVersion: NETWORK_API_VERSION,
+  id: (p) => wafPolicyId(p.resourceGroupId, p.name),
+  create: (p) => body(p, p.tags),
+  diff: (p, observed) => {
+    const o = props(observed);
+    const settings = (o.policySettings ?? {}) as { mode?: unknown; state?: unknown };
+    const sets = ((o.managedRules as { managedRuleSets?: { ruleSetType: unknown; ruleSetVersion: unknown }[] } | undefined)
+      ?.managedRuleSets ?? []).map((r) => ({ ruleSetType: r.ruleSetType, ruleSetVersion: r.ruleSetVersion }));
+    const fields = placementDiff(p, observed);
+    if (settings.mode !== p.mode) fields.push('mode');
+    if (settings.state !== 'Enabled') fields.push('state');
+    if (stableStringify(sets) !== stableStringify([MANAGED_RULE_SET])) fields.push('managedRules');
+    if (stableStringify(comparableRules(o.customRules)) !== stableStringify(comparableRules(p.customRules))) fields.push('customRules');
+    return fields;
+  },
+  update: (p, observed, fields) =>
+    fields.includes('location') ? undefined : { method: 'PUT', body: body(p, mergeTags(p.tags, observed.tags as Tags | undefined)) },
+  state: provisioningState,
+  // No PATCH: put back what it has, with the tags added.
+  tag: (observed, tags) => ({
+    method: 'PUT',
+    body: {
+      location: observed.location,
+      tags: { ...((observed.tags ?? {}) as Tags), ...tags },
+      properties: {
+        policySettings: props(observed).policySettings,
+        managedRules: props(observed).managedRules,
+        customRules: props(observed).customRules ?? [],
+      },
+    },
+  }),
+};

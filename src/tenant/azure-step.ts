@@ -1,0 +1,470 @@
+/**
+ * The Azure step of a Tenant's reconcile: hands the tenant's resources (src/tenant/azure.ts) to
+ * the ARM engine with the operations recorded in its status, and turns the engine's report into
+ * conditions, facts for the Kubernetes objects, audit lines and Events. Never waits for Azure: a
+ * pass begins what differs, records what runs, and asks to be requeued.
+ *
+ * A pass that found everything converged is recorded in status (`status.azure.verified`: the
+ * fingerprint of the plan and when), and trusted for `azure.driftCheckIntervalSeconds` unless the
+ * plan changes: a resync or a restart over a converged fleet reads nothing from ARM here.
+ */
+import { readFileSync } from 'node:fs';
+import type { TokenCredential } from '@azure/core-auth';
+import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { AzureFacts, OperatorContext } from '../context.ts';
+import type { ArmBody } from '../azure/arm-client.ts';
+import { ArmClient, pipelineSender } from '../azure/arm-client.ts';
+import { type AzureClients, createAzureClients, createDefaultCredential, createWriteLimiter } from '../azure/clients.ts';
+import {
+  type ArmChange,
+  deleteResources,
+  type PassResult,
+  type PendingOperation,
+  reconcileResources,
+  releaseResources,
+  type ResourceReport,
+  type TeardownResult,
+} from '../azure/engine.ts';
+import { type AzureFailure, classifyAzureError } from '../azure/errors.ts';
+import { AZURE_TAGS, props, str } from '../azure/kinds/common.ts';
+import { identityOutputs } from '../azure/kinds/identity.ts';
+import { KEY_VAULT_API_VERSION } from '../azure/kinds/key-vault.ts';
+import {
+  databaseOutputs,
+  keepsLongTermBackups,
+  type LongTermRetention,
+  longTermRetentionOf,
+  type ShortTermRetention,
+  SQL_API_VERSION,
+  sqlLongTermRetentionKind,
+  sqlServerOutputs,
+} from '../azure/kinds/sql.ts';
+import { hashOf } from '../runtime/compare.ts';
+import type { ConditionInput } from '../runtime/conditions.ts';
+import { isTerminal, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
+import type { KubeObject } from '../runtime/kube-client.ts';
+import {
+  type TenantAzurePlan,
+  tenantAzureIds,
+  tenantAzureResources,
+  tenantDeleteInventory,
+  tenantNames,
+  tenantReleaseInventory,
+} from './azure.ts';
+
+type AzureConfig = NonNullable<OperatorConfig['azure']>;
+
+/** api-version of the long-term-retention backups list (@azure/arm-sql 10.0.0). */
+const LTR_BACKUPS_API_VERSION = '2021-05-01-preview';
+
+/** A fixed token for the local ARM emulator; config refuses it for any non-loopback endpoint. */
+const emulatorCredential: TokenCredential = {
+  getToken: async () => ({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3600_000 }),
+};
+
+export function createAzureClientsFromConfig(
+  azure: AzureConfig,
+  onResponse?: (service: string, method: string, status: number) => void,
+): AzureClients {
+  return createAzureClients({
+    subscriptionId: azure.subscriptionId,
+    endpoint: azure.endpoint,
+    ca: azure.caFile ? readFileSync(azure.caFile, 'utf8') : undefined,
+    credential: azure.credential === 'emulator' ? emulatorCredential : createDefaultCredential(),
+    writeLimiter: createWriteLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
+    readLimiter: createWriteLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
+    onResponse,
+  });
+}
+
+/** The engine's client over the operator's SDK pipeline. */
+export function armClientOf(clients: AzureClients, azure: Pick<AzureConfig, 'endpoint'>): ArmClient {
+  return new ArmClient({ sender: pipelineSender(clients.resources.pipeline), endpoint: azure.endpoint ?? 'https://management.azure.com' });
+}
+
+/** What one Azure pass reports to the Tenant reconciler. */
+export interface AzureStepResult {
+  facts: AzureFacts;
+  /** IdentityReady, KeyVaultReady, DatabaseReady, WafEnforced, AzureResourcesReady. */
+  conditions: ConditionInput[];
+  /** `status.azure.operations` and `status.azure.verified` to write. */
+  record: Pick<NonNullable<TenantStatus['azure']>, 'operations' | 'verified'>;
+  /** The failure to surface (terminal, platform or retryable), if any resource failed. */
+  failure?: AzureFailure | undefined;
+  /** Look again this soon: an operation runs, or a resource is still becoming ready. */
+  requeueAfterMs?: number | undefined;
+}
+
+/** What letting go of a tenant's Azure side reports (one step per pass). */
+export interface AzureTeardown {
+  finished: boolean;
+  operations: PendingOperation[];
+  /** Why it is not finished yet, for the condition. */
+  waitingFor?: string | undefined;
+  failure?: AzureFailure | undefined;
+}
+
+/** Which resources each condition stands for. */
+const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: string }> = {
+  IdentityReady: {
+    keys: ['identity', 'federatedCredential', 'roleAssignment.secretsUser'],
+    ready: 'The workload identity and its federated credential exist.',
+    provisioning: 'The workload identity is being created',
+  },
+  KeyVaultReady: {
+    keys: ['keyVault', 'tdeKey'],
+    ready: 'The Key Vault exists: RBAC, soft delete, purge protection, private.',
+    provisioning: 'The Key Vault is being created',
+  },
+  DatabaseReady: {
+    keys: [
+      'sqlServer',
+      'sqlEntraAdmin',
+      'sqlEntraOnly',
+      'roleAssignment.cryptoServiceEncryptionUser',
+      'sqlServerKey',
+      'sqlEncryptionProtector',
+      'sqlDatabase',
+      'sqlTde',
+      'sqlShortTermRetention',
+      'sqlLongTermRetention',
+    ],
+    ready: 'The database is online: Entra-only, TLS 1.2, private, encrypted with the tenant’s key.',
+    provisioning: 'The database is being created',
+  },
+  WafEnforced: { keys: ['wafPolicy'], ready: '', provisioning: 'The WAF policy is being created' },
+};
+
+function describeReport(r: ResourceReport, startedAt: Map<string, string>): string {
+  const name = r.id?.split('/').pop() ?? r.key;
+  switch (r.phase) {
+    case 'Busy':
+      return `${r.label} ${name} has an operation running${startedAt.has(r.key) ? ` (since ${startedAt.get(r.key)})` : ''}`;
+    case 'Waiting':
+      return `${r.label} waits for ${r.waitingFor ?? 'its dependencies'}`;
+    case 'NotReady':
+      return `${r.label} ${name} is not usable yet`;
+    default:
+      return `${r.label} ${name}`;
+  }
+}
+
+/** Worst first: terminal (a spec change is needed), then platform, then retryable. */
+function worst(failures: AzureFailure[]): AzureFailure | undefined {
+  return failures.find(isTerminal) ?? failures.find((f) => f instanceof PlatformError) ?? failures[0];
+}
+
+export class TenantAzureStep {
+  readonly ctx: OperatorContext;
+  readonly azure: AzureConfig;
+  readonly clients: AzureClients;
+  readonly arm: ArmClient;
+
+  constructor(ctx: OperatorContext, azure: AzureConfig, clients: AzureClients) {
+    this.ctx = ctx;
+    this.azure = azure;
+    this.clients = clients;
+    this.arm = armClientOf(clients, azure);
+  }
+
+  /** Facts known from the names and the last recorded status, without reading ARM. */
+  #derivedFacts(tenant: Tenant, plan: TenantAzurePlan): AzureFacts {
+    const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+    const previous = tenant.status?.azure;
+    return {
+      resourceGroup: plan.names.resourceGroup,
+      keyVaultName: plan.names.keyVault,
+      databaseName: plan.names.sqlDatabase,
+      azureTenantId: plan.directoryTenantId,
+      wafPolicyId: ids.wafPolicy,
+      identityClientId: previous?.identityClientId,
+      keyVaultUri: previous?.keyVaultUri,
+      sqlServerFqdn: previous?.sqlServerFqdn,
+      earliestRestorePoint: previous?.earliestRestorePoint,
+      retention: plan.backup ? { shortTerm: plan.backup.shortTerm, longTerm: plan.backup.longTerm } : undefined,
+    };
+  }
+
+  /**
+   * One non-blocking pass over the tenant's Azure resources. Never throws for an Azure failure:
+   * it comes back in `failure` (classified) and in the conditions.
+   */
+  async reconcile(tenant: Tenant, plan: TenantAzurePlan, signal?: AbortSignal): Promise<AzureStepResult> {
+    const now = this.ctx.clock.now();
+    const fingerprint = hashOf(plan);
+    const previous = tenant.status?.azure;
+    const intervalMs = this.azure.driftCheckIntervalSeconds * 1000;
+    const verifiedAt = previous?.verified?.fingerprint === fingerprint ? Date.parse(previous.verified.at) : Number.NaN;
+    const age = now.getTime() - verifiedAt;
+    if ((previous?.operations?.length ?? 0) === 0 && age >= 0 && age < intervalMs) {
+      this.ctx.metrics.azureStateChecks.inc({ source: 'cache' });
+      return {
+        facts: this.#derivedFacts(tenant, plan),
+        conditions: this.#conditions(plan, undefined, new Map()),
+        record: { verified: previous?.verified },
+      };
+    }
+    this.ctx.metrics.azureStateChecks.inc({ source: 'azure' });
+    const resources = tenantAzureResources(plan);
+    const pass = await reconcileResources(this.arm.withSignal(signal), resources, {
+      pending: (previous?.operations ?? []) as PendingOperation[],
+      now,
+    });
+    this.#recordChanges(tenant, pass.changes);
+    const startedAt = new Map(pass.pending.map((p) => [p.key, p.startedAt]));
+    const failures = [...pass.reports.values()].flatMap((r) => (r.error ? [r.error] : []));
+    const failure = worst(failures);
+    const conditions = this.#conditions(plan, pass, startedAt, tenant.status?.conditions);
+    const converged = pass.converged && pass.changes.length === 0 && plan.backup !== undefined;
+    const pollMs = this.azure.operationPollSeconds * 1000;
+    return {
+      facts: this.#facts(plan, pass),
+      conditions,
+      record: {
+        operations: pass.pending.length > 0 ? pass.pending : undefined,
+        verified: converged ? { fingerprint, at: now.toISOString() } : undefined,
+      },
+      failure,
+      requeueAfterMs: pass.converged ? undefined : pollMs,
+    };
+  }
+
+  #facts(plan: TenantAzurePlan, pass: PassResult): AzureFacts {
+    const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+    const identity = identityOutputs(pass.outputs.get('identity'));
+    const vault = pass.outputs.get('keyVault');
+    const server = sqlServerOutputs(pass.outputs.get('sqlServer'));
+    const database = databaseOutputs(pass.outputs.get('sqlDatabase'));
+    const shortTerm = pass.outputs.get('sqlShortTermRetention');
+    const longTerm = pass.outputs.get('sqlLongTermRetention');
+    return {
+      resourceGroup: plan.names.resourceGroup,
+      keyVaultName: plan.names.keyVault,
+      databaseName: plan.names.sqlDatabase,
+      azureTenantId: identity.tenantId ?? plan.directoryTenantId,
+      identityClientId: identity.clientId,
+      keyVaultUri: vault === undefined ? undefined : str(props(vault).vaultUri),
+      sqlServerFqdn: server.fullyQualifiedDomainName,
+      earliestRestorePoint: database.earliestRestoreDate === undefined ? undefined : new Date(database.earliestRestoreDate).toISOString(),
+      wafPolicyId: pass.reports.get('wafPolicy')?.phase === 'Ready' ? ids.wafPolicy : undefined,
+      retention:
+        shortTerm === undefined && longTerm === undefined
+          ? undefined
+          : { shortTerm: shortTermOf(shortTerm), longTerm: longTermRetentionOf(longTerm) },
+    };
+  }
+
+  /**
+   * Conditions per component. A retryable failure of a component that was True keeps it True
+   * (a throttling storm changes nothing about what exists, and must not page or flap Argo CD);
+   * terminal and platform failures, and anything not yet provisioned, show at once.
+   */
+  #conditions(
+    plan: TenantAzurePlan,
+    pass: PassResult | undefined,
+    startedAt: Map<string, string>,
+    previous?: readonly { type: string; status: string; reason?: string; message?: string }[],
+  ): ConditionInput[] {
+    const list: ConditionInput[] = [];
+    for (const [type, component] of Object.entries(COMPONENTS)) {
+      const ready = type === 'WafEnforced' ? wafMessage(plan) : component.ready;
+      if (type === 'DatabaseReady' && plan.backup === undefined) {
+        list.push({
+          type,
+          status: 'False',
+          reason: 'BackupPolicyNotFound',
+          message:
+            'The tenant’s BackupPolicy is missing or invalid: the database is neither created nor changed until it exists (see BackupHealthy).',
+        });
+        continue;
+      }
+      if (pass === undefined) {
+        list.push({ type, status: 'True', reason: type === 'WafEnforced' ? wafReason(plan) : 'Provisioned', message: ready });
+        continue;
+      }
+      const reports = component.keys.flatMap((k) => {
+        const r = pass.reports.get(k);
+        return r ? [r] : [];
+      });
+      const failed = reports.find((r) => r.error !== undefined);
+      const notReady = reports.filter((r) => r.phase !== 'Ready');
+      const was = previous?.find((c) => c.type === type);
+      if (failed?.error) {
+        const e = failed.error;
+        if (e instanceof RetryableError && !(e instanceof PlatformError) && was?.status === 'True') {
+          list.push({ type, status: 'True', reason: was.reason ?? 'Provisioned', message: was.message ?? ready });
+        } else {
+          list.push({ type, status: 'False', reason: e.reason, message: e.message });
+        }
+        continue;
+      }
+      if (notReady.length > 0) {
+        list.push({
+          type,
+          status: 'False',
+          reason: 'Provisioning',
+          message: `${component.provisioning}: ${notReady.map((r) => describeReport(r, startedAt)).join('; ')}.`,
+        });
+        continue;
+      }
+      list.push({ type, status: 'True', reason: type === 'WafEnforced' ? wafReason(plan) : 'Provisioned', message: ready });
+    }
+    const all = list.every((c) => c.status === 'True');
+    const firstFalse = list.find((c) => c.status !== 'True');
+    list.push({
+      type: 'AzureResourcesReady',
+      status: all ? 'True' : 'False',
+      reason: all ? 'Provisioned' : (firstFalse?.reason ?? 'Provisioning'),
+      message: all ? 'Every Azure resource of the tenant is in place.' : (firstFalse?.message ?? 'Some Azure resources are still being created.'),
+    });
+    return list;
+  }
+
+  #recordChanges(tenant: Tenant, changes: ArmChange[]): void {
+    if (changes.length === 0) return;
+    const lines = changes.map((c) => `${c.label} (${c.what.join(', ')})`);
+    for (const line of lines) {
+      this.ctx.recorder.audit({
+        subject: { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation },
+        action: `azure write ${line}`,
+        result: 'ok',
+      });
+    }
+    this.ctx.recorder
+      .event(tenant as unknown as KubeObject, 'Normal', 'AzureApplied', `Azure: ${lines.join('; ')}`)
+      .catch(() => {});
+  }
+
+  /**
+   * deletionPolicy Retain, one step per pass: every existing resource tagged as orphaned, found
+   * by id (names only), so a tenant refused for its region or policy is released all the same.
+   */
+  async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
+    const names = tenantNames(tenant, this.azure);
+    const outcome = await releaseResources(this.arm.withSignal(signal), tenantReleaseInventory(this.azure.subscriptionId, names), {
+      pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
+      now: this.ctx.clock.now(),
+    });
+    this.#recordChanges(tenant, outcome.changes);
+    return teardown(outcome);
+  }
+
+  /**
+   * deletionPolicy Delete, one step per pass, and never before a final backup really exists:
+   * 1. the database keeps long-term backups (its policy, else `finalRetention`);
+   * 2. a long-term backup taken after the deletion was requested exists (Azure takes them from
+   *    the weekly full backup, so this can take up to a week: the Tenant says so meanwhile);
+   * 3. then database, server, identity and WAF policy are deleted, children first;
+   * 4. the vault and its resource group are kept, tagged with the last day a retained backup may
+   *    need the key (`tenancy.dev-keep-until`): a backup encrypted with a purged key is lost.
+   */
+  async delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown> {
+    const arm = this.arm.withSignal(signal);
+    const names = tenantNames(tenant, this.azure);
+    const ids = tenantAzureIds(this.azure.subscriptionId, names);
+    const now = this.ctx.clock.now();
+    const pending = (tenant.status?.azure?.operations ?? []) as PendingOperation[];
+    const requestedAt = tenant.metadata.deletionTimestamp ? new Date(tenant.metadata.deletionTimestamp) : now;
+    try {
+      const database = await arm.get(ids.database, SQL_API_VERSION);
+      if (database !== undefined) {
+        const location = str(database.location) ?? tenant.spec.region;
+        // 1. Long-term retention on the database (written through the engine, never waited for).
+        const ltrPass = await reconcileResources(
+          arm,
+          [
+            {
+              key: 'sqlLongTermRetention',
+              dependsOn: [],
+              kind: sqlLongTermRetentionKind as never,
+              params: () => ({ databaseId: ids.database, retention: finalRetention }),
+            },
+          ],
+          { pending, now },
+        );
+        const observedLtr = longTermRetentionOf(ltrPass.outputs.get('sqlLongTermRetention'));
+        const keeps = keepsLongTermBackups(observedLtr);
+        if (!keeps && !keepsLongTermBackups(finalRetention)) {
+          return {
+            finished: false,
+            operations: [],
+            failure: new TerminalError(
+              'FinalBackupRetentionMissing',
+              'The database keeps no long-term backup and the final-backup retention keeps none either; refusing to delete it.',
+            ),
+          };
+        }
+        if (!ltrPass.converged && !keeps) {
+          this.#recordChanges(tenant, ltrPass.changes);
+          const error = [...ltrPass.reports.values()].find((r) => r.error)?.error;
+          return { finished: false, operations: ltrPass.pending, waitingFor: 'long-term retention is being set on the database', failure: error };
+        }
+        // 2. A long-term backup newer than the deletion request.
+        const backups = await arm.list(
+          `/subscriptions/${this.azure.subscriptionId}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${names.sqlServer}/longTermRetentionDatabases/${names.sqlDatabase}/longTermRetentionBackups`,
+          LTR_BACKUPS_API_VERSION,
+        );
+        const final = backups
+          .map((b) => ({ at: Date.parse(str(props(b).backupTime) ?? ''), expires: Date.parse(str(props(b).backupExpirationTime) ?? '') }))
+          .filter((b) => b.at >= requestedAt.getTime())
+          .sort((a, b) => b.expires - a.expires)[0];
+        if (final === undefined) {
+          return {
+            finished: false,
+            operations: [],
+            waitingFor: `a long-term backup taken after the deletion was requested (${requestedAt.toISOString()}); Azure takes long-term copies from the weekly full backup, so the database is kept until then`,
+          };
+        }
+        // 4 (first, so the key outlives the backups even if a later step fails): keep the vault.
+        const keepUntil = new Date(Math.max(final.expires, ...backups.map((b) => Date.parse(str(props(b).backupExpirationTime) ?? '') || 0)));
+        await this.#keepVault(arm, ids.vault, keepUntil, tenant);
+      }
+      // 3. Delete children first.
+      const outcome = await deleteResources(arm, tenantDeleteInventory(this.azure.subscriptionId, names), { pending, now });
+      this.#recordChanges(tenant, outcome.changes);
+      if (outcome.finished) await this.#keepVault(arm, ids.vault, undefined, tenant);
+      return teardown(outcome);
+    } catch (err) {
+      return { finished: false, operations: pending, failure: classifyAzureError(err) };
+    }
+  }
+
+  /** Tag the vault (and its group) orphaned and, when known, with the day its key may go. */
+  async #keepVault(arm: ArmClient, vault: string, keepUntil: Date | undefined, tenant: Tenant): Promise<void> {
+    const observed = await arm.get(vault, KEY_VAULT_API_VERSION);
+    if (observed === undefined) return;
+    const tags = (observed.tags ?? {}) as Record<string, string>;
+    const until = keepUntil
+      ? new Date(Math.max(keepUntil.getTime(), Date.parse(tags[AZURE_TAGS.keepUntil] ?? '') || 0))
+          .toISOString()
+          .slice(0, 10)
+      : tags[AZURE_TAGS.keepUntil];
+    if (tags[AZURE_TAGS.orphaned] === 'true' && tags[AZURE_TAGS.keepUntil] === until) return;
+    await arm.beginWrite('PATCH', vault, KEY_VAULT_API_VERSION, {
+      tags: { ...tags, [AZURE_TAGS.orphaned]: 'true', ...(until ? { [AZURE_TAGS.keepUntil]: until } : {}) },
+    });
+    this.#recordChanges(tenant, [{ key: 'keyVault', label: `key vault ${vault.split('/').pop()}`, id: vault, what: ['kept', `until ${until ?? 'released by hand'}`] }]);
+  }
+}
+
+function teardown(outcome: TeardownResult): AzureTeardown {
+  return { finished: outcome.finished, operations: outcome.pending, waitingFor: outcome.waitingFor, failure: outcome.failure };
+}
+
+function shortTermOf(body: ArmBody | undefined): ShortTermRetention | undefined {
+  if (body === undefined) return undefined;
+  const p = props(body);
+  return {
+    retentionDays: typeof p.retentionDays === 'number' ? p.retentionDays : 0,
+    diffBackupIntervalInHours: p.diffBackupIntervalInHours === 24 ? 24 : 12,
+  };
+}
+
+function wafReason(plan: TenantAzurePlan): string {
+  return plan.waf.mode === 'Prevention' ? 'Prevention' : 'DetectionOnly';
+}
+
+function wafMessage(plan: TenantAzurePlan): string {
+  return `The WAF policy runs the Default Rule Set in ${plan.waf.mode} mode with ${plan.waf.customRules.length} custom rule(s).`;
+}

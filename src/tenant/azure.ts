@@ -1,0 +1,330 @@
+/**
+ * What a Tenant owns in Azure, as data: the one place that decides a tenant's Azure resources —
+ * the SQL SKU of its tier, the backup redundancy its BackupPolicy asks for (after the residency
+ * decision allowed it), the WAF rules of its front door, the names, the tags, and which resource
+ * waits for which. Pure functions: the ARM engine (src/azure/engine.ts) runs what they return.
+ *
+ * SQL SKU: `config.tiers[tier].sql`, read here and nowhere else.
+ */
+import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { ArmBody } from '../azure/arm-client.ts';
+import { type ArmResource, type ExistingResource, type Outputs, resource } from '../azure/engine.ts';
+import { BUILT_IN_ROLES, roleAssignmentKind } from '../azure/kinds/authorization.ts';
+import { AZURE_TAGS, props, str, type Tags } from '../azure/kinds/common.ts';
+import {
+  federatedCredentialKind,
+  identityId,
+  identityKind,
+  identityOutputs,
+  serviceAccountSubject,
+} from '../azure/kinds/identity.ts';
+import { vaultId, vaultKeyKind, vaultKind } from '../azure/kinds/key-vault.ts';
+import { type WafCustomRuleSpec, wafPolicyId, wafPolicyKind } from '../azure/kinds/network.ts';
+import { resourceGroupId, resourceGroupKind } from '../azure/kinds/resources.ts';
+import {
+  type BackupStorageRedundancy,
+  type DatabaseSku,
+  type EntraAdmin,
+  type LongTermRetention,
+  type ShortTermRetention,
+  serverKeyName,
+  sqlDatabaseKind,
+  sqlEncryptionProtectorKind,
+  sqlEntraAdminKind,
+  sqlEntraOnlyKind,
+  sqlLongTermRetentionKind,
+  sqlServerId,
+  sqlServerKeyKind,
+  sqlServerKind,
+  sqlServerOutputs,
+  sqlShortTermRetentionKind,
+  sqlTdeKind,
+} from '../azure/kinds/sql.ts';
+import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
+import { buildWafCustomRules } from './front-door.ts';
+import { tenantNamespaceName } from './labels.ts';
+import { APP_SERVICE_ACCOUNT } from './workload.ts';
+
+type AzureConfig = NonNullable<OperatorConfig['azure']>;
+
+/** One WAF policy per tenant resource group. */
+export const WAF_POLICY_NAME = 'tenant-waf';
+
+/**
+ * Long-term retention made sure of before a database is deleted (deletionPolicy Delete) when its
+ * policy keeps none: the promise's "12 weeks weekly".
+ */
+export const DEFAULT_FINAL_BACKUP_RETENTION: LongTermRetention = {
+  weeklyRetention: 'P12W',
+  monthlyRetention: 'PT0S',
+  yearlyRetention: 'PT0S',
+  weekOfYear: 1,
+};
+
+/** Backup settings the tenant's resolved BackupPolicy asks for (undefined when no policy is found). */
+export interface BackupPlan {
+  redundancy: BackupStorageRedundancy;
+  shortTerm: ShortTermRetention;
+  longTerm: LongTermRetention;
+}
+
+/** Everything decided about one tenant's Azure side, before any I/O. */
+export interface TenantAzurePlan {
+  subscriptionId: string;
+  names: TenantAzureNames;
+  /** Where the data lives (the residency decision allowed it). */
+  region: string;
+  /** Where the WAF policy lives: the front door's region. */
+  wafRegion: string;
+  tags: Tags;
+  sqlSku: DatabaseSku;
+  entraAdmin: EntraAdmin;
+  directoryTenantId: string;
+  keyVaultPublicNetworkAccess: boolean;
+  identity: { namespace: string; serviceAccountName: string; oidcIssuer: string };
+  waf: { mode: 'Prevention' | 'Detection'; customRules: WafCustomRuleSpec[] };
+  /**
+   * Undefined when the tenant's BackupPolicy is missing or invalid: the database is then neither
+   * created nor changed (held with a reason), never provisioned with a guessed redundancy.
+   */
+  backup: BackupPlan | undefined;
+}
+
+export function tenantNames(tenant: Tenant, azure: AzureConfig): TenantAzureNames {
+  return tenantAzureNames(tenant.metadata.name, tenant.spec.environment.toLowerCase(), azure.nameSalt === undefined ? {} : { salt: azure.nameSalt });
+}
+
+/** Tags every resource of a tenant environment carries. */
+export function tenantAzureTags(tenant: Tenant, azure: AzureConfig): Tags {
+  return {
+    ...azure.tags,
+    [AZURE_TAGS.managedBy]: 'tenant-operator',
+    [AZURE_TAGS.tenant]: tenant.metadata.name,
+    [AZURE_TAGS.environment]: tenant.spec.environment.toLowerCase(),
+  };
+}
+
+/** Pure: the plan for a tenant whose residency was allowed, given its resolved backup settings. */
+export function tenantAzurePlan(tenant: Tenant, config: OperatorConfig, azure: AzureConfig, backup: BackupPlan | undefined): TenantAzurePlan {
+  const sku = config.tiers[tenant.spec.tier].sql;
+  return {
+    subscriptionId: azure.subscriptionId,
+    names: tenantNames(tenant, azure),
+    region: tenant.spec.region,
+    wafRegion: azure.frontDoorRegion ?? tenant.spec.region,
+    tags: tenantAzureTags(tenant, azure),
+    sqlSku: { name: sku.skuName, tier: sku.tier, capacity: sku.capacity },
+    entraAdmin: {
+      login: azure.sqlAdminGroup.login,
+      objectId: azure.sqlAdminGroup.objectId,
+      tenantId: azure.directoryTenantId,
+      principalType: 'Group',
+    },
+    directoryTenantId: azure.directoryTenantId,
+    keyVaultPublicNetworkAccess: azure.keyVaultPublicNetworkAccess,
+    identity: {
+      namespace: tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config),
+      serviceAccountName: APP_SERVICE_ACCOUNT,
+      oidcIssuer: azure.oidcIssuer,
+    },
+    waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant) },
+    backup,
+  };
+}
+
+/** The ids of a tenant's resources: derived from names only, so they are known in any state. */
+export function tenantAzureIds(subscriptionId: string, names: TenantAzureNames) {
+  const rg = resourceGroupId(subscriptionId, names.resourceGroup);
+  const server = sqlServerId(rg, names.sqlServer);
+  return {
+    resourceGroup: rg,
+    identity: identityId(rg, names.identity),
+    vault: vaultId(rg, names.keyVault),
+    sqlServer: server,
+    database: `${server}/databases/${names.sqlDatabase}`,
+    wafPolicy: wafPolicyId(rg, WAF_POLICY_NAME),
+  };
+}
+
+/** Reads a string an output reported, or undefined (the dependent then waits). */
+function output(outputs: Outputs, key: string, read: (body: ArmBody) => string | undefined): string | undefined {
+  const body = outputs.get(key);
+  return body === undefined ? undefined : read(body);
+}
+
+/**
+ * Pure: the tenant's resources and their dependencies. The database is created only after the
+ * encryption protector, so it is encrypted with the tenant's key from its first byte.
+ */
+export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
+  const { names, region: location, tags, subscriptionId } = plan;
+  const ids = tenantAzureIds(subscriptionId, names);
+  const rg = ids.resourceGroup;
+  const identityPrincipal = (o: Outputs) => output(o, 'identity', (b) => identityOutputs(b).principalId);
+  const serverPrincipal = (o: Outputs) => output(o, 'sqlServer', (b) => sqlServerOutputs(b).principalId);
+  const keyUri = (o: Outputs) => output(o, 'tdeKey', (b) => str(props(b).keyUriWithVersion));
+  const list: ArmResource[] = [
+    resource('resourceGroup', resourceGroupKind, () => ({ subscriptionId, name: names.resourceGroup, location, tags })),
+    resource('identity', identityKind, () => ({ resourceGroupId: rg, name: names.identity, location, tags }), ['resourceGroup']),
+    resource(
+      'federatedCredential',
+      federatedCredentialKind,
+      () => ({
+        identityId: ids.identity,
+        name: federatedCredentialName(plan.identity.namespace, plan.identity.serviceAccountName),
+        issuer: plan.identity.oidcIssuer,
+        subject: serviceAccountSubject(plan.identity.namespace, plan.identity.serviceAccountName),
+      }),
+      ['identity'],
+    ),
+    resource(
+      'keyVault',
+      vaultKind,
+      () => ({
+        subscriptionId,
+        resourceGroupId: rg,
+        name: names.keyVault,
+        location,
+        tags,
+        tenantId: plan.directoryTenantId,
+        publicNetworkAccess: plan.keyVaultPublicNetworkAccess,
+      }),
+      ['resourceGroup'],
+    ),
+    resource('tdeKey', vaultKeyKind, () => ({ vaultId: ids.vault, name: names.tdeKey, keySize: 3072 as const }), ['keyVault']),
+    resource(
+      'roleAssignment.secretsUser',
+      roleAssignmentKind,
+      (o) => {
+        const principalId = identityPrincipal(o);
+        return principalId === undefined
+          ? undefined
+          : { subscriptionId, scope: ids.vault, role: BUILT_IN_ROLES.keyVaultSecretsUser, principalId, principalType: 'ServicePrincipal' as const };
+      },
+      ['identity', 'keyVault'],
+    ),
+    resource(
+      'sqlServer',
+      sqlServerKind,
+      () => ({ resourceGroupId: rg, name: names.sqlServer, location, tags, entraAdmin: plan.entraAdmin }),
+      ['resourceGroup'],
+    ),
+    resource('sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: ids.sqlServer, admin: plan.entraAdmin }), ['sqlServer']),
+    resource('sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: ids.sqlServer }), ['sqlEntraAdmin']),
+    resource(
+      'roleAssignment.cryptoServiceEncryptionUser',
+      roleAssignmentKind,
+      (o) => {
+        const principalId = serverPrincipal(o);
+        return principalId === undefined
+          ? undefined
+          : {
+              subscriptionId,
+              scope: ids.vault,
+              role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser,
+              principalId,
+              principalType: 'ServicePrincipal' as const,
+            };
+      },
+      ['sqlServer', 'keyVault'],
+    ),
+    resource(
+      'sqlServerKey',
+      sqlServerKeyKind,
+      (o) => {
+        const uri = keyUri(o);
+        return uri === undefined ? undefined : { serverId: ids.sqlServer, keyUriWithVersion: uri };
+      },
+      ['sqlServer', 'tdeKey', 'roleAssignment.cryptoServiceEncryptionUser'],
+    ),
+    resource(
+      'sqlEncryptionProtector',
+      sqlEncryptionProtectorKind,
+      (o) => {
+        const uri = keyUri(o);
+        return uri === undefined ? undefined : { serverId: ids.sqlServer, serverKeyName: serverKeyName(uri) };
+      },
+      ['sqlServerKey'],
+    ),
+    resource(
+      'wafPolicy',
+      wafPolicyKind,
+      () => ({
+        resourceGroupId: rg,
+        name: WAF_POLICY_NAME,
+        location: plan.wafRegion,
+        tags,
+        mode: plan.waf.mode,
+        customRules: plan.waf.customRules,
+      }),
+      ['resourceGroup'],
+    ),
+  ];
+  const backup = plan.backup;
+  if (backup !== undefined) {
+    list.push(
+      resource(
+        'sqlDatabase',
+        sqlDatabaseKind,
+        () => ({
+          serverId: ids.sqlServer,
+          name: names.sqlDatabase,
+          location,
+          tags,
+          sku: plan.sqlSku,
+          backupStorageRedundancy: backup.redundancy,
+        }),
+        ['sqlEncryptionProtector', 'sqlEntraOnly'],
+      ),
+      resource('sqlTde', sqlTdeKind, () => ({ databaseId: ids.database }), ['sqlDatabase']),
+      resource(
+        'sqlShortTermRetention',
+        sqlShortTermRetentionKind,
+        () => ({ databaseId: ids.database, retention: backup.shortTerm }),
+        ['sqlDatabase'],
+      ),
+      resource(
+        'sqlLongTermRetention',
+        sqlLongTermRetentionKind,
+        () => ({ databaseId: ids.database, retention: backup.longTerm }),
+        ['sqlDatabase'],
+      ),
+    );
+  }
+  return list;
+}
+
+const existing = (key: string, id: string, kind: ExistingResource['kind']): ExistingResource => ({ key, id, kind });
+
+/**
+ * The tenant's resources to let go of (deletionPolicy Retain), by id: known from the names alone,
+ * so a tenant whose region was refused or whose policy is gone can still be released.
+ */
+export function tenantReleaseInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
+  const ids = tenantAzureIds(subscriptionId, names);
+  return [
+    existing('sqlDatabase', ids.database, sqlDatabaseKind),
+    existing('sqlServer', ids.sqlServer, sqlServerKind),
+    existing('keyVault', ids.vault, vaultKind),
+    existing('identity', ids.identity, identityKind),
+    existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
+    existing('resourceGroup', ids.resourceGroup, resourceGroupKind),
+  ];
+}
+
+/**
+ * deletionPolicy Delete, children first. The vault (and so the resource group holding it) is not
+ * in this list: it is kept while any backup encrypted with its key may still be restored (see
+ * TenantAzureStep.delete).
+ */
+export function tenantDeleteInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
+  const ids = tenantAzureIds(subscriptionId, names);
+  return [
+    existing('sqlDatabase', ids.database, sqlDatabaseKind),
+    existing('sqlServer', ids.sqlServer, sqlServerKind),
+    existing('identity', ids.identity, identityKind),
+    existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
+  ];
+}
+
