@@ -6,6 +6,7 @@ import { isoDurationMs } from '../../../hack/arm-emulator/durations.ts';
 import { createEngine, type Engine, handleRequest } from '../../../hack/arm-emulator/engine.ts';
 import { createFaultInjector } from '../../../hack/arm-emulator/faults.ts';
 import { armMergePatch } from '../../../hack/arm-emulator/json.ts';
+import { realisticBehaviours } from '../../../hack/arm-emulator/index.ts';
 import { createStore } from '../../../hack/arm-emulator/store.ts';
 
 const SUB = '/subscriptions/s1';
@@ -133,8 +134,13 @@ function engine(): Engine {
   return createEngine(
     createStore(),
     createControllableClock(new Date('2026-03-01T00:00:00Z')),
-    { directoryTenantId: '11111111-1111-4111-8111-111111111111', locations: new Set(['westeurope']), strictPrincipals: true },
-    { lroDelayMs: 0, pollHoldMs: 0 },
+    {
+      directoryTenantId: '11111111-1111-4111-8111-111111111111',
+      locations: new Set(['westeurope']),
+      strictPrincipals: true,
+      behaviours: realisticBehaviours(),
+    },
+    { lroDelayMs: 0, pollHoldMs: 0, timing: { profile: 'instant', timeFactor: 1 } },
   );
 }
 
