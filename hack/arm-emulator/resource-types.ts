@@ -1088,7 +1088,8 @@ export function longTermBackupsOf(ctx: TypeContext, database: StoredResource, no
   const backups: RetainedBackup[] = [];
   for (let t = created; t <= nowMs; t += WEEK_MS) {
     if (pauses.some((p) => t >= p.from && t < (p.to ?? Number.POSITIVE_INFINITY))) continue;
-    const policy = history.filter((h) => h.fromMs <= t).at(-1);
+    // A policy set at the instant of a full backup (or later) does not cover that backup.
+    const policy = history.filter((h) => h.fromMs < t).at(-1);
     if (policy === undefined) continue;
     const firstOfMonth = new Date(t - WEEK_MS).getUTCMonth() !== new Date(t).getUTCMonth();
     const retention = Math.max(
