@@ -314,7 +314,12 @@ describe('Microsoft.ManagedIdentity limits (Azure behaviours)', () => {
     const results = await Promise.allSettled([
       msi.federatedIdentityCredentials.createOrUpdate('rg-mi', 'id-fic', 'first', fic('s-first', ['api://AzureADTokenExchange'])),
       new Promise((r) => setTimeout(r, 50)).then(() =>
-        msi.federatedIdentityCredentials.createOrUpdate('rg-mi', 'id-fic', 'second', fic('s-second', ['api://AzureADTokenExchange'])),
+        msi.federatedIdentityCredentials.createOrUpdate(
+          'rg-mi',
+          'id-fic',
+          'second',
+          fic('s-second', ['api://AzureADTokenExchange']),
+        ),
       ),
     ]);
     expect(results[0].status).toBe('fulfilled');

@@ -5,8 +5,8 @@ import { createControllableClock } from '../../../hack/arm-emulator/clock.ts';
 import { isoDurationMs } from '../../../hack/arm-emulator/durations.ts';
 import { createEngine, type Engine, handleRequest, sqlSettings } from '../../../hack/arm-emulator/engine.ts';
 import { createFaultInjector } from '../../../hack/arm-emulator/faults.ts';
-import { armMergePatch } from '../../../hack/arm-emulator/json.ts';
 import { type AzureBehaviours, realisticBehaviours } from '../../../hack/arm-emulator/index.ts';
+import { armMergePatch } from '../../../hack/arm-emulator/json.ts';
 import {
   INSTANT_OPERATION_MS,
   type OperationTiming,
@@ -242,12 +242,7 @@ function settle(e: Engine): void {
   call(e, 'GET', RG, '2025-04-01');
 }
 
-function putDatabase(
-  e: Engine,
-  sku: Record<string, unknown> | undefined,
-  properties: Record<string, unknown> = {},
-  path = DB,
-) {
+function putDatabase(e: Engine, sku: Record<string, unknown> | undefined, properties: Record<string, unknown> = {}, path = DB) {
   const response = call(e, 'PUT', path, SQL, { location: 'westeurope', ...(sku === undefined ? {} : { sku }), properties });
   settle(e);
   return response;
@@ -273,7 +268,10 @@ describe('operation durations', () => {
     const e = engine({}, { profile: 'realistic', timeFactor: 0.01 });
     call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
     const before = Date.now();
-    call(e, 'PUT', SERVER, SQL, { location: 'westeurope', properties: { administratorLogin: 'a', administratorLoginPassword: 'p' } });
+    call(e, 'PUT', SERVER, SQL, {
+      location: 'westeurope',
+      properties: { administratorLogin: 'a', administratorLoginPassword: 'p' },
+    });
     const op = [...e.store.operations.values()][0]!;
     expect(op.completesAt - before).toBeGreaterThanOrEqual(REALISTIC_DURATIONS['sqlServer.create'].realisticMs * 0.01);
     expect(props(call(e, 'GET', SERVER, SQL).body).state).toBe('Creating');
@@ -401,7 +399,9 @@ describe('backups and restores', () => {
     withServer(e);
     putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
     e.clock.advance(30 * 60_000);
-    const listed = call(e, 'GET', `${DB}/restorePoints`, '2020-11-01-preview').body as { value: { properties: { restorePointType: string } }[] };
+    const listed = call(e, 'GET', `${DB}/restorePoints`, '2020-11-01-preview').body as {
+      value: { properties: { restorePointType: string } }[];
+    };
     expect(listed.value.map((p) => p.properties.restorePointType)).toEqual(types);
   });
 
@@ -522,18 +522,29 @@ describe('RBAC propagation', () => {
     withServer(e);
     call(e, 'PUT', VAULT, '2026-02-01', {
       location: 'westeurope',
-      properties: { tenantId: '11111111-1111-4111-8111-111111111111', sku: { family: 'A', name: 'standard' }, enablePurgeProtection: true },
+      properties: {
+        tenantId: '11111111-1111-4111-8111-111111111111',
+        sku: { family: 'A', name: 'standard' },
+        enablePurgeProtection: true,
+      },
     });
     settle(e);
     const key = props(call(e, 'PUT', `${VAULT}/keys/k1`, '2026-02-01', { properties: { kty: 'RSA' } }).body);
     const principalId = (call(e, 'GET', SERVER, SQL).body as { identity: { principalId: string } }).identity.principalId;
-    const assignment = call(e, 'PUT', `${VAULT}/providers/Microsoft.Authorization/roleAssignments/44444444-4444-4444-8444-444444444444`, '2022-04-01', {
-      properties: { roleDefinitionId: CRYPTO_USER, principalId, principalType: 'ServicePrincipal' },
-    });
+    const assignment = call(
+      e,
+      'PUT',
+      `${VAULT}/providers/Microsoft.Authorization/roleAssignments/44444444-4444-4444-8444-444444444444`,
+      '2022-04-01',
+      {
+        properties: { roleDefinitionId: CRYPTO_USER, principalId, principalType: 'ServicePrincipal' },
+      },
+    );
     expect(assignment.status).toBe(201);
     const uri = String(key.keyUriWithVersion);
     const name = `kv1_k1_${uri.split('/').pop()}`;
-    const serverKey = () => call(e, 'PUT', `${SERVER}/keys/${name}`, SQL_SECURITY, { properties: { serverKeyType: 'AzureKeyVault', uri } });
+    const serverKey = () =>
+      call(e, 'PUT', `${SERVER}/keys/${name}`, SQL_SECURITY, { properties: { serverKeyType: 'AzureKeyVault', uri } });
     expect(serverKey()).toMatchObject({ status: 400, body: { error: { code: 'AzureKeyVaultMissingPermissions' } } });
     e.clock.advance(5 * 60_000);
     expect(serverKey().status).toBe(201);
@@ -543,9 +554,15 @@ describe('RBAC propagation', () => {
     const e = engine();
     call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
     expect(
-      call(e, 'PUT', `${RG}/providers/Microsoft.Authorization/roleAssignments/55555555-5555-4555-8555-555555555555`, '2022-04-01', {
-        properties: { roleDefinitionId: CRYPTO_USER, principalId: '99999999-9999-4999-8999-999999999999' },
-      }).body,
+      call(
+        e,
+        'PUT',
+        `${RG}/providers/Microsoft.Authorization/roleAssignments/55555555-5555-4555-8555-555555555555`,
+        '2022-04-01',
+        {
+          properties: { roleDefinitionId: CRYPTO_USER, principalId: '99999999-9999-4999-8999-999999999999' },
+        },
+      ).body,
     ).toMatchObject({ error: { code: 'PrincipalNotFound' } });
   });
 });
@@ -566,6 +583,7 @@ describe('WAF policy placement', () => {
     call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
     const response = call(e, 'PUT', path, '2026-01-01', waf(location));
     expect(response.status).toBe(status);
-    if (status === 400) expect(response.body).toMatchObject({ error: { code: 'WafPolicyNotInApplicationGatewayForContainersRegion' } });
+    if (status === 400)
+      expect(response.body).toMatchObject({ error: { code: 'WafPolicyNotInApplicationGatewayForContainersRegion' } });
   });
 });
