@@ -8,7 +8,6 @@ import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
-import { checkAgainstSpec, shapeForGet } from './spec-schemas.ts';
 import {
   type ArmError,
   armError,
@@ -20,6 +19,7 @@ import {
   resourceTypeSpecs,
   type TypeContext,
 } from './resource-types.ts';
+import { checkAgainstSpec, shapeForGet } from './spec-schemas.ts';
 import {
   DEFAULT_BACKUP_INTERVAL_MS,
   DEFAULT_DATABASE_USED_BYTES,

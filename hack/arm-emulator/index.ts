@@ -21,7 +21,6 @@ import {
 } from './engine.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
-import type { SpecViolation } from './spec-schemas.ts';
 import type { OperationProfileName, OperationTiming } from './operation-profiles.ts';
 import {
   type AzureBehaviours,
@@ -29,6 +28,7 @@ import {
   type EmulatorSettings,
   recordDatabaseActivity,
 } from './resource-types.ts';
+import type { SpecViolation } from './spec-schemas.ts';
 import { resumeBackups, stopBackups } from './sql-backups.ts';
 import {
   createStore,

@@ -53,7 +53,8 @@ const ESTIMATE = 'estimate (no published figure found)';
 export const REALISTIC_DURATIONS: Readonly<Record<OperationKind, OperationDuration>> = {
   'resourceGroup.create': {
     realisticMs: 2_000,
-    source: 'https://github.com/hashicorp/terraform-provider-azurerm/issues/7895 (log: resource group "Creation complete after 2s")',
+    source:
+      'https://github.com/hashicorp/terraform-provider-azurerm/issues/7895 (log: resource group "Creation complete after 2s")',
   },
   'resourceGroup.update': { realisticMs: 1_000, source: `${ESTIMATE}: a synchronous ARM write` },
   'resourceGroup.delete': {

@@ -794,7 +794,10 @@ export function normalizeDatabaseSku(requested: JsonObject): { ok: true; value: 
     if (tier !== undefined && tier !== objective.edition) return mismatch('Tier', `tier '${tier}'`);
     const short = Object.entries(DTU_OBJECTIVES).find(([, o]) => o.edition === objective.edition && o.dtu === dtu)?.[0];
     if (short === undefined) {
-      return { ok: false, error: armError(400, 'UnsupportedCapacity', `${objective.edition} has no ${dtu} DTU service objective.`) };
+      return {
+        ok: false,
+        error: armError(400, 'UnsupportedCapacity', `${objective.edition} has no ${dtu} DTU service objective.`),
+      };
     }
     return {
       ok: true,
@@ -812,7 +815,10 @@ export function normalizeDatabaseSku(requested: JsonObject): { ok: true; value: 
   const vcoreTier = VCORE_TIERS[editionCode] ?? '';
   if (tier !== undefined && tier !== vcoreTier) return mismatch('Tier', `tier '${tier}'`);
   const base = `${editionCode}${serverless}_${family}`;
-  return { ok: true, value: { sku: { name: base, tier: vcoreTier, family, capacity: vcores }, serviceObjective: `${base}_${vcores}` } };
+  return {
+    ok: true,
+    value: { sku: { name: base, tier: vcoreTier, family, capacity: vcores }, serviceObjective: `${base}_${vcores}` },
+  };
 }
 
 const REDUNDANCY = new Set(['Local', 'Zone', 'Geo', 'GeoZone']);
@@ -1045,7 +1051,7 @@ function isoWeek(ms: number): number {
   const day = (d.getUTCDay() + 6) % 7;
   const thursday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day + 3);
   const firstThursday = new Date(Date.UTC(new Date(thursday).getUTCFullYear(), 0, 4));
-  return 1 + Math.round((thursday - firstThursday.getTime()) / WEEK_MS - ((firstThursday.getUTCDay() + 6) % 7 - 3) / 7);
+  return 1 + Math.round((thursday - firstThursday.getTime()) / WEEK_MS - (((firstThursday.getUTCDay() + 6) % 7) - 3) / 7);
 }
 
 function retainedBackup(

@@ -4,8 +4,9 @@
  * api-versions.ts (README.md names each spec file and the commit read). They decide what a request may
  * carry (required fields, enums, read-only and create-only fields) and which fields GET returns.
  */
-import { armError, type ArmError } from './resource-types.ts';
+
 import { asObject, isObject, type JsonObject } from './json.ts';
+import { type ArmError, armError } from './resource-types.ts';
 
 /**
  * How the spec lets a field move:

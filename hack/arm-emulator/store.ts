@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { idKey } from './arm-path.ts';
 import type { JsonObject } from './json.ts';
-import type { BackupPause } from './sql-backups.ts';
 import type { SpecViolation } from './spec-schemas.ts';
+import type { BackupPause } from './sql-backups.ts';
 
 /** Provisioning state of a stored resource, as the emulator tracks it (rendered per type on GET). */
 export type ProvisioningState = 'Succeeded' | 'Creating' | 'Updating' | 'Deleting' | 'Failed';
