@@ -6,17 +6,20 @@
 import { API_VERSIONS } from './api-versions.ts';
 import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
-import { armMergePatch, asObject, asString, clone, isObject, type JsonObject } from './json.ts';
+import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
+import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
 import {
   type ArmError,
   armError,
   databaseRestoreWindow,
   type EmulatorSettings,
+  longTermBackupsOf,
   type ResourceTarget,
   type ResourceTypeSpec,
   resourceTypeSpecs,
   type TypeContext,
 } from './resource-types.ts';
+import { checkAgainstSpec, shapeForGet } from './spec-schemas.ts';
 import {
   DEFAULT_BACKUP_INTERVAL_MS,
   DEFAULT_DATABASE_USED_BYTES,
@@ -42,8 +45,13 @@ import {
 } from './store.ts';
 
 export interface EngineConfig extends Partial<SqlBackupSettings> {
-  /** Real-time duration of a long-running operation unless a fault says otherwise. */
-  lroDelayMs: number;
+  /**
+   * Real-time duration of every long-running operation, overriding the profile (what tests that
+   * predate the profiles set); undefined: the profile decides. A fault's `lroDelay` overrides both.
+   */
+  lroDelayMs: number | undefined;
+  /** The operation-duration profile and its time factor (see operation-profiles.ts). */
+  timing: OperationTiming;
   /**
    * Longest time an operation-status poll is held open while the operation runs. Why: the SDK
    * pollers (@azure/core-lro) poll once right away, then ignore `Retry-After: 0` (falsy) and wait
@@ -91,6 +99,15 @@ export interface RequestInfo {
   kind: 'resource' | 'collection' | 'operation' | 'action' | 'other';
   /** The request would start a long-running operation if it succeeds. */
   longRunningWrite: boolean;
+  /** Real milliseconds a synchronous write takes before it is answered (0 for everything else). */
+  syncWriteMs: number;
+  /**
+   * Writes with the same key may not overlap (Azure answers the second with 409): set for federated
+   * credential writes, keyed by their identity.
+   */
+  exclusiveKey?: string;
+  /** Subscription of a Microsoft.ManagedIdentity write (for the provider's write throttle). */
+  managedIdentityWriteSubscription?: string;
 }
 
 function errorResponse(error: ArmError, headers: Record<string, string> = {}): EngineResponse {
@@ -121,25 +138,39 @@ export function tick(engine: Engine): void {
     if (deleted.scheduledPurgeDate.getTime() <= now) engine.store.deletedVaults.delete(name);
   }
   engine.store.retainedBackups = engine.store.retainedBackups.filter((b) => b.backupExpirationTime.getTime() > now);
+  engine.store.droppedDatabases = engine.store.droppedDatabases.filter((d) => d.expiresAt.getTime() > now);
 }
 
 const OPERATION_TYPES = /\/locations\/(operationStatuses|operationResults)$/i;
 
 export function describeRequest(engine: Engine, method: string, path: string): RequestInfo {
   const target = parseArmPath(path);
-  if (target?.type === undefined) return { resourceType: undefined, kind: 'other', longRunningWrite: false };
-  if (OPERATION_TYPES.test(target.type)) return { resourceType: undefined, kind: 'operation', longRunningWrite: false };
+  const none = { longRunningWrite: false, syncWriteMs: 0 };
+  if (target?.type === undefined) return { resourceType: undefined, kind: 'other', ...none };
+  if (OPERATION_TYPES.test(target.type)) return { resourceType: undefined, kind: 'operation', ...none };
   const spec = engine.specs.get(target.type.toLowerCase());
   if (target.collection) {
-    return {
-      resourceType: spec ? spec.type : target.type,
-      kind: method === 'POST' ? 'action' : 'collection',
-      longRunningWrite: false,
-    };
+    return { resourceType: spec ? spec.type : target.type, kind: method === 'POST' ? 'action' : 'collection', ...none };
   }
   const m = method.toUpperCase();
   const mode = m === 'PUT' || m === 'PATCH' || m === 'DELETE' ? spec?.writes[m] : undefined;
-  return { resourceType: spec?.type ?? target.type, kind: 'resource', longRunningWrite: mode === 'async' };
+  const type = spec?.type ?? target.type;
+  const created = target.id === undefined || getResource(engine.store, target.id) === undefined;
+  const syncWriteMs = mode === 'sync' ? operationDurationMs(engine.config.timing, operationKind(type, m, { created }), false) : 0;
+  const lowerType = type.toLowerCase();
+  const isWrite = mode !== undefined;
+  return {
+    resourceType: type,
+    kind: 'resource',
+    longRunningWrite: mode === 'async',
+    syncWriteMs,
+    ...(isWrite && lowerType === 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials'
+      ? { exclusiveKey: idKey(target.parentId) }
+      : {}),
+    ...(isWrite && lowerType.startsWith('microsoft.managedidentity/')
+      ? { managedIdentityWriteSubscription: target.subscriptionId.toLowerCase() }
+      : {}),
+  };
 }
 
 /** How long to hold an operation-status poll before answering (0 when it should answer now). */
@@ -276,7 +307,13 @@ export function render(engine: Engine, resource: StoredResource): JsonObject {
     if (!isObject(body.properties)) body.properties = {};
     renderState(body, resource.state);
   }
+  shapeForGet(resource.type, body);
   spec?.render?.(ctxOf(engine), resource, body);
+  if (engine.settings.behaviours.exposeCreateOnlyFields && isObject(resource.body._createValues)) {
+    const properties = isObject(body.properties) ? body.properties : {};
+    for (const [field, value] of Object.entries(resource.body._createValues)) properties[field] ??= value;
+    body.properties = properties;
+  }
   return body;
 }
 
@@ -380,8 +417,10 @@ function startOperation(
   resource: StoredResource,
   method: Operation['method'],
   settle: (succeeded: boolean) => void,
+  facts: { created: boolean; pointInTimeRestore?: boolean },
   clockMs?: number,
 ): Operation {
+  const profileMs = operationDurationMs(engine.config.timing, operationKind(resource.type, method, facts), true);
   const op: Operation = {
     id: newOperationId(),
     resourceId: resource.id,
@@ -392,7 +431,7 @@ function startOperation(
     status: 'InProgress',
     startTime: engine.clock.now(),
     endTime: undefined,
-    completesAt: Date.now() + (req.lroDelayMs ?? engine.config.lroDelayMs),
+    completesAt: Date.now() + (req.lroDelayMs ?? engine.config.lroDelayMs ?? profileMs),
     completesAtClock: clockMs === undefined ? undefined : engine.clock.now().getTime() + clockMs,
     failWith: req.lroFailure,
     error: undefined,
@@ -447,7 +486,12 @@ function handleWrite(
   const conflict = busy(engine, target, existing);
   if (conflict !== undefined) return errorResponse(conflict);
 
-  const body = method === 'PATCH' && existing !== undefined ? armMergePatch(existing.body, req.body) : clone(req.body);
+  const request = clone(req.body);
+  const createValues = existing === undefined ? undefined : asObject(existing.body._createValues);
+  const checked = checkAgainstSpec(spec.type, method, target.id, request, createValues);
+  engine.store.specViolations.push(...checked.violations);
+  if (checked.error !== undefined) return errorResponse(checked.error);
+  const body = method === 'PATCH' && existing !== undefined ? armMergePatch(existing.body, request) : request;
   if (spec.tracked) {
     const invalid = validateTracked(engine, spec, body, existing);
     if (invalid !== undefined) return errorResponse(invalid);
@@ -460,6 +504,9 @@ function handleWrite(
   const created = existing === undefined;
   const stored: JsonObject = { id: target.id, name: target.name, type: spec.type, ...outcome.body };
   for (const [k, v] of Object.entries(stored)) if (v === undefined) delete stored[k];
+  // Internal: the create-only values the resource was created with (never returned, except by the
+  // exposeCreateOnlyFields behaviour); later writes may resend them unchanged.
+  if (Object.keys(checked.createValues).length > 0) stored._createValues = checked.createValues;
   const commit = (resource: StoredResource): void => {
     outcome.onCommit?.();
     spec.afterCommit?.(ctx, resource, created);
@@ -509,6 +556,7 @@ function handleWrite(
         resource.state = 'Failed';
       }
     },
+    { created, pointInTimeRestore: outcome.pointInTimeRestore === true },
     outcome.operationClockMs,
   );
   const urls = operationUrls(req, op, req.query.get('api-version') ?? '');
@@ -576,10 +624,17 @@ function handleDelete(engine: Engine, spec: ResourceTypeSpec, target: ResourceTa
   }
   const before = existing.state;
   existing.state = 'Deleting';
-  const op = startOperation(engine, req, existing, 'DELETE', (succeeded) => {
-    if (succeeded) removeSubtree(engine, existing.id);
-    else existing.state = before;
-  });
+  const op = startOperation(
+    engine,
+    req,
+    existing,
+    'DELETE',
+    (succeeded) => {
+      if (succeeded) removeSubtree(engine, existing.id);
+      else existing.state = before;
+    },
+    { created: false },
+  );
   const urls = operationUrls(req, op, req.query.get('api-version') ?? '');
   return {
     status: 202,
@@ -733,7 +788,10 @@ function handleSpecialRoute(
     case 'microsoft.sql/locations/longtermretentionservers/longtermretentiondatabases/longtermretentionbackups': {
       if (method !== 'GET' || !target.collection) return undefined;
       const [location, server, database] = [segments[5], segments[7], segments[9]];
-      const value = engine.store.retainedBackups
+      const live = resourcesOfType(engine.store, 'Microsoft.Sql/servers/databases')
+        .filter((d) => d.name === database && d.id.split('/')[8] === server && d.id.split('/')[2] === target.subscriptionId)
+        .flatMap((d) => longTermBackupsOf(ctxOf(engine), d, engine.clock.now().getTime()));
+      const value = [...engine.store.retainedBackups, ...live]
         .filter(
           (b) =>
             b.subscriptionId === target.subscriptionId &&
@@ -745,16 +803,16 @@ function handleSpecialRoute(
           id: b.id,
           name: b.id.split('/').pop(),
           type: 'Microsoft.Sql/locations/longTermRetentionServers/longTermRetentionDatabases/longTermRetentionBackups',
-          properties: {
+          properties: compactJson({
             serverName: b.serverName,
             serverCreateTime: b.serverCreateTime?.toISOString(),
             databaseName: b.databaseName,
-            databaseDeletionTime: b.databaseDeletionTime.toISOString(),
+            databaseDeletionTime: b.databaseDeletionTime?.toISOString(),
             backupTime: b.backupTime.toISOString(),
             backupExpirationTime: b.backupExpirationTime.toISOString(),
             backupStorageRedundancy: b.backupStorageRedundancy,
             requestedBackupStorageRedundancy: b.backupStorageRedundancy,
-          },
+          }),
         }));
       return json(200, { value });
     }
@@ -764,7 +822,15 @@ function handleSpecialRoute(
       if (!('id' in database)) return database;
       if (database.state === 'Creating') return json(200, { value: [] });
       const window = databaseRestoreWindow(ctxOf(engine), database);
-      return json(200, restorePointsBody(database.id, asString(database.body.location) ?? '', window));
+      return json(
+        200,
+        restorePointsBody(
+          database.id,
+          asString(database.body.location) ?? '',
+          window,
+          engine.settings.behaviours.exposeLatestBackupHint,
+        ),
+      );
     }
     case 'microsoft.sql/servers/databases/usages': {
       if (method !== 'GET' || !target.collection) return undefined;

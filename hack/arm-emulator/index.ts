@@ -21,10 +21,18 @@ import {
 } from './engine.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
-import type { EmulatorSettings } from './resource-types.ts';
+import type { OperationProfileName, OperationTiming } from './operation-profiles.ts';
+import {
+  type AzureBehaviours,
+  DEFAULT_RBAC_PROPAGATION_MS,
+  type EmulatorSettings,
+  recordDatabaseActivity,
+} from './resource-types.ts';
+import type { SpecViolation } from './spec-schemas.ts';
 import { resumeBackups, stopBackups } from './sql-backups.ts';
 import {
   createStore,
+  type DroppedDatabase,
   getResource,
   type OperationStatus,
   type RetainedBackup,
@@ -36,7 +44,18 @@ import { generateSelfSignedCertificate, type TlsMaterial } from './tls.ts';
 export type { ControllableClock } from './clock.ts';
 export type { FaultAction, FaultHandle, FaultInjector, FaultMatcher, FaultRule } from './faults.ts';
 export type { JsonObject } from './json.ts';
-export type { RetainedBackup } from './store.ts';
+export {
+  INSTANT_OPERATION_MS,
+  type OperationDuration,
+  type OperationKind,
+  type OperationProfileName,
+  operationDurationMs,
+  operationKind,
+  REALISTIC_DURATIONS,
+} from './operation-profiles.ts';
+export type { AzureBehaviours } from './resource-types.ts';
+export type { SpecViolation } from './spec-schemas.ts';
+export type { DroppedDatabase, RetainedBackup } from './store.ts';
 
 /** One request as the emulator saw it. */
 export interface RecordedRequest {
@@ -65,8 +84,23 @@ export interface ArmEmulatorOptions {
   port?: number;
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
-  /** How long a long-running operation runs, in real milliseconds (default 5). */
+  /**
+   * How long every long-running operation runs, in real milliseconds, whatever the profile says
+   * (default: the profile decides; `instant` gives 5 ms).
+   */
   lroDelayMs?: number;
+  /**
+   * Operation durations per resource type (default `instant`): `realistic` uses the figures in
+   * REALISTIC_DURATIONS (see README.md for their sources), multiplied by `timeFactor`.
+   */
+  profile?: OperationProfileName;
+  /** Scales realistic durations and the RBAC propagation delay (default 1; 0.01: a 3-minute create takes 1.8 s). */
+  timeFactor?: number;
+  /**
+   * Friendlier-than-Azure behaviours a test may ask for by name; every default is what Azure does.
+   * See README.md "Azure behaviours".
+   */
+  behaviours?: Partial<AzureBehaviours>;
   /**
    * Longest hold of an operation-status poll while the operation runs (default 250 ms). The SDK
    * pollers wait 2 s between later polls whatever `Retry-After` says, so a poll that ends in time
@@ -117,6 +151,11 @@ export interface SqlControls {
   resumeBackups(database?: string): void;
   /** Set the data size the usages endpoint reports for databases with this name (restores copy it). */
   setDatabaseSize(database: string, bytes: number): void;
+  /**
+   * Someone connects to databases with this name: a paused serverless database resumes and its idle
+   * timer restarts (Azure resumes a serverless database on login).
+   */
+  connect(database: string): void;
 }
 
 /** Read access to the emulator's state, for assertions. Bodies are what a GET would return. */
@@ -131,6 +170,13 @@ export interface ArmEmulatorState {
   deletedVaults(): JsonObject[];
   /** Long-term-retention backups kept after their databases were deleted. */
   retainedBackups(): RetainedBackup[];
+  /** Deleted databases whose point-in-time backups can still be restored. */
+  restorableDroppedDatabases(): DroppedDatabase[];
+  /**
+   * Every request field the spec does not allow, refused or ignored (see spec-schemas.ts): an empty
+   * list proves the client sent only what the spec allows.
+   */
+  specViolations(): SpecViolation[];
   /** Long-running operations, oldest first. */
   operations(): OperationSummary[];
   /** Settle every running operation now (as if its delay had passed). */
@@ -167,6 +213,20 @@ export interface ArmEmulator {
   reset(): void;
   /** Close the server and every connection, hanging ones included. */
   stop(): Promise<void>;
+}
+
+/** Defaults of every behaviour: what Azure documents (see README.md "Azure behaviours"). */
+export function realisticBehaviours(timeFactor = 1): AzureBehaviours {
+  return {
+    exposeLatestBackupHint: false,
+    exposeCreateOnlyFields: false,
+    ltrBackupAtDeletion: false,
+    serverlessAutoPause: true,
+    rbacPropagationDelayMs: Math.round(DEFAULT_RBAC_PROPAGATION_MS * timeFactor),
+    rbacPropagationClock: 'real',
+    managedIdentityWritesPerSecond: 2,
+    frontDoorRegion: 'westeurope',
+  };
 }
 
 export const DEFAULT_LOCATIONS: readonly string[] = [
@@ -242,9 +302,13 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     directoryTenantId: options.directoryTenantId ?? '72f988bf-0000-4000-8000-00000000d1e7',
     locations: new Set((options.locations ?? DEFAULT_LOCATIONS).map((l) => l.replaceAll(' ', '').toLowerCase())),
     strictPrincipals: options.strictPrincipals ?? true,
+    behaviours: { ...realisticBehaviours(options.timeFactor ?? 1), ...options.behaviours },
   };
+  const timing: OperationTiming = { profile: options.profile ?? 'instant', timeFactor: options.timeFactor ?? 1 };
+  if (!(timing.timeFactor > 0)) throw new RangeError(`timeFactor must be > 0, got ${timing.timeFactor}`);
   const initialConfig: EngineConfig = {
-    lroDelayMs: options.lroDelayMs ?? 5,
+    lroDelayMs: options.lroDelayMs,
+    timing,
     pollHoldMs: options.pollHoldMs ?? 250,
     backupIntervalMs: (options.backupIntervalMinutes ?? 10) * 60_000,
     restoreDurationMs: options.restoreDurationMs ?? 0,
@@ -254,6 +318,10 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   const faults = createFaultInjector(options.seed ?? 1);
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
+  /** Keys of exclusive writes in flight (federated credentials per identity). */
+  const exclusiveWrites = new Set<string>();
+  /** Arrival times (real ms) of recent Microsoft.ManagedIdentity writes, per subscription. */
+  const managedIdentityWrites = new Map<string, number[]>();
   let baseUrl = '';
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -301,9 +369,63 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       return;
     }
 
+    // Microsoft.ManagedIdentity: about 2 writes per second per subscription, 429 beyond.
+    const limit = settings.behaviours.managedIdentityWritesPerSecond;
+    if (info.managedIdentityWriteSubscription !== undefined && limit > 0) {
+      const now = Date.now();
+      const recent = (managedIdentityWrites.get(info.managedIdentityWriteSubscription) ?? []).filter((t) => t > now - 1000);
+      managedIdentityWrites.set(info.managedIdentityWriteSubscription, recent);
+      if (recent.length >= limit) {
+        finish(
+          429,
+          { 'Retry-After': '1' },
+          {
+            error: {
+              code: 'TooManyRequests',
+              message: `Microsoft.ManagedIdentity accepts about ${limit} writes per second per subscription. Retry after 1 second.`,
+            },
+          },
+        );
+        return;
+      }
+      recent.push(now);
+    }
+    if (info.exclusiveKey !== undefined) {
+      if (exclusiveWrites.has(info.exclusiveKey)) {
+        finish(
+          409,
+          {},
+          {
+            error: {
+              code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity',
+              message: `Too many Federated Identity Credentials are written concurrently for the managed identity '${info.exclusiveKey}'. Concurrent Federated Identity Credentials writes under the same managed identity are not supported.`,
+            },
+          },
+        );
+        return;
+      }
+      exclusiveWrites.add(info.exclusiveKey);
+    }
+    try {
+      await handleAuthorized(record, info, method, path, url, text, finish);
+    } finally {
+      if (info.exclusiveKey !== undefined) exclusiveWrites.delete(info.exclusiveKey);
+    }
+  };
+
+  const handleAuthorized = async (
+    record: RecordedRequest,
+    info: ReturnType<typeof describeRequest>,
+    method: string,
+    path: string,
+    url: URL,
+    text: string,
+    finish: (status: number, headers: Record<string, string>, body: unknown) => void,
+  ): Promise<void> => {
     const decision = faults.decide({ method, path, resourceType: info.resourceType }, info.longRunningWrite);
     record.faults = decision.names;
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
+    if (info.syncWriteMs > 0) await sleep(info.syncWriteMs);
     if (decision.terminal?.kind === 'hang') return;
     if (decision.terminal?.kind === 'error') {
       const e = decision.terminal;
@@ -399,6 +521,11 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       tick(engine);
       return [...engine.store.retainedBackups];
     },
+    restorableDroppedDatabases: () => {
+      tick(engine);
+      return [...engine.store.droppedDatabases];
+    },
+    specViolations: () => [...engine.store.specViolations],
     operations: () =>
       [...engine.store.operations.values()].map((op) => ({
         id: op.id,
@@ -418,6 +545,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     setDatabaseSize: (database, bytes) => {
       for (const db of resourcesOfType(engine.store, 'Microsoft.Sql/servers/databases')) {
         if (db.name.toLowerCase() === database.toLowerCase()) db.body._usedBytes = bytes;
+      }
+    },
+    connect: (database) => {
+      const ctx = { store: engine.store, clock, settings, sql: sqlSettings(config) };
+      for (const db of resourcesOfType(engine.store, 'Microsoft.Sql/servers/databases')) {
+        if (db.name.toLowerCase() === database.toLowerCase()) recordDatabaseActivity(ctx, db);
       }
     },
   };
@@ -494,6 +627,13 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         const duration = asNumber(body.durationMs);
         if (duration !== undefined && duration >= 0) config.restoreDurationMs = duration;
         send(res, 200, {}, { durationMs: config.restoreDurationMs });
+        return;
+      }
+      case 'POST /_emulator/database-activity': {
+        // {"database": "name"}: a connection; a paused serverless database resumes
+        const database = asString(body.database);
+        if (database !== undefined) sql.connect(database);
+        send(res, 200, {}, { ok: database !== undefined });
         return;
       }
       case 'POST /_emulator/database-size': {

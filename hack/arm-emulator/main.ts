@@ -3,6 +3,10 @@
  *
  *   node hack/arm-emulator/main.ts [--port 8443] [--out-dir DIR] [--lro-delay-ms 5] [--seed 1]
  *                                  [--backup-interval-minutes 10] [--restore-duration-ms 0] [--clock-running]
+ *                                  [--profile instant|realistic] [--time-factor 0.01]
+ *                                  [--rbac-propagation-ms N] [--managed-identity-writes-per-second N]
+ *                                  [--front-door-region REGION|any] [--no-serverless-auto-pause]
+ *                                  [--expose-latest-backup-hint] [--expose-create-only-fields] [--ltr-backup-at-deletion]
  *
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
  * `endpoint` and `emulator.json` there. Prints one JSON line ({ endpoint, caPath, subscriptionId,
@@ -12,7 +16,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startArmEmulator } from './index.ts';
+import { type AzureBehaviours, startArmEmulator } from './index.ts';
+import { parseOperationProfile } from './operation-profiles.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,8 +29,32 @@ const { values } = parseArgs({
     'backup-interval-minutes': { type: 'string' },
     'restore-duration-ms': { type: 'string' },
     'clock-running': { type: 'boolean' },
+    profile: { type: 'string' },
+    'time-factor': { type: 'string' },
+    'rbac-propagation-ms': { type: 'string' },
+    'managed-identity-writes-per-second': { type: 'string' },
+    'front-door-region': { type: 'string' },
+    'no-serverless-auto-pause': { type: 'boolean' },
+    'expose-latest-backup-hint': { type: 'boolean' },
+    'expose-create-only-fields': { type: 'boolean' },
+    'ltr-backup-at-deletion': { type: 'boolean' },
   },
 });
+
+/** Behaviours named on the command line (the rest keep Azure's defaults). */
+const behaviours: Partial<AzureBehaviours> = {
+  ...(values['rbac-propagation-ms'] === undefined ? {} : { rbacPropagationDelayMs: Number(values['rbac-propagation-ms']) }),
+  ...(values['managed-identity-writes-per-second'] === undefined
+    ? {}
+    : { managedIdentityWritesPerSecond: Number(values['managed-identity-writes-per-second']) }),
+  ...(values['front-door-region'] === undefined
+    ? {}
+    : { frontDoorRegion: values['front-door-region'] === 'any' ? undefined : values['front-door-region'] }),
+  ...(values['no-serverless-auto-pause'] ? { serverlessAutoPause: false } : {}),
+  ...(values['expose-latest-backup-hint'] ? { exposeLatestBackupHint: true } : {}),
+  ...(values['expose-create-only-fields'] ? { exposeCreateOnlyFields: true } : {}),
+  ...(values['ltr-backup-at-deletion'] ? { ltrBackupAtDeletion: true } : {}),
+};
 
 const port = Number(values.port ?? process.env.ARM_EMULATOR_PORT ?? 0);
 const emulator = await startArmEmulator({
@@ -38,6 +67,9 @@ const emulator = await startArmEmulator({
     : { backupIntervalMinutes: Number(values['backup-interval-minutes']) }),
   ...(values['restore-duration-ms'] === undefined ? {} : { restoreDurationMs: Number(values['restore-duration-ms']) }),
   ...(values['clock-running'] ? { clockRunning: true } : {}),
+  ...(values.profile === undefined ? {} : { profile: parseOperationProfile(values.profile) }),
+  ...(values['time-factor'] === undefined ? {} : { timeFactor: Number(values['time-factor']) }),
+  behaviours,
 });
 
 const info: Record<string, unknown> = {

@@ -8,12 +8,13 @@ import type { ArmTarget } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
 import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
-import { DEFAULT_DATABASE_USED_BYTES, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
+import { DEFAULT_DATABASE_USED_BYTES, pausesFor, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
 import {
   childrenOfType,
   getResource,
   type ProvisioningState,
   putResource,
+  type RetainedBackup,
   resourcesOfType,
   type Store,
   type StoredResource,
@@ -41,6 +42,46 @@ export interface EmulatorSettings {
    * know (a managed identity or a SQL server's system identity), like ARM's `PrincipalNotFound`.
    */
   strictPrincipals: boolean;
+  /** Azure behaviours, realistic unless a test names a friendlier one (see README.md "Azure behaviours"). */
+  behaviours: AzureBehaviours;
+}
+
+/** RBAC propagation before a new role assignment takes effect on the data plane, unscaled: 5 minutes. */
+export const DEFAULT_RBAC_PROPAGATION_MS = 5 * 60_000;
+
+/**
+ * Behaviours Azure documents that a test may switch to a friendlier world, each by name. The defaults
+ * (see `realisticBehaviours` in index.ts) are what Azure does.
+ */
+export interface AzureBehaviours {
+  /**
+   * `restorePoints` also lists a DISCRETE `LatestBackup` point at the newest backup. Azure lists only
+   * the CONTINUOUS point (earliest restore date). Default false.
+   */
+  exposeLatestBackupHint: boolean;
+  /** GET returns create-only fields (`createMode`, `sourceDatabaseId`, ...). Azure never does. Default false. */
+  exposeCreateOnlyFields: boolean;
+  /**
+   * Deleting a database under a long-term-retention policy keeps a long-term backup taken at the
+   * deletion. Azure copies only weekly full backups, never at deletion. Default false.
+   */
+  ltrBackupAtDeletion: boolean;
+  /** Serverless (`GP_S_*`) databases pause after `autoPauseDelay` minutes of emulated idle time. Default true. */
+  serverlessAutoPause: boolean;
+  /**
+   * How long a new role assignment takes to reach the data plane (server keys need the server
+   * identity's crypto role on the vault): 0 makes it instant. Default 5 minutes times the time factor.
+   */
+  rbacPropagationDelayMs: number;
+  /** Whether the propagation delay runs on real time or on the emulated clock. Default `real`. */
+  rbacPropagationClock: 'real' | 'emulated';
+  /** Microsoft.ManagedIdentity writes accepted per second per subscription (0: unlimited). Default 2. */
+  managedIdentityWritesPerSecond: number;
+  /**
+   * Region of the Application Gateway for Containers (the front door): WAF policies must be created
+   * there. Undefined accepts any region. Default `westeurope`.
+   */
+  frontDoorRegion: string | undefined;
 }
 
 export interface TypeContext {
@@ -74,6 +115,8 @@ export type WriteOutcome =
       onCommit?: () => void;
       /** The long-running operation also runs this long on the emulated clock (a point-in-time restore). */
       operationClockMs?: number;
+      /** The write is a point-in-time restore (timed as one by the operation profile). */
+      pointInTimeRestore?: boolean;
     }
   | { ok: false; error: ArmError };
 
@@ -189,6 +232,17 @@ function assignmentsCovering(store: Store, scopeId: string): StoredResource[] {
   });
 }
 
+/** Whether a role assignment has reached the data plane (see AzureBehaviours.rbacPropagationDelayMs). */
+function hasPropagated(ctx: TypeContext, assignment: StoredResource): boolean {
+  const { rbacPropagationDelayMs: delay, rbacPropagationClock } = ctx.settings.behaviours;
+  if (delay <= 0) return true;
+  if (rbacPropagationClock === 'emulated') {
+    const created = Date.parse(asString(props(assignment.body).createdOn) ?? '');
+    return Number.isNaN(created) || ctx.clock.now().getTime() - created >= delay;
+  }
+  return Date.now() - (asNumber(assignment.body._grantedAtMs) ?? 0) >= delay;
+}
+
 function findVaultByName(store: Store, name: string): StoredResource | undefined {
   return resourcesOfType(store, 'Microsoft.KeyVault/vaults').find((v) => v.name.toLowerCase() === name.toLowerCase());
 }
@@ -260,7 +314,9 @@ const federatedIdentityCredentials: ResourceTypeSpec = {
       return fail(400, 'BadRequest', 'The issuer must be an https URL.');
     }
     if (subject === undefined || subject.length === 0) return fail(400, 'BadRequest', 'The subject is required.');
-    if (audiences.length === 0) return fail(400, 'BadRequest', 'At least one audience is required.');
+    if (audiences.length !== 1) {
+      return fail(400, 'BadRequest', `A federated identity credential takes exactly one audience, got ${audiences.length}.`);
+    }
     const siblings = childrenOfType(ctx.store, target.parentId, target.type).filter(
       (s) => s.id.toLowerCase() !== target.id.toLowerCase(),
     );
@@ -496,9 +552,11 @@ const roleAssignments: ResourceTypeSpec = {
     const principalId = p.principalId;
     if (!isGuid(principalId)) return fail(400, 'InvalidPrincipalId', 'A valid principal ID must be provided.');
     const principalType = asString(p.principalType);
+    // With principalType ServicePrincipal, ARM skips the directory lookup and accepts the assignment at
+    // once (for a principal created moments ago); without it, an unknown principal is refused.
     if (
       ctx.settings.strictPrincipals &&
-      principalType === 'ServicePrincipal' &&
+      principalType === undefined &&
       !knownPrincipals(ctx.store).has(principalId.toLowerCase())
     ) {
       return fail(
@@ -544,6 +602,8 @@ const roleAssignments: ResourceTypeSpec = {
           createdBy: 'arm-emulator',
           updatedBy: 'arm-emulator',
         }),
+        // Internal: when the assignment was made, in real ms, for the propagation delay.
+        _grantedAtMs: asNumber(existing?.body._grantedAtMs) ?? Date.now(),
       },
     };
   },
@@ -639,6 +699,12 @@ const sqlServers: ResourceTypeSpec = {
       }),
     };
   },
+  onRemove(ctx, server) {
+    // Deleting a server deletes the point-in-time backups of its dropped databases, and of the
+    // databases it takes with it.
+    server.body._removing = true;
+    ctx.store.droppedDatabases = ctx.store.droppedDatabases.filter((d) => d.serverId.toLowerCase() !== server.id.toLowerCase());
+  },
   afterCommit(ctx, server, created) {
     const admins = asObject(server.body._administrators);
     delete server.body._administrators;
@@ -674,23 +740,114 @@ function addChild(ctx: TypeContext, parent: StoredResource, type: string, name: 
   putResource(ctx.store, { id, type, name, body: { id, name, type, ...body }, state: 'Succeeded', operationId: undefined });
 }
 
-const SKU_NAME = /^(Basic|S(0|1|2|3|4|6|7|9|12)|P(1|2|4|6|11|15)|(GP|BC|HS)(_S)?_(Gen5|Fsv2|DC|8IM|8IH|PRMS|MOPRMS)(_\d+)?)$/;
+/**
+ * The DTU catalogue (service objective -> edition and DTUs). GET returns a DTU SKU in normal form:
+ * `S0` comes back as name `Standard`, tier `Standard`, capacity 10.
+ */
+const DTU_OBJECTIVES: Readonly<Record<string, { edition: 'Basic' | 'Standard' | 'Premium'; dtu: number }>> = {
+  Basic: { edition: 'Basic', dtu: 5 },
+  S0: { edition: 'Standard', dtu: 10 },
+  S1: { edition: 'Standard', dtu: 20 },
+  S2: { edition: 'Standard', dtu: 50 },
+  S3: { edition: 'Standard', dtu: 100 },
+  S4: { edition: 'Standard', dtu: 200 },
+  S6: { edition: 'Standard', dtu: 400 },
+  S7: { edition: 'Standard', dtu: 800 },
+  S9: { edition: 'Standard', dtu: 1600 },
+  S12: { edition: 'Standard', dtu: 3000 },
+  P1: { edition: 'Premium', dtu: 125 },
+  P2: { edition: 'Premium', dtu: 250 },
+  P4: { edition: 'Premium', dtu: 500 },
+  P6: { edition: 'Premium', dtu: 1000 },
+  P11: { edition: 'Premium', dtu: 1750 },
+  P15: { edition: 'Premium', dtu: 4000 },
+};
 
-function skuTier(name: string): string {
-  if (name === 'Basic') return 'Basic';
-  if (name.startsWith('S')) return 'Standard';
-  if (name.startsWith('P')) return 'Premium';
-  if (name.startsWith('GP')) return 'GeneralPurpose';
-  if (name.startsWith('BC')) return 'BusinessCritical';
-  return 'Hyperscale';
+/** vCore SKUs: `<edition>[_S]_<family>[_<vcores>]`; normal form is `<edition>[_S]_<family>` with the vCores as capacity. */
+const VCORE_SKU = /^(GP|BC|HS)(_S)?_(Gen5|Fsv2|DC|8IM|8IH|PRMS|MOPRMS)(?:_(\d+))?$/;
+const VCORE_TIERS: Readonly<Record<string, string>> = { GP: 'GeneralPurpose', BC: 'BusinessCritical', HS: 'Hyperscale' };
+
+export interface NormalSku {
+  sku: JsonObject;
+  /** The service objective name (`S0`, `GP_Gen5_2`), as `currentServiceObjectiveName` shows it. */
+  serviceObjective: string;
+}
+
+/**
+ * A requested SKU in Azure's normal form, accepting both forms (`S0` or `Standard`/10; `GP_Gen5_2` or
+ * `GP_Gen5`/2). Codes from Databases.json (2022-08-01-preview): InvalidSkuName,
+ * MismatchedSkuNameAndCapacity, MismatchedSkuNameAndTier.
+ */
+export function normalizeDatabaseSku(requested: JsonObject): { ok: true; value: NormalSku } | { ok: false; error: ArmError } {
+  const name = asString(requested.name) ?? '';
+  const tier = asString(requested.tier);
+  const capacity = asNumber(requested.capacity);
+  const mismatch = (what: 'Tier' | 'Capacity', detail: string) => ({
+    ok: false as const,
+    error: armError(400, `MismatchedSkuNameAnd${what}`, `Mismatch between SKU name '${name}' and ${detail}.`),
+  });
+  const edition = Object.values(DTU_OBJECTIVES).find((o) => o.edition === name)?.edition;
+  const objective = DTU_OBJECTIVES[name] ?? (edition === undefined ? undefined : { edition, dtu: undefined });
+  if (objective !== undefined) {
+    const dtu = objective.dtu ?? capacity ?? (edition === 'Premium' ? 125 : edition === 'Basic' ? 5 : 10);
+    if (capacity !== undefined && capacity !== dtu) return mismatch('Capacity', `capacity ${capacity}`);
+    if (tier !== undefined && tier !== objective.edition) return mismatch('Tier', `tier '${tier}'`);
+    const short = Object.entries(DTU_OBJECTIVES).find(([, o]) => o.edition === objective.edition && o.dtu === dtu)?.[0];
+    if (short === undefined) {
+      return {
+        ok: false,
+        error: armError(400, 'UnsupportedCapacity', `${objective.edition} has no ${dtu} DTU service objective.`),
+      };
+    }
+    return {
+      ok: true,
+      value: { sku: { name: objective.edition, tier: objective.edition, capacity: dtu }, serviceObjective: short },
+    };
+  }
+  const m = VCORE_SKU.exec(name);
+  if (m === null) return { ok: false, error: armError(400, 'InvalidSkuName', `The SKU name '${name}' is not valid.`) };
+  const [, editionCode = '', serverless = '', family = '', suffix] = m;
+  const vcores = suffix === undefined ? (capacity ?? 2) : Number(suffix);
+  if (capacity !== undefined && capacity !== vcores) return mismatch('Capacity', `capacity ${capacity}`);
+  if (!Number.isInteger(vcores) || vcores < 1) {
+    return { ok: false, error: armError(400, 'UnsupportedCapacity', `The capacity ${vcores} is not valid.`) };
+  }
+  const vcoreTier = VCORE_TIERS[editionCode] ?? '';
+  if (tier !== undefined && tier !== vcoreTier) return mismatch('Tier', `tier '${tier}'`);
+  const base = `${editionCode}${serverless}_${family}`;
+  return {
+    ok: true,
+    value: { sku: { name: base, tier: vcoreTier, family, capacity: vcores }, serviceObjective: `${base}_${vcores}` },
+  };
 }
 
 const REDUNDANCY = new Set(['Local', 'Zone', 'Geo', 'GeoZone']);
 
-function serviceObjective(sku: JsonObject): string {
-  const name = asString(sku.name) ?? '';
-  const capacity = asNumber(sku.capacity);
-  return /_(Gen5|Fsv2|DC|PRMS|MOPRMS|8IM|8IH)$/.test(name) && capacity !== undefined ? `${name}_${capacity}` : name;
+/** Serverless SKUs (`GP_S_Gen5`, `HS_S_Gen5`) pause when idle. */
+function isServerless(sku: unknown): boolean {
+  return /^(GP|HS)_S_/.test(asString(asObject(sku).name) ?? '');
+}
+
+/** Documented default auto-pause delay of a serverless database: 60 minutes. */
+const DEFAULT_AUTO_PAUSE_MINUTES = 60;
+
+/** When a serverless database paused (emulated ms), or undefined while it is running. */
+export function pausedSince(ctx: TypeContext, database: StoredResource): number | undefined {
+  if (!ctx.settings.behaviours.serverlessAutoPause || !isServerless(database.body.sku) || database.state !== 'Succeeded') {
+    return undefined;
+  }
+  const delay = asNumber(props(database.body).autoPauseDelay) ?? DEFAULT_AUTO_PAUSE_MINUTES;
+  if (delay <= 0) return undefined;
+  const last = asNumber(database.body._lastActivityMs) ?? Date.parse(asString(props(database.body).creationDate) ?? '');
+  const at = last + delay * 60_000;
+  return Number.isFinite(at) && ctx.clock.now().getTime() >= at ? at : undefined;
+}
+
+/** A connection to the database (or an explicit resume): a paused serverless database resumes, the idle timer restarts. */
+export function recordDatabaseActivity(ctx: TypeContext, database: StoredResource): void {
+  const now = ctx.clock.now().getTime();
+  if (pausedSince(ctx, database) !== undefined) database.body._resumedAtMs = now;
+  database.body._lastActivityMs = now;
 }
 
 const sqlDatabases: ResourceTypeSpec = {
@@ -700,7 +857,7 @@ const sqlDatabases: ResourceTypeSpec = {
   tracked: true,
   renderState: (body, state) => {
     const p = asObject(body.properties);
-    if (state === 'Creating') p.status = p.createMode === 'PointInTimeRestore' ? 'Restoring' : 'Creating';
+    if (state === 'Creating') p.status = 'Creating';
     else if (state === 'Updating') p.status = 'Scaling';
     else if (state === 'Deleting') p.status = 'Dropping';
   },
@@ -708,6 +865,13 @@ const sqlDatabases: ResourceTypeSpec = {
     const name = target.name;
     if (name.length > 128 || /[<>*%&:\\/?]/.test(name) || /[. ]$/.test(name) || name.toLowerCase() === 'master') {
       return invalidName(name, "1-128 characters without <>*%&:\\/?, not ending with '.' or ' ', not 'master'");
+    }
+    if (existing !== undefined && pausedSince(ctx, existing) !== undefined) {
+      return fail(
+        400,
+        'UpdateNotAllowedOnPausedDatabase',
+        `The database '${name}' is paused. Resume it (connect to it) before updating it.`,
+      );
     }
     const server = parentOf(ctx, target)!;
     if (body.location !== server.body.location) {
@@ -719,7 +883,7 @@ const sqlDatabases: ResourceTypeSpec = {
     }
     const p = props(body);
     const old = existingProps(existing);
-    const createMode = existing === undefined ? (asString(p.createMode) ?? 'Default') : asString(old.createMode);
+    const createMode = existing === undefined ? (asString(p.createMode) ?? 'Default') : 'Default';
     let restore: PointInTimeRestore | undefined;
     if (existing === undefined && createMode === 'PointInTimeRestore') {
       const checked = checkPointInTimeRestore(ctx, p, asString(body.location) ?? '');
@@ -729,61 +893,63 @@ const sqlDatabases: ResourceTypeSpec = {
       return fail(400, 'InvalidParameterValue', `createMode '${createMode}' is not supported by the emulator yet.`);
     }
     // A restore keeps the source's service objective unless the request names another.
-    const fallbackSku = restore?.source.body.sku ?? { name: 'GP_Gen5', tier: 'GeneralPurpose', family: 'Gen5', capacity: 2 };
-    const requested = isObject(body.sku) ? body.sku : asObject(fallbackSku);
-    const skuName = asString(requested.name) ?? '';
-    if (!SKU_NAME.test(skuName)) return fail(400, 'InvalidSkuName', `The SKU name '${skuName}' is not valid.`);
-    const tier = asString(requested.tier) ?? skuTier(skuName);
-    if (tier !== skuTier(skuName)) {
-      return fail(400, 'InvalidSkuTier', `The tier '${tier}' does not match SKU '${skuName}' (${skuTier(skuName)}).`);
-    }
-    const capacity = asNumber(requested.capacity);
-    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
-      return fail(400, 'InvalidSkuCapacity', `The capacity ${capacity} is not valid.`);
-    }
-    const sku = compact({ name: skuName, tier, family: requested.family, capacity });
+    const fallbackSku = restore?.source.body.sku ?? existing?.body.sku ?? { name: 'GP_Gen5', capacity: 2 };
+    const normal = normalizeDatabaseSku(isObject(body.sku) ? body.sku : asObject(fallbackSku));
+    if (!normal.ok) return { ok: false, error: normal.error };
+    const { sku, serviceObjective } = normal.value;
     const redundancy = asString(p.requestedBackupStorageRedundancy) ?? asString(old.requestedBackupStorageRedundancy) ?? 'Geo';
     if (!REDUNDANCY.has(redundancy)) {
       return fail(400, 'InvalidBackupStorageRedundancy', `Backup storage redundancy '${redundancy}' is not valid.`);
+    }
+    const serverless = isServerless(sku);
+    const autoPauseDelay = serverless
+      ? (asNumber(p.autoPauseDelay) ?? asNumber(old.autoPauseDelay) ?? DEFAULT_AUTO_PAUSE_MINUTES)
+      : undefined;
+    if (autoPauseDelay !== undefined && autoPauseDelay !== -1 && (autoPauseDelay < 15 || autoPauseDelay > 10080)) {
+      return fail(400, 'InvalidParameterValue', `autoPauseDelay must be -1 or 15-10080 minutes, got ${autoPauseDelay}.`);
     }
     const usedBytes =
       asNumber(existing?.body._usedBytes) ?? asNumber(restore?.source.body._usedBytes) ?? DEFAULT_DATABASE_USED_BYTES;
     return {
       ok: true,
+      pointInTimeRestore: restore !== undefined,
       ...(restore !== undefined && ctx.sql.restoreDurationMs > 0 ? { operationClockMs: ctx.sql.restoreDurationMs } : {}),
       body: {
         location: body.location,
         tags: body.tags,
         sku,
-        kind: 'v12.0,user,vcore',
+        kind: serverless ? 'v12.0,user,vcore,serverless' : 'v12.0,user,vcore',
         // Internal: the data size the usages endpoint reports (a restore brings the source's).
         _usedBytes: usedBytes,
+        // Internal: last activity (emulated ms) for auto-pause; a write counts as activity.
+        _lastActivityMs: ctx.clock.now().getTime(),
+        // Internal: long-term retention policies in force over time (for the weekly LTR copies).
+        _ltrHistory: existing?.body._ltrHistory,
         properties: compact({
-          createMode: restore === undefined ? asString(old.createMode) : 'PointInTimeRestore',
-          sourceDatabaseId: restore?.source.id ?? asString(old.sourceDatabaseId),
-          restorePointInTime: restore?.pointInTime ?? asString(old.restorePointInTime),
-          collation: asString(p.collation) ?? asString(old.collation) ?? 'SQL_Latin1_General_CP1_CI_AS',
+          collation: asString(old.collation) ?? asString(p.collation) ?? 'SQL_Latin1_General_CP1_CI_AS',
           maxSizeBytes: asNumber(p.maxSizeBytes) ?? asNumber(old.maxSizeBytes) ?? 34_359_738_368,
           status: 'Online',
           databaseId: asString(old.databaseId) ?? randomUUID(),
           creationDate: asString(old.creationDate) ?? nowIso(ctx),
-          currentServiceObjectiveName: serviceObjective(sku),
-          requestedServiceObjectiveName: serviceObjective(sku),
+          currentServiceObjectiveName: serviceObjective,
+          requestedServiceObjectiveName: serviceObjective,
           defaultSecondaryLocation: body.location,
           catalogCollation: 'SQL_Latin1_General_CP1_CI_AS',
           zoneRedundant: asBoolean(p.zoneRedundant) ?? false,
           readScale: 'Disabled',
           currentSku: sku,
+          autoPauseDelay,
+          minCapacity: serverless ? (asNumber(p.minCapacity) ?? asNumber(old.minCapacity) ?? 0.5) : undefined,
           currentBackupStorageRedundancy: redundancy,
           requestedBackupStorageRedundancy: redundancy,
           isLedgerOn: false,
           isInfraEncryptionEnabled: false,
-          availabilityZone: 'NoPreference',
         }),
       },
     };
   },
   afterCommit(ctx, database, created) {
+    database.body._lastActivityMs = ctx.clock.now().getTime();
     if (!created) return;
     // A new database has TDE on (service-managed until the server's protector says otherwise),
     // 7 days of point-in-time restore with 12-hour differentials, and no long-term retention.
@@ -798,42 +964,151 @@ const sqlDatabases: ResourceTypeSpec = {
     });
   },
   render(ctx, database, body) {
-    if (database.state === 'Creating') return;
+    const p = asObject(body.properties);
+    if (database.state === 'Creating') {
+      if (asObject(database.body._createValues).createMode === 'PointInTimeRestore') p.status = 'Restoring';
+      return;
+    }
     // Point-in-time restore reaches back to creation, or to the retention window, whichever is later.
     const earliest = databaseRestoreWindow(ctx, database).earliest;
-    if (earliest !== undefined) asObject(body.properties).earliestRestoreDate = new Date(earliest).toISOString();
+    if (earliest !== undefined) p.earliestRestoreDate = new Date(earliest).toISOString();
+    const paused = pausedSince(ctx, database);
+    if (paused !== undefined) {
+      p.status = 'Paused';
+      p.pausedDate = new Date(paused).toISOString();
+    } else if (asNumber(database.body._resumedAtMs) !== undefined) {
+      p.resumedDate = new Date(asNumber(database.body._resumedAtMs)!).toISOString();
+    }
   },
   cancelOnDelete(database) {
-    return database.state === 'Creating' && props(database.body).createMode === 'PointInTimeRestore';
+    return database.state === 'Creating' && asObject(database.body._createValues).createMode === 'PointInTimeRestore';
   },
   onRemove(ctx, database) {
-    // "Final backup retained": with a long-term retention policy in place, the database's latest
-    // full backup outlives the database as an LTR backup until its retention expires.
-    const ltr = getResource(ctx.store, `${database.id}/backupLongTermRetentionPolicies/default`);
-    const p = props(ltr?.body ?? {});
-    const retentions = [p.weeklyRetention, p.monthlyRetention, p.yearlyRetention]
-      .map((d) => isoDurationMs(asString(d) ?? 'PT0S') ?? 0)
-      .filter((ms) => ms > 0);
-    if (retentions.length === 0) return;
     const now = ctx.clock.now();
     const segments = database.id.split('/');
-    const server = getResource(ctx.store, segments.slice(0, -2).join('/'));
-    const location = asString(database.body.location) ?? '';
-    const serverName = segments[segments.length - 3] ?? '';
-    ctx.store.retainedBackups.push({
-      id: `/subscriptions/${segments[2]}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${serverName}/longTermRetentionDatabases/${database.name}/longTermRetentionBackups/${randomUUID()};${now.getTime()}`,
-      location,
-      subscriptionId: segments[2] ?? '',
-      serverName,
-      databaseName: database.name,
-      serverCreateTime: server === undefined ? undefined : now,
-      databaseDeletionTime: now,
-      backupTime: now,
-      backupExpirationTime: new Date(now.getTime() + Math.max(...retentions)),
-      backupStorageRedundancy: asString(props(database.body).currentBackupStorageRedundancy) ?? 'Geo',
-    });
+    const serverId = segments.slice(0, -2).join('/');
+    const server = getResource(ctx.store, serverId);
+    // Long-term backups already copied outlive the database (and its server).
+    ctx.store.retainedBackups.push(
+      ...longTermBackupsOf(ctx, database, now.getTime()).map((b) => ({ ...b, databaseDeletionTime: now })),
+    );
+    if (ctx.settings.behaviours.ltrBackupAtDeletion) {
+      const retention = longestRetentionMs(ltrPolicyOf(ctx, database));
+      if (retention > 0) {
+        ctx.store.retainedBackups.push(
+          retainedBackup(database, server, now, now.getTime(), now.getTime() + retention, `${randomUUID()};${now.getTime()}`),
+        );
+      }
+    }
+    // The point-in-time backups stay restorable for the short-term retention, unless the server goes
+    // too (deleting a server deletes its dropped databases' backups).
+    if (server !== undefined && server.body._removing !== true) {
+      const str = getResource(ctx.store, `${database.id}/backupShortTermRetentionPolicies/default`);
+      const days = asNumber(props(str?.body ?? {}).retentionDays) ?? 7;
+      const window = databaseRestoreWindow(ctx, database);
+      ctx.store.droppedDatabases.push({
+        id: `${serverId}/restorableDroppedDatabases/${database.name},${now.getTime()}`,
+        serverId,
+        databaseName: database.name,
+        creationDate: new Date(asString(props(database.body).creationDate) ?? now.toISOString()),
+        deletionDate: now,
+        earliestRestoreDate: new Date(window.earliest ?? now.getTime()),
+        expiresAt: new Date(now.getTime() + days * 86_400_000),
+      });
+    }
   },
 };
+
+// --- long-term retention: copies of weekly full backups ------------------------------------------
+
+const WEEK_MS = 7 * 86_400_000;
+
+/** Azure caps long-term retention at 10 years. */
+export const MAX_LONG_TERM_RETENTION_MS = 3650 * 86_400_000;
+
+interface LtrPolicyPeriod {
+  fromMs: number;
+  weeklyRetention: string;
+  monthlyRetention: string;
+  yearlyRetention: string;
+  weekOfYear: number;
+}
+
+function ltrPolicyOf(ctx: TypeContext, database: StoredResource): JsonObject {
+  return props(getResource(ctx.store, `${database.id}/backupLongTermRetentionPolicies/default`)?.body ?? {});
+}
+
+function longestRetentionMs(p: JsonObject): number {
+  return Math.max(
+    0,
+    ...[p.weeklyRetention, p.monthlyRetention, p.yearlyRetention].map((d) => isoDurationMs(asString(d) ?? 'PT0S') ?? 0),
+  );
+}
+
+/** ISO 8601 week number of a UTC instant. */
+function isoWeek(ms: number): number {
+  const d = new Date(ms);
+  const day = (d.getUTCDay() + 6) % 7;
+  const thursday = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day + 3);
+  const firstThursday = new Date(Date.UTC(new Date(thursday).getUTCFullYear(), 0, 4));
+  return 1 + Math.round((thursday - firstThursday.getTime()) / WEEK_MS - (((firstThursday.getUTCDay() + 6) % 7) - 3) / 7);
+}
+
+function retainedBackup(
+  database: StoredResource,
+  server: StoredResource | undefined,
+  deletion: Date | undefined,
+  backupMs: number,
+  expiresMs: number,
+  name: string,
+): RetainedBackup {
+  const segments = database.id.split('/');
+  const location = asString(database.body.location) ?? '';
+  const serverName = segments[segments.length - 3] ?? '';
+  return {
+    id: `/subscriptions/${segments[2]}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${serverName}/longTermRetentionDatabases/${database.name}/longTermRetentionBackups/${name}`,
+    location,
+    subscriptionId: segments[2] ?? '',
+    serverName,
+    databaseName: database.name,
+    serverCreateTime: server === undefined ? undefined : new Date(asString(props(server.body).creationDate) ?? backupMs),
+    databaseDeletionTime: deletion,
+    backupTime: new Date(backupMs),
+    backupExpirationTime: new Date(expiresMs),
+    backupStorageRedundancy: asString(props(database.body).currentBackupStorageRedundancy) ?? 'Geo',
+  };
+}
+
+/**
+ * The long-term backups of a database that exist at `nowMs`: Azure copies the weekly full backup
+ * (taken every 7 days of emulated time from creation, none inside a backup pause) while a policy keeps
+ * something, for the longest retention that applies to it (weekly; monthly for the month's first;
+ * yearly for the one in `weekOfYear`). A policy set after a full backup keeps nothing of that backup.
+ */
+export function longTermBackupsOf(ctx: TypeContext, database: StoredResource, nowMs: number): RetainedBackup[] {
+  const history = (Array.isArray(database.body._ltrHistory) ? database.body._ltrHistory : []) as unknown as LtrPolicyPeriod[];
+  const created = Date.parse(asString(props(database.body).creationDate) ?? '');
+  if (history.length === 0 || Number.isNaN(created)) return [];
+  const server = getResource(ctx.store, database.id.split('/').slice(0, -2).join('/'));
+  const pauses = pausesFor(ctx.store.backupPauses, database.name);
+  const backups: RetainedBackup[] = [];
+  for (let t = created; t <= nowMs; t += WEEK_MS) {
+    if (pauses.some((p) => t >= p.from && t < (p.to ?? Number.POSITIVE_INFINITY))) continue;
+    // A policy set at the instant of a full backup (or later) does not cover that backup.
+    const policy = history.filter((h) => h.fromMs < t).at(-1);
+    if (policy === undefined) continue;
+    const firstOfMonth = new Date(t - WEEK_MS).getUTCMonth() !== new Date(t).getUTCMonth();
+    const retention = Math.max(
+      isoDurationMs(policy.weeklyRetention) ?? 0,
+      firstOfMonth ? (isoDurationMs(policy.monthlyRetention) ?? 0) : 0,
+      isoWeek(t) === policy.weekOfYear ? (isoDurationMs(policy.yearlyRetention) ?? 0) : 0,
+    );
+    if (retention > 0 && t + retention > nowMs) {
+      backups.push(retainedBackup(database, server, undefined, t, t + retention, `${database.name};${t}`));
+    }
+  }
+  return backups;
+}
 
 /** The restore window of a stored database, from its short-term retention and the backup model. */
 export function databaseRestoreWindow(ctx: TypeContext, database: StoredResource): ReturnType<typeof restoreWindow> {
@@ -942,7 +1217,7 @@ const longTermRetention: ResourceTypeSpec = {
   writes: { PUT: 'async' },
   tracked: false,
   renderState: 'none',
-  write(_ctx, { target, body }) {
+  write(ctx, { target, body }) {
     const bad = fixedName('default')(target.name);
     if (bad) return bad;
     const p = props(body);
@@ -950,14 +1225,31 @@ const longTermRetention: ResourceTypeSpec = {
     for (const field of ['weeklyRetention', 'monthlyRetention', 'yearlyRetention'] as const) {
       const value = asString(p[field]) ?? 'PT0S';
       if (!isIsoDuration(value)) return fail(400, 'InvalidParameterValue', `${field} '${value}' is not an ISO 8601 duration.`);
+      // Azure keeps long-term backups for at most 10 years.
+      if ((isoDurationMs(value) ?? 0) > MAX_LONG_TERM_RETENTION_MS) {
+        return fail(
+          400,
+          'LongTermRetentionPolicyInvalid',
+          `Long Term Retention policy is invalid: ${field} '${value}' is longer than the 10 years Azure allows.`,
+        );
+      }
       result[field] = value;
     }
     const week = asNumber(p.weekOfYear) ?? 1;
     if (!Number.isInteger(week) || week < 1 || week > 52) {
-      return fail(400, 'InvalidParameterValue', `weekOfYear must be 1-52, got ${week}.`);
+      return fail(400, 'LongTermRetentionMissingWeekOfYear', `weekOfYear must be 1-52, got ${week}.`);
     }
     result.weekOfYear = week;
-    return { ok: true, body: { properties: result } };
+    const database = parentOf(ctx, target)!;
+    return {
+      ok: true,
+      body: { properties: result },
+      // From now on, weekly full backups are copied under this policy (earlier ones are not).
+      onCommit: () => {
+        const history = Array.isArray(database.body._ltrHistory) ? database.body._ltrHistory : [];
+        database.body._ltrHistory = [...history, { fromMs: ctx.clock.now().getTime(), ...result }];
+      },
+    };
   },
 };
 
@@ -1065,7 +1357,8 @@ const serverKeys: ResourceTypeSpec = {
         ? assignmentsCovering(ctx.store, vault.id).some(
             (ra) =>
               asString(props(ra.body).principalId)?.toLowerCase() === principal.toLowerCase() &&
-              CRYPTO_ROLES.has(roleGuid(asString(props(ra.body).roleDefinitionId) ?? '') ?? ''),
+              CRYPTO_ROLES.has(roleGuid(asString(props(ra.body).roleDefinitionId) ?? '') ?? '') &&
+              hasPropagated(ctx, ra),
           )
         : (Array.isArray(vp.accessPolicies) ? vp.accessPolicies : []).some((ap) => {
             const keys = asObject(asObject(ap).permissions).keys;
@@ -1149,9 +1442,18 @@ const wafPolicies: ResourceTypeSpec = {
   apiVersions: [API_VERSIONS.network],
   writes: { PUT: 'sync', DELETE: 'async' },
   tracked: true,
-  write(_ctx, { target, body }) {
+  write(ctx, { target, body }) {
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,126}[a-zA-Z0-9_]?$/.test(target.name)) {
       return invalidName(target.name, '1-128 letters, digits, underscores, periods, hyphens');
+    }
+    // Application Gateway for Containers uses only WAF policies in its own subscription and region.
+    const frontDoor = ctx.settings.behaviours.frontDoorRegion?.replaceAll(' ', '').toLowerCase();
+    if (frontDoor !== undefined && body.location !== frontDoor) {
+      return fail(
+        400,
+        'WafPolicyNotInApplicationGatewayForContainersRegion',
+        `A WAF policy for Application Gateway for Containers must be in the front door's region '${frontDoor}', not '${String(body.location)}'.`,
+      );
     }
     const p = props(body);
     const ruleSets = asObject(p.managedRules).managedRuleSets;

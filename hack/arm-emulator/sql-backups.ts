@@ -106,11 +106,16 @@ export function restoreWindow(
 
 /**
  * `GET .../databases/{db}/restorePoints` (2020-11-01-preview). Real Azure SQL Database answers with one
- * CONTINUOUS point carrying only `earliestRestoreDate`. The emulator adds one DISCRETE point,
- * `LatestBackup`, whose `restorePointCreationDate` is the newest backup: the newest instant a
- * restore can reach, which real Azure does not expose through ARM.
+ * CONTINUOUS point carrying only `earliestRestoreDate`. Only with `latestBackupHint` (the
+ * `exposeLatestBackupHint` behaviour) the emulator adds one DISCRETE point, `LatestBackup`, whose
+ * `restorePointCreationDate` is the newest backup: an instant real Azure does not expose through ARM.
  */
-export function restorePointsBody(databaseId: string, location: string, window: RestoreWindow): JsonObject {
+export function restorePointsBody(
+  databaseId: string,
+  location: string,
+  window: RestoreWindow,
+  latestBackupHint: boolean,
+): JsonObject {
   const type = 'Microsoft.Sql/servers/databases/restorePoints';
   const value: JsonObject[] = [];
   if (window.earliest !== undefined && window.newest !== undefined) {
@@ -122,7 +127,7 @@ export function restorePointsBody(databaseId: string, location: string, window: 
       properties: { restorePointType: 'CONTINUOUS', earliestRestoreDate: new Date(window.earliest).toISOString() },
     });
   }
-  if (window.newest !== undefined) {
+  if (latestBackupHint && window.newest !== undefined) {
     value.push({
       id: `${databaseId}/restorePoints/LatestBackup`,
       name: 'LatestBackup',

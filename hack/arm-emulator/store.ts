@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { idKey } from './arm-path.ts';
 import type { JsonObject } from './json.ts';
+import type { SpecViolation } from './spec-schemas.ts';
 import type { BackupPause } from './sql-backups.ts';
 
 /** Provisioning state of a stored resource, as the emulator tracks it (rendered per type on GET). */
@@ -73,10 +74,24 @@ export interface RetainedBackup {
   serverName: string;
   databaseName: string;
   serverCreateTime: Date | undefined;
-  databaseDeletionTime: Date;
+  /** Undefined while the database exists. */
+  databaseDeletionTime: Date | undefined;
   backupTime: Date;
   backupExpirationTime: Date;
   backupStorageRedundancy: string;
+}
+
+/** A deleted database whose point-in-time backups still exist (ARM `restorableDroppedDatabases`). */
+export interface DroppedDatabase {
+  /** `<database id>,<deletion time in ms>`, as ARM names restorable dropped databases. */
+  id: string;
+  serverId: string;
+  databaseName: string;
+  creationDate: Date;
+  deletionDate: Date;
+  earliestRestoreDate: Date;
+  /** The point-in-time backups expire with the short-term retention, counted from the deletion. */
+  expiresAt: Date;
 }
 
 export interface Store {
@@ -89,6 +104,9 @@ export interface Store {
   /** Keyed by lower-case vault name: vault names are global. */
   deletedVaults: Map<string, DeletedVault>;
   retainedBackups: RetainedBackup[];
+  droppedDatabases: DroppedDatabase[];
+  /** Every request field the spec does not allow (see spec-schemas.ts), in arrival order. */
+  specViolations: SpecViolation[];
   /** Periods in which automatic SQL backups stop (see sql-backups.ts). */
   backupPauses: BackupPause[];
 }
@@ -101,6 +119,8 @@ export function createStore(): Store {
     pending: new Set(),
     deletedVaults: new Map(),
     retainedBackups: [],
+    droppedDatabases: [],
+    specViolations: [],
     backupPauses: [],
   };
 }

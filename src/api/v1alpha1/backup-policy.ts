@@ -25,6 +25,26 @@ const atLeast = (min: string, message: string) => ({
   message,
 });
 
+/**
+ * A long-term retention in one ISO 8601 unit, capped at what Azure allows: 10 years (520 weeks, 120
+ * months, 10 years). A longer retention would be refused by Azure when the policy is applied.
+ */
+function longTermRetentionField(unit: 'W' | 'M' | 'Y', digits: number, max: number, description: string) {
+  const pattern = `^P[0-9]{1,${digits}}${unit}$`;
+  const message = `Azure keeps long-term backups for at most 10 years: at most P${max}${unit}`;
+  return z
+    .string()
+    .regex(new RegExp(pattern))
+    .refine((value) => Number(value.slice(1, -1)) <= max, { message })
+    .optional()
+    .describe(`${description} At most P${max}${unit} (10 years, Azure's limit).`)
+    .meta({
+      'x-kubernetes-validations': [
+        { rule: `!self.matches('${pattern}') || int(self.substring(1, size(self) - 1)) <= ${max}`, message },
+      ],
+    });
+}
+
 /** What a restore drill checks on the restored database before it counts as a success. */
 export const restoreDrillVerifySchema = z
   .object({
@@ -74,21 +94,9 @@ export const backupPolicySpecSchema = z
       .describe('Hours between differential backups: 12 or 24.'),
     longTermRetention: z
       .object({
-        weekly: z
-          .string()
-          .regex(/^P[0-9]{1,3}W$/)
-          .optional()
-          .describe('How long weekly full backups are kept, ISO 8601 weeks, for example "P12W".'),
-        monthly: z
-          .string()
-          .regex(/^P[0-9]{1,3}M$/)
-          .optional()
-          .describe('How long the first full backup of each month is kept, for example "P12M".'),
-        yearly: z
-          .string()
-          .regex(/^P[0-9]{1,2}Y$/)
-          .optional()
-          .describe('How long the yearly full backup is kept, for example "P5Y".'),
+        weekly: longTermRetentionField('W', 3, 520, 'How long weekly full backups are kept, ISO 8601 weeks, for example "P12W".'),
+        monthly: longTermRetentionField('M', 3, 120, 'How long the first full backup of each month is kept, for example "P12M".'),
+        yearly: longTermRetentionField('Y', 2, 10, 'How long the yearly full backup is kept, for example "P5Y".'),
         weekOfYear: z.number().int().min(1).max(52).optional().describe('Week whose backup is the yearly one (1-52).'),
       })
       .default({ weekly: 'P12W' })

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { testCredential } from '../../../hack/arm-emulator/index.ts';
 import type { AzureClients } from '../../../src/azure/clients.ts';
 import { classifyAzureError } from '../../../src/azure/errors.ts';
-import { type AzureTestEnv, startAzureTestEnv } from './support.ts';
+import { type AzureTestEnv, reconcileUntilConverged, startAzureTestEnv, tenantDesired } from './support.ts';
 
 let env: AzureTestEnv;
 let clients: AzureClients;
@@ -152,7 +152,7 @@ describe('ARM semantics', () => {
     expect(second.keySize).toBe(2048);
   });
 
-  test('role assignments: names must be GUIDs, unknown service principals and duplicates are refused', async () => {
+  test('role assignments: names must be GUIDs, unknown principals without principalType and duplicates are refused', async () => {
     const scope = `subscriptions/${sub}/resourceGroups/rg-sem`;
     const role = `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`;
     const identity = await clients.msi.userAssignedIdentities.get('rg-sem', 'id-twice');
@@ -160,11 +160,17 @@ describe('ARM semantics', () => {
     expect(await errorOf(clients.authorization.roleAssignments.create(scope, 'not-a-guid', body))).toMatchObject({
       code: 'InvalidRoleAssignmentId',
     });
-    const ghost = { ...body, principalId: '99999999-9999-4999-8999-999999999999' };
+    // Without principalType ARM looks the principal up in the directory; with ServicePrincipal it
+    // accepts at once (the grant then takes minutes to reach the data plane).
+    const ghost = { roleDefinitionId: role, principalId: '99999999-9999-4999-8999-999999999999' };
     expect(
       await errorOf(clients.authorization.roleAssignments.create(scope, '11111111-1111-4111-8111-111111111111', ghost)),
     ).toMatchObject({
       code: 'PrincipalNotFound',
+    });
+    await clients.authorization.roleAssignments.create(scope, '66666666-6666-4666-8666-666666666666', {
+      ...ghost,
+      principalType: 'ServicePrincipal',
     });
     await clients.authorization.roleAssignments.create(scope, '22222222-2222-4222-8222-222222222222', body);
     expect(
@@ -265,4 +271,68 @@ test('main.ts runs the emulator standalone and hands its CA and endpoint to anot
     child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('Microsoft.ManagedIdentity limits (Azure behaviours)', () => {
+  let limited: AzureTestEnv;
+  beforeAll(async () => {
+    limited = await startAzureTestEnv({ maxRetries: 0, behaviours: { managedIdentityWritesPerSecond: 2 } });
+    await limited.deps.clients.resources.resourceGroups.createOrUpdate('rg-mi', { location: 'westeurope' });
+  });
+  afterAll(async () => {
+    await limited.emulator.stop();
+  });
+
+  test('about 2 writes per second per subscription: the third in a second gets 429 with Retry-After', async () => {
+    const msi = limited.deps.clients.msi;
+    await msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-1', { location: 'westeurope' });
+    await msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-2', { location: 'westeurope' });
+    expect(await errorOf(msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-3', { location: 'westeurope' }))).toMatchObject({
+      statusCode: 429,
+    });
+    const refused = limited.emulator.requests.at(-1);
+    expect(refused).toMatchObject({ status: 429, resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities' });
+  });
+
+  test('one audience per federated credential; concurrent writes to one identity get 409', async () => {
+    const { emulator } = limited;
+    const msi = limited.deps.clients.msi;
+    emulator.config.lroDelayMs = 5;
+    const fic = (subject: string, audiences: string[]) => ({ issuer: 'https://oidc.example.test/', subject, audiences });
+    await new Promise((r) => setTimeout(r, 1_100)); // leave the previous test's throttle window
+    await msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-fic', { location: 'westeurope' });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(
+      await errorOf(msi.federatedIdentityCredentials.createOrUpdate('rg-mi', 'id-fic', 'two', fic('s2', ['a', 'b']))),
+    ).toMatchObject({ statusCode: 400 });
+    await new Promise((r) => setTimeout(r, 1_100));
+    emulator.faults.add({
+      match: { method: 'PUT', resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials' },
+      action: { kind: 'latency', ms: 200 },
+      times: 1,
+    });
+    const results = await Promise.allSettled([
+      msi.federatedIdentityCredentials.createOrUpdate('rg-mi', 'id-fic', 'first', fic('s-first', ['api://AzureADTokenExchange'])),
+      new Promise((r) => setTimeout(r, 50)).then(() =>
+        msi.federatedIdentityCredentials.createOrUpdate(
+          'rg-mi',
+          'id-fic',
+          'second',
+          fic('s-second', ['api://AzureADTokenExchange']),
+        ),
+      ),
+    ]);
+    expect(results[0].status).toBe('fulfilled');
+    expect(results[1]).toMatchObject({
+      status: 'rejected',
+      reason: { statusCode: 409, code: 'ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity' },
+    });
+  });
+});
+
+test('the operator sends nothing the specs forbid (no read-only, unknown, create-only or enum violations)', async () => {
+  const { emulator } = env;
+  emulator.config.lroDelayMs = 5;
+  await reconcileUntilConverged(env.deps, tenantDesired('spec', emulator));
+  expect(emulator.state.specViolations()).toEqual([]);
 });

@@ -32,6 +32,21 @@ describe('a BackupPolicy is rejected at admission', () => {
   test.each([
     ['drills more often than hourly', { restoreDrill: { every: '30m' } }, 'restoreDrill.every must be at least 1h'],
     ['drills less often than every 90 days', { restoreDrill: { every: '2200h' } }, 'restoreDrill.every must be at most 2160h'],
+    [
+      'weekly long-term retention beyond 10 years',
+      { longTermRetention: { weekly: 'P521W' } },
+      'Azure keeps long-term backups for at most 10 years: at most P520W',
+    ],
+    [
+      'monthly long-term retention beyond 10 years',
+      { longTermRetention: { monthly: 'P121M' } },
+      'Azure keeps long-term backups for at most 10 years: at most P120M',
+    ],
+    [
+      'yearly long-term retention beyond 10 years',
+      { longTermRetention: { yearly: 'P99Y', weekOfYear: 1 } },
+      'Azure keeps long-term backups for at most 10 years: at most P10Y',
+    ],
     ['an RPO Azure SQL cannot meet', { rpo: '5m' }, 'rpo must be at least 10m: Azure SQL takes log backups every 5-10 minutes'],
     ['an RTO no restore can meet', { rto: '1m', restoreDrill: { every: '24h' } }, 'rto must be at least 10m'],
     [
@@ -86,7 +101,7 @@ describe('a BackupPolicy is accepted', () => {
     const spec = {
       pointInTimeRetentionDays: 35,
       differentialBackupIntervalHours: 24,
-      longTermRetention: { weekly: 'P26W', monthly: 'P12M', yearly: 'P7Y', weekOfYear: 14 },
+      longTermRetention: { weekly: 'P520W', monthly: 'P120M', yearly: 'P10Y', weekOfYear: 14 },
       rpo: '15m',
       rto: '45m',
       restoreDrill: {

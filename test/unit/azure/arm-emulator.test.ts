@@ -3,9 +3,17 @@ import { describe, expect, test } from '@jest/globals';
 import { parseArmPath } from '../../../hack/arm-emulator/arm-path.ts';
 import { createControllableClock } from '../../../hack/arm-emulator/clock.ts';
 import { isoDurationMs } from '../../../hack/arm-emulator/durations.ts';
-import { createEngine, type Engine, handleRequest } from '../../../hack/arm-emulator/engine.ts';
+import { createEngine, type Engine, handleRequest, sqlSettings } from '../../../hack/arm-emulator/engine.ts';
 import { createFaultInjector } from '../../../hack/arm-emulator/faults.ts';
+import { type AzureBehaviours, realisticBehaviours } from '../../../hack/arm-emulator/index.ts';
 import { armMergePatch } from '../../../hack/arm-emulator/json.ts';
+import {
+  INSTANT_OPERATION_MS,
+  type OperationTiming,
+  operationDurationMs,
+  REALISTIC_DURATIONS,
+} from '../../../hack/arm-emulator/operation-profiles.ts';
+import { recordDatabaseActivity } from '../../../hack/arm-emulator/resource-types.ts';
 import { createStore } from '../../../hack/arm-emulator/store.ts';
 
 const SUB = '/subscriptions/s1';
@@ -129,12 +137,21 @@ describe('fault injector', () => {
   });
 });
 
-function engine(): Engine {
+function engine(behaviours: Partial<AzureBehaviours> = {}, timing?: OperationTiming): Engine {
   return createEngine(
     createStore(),
     createControllableClock(new Date('2026-03-01T00:00:00Z')),
-    { directoryTenantId: '11111111-1111-4111-8111-111111111111', locations: new Set(['westeurope']), strictPrincipals: true },
-    { lroDelayMs: 0, pollHoldMs: 0 },
+    {
+      directoryTenantId: '11111111-1111-4111-8111-111111111111',
+      locations: new Set(['westeurope', 'northeurope']),
+      strictPrincipals: true,
+      behaviours: { ...realisticBehaviours(), ...behaviours },
+    },
+    {
+      lroDelayMs: timing === undefined ? 0 : undefined,
+      pollHoldMs: 0,
+      timing: timing ?? { profile: 'instant', timeFactor: 1 },
+    },
   );
 }
 
@@ -198,5 +215,375 @@ describe('engine', () => {
       status: 409,
       body: { error: { code: 'AnotherOperationInProgress' } },
     });
+  });
+});
+
+// --- Azure behaviours, realistic by default (README.md "Azure behaviours") -----------------------
+
+const SQL = '2022-08-01-preview';
+const SQL_SECURITY = '2020-11-01-preview';
+const SERVER = `${RG}/providers/Microsoft.Sql/servers/s1`;
+const DB = `${SERVER}/databases/d1`;
+const DAY = 86_400_000;
+
+/** A resource group and a SQL server with a system identity, settled. */
+function withServer(e: Engine): void {
+  call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
+  call(e, 'PUT', SERVER, SQL, {
+    location: 'westeurope',
+    identity: { type: 'SystemAssigned' },
+    properties: { administratorLogin: 'a', administratorLoginPassword: 'p' },
+  });
+  settle(e);
+}
+
+function settle(e: Engine): void {
+  for (const op of e.store.operations.values()) op.completesAt = 0;
+  call(e, 'GET', RG, '2025-04-01');
+}
+
+function putDatabase(e: Engine, sku: Record<string, unknown> | undefined, properties: Record<string, unknown> = {}, path = DB) {
+  const response = call(e, 'PUT', path, SQL, { location: 'westeurope', ...(sku === undefined ? {} : { sku }), properties });
+  settle(e);
+  return response;
+}
+
+const props = (body: unknown): Record<string, unknown> => (body as { properties: Record<string, unknown> }).properties;
+
+describe('operation durations', () => {
+  test('instant: 5 ms for long-running writes, synchronous writes answered at once', () => {
+    const instant: OperationTiming = { profile: 'instant', timeFactor: 1 };
+    expect(operationDurationMs(instant, 'sqlServer.create', true)).toBe(INSTANT_OPERATION_MS);
+    expect(operationDurationMs(instant, 'identity.write', false)).toBe(0);
+  });
+
+  test('realistic durations are scaled by the time factor, and every one names its source', () => {
+    expect(operationDurationMs({ profile: 'realistic', timeFactor: 0.01 }, 'database.create', true)).toBe(1_200);
+    for (const [kind, entry] of Object.entries(REALISTIC_DURATIONS)) {
+      expect([kind, entry.realisticMs > 0, entry.source.length > 0]).toEqual([kind, true, true]);
+    }
+  });
+
+  test('a realistic SQL server create stays Creating for its scaled duration; lroDelayMs overrides the profile', () => {
+    const e = engine({}, { profile: 'realistic', timeFactor: 0.01 });
+    call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
+    const before = Date.now();
+    call(e, 'PUT', SERVER, SQL, {
+      location: 'westeurope',
+      properties: { administratorLogin: 'a', administratorLoginPassword: 'p' },
+    });
+    const op = [...e.store.operations.values()][0]!;
+    expect(op.completesAt - before).toBeGreaterThanOrEqual(REALISTIC_DURATIONS['sqlServer.create'].realisticMs * 0.01);
+    expect(props(call(e, 'GET', SERVER, SQL).body).state).toBe('Creating');
+    e.config.lroDelayMs = 0;
+    call(e, 'PUT', `${RG}/providers/Microsoft.Sql/servers/s2`, SQL, {
+      location: 'westeurope',
+      properties: { administratorLogin: 'a', administratorLoginPassword: 'p' },
+    });
+    expect([...e.store.operations.values()][1]!.completesAt).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('spec-derived validation (spec-schemas.ts)', () => {
+  test('read-only fields are ignored and recorded, unknown fields recorded, GET returns only spec fields', () => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 }, { status: 'Online', mysteryField: 1 });
+    expect(e.store.specViolations.map((v) => [v.field, v.kind])).toEqual([
+      ['properties.status', 'readOnly'],
+      ['properties.mysteryField', 'unknown'],
+    ]);
+    const got = props(call(e, 'GET', DB, SQL).body);
+    expect(got.mysteryField).toBeUndefined();
+    expect(got.availabilityZone).toBeUndefined();
+  });
+
+  test.each([
+    ['an enum value outside the spec', { requestedBackupStorageRedundancy: 'Galactic' }, 'InvalidParameterValue'],
+    ['a create-only field changed on update', { catalogCollation: 'DATABASE_DEFAULT' }, 'InvalidParameterValue'],
+  ])('%s is refused', (_name, properties, code) => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 }, { catalogCollation: 'SQL_Latin1_General_CP1_CI_AS' });
+    expect(call(e, 'PUT', DB, SQL, { location: 'westeurope', sku: { name: 'GP_Gen5', capacity: 2 }, properties })).toMatchObject({
+      status: 400,
+      body: { error: { code } },
+    });
+  });
+
+  test('a missing required field is refused (TDE state)', () => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    expect(call(e, 'PUT', `${DB}/transparentDataEncryption/current`, SQL, { properties: {} }).status).toBe(400);
+  });
+});
+
+describe('SKU normal form', () => {
+  test.each([
+    ['S0', { name: 'S0' }, { name: 'Standard', tier: 'Standard', capacity: 10 }, 'S0'],
+    ['Standard capacity 10', { name: 'Standard', capacity: 10 }, { name: 'Standard', tier: 'Standard', capacity: 10 }, 'S0'],
+    ['P15', { name: 'P15' }, { name: 'Premium', tier: 'Premium', capacity: 4000 }, 'P15'],
+    ['Basic', { name: 'Basic' }, { name: 'Basic', tier: 'Basic', capacity: 5 }, 'Basic'],
+    ['GP_Gen5_2', { name: 'GP_Gen5_2' }, { name: 'GP_Gen5', tier: 'GeneralPurpose', family: 'Gen5', capacity: 2 }, 'GP_Gen5_2'],
+    [
+      'GP_S_Gen5 capacity 2',
+      { name: 'GP_S_Gen5', capacity: 2 },
+      { name: 'GP_S_Gen5', tier: 'GeneralPurpose', family: 'Gen5', capacity: 2 },
+      'GP_S_Gen5_2',
+    ],
+  ])('%s comes back in normal form', (_name, requested, normal, objective) => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, requested);
+    const got = call(e, 'GET', DB, SQL).body as { sku: unknown; properties: Record<string, unknown> };
+    expect(got.sku).toEqual(normal);
+    expect(got.properties.currentServiceObjectiveName).toBe(objective);
+  });
+
+  test.each([
+    ['S0 with capacity 20', { name: 'S0', capacity: 20 }, 'MismatchedSkuNameAndCapacity'],
+    ['GP_Gen5_2 with tier Premium', { name: 'GP_Gen5_2', tier: 'Premium' }, 'MismatchedSkuNameAndTier'],
+    ['S5', { name: 'S5' }, 'InvalidSkuName'],
+  ])('%s is refused', (_name, sku, code) => {
+    const e = engine();
+    withServer(e);
+    expect(putDatabase(e, sku)).toMatchObject({ status: 400, body: { error: { code } } });
+  });
+});
+
+describe('backups and restores', () => {
+  function restoreScratch(e: Engine): void {
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    e.clock.advance(30 * 60_000);
+    putDatabase(
+      e,
+      undefined,
+      {
+        createMode: 'PointInTimeRestore',
+        sourceDatabaseId: DB,
+        restorePointInTime: new Date(e.clock.now().getTime() - 20 * 60_000).toISOString(),
+      },
+      `${SERVER}/databases/scratch`,
+    );
+  }
+
+  test('create-only fields (createMode, sourceDatabaseId, restorePointInTime) are absent from GET', () => {
+    const e = engine();
+    withServer(e);
+    restoreScratch(e);
+    const got = props(call(e, 'GET', `${SERVER}/databases/scratch`, SQL).body);
+    expect([got.status, got.createMode, got.sourceDatabaseId, got.restorePointInTime]).toEqual([
+      'Online',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test('exposeCreateOnlyFields returns them', () => {
+    const e = engine({ exposeCreateOnlyFields: true });
+    withServer(e);
+    restoreScratch(e);
+    expect(props(call(e, 'GET', `${SERVER}/databases/scratch`, SQL).body)).toMatchObject({
+      createMode: 'PointInTimeRestore',
+      sourceDatabaseId: DB,
+    });
+  });
+
+  test.each([
+    ['Azure: the CONTINUOUS point only', {}, ['CONTINUOUS']],
+    ['exposeLatestBackupHint: also the DISCRETE LatestBackup', { exposeLatestBackupHint: true }, ['CONTINUOUS', 'DISCRETE']],
+  ])('restorePoints lists %s', (_name, behaviours, types) => {
+    const e = engine(behaviours);
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    e.clock.advance(30 * 60_000);
+    const listed = call(e, 'GET', `${DB}/restorePoints`, '2020-11-01-preview').body as {
+      value: { properties: { restorePointType: string } }[];
+    };
+    expect(listed.value.map((p) => p.properties.restorePointType)).toEqual(types);
+  });
+
+  const LTR_LIST = `/subscriptions/s1/providers/Microsoft.Sql/locations/westeurope/longTermRetentionServers/s1/longTermRetentionDatabases/d1/longTermRetentionBackups`;
+  const ltrList = (e: Engine) =>
+    (call(e, 'GET', LTR_LIST, '2021-05-01-preview').body as { value: { properties: Record<string, string> }[] }).value;
+  const setLtr = (e: Engine, weeklyRetention: string) => {
+    const response = call(e, 'PUT', `${DB}/backupLongTermRetentionPolicies/default`, SQL_SECURITY, {
+      properties: { weeklyRetention },
+    });
+    settle(e);
+    return response;
+  };
+
+  test('a long-term policy set minutes before the delete keeps nothing: copies come from weekly full backups', () => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    e.clock.advance(60_000);
+    setLtr(e, 'P12W');
+    e.clock.advance(10 * 60_000);
+    call(e, 'DELETE', DB, SQL);
+    settle(e);
+    expect(e.store.retainedBackups).toEqual([]);
+    expect(ltrList(e)).toEqual([]);
+  });
+
+  test('the next weekly full backup is copied, listed while the database lives and kept after it is deleted', () => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    setLtr(e, 'P12W');
+    e.clock.advance(8 * DAY);
+    expect(ltrList(e)).toHaveLength(1);
+    call(e, 'DELETE', DB, SQL);
+    settle(e);
+    const kept = ltrList(e);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.properties.databaseDeletionTime).toBe(e.clock.now().toISOString());
+  });
+
+  test('ltrBackupAtDeletion keeps a copy taken at the deletion (the old, friendlier world)', () => {
+    const e = engine({ ltrBackupAtDeletion: true });
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    setLtr(e, 'P12W');
+    call(e, 'DELETE', DB, SQL);
+    settle(e);
+    expect(e.store.retainedBackups).toHaveLength(1);
+  });
+
+  test.each([
+    ['P10Y', 201],
+    ['P11Y', 400],
+    ['P522W', 400],
+  ])('long-term retention %s: capped at 10 years', (retention, status) => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    const response = setLtr(e, retention);
+    expect(response.status === 400 ? response.body : status).toEqual(
+      status === 400 ? { error: expect.objectContaining({ code: 'LongTermRetentionPolicyInvalid' }) } : status,
+    );
+  });
+
+  test('a dropped database stays restorable until its server is deleted', () => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_Gen5', capacity: 2 });
+    call(e, 'DELETE', DB, SQL);
+    settle(e);
+    expect(e.store.droppedDatabases.map((d) => d.databaseName)).toEqual(['d1']);
+    call(e, 'DELETE', SERVER, SQL);
+    settle(e);
+    expect(e.store.droppedDatabases).toEqual([]);
+  });
+});
+
+describe('serverless auto-pause', () => {
+  test('GP_S_* pauses after autoPauseDelay of emulated idle time; updates are refused until a connection resumes it', () => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_S_Gen5', capacity: 2 }, { autoPauseDelay: 60 });
+    e.clock.advance(59 * 60_000);
+    expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Online');
+    e.clock.advance(2 * 60_000);
+    expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Paused');
+    expect(call(e, 'PATCH', DB, SQL, { sku: { name: 'GP_S_Gen5', capacity: 4 } })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'UpdateNotAllowedOnPausedDatabase' } },
+    });
+    const db = [...e.store.byType.get('microsoft.sql/servers/databases')!.values()][0]!;
+    recordDatabaseActivity({ store: e.store, clock: e.clock, settings: e.settings, sql: sqlSettings(e.config) }, db);
+    expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Online');
+    expect(call(e, 'PATCH', DB, SQL, { sku: { name: 'GP_S_Gen5', capacity: 4 } }).status).toBe(202);
+  });
+
+  test('provisioned databases and serverlessAutoPause: false never pause', () => {
+    for (const [behaviours, sku] of [
+      [{}, { name: 'GP_Gen5', capacity: 2 }],
+      [{ serverlessAutoPause: false }, { name: 'GP_S_Gen5', capacity: 2 }],
+    ] as const) {
+      const e = engine(behaviours);
+      withServer(e);
+      putDatabase(e, sku);
+      e.clock.advance(DAY);
+      expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Online');
+    }
+  });
+});
+
+describe('RBAC propagation', () => {
+  const VAULT = `${RG}/providers/Microsoft.KeyVault/vaults/kv1`;
+  const CRYPTO_USER = '/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6';
+
+  test('a ServicePrincipal assignment is accepted at once; the server key fails with AzureKeyVaultMissingPermissions until it propagates', () => {
+    const e = engine({ rbacPropagationDelayMs: 5 * 60_000, rbacPropagationClock: 'emulated' });
+    withServer(e);
+    call(e, 'PUT', VAULT, '2026-02-01', {
+      location: 'westeurope',
+      properties: {
+        tenantId: '11111111-1111-4111-8111-111111111111',
+        sku: { family: 'A', name: 'standard' },
+        enablePurgeProtection: true,
+      },
+    });
+    settle(e);
+    const key = props(call(e, 'PUT', `${VAULT}/keys/k1`, '2026-02-01', { properties: { kty: 'RSA' } }).body);
+    const principalId = (call(e, 'GET', SERVER, SQL).body as { identity: { principalId: string } }).identity.principalId;
+    const assignment = call(
+      e,
+      'PUT',
+      `${VAULT}/providers/Microsoft.Authorization/roleAssignments/44444444-4444-4444-8444-444444444444`,
+      '2022-04-01',
+      {
+        properties: { roleDefinitionId: CRYPTO_USER, principalId, principalType: 'ServicePrincipal' },
+      },
+    );
+    expect(assignment.status).toBe(201);
+    const uri = String(key.keyUriWithVersion);
+    const name = `kv1_k1_${uri.split('/').pop()}`;
+    const serverKey = () =>
+      call(e, 'PUT', `${SERVER}/keys/${name}`, SQL_SECURITY, { properties: { serverKeyType: 'AzureKeyVault', uri } });
+    expect(serverKey()).toMatchObject({ status: 400, body: { error: { code: 'AzureKeyVaultMissingPermissions' } } });
+    e.clock.advance(5 * 60_000);
+    expect(serverKey().status).toBe(201);
+  });
+
+  test('an unknown principal without principalType is refused (directory lookup)', () => {
+    const e = engine();
+    call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
+    expect(
+      call(
+        e,
+        'PUT',
+        `${RG}/providers/Microsoft.Authorization/roleAssignments/55555555-5555-4555-8555-555555555555`,
+        '2022-04-01',
+        {
+          properties: { roleDefinitionId: CRYPTO_USER, principalId: '99999999-9999-4999-8999-999999999999' },
+        },
+      ).body,
+    ).toMatchObject({ error: { code: 'PrincipalNotFound' } });
+  });
+});
+
+describe('WAF policy placement', () => {
+  const waf = (location: string) => ({
+    location,
+    properties: { managedRules: { managedRuleSets: [{ ruleSetType: 'Microsoft_DefaultRuleSet', ruleSetVersion: '2.1' }] } },
+  });
+  const path = `${RG}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf1`;
+
+  test.each([
+    ['in the front door region', 'westeurope', {}, 201],
+    ['in another region', 'northeurope', {}, 400],
+    ['anywhere when no front door region is set', 'northeurope', { frontDoorRegion: undefined }, 201],
+  ])('a WAF policy %s', (_name, location, behaviours, status) => {
+    const e = engine(behaviours);
+    call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
+    const response = call(e, 'PUT', path, '2026-01-01', waf(location));
+    expect(response.status).toBe(status);
+    if (status === 400)
+      expect(response.body).toMatchObject({ error: { code: 'WafPolicyNotInApplicationGatewayForContainersRegion' } });
   });
 });
