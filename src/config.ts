@@ -156,6 +156,8 @@ export const configSchema = z
         writeBurst: z.number().int().positive().default(20),
         readsPerSecond: z.number().positive().default(20),
         readBurst: z.number().int().positive().default(200),
+        /** Microsoft.ManagedIdentity throttles writes at about 2 per second per subscription. */
+        managedIdentityWritesPerSecond: z.number().positive().default(1.5),
         /**
          * How long a tenant's Azure resources, once read and found converged, are trusted without
          * reading them again (ARM has no watch, and reads are rate-limited too). A change to the
@@ -174,6 +176,11 @@ export const configSchema = z
          * requeued after this long (real creates take minutes; tests use a fraction of a second).
          */
         operationPollSeconds: z.number().positive().max(600).default(10),
+        /**
+         * How long a write refused because a new role assignment has not reached the data plane
+         * yet (`AzureKeyVaultMissingPermissions`: minutes on Azure) waits before it is tried again.
+         */
+        rbacPropagationRetrySeconds: z.number().positive().max(3600).default(30),
         /** Leave Key Vault public network access on (off by default: private endpoints only). */
         keyVaultPublicNetworkAccess: z.boolean().default(false),
         /** WAF mode of every tenant's policy. */

@@ -33,6 +33,12 @@ export interface AzureClientConfig {
   /** The operator-wide read budget (the same token bucket), for every GET, polls included. */
   readLimiter?: WriteLimiter | undefined;
   /**
+   * Microsoft.ManagedIdentity's own write budget: that provider throttles at about 2 writes per
+   * second per subscription, far below ARM's general 10, so identity and federated-credential
+   * writes also wait here.
+   */
+  managedIdentityWriteLimiter?: WriteLimiter | undefined;
+  /**
    * Per-attempt timeout of every HTTP request, in ms (default 60 000). The SDKs have none, so a
    * request ARM never answers would otherwise hang a reconcile forever.
    */
@@ -63,12 +69,20 @@ const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
  * ARM counts those). Added per retry, so SDK-internal retries cannot bypass the budget. ARM keeps
  * separate buckets for reads (25/s per subscription and principal) and writes (10/s).
  */
-export function writeLimiterPolicy(limiter: WriteLimiter, readLimiter?: WriteLimiter): PipelinePolicy {
+export function writeLimiterPolicy(
+  limiter: WriteLimiter,
+  readLimiter?: WriteLimiter,
+  managedIdentityLimiter?: WriteLimiter,
+): PipelinePolicy {
   return {
     name: 'tenantOperatorWriteLimiter',
     async sendRequest(request, next) {
-      if (WRITE_METHODS.has(request.method)) await limiter.acquire(request.abortSignal);
-      else if (readLimiter) await readLimiter.acquire(request.abortSignal);
+      if (WRITE_METHODS.has(request.method)) {
+        if (managedIdentityLimiter && /\/providers\/microsoft\.managedidentity\//i.test(request.url)) {
+          await managedIdentityLimiter.acquire(request.abortSignal);
+        }
+        await limiter.acquire(request.abortSignal);
+      } else if (readLimiter) await readLimiter.acquire(request.abortSignal);
       return next(request);
     },
   };
@@ -118,7 +132,10 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     ...(config.ca === undefined ? {} : { tlsOptions: { ca: config.ca } }),
     ...(config.retry === undefined ? {} : { retryOptions: config.retry }),
     additionalPolicies: [
-      { policy: writeLimiterPolicy(config.writeLimiter, config.readLimiter), position: 'perRetry' as const },
+      {
+        policy: writeLimiterPolicy(config.writeLimiter, config.readLimiter, config.managedIdentityWriteLimiter),
+        position: 'perRetry' as const,
+      },
       { policy: requestTimeoutPolicy(config.requestTimeoutMs ?? 60_000), position: 'perRetry' as const },
       ...(config.onResponse
         ? [{ policy: responseObserverPolicy(service, config.onResponse), position: 'perRetry' as const }]

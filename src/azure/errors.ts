@@ -9,6 +9,9 @@ import { PlatformError, RetryableError, TerminalError } from '../runtime/errors.
 /** A classified Azure failure. */
 export type AzureFailure = RetryableError | TerminalError | PlatformError;
 
+/** How long a write refused while a role assignment propagates waits before it is tried again. */
+export const RBAC_PROPAGATION_RETRY_MS = 30_000;
+
 /** How long a failure only the platform team can fix waits before the next attempt. */
 export const PLATFORM_RETRY_MS = 5 * 60_000;
 
@@ -209,6 +212,10 @@ export function classifyAzureError(err: unknown, now = Date.now()): AzureFailure
     const terminalReason = TERMINAL_CODES[code];
     if (terminalReason !== undefined) return terminal(terminalReason);
     const retryReason = RETRYABLE_CODES[code];
+    if (retryReason === 'AzureRbacPropagating' && facts.retryAfterMs === undefined) {
+      // Role assignments take minutes to reach the data plane: look again in 30 s, not at once.
+      return new RetryableError(retryReason, message, { cause: err, retryAfterMs: RBAC_PROPAGATION_RETRY_MS });
+    }
     if (retryReason !== undefined) return retryable(retryReason);
     if (/quota|limit(Reached|Exceeded)/i.test(code)) return platform('AzureQuotaExceeded');
   }

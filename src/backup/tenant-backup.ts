@@ -139,7 +139,10 @@ export class TenantBackup {
     let points: RestorePointsObserved | undefined;
     // Retention is one of the tenant's Azure resources (src/tenant/azure.ts): written by the ARM
     // engine, reported here as Azure last showed it.
-    const retention = retentionStatus(facts.retention?.shortTerm, facts.retention?.longTerm);
+    // Without a policy the database is not managed: the retention last reported stays in status.
+    const retention = facts.retention
+      ? retentionStatus(facts.retention.shortTerm, facts.retention.longTerm)
+      : previous?.retention;
     try {
       database = await observeDatabase(azure, where.resourceGroup, where.serverName, where.databaseName);
       if (database !== undefined) {

@@ -74,6 +74,7 @@ export function createAzureClientsFromConfig(
     credential: azure.credential === 'emulator' ? emulatorCredential : createDefaultCredential(),
     writeLimiter: createWriteLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
     readLimiter: createWriteLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
+    managedIdentityWriteLimiter: createWriteLimiter({ writesPerSecond: azure.managedIdentityWritesPerSecond, burst: 2 }),
     onResponse,
   });
 }
@@ -214,20 +215,37 @@ export class TenantAzureStep {
     this.#recordChanges(tenant, pass.changes);
     const startedAt = new Map(pass.pending.map((p) => [p.key, p.startedAt]));
     const failures = [...pass.reports.values()].flatMap((r) => (r.error ? [r.error] : []));
-    const failure = worst(failures);
+    const failure = this.#withRbacRetry(worst(failures));
     const conditions = this.#conditions(plan, pass, startedAt, tenant.status?.conditions);
     const converged = pass.converged && pass.changes.length === 0 && plan.backup !== undefined;
+    // Recorded only when the trust is worth something (a drift-check interval), and re-stamped only
+    // when it changed or ran out: one status write per tenant per interval, never one per pass.
+    const verified =
+      converged && intervalMs > 0
+        ? previous?.verified?.fingerprint === fingerprint && age >= 0 && age < intervalMs
+          ? previous.verified
+          : { fingerprint, at: now.toISOString() }
+        : undefined;
     const pollMs = this.azure.operationPollSeconds * 1000;
     return {
       facts: this.#facts(plan, pass),
       conditions,
       record: {
         operations: pass.pending.length > 0 ? pass.pending : undefined,
-        verified: converged ? { fingerprint, at: now.toISOString() } : undefined,
+        verified,
       },
       failure,
       requeueAfterMs: pass.converged ? undefined : pollMs,
     };
+  }
+
+  /** A write refused while a role assignment propagates is retried after the configured wait. */
+  #withRbacRetry(failure: AzureFailure | undefined): AzureFailure | undefined {
+    if (failure?.reason !== 'AzureRbacPropagating' || !(failure instanceof RetryableError)) return failure;
+    return new RetryableError(failure.reason, failure.message, {
+      cause: failure.cause,
+      retryAfterMs: this.azure.rbacPropagationRetrySeconds * 1000,
+    });
   }
 
   #facts(plan: TenantAzurePlan, pass: PassResult): AzureFacts {

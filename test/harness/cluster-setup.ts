@@ -117,3 +117,11 @@ export async function installRbac(client: KubeClient): Promise<void> {
     },
   ]);
 }
+
+/**
+ * What a platform team installs with the operator: the default BackupPolicy of config/samples.
+ * Without one, a tenant's database is held (`BackupPolicyNotFound`), never created with a guessed policy.
+ */
+export async function installPlatformDefaults(client: KubeClient): Promise<void> {
+  await applyAll(client, readYamlObjects(join(REPO_ROOT, 'config', 'samples', 'backuppolicy-default.yaml')));
+}

@@ -43,6 +43,13 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     writeBurst: 100,
     readsPerSecond: 1000,
     readBurst: 1000,
+    // The emulator's front door (Application Gateway for Containers) is in westeurope, like Azure's
+    // rule that a WAF policy lives with it.
+    frontDoorRegion: 'westeurope',
+    // Nothing waits for an Azure operation; a tenant is looked at again this soon while one runs.
+    operationPollSeconds: 0.05,
+    // The emulator's role assignments propagate in a fraction of a second here (see global-setup.ts).
+    rbacPropagationRetrySeconds: 0.2,
     // Most tests change Azure behind the operator's back and expect the next pass to see it; the
     // drift-check cache has its own test (test/integration/azure/drift-check-cache.test.ts).
     driftCheckIntervalSeconds: 0,
@@ -160,6 +167,8 @@ export function waitForReady(admin: KubeClient, name: string, timeoutMs = 30_000
     async () => {
       const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), name);
       const ready = condition(t, 'Ready');
+      // Say why, if it times out.
+      if (ready && ready.status !== 'True') throw new Error(`Ready=${ready.status} ${ready.reason}: ${ready.message}`);
       return ready?.status === 'True' && t.status?.observedGeneration === t.metadata.generation ? t : undefined;
     },
     timeoutMs,
@@ -234,6 +243,11 @@ export async function armDeletedVaults(arm: ArmInfo): Promise<Record<string, any
 /** Adds a fault rule to the shared emulator (see hack/arm-emulator/faults.ts); clearArmFaults removes all. */
 export async function addArmFault(arm: ArmInfo, rule: Record<string, unknown>): Promise<void> {
   await armAdmin(arm, 'POST', '/_emulator/faults', rule);
+}
+
+/** Moves the shared emulator's clock (weekly full backups, retention expiry follow it). */
+export async function advanceArmClock(arm: ArmInfo, ms: number): Promise<void> {
+  await armAdmin(arm, 'POST', '/_emulator/clock', { advanceMs: ms });
 }
 
 export async function clearArmFaults(arm: ArmInfo): Promise<void> {

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ArmEmulator, startArmEmulator } from '../../hack/arm-emulator/index.ts';
-import { adminClient, installCrds, installRbac, installThirdPartyCrds } from './cluster-setup.ts';
+import { adminClient, installCrds, installPlatformDefaults, installRbac, installThirdPartyCrds } from './cluster-setup.ts';
 import { ControlPlane } from './control-plane.ts';
 import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
 
@@ -23,6 +23,7 @@ export default async function globalSetup(): Promise<void> {
   await installCrds(admin);
   await installThirdPartyCrds(admin);
   await installRbac(admin);
+  await installPlatformDefaults(admin);
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator({
     lroDelayMs: 5,
@@ -41,9 +42,9 @@ export default async function globalSetup(): Promise<void> {
       // TODO(engine): remove when a Paused serverless database counts as available and changes resume
       // it or wait (backup tests move the clock by hours; item 6).
       serverlessAutoPause: false,
-      // TODO(engine): remove when tenants converge through requeues within the tests' timeouts while a
-      // role assignment propagates (the operator retries AzureKeyVaultMissingPermissions; item 8).
-      rbacPropagationDelayMs: 0,
+      // Role assignments reach the data plane after 300 ms (minutes on Azure): the operator retries
+      // the refused server key after azure.rbacPropagationRetrySeconds (0.2 s in the tests).
+      rbacPropagationDelayMs: 300,
       // TODO(engine): remove when Microsoft.ManagedIdentity writes have their own budget (item 9).
       managedIdentityWritesPerSecond: 0,
       // TODO(engine): remove when the WAF policy is placed in the front door's region (configuration

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { installCrds, installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
+import { installCrds, installPlatformDefaults,
+  installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from '../harness/control-plane.ts';
 import {
   ARM_WRITE_METHODS,
@@ -38,6 +39,7 @@ beforeAll(async () => {
   await installCrds(admin);
   await installThirdPartyCrds(admin);
   await installRbac(admin);
+  await installPlatformDefaults(admin);
   kubelet = startKubeletStandIn(admin);
   await admin.apply(
     typeOf('MaintenanceWindow'),
@@ -55,6 +57,11 @@ beforeAll(async () => {
     await admin.apply(typeOf('Tenant'), tenant(name, { tier: tiers[i % 3], environment: i % 2 ? 'QA' : 'Development' }), 'test');
   }
   for (const name of names) await waitForReady(admin, name);
+  // The default BackupPolicy's counts settle (coalesced over a second) before the first operator stops.
+  await waitFor('policy counts settled', async () => {
+    const policy = await admin.get<{ status?: { tenants?: number; tenantsWithinRpo?: number } }>(typeOf('BackupPolicy'), 'default');
+    return policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length;
+  });
   await first.stop();
 });
 

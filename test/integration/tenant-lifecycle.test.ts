@@ -8,6 +8,7 @@ import { isNotFound, type KubeClient, type KubeObject } from '../../src/runtime/
 import {
   addArmFault,
   adminClient,
+  advanceArmClock,
   armDeletedVaults,
   armResources,
   clearArmFaults,
@@ -327,28 +328,52 @@ describe('deletion', () => {
     expect(rg?.tags['tenancy.dev-orphaned']).toBeUndefined();
   });
 
-  test('deletionPolicy Delete survives a failure mid-deletion, then removes Azure resources (vault soft-deleted) and the namespace', async () => {
+  test('deletionPolicy Delete waits for a real final backup, shows a stuck delete, keeps the vault for the backups, removes the rest', async () => {
     await admin.apply(typeOf('Tenant'), tenant('goner', { deletionPolicy: 'Delete' }), 'test');
     await waitForReady(admin, 'goner');
     const vault = (await armResources(info.arm, 'Microsoft.KeyVault/vaults')).find((r) => tagged(r, 'goner'));
     expect(vault).toBeDefined();
-    // Azure refuses to delete the database for a while: the Tenant must stay, with its finalizer.
+    await admin.delete(typeOf('Tenant'), 'goner');
+
+    // No long-term backup taken since the request yet: nothing is deleted, and the Tenant says why.
+    const waiting = await waitFor('waiting for the final backup', async () => {
+      const t = await getOrUndefined<TenantWithStatus>(typeOf('Tenant'), 'goner');
+      return condition(t, 'Finalized')?.reason === 'DeletingAzureResources' ? t : undefined;
+    });
+    expect(condition(waiting, 'Finalized')?.message).toContain('long-term backup taken after the deletion was requested');
+    expect(condition(waiting, 'Ready')).toMatchObject({ status: 'False', reason: 'DeletingAzureResources' });
+    expect((await armResources(info.arm, 'Microsoft.Sql/servers/databases')).filter((r) => tagged(r, 'goner'))).toHaveLength(1);
+
+    // A week later the weekly full backup has been copied; Azure now refuses the deletes for a while.
     await addArmFault(info.arm, {
       name: 'delete-fails',
       match: { method: 'DELETE', path: 'goner' },
-      action: { kind: 'error', status: 500, code: 'InternalServerError', message: 'injected' },
-      times: 4,
+      action: { kind: 'error', status: 403, code: 'AuthorizationFailed', message: 'injected' },
     });
-    await admin.delete(typeOf('Tenant'), 'goner');
-    await new Promise((r) => setTimeout(r, 1500));
-    const stuck = await getOrUndefined<TenantWithStatus>(typeOf('Tenant'), 'goner');
-    expect(stuck?.metadata.finalizers).toContain('tenancy.dev/cleanup');
+    await advanceArmClock(info.arm, 7 * 86_400_000 + 60_000);
+    const stuck = await waitFor('a stuck delete is visible', async () => {
+      const t = await getOrUndefined<TenantWithStatus>(typeOf('Tenant'), 'goner');
+      return condition(t, 'Finalized')?.reason === 'AzureAuthorizationFailed' ? t : undefined;
+    });
+    expect(stuck.metadata.finalizers).toContain('tenancy.dev/cleanup');
     expect((await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev'))?.metadata.deletionTimestamp).toBeUndefined();
+    const events = await admin.request<{ items: { reason: string; type: string; message: string; involvedObject: { name: string } }[] }>(
+      'GET',
+      '/api/v1/namespaces/default/events',
+    );
+    expect(events.items.filter((e) => e.involvedObject.name === 'goner' && e.reason === 'AzureDeleteFailed')).toContainEqual(
+      expect.objectContaining({ type: 'Warning', message: expect.stringContaining('AuthorizationFailed') }),
+    );
+
     await clearArmFaults(info.arm);
     await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'goner')) === undefined, 60_000);
-    expect((await armResources(info.arm)).filter((r) => tagged(r, 'goner'))).toEqual([]);
-    const deleted = await armDeletedVaults(info.arm);
-    expect(JSON.stringify(deleted)).toContain(String(vault?.name));
+    const left = (await armResources(info.arm)).filter((r) => tagged(r, 'goner'));
+    // The key encrypts the retained backups: its vault (and the group holding it) stays, marked.
+    expect(left.map((r) => r.type).sort()).toEqual(['Microsoft.KeyVault/vaults', 'Microsoft.Resources/resourceGroups']);
+    const kept = left.find((r) => r.type === 'Microsoft.KeyVault/vaults');
+    expect(kept?.tags).toMatchObject({ 'tenancy.dev-orphaned': 'true', 'tenancy.dev-keep-until': expect.stringMatching(/^\d{4}-/) });
+    expect((await armResources(info.arm, 'Microsoft.KeyVault/vaults/keys')).some((k) => String(k.id).startsWith(String(kept?.id)))).toBe(true);
+    expect(JSON.stringify(await armDeletedVaults(info.arm))).not.toContain(String(vault?.name));
     // Without a kube-controller-manager the namespace stays Terminating: being deleted is what we assert.
     const ns = await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev');
     expect(ns === undefined || ns.metadata.deletionTimestamp !== undefined).toBe(true);

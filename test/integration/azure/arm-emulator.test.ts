@@ -8,9 +8,10 @@ import { createInterface } from 'node:readline';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { testCredential } from '../../../hack/arm-emulator/index.ts';
-import type { AzureClients } from '../../../src/azure/clients.ts';
 import { classifyAzureError } from '../../../src/azure/errors.ts';
-import { type AzureTestEnv, reconcileUntilConverged, startAzureTestEnv, tenantDesired } from './support.ts';
+import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
+import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
+import { type AzureTestEnv, converge, startAzureTestEnv, tenantPlan } from './support.ts';
 
 let env: AzureTestEnv;
 let clients: AzureClients;
@@ -19,7 +20,7 @@ let tenantId: string;
 
 beforeAll(async () => {
   env = await startAzureTestEnv({ requestTimeoutMs: 300, maxRetries: 0 });
-  clients = env.deps.clients;
+  clients = env.clients;
   sub = env.emulator.subscriptionId;
   tenantId = env.emulator.directoryTenantId;
 });
@@ -138,7 +139,7 @@ describe('ARM semantics', () => {
       }),
     );
     expect(err).toMatchObject({ statusCode: 400, code: 'AzureKeyVaultMissingPermissions' });
-    expect(classifyAzureError(err)).toMatchObject({ reason: 'AzureDependencyNotReady' });
+    expect(classifyAzureError(err)).toMatchObject({ reason: 'AzureRbacPropagating' });
   });
 
   test('createIfNotExist never overwrites a key', async () => {
@@ -275,16 +276,26 @@ test('main.ts runs the emulator standalone and hands its CA and endpoint to anot
 
 describe('Microsoft.ManagedIdentity limits (Azure behaviours)', () => {
   let limited: AzureTestEnv;
+  // Plain SDK clients without the operator's managed-identity budget: the emulator must refuse.
+  let raw: AzureClients;
   beforeAll(async () => {
     limited = await startAzureTestEnv({ maxRetries: 0, behaviours: { managedIdentityWritesPerSecond: 2 } });
-    await limited.deps.clients.resources.resourceGroups.createOrUpdate('rg-mi', { location: 'westeurope' });
+    raw = createAzureClients({
+      subscriptionId: limited.emulator.subscriptionId,
+      endpoint: limited.emulator.endpoint,
+      ca: limited.emulator.ca,
+      credential: limited.emulator.credential,
+      writeLimiter: createWriteLimiter({ writesPerSecond: 1000, burst: 1000 }),
+      retry: { maxRetries: 0 },
+    });
+    await raw.resources.resourceGroups.createOrUpdate('rg-mi', { location: 'westeurope' });
   });
   afterAll(async () => {
     await limited.emulator.stop();
   });
 
   test('about 2 writes per second per subscription: the third in a second gets 429 with Retry-After', async () => {
-    const msi = limited.deps.clients.msi;
+    const msi = raw.msi;
     await msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-1', { location: 'westeurope' });
     await msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-2', { location: 'westeurope' });
     expect(await errorOf(msi.userAssignedIdentities.createOrUpdate('rg-mi', 'id-3', { location: 'westeurope' }))).toMatchObject({
@@ -296,7 +307,7 @@ describe('Microsoft.ManagedIdentity limits (Azure behaviours)', () => {
 
   test('one audience per federated credential; concurrent writes to one identity get 409', async () => {
     const { emulator } = limited;
-    const msi = limited.deps.clients.msi;
+    const msi = raw.msi;
     emulator.config.lroDelayMs = 5;
     const fic = (subject: string, audiences: string[]) => ({ issuer: 'https://oidc.example.test/', subject, audiences });
     await new Promise((r) => setTimeout(r, 1_100)); // leave the previous test's throttle window
@@ -333,6 +344,6 @@ describe('Microsoft.ManagedIdentity limits (Azure behaviours)', () => {
 test('the operator sends nothing the specs forbid (no read-only, unknown, create-only or enum violations)', async () => {
   const { emulator } = env;
   emulator.config.lroDelayMs = 5;
-  await reconcileUntilConverged(env.deps, tenantDesired('spec', emulator));
+  await converge(env, tenantPlan(env, 'spec'));
   expect(emulator.state.specViolations()).toEqual([]);
 });

@@ -9,7 +9,8 @@
  * - a change to what the tenant asks of Azure, or to its BackupPolicy, is acted on at once.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createAzureClientsFromConfig } from '../../../src/azure/tenant-adapter.ts';
+import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
+import { type OperatorConfig, parseConfig } from '../../../src/config.ts';
 import type { Operator } from '../../../src/operator.ts';
 import { ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient } from '../../../src/runtime/kube-client.ts';
@@ -31,7 +32,7 @@ const info = sharedControlPlane();
 const NAME = 'drift-cache';
 const clock = new ManualClock(new Date());
 const azureConfig = { ...emulatorAzureConfig(info.arm), driftCheckIntervalSeconds: 1800 };
-const clients = createAzureClientsFromConfig(azureConfig as never);
+const clients = createAzureClientsFromConfig(parseConfig({ azure: azureConfig }).azure as NonNullable<OperatorConfig['azure']>);
 let admin: KubeClient;
 let operator: Operator;
 
@@ -114,6 +115,26 @@ describe('a verified Azure check is trusted for the drift-check interval', () =>
       'GET databases/sqldb-drift-cache-dev/restorePoints',
     ]);
     expect((await checks()).find((v) => v.labels.source === 'cache')?.value ?? 0).toBeGreaterThan(cachedBefore);
+  });
+
+  test('the trust survives a restart: it is recorded in status, and a new process reads only the RPO check', async () => {
+    const stored = (await admin.get<never>(typeOf('Tenant'), NAME)) as TenantWithAzure & {
+      status?: { azure?: { verified?: { fingerprint?: string; at?: string } } };
+    };
+    expect(stored.status?.azure?.verified).toEqual({ fingerprint: expect.any(String), at: expect.any(String) });
+    await operator.stop();
+    operator = await startOperator({ info, leaseName: 'drift-cache-2', clock, config: { azure: azureConfig } });
+    await waitFor('leadership', () => operator.isLeader);
+    const mark = await armMark(info.arm);
+    await touch('after a restart');
+    const paths = (await armRequests(info.arm, mark))
+      .filter((r) => r.path.toLowerCase().includes(`/resourcegroups/${resourceGroup.toLowerCase()}/`))
+      .map((r) => `${r.method} ${r.path.split(`/servers/${serverName}/`)[1] ?? r.path}`.split('?')[0]);
+    expect(paths.sort()).toEqual([
+      'GET databases',
+      'GET databases/sqldb-drift-cache-dev',
+      'GET databases/sqldb-drift-cache-dev/restorePoints',
+    ]);
   });
 
   test('drift made in Azure waits for the interval, then is repaired', async () => {

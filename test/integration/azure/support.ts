@@ -1,16 +1,33 @@
-/** Shared setup for the Azure integration tests: an ARM emulator, real SDK clients pointed at it, fixture builders. */
+/**
+ * Shared setup for the Azure integration tests: an ARM emulator, the operator's real SDK pipeline
+ * pointed at it, a tenant's plan built the way the reconciler builds it, and a driver that does
+ * what the controller does with the engine: a pass, then another after a short requeue, carrying
+ * the recorded operations, until everything is Ready.
+ */
 import { expect } from '@jest/globals';
 import { type ArmEmulator, type ArmEmulatorOptions, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
-import { createAzureClients } from '../../../src/azure/clients.ts';
-import type { TenantAzureNames } from '../../../src/azure/names.ts';
-import type { TenantAzureDeps, TenantAzureDesired, TenantAzureObserved } from '../../../src/azure/tenant-azure.ts';
-import { reconcileTenantAzure } from '../../../src/azure/tenant-azure.ts';
+import type { ArmBody, ArmClient } from '../../../src/azure/arm-client.ts';
+import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
+import { type PassResult, type PendingOperation, reconcileResources } from '../../../src/azure/engine.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
-import { isRetryable } from '../../../src/runtime/errors.ts';
+import { type OperatorConfig, parseConfig } from '../../../src/config.ts';
+import { TerminalError } from '../../../src/runtime/errors.ts';
+import { type BackupPlan, type TenantAzurePlan, tenantAzurePlan, tenantAzureResources } from '../../../src/tenant/azure.ts';
+import type { TenantAzureNames } from '../../../src/tenant/azure-names.ts';
+import { armClientOf, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
+import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
+import type { OperatorContext } from '../../../src/context.ts';
+import { EventRecorder } from '../../../src/observability/events.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { OperatorMetrics } from '../../../src/observability/metrics.ts';
+import { parseTenant } from '../../../src/tenant/parse.ts';
+import { type TenantOptions, tenant } from '../../harness/fixtures.ts';
 
 export interface AzureTestEnv {
   emulator: ArmEmulator;
-  deps: TenantAzureDeps;
+  clients: AzureClients;
+  arm: ArmClient;
+  config: OperatorConfig;
 }
 
 export interface AzureTestEnvOptions extends ArmEmulatorOptions {
@@ -20,24 +37,11 @@ export interface AzureTestEnvOptions extends ArmEmulatorOptions {
   requestTimeoutMs?: number;
 }
 
-/** Start an emulator and build the operator's clients against it, the way production builds them. */
+/** Start an emulator (Azure's behaviours, RBAC propagating for 300 ms) and the operator's clients against it. */
 export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Promise<AzureTestEnv> {
   const emulator = await startArmEmulator({
     ...options,
-    behaviours: {
-      // TODO(engine): remove when the engine's tests converge through requeues: the operator already
-      // retries AzureKeyVaultMissingPermissions (AzureDependencyNotReady), but these tests call
-      // reconcileTenantAzure once and expect the server key on the first pass.
-      rbacPropagationDelayMs: 0,
-      // TODO(engine): remove when Microsoft.ManagedIdentity writes have their own budget in the
-      // operator (issue #14): today an SDK retry of an identity PUT plus the credential PUT exceed
-      // Azure's ~2 writes/s and earn a 429.
-      managedIdentityWritesPerSecond: 0,
-      // TODO(engine): remove when Delete waits for a real weekly long-term copy instead of relying on
-      // a backup taken at deletion (issue #14 item 1).
-      ltrBackupAtDeletion: true,
-      ...options.behaviours,
-    },
+    behaviours: { rbacPropagationDelayMs: 300, ...options.behaviours },
   });
   const clients = createAzureClients({
     subscriptionId: emulator.subscriptionId,
@@ -45,6 +49,7 @@ export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Prom
     ca: emulator.ca,
     credential: emulator.credential,
     writeLimiter: createWriteLimiter({ writesPerSecond: 1000, burst: 1000 }),
+    managedIdentityWriteLimiter: createWriteLimiter({ writesPerSecond: 2, burst: 2 }),
     requestTimeoutMs: options.requestTimeoutMs ?? 2_000,
     retry: {
       retryDelayInMs: 5,
@@ -52,69 +57,72 @@ export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Prom
       ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     },
   });
-  return { emulator, deps: { clients, inProgressRetryAfterMs: 20 } };
+  const config = parseConfig({
+    azure: {
+      subscriptionId: emulator.subscriptionId,
+      directoryTenantId: emulator.directoryTenantId,
+      endpoint: emulator.endpoint,
+      credential: 'emulator',
+      oidcIssuer: 'https://oidc.example.test/issuer/',
+      sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
+      frontDoorRegion: 'westeurope',
+      tags: { costCenter: 'cc-42' },
+    },
+  });
+  return { emulator, clients, arm: armClientOf(clients, { endpoint: emulator.endpoint }), config };
 }
 
-type Overrides = {
-  [K in keyof TenantAzureDesired]?: TenantAzureDesired[K] extends object ? Partial<TenantAzureDesired[K]> : TenantAzureDesired[K];
+/** The backup settings of the default BackupPolicy, as the reconciler resolves them. */
+export const DEFAULT_BACKUP: BackupPlan = {
+  redundancy: 'Zone',
+  shortTerm: { retentionDays: 14, diffBackupIntervalInHours: 12 },
+  longTerm: { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 },
 };
 
-/** A valid desired state for tenant `name`; override any part. */
-export function tenantDesired(name: string, emulator: ArmEmulator, overrides: Overrides = {}): TenantAzureDesired {
-  const base: TenantAzureDesired = {
-    tenant: name,
-    environment: 'production',
-    region: 'westeurope',
-    tags: { costCenter: 'cc-42' },
-    sql: { skuName: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 2, backupStorageRedundancy: 'Zone' },
-    keyVault: { publicNetworkAccess: false },
-    identity: { namespace: `tenant-${name}`, serviceAccountName: 'app', oidcIssuer: 'https://oidc.example.test/issuer/' },
-    entraAdmin: {
-      login: 'sql-admins',
-      objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c',
-      tenantId: emulator.directoryTenantId,
-    },
-  };
-  return {
-    ...base,
-    ...overrides,
-    sql: { ...base.sql, ...overrides.sql },
-    keyVault: { ...base.keyVault, ...overrides.keyVault },
-    identity: { ...base.identity, ...overrides.identity },
-    entraAdmin: { ...base.entraAdmin, ...overrides.entraAdmin },
-    tags: { ...base.tags, ...overrides.tags },
-  } as TenantAzureDesired;
+/** Tenant `name`'s plan, built by the same pure functions the reconciler uses. */
+export function tenantPlan(
+  env: AzureTestEnv,
+  name: string,
+  options: TenantOptions & { backup?: BackupPlan | null } = {},
+): TenantAzurePlan {
+  const parsed = parseTenant(tenant(name, { environment: 'Production', replicas: 2, ...options }));
+  if (!parsed.ok) throw new Error(parsed.message);
+  const azure = env.config.azure;
+  if (!azure) throw new Error('no azure config');
+  return tenantAzurePlan(parsed.tenant, env.config, azure, options.backup === null ? undefined : (options.backup ?? DEFAULT_BACKUP));
 }
 
 export interface ConvergeResult {
-  observed: TenantAzureObserved;
-  attempts: number;
-  /** `reason` of every RetryableError along the way. */
+  last: PassResult;
+  passes: number;
+  /** Reason of every retryable failure along the way. */
   retries: string[];
 }
 
 /**
- * What a controller does: call `reconcileTenantAzure` until it succeeds, waiting each
- * RetryableError's `retryAfterMs` (capped, tests must stay fast). A TerminalError fails at once.
+ * What the controller does: a pass, then (after `delayMs`) another with the operations it
+ * recorded, until every resource is Ready. A terminal failure throws at once.
  */
-export async function reconcileUntilConverged(
-  deps: TenantAzureDeps,
-  desired: TenantAzureDesired,
-  options: { maxAttempts?: number; maxDelayMs?: number } = {},
+export async function converge(
+  env: AzureTestEnv,
+  plan: TenantAzurePlan,
+  options: { maxPasses?: number; delayMs?: number; pending?: PendingOperation[] } = {},
 ): Promise<ConvergeResult> {
-  const maxAttempts = options.maxAttempts ?? 50;
+  const maxPasses = options.maxPasses ?? 400;
   const retries: string[] = [];
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    try {
-      const observed = await reconcileTenantAzure(deps, desired);
-      return { observed, attempts: attempt, retries };
-    } catch (err) {
-      if (!isRetryable(err)) throw err;
-      retries.push(err.reason);
-      await new Promise((r) => setTimeout(r, Math.min(err.retryAfterMs ?? 10, options.maxDelayMs ?? 50)));
+  let pending = options.pending ?? [];
+  for (let passes = 1; passes <= maxPasses; passes++) {
+    const last = await reconcileResources(env.arm, tenantAzureResources(plan), { pending, now: new Date() });
+    pending = last.pending;
+    for (const r of last.reports.values()) {
+      if (!r.error) continue;
+      if (r.error instanceof TerminalError) throw r.error;
+      retries.push(r.error.reason);
     }
+    if (last.converged) return { last, passes, retries };
+    await new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 10));
   }
-  throw new Error(`did not converge in ${maxAttempts} attempts: ${retries.join(', ')}`);
+  throw new Error(`did not converge in ${maxPasses} passes: ${retries.join(', ')}`);
 }
 
 /** Counts of requests by kind since a bookmark. */
@@ -127,11 +135,6 @@ export function countRequests(emulator: ArmEmulator, since = 0): { reads: number
   };
 }
 
-/** `keyUriWithVersion` of a vault key in the emulator's state. */
-export function keyUriOf(emulator: ArmEmulator, keyId: string): string | undefined {
-  return props(emulator.state.get(keyId)).keyUriWithVersion as string | undefined;
-}
-
 /** Ids of a tenant environment's resources in the emulator. */
 export function resourceIds(emulator: ArmEmulator, names: TenantAzureNames) {
   const rg = `/subscriptions/${emulator.subscriptionId}/resourceGroups/${names.resourceGroup}`;
@@ -139,18 +142,18 @@ export function resourceIds(emulator: ArmEmulator, names: TenantAzureNames) {
   const vault = `${rg}/providers/Microsoft.KeyVault/vaults/${names.keyVault}`;
   const identity = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${names.identity}`;
   const database = `${server}/databases/${names.sqlDatabase}`;
-  return { rg, server, vault, identity, database, key: `${vault}/keys/${names.tdeKey}` };
+  const waf = `${rg}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/tenant-waf`;
+  return { rg, server, vault, identity, database, waf, key: `${vault}/keys/${names.tdeKey}` };
 }
 
-type Json = Record<string, unknown>;
-const props = (body: Json | undefined): Json => (body?.properties ?? {}) as Json;
+const props = (body: ArmBody | undefined): ArmBody => (body?.properties ?? {}) as ArmBody;
 
 /**
- * Every security property of a reconciled tenant, checked on the emulator's state (what ARM holds),
+ * Every security property of a converged tenant, checked on the emulator's state (what ARM holds),
  * not on what the operator believes.
  */
-export function expectSecureTenant(emulator: ArmEmulator, desired: TenantAzureDesired, observed: TenantAzureObserved): void {
-  const ids = resourceIds(emulator, observed.names);
+export function expectSecureTenant(emulator: ArmEmulator, plan: TenantAzurePlan): void {
+  const ids = resourceIds(emulator, plan.names);
   const state = emulator.state;
 
   const server = state.get(ids.server);
@@ -163,7 +166,7 @@ export function expectSecureTenant(emulator: ArmEmulator, desired: TenantAzureDe
     properties: { azureADOnlyAuthentication: true },
   });
   expect(state.get(`${ids.server}/administrators/ActiveDirectory`)).toMatchObject({
-    properties: { administratorType: 'ActiveDirectory', login: desired.entraAdmin.login, sid: desired.entraAdmin.objectId },
+    properties: { administratorType: 'ActiveDirectory', login: plan.entraAdmin.login, sid: plan.entraAdmin.objectId },
   });
 
   const key = state.get(ids.key);
@@ -174,10 +177,8 @@ export function expectSecureTenant(emulator: ArmEmulator, desired: TenantAzureDe
     properties: { serverKeyType: 'AzureKeyVault', uri: keyUri, autoRotationEnabled: true },
   });
   expect(state.get(`${ids.database}/transparentDataEncryption/current`)).toMatchObject({ properties: { state: 'Enabled' } });
-  expect(state.get(ids.database)).toMatchObject({
-    sku: { name: desired.sql.skuName, tier: desired.sql.tier },
-    properties: { status: 'Online', requestedBackupStorageRedundancy: desired.sql.backupStorageRedundancy },
-  });
+  expect(props(state.get(ids.database))).toMatchObject({ requestedBackupStorageRedundancy: plan.backup?.redundancy });
+  expect(['Online', 'Paused']).toContain(props(state.get(ids.database)).status);
 
   expect(state.get(ids.vault)).toMatchObject({
     properties: {
@@ -185,11 +186,12 @@ export function expectSecureTenant(emulator: ArmEmulator, desired: TenantAzureDe
       enablePurgeProtection: true,
       enableRbacAuthorization: true,
       networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' },
-      publicNetworkAccess: desired.keyVault.publicNetworkAccess ? 'Enabled' : 'Disabled',
+      publicNetworkAccess: plan.keyVaultPublicNetworkAccess ? 'Enabled' : 'Disabled',
     },
   });
 
   // Exactly the two grants on the vault: secrets for the workload, crypto for the SQL server.
+  const identity = state.get(ids.identity);
   const grants = state
     .list('Microsoft.Authorization/roleAssignments')
     .filter((ra) => (props(ra).scope as string).toLowerCase() === ids.vault.toLowerCase())
@@ -197,28 +199,50 @@ export function expectSecureTenant(emulator: ArmEmulator, desired: TenantAzureDe
   expect(grants).toHaveLength(2);
   expect(grants).toEqual(
     expect.arrayContaining([
-      ['4633458b-17de-408a-b874-0445c86b69e6', observed.identityPrincipalId],
-      ['e147488a-f6f5-4113-8e2d-b22465e65bf6', (server?.identity as Json | undefined)?.principalId],
+      ['4633458b-17de-408a-b874-0445c86b69e6', props(identity).principalId],
+      ['e147488a-f6f5-4113-8e2d-b22465e65bf6', (server?.identity as ArmBody | undefined)?.principalId],
     ]),
   );
 
   const fics = state.list('Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials');
   expect(fics.filter((f) => (f.id as string).startsWith(ids.identity))).toEqual([
     expect.objectContaining({
-      properties: {
-        issuer: desired.identity.oidcIssuer,
-        subject: `system:serviceaccount:${desired.identity.namespace}:${desired.identity.serviceAccountName}`,
+      properties: expect.objectContaining({
+        issuer: plan.identity.oidcIssuer,
+        subject: `system:serviceaccount:${plan.identity.namespace}:${plan.identity.serviceAccountName}`,
         audiences: ['api://AzureADTokenExchange'],
-      },
+      }),
     }),
   ]);
 
-  for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database]) {
-    expect(state.get(id)?.tags).toMatchObject({
-      ...desired.tags,
-      'managed-by': 'tenant-operator',
-      'tenancy.dev-tenant': desired.tenant,
-      'tenancy.dev-environment': desired.environment,
-    });
+  // The WAF policy lives with the front door, not with the data.
+  expect(state.get(ids.waf)).toMatchObject({ location: plan.wafRegion, properties: { policySettings: { mode: 'Prevention' } } });
+
+  for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database, ids.waf]) {
+    expect(state.get(id)?.tags).toMatchObject(plan.tags);
   }
+  // The operator sent nothing the REST specs forbid.
+  expect(state.specViolations()).toEqual([]);
+}
+
+/** The Tenant reconciler's Azure step, with a context of its own (no operator): clock = the emulator's. */
+export function azureStep(env: AzureTestEnv): { step: TenantAzureStep; events: string[]; metrics: OperatorMetrics } {
+  const logger = silentLogger();
+  const metrics = new OperatorMetrics({ defaultMetrics: false });
+  const events: string[] = [];
+  const recorder = new EventRecorder(undefined, 'azure-test', env.emulator.clock, logger);
+  recorder.event = async (_obj, type, reason, message) => {
+    events.push(`${type} ${reason}: ${message}`);
+  };
+  const ctx = { config: env.config, clock: env.emulator.clock, logger, metrics, recorder } as unknown as OperatorContext;
+  const azure = env.config.azure;
+  if (!azure) throw new Error('no azure config');
+  return { step: new TenantAzureStep(ctx, azure, env.clients), events, metrics };
+}
+
+/** A Tenant as the reconciler holds it, with the status the Azure step keeps between passes. */
+export function storedTenant(name: string, options: TenantOptions = {}): Tenant {
+  const parsed = parseTenant({ ...tenant(name, { environment: 'Production', replicas: 2, ...options }), metadata: { name, uid: `uid-${name}`, generation: 1 } });
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.tenant;
 }

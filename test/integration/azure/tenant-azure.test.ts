@@ -1,19 +1,27 @@
-/** A tenant's Azure resources end to end: real SDK clients against the ARM emulator. */
+/**
+ * A tenant's Azure resources end to end: the plan the reconciler computes, run by the ARM engine
+ * through the operator's real SDK pipeline against the ARM emulator, with Azure's behaviours on
+ * (SKU normal form, RBAC propagation, the managed-identity write limit, WAF placement, weekly
+ * long-term copies).
+ */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { TenantStatus } from '../../../src/api/v1alpha1/tenant.ts';
 import { createAzureClients } from '../../../src/azure/clients.ts';
-import { tenantAzureNames } from '../../../src/azure/names.ts';
-import { deleteTenantAzure, reconcileTenantAzure, releaseTenantAzure } from '../../../src/azure/tenant-azure.ts';
+import { type PendingOperation, reconcileResources } from '../../../src/azure/engine.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
-import { RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
+import { PlatformError } from '../../../src/runtime/errors.ts';
+import { DEFAULT_FINAL_BACKUP_RETENTION, tenantAzureResources } from '../../../src/tenant/azure.ts';
+import { armClientOf } from '../../../src/tenant/azure-step.ts';
 import {
   type AzureTestEnv,
+  azureStep,
+  converge,
   countRequests,
   expectSecureTenant,
-  keyUriOf,
-  reconcileUntilConverged,
   resourceIds,
   startAzureTestEnv,
-  tenantDesired,
+  storedTenant,
+  tenantPlan,
 } from './support.ts';
 
 let env: AzureTestEnv;
@@ -26,230 +34,250 @@ afterAll(async () => {
   await env.emulator.stop();
 });
 
-describe('reconcileTenantAzure', () => {
-  test('creates every resource with its security settings, then makes zero writes when nothing changed', async () => {
-    const { emulator, deps } = env;
-    const desired = tenantDesired('acme', emulator);
+describe('the engine over a tenant’s plan', () => {
+  test('creates every resource with its security settings, through RBAC propagation, then makes zero writes', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'acme');
+    const mark = emulator.mark();
 
-    const created = await reconcileTenantAzure(deps, desired);
+    const { last, retries } = await converge(env, plan);
 
-    expectSecureTenant(emulator, desired, created);
-    const names = tenantAzureNames('acme', 'production');
-    expect(created).toMatchObject({
-      resourceGroup: names.resourceGroup,
-      databaseName: names.sqlDatabase,
-      serverFqdn: `${names.sqlServer}.database.windows.net`,
-      vaultUri: `https://${names.keyVault}.vault.azure.net/`,
-      ready: { identity: true, keyVault: true, database: true },
-    });
-    expect(created.identityClientId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(created.earliestRestoreDate).toBe(emulator.clock.now().toISOString());
+    expectSecureTenant(emulator, plan);
     // One write per resource, nothing twice: RG, identity, FIC, vault, key, 2 role assignments,
-    // server (with Entra admin + Entra-only), server key, protector, database.
-    expect(countRequests(emulator)).toMatchObject({ writes: 11, reads: 20 });
-    expect(created.changes.map((c) => c.resource)).toEqual([
-      'resourceGroup',
-      'identity',
-      'federatedCredential',
-      'keyVault',
-      'tdeKey',
-      'roleAssignment.secretsUser',
-      'sqlServer',
-      'roleAssignment.cryptoServiceEncryptionUser',
-      'sqlServerKey',
-      'sqlEncryptionProtector',
-      'sqlDatabase',
-    ]);
-
-    const mark = emulator.mark();
-    const again = await reconcileTenantAzure(deps, desired);
-
-    expect(emulator.writes(mark)).toEqual([]);
-    expect(countRequests(emulator, mark)).toEqual({ reads: 14, writes: 0, polls: 0 });
-    expect(again.changes).toEqual([]);
-    expect(again.identityClientId).toBe(created.identityClientId);
-  });
-
-  test('earliestRestoreDate follows the emulated clock through the retention window', async () => {
-    const { emulator, deps } = env;
-    const desired = tenantDesired('clocked', emulator);
-    const first = await reconcileTenantAzure(deps, desired);
-    emulator.clock.advance(10 * 86_400_000);
-    const later = await reconcileTenantAzure(deps, desired);
-    // Default retention is 7 days: the restore window now starts 7 days ago, not at creation.
-    expect(Date.parse(later.earliestRestoreDate!) - Date.parse(first.earliestRestoreDate!)).toBe(3 * 86_400_000);
-  });
-
-  test('changing the SKU writes only the database, with one PATCH', async () => {
-    const { emulator, deps } = env;
-    await reconcileTenantAzure(deps, tenantDesired('beta', emulator));
-    const mark = emulator.mark();
-
-    const scaled = await reconcileTenantAzure(deps, tenantDesired('beta', emulator, { sql: { capacity: 4 } }));
-
+    // server (with Entra admin + Entra-only), server key, protector, database, short- and
+    // long-term retention, WAF policy.
     const writes = emulator.writes(mark);
-    expect(writes.map((w) => `${w.method} ${w.resourceType}`)).toEqual(['PATCH Microsoft.Sql/servers/databases']);
-    expect(scaled.changes).toEqual([{ resource: 'sqlDatabase', fields: ['sku'] }]);
-    const ids = resourceIds(emulator, scaled.names);
-    expect(emulator.state.get(ids.database)).toMatchObject({ sku: { name: 'GP_Gen5', capacity: 4 } });
+    // While the crypto role propagates, the server key is refused (and retried later): the only
+    // failed writes.
+    const refused = writes.filter((w) => w.status >= 300);
+    expect(refused.map((w) => `${w.status} ${w.resourceType}`)).toEqual(refused.map(() => '400 Microsoft.Sql/servers/keys'));
+    expect(writes.filter((w) => w.status < 300).map((w) => w.resourceType).sort()).toEqual(
+      [
+        'Microsoft.Authorization/roleAssignments',
+        'Microsoft.Authorization/roleAssignments',
+        'Microsoft.KeyVault/vaults',
+        'Microsoft.KeyVault/vaults/keys',
+        'Microsoft.ManagedIdentity/userAssignedIdentities',
+        'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
+        'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
+        'Microsoft.Resources/resourceGroups',
+        'Microsoft.Sql/servers',
+        'Microsoft.Sql/servers/databases',
+        'Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies',
+        'Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies',
+        'Microsoft.Sql/servers/encryptionProtector',
+        'Microsoft.Sql/servers/keys',
+      ].sort(),
+    );
+    // The server key waited for the crypto role to propagate: retried, never terminal.
+    expect(retries).toContain('AzureRbacPropagating');
+    // Ask for S0-style or vCore-with-count SKUs, read back Azure's normal form: still converged.
+    expect(last.changes).toEqual([]);
+
+    const again = emulator.mark();
+    const steady = await reconcileResources(env.arm, tenantAzureResources(plan), { now: new Date() });
+    expect(steady.converged).toBe(true);
+    expect(emulator.writes(again)).toEqual([]);
+    expect(countRequests(emulator, again)).toMatchObject({ writes: 0, polls: 0 });
   });
 
-  test('every write, SDK retries included, waits on the operator-wide write limiter', async () => {
+  test('never waits for an operation: a pass returns while the server is still being created, and resumes it', async () => {
     const { emulator } = env;
-    const writeLimiter = createWriteLimiter({ writesPerSecond: 50, burst: 2 });
-    const clients = createAzureClients({
-      subscriptionId: emulator.subscriptionId,
-      endpoint: emulator.endpoint,
-      ca: emulator.ca,
-      credential: emulator.credential,
-      writeLimiter,
-    });
-    // One throttled PUT, retried inside the SDK: ARM counts both, so the limiter must too.
-    emulator.faults.throttle({ method: 'PUT', resourceType: 'Microsoft.ManagedIdentity/userAssignedIdentities' }, { times: 1 });
-    const mark = emulator.mark();
-
-    await reconcileTenantAzure({ clients }, tenantDesired('limited', emulator));
-
-    const writes = emulator.writes(mark);
-    expect(writes).toHaveLength(12);
-    expect(writeLimiter.stats.granted).toBe(writes.length);
-    expect(writeLimiter.stats.delayed).toBeGreaterThan(0);
-    // After a burst of 2, the other 10 writes reach ARM at no more than 50/s: 200 ms at least.
-    const span = Date.parse(writes.at(-1)!.time) - Date.parse(writes[0]!.time);
-    expect(span).toBeGreaterThanOrEqual(190);
-  });
-
-  test('with a read budget, every GET (operation polls included) waits on the read limiter', async () => {
-    const { emulator } = env;
-    const writeLimiter = createWriteLimiter({ writesPerSecond: 1000, burst: 1000 });
-    const readLimiter = createWriteLimiter({ writesPerSecond: 100, burst: 5 });
-    const clients = createAzureClients({
-      subscriptionId: emulator.subscriptionId,
-      endpoint: emulator.endpoint,
-      ca: emulator.ca,
-      credential: emulator.credential,
-      writeLimiter,
-      readLimiter,
-    });
-    const mark = emulator.mark();
-    await reconcileTenantAzure({ clients, inProgressRetryAfterMs: 20 }, tenantDesired('read-limited', emulator));
-    const requests = emulator.requests.filter((r) => r.seq > mark);
-    const reads = requests.filter((r) => r.method === 'GET');
-    expect(reads.length).toBeGreaterThan(10);
-    expect(readLimiter.stats.granted).toBe(reads.length);
-    expect(writeLimiter.stats.granted).toBe(requests.length - reads.length);
-    expect(readLimiter.stats.delayed).toBeGreaterThan(0);
-  });
-
-  test('a restart in the middle of creating the server resumes without a second write or operation', async () => {
-    const { emulator, deps } = env;
-    const desired = tenantDesired('restart', emulator);
-    const ids = resourceIds(emulator, tenantAzureNames('restart', 'production'));
+    const plan = tenantPlan(env, 'patient');
+    const ids = resourceIds(emulator, plan.names);
     emulator.faults.add({
       name: 'slow server create',
       match: { method: 'PUT', resourceType: 'Microsoft.Sql/servers' },
-      action: { kind: 'lroDelay', ms: 300 },
+      action: { kind: 'lroDelay', ms: 1_500 },
       times: 1,
     });
+    let pending: PendingOperation[] = [];
+    let serverBusy = false;
+    for (let i = 0; i < 50 && !serverBusy; i++) {
+      const pass = await reconcileResources(env.arm, tenantAzureResources(plan), { pending, now: new Date() });
+      pending = pass.pending;
+      serverBusy = pass.reports.get('sqlServer')?.phase === 'Busy';
+      if (!serverBusy) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(serverBusy).toBe(true);
+    // The pass came back with the operation recorded, not its result.
+    expect(pending).toContainEqual(expect.objectContaining({ key: 'sqlServer', id: ids.server, method: 'PUT' }));
+    expect((emulator.state.get(ids.server)?.properties as { state?: string }).state).toBe('Creating');
+    // Independent resources went ahead meanwhile.
+    expect(emulator.state.get(ids.vault)).toBeDefined();
 
-    // The first operator process starts the server create, then "dies": it stops awaiting and polling.
-    const firstProcess = new AbortController();
-    const first = reconcileTenantAzure({ ...deps, signal: firstProcess.signal }, desired).catch((err: unknown) => err);
-    await waitFor(() => (emulator.state.get(ids.server)?.properties as { state?: string } | undefined)?.state === 'Creating');
-    firstProcess.abort();
-    expect(await first).toMatchObject({ reason: 'Canceled' });
-
-    // The next process finds the server still Creating: no write, a retry hint instead.
-    const mark = emulator.mark();
-    const second = await reconcileTenantAzure(deps, desired).catch((err: unknown) => err);
-    expect(second).toBeInstanceOf(RetryableError);
-    expect(second).toMatchObject({ reason: 'AzureOperationInProgress' });
-    expect(emulator.writes(mark)).toEqual([]);
-
-    const { observed } = await reconcileUntilConverged(deps, desired, { maxAttempts: 200, maxDelayMs: 20 });
-
-    expectSecureTenant(emulator, desired, observed);
+    await converge(env, plan, { pending });
     const serverPuts = emulator.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === ids.server.toLowerCase());
     expect(serverPuts).toHaveLength(1);
-    expect(emulator.state.operations().filter((op) => op.resourceId === ids.server)).toHaveLength(1);
-    expect(emulator.state.list('Microsoft.Sql/servers').filter((s) => (s.id as string) === ids.server)).toHaveLength(1);
+  });
+
+  test('a restart between beginning the server create and recording it: no second write or operation', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'restart');
+    const ids = resourceIds(emulator, plan.names);
+    emulator.faults.add({
+      name: 'slow server create',
+      match: { method: 'PUT', resourceType: 'Microsoft.Sql/servers' },
+      // Long enough to outlast the pass that begins it (its identity writes wait for their budget).
+      action: { kind: 'lroDelay', ms: 3_000 },
+      times: 1,
+    });
+    for (let i = 0; i < 50; i++) {
+      const pass = await reconcileResources(env.arm, tenantAzureResources(plan), { now: new Date() });
+      if (pass.pending.some((p) => p.key === 'sqlServer')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The recorded operations are lost (the process died before writing status): pass `[]`.
+    const mark = emulator.mark();
+    const after = await reconcileResources(env.arm, tenantAzureResources(plan), { pending: [], now: new Date() });
+    expect(after.reports.get('sqlServer')?.phase).toBe('Busy');
+    expect(emulator.writes(mark).filter((w) => w.resourceType === 'Microsoft.Sql/servers')).toEqual([]);
+
+    await converge(env, plan);
+    expectSecureTenant(emulator, plan);
+    expect(emulator.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === ids.server.toLowerCase())).toHaveLength(1);
+    expect(emulator.state.operations().filter((op) => op.resourceId.toLowerCase() === ids.server.toLowerCase())).toHaveLength(1);
+  });
+
+  test('a tier change is one PATCH of the database SKU, compared in Azure’s normal form', async () => {
+    const { emulator } = env;
+    const small = tenantPlan(env, 'beta', { tier: 'Small' });
+    await converge(env, small);
+    const mark = emulator.mark();
+
+    const large = tenantPlan(env, 'beta', { tier: 'Large' });
+    expect(large.sqlSku).not.toEqual(small.sqlSku);
+    await converge(env, large);
+
+    expect(emulator.writes(mark).map((w) => `${w.method} ${w.resourceType}`)).toEqual(['PATCH Microsoft.Sql/servers/databases']);
+    const again = emulator.mark();
+    await converge(env, large);
+    expect(emulator.writes(again)).toEqual([]);
+  });
+
+  test('every write waits on the operator-wide budget, and identity writes on Microsoft.ManagedIdentity’s own', async () => {
+    const { emulator } = env;
+    const writeLimiter = createWriteLimiter({ writesPerSecond: 1000, burst: 1000 });
+    const managedIdentityWriteLimiter = createWriteLimiter({ writesPerSecond: 2, burst: 1 });
+    const clients = createAzureClients({
+      subscriptionId: emulator.subscriptionId,
+      endpoint: emulator.endpoint,
+      ca: emulator.ca,
+      credential: emulator.credential,
+      writeLimiter,
+      managedIdentityWriteLimiter,
+    });
+    const limited = { ...env, clients, arm: armClientOf(clients, { endpoint: emulator.endpoint }) };
+    // Azure's budget is per subscription and second: leave the earlier tests' identity writes behind.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const mark = emulator.mark();
+    await converge(limited, tenantPlan(env, 'limited'));
+    const writes = emulator.writes(mark);
+    expect(writeLimiter.stats.granted).toBe(writes.length);
+    const identityWrites = writes.filter((w) => (w.resourceType ?? '').startsWith('Microsoft.ManagedIdentity/'));
+    expect(managedIdentityWriteLimiter.stats.granted).toBe(identityWrites.length);
+    // Azure's ~2 writes/s for the provider: none of them was throttled.
+    expect(identityWrites.filter((w) => w.status === 429)).toEqual([]);
   });
 });
 
-describe('deletion policies', () => {
-  test('Retain tags every resource orphaned, deletes nothing, and a later reconcile takes them back', async () => {
-    const { emulator, deps } = env;
-    const desired = tenantDesired('gamma', emulator);
-    const observed = await reconcileTenantAzure(deps, desired);
-    const ids = resourceIds(emulator, observed.names);
+describe('deletion policies, one step per pass', () => {
+  /** Runs release or delete passes like the finalizer does, carrying the recorded operations. */
+  async function tearDown(
+    run: (status: TenantStatus['azure']) => ReturnType<ReturnType<typeof azureStep>['step']['release']>,
+    maxPasses = 200,
+  ) {
+    let status: TenantStatus['azure'] = {};
+    for (let i = 0; i < maxPasses; i++) {
+      const outcome = await run(status);
+      status = { operations: outcome.operations };
+      if (outcome.finished || outcome.failure) return outcome;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('teardown did not finish');
+  }
+
+  test('Retain tags every resource orphaned, the WAF policy too, deletes nothing; the tenant takes them back', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'gamma');
+    await converge(env, plan);
+    const ids = resourceIds(emulator, plan.names);
+    const { step } = azureStep(env);
+    const tenant = storedTenant('gamma');
     const mark = emulator.mark();
 
-    await releaseTenantAzure(deps, desired);
+    const outcome = await tearDown((azure) => step.release({ ...tenant, status: { azure } }));
 
+    expect(outcome.finished).toBe(true);
     const writes = emulator.writes(mark);
     expect(writes.filter((w) => w.method === 'DELETE' || w.method === 'POST')).toEqual([]);
-    expect(writes).toHaveLength(5);
-    for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database]) {
+    for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database, ids.waf]) {
       expect(emulator.state.get(id)?.tags).toMatchObject({ 'tenancy.dev-orphaned': 'true', 'tenancy.dev-tenant': 'gamma' });
     }
     const again = emulator.mark();
-    await releaseTenantAzure(deps, desired);
+    await tearDown((azure) => step.release({ ...tenant, status: { azure } }));
     expect(emulator.writes(again)).toEqual([]);
 
-    const adopted = await reconcileTenantAzure(deps, desired);
-    expect(adopted.changes.map((c) => c.resource)).toEqual(['resourceGroup', 'identity', 'keyVault', 'sqlServer', 'sqlDatabase']);
-    for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database]) {
+    await converge(env, plan);
+    for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database, ids.waf]) {
       expect(emulator.state.get(id)?.tags).not.toHaveProperty('tenancy.dev-orphaned');
     }
   });
 
-  test('Delete keeps a final backup, soft-deletes the vault without purging it, removes the rest', async () => {
-    const { emulator, deps } = env;
-    const desired = tenantDesired('delta', emulator);
-    const observed = await reconcileTenantAzure(deps, desired);
-    const ids = resourceIds(emulator, observed.names);
-    const keyUri = keyUriOf(emulator, ids.key);
-    const mark = emulator.mark();
-
-    await deleteTenantAzure(deps, desired);
-
-    const writes = emulator.writes(mark).map((w) => `${w.method} ${w.resourceType}`);
-    expect(writes).toEqual([
-      'PUT Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies',
-      'DELETE Microsoft.Sql/servers/databases',
-      'DELETE Microsoft.Sql/servers',
-      'DELETE Microsoft.ManagedIdentity/userAssignedIdentities',
-      'DELETE Microsoft.KeyVault/vaults',
-      'DELETE Microsoft.Resources/resourceGroups',
-    ]);
-    expect(emulator.state.list().filter((r) => (r.id as string).startsWith(ids.rg))).toEqual([]);
-    expect(emulator.state.get(ids.rg)).toBeUndefined();
-    expect(emulator.state.deletedVaults()).toContainEqual(
-      expect.objectContaining({
-        name: observed.names.keyVault,
-        properties: expect.objectContaining({ purgeProtectionEnabled: true, keys: ['tde-key'] }),
-      }),
-    );
-    const [backup] = emulator.state.retainedBackups().filter((b) => b.databaseName === observed.names.sqlDatabase);
-    expect(backup?.backupExpirationTime.getTime()).toBe(emulator.clock.now().getTime() + 12 * 7 * 86_400_000);
-
-    const idempotent = emulator.mark();
-    await deleteTenantAzure(deps, desired);
-    expect(emulator.writes(idempotent)).toEqual([]);
-
-    // The tenant comes back: the soft-deleted vault is recovered with its key, not recreated.
-    const back = await reconcileTenantAzure(deps, desired);
-    expect(back.changes).toContainEqual({ resource: 'keyVault', fields: ['created'] });
-    expect(back.changes.map((c) => c.resource)).not.toContain('tdeKey');
-    expect(keyUriOf(emulator, ids.key)).toBe(keyUri);
-    expectSecureTenant(emulator, desired, back);
+  test('a tenant whose region is refused is released all the same (by name, not by desired state)', async () => {
+    const { step } = azureStep(env);
+    // No plan can be computed for this region; release needs none.
+    const outcome = await step.release(storedTenant('refused', { region: 'westeurope' }));
+    expect(outcome).toMatchObject({ finished: true, operations: [] });
   });
 
-  test('a failure while deleting surfaces as an error and nothing is taken for gone', async () => {
-    const { emulator, deps } = env;
-    const desired = tenantDesired('epsilon', emulator);
-    const observed = await reconcileTenantAzure(deps, desired);
-    const ids = resourceIds(emulator, observed.names);
+  test('Delete waits for a long-term backup newer than the request, keeps the vault and its key, deletes the rest', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'delta');
+    await converge(env, plan);
+    const ids = resourceIds(emulator, plan.names);
+    const { step } = azureStep(env);
+    const requested = emulator.clock.now();
+    const tenant = { ...storedTenant('delta'), metadata: { ...storedTenant('delta').metadata, deletionTimestamp: requested.toISOString() } };
+    const mark = emulator.mark();
+
+    // No weekly full backup since the request: nothing is deleted, and the Tenant says why.
+    const waiting = await step.delete({ ...tenant, status: {} }, DEFAULT_FINAL_BACKUP_RETENTION);
+    expect(waiting.finished).toBe(false);
+    expect(waiting.waitingFor).toMatch(/long-term backup taken after the deletion was requested/);
+    expect(emulator.writes(mark)).toEqual([]);
+    expect(emulator.state.get(ids.database)).toBeDefined();
+
+    // A week later Azure has copied the weekly full backup: the deletion goes ahead.
+    emulator.clock.advance(7 * 86_400_000 + 60_000);
+    const outcome = await tearDown((azure) => step.delete({ ...tenant, status: { azure } }, DEFAULT_FINAL_BACKUP_RETENTION));
+    expect(outcome.finished).toBe(true);
+    for (const id of [ids.database, ids.server, ids.identity, ids.waf]) expect(emulator.state.get(id)).toBeUndefined();
+    // The vault (and the group holding it) stays: the backups are encrypted with its key.
+    expect(emulator.state.get(ids.vault)?.tags).toMatchObject({
+      'tenancy.dev-orphaned': 'true',
+      'tenancy.dev-keep-until': expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    });
+    const keepUntil = Date.parse((emulator.state.get(ids.vault)?.tags as Record<string, string>)['tenancy.dev-keep-until'] as string);
+    const retained = emulator.state.retainedBackups().filter((b) => b.databaseName === plan.names.sqlDatabase);
+    expect(retained.length).toBeGreaterThan(0);
+    for (const b of retained) expect(keepUntil).toBeGreaterThanOrEqual(Date.parse(b.backupExpirationTime.toISOString().slice(0, 10)));
+    expect(retained.some((b) => b.backupTime.getTime() >= requested.getTime())).toBe(true);
+    expect(emulator.state.get(`${ids.vault}/keys/${plan.names.tdeKey}`)).toBeDefined();
+
+    const idempotent = emulator.mark();
+    await tearDown((azure) => step.delete({ ...tenant, status: { azure } }, DEFAULT_FINAL_BACKUP_RETENTION));
+    expect(emulator.writes(idempotent)).toEqual([]);
+  });
+
+  test('a failure while deleting surfaces classified, and nothing is taken for gone', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'epsilon');
+    await converge(env, plan);
+    const ids = resourceIds(emulator, plan.names);
+    const { step } = azureStep(env);
+    emulator.clock.advance(7 * 86_400_000 + 60_000);
+    const tenant = { ...storedTenant('epsilon'), metadata: { ...storedTenant('epsilon').metadata, deletionTimestamp: new Date(emulator.clock.now().getTime() - 7 * 86_400_000).toISOString() } };
 
     // A read that fails is not a 404: nothing may be deleted on the strength of it.
     emulator.faults.add({
@@ -258,47 +286,22 @@ describe('deletion policies', () => {
       times: 1,
     });
     let mark = emulator.mark();
-    const forbidden = await deleteTenantAzure(deps, desired).catch((err: unknown) => err);
-    expect(forbidden).toBeInstanceOf(TerminalError);
-    expect(forbidden).toMatchObject({
-      reason: 'AzureAuthorizationFailed',
-      message: expect.stringContaining('delete SQL database'),
-    });
-    expect(emulator.writes(mark)).toEqual([]);
-    expect(emulator.state.get(ids.database)).toBeDefined();
-
-    // Nor is a 404 about the subscription.
-    emulator.faults.add({
-      match: { method: 'GET', resourceType: 'Microsoft.Sql/servers/databases' },
-      action: { kind: 'error', status: 404, code: 'SubscriptionNotFound' },
-      times: 1,
-    });
-    mark = emulator.mark();
-    await expect(deleteTenantAzure(deps, desired)).rejects.toMatchObject({ reason: 'AzureSubscriptionNotFound' });
+    const forbidden = await step.delete({ ...tenant, status: {} }, DEFAULT_FINAL_BACKUP_RETENTION);
+    expect(forbidden.failure).toBeInstanceOf(PlatformError);
+    expect(forbidden.failure).toMatchObject({ reason: 'AzureAuthorizationFailed' });
     expect(emulator.writes(mark)).toEqual([]);
 
-    // The server's delete operation fails: the error surfaces, the server and the group stay.
+    // The server's delete operation fails: the error surfaces, the server stays.
     emulator.faults.failOperation({ method: 'DELETE', resourceType: 'Microsoft.Sql/servers' }, { times: 1 });
     mark = emulator.mark();
-    const failed = await deleteTenantAzure(deps, desired).catch((err: unknown) => err);
-    expect(failed).toBeInstanceOf(RetryableError);
-    expect(failed).toMatchObject({ reason: 'AzureOperationFailed', message: expect.stringContaining('delete SQL server') });
+    const failed = await tearDown((azure) => step.delete({ ...tenant, status: { azure } }, DEFAULT_FINAL_BACKUP_RETENTION));
+    expect(failed.failure).toMatchObject({ reason: 'AzureOperationFailed', message: expect.stringContaining('SQL server') });
     expect(emulator.state.get(ids.database)).toBeUndefined();
-    expect(emulator.state.get(ids.server)).toMatchObject({ properties: { state: 'Ready' } });
-    expect(emulator.state.get(ids.rg)).toBeDefined();
-    expect(emulator.writes(mark).map((w) => w.resourceType)).not.toContain('Microsoft.Resources/resourceGroups');
+    expect(emulator.state.get(ids.server)).toBeDefined();
 
     // Retrying resumes where it stopped.
-    await deleteTenantAzure(deps, desired);
+    const done = await tearDown((azure) => step.delete({ ...tenant, status: { azure } }, DEFAULT_FINAL_BACKUP_RETENTION));
+    expect(done.finished).toBe(true);
     expect(emulator.state.get(ids.server)).toBeUndefined();
-    expect(emulator.state.get(ids.rg)).toBeUndefined();
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -8,7 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
+import { resolveBackupPolicy } from '../../../src/backup/policy.ts';
 import type { TenantBackup, TenantBackupResult } from '../../../src/backup/tenant-backup.ts';
+import type { AzureClients } from '../../../src/azure/clients.ts';
+import { tenantAzurePlan } from '../../../src/tenant/azure.ts';
+import { createAzureClientsFromConfig, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
+import { decideBackupPlan } from '../../../src/tenant/reconciler.ts';
+import { checkResidency } from '../../../src/tenant/residency.ts';
 import { parseConfig } from '../../../src/config.ts';
 import type { OperatorContext } from '../../../src/context.ts';
 import { EventRecorder } from '../../../src/observability/events.ts';
@@ -136,6 +142,9 @@ class ListCache {
 export class BackupTestContext {
   readonly ctx: OperatorContext;
   readonly metrics = new OperatorMetrics({ defaultMetrics: false });
+  readonly clients: AzureClients;
+  /** The `AzureApplied` events the Azure step recorded (what it wrote). */
+  readonly azureChanges: string[] = [];
   readonly #admin: KubeClient;
   readonly #caches = {
     tenants: new ListCache('/apis/tenancy.dev/v1alpha1/tenants'),
@@ -146,15 +155,21 @@ export class BackupTestContext {
   constructor(admin: KubeClient, arm: ArmInfo, clock: Clock) {
     this.#admin = admin;
     const logger = silentLogger();
+    const recorder = new EventRecorder(undefined, 'backup-test', clock, logger);
+    recorder.event = async (_obj, _type, reason, message) => {
+      if (reason === 'AzureApplied') this.azureChanges.push(message);
+    };
+    const config = parseConfig({ azure: emulatorAzureConfig(arm) });
     this.ctx = {
       client: admin,
-      config: parseConfig({ azure: emulatorAzureConfig(arm) }),
+      config,
       clock,
       logger,
       metrics: this.metrics,
-      recorder: new EventRecorder(undefined, 'backup-test', clock, logger),
+      recorder,
       caches: this.#caches,
     } as unknown as OperatorContext;
+    this.clients = createAzureClientsFromConfig(config.azure as NonNullable<typeof config.azure>);
   }
 
   async refresh(): Promise<void> {
@@ -178,23 +193,34 @@ export async function driveBackup(
   backup: TenantBackup,
   name: string,
   override: (t: StoredTenant) => StoredTenant = (t) => t,
-): Promise<TenantBackupResult> {
+): Promise<TenantBackupResult & { azureChanges: string[] }> {
   await context.refresh();
   const tenant = override((await admin.get(typeOf('Tenant'), name)) as unknown as StoredTenant);
-  const azure = tenant.status?.azure ?? {};
-  const facts = {
-    resourceGroup: azure.resourceGroup,
-    sqlServerFqdn: azure.sqlServerFqdn,
-    databaseName: azure.databaseName,
-  };
-  const result = await backup.reconcile(tenant, facts, tenant.status?.backup);
+  // The Azure step first, as the reconciler runs it: it writes retention (one of the tenant's
+  // resources) and reports what Azure shows; operations it begins are carried in status.
+  const policy = resolveBackupPolicy(context.ctx, tenant);
+  const residency = checkResidency(tenant.spec, context.ctx.config);
+  if (!residency.allowed) throw new Error(residency.message);
+  const decided = decideBackupPlan(policy, residency);
+  if (decided.refused) throw decided.refused;
+  const azureConfig = context.ctx.config.azure;
+  if (!azureConfig) throw new Error('no azure config');
+  const step = new TenantAzureStep(context.ctx, azureConfig, context.clients);
+  const before = context.azureChanges.length;
+  let azure = await step.reconcile(tenant, tenantAzurePlan(tenant, context.ctx.config, azureConfig, decided.plan));
+  for (let i = 0; i < 100 && (azure.record.operations?.length ?? 0) > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const withOps = { ...tenant, status: { ...tenant.status, azure: { ...tenant.status?.azure, operations: azure.record.operations } } };
+    azure = await step.reconcile(withOps, tenantAzurePlan(tenant, context.ctx.config, azureConfig, decided.plan));
+  }
+  const result = await backup.reconcile(tenant, azure.facts, tenant.status?.backup, policy);
   await admin.apply(
     typeOf('Tenant'),
     { apiVersion: 'tenancy.dev/v1alpha1', kind: 'Tenant', metadata: { name }, status: { backup: result.status ?? {} } },
     'backup-wiring-test',
     'status',
   );
-  return result;
+  return { ...result, azureChanges: context.azureChanges.slice(before) };
 }
 
 export function conditionOf(result: TenantBackupResult, type: string) {

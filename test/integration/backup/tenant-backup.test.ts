@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AzureClients } from '../../../src/azure/clients.ts';
-import { createAzureClientsFromConfig } from '../../../src/azure/tenant-adapter.ts';
+import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
 import { BackupPolicyReconciler } from '../../../src/backup/policy-status.ts';
 import { TenantBackup, type TenantBackupResult } from '../../../src/backup/tenant-backup.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
@@ -207,13 +207,8 @@ describe('retention', () => {
     const mark = await armSeq(arm);
     for (const name of [TENANTS.alpha, TENANTS.beta]) {
       const result = await drive(name);
-      expect(result.events).toEqual([
-        expect.objectContaining({
-          type: 'Normal',
-          reason: 'BackupRetentionApplied',
-          message: expect.stringContaining('retentionDays'),
-        }),
-      ]);
+      expect(result.azureChanges).toEqual([expect.stringContaining('SQL short-term retention')]);
+      expect(result.azureChanges[0]).toContain('retentionDays');
     }
     for (const name of [TENANTS.alpha, TENANTS.beta]) {
       const writes = await liveWrites(mark, name);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { AzureContext } from '../../../src/azure/arm.ts';
 import type { AzureClients } from '../../../src/azure/clients.ts';
-import type { DatabaseObserved } from '../../../src/azure/sql.ts';
+import type { DatabaseObserved } from '../../../src/azure/sql-backups.ts';
 import { type DrillDecision, type DrillStatus, decideDrill } from '../../../src/backup/drill.ts';
 import { type DrillTarget, executeDrillActions, isDrillCopy } from '../../../src/backup/drill-runner.ts';
 
