@@ -75,8 +75,13 @@ export interface ArmClientOptions {
   sender: PipelineSender;
   /** ARM base URL (`https://management.azure.com` or the emulator's). */
   endpoint: string;
-  /** Cancels in-flight requests (lost leadership, shutdown, reconcile deadline). */
+  /** Cancels in-flight requests (a reconcile's deadline). */
   signal?: AbortSignal | undefined;
+  /**
+   * Read when each request starts (leadership, see runtime/leader.ts): once it is aborted no
+   * request starts, and those in flight are cut off.
+   */
+  fence?: (() => AbortSignal) | undefined;
 }
 
 function parseJson(text: string | undefined): ArmBody | undefined {
@@ -117,25 +122,37 @@ export class ArmClient implements ArmApi {
   readonly #sender: PipelineSender;
   readonly #endpoint: string;
   readonly #signal: AbortSignal | undefined;
+  readonly #fence: (() => AbortSignal) | undefined;
 
   constructor(options: ArmClientOptions) {
     this.#sender = options.sender;
     this.#endpoint = options.endpoint.replace(/\/+$/, '');
     this.#signal = options.signal;
+    this.#fence = options.fence;
   }
 
-  /** The same client with another abort signal (one per reconcile). */
+  /** The same client with another abort signal (one per reconcile); the fence stays. */
   withSignal(signal: AbortSignal | undefined): ArmClient {
-    return new ArmClient({ sender: this.#sender, endpoint: this.#endpoint, signal });
+    return new ArmClient({ sender: this.#sender, endpoint: this.#endpoint, signal, fence: this.#fence });
+  }
+
+  #abortSignal(): AbortSignal | undefined {
+    const signals = [this.#signal, this.#fence?.()].filter((s): s is AbortSignal => s !== undefined);
+    if (signals.length === 0) return undefined;
+    const signal = signals.length === 1 ? (signals[0] as AbortSignal) : AbortSignal.any(signals);
+    // Checked before anything is sent: a request refused here never reaches ARM.
+    if (signal.aborted) throw Object.assign(new Error('Azure request aborted before it was sent'), { name: 'AbortError' });
+    return signal;
   }
 
   async #send(method: string, url: string, body?: ArmBody): Promise<{ status: number; body: ArmBody | undefined; response: PipelineResponse }> {
+    const abortSignal = this.#abortSignal();
     const request = createPipelineRequest({
       url,
       method: method as 'GET',
       headers: createHttpHeaders({ accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}) }),
       ...(body ? { body: JSON.stringify(body) } : {}),
-      ...(this.#signal ? { abortSignal: this.#signal } : {}),
+      ...(abortSignal ? { abortSignal } : {}),
     });
     const response = await this.#sender.sendRequest(request);
     return { status: response.status, body: parseJson(response.bodyAsText ?? undefined), response };

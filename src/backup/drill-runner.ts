@@ -4,6 +4,7 @@
  * running drill's restored copy, and carries out the machine's actions through the Azure SDK. Each
  * action returns at once (a restore or delete is started, never waited for).
  */
+import { createHash } from 'node:crypto';
 import type { AzureContext } from '../azure/arm.ts';
 import { AZURE_TAGS, type Tags } from '../azure/kinds/common.ts';
 import type { BackupStorageRedundancy } from '../azure/kinds/sql.ts';
@@ -29,6 +30,28 @@ import {
 
 /** Tag on every scratch database: the live database it is a drill copy of. */
 export const DRILL_OF_TAG = 'tenancy.dev-drill-of';
+
+/**
+ * The database a drill copy was restored from, as a digest of its ARM id. Azure never returns a
+ * restore's `sourceDatabaseId` on GET (it is create-only), so the copy carries its origin itself.
+ */
+export const DRILL_SOURCE_TAG = 'tenancy.dev-drill-source';
+
+/** The tag value naming a source database: short, stable, case-insensitive in the id. */
+export function drillSourceDigest(databaseId: string): string {
+  return createHash('sha256').update(databaseId.toLowerCase()).digest('hex').slice(0, 32);
+}
+
+/**
+ * Where a copy came from: Azure's own answer when it gives one, else the copy's source tag read
+ * against the tenant database (a tag naming another database says so; no tag says nothing).
+ */
+function sourceOf(db: Pick<DatabaseObserved, 'sourceDatabaseId' | 'tags'>, live: DatabaseObserved): string | undefined {
+  if (db.sourceDatabaseId !== undefined) return db.sourceDatabaseId;
+  const tag = db.tags[DRILL_SOURCE_TAG];
+  if (tag === undefined) return undefined;
+  return tag === drillSourceDigest(live.id) ? live.id : `a database other than ${live.name} (source digest ${tag})`;
+}
 
 export interface DrillTarget {
   tenant: string;
@@ -58,10 +81,10 @@ export async function observeScratchDatabases(
   const scratch: ScratchDatabase[] = [];
   for (const db of copies) {
     const measured =
-      measure.size && db.name === measure.name && db.status === 'Online'
+      measure.size && db.name === measure.name && (db.status === 'Online' || db.status === 'Paused')
         ? await observeDatabaseUsedBytes(azure, target.resourceGroup, target.serverName, db.name)
         : undefined;
-    scratch.push({ name: db.name, status: db.status, sourceDatabaseId: db.sourceDatabaseId, usedBytes: measured });
+    scratch.push({ name: db.name, status: db.status, sourceDatabaseId: sourceOf(db, target.database), usedBytes: measured });
   }
   return scratch;
 }
@@ -79,6 +102,7 @@ export function scratchTags(target: DrillTarget, startedAt: string | undefined):
     [AZURE_TAGS.managedBy]: 'tenant-operator',
     [AZURE_TAGS.tenant]: target.tenant,
     [DRILL_OF_TAG]: target.database.name,
+    [DRILL_SOURCE_TAG]: drillSourceDigest(target.database.id),
     ...(startedAt ? { 'tenancy.dev-drill-started': startedAt } : {}),
   };
 }

@@ -393,7 +393,10 @@ function advance(
 /** What a settled scratch database fails of the policy's `verify`. */
 export function verificationProblems(scratch: ScratchDatabase, obs: DrillObservation, settings: DrillSettings): string[] {
   const problems: string[] = [];
-  if (scratch.status !== 'Online') problems.push(`it is ${scratch.status ?? 'in an unknown state'}, not Online`);
+  // A serverless copy may auto-pause before it is looked at: paused is restored and usable (it resumes on connect).
+  if (scratch.status !== 'Online' && scratch.status !== 'Paused') {
+    problems.push(`it is ${scratch.status ?? 'in an unknown state'}, not Online`);
+  }
   const sourceId = obs.database?.id;
   if (
     scratch.sourceDatabaseId !== undefined &&

@@ -19,7 +19,11 @@ export interface ReconcileResult {
 }
 
 export interface Reconciler {
-  reconcile(key: string): Promise<ReconcileResult | undefined>;
+  /**
+   * `signal` aborts when the reconcile runs past the controller's deadline: calls to slow external
+   * systems (Azure) take it, so a hung call frees its worker instead of holding it.
+   */
+  reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult | undefined>;
 }
 
 export type ReconcileOutcome = 'success' | 'requeue' | 'retryable_error' | 'terminal_error' | 'error';
@@ -29,6 +33,14 @@ export interface ControllerHooks {
   onRetry?: (controller: string) => void;
 }
 
+export interface ControllerOptions {
+  concurrency: number;
+  logger: Logger;
+  hooks?: ControllerHooks;
+  /** Deadline of one reconcile (default 120 s): past it, its signal aborts. */
+  reconcileTimeoutMs?: number;
+}
+
 export class Controller {
   #workers: Promise<void>[] = [];
   #running = false;
@@ -36,14 +48,9 @@ export class Controller {
   readonly name: string;
   readonly reconciler: Reconciler;
   readonly queue: WorkQueue;
-  readonly options: { concurrency: number; logger: Logger; hooks?: ControllerHooks };
+  readonly options: ControllerOptions;
 
-  constructor(
-    name: string,
-    reconciler: Reconciler,
-    queue: WorkQueue,
-    options: { concurrency: number; logger: Logger; hooks?: ControllerHooks },
-  ) {
+  constructor(name: string, reconciler: Reconciler, queue: WorkQueue, options: ControllerOptions) {
     this.name = name;
     this.reconciler = reconciler;
     this.queue = queue;
@@ -72,7 +79,7 @@ export class Controller {
       const started = process.hrtime.bigint();
       let outcome: ReconcileOutcome = 'success';
       try {
-        const result = await this.reconciler.reconcile(key);
+        const result = await this.reconciler.reconcile(key, AbortSignal.timeout(this.options.reconcileTimeoutMs ?? 120_000));
         this.queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
           outcome = 'requeue';

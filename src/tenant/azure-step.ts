@@ -80,8 +80,12 @@ export function createAzureClientsFromConfig(
 }
 
 /** The engine's client over the operator's SDK pipeline. */
-export function armClientOf(clients: AzureClients, azure: Pick<AzureConfig, 'endpoint'>): ArmClient {
-  return new ArmClient({ sender: pipelineSender(clients.resources.pipeline), endpoint: azure.endpoint ?? 'https://management.azure.com' });
+export function armClientOf(clients: AzureClients, azure: Pick<AzureConfig, 'endpoint'>, fence?: () => AbortSignal): ArmClient {
+  return new ArmClient({
+    sender: pipelineSender(clients.resources.pipeline),
+    endpoint: azure.endpoint ?? 'https://management.azure.com',
+    fence,
+  });
 }
 
 /** What one Azure pass reports to the Tenant reconciler. */
@@ -162,11 +166,12 @@ export class TenantAzureStep {
   readonly clients: AzureClients;
   readonly arm: ArmClient;
 
-  constructor(ctx: OperatorContext, azure: AzureConfig, clients: AzureClients) {
+  /** `fence`: the leadership signal every ARM request carries (nothing is sent once a term ends). */
+  constructor(ctx: OperatorContext, azure: AzureConfig, clients: AzureClients, fence?: () => AbortSignal) {
     this.ctx = ctx;
     this.azure = azure;
     this.clients = clients;
-    this.arm = armClientOf(clients, azure);
+    this.arm = armClientOf(clients, azure, fence);
   }
 
   /** Facts known from the names and the last recorded status, without reading ARM. */

@@ -71,7 +71,7 @@ export class TenantReconciler implements Reconciler {
     this.ctx = ctx;
   }
 
-  async reconcile(name: string): Promise<ReconcileResult | undefined> {
+  async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
     const raw = this.ctx.caches.tenants.get(name);
     if (!raw) {
       await this.ctx.metrics.forgetTenant(name);
@@ -85,7 +85,7 @@ export class TenantReconciler implements Reconciler {
       throw new TerminalError('InvalidSpec', parsed.message);
     }
     const tenant = parsed.tenant;
-    if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant);
+    if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant, signal);
     if (!tenant.metadata.finalizers?.includes(FINALIZER)) await this.#setFinalizer(tenant, true);
 
     const residency = checkResidency(tenant.spec, this.ctx.config);
@@ -113,7 +113,7 @@ export class TenantReconciler implements Reconciler {
       { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
     ];
     let failure: RetryableError | TerminalError | undefined;
-    for (const step of this.#steps(backupPlan.plan)) {
+    for (const step of this.#steps(backupPlan.plan, signal)) {
       if (failure) {
         for (const type of step.conditions)
           components.push({ type, status: 'False', reason: failure.reason, message: failure.message });
@@ -180,7 +180,7 @@ export class TenantReconciler implements Reconciler {
     }
   }
 
-  #steps(backup: BackupPlan | undefined): Step[] {
+  #steps(backup: BackupPlan | undefined, signal?: AbortSignal): Step[] {
     const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], run: (p) => this.#isolate(p) }];
     const azure = this.ctx.azure;
     if (azure) {
@@ -190,7 +190,7 @@ export class TenantReconciler implements Reconciler {
           // Never throws for an Azure failure: it comes back classified, with every component's
           // own condition, and the application step still runs with what exists.
           const plan: TenantAzurePlan = tenantAzurePlan(p.tenant, this.ctx.config, azure.azure, backup);
-          const result = await azure.reconcile(p.tenant, plan);
+          const result = await azure.reconcile(p.tenant, plan, signal);
           p.azure = result.facts;
           p.azureStep = result;
           if (result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)) {
@@ -394,7 +394,7 @@ export class TenantReconciler implements Reconciler {
     }
   }
 
-  async #finalize(tenant: Tenant): Promise<ReconcileResult | undefined> {
+  async #finalize(tenant: Tenant, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
     if (!tenant.metadata.finalizers?.includes(FINALIZER)) return undefined;
     const { config, caches, applier, recorder } = this.ctx;
     const namespaceName = tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config);
@@ -405,8 +405,8 @@ export class TenantReconciler implements Reconciler {
     if (this.ctx.backup) await this.ctx.backup.release(tenant, tenant.status?.azure ?? {});
     if (this.ctx.azure) {
       const outcome = deleting
-        ? await this.ctx.azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION)
-        : await this.ctx.azure.release(tenant);
+        ? await this.ctx.azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION, signal)
+        : await this.ctx.azure.release(tenant, signal);
       if (!outcome.finished) {
         const failure = outcome.failure ? inContext(outcome.failure, deleting ? 'deleting the tenant' : 'releasing the tenant') : undefined;
         const condition: ConditionInput = failure
@@ -426,7 +426,9 @@ export class TenantReconciler implements Reconciler {
             .catch(() => {});
           throw failure;
         }
-        return { requeueAfterMs: outcome.operations.length > 0 ? this.ctx.azure.azure.operationPollSeconds * 1000 : 60_000 };
+        // An operation runs: poll soon. Waiting for something slower (a weekly backup): look less often.
+        const pollMs = this.ctx.azure.azure.operationPollSeconds * 1000;
+        return { requeueAfterMs: outcome.operations.length > 0 ? pollMs : pollMs * 6 };
       }
     }
     try {

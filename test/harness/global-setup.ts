@@ -27,29 +27,16 @@ export default async function globalSetup(): Promise<void> {
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator({
     lroDelayMs: 5,
-    // Azure's behaviours are the emulator's defaults; each friendlier one below hides a defect of the
-    // current operator (issue #14) and goes when the engine fixes it.
+    // Azure's behaviours are the emulator's defaults (hack/arm-emulator/README.md); the ones below
+    // are named, explicit and say why.
     behaviours: {
-      // TODO(engine): remove when BackupHealthy stops reading the newest backup from restorePoints
-      // (Azure lists only the CONTINUOUS point; issue #14 item 4).
+      // Azure lists only the CONTINUOUS restore point, so on Azure BackupHealthy says BackupsUnknown
+      // until the data-plane freshness check exists (issue #16). The RPO tests need a newest backup
+      // to check: this named hint gives them one; production-like runs (the benchmark) never set it.
       exposeLatestBackupHint: true,
-      // TODO(engine): remove when Delete waits for a real weekly long-term copy instead of relying on
-      // a backup taken at deletion (issue #14 item 1).
-      ltrBackupAtDeletion: true,
-      // TODO(engine): remove when the drill's "restored from the tenant's database" check no longer
-      // reads create-only fields from GET (and tenant-backup.test.ts stops asserting them; item 5).
-      exposeCreateOnlyFields: true,
-      // TODO(engine): remove when a Paused serverless database counts as available and changes resume
-      // it or wait (backup tests move the clock by hours; item 6).
-      serverlessAutoPause: false,
       // Role assignments reach the data plane after 300 ms (minutes on Azure): the operator retries
       // the refused server key after azure.rbacPropagationRetrySeconds (0.2 s in the tests).
       rbacPropagationDelayMs: 300,
-      // TODO(engine): remove when Microsoft.ManagedIdentity writes have their own budget (item 9).
-      managedIdentityWritesPerSecond: 0,
-      // TODO(engine): remove when the WAF policy is placed in the front door's region (configuration
-      // names it) instead of the tenant's (item 7).
-      frontDoorRegion: undefined,
     },
   });
   holder.__armEmulator = arm;

@@ -59,7 +59,7 @@ beforeAll(async () => {
   for (const name of names) await waitForReady(admin, name);
   // The default BackupPolicy's counts settle (coalesced over a second) before the first operator stops.
   await waitFor('policy counts settled', async () => {
-    const policy = await admin.get<{ status?: { tenants?: number; tenantsWithinRpo?: number } }>(typeOf('BackupPolicy'), 'default');
+    const policy = (await admin.get(typeOf('BackupPolicy'), 'default')) as { status?: { tenants?: number; tenantsWithinRpo?: number } };
     return policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length;
   });
   await first.stop();
