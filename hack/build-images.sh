@@ -11,7 +11,7 @@ source "$root/hack/node/versions.env"
 export PATH="/usr/local/go/bin:$PATH" GOFLAGS="-buildvcs=false" CGO_ENABLED=0
 src="$root/hack/node/images"
 [ -x "$root/bin/coredns-$COREDNS_VERSION" ] || { echo "build-images: bin/coredns-$COREDNS_VERSION is missing: run hack/build-node.sh" >&2; exit 1; }
-key=$( (cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "coredns $COREDNS_VERSION"; sha256sum "$0" | cut -d' ' -f1) | sha256sum | cut -c1-16)
+key=$( (cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "coredns $COREDNS_VERSION"; sha256sum "$root/hack/build-images.sh" | cut -d' ' -f1) | sha256sum | cut -c1-16)
 out="$root/bin/images/$key"
 if [ -f "$out/done" ]; then echo "$out"; exit 0; fi
 work=$(mktemp -d)
@@ -48,7 +48,8 @@ mkdir -p "$work/out" "$work/bin"
 (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$work/bin/" ./pause ./testapp)
 # 65532: the conventional non-root user of distroless images; numeric, so runAsNonRoot can check it.
 oci_archive pause tenant-operator.local/pause:3.10 "$work/bin/pause" 65535 '["/pause"]'
-oci_archive testapp tenant-operator.local/testapp:1.0.0 "$work/bin/testapp" 65532 '["/testapp","serve"]'
+# 8080 is the tenant's app port; 9090 is a port no policy opens, to show that only the app port is.
+oci_archive testapp tenant-operator.local/testapp:1.0.0 "$work/bin/testapp" 65532 '["/testapp","serve","--listen=:8080,:9090"]'
 oci_archive coredns "tenant-operator.local/coredns:$COREDNS_VERSION" "$root/bin/coredns-$COREDNS_VERSION" 65532 '["/coredns"]'
 mkdir -p "$out"
 cp "$work/out/"*.tar "$work/bin/testapp" "$out/"

@@ -42,7 +42,11 @@ interface HostState {
 }
 
 function run(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input === undefined ? {} : { input }) });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(input === undefined ? {} : { input }),
+  });
 }
 
 function attempt(cmd: string, args: string[], input?: string): string {
@@ -84,8 +88,7 @@ function markedProcesses(): number[] {
 function podCgroups(): string[] {
   const dirs: string[] = [];
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }))
-      if (entry.isDirectory()) walk(join(dir, entry.name));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) walk(join(dir, entry.name));
     dirs.push(dir);
   };
   if (!existsSync(CGROUP_ROOT)) return dirs;
@@ -118,7 +121,13 @@ function nodeMounts(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
-    .filter((m) => m.includes(NODE_MARKER) || m.startsWith('/run/netns/cni-') || m.startsWith('/run/containerd/') || m.startsWith('/var/lib/kubelet'))
+    .filter(
+      (m) =>
+        m.includes(NODE_MARKER) ||
+        m.startsWith('/run/netns/cni-') ||
+        m.startsWith('/run/containerd/') ||
+        m.startsWith('/var/lib/kubelet'),
+    )
     .sort((a, b) => b.length - a.length);
 }
 
@@ -192,7 +201,9 @@ function ipsets(): string[] {
 export function nodeLeftovers(): string[] {
   const state = readHostState();
   return [
-    ...markedProcesses().map((pid) => `process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 120)}`),
+    ...markedProcesses().map(
+      (pid) => `process ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').slice(0, 120)}`,
+    ),
     ...podCgroups().map((d) => `cgroup ${d}`),
     ...nodeMounts().map((m) => `mount ${m}`),
     ...netnsNames().map((n) => `netns ${n}`),

@@ -9,7 +9,17 @@
  * directory (node-host.ts); a node that does not come up fails with a message naming what is missing.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +57,18 @@ export const TEST_APP_VERSIONS = ['1.0.0', '1.0.1'];
 const PAUSE_IMAGE = 'tenant-operator.local/pause:3.10';
 
 const NODE_BINARIES = ['kubelet', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy', 'kube-router', 'coredns'];
-const HOST_COMMANDS = ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'iptables', 'iptables-save', 'iptables-restore', 'ipset', 'ip', 'umount'];
+const HOST_COMMANDS = [
+  'containerd',
+  'containerd-shim-runc-v2',
+  'runc',
+  'ctr',
+  'iptables',
+  'iptables-save',
+  'iptables-restore',
+  'ipset',
+  'ip',
+  'umount',
+];
 const CNI_PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap'];
 
 export interface NodeOptions {
@@ -90,7 +111,8 @@ export function missingNodePrerequisites(): string[] {
     if (!existsSync(join(REPO_ROOT, 'bin', name))) missing.push(`bin/${name} (run hack/build-node.sh, part of make setup)`);
   const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
   for (const command of HOST_COMMANDS)
-    if (!path.some((dir) => existsSync(join(dir, command)))) missing.push(`${command} (Debian packages in hack/node/apt-packages.txt)`);
+    if (!path.some((dir) => existsSync(join(dir, command))))
+      missing.push(`${command} (Debian packages in hack/node/apt-packages.txt)`);
   for (const plugin of CNI_PLUGINS)
     if (!existsSync(join('/usr/lib/cni', plugin))) missing.push(`/usr/lib/cni/${plugin} (Debian containernetworking-plugins)`);
   const kernel: [string, string][] = [
@@ -111,7 +133,11 @@ export function missingNodePrerequisites(): string[] {
 
 function sh(cmd: string, args: string[], input?: string): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input === undefined ? {} : { input }) });
+    return execFileSync(cmd, args, {
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(input === undefined ? {} : { input }),
+    });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
@@ -168,11 +194,24 @@ export class Node {
     for (const image of ['pause', 'testapp', 'coredns'])
       sh('ctr', ['--address', this.#containerdSocket, '-n', 'k8s.io', 'images', 'import', join(images, `${image}.tar`)]);
     for (const version of TEST_APP_VERSIONS.slice(1))
-      sh('ctr', ['--address', this.#containerdSocket, '-n', 'k8s.io', 'images', 'tag', '--force', `${TEST_APP_IMAGE}:${TEST_APP_VERSIONS[0]}`, `${TEST_APP_IMAGE}:${version}`]);
+      sh('ctr', [
+        '--address',
+        this.#containerdSocket,
+        '-n',
+        'k8s.io',
+        'images',
+        'tag',
+        '--force',
+        `${TEST_APP_IMAGE}:${TEST_APP_VERSIONS[0]}`,
+        `${TEST_APP_IMAGE}:${version}`,
+      ]);
     this.#startKubelet();
     this.#startControllers();
     await this.#waitFor('node Ready', 60_000, async () => {
-      const node = await this.#admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(TYPES.Node, NODE_NAME);
+      const node = await this.#admin.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+        TYPES.Node,
+        NODE_NAME,
+      );
       return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     });
     this.#startNetworkPolicyEngine();
@@ -226,7 +265,9 @@ export class Node {
 
   /** Runs the probe client in the outside namespace with `source` as the packets' source address. */
   probeFromOutside(source: string, targets: string[]): ProbeResult[] {
-    return parseProbe(sh('ip', ['netns', 'exec', OUTSIDE_NETNS, this.#testApp, 'probe', `--from=${source}`, '--timeout=1500ms', ...targets]));
+    return parseProbe(
+      sh('ip', ['netns', 'exec', OUTSIDE_NETNS, this.#testApp, 'probe', `--from=${source}`, '--timeout=1500ms', ...targets]),
+    );
   }
 
   /** Running, Ready pods of a namespace (optionally matching a label selector), with their IPs. */
@@ -339,7 +380,12 @@ export class Node {
             isGateway: true,
             ipMasq: true,
             hairpinMode: true,
-            ipam: { type: 'host-local', ranges: [[{ subnet: POD_CIDR }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(this.dir, 'ipam') },
+            ipam: {
+              type: 'host-local',
+              ranges: [[{ subnet: POD_CIDR }]],
+              routes: [{ dst: '0.0.0.0/0' }],
+              dataDir: join(this.dir, 'ipam'),
+            },
           },
           { type: 'portmap', capabilities: { portMappings: true } },
         ],
@@ -417,6 +463,9 @@ state = "${d}/state"
       `--cert-dir=${join(this.dir, 'kubelet-pki')}`,
       `--node-ip=${NODE_IP}`,
       `--hostname-override=${NODE_NAME}`,
+      // AKS labels every node with a zone ("0" when the pool is not zonal); without one, the
+      // operator's hard zone spread for Production would leave pods Pending.
+      '--node-labels=topology.kubernetes.io/zone=0',
       '--v=1',
     ]);
   }
@@ -453,8 +502,8 @@ state = "${d}/state"
         hostnameOverride: NODE_NAME,
         clusterCIDR: CLUSTER_CIDR,
         bindAddress: NODE_IP,
-        healthzBindAddress: '',
-        metricsBindAddress: '127.0.0.1:0',
+        healthzBindAddress: '127.0.0.1:10256',
+        metricsBindAddress: '127.0.0.1:10249',
         // Leave the machine's conntrack sysctls alone (root here cannot raise them anyway).
         conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
         iptables: { localhostNodePorts: false, syncPeriod: '1s', minSyncPeriod: '0s' },
@@ -480,6 +529,7 @@ state = "${d}/state"
       '--metrics-port=0',
       '--health-port=0',
       '--iptables-sync-period=5s',
+      '--service-cluster-ip-range=10.0.0.0/24',
       '--v=1',
     ]);
   }
@@ -489,8 +539,10 @@ state = "${d}/state"
     const ns = 'kube-system';
     const labels = { 'k8s-app': 'kube-dns' };
     const admin = this.#admin;
-    const kubeconfig = readFileSync(this.#cp.adminKubeconfig, 'utf8')
-      .replace(/server: .*/, `server: https://${NODE_IP}:${API_RELAY_PORT}\n    tls-server-name: localhost`);
+    const kubeconfig = readFileSync(this.#cp.adminKubeconfig, 'utf8').replace(
+      /server: .*/,
+      `server: https://${NODE_IP}:${API_RELAY_PORT}\n    tls-server-name: localhost`,
+    );
     const corefile = `.:53 {
     errors
     health :8080
@@ -505,7 +557,12 @@ state = "${d}/state"
 `;
     await admin.apply(
       TYPES.Secret,
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'coredns', namespace: ns }, stringData: { Corefile: corefile, kubeconfig } },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'coredns', namespace: ns },
+        stringData: { Corefile: corefile, kubeconfig },
+      },
       'test-node',
     );
     const coredns = readFileSync(join(REPO_ROOT, 'hack/node/versions.env'), 'utf8').match(/COREDNS_VERSION=(\S+)/)?.[1];
@@ -538,7 +595,11 @@ state = "${d}/state"
                     { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
                   ],
                   readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 1 },
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ['ALL'] },
+                  },
                   volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
                 },
               ],
