@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Every work directory of the node starts with this: processes and mounts are found by it. */
-export const NODE_MARKER = 'tenant-operator-node-';
+export const NODE_MARKER = 'tenant-operator-testnode-';
 /** The CNI bridge, the node's own address, and the "outside world" namespace with its veth. */
 export const BRIDGE = 'tocni0';
 export const NODE_LINK = 'tonode0';

@@ -76,6 +76,11 @@ export interface NodeOptions {
   outsideAddresses?: string[];
   /** Ports the outside addresses answer on, TCP (HTTP) and UDP (echo). */
   outsidePorts?: number[];
+  /**
+   * Further `image:tag` names for the test application, for Tenants written for a real registry
+   * (`make dev` runs config/samples this way). A `latest` tag is still pulled, as on any node.
+   */
+  imageAliases?: string[];
 }
 
 export interface ProbeResult {
@@ -193,7 +198,8 @@ export class Node {
     await this.#startContainerd();
     for (const image of ['pause', 'testapp', 'coredns'])
       sh('ctr', ['--address', this.#containerdSocket, '-n', 'k8s.io', 'images', 'import', join(images, `${image}.tar`)]);
-    for (const version of TEST_APP_VERSIONS.slice(1))
+    const aliases = [...TEST_APP_VERSIONS.slice(1).map((v) => `${TEST_APP_IMAGE}:${v}`), ...(this.#options.imageAliases ?? [])];
+    for (const alias of aliases)
       sh('ctr', [
         '--address',
         this.#containerdSocket,
@@ -203,7 +209,7 @@ export class Node {
         'tag',
         '--force',
         `${TEST_APP_IMAGE}:${TEST_APP_VERSIONS[0]}`,
-        `${TEST_APP_IMAGE}:${version}`,
+        alias,
       ]);
     this.#startKubelet();
     this.#startControllers();
