@@ -116,19 +116,31 @@ function cgroupProcesses(): number[] {
   });
 }
 
-/** Mount points the node made: under its work directories, pod network namespaces, containerd's run dir. */
-function nodeMounts(): string[] {
+/** Every mount point, deepest first. */
+function mountPoints(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
-    .filter(
-      (m) =>
-        m.includes(NODE_MARKER) ||
-        m.startsWith('/run/netns/cni-') ||
-        m.startsWith('/run/containerd/') ||
-        m.startsWith('/var/lib/kubelet'),
-    )
+    .filter((m) => m !== '')
     .sort((a, b) => b.length - a.length);
+}
+
+/** Mount points the node made: under its work directories, pod network namespaces, containerd's run dir. */
+function nodeMounts(): string[] {
+  return mountPoints().filter(
+    (m) =>
+      m.includes(NODE_MARKER) ||
+      m.startsWith('/run/netns/cni-') ||
+      m.startsWith('/run/containerd/') ||
+      m.startsWith('/var/lib/kubelet'),
+  );
+}
+
+/** Work directories of nodes (this run's or a killed one's) in the temporary directory. */
+function workDirs(): string[] {
+  return readdirSync(tmpdir())
+    .filter((name) => name.startsWith(NODE_MARKER))
+    .map((name) => join(tmpdir(), name));
 }
 
 function kill(pids: number[]): void {
@@ -212,6 +224,7 @@ export function nodeLeftovers(): string[] {
     ...nodeChains('ip6tables').map((c) => `chain ${c}`),
     ...ipsets().map((s) => `ipset ${s}`),
     ...(state ? state.createdPaths.filter((p) => existsSync(p)).map((p) => `path ${p}`) : []),
+    ...workDirs().map((d) => `work directory ${d}`),
     ...(state ? [`state file ${STATE_FILE}`] : []),
   ];
 }
@@ -244,10 +257,11 @@ export function cleanUpHost(): void {
     }
     if (podCgroups().length > 0) execFileSync('sleep', ['0.1']);
   }
+  for (const dir of workDirs()) rmSync(dir, { recursive: true, force: true });
   const state = readHostState();
   if (state) {
     for (const path of state.createdPaths) {
-      for (const mount of nodeMounts()) if (mount.startsWith(path)) attempt('umount', ['-l', mount]);
+      for (const mount of mountPoints()) if (mount === path || mount.startsWith(`${path}/`)) attempt('umount', ['-l', mount]);
       rmSync(path, { recursive: true, force: true });
     }
     writeFileSync('/proc/sys/net/ipv4/ip_forward', state.ipForward);

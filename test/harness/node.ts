@@ -20,7 +20,7 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient, KubeObject, ResourceType } from '../../src/runtime/kube-client.ts';
@@ -160,6 +160,7 @@ export class Node {
   readonly #options: NodeOptions;
   readonly #processes = new Map<string, ChildProcess>();
   #relay: Server | undefined;
+  readonly #relayed = new Set<Socket>();
   #admin: KubeClient;
   #testApp = '';
   #stopped = false;
@@ -168,7 +169,8 @@ export class Node {
   constructor(cp: ControlPlaneInfo, options: NodeOptions = {}) {
     this.#cp = cp;
     this.#options = options;
-    this.dir = mkdtempSync(join(tmpdir(), NODE_MARKER));
+    // Created by start(), after the sweep that removes work directories of earlier runs.
+    this.dir = join(tmpdir(), `${NODE_MARKER}${process.pid}-${Date.now().toString(36)}`);
     this.#admin = adminClient(cp.adminKubeconfig);
   }
 
@@ -179,6 +181,7 @@ export class Node {
     // A killed earlier run may have left a node behind: it would hold the bridge and the chains.
     cleanUpHost();
     recordHostState();
+    mkdirSync(this.dir, { recursive: true });
     process.once('exit', this.#onExit);
     try {
       await this.#start();
@@ -232,7 +235,6 @@ export class Node {
       if (name === 'containerd') continue;
       await this.#terminate(child);
     }
-    await new Promise<void>((resolve) => (this.#relay ? this.#relay.close(() => resolve()) : resolve()));
     this.#tearDown();
   }
 
@@ -240,6 +242,7 @@ export class Node {
     process.removeListener('exit', this.#onExit);
     for (const child of this.#processes.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     this.#relay?.close();
+    for (const socket of this.#relayed) socket.destroy();
     // kube-proxy knows its own chains best; the sweep in cleanUpHost catches the rest.
     try {
       execFileSync(join(REPO_ROOT, 'bin', 'kube-proxy'), ['--cleanup'], { stdio: 'ignore', timeout: 20_000 });
@@ -330,7 +333,8 @@ export class Node {
   /** The node's address, IP forwarding, and the outside namespace with its addresses and servers. */
   #setUpHostNetwork(): void {
     writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
-    sh('ip', ['link', 'add', NODE_LINK, 'type', 'dummy']);
+    // A bridge without ports stands in for a dummy interface (this kernel has no dummy driver).
+    sh('ip', ['link', 'add', NODE_LINK, 'type', 'bridge']);
     sh('ip', ['addr', 'add', `${NODE_IP}/32`, 'dev', NODE_LINK]);
     sh('ip', ['link', 'set', NODE_LINK, 'up']);
     const addresses = this.#options.outsideAddresses ?? [];
@@ -357,6 +361,10 @@ export class Node {
     const target = new URL(this.#cp.server);
     this.#relay = createServer((client) => {
       const upstream = createConnection(Number(target.port), '127.0.0.1');
+      // Watches stay open for as long as CoreDNS runs: stop() ends them, or close() would wait forever.
+      this.#relayed.add(client).add(upstream);
+      client.once('close', () => this.#relayed.delete(client));
+      upstream.once('close', () => this.#relayed.delete(upstream));
       client.pipe(upstream).pipe(client);
       const close = () => {
         client.destroy();
@@ -483,9 +491,6 @@ state = "${d}/state"
       '--leader-elect=false',
       '--bind-address=127.0.0.1',
       '--secure-port=0',
-      '--allocate-node-cidrs=true',
-      `--cluster-cidr=${CLUSTER_CIDR}`,
-      '--node-cidr-mask-size=24',
       `--service-cluster-ip-range=10.0.0.0/24`,
       `--service-account-private-key-file=${join(cp.dir, 'sa.key')}`,
       `--root-ca-file=${join(cp.dir, 'ca.crt')}`,
