@@ -33,7 +33,7 @@ third-party-crds:
 	bash hack/third-party-crds.sh >/dev/null
 
 ## dev: local control plane + CRDs + operator + samples, then `kubectl get tenants`
-dev: controlplane
+dev: controlplane node
 	node hack/dev.ts
 
 ## test: static checks, then unit and integration tests against a real kube-apiserver
