@@ -99,11 +99,11 @@ type PodObject = KubeObject & {
 };
 
 /** What is missing on this machine for a node, as sentences; empty when the node can start. */
-export function missingNodePrerequisites(): string[] {
+export function missingNodePrerequisites(root = REPO_ROOT): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('the node needs root (network namespaces, iptables, cgroups, mounts)');
   for (const name of NODE_BINARIES)
-    if (!existsSync(join(REPO_ROOT, 'bin', name))) missing.push(`bin/${name} (run hack/build-node.sh, part of make setup)`);
+    if (!existsSync(join(root, 'bin', name))) missing.push(`bin/${name} (run hack/build-node.sh, part of make setup)`);
   const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin']);
   for (const command of HOST_COMMANDS)
     if (!path.some((dir) => existsSync(join(dir, command))))
@@ -155,6 +155,11 @@ export class Node {
   #testApp = '';
   #stopped = false;
   readonly #onExit = () => this.#tearDown();
+  // An interrupted run (Ctrl-C, jest killing a worker) must not leave the node behind either.
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.#tearDown();
+    process.kill(process.pid, signal);
+  };
 
   constructor(cp: ControlPlaneInfo, options: NodeOptions = {}) {
     this.#cp = cp;
@@ -173,6 +178,8 @@ export class Node {
     recordHostState();
     mkdirSync(this.dir, { recursive: true });
     process.once('exit', this.#onExit);
+    process.once('SIGINT', this.#onSignal);
+    process.once('SIGTERM', this.#onSignal);
     try {
       await this.#start();
     } catch (err) {
@@ -230,6 +237,8 @@ export class Node {
 
   #tearDown(): void {
     process.removeListener('exit', this.#onExit);
+    process.removeListener('SIGINT', this.#onSignal);
+    process.removeListener('SIGTERM', this.#onSignal);
     for (const child of this.#processes.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     this.#relay?.close();
     for (const socket of this.#relayed) socket.destroy();

@@ -6,13 +6,24 @@
  * The matrix is printed; every row is asserted. It also runs a restricted pod's rollout under the
  * PDB and `maxUnavailable: 0`, and leaves nothing behind on the host.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
 import { installCrds, installRbac, installThirdPartyCrds } from '../../harness/cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from '../../harness/control-plane.ts';
 import { adminClient, startOperator, tenant, typeOf, waitFor } from '../../harness/fixtures.ts';
-import { type Node, nodeLeftovers, type ProbeResult, startNode, TEST_APP_IMAGE, TEST_APP_VERSIONS } from '../../harness/node.ts';
+import {
+  missingNodePrerequisites,
+  type Node,
+  nodeLeftovers,
+  type ProbeResult,
+  startNode,
+  TEST_APP_IMAGE,
+  TEST_APP_VERSIONS,
+} from '../../harness/node.ts';
 
 /** Addresses of the outside namespace: stand-ins for Azure private endpoints, Entra ID and the front door's subnet. */
 const OUTSIDE = {
@@ -112,6 +123,21 @@ afterAll(async () => {
   await node?.stop();
   await cp.stop();
 }, 60_000);
+
+describe('a node that cannot start', () => {
+  test('names what is missing instead of hanging', () => {
+    const emptyCheckout = mkdtempSync(join(tmpdir(), 'tenant-operator-no-binaries-'));
+    try {
+      expect(missingNodePrerequisites(emptyCheckout)).toEqual(
+        ['kubelet', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy', 'kube-router', 'coredns'].map(
+          (name) => `bin/${name} (run hack/build-node.sh, part of make setup)`,
+        ),
+      );
+    } finally {
+      rmSync(emptyCheckout, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('a tenant application on a real node', () => {
   test('runs under Pod Security restricted with the operator security context, and passes its probes', async () => {
