@@ -14,7 +14,7 @@ import type { Operator } from '../../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
 import { installCrds, installRbac, installThirdPartyCrds } from '../../harness/cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from '../../harness/control-plane.ts';
-import { adminClient, startOperator, tenant, typeOf, waitFor } from '../../harness/fixtures.ts';
+import { adminClient, condition, startOperator, type TenantWithStatus, tenant, typeOf, waitFor } from '../../harness/fixtures.ts';
 import {
   missingNodePrerequisites,
   type Node,
@@ -311,7 +311,46 @@ describe('a version rollout on a real node', () => {
       120_000,
     );
     expect(fewest).toBeGreaterThanOrEqual(2);
+    await waitFor('ApplicationAvailable True from the real rollout', async () => {
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'alpha');
+      const available = condition(t, 'ApplicationAvailable');
+      return available?.status === 'True' && available.observedGeneration === t.metadata.generation;
+    });
   }, 150_000);
+
+  test('a version whose image cannot be pulled leaves the running pods serving and the tenant not available', async () => {
+    const live = await admin.get<KubeObject>(typeOf('Tenant'), 'alpha');
+    const broken = tenant('alpha', { image: TEST_APP_IMAGE, version: '9.9.9', environment: 'Production', replicas: 2 });
+    broken.metadata.annotations = { 'tenancy.dev/apply-now': 'a version no registry has' };
+    broken.metadata.resourceVersion = live.metadata.resourceVersion;
+    await admin.apply(typeOf('Tenant'), broken, 'test');
+    // The surge pod cannot start: there is no registry, so the kubelet's pull fails.
+    await waitFor(
+      'the new pod failing to pull its image',
+      async () => {
+        const pods = await admin.request<{
+          items: { status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
+        }>('GET', `/api/v1/namespaces/${ALPHA}/pods?labelSelector=${encodeURIComponent(APP_SELECTOR)}`);
+        return pods.items.some((p) =>
+          ['ErrImagePull', 'ImagePullBackOff'].includes(p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? ''),
+        );
+      },
+      60_000,
+    );
+    expect((await node?.readyPods(ALPHA, APP_SELECTOR))?.length).toBe(2);
+    const t = await waitFor('ApplicationAvailable False for the stuck rollout', async () => {
+      const current = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'alpha');
+      const available = condition(current, 'ApplicationAvailable');
+      return available?.status === 'False' && available.observedGeneration === current.metadata.generation
+        ? available
+        : undefined;
+    });
+    expect(t.reason).not.toBe('');
+    // Still answering inside the namespace: maxUnavailable 0 kept both old pods.
+    const [a1, a2] = (await node?.readyPods(ALPHA, APP_SELECTOR)) ?? [];
+    const [probe] = node?.probeFromPod(ALPHA, a1?.name as string, [`tcp:${a2?.ip}:${APP_PORT}`]) ?? [];
+    expect(probe?.ok).toBe(true);
+  }, 120_000);
 });
 
 describe('teardown', () => {
