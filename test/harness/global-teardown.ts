@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import type { ArmEmulator } from '../../hack/arm-emulator/index.ts';
 import type { ControlPlane } from './control-plane.ts';
 import type { KubeletStandIn } from './kubelet-stand-in.ts';
-import { cleanUpHost, nodeLeftovers } from './node-host.ts';
+import { cleanUpHost, nodeLeftovers, nodeLockHolder } from './node-host.ts';
 
 export default async function globalTeardown(): Promise<void> {
   const holder = globalThis as { __controlPlane?: ControlPlane; __armEmulator?: ArmEmulator; __kubelet?: KubeletStandIn };
@@ -15,7 +15,8 @@ export default async function globalTeardown(): Promise<void> {
   await holder.__controlPlane?.stop();
   const file = process.env.TENANT_OPERATOR_TEST_CP;
   if (file) rmSync(file, { force: true });
-  const leftovers = nodeLeftovers();
+  // A node another test run is using right now is not this run's leftover.
+  const leftovers = nodeLockHolder() === undefined ? nodeLeftovers() : [];
   if (leftovers.length > 0) {
     cleanUpHost();
     throw new Error(`a test node left these behind (now removed):\n- ${leftovers.join('\n- ')}`);

@@ -6,7 +6,7 @@
  * after a run that was killed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,6 +35,55 @@ const HOST_PATHS = [
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** Records what existed before the node started, so teardown removes only what the node added. */
 const STATE_FILE = join(tmpdir(), 'tenant-operator-node.host-state.json');
+/**
+ * One node per machine: the bridge, the addresses and the chains have fixed names, and the sweep
+ * removes any node's leftovers. A directory (mkdir is atomic) holds the owner's pid; a dead owner's
+ * lock is taken over.
+ */
+const LOCK_DIR = join(tmpdir(), 'tenant-operator-node.lock');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The pid of the live process that owns the machine's node, if any. */
+export function nodeLockHolder(): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8'));
+    return pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits until this process owns the machine's node (another test run may be using it). */
+export async function acquireNodeLock(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(LOCK_DIR);
+      writeFileSync(join(LOCK_DIR, 'pid'), String(process.pid));
+      return;
+    } catch {
+      const holder = nodeLockHolder();
+      // No live owner (or it has not written its pid yet: give it a moment before taking over).
+      if (holder === undefined && existsSync(LOCK_DIR) && Date.now() - statSync(LOCK_DIR).mtimeMs > 2000)
+        rmSync(LOCK_DIR, { recursive: true, force: true });
+      if (Date.now() > deadline)
+        throw new Error(`another test node (pid ${holder ?? 'unknown'}) still runs on this machine after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+export function releaseNodeLock(): void {
+  if (nodeLockHolder() === process.pid) rmSync(LOCK_DIR, { recursive: true, force: true });
+}
 
 interface HostState {
   createdPaths: string[];

@@ -17,6 +17,7 @@ import type { KubeClient, KubeObject, ResourceType } from '../../src/runtime/kub
 import { adminClient } from './cluster-setup.ts';
 import { type ControlPlaneInfo, REPO_ROOT } from './control-plane.ts';
 import {
+  acquireNodeLock,
   BRIDGE,
   cleanUpHost,
   NODE_LINK,
@@ -25,6 +26,7 @@ import {
   OUTSIDE_LINK,
   OUTSIDE_NETNS,
   recordHostState,
+  releaseNodeLock,
 } from './node-host.ts';
 
 export { nodeLeftovers };
@@ -173,6 +175,7 @@ export class Node {
   async start(): Promise<void> {
     const missing = missingNodePrerequisites();
     if (missing.length > 0) throw new Error(`the test node cannot start; missing:\n- ${missing.join('\n- ')}`);
+    await acquireNodeLock(180_000);
     // A killed earlier run may have left a node behind: it would hold the bridge and the chains.
     cleanUpHost();
     recordHostState();
@@ -250,6 +253,7 @@ export class Node {
     }
     cleanUpHost();
     execFileSync('rm', ['-rf', this.dir]);
+    releaseNodeLock();
   }
 
   /** Runs the test application's probe client inside a pod: one result per target (`tcp:ip:port`, `udp:ip:port`, `dns:name`). */
