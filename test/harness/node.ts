@@ -276,6 +276,11 @@ export class Node {
   }
 
   /** Runs the probe client in the outside namespace with `source` as the packets' source address. */
+  /** Runs the probe client on the node itself, where no NetworkPolicy applies (a control for blocked rows). */
+  probeFromNode(targets: string[]): ProbeResult[] {
+    return parseProbe(sh(this.#testApp, ['probe', '--timeout=1500ms', ...targets]));
+  }
+
   probeFromOutside(source: string, targets: string[]): ProbeResult[] {
     return parseProbe(
       sh('ip', ['netns', 'exec', OUTSIDE_NETNS, this.#testApp, 'probe', `--from=${source}`, '--timeout=1500ms', ...targets]),
@@ -356,7 +361,10 @@ export class Node {
     inside('link', 'set', 'eth0', 'up');
     inside('route', 'add', 'default', 'via', OUTSIDE_HOST_IP);
     const ports = this.#options.outsidePorts ?? [443];
-    this.#spawn('outside', this.#testApp, ['serve', `--listen=${ports.map((p) => `:${p}`).join(',')}`], OUTSIDE_NETNS);
+    // One socket per address: a UDP reply from a wildcard socket would leave from the namespace's
+    // primary address, and the client, expecting the address it asked, would never see it.
+    const listen = addresses.flatMap((a) => ports.map((p) => `${a}:${p}`)).join(',');
+    this.#spawn('outside', this.#testApp, ['serve', `--listen=${listen}`], OUTSIDE_NETNS);
   }
 
   /** kube-apiserver listens on loopback only; pods (CoreDNS) reach it through this relay on the node address. */

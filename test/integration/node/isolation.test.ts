@@ -53,6 +53,8 @@ interface Row {
   expected: 'allowed' | 'blocked';
   observed?: 'allowed' | 'blocked';
   detail?: string;
+  /** What the probe client was asked, e.g. `tcp:10.244.0.5:8080`. */
+  target?: string;
 }
 
 const cp = new ControlPlane();
@@ -83,7 +85,8 @@ function target(row: Row, host: string): string {
 
 function record(rows: Row[], hosts: string[], results: ProbeResult[]): void {
   rows.forEach((row, i) => {
-    const result = results.find((r) => r.target === target(row, hosts[i] as string));
+    row.target = target(row, hosts[i] as string);
+    const result = results.find((r) => r.target === row.target);
     row.observed = result?.ok ? 'allowed' : 'blocked';
     if (!result?.ok) row.detail = result?.error ?? 'no result';
   });
@@ -97,7 +100,9 @@ function printMatrix(rows: Row[]): void {
     String(r.port),
     r.protocol,
     r.expected,
-    r.observed ?? '-',
+    r.observed === 'blocked'
+      ? `blocked (${/timeout|deadline/i.test(r.detail ?? '') ? 'no answer' : (r.detail ?? '').split(': ').pop()})`
+      : (r.observed ?? '-'),
     r.observed === r.expected ? 'ok' : 'MISMATCH',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
@@ -275,6 +280,14 @@ describe('isolation matrix', () => {
     ]);
 
     expect(rows.filter((r) => r.observed !== r.expected)).toEqual([]);
+    // Control: every destination of a blocked row answers when probed from the node, where no
+    // policy applies, so "blocked" means a policy dropped the packets, not that nothing listened.
+    const blockedTargets = [...new Set(rows.filter((r) => r.expected === 'blocked').map((r) => r.target as string))];
+    const controls = node?.probeFromNode(blockedTargets) ?? [];
+    process.stdout.write(
+      `Controls from the node itself (no policy applies): ${controls.filter((c) => c.ok).length}/${blockedTargets.length} destinations of blocked rows answer\n`,
+    );
+    expect(controls.filter((c) => !c.ok)).toEqual([]);
   }, 180_000);
 });
 
