@@ -108,8 +108,8 @@ export function buildServiceAccount(tenant: Tenant, config: OperatorConfig, opti
  * honours taints, so nodes of a failed zone (tainted unreachable) stop counting as a domain and
  * replacements can land in the surviving zones. The rule needs every node to carry the zone label:
  * AKS labels every node (`0` in a pool without zones), but the scheduler never places these pods on
- * a node without the label (seen on the test node, test/harness/node.ts; kind nodes have none
- * either). `matchLabelKeys: [pod-template-hash]` spreads each
+ * a node without the label (seen on the test node, test/harness/node.ts; hack/kind.sh labels
+ * kind's node for that reason). `matchLabelKeys: [pod-template-hash]` spreads each
  * ReplicaSet on its own, so a finished rollout is as well spread as the one before it.
  */
 function topologySpread(tenant: Tenant, replicas: number) {
