@@ -1,13 +1,15 @@
 # tenant-operator: every target a newcomer needs. Node 24 comes from hack/install-node.sh,
-# kube-apiserver and etcd from hack/build-controlplane.sh (built from Go modules, cached in bin/).
+# kube-apiserver and etcd from hack/build-controlplane.sh, the test node (kubelet, controller-manager,
+# scheduler, kube-proxy, CoreDNS, kube-router, containerd from Debian) from hack/build-node.sh
+# (built from Go modules, cached in bin/).
 SHELL := /bin/bash
 NODE_BIN := $(shell bash hack/install-node.sh 2>/dev/null || echo .tools/node/node_modules/.bin)
 export PATH := $(abspath $(NODE_BIN)):/usr/local/go/bin:$(PATH)
 
-.PHONY: setup deps controlplane third-party-crds tools chart dev test test-unit test-integration check typecheck lint crds install run build bench docker-build kind-up e2e-kind kind-down clean
+.PHONY: setup deps controlplane node third-party-crds tools chart dev test test-unit test-integration check typecheck lint crds install run build bench docker-build kind-up e2e-kind kind-down clean
 
-## setup: everything needed to develop and test (Node 24, npm packages, control-plane binaries)
-setup: deps controlplane third-party-crds tools
+## setup: everything needed to develop and test (Node 24, npm packages, control-plane and node binaries)
+setup: deps controlplane node third-party-crds tools
 
 deps:
 	@bash hack/install-node.sh >/dev/null
@@ -18,6 +20,10 @@ deps:
 controlplane:
 	bash hack/build-controlplane.sh
 
+## node: the one-node test cluster's binaries, Debian packages and images (hack/build-node.sh)
+node: controlplane
+	bash hack/build-node.sh
+
 ## tools: helm (from Go modules, into bin/), promtool and lua5.1 (Debian packages) for the delivery tests
 tools:
 	bash hack/build-tools.sh
@@ -27,17 +33,17 @@ third-party-crds:
 	bash hack/third-party-crds.sh >/dev/null
 
 ## dev: local control plane + CRDs + operator + samples, then `kubectl get tenants`
-dev: controlplane
+dev: controlplane node
 	node hack/dev.ts
 
 ## test: static checks, then unit and integration tests against a real kube-apiserver
-test: check controlplane tools
+test: check controlplane node tools
 	npx jest
 
 test-unit:
 	npx jest --selectProjects unit
 
-test-integration: controlplane tools
+test-integration: controlplane node tools
 	npx jest --selectProjects integration
 
 check: typecheck lint

@@ -2,11 +2,13 @@
 # Builds kube-apiserver and etcd from the Go module proxy (no binary downloads),
 # pinned by hack/controlplane/versions.env, cached in bin/<name>-<version>.
 # kube-apiserver's module has replace directives, so `go install` refuses it: we build it
-# from a small wrapper module that replaces every staging module with its published v0.x twin.
+# from a small wrapper module (hack/controlplane/kubernetes-wrapper.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=controlplane/versions.env
 source "$root/hack/controlplane/versions.env"
+# shellcheck source=controlplane/kubernetes-wrapper.sh
+source "$root/hack/controlplane/kubernetes-wrapper.sh"
 bin="$root/bin"
 mkdir -p "$bin"
 apiserver="$bin/kube-apiserver-$KUBERNETES_VERSION"
@@ -20,25 +22,9 @@ log() { printf '[build-controlplane] %s\n' "$*" >&2; }
 
 build_apiserver() {
   if [ -x "$apiserver" ]; then log "kube-apiserver $KUBERNETES_VERSION cached"; return; fi
-  local dir="$work/kube-apiserver-$KUBERNETES_VERSION" staging_version
-  staging_version="v0.${KUBERNETES_VERSION#v1.}"
-  mkdir -p "$dir"
+  local dir="$work/kube-apiserver-$KUBERNETES_VERSION"
   log "kube-apiserver $KUBERNETES_VERSION: resolving modules (first run builds for ~10-15 min on 2 cores)"
-  # The upstream go.mod lists the staging modules; `go mod download` fetches it through GOPROXY.
-  local upstream
-  upstream=$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-  cp "$upstream" "$dir/upstream.mod"
-  {
-    echo "module tenant-operator/hack/kube-apiserver"
-    echo
-    echo "go 1.24.0"
-    echo
-    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
-    echo
-    echo "replace ("
-    grep -E '=> \./staging/src/' "$dir/upstream.mod" | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
-    echo ")"
-  } >"$dir/go.mod"
+  kubernetes_wrapper_module "$dir" tenant-operator/hack/kube-apiserver
   cat >"$dir/main.go" <<'GO'
 package main
 
@@ -56,10 +42,7 @@ func main() {
 GO
   (cd "$dir" && go mod tidy >&2)
   log "kube-apiserver $KUBERNETES_VERSION: compiling"
-  local ld="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
-  ld="$ld -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
-  ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
-  (cd "$dir" && go build -trimpath -ldflags "$ld" -o "$apiserver.tmp" .)
+  (cd "$dir" && go build -trimpath -ldflags "$(kubernetes_ldflags)" -o "$apiserver.tmp" .)
   mv "$apiserver.tmp" "$apiserver"
   log "kube-apiserver $KUBERNETES_VERSION built"
 }

@@ -2,9 +2,11 @@
  * `make dev`: a local control plane (etcd + kube-apiserver built from source by
  * hack/build-controlplane.sh), the CRDs, third-party CRDs and RBAC installed, the ARM emulator as
  * the default Azure, the operator running against both as its own restricted user, and the
- * samples from config/samples applied. There is no kubelet: a stand-in marks tenant Deployments
- * available, as a healthy cluster would. Prints what `kubectl get tenants` shows and the Azure
- * resources the emulator holds, then keeps running until Ctrl-C (or exits with --once).
+ * samples from config/samples applied. The tenants' applications run as real pods on the test
+ * node (test/harness/node.ts: containerd, kubelet, kube-proxy, CoreDNS, kube-router) when it is
+ * built and this runs as root; otherwise a stand-in marks tenant Deployments available. Prints what
+ * `kubectl get tenants` and `kubectl get pods` show and the Azure resources the emulator holds,
+ * then keeps running until Ctrl-C (or exits with --once).
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import {
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
 import { emulatorAzureConfig } from '../test/harness/fixtures.ts';
 import { startKubeletStandIn } from '../test/harness/kubelet-stand-in.ts';
+import { missingNodePrerequisites, type Node, startNode } from '../test/harness/node.ts';
 import { startArmEmulator } from './arm-emulator/index.ts';
 
 const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
@@ -47,7 +50,25 @@ await installCrds(admin);
 await installThirdPartyCrds(admin);
 await installRbac(admin);
 say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in) and RBAC installed');
-const kubelet = startKubeletStandIn(admin);
+const samplesDir = join(REPO_ROOT, 'config/samples');
+const samples = readdirSync(samplesDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .flatMap((f) => readYamlObjects(join(samplesDir, f)));
+const missing = missingNodePrerequisites();
+let node: Node | undefined;
+if (missing.length === 0) {
+  // The samples name a registry this machine cannot reach: the node knows the test application by their names.
+  const images = samples
+    .filter((s) => s.kind === 'Tenant')
+    .map((s) => (s as KubeObject & { spec: { application: { image: string; version: string } } }).spec.application)
+    .map((a) => `${a.image}:${a.version}`);
+  node = await startNode(info, { imageAliases: images });
+  say(`test node ${node.dir} is Ready: tenant applications run as real pods (kubectl get pods -A)`);
+} else {
+  say(`no test node (${missing.join('; ')}): a stand-in marks tenant Deployments available`);
+}
+const kubelet = node ? undefined : startKubeletStandIn(admin);
 
 const arm = await startArmEmulator({ lroDelayMs: 20, clockRunning: true });
 const armCaFile = join(devDir, 'arm-ca.pem');
@@ -73,11 +94,6 @@ const operator = new Operator({
 await operator.start();
 say(`operator running as the restricted user "tenant-operator"; metrics on http://127.0.0.1:${operator.httpPort}/metrics`);
 
-const samplesDir = join(REPO_ROOT, 'config/samples');
-const samples = readdirSync(samplesDir)
-  .filter((f) => f.endsWith('.yaml'))
-  .sort()
-  .flatMap((f) => readYamlObjects(join(samplesDir, f)));
 await applyAll(admin, samples);
 say(`applied ${samples.length} samples from config/samples`);
 
@@ -102,6 +118,10 @@ try {
     execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenants', '-o', 'wide']).toString(),
   );
   process.stdout.write(execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenancy']).toString());
+  if (node)
+    process.stdout.write(
+      execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'pods', '-A', '-o', 'wide']).toString(),
+    );
 } catch {
   say('kubectl not found; the tenants are in the API server above');
 }
@@ -115,7 +135,8 @@ for (const [type, count] of [...byType].sort()) process.stdout.write(`  ${String
 
 const shutdown = async () => {
   await operator.stop();
-  kubelet.stop();
+  kubelet?.stop();
+  await node?.stop();
   await arm.stop();
   await cp.stop();
   process.exit(0);

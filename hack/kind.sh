@@ -20,6 +20,8 @@ up() {
   bash "$root/hack/build-tools.sh" >/dev/null
   kind get clusters | grep -qx "$cluster" || kind create cluster --name "$cluster" --wait 120s
   kubectl config use-context "kind-$cluster"
+  # AKS labels every node with a zone ("0" without zones); Production's hard zone spread needs it.
+  kubectl label nodes --all topology.kubernetes.io/zone=0 --overwrite >/dev/null
   kubectl apply --server-side -f "$(bash "$root/hack/third-party-crds.sh")"
   docker build -t "$image" "$root"
   kind load docker-image "$image" --name "$cluster"

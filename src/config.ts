@@ -63,11 +63,14 @@ export const configSchema = z
       .default('tenant-'),
     /** Namespace of the ingress / Application Gateway for Containers controller allowed to reach tenant apps. */
     ingressNamespace: z.string().min(1).default('azure-alb-system'),
-    /** CIDRs of the Azure SQL and Key Vault private endpoints that tenant pods may reach. */
+    /**
+     * CIDRs tenant pods may reach: the Azure SQL (1433) and Key Vault (443) private endpoints, and
+     * Microsoft Entra ID (443), where workload identity exchanges the pod's token for an Azure one.
+     */
     azureEgressCidrs: z
-      .object({ sql: z.array(cidr).default([]), keyVault: z.array(cidr).default([]) })
+      .object({ sql: z.array(cidr).default([]), keyVault: z.array(cidr).default([]), entraId: z.array(cidr).default([]) })
       .strict()
-      .default({ sql: [], keyVault: [] }),
+      .default({ sql: [], keyVault: [], entraId: [] }),
     tiers: z
       .object({ Small: tierSizingSchema, Medium: tierSizingSchema, Large: tierSizingSchema })
       .strict()
@@ -108,10 +111,18 @@ export const configSchema = z
         clusterIssuer: z.string().default('letsencrypt'),
         tlsSecretName: z.string().default('tenant-tls'),
         sslProfile: z.string().optional(),
+        /**
+         * Where the front door's traffic comes from. Application Gateway for Containers and AGIC
+         * reach pods from addresses of their own subnet, not as pods of `ingressNamespace`, so the
+         * tenant's app port is open to these ranges (the AGC association subnet, the Application
+         * Gateway subnet). Empty: only pods of `ingressNamespace` reach the app.
+         */
+        sourceCidrs: z.array(cidr).default([]),
       })
       .strict()
       .default({
         mode: 'gateway',
+        sourceCidrs: [],
         gateway: { name: 'tenant-gateway', httpsListener: 'https', httpListener: 'http' },
         ingressClassName: 'azure-application-gateway',
         certificateSource: 'cert-manager',

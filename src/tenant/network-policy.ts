@@ -1,7 +1,8 @@
 /**
  * The tenant's NetworkPolicies: deny everything in and out by default, then allow exactly
- * DNS, traffic inside the namespace, the front door's controller reaching the application,
- * and egress to the Azure SQL and Key Vault endpoints configured for the cluster.
+ * DNS, traffic inside the namespace, the front door reaching the application port (from its
+ * controller's namespace and from its configured source ranges), and egress to the Azure SQL,
+ * Key Vault and Entra ID endpoints configured for the cluster.
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
@@ -52,7 +53,12 @@ export function buildNetworkPolicies(tenant: Tenant, config: OperatorConfig): Ku
       policyTypes: ['Ingress'],
       ingress: [
         {
-          from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: config.ingressNamespace } } }],
+          // In-cluster controllers come as pods of their namespace; AGC and AGIC come from their
+          // subnet's addresses, which no pod selector matches.
+          from: [
+            { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: config.ingressNamespace } } },
+            ...config.frontDoor.sourceCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+          ],
           ports: [{ protocol: 'TCP', port: tenant.spec.application.port }],
         },
       ],
@@ -61,6 +67,7 @@ export function buildNetworkPolicies(tenant: Tenant, config: OperatorConfig): Ku
   const azure = [
     ...config.azureEgressCidrs.sql.map((cidr) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port: 1433 }] })),
     ...config.azureEgressCidrs.keyVault.map((cidr) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port: 443 }] })),
+    ...config.azureEgressCidrs.entraId.map((cidr) => ({ to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port: 443 }] })),
   ];
   if (azure.length > 0) policies.push(policy('allow-azure-egress', { podSelector: {}, policyTypes: ['Egress'], egress: azure }));
   return policies;

@@ -106,8 +106,10 @@ export function buildServiceAccount(tenant: Tenant, config: OperatorConfig, opti
  * must not take every replica down; elsewhere a preference, because a hard rule buys nothing with
  * one replica and can leave pods Pending when a zone is short of capacity. The hard zone rule
  * honours taints, so nodes of a failed zone (tainted unreachable) stop counting as a domain and
- * replacements can land in the surviving zones; on a cluster without zones every node shares one
- * zone value and the rule never blocks. `matchLabelKeys: [pod-template-hash]` spreads each
+ * replacements can land in the surviving zones. The rule needs every node to carry the zone label:
+ * AKS labels every node (`0` in a pool without zones), but the scheduler never places these pods on
+ * a node without the label (seen on the test node, test/harness/node.ts; hack/kind.sh labels
+ * kind's node for that reason). `matchLabelKeys: [pod-template-hash]` spreads each
  * ReplicaSet on its own, so a finished rollout is as well spread as the one before it.
  */
 function topologySpread(tenant: Tenant, replicas: number) {

@@ -205,6 +205,8 @@ export class ControlPlane {
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount',
+      // The test node (node.ts) registers a name no resolver knows; exec and logs go to its address.
+      '--kubelet-preferred-address-types=InternalIP,Hostname',
       `--audit-policy-file=${join(d, 'audit-policy.yaml')}`,
       `--audit-log-path=${join(d, 'audit.log')}`,
       '--audit-log-format=json',

@@ -60,6 +60,7 @@ export interface TenantOptions {
   tier?: 'Small' | 'Medium' | 'Large';
   environment?: 'Production' | 'QA' | 'Development';
   region?: string;
+  image?: string;
   version?: string;
   replicas?: number;
   host?: string;
@@ -80,7 +81,7 @@ export function tenant(name: string, o: TenantOptions = {}): KubeObject {
       environment: o.environment ?? 'Development',
       region: o.region ?? 'westeurope',
       application: {
-        image: 'registry.example.com/saas/app',
+        image: o.image ?? 'registry.example.com/saas/app',
         version: o.version ?? '1.0.0',
         ...(o.replicas === undefined ? {} : { replicas: o.replicas }),
       },

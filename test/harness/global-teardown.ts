@@ -1,8 +1,12 @@
-/** Stops the shared control plane and ARM emulator, also when tests failed. */
+/**
+ * Stops the shared control plane and ARM emulator, also when tests failed, and checks that no test
+ * node (test/harness/node.ts) left anything on the host: what is left is removed, and named in an error.
+ */
 import { rmSync } from 'node:fs';
 import type { ArmEmulator } from '../../hack/arm-emulator/index.ts';
 import type { ControlPlane } from './control-plane.ts';
 import type { KubeletStandIn } from './kubelet-stand-in.ts';
+import { cleanUpHost, nodeLeftovers, nodeLockHolder } from './node-host.ts';
 
 export default async function globalTeardown(): Promise<void> {
   const holder = globalThis as { __controlPlane?: ControlPlane; __armEmulator?: ArmEmulator; __kubelet?: KubeletStandIn };
@@ -11,4 +15,10 @@ export default async function globalTeardown(): Promise<void> {
   await holder.__controlPlane?.stop();
   const file = process.env.TENANT_OPERATOR_TEST_CP;
   if (file) rmSync(file, { force: true });
+  // A node another test run is using right now is not this run's leftover.
+  const leftovers = nodeLockHolder() === undefined ? nodeLeftovers() : [];
+  if (leftovers.length > 0) {
+    cleanUpHost();
+    throw new Error(`a test node left these behind (now removed):\n- ${leftovers.join('\n- ')}`);
+  }
 }

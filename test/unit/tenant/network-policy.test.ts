@@ -31,12 +31,19 @@ describe('buildNetworkPolicies', () => {
     ]);
   });
 
-  test('admits the front door controller namespace to the app port only', () => {
-    const cfg = aConfig({ ingressNamespace: 'alb-system' });
+  test.each([
+    ['no front door source ranges: the controller namespace only', [], []],
+    [
+      'AGC / AGIC subnets: their addresses too, since they do not come as pods',
+      ['10.40.0.0/24', '10.41.0.0/26'],
+      [{ ipBlock: { cidr: '10.40.0.0/24' } }, { ipBlock: { cidr: '10.41.0.0/26' } }],
+    ],
+  ])('admits the front door to the app port only: %s', (_name, sourceCidrs, ipBlocks) => {
+    const cfg = aConfig({ ingressNamespace: 'alb-system', frontDoor: { sourceCidrs } });
     const rule = byName(buildNetworkPolicies(aTenant('acme', withPort(9000)), cfg))['allow-from-front-door'];
     expect(rule?.ingress).toEqual([
       {
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'alb-system' } } }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'alb-system' } } }, ...ipBlocks],
         ports: [{ protocol: 'TCP', port: 9000 }],
       },
     ]);
@@ -44,14 +51,20 @@ describe('buildNetworkPolicies', () => {
   });
 
   test.each([
-    ['no Azure CIDRs configured: no Azure egress policy', { sql: [], keyVault: [] }, undefined],
+    ['no Azure CIDRs configured: no Azure egress policy', { sql: [], keyVault: [], entraId: [] }, undefined],
     [
-      'SQL and Key Vault CIDRs: 1433 and 443 to exactly those ranges',
-      { sql: ['10.20.0.0/24'], keyVault: ['10.30.0.0/24'] },
+      'SQL, Key Vault and Entra ID CIDRs: 1433, 443 and 443 to exactly those ranges',
+      { sql: ['10.20.0.0/24'], keyVault: ['10.30.0.0/24'], entraId: ['20.190.128.0/18'] },
       [
         { to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ protocol: 'TCP', port: 1433 }] },
         { to: [{ ipBlock: { cidr: '10.30.0.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+        { to: [{ ipBlock: { cidr: '20.190.128.0/18' } }], ports: [{ protocol: 'TCP', port: 443 }] },
       ],
+    ],
+    [
+      'Entra ID alone (workload identity token exchange): 443 only',
+      { sql: [], keyVault: [], entraId: ['40.126.0.0/18'] },
+      [{ to: [{ ipBlock: { cidr: '40.126.0.0/18' } }], ports: [{ protocol: 'TCP', port: 443 }] }],
     ],
   ])('%s', (_name, azureEgressCidrs, expected) => {
     const p = byName(buildNetworkPolicies(aTenant(), aConfig({ azureEgressCidrs })));
