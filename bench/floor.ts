@@ -121,7 +121,9 @@ async function azureWrites(t: FloorTenant): Promise<void> {
   const resources = tenantAzureResources(azurePlan).filter((r) => has(r.kind.type));
   const done = new Set<string>();
   while (done.size < resources.length) {
-    const wave = resources.filter((r) => !done.has(r.key) && r.dependsOn.every((d) => done.has(d) || !resources.some((x) => x.key === d)));
+    const wave = resources.filter(
+      (r) => !done.has(r.key) && r.dependsOn.every((d) => done.has(d) || !resources.some((x) => x.key === d)),
+    );
     if (wave.length === 0) throw new Error('floor: dependency cycle');
     for (const r of wave) {
       await attempt(`${r.key} ${t.name}`, () => create(r));

@@ -67,7 +67,8 @@ export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {
     for (const d of r.dependsOn) {
       const dep = finishOf(d);
       // A server key is refused until the server's crypto role has reached the data plane.
-      const ready = key === 'sqlServerKey' && d === 'roleAssignment.cryptoServiceEncryptionUser' ? dep.at + input.rbacPropagationMs : dep.at;
+      const ready =
+        key === 'sqlServerKey' && d === 'roleAssignment.cryptoServiceEncryptionUser' ? dep.at + input.rbacPropagationMs : dep.at;
       if (ready > start.at) start = { at: ready, via: dep.via };
     }
     const writes = written.has(r.kind.type.toLowerCase());

@@ -181,7 +181,10 @@ export const configSchema = z
          * its WAF policies in the same subscription and region, so every tenant's WAF policy is
          * created there. Unset: in the tenant's region (only right when the front door is there too).
          */
-        frontDoorRegion: z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope').optional(),
+        frontDoorRegion: z
+          .string()
+          .regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope')
+          .optional(),
         /**
          * How often a running Azure operation is looked at. Nothing waits for one: the tenant is
          * requeued after this long (real creates take minutes; tests use a fraction of a second).

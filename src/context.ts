@@ -4,9 +4,9 @@
  */
 import type { Logger } from 'winston';
 import type { Tenant, TenantStatus } from './api/v1alpha1/tenant.ts';
+import type { LongTermRetention, ShortTermRetention } from './azure/kinds/sql.ts';
 import type { ResolvedPolicy } from './backup/policy.ts';
 import type { TenantBackupResult } from './backup/tenant-backup.ts';
-import type { LongTermRetention, ShortTermRetention } from './azure/kinds/sql.ts';
 import type { OperatorConfig } from './config.ts';
 import type { EventRecorder } from './observability/events.ts';
 import type { OperatorMetrics } from './observability/metrics.ts';

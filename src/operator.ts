@@ -7,7 +7,6 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
-import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
 import { BackupPolicyReconciler } from './backup/policy-status.ts';
 import { TenantBackup } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
@@ -26,6 +25,7 @@ import type { KubeConnection } from './runtime/kubeconfig.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
+import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { TenantReconciler } from './tenant/reconciler.ts';
 

@@ -145,7 +145,11 @@ export class ArmClient implements ArmApi {
     return signal;
   }
 
-  async #send(method: string, url: string, body?: ArmBody): Promise<{ status: number; body: ArmBody | undefined; response: PipelineResponse }> {
+  async #send(
+    method: string,
+    url: string,
+    body?: ArmBody,
+  ): Promise<{ status: number; body: ArmBody | undefined; response: PipelineResponse }> {
     const abortSignal = this.#abortSignal();
     const request = createPipelineRequest({
       url,
@@ -220,10 +224,12 @@ export class ArmClient implements ArmApi {
       if (status === 202) return { status: 'InProgress', retryAfterMs: retryAfterMs(response.headers) };
       if (status < 300) return { status: 'Succeeded' };
       const e = errorOf(body);
-      if (status === 404) return { status: 'Failed', code: 'OperationExpired', message: 'the operation is no longer known to Azure' };
+      if (status === 404)
+        return { status: 'Failed', code: 'OperationExpired', message: 'the operation is no longer known to Azure' };
       return { status: 'Failed', code: e.code ?? `HTTP${status}`, message: e.message ?? `operation answered HTTP ${status}` };
     }
-    if (status === 404) return { status: 'Failed', code: 'OperationExpired', message: 'the operation is no longer known to Azure' };
+    if (status === 404)
+      return { status: 'Failed', code: 'OperationExpired', message: 'the operation is no longer known to Azure' };
     if (status >= 300) this.#fail(status, body, response, 'operation status');
     const state = String(body?.status ?? '').toLowerCase();
     if (state === 'succeeded') return { status: 'Succeeded' };

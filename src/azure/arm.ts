@@ -38,4 +38,3 @@ export async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | unde
     throw err;
   }
 }
-

@@ -15,8 +15,9 @@
  *
  * The engine knows nothing of tenants: descriptions come from whoever owns the resources.
  */
-import { type ArmApi, type ArmBody, ArmRequestError, type OperationHandle } from './arm-client.ts';
+
 import { inContext } from '../runtime/errors.ts';
+import { type ArmApi, type ArmBody, ArmRequestError, type OperationHandle } from './arm-client.ts';
 import { type AzureFailure, classifyAzureError } from './errors.ts';
 import { AZURE_TAGS, isInProgress, type Tags } from './kinds/common.ts';
 
@@ -164,7 +165,11 @@ function operationError(code: string, message: string): ArmRequestError {
  * One pass over `resources`: see the module comment. Never throws for a resource's own failure
  * (it is reported); throws only for programming errors (an unknown dependency key).
  */
-export async function reconcileResources(arm: ArmApi, resources: readonly ArmResource[], options: PassOptions): Promise<PassResult> {
+export async function reconcileResources(
+  arm: ArmApi,
+  resources: readonly ArmResource[],
+  options: PassOptions,
+): Promise<PassResult> {
   const byKey = new Map(resources.map((r) => [r.key, r]));
   for (const r of resources) {
     for (const d of r.dependsOn) if (!byKey.has(d)) throw new Error(`resource ${r.key} depends on unknown ${d}`);
@@ -279,9 +284,7 @@ export async function reconcileResources(arm: ArmApi, resources: readonly ArmRes
 
   // Waves: everything whose dependencies are Ready runs in parallel; a wave may make more ready.
   for (;;) {
-    const wave = resources.filter(
-      (r) => !done.has(r.key) && r.dependsOn.every((d) => result.reports.get(d)?.phase === 'Ready'),
-    );
+    const wave = resources.filter((r) => !done.has(r.key) && r.dependsOn.every((d) => result.reports.get(d)?.phase === 'Ready'));
     if (wave.length === 0) break;
     for (const r of wave) done.add(r.key);
     await Promise.all(wave.map(runOne));
@@ -333,9 +336,15 @@ export async function deleteResources(
       const op = recorded.get(r.key);
       if (op !== undefined) {
         const state = await arm.pollOperation({ url: op.url, kind: op.kind });
-        if (state.status === 'InProgress') return { finished: false, pending: [op], changes, waitingFor: `${label} is being deleted` };
+        if (state.status === 'InProgress')
+          return { finished: false, pending: [op], changes, waitingFor: `${label} is being deleted` };
         if (state.status === 'Failed' && state.code !== 'OperationExpired') {
-          return { finished: false, pending: [], changes, failure: failureOf(operationError(state.code, state.message), `deleting ${label}`) };
+          return {
+            finished: false,
+            pending: [],
+            changes,
+            failure: failureOf(operationError(state.code, state.message), `deleting ${label}`),
+          };
         }
       }
       const observed = await arm.get(r.id, r.kind.apiVersion);

@@ -4,8 +4,8 @@
  * used size, and the begin (never the wait) of a point-in-time restore or a deletion.
  */
 import { type AzureContext, callOptions, getOrUndefined } from './arm.ts';
-import type { BackupStorageRedundancy } from './kinds/sql.ts';
 import type { Tags } from './kinds/common.ts';
+import type { BackupStorageRedundancy } from './kinds/sql.ts';
 
 type Sql = AzureContext['clients']['sql'];
 

@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { AzureContext } from '../azure/arm.ts';
+import { azureErrorFacts, classifyAzureError } from '../azure/errors.ts';
 import { AZURE_TAGS, type Tags } from '../azure/kinds/common.ts';
 import type { BackupStorageRedundancy } from '../azure/kinds/sql.ts';
-import { azureErrorFacts, classifyAzureError } from '../azure/errors.ts';
 import {
   beginDeleteDatabase,
   beginPointInTimeRestore,

@@ -30,4 +30,3 @@ export function desiredRetention(policy: BackupPolicySpec): DesiredRetention {
     },
   };
 }
-

@@ -29,6 +29,7 @@ import type { AzureFacts, OperatorContext } from '../context.ts';
 import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
+import { tenantAzureNames } from '../tenant/azure-names.ts';
 import {
   type DrillDecision,
   type DrillSettings,
@@ -39,7 +40,6 @@ import {
 } from './drill.ts';
 import { type DrillTarget, executeDrillActions, isDrillCopy, observeScratchDatabases } from './drill-runner.ts';
 import { type BackupTargets, backupTargets, type ResolvedPolicy } from './policy.ts';
-import { tenantAzureNames } from '../tenant/azure-names.ts';
 import { BACKUP_HEALTHY, checkRpo } from './rpo.ts';
 
 export type BackupStatus = NonNullable<TenantStatus['backup']>;

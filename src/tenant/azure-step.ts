@@ -11,8 +11,6 @@
 import { readFileSync } from 'node:fs';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
-import type { OperatorConfig } from '../config.ts';
-import type { AzureFacts, OperatorContext } from '../context.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
 import { ArmClient, pipelineSender } from '../azure/arm-client.ts';
 import { type AzureClients, createAzureClients, createDefaultCredential, createWriteLimiter } from '../azure/clients.ts';
@@ -21,9 +19,9 @@ import {
   deleteResources,
   type PassResult,
   type PendingOperation,
+  type ResourceReport,
   reconcileResources,
   releaseResources,
-  type ResourceReport,
   type TeardownResult,
 } from '../azure/engine.ts';
 import { type AzureFailure, classifyAzureError } from '../azure/errors.ts';
@@ -40,6 +38,8 @@ import {
   sqlLongTermRetentionKind,
   sqlServerOutputs,
 } from '../azure/kinds/sql.ts';
+import type { OperatorConfig } from '../config.ts';
+import type { AzureFacts, OperatorContext } from '../context.ts';
 import { hashOf } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { isTerminal, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
@@ -269,7 +269,8 @@ export class TenantAzureStep {
       identityClientId: identity.clientId,
       keyVaultUri: vault === undefined ? undefined : str(props(vault).vaultUri),
       sqlServerFqdn: server.fullyQualifiedDomainName,
-      earliestRestorePoint: database.earliestRestoreDate === undefined ? undefined : new Date(database.earliestRestoreDate).toISOString(),
+      earliestRestorePoint:
+        database.earliestRestoreDate === undefined ? undefined : new Date(database.earliestRestoreDate).toISOString(),
       wafPolicyId: pass.reports.get('wafPolicy')?.phase === 'Ready' ? ids.wafPolicy : undefined,
       retention:
         shortTerm === undefined && longTerm === undefined
@@ -339,7 +340,9 @@ export class TenantAzureStep {
       type: 'AzureResourcesReady',
       status: all ? 'True' : 'False',
       reason: all ? 'Provisioned' : (firstFalse?.reason ?? 'Provisioning'),
-      message: all ? 'Every Azure resource of the tenant is in place.' : (firstFalse?.message ?? 'Some Azure resources are still being created.'),
+      message: all
+        ? 'Every Azure resource of the tenant is in place.'
+        : (firstFalse?.message ?? 'Some Azure resources are still being created.'),
     });
     return list;
   }
@@ -365,10 +368,14 @@ export class TenantAzureStep {
    */
   async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
     const names = tenantNames(tenant, this.azure);
-    const outcome = await releaseResources(this.arm.withSignal(signal), tenantReleaseInventory(this.azure.subscriptionId, names), {
-      pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
-      now: this.ctx.clock.now(),
-    });
+    const outcome = await releaseResources(
+      this.arm.withSignal(signal),
+      tenantReleaseInventory(this.azure.subscriptionId, names),
+      {
+        pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
+        now: this.ctx.clock.now(),
+      },
+    );
     this.#recordChanges(tenant, outcome.changes);
     return teardown(outcome);
   }
@@ -421,7 +428,12 @@ export class TenantAzureStep {
         if (!ltrPass.converged && !keeps) {
           this.#recordChanges(tenant, ltrPass.changes);
           const error = [...ltrPass.reports.values()].find((r) => r.error)?.error;
-          return { finished: false, operations: ltrPass.pending, waitingFor: 'long-term retention is being set on the database', failure: error };
+          return {
+            finished: false,
+            operations: ltrPass.pending,
+            waitingFor: 'long-term retention is being set on the database',
+            failure: error,
+          };
         }
         // 2. A long-term backup newer than the deletion request.
         const backups = await arm.list(
@@ -429,7 +441,10 @@ export class TenantAzureStep {
           LTR_BACKUPS_API_VERSION,
         );
         const final = backups
-          .map((b) => ({ at: Date.parse(str(props(b).backupTime) ?? ''), expires: Date.parse(str(props(b).backupExpirationTime) ?? '') }))
+          .map((b) => ({
+            at: Date.parse(str(props(b).backupTime) ?? ''),
+            expires: Date.parse(str(props(b).backupExpirationTime) ?? ''),
+          }))
           .filter((b) => b.at >= requestedAt.getTime())
           .sort((a, b) => b.expires - a.expires)[0];
         if (final === undefined) {
@@ -440,7 +455,9 @@ export class TenantAzureStep {
           };
         }
         // 4 (first, so the key outlives the backups even if a later step fails): keep the vault.
-        const keepUntil = new Date(Math.max(final.expires, ...backups.map((b) => Date.parse(str(props(b).backupExpirationTime) ?? '') || 0)));
+        const keepUntil = new Date(
+          Math.max(final.expires, ...backups.map((b) => Date.parse(str(props(b).backupExpirationTime) ?? '') || 0)),
+        );
         await this.#keepVault(arm, ids.vault, keepUntil, tenant);
       }
       // 3. Delete children first.
@@ -459,15 +476,20 @@ export class TenantAzureStep {
     if (observed === undefined) return;
     const tags = (observed.tags ?? {}) as Record<string, string>;
     const until = keepUntil
-      ? new Date(Math.max(keepUntil.getTime(), Date.parse(tags[AZURE_TAGS.keepUntil] ?? '') || 0))
-          .toISOString()
-          .slice(0, 10)
+      ? new Date(Math.max(keepUntil.getTime(), Date.parse(tags[AZURE_TAGS.keepUntil] ?? '') || 0)).toISOString().slice(0, 10)
       : tags[AZURE_TAGS.keepUntil];
     if (tags[AZURE_TAGS.orphaned] === 'true' && tags[AZURE_TAGS.keepUntil] === until) return;
     await arm.beginWrite('PATCH', vault, KEY_VAULT_API_VERSION, {
       tags: { ...tags, [AZURE_TAGS.orphaned]: 'true', ...(until ? { [AZURE_TAGS.keepUntil]: until } : {}) },
     });
-    this.#recordChanges(tenant, [{ key: 'keyVault', label: `key vault ${vault.split('/').pop()}`, id: vault, what: ['kept', `until ${until ?? 'released by hand'}`] }]);
+    this.#recordChanges(tenant, [
+      {
+        key: 'keyVault',
+        label: `key vault ${vault.split('/').pop()}`,
+        id: vault,
+        what: ['kept', `until ${until ?? 'released by hand'}`],
+      },
+    ]);
   }
 }
 

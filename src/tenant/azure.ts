@@ -7,7 +7,6 @@
  * SQL SKU: `config.tiers[tier].sql`, read here and nowhere else.
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
-import type { OperatorConfig } from '../config.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
 import { type ArmResource, type ExistingResource, type Outputs, resource } from '../azure/engine.ts';
 import { BUILT_IN_ROLES, roleAssignmentKind } from '../azure/kinds/authorization.ts';
@@ -41,6 +40,7 @@ import {
   sqlShortTermRetentionKind,
   sqlTdeKind,
 } from '../azure/kinds/sql.ts';
+import type { OperatorConfig } from '../config.ts';
 import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
 import { buildWafCustomRules } from './front-door.ts';
 import { tenantNamespaceName } from './labels.ts';
@@ -92,7 +92,11 @@ export interface TenantAzurePlan {
 }
 
 export function tenantNames(tenant: Tenant, azure: AzureConfig): TenantAzureNames {
-  return tenantAzureNames(tenant.metadata.name, tenant.spec.environment.toLowerCase(), azure.nameSalt === undefined ? {} : { salt: azure.nameSalt });
+  return tenantAzureNames(
+    tenant.metadata.name,
+    tenant.spec.environment.toLowerCase(),
+    azure.nameSalt === undefined ? {} : { salt: azure.nameSalt },
+  );
 }
 
 /** Tags every resource of a tenant environment carries. */
@@ -106,7 +110,12 @@ export function tenantAzureTags(tenant: Tenant, azure: AzureConfig): Tags {
 }
 
 /** Pure: the plan for a tenant whose residency was allowed, given its resolved backup settings. */
-export function tenantAzurePlan(tenant: Tenant, config: OperatorConfig, azure: AzureConfig, backup: BackupPlan | undefined): TenantAzurePlan {
+export function tenantAzurePlan(
+  tenant: Tenant,
+  config: OperatorConfig,
+  azure: AzureConfig,
+  backup: BackupPlan | undefined,
+): TenantAzurePlan {
   const sku = config.tiers[tenant.spec.tier].sql;
   return {
     subscriptionId: azure.subscriptionId,
@@ -200,7 +209,13 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
         const principalId = identityPrincipal(o);
         return principalId === undefined
           ? undefined
-          : { subscriptionId, scope: ids.vault, role: BUILT_IN_ROLES.keyVaultSecretsUser, principalId, principalType: 'ServicePrincipal' as const };
+          : {
+              subscriptionId,
+              scope: ids.vault,
+              role: BUILT_IN_ROLES.keyVaultSecretsUser,
+              principalId,
+              principalType: 'ServicePrincipal' as const,
+            };
       },
       ['identity', 'keyVault'],
     ),
@@ -327,4 +342,3 @@ export function tenantDeleteInventory(subscriptionId: string, names: TenantAzure
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
   ];
 }
-

@@ -408,7 +408,9 @@ export class TenantReconciler implements Reconciler {
         ? await this.ctx.azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION, signal)
         : await this.ctx.azure.release(tenant, signal);
       if (!outcome.finished) {
-        const failure = outcome.failure ? inContext(outcome.failure, deleting ? 'deleting the tenant' : 'releasing the tenant') : undefined;
+        const failure = outcome.failure
+          ? inContext(outcome.failure, deleting ? 'deleting the tenant' : 'releasing the tenant')
+          : undefined;
         const condition: ConditionInput = failure
           ? { type: 'Finalized', status: 'False', reason: failure.reason, message: failure.message }
           : {
@@ -422,7 +424,12 @@ export class TenantReconciler implements Reconciler {
         await this.#writeStatus(tenant, [condition], { ...fields, azure: { ...fields.azure, operations } });
         if (failure) {
           recorder
-            .event(tenant as unknown as KubeObject, 'Warning', deleting ? 'AzureDeleteFailed' : 'AzureReleaseFailed', failure.message)
+            .event(
+              tenant as unknown as KubeObject,
+              'Warning',
+              deleting ? 'AzureDeleteFailed' : 'AzureReleaseFailed',
+              failure.message,
+            )
             .catch(() => {});
           throw failure;
         }

@@ -6,8 +6,13 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { adminClient, installCrds, installPlatformDefaults,
-  installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
+import {
+  adminClient,
+  installCrds,
+  installPlatformDefaults,
+  installRbac,
+  installThirdPartyCrds,
+} from '../harness/cluster-setup.ts';
 import { ControlPlane } from '../harness/control-plane.ts';
 import { sharedControlPlane, startOperator, tenant, typeOf, waitForReady } from '../harness/fixtures.ts';
 import { type KubeletStandIn, startKubeletStandIn } from '../harness/kubelet-stand-in.ts';

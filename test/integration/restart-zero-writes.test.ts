@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { installCrds, installPlatformDefaults,
-  installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
+import { installCrds, installPlatformDefaults, installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from '../harness/control-plane.ts';
 import {
   ARM_WRITE_METHODS,
@@ -59,7 +58,9 @@ beforeAll(async () => {
   for (const name of names) await waitForReady(admin, name);
   // The default BackupPolicy's counts settle (coalesced over a second) before the first operator stops.
   await waitFor('policy counts settled', async () => {
-    const policy = (await admin.get(typeOf('BackupPolicy'), 'default')) as { status?: { tenants?: number; tenantsWithinRpo?: number } };
+    const policy = (await admin.get(typeOf('BackupPolicy'), 'default')) as {
+      status?: { tenants?: number; tenantsWithinRpo?: number };
+    };
     return policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length;
   });
   await first.stop();

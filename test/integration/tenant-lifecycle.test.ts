@@ -47,9 +47,11 @@ afterAll(async () => {
   if (admin && operator) {
     const mine = (await tenantNames()).filter((n) => !before.has(n));
     for (const name of mine) await admin.delete(typeOf('Tenant'), name).catch(() => {});
-    await waitFor('this file’s tenants released', async () => (await tenantNames()).every((n) => !mine.includes(n)), 60_000).catch(
-      () => {},
-    );
+    await waitFor(
+      'this file’s tenants released',
+      async () => (await tenantNames()).every((n) => !mine.includes(n)),
+      60_000,
+    ).catch(() => {});
   }
   await operator?.stop();
 });
@@ -371,10 +373,9 @@ describe('deletion', () => {
     });
     expect(stuck.metadata.finalizers).toContain('tenancy.dev/cleanup');
     expect((await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev'))?.metadata.deletionTimestamp).toBeUndefined();
-    const events = await admin.request<{ items: { reason: string; type: string; message: string; involvedObject: { name: string } }[] }>(
-      'GET',
-      '/api/v1/namespaces/default/events',
-    );
+    const events = await admin.request<{
+      items: { reason: string; type: string; message: string; involvedObject: { name: string } }[];
+    }>('GET', '/api/v1/namespaces/default/events');
     expect(events.items.filter((e) => e.involvedObject.name === 'goner' && e.reason === 'AzureDeleteFailed')).toContainEqual(
       expect.objectContaining({ type: 'Warning', message: expect.stringContaining('InternalServerError') }),
     );
@@ -385,8 +386,13 @@ describe('deletion', () => {
     // The key encrypts the retained backups: its vault (and the group holding it) stays, marked.
     expect(left.map((r) => r.type).sort()).toEqual(['Microsoft.KeyVault/vaults', 'Microsoft.Resources/resourceGroups']);
     const kept = left.find((r) => r.type === 'Microsoft.KeyVault/vaults');
-    expect(kept?.tags).toMatchObject({ 'tenancy.dev-orphaned': 'true', 'tenancy.dev-keep-until': expect.stringMatching(/^\d{4}-/) });
-    expect((await armResources(info.arm, 'Microsoft.KeyVault/vaults/keys')).some((k) => String(k.id).startsWith(String(kept?.id)))).toBe(true);
+    expect(kept?.tags).toMatchObject({
+      'tenancy.dev-orphaned': 'true',
+      'tenancy.dev-keep-until': expect.stringMatching(/^\d{4}-/),
+    });
+    expect(
+      (await armResources(info.arm, 'Microsoft.KeyVault/vaults/keys')).some((k) => String(k.id).startsWith(String(kept?.id))),
+    ).toBe(true);
     expect(JSON.stringify(await armDeletedVaults(info.arm))).not.toContain(String(vault?.name));
     // Without a kube-controller-manager the namespace stays Terminating: being deleted is what we assert.
     const ns = await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev');

@@ -206,7 +206,9 @@ export const tenantStatusSchema = z
             }),
           )
           .optional()
-          .describe('Azure operations begun and still running; the next pass (after a restart too) looks at them instead of starting them again.'),
+          .describe(
+            'Azure operations begun and still running; the next pass (after a restart too) looks at them instead of starting them again.',
+          ),
         verified: z
           .object({
             fingerprint: z.string().describe('Hash of the desired Azure state that was found converged.'),

@@ -4,7 +4,7 @@
  */
 import type { ArmApi } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placementDiff, mergeTags, props, provisioningState, sameId, str, type Tags } from './common.ts';
+import { mergeTags, type Placement, placementDiff, props, provisioningState, sameId, str, type Tags } from './common.ts';
 
 export const KEY_VAULT_API_VERSION = '2026-02-01';
 
@@ -61,7 +61,8 @@ export const vaultKind: ResourceKind<VaultParams> = {
     if (o.enableSoftDelete === false) fields.push('enableSoftDelete');
     if (o.enablePurgeProtection !== true) fields.push('enablePurgeProtection');
     if (o.publicNetworkAccess !== want.publicNetworkAccess) fields.push('publicNetworkAccess');
-    if (acls.defaultAction !== want.networkAcls.defaultAction || acls.bypass !== want.networkAcls.bypass) fields.push('networkAcls');
+    if (acls.defaultAction !== want.networkAcls.defaultAction || acls.bypass !== want.networkAcls.bypass)
+      fields.push('networkAcls');
     return fields;
   },
   update: (p, observed, fields) =>
@@ -69,7 +70,10 @@ export const vaultKind: ResourceKind<VaultParams> = {
       ? undefined
       : {
           method: 'PATCH',
-          body: { tags: mergeTags(p.tags, observed.tags as Tags | undefined), properties: { tenantId: p.tenantId, ...ownedProperties(p) } },
+          body: {
+            tags: mergeTags(p.tags, observed.tags as Tags | undefined),
+            properties: { tenantId: p.tenantId, ...ownedProperties(p) },
+          },
         },
   state: provisioningState,
   ready: (observed) => provisioningState(observed) === 'Succeeded' && str(props(observed).vaultUri) !== undefined,

@@ -5,7 +5,7 @@
 import { stableStringify } from '../../runtime/compare.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placementDiff, mergeTags, props, provisioningState, type Tags } from './common.ts';
+import { mergeTags, type Placement, placementDiff, props, provisioningState, type Tags } from './common.ts';
 
 export const NETWORK_API_VERSION = '2026-01-01';
 
@@ -57,7 +57,9 @@ function comparableRules(rules: unknown): unknown[] {
     ruleType: r.ruleType,
     action: r.action,
     matchConditions: ((r.matchConditions as Record<string, unknown>[] | undefined) ?? []).map((m) => ({
-      matchVariables: ((m.matchVariables as { variableName: unknown }[] | undefined) ?? []).map((v) => ({ variableName: v.variableName })),
+      matchVariables: ((m.matchVariables as { variableName: unknown }[] | undefined) ?? []).map((v) => ({
+        variableName: v.variableName,
+      })),
       operator: m.operator,
       negationConditon: m.negationConditon ?? false,
       matchValues: m.matchValues,
@@ -74,17 +76,22 @@ export const wafPolicyKind: ResourceKind<WafPolicyParams> = {
   diff: (p, observed) => {
     const o = props(observed);
     const settings = (o.policySettings ?? {}) as { mode?: unknown; state?: unknown };
-    const sets = ((o.managedRules as { managedRuleSets?: { ruleSetType: unknown; ruleSetVersion: unknown }[] } | undefined)
-      ?.managedRuleSets ?? []).map((r) => ({ ruleSetType: r.ruleSetType, ruleSetVersion: r.ruleSetVersion }));
+    const sets = (
+      (o.managedRules as { managedRuleSets?: { ruleSetType: unknown; ruleSetVersion: unknown }[] } | undefined)
+        ?.managedRuleSets ?? []
+    ).map((r) => ({ ruleSetType: r.ruleSetType, ruleSetVersion: r.ruleSetVersion }));
     const fields = placementDiff(p, observed);
     if (settings.mode !== p.mode) fields.push('mode');
     if (settings.state !== 'Enabled') fields.push('state');
     if (stableStringify(sets) !== stableStringify([MANAGED_RULE_SET])) fields.push('managedRules');
-    if (stableStringify(comparableRules(o.customRules)) !== stableStringify(comparableRules(p.customRules))) fields.push('customRules');
+    if (stableStringify(comparableRules(o.customRules)) !== stableStringify(comparableRules(p.customRules)))
+      fields.push('customRules');
     return fields;
   },
   update: (p, observed, fields) =>
-    fields.includes('location') ? undefined : { method: 'PUT', body: body(p, mergeTags(p.tags, observed.tags as Tags | undefined)) },
+    fields.includes('location')
+      ? undefined
+      : { method: 'PUT', body: body(p, mergeTags(p.tags, observed.tags as Tags | undefined)) },
   state: provisioningState,
   // No PATCH: put back what it has, with the tags added.
   tag: (observed, tags) => ({

@@ -6,7 +6,7 @@
 import { TerminalError } from '../../runtime/errors.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placementDiff, mergeTags, props, provisioningState, sameId, str, type Tags } from './common.ts';
+import { mergeTags, type Placement, placementDiff, props, provisioningState, sameId, str, type Tags } from './common.ts';
 
 /** Servers, databases, TDE (@azure/arm-sql 10.0.0). */
 export const SQL_API_VERSION = '2022-08-01-preview';
@@ -90,7 +90,8 @@ export const sqlServerKind: ResourceKind<SqlServerParams> = {
   },
   state: (observed) => str(props(observed).state),
   ready: (observed) =>
-    str(props(observed).state) === 'Ready' && str((observed.identity as { principalId?: unknown } | undefined)?.principalId) !== undefined,
+    str(props(observed).state) === 'Ready' &&
+    str((observed.identity as { principalId?: unknown } | undefined)?.principalId) !== undefined,
 };
 
 /** The server's system identity (it unwraps the TDE key) and its DNS name. */
@@ -250,7 +251,9 @@ export function sameSku(desired: DatabaseSku, observed: DatabaseSku | undefined)
   if (observed === undefined) return false;
   const d = normalizeSqlSku(desired);
   const o = normalizeSqlSku(observed);
-  return d.name === o.name && (d.tier === undefined || d.tier === o.tier) && (d.capacity === undefined || d.capacity === o.capacity);
+  return (
+    d.name === o.name && (d.tier === undefined || d.tier === o.tier) && (d.capacity === undefined || d.capacity === o.capacity)
+  );
 }
 
 export interface DatabaseParams extends Placement {
@@ -377,7 +380,9 @@ export function normalizeRetention(value: string | undefined): string {
 /** True when the policy keeps at least one kind of long-term backup. */
 export function keepsLongTermBackups(policy: LongTermRetention | undefined): boolean {
   if (policy === undefined) return false;
-  return [policy.weeklyRetention, policy.monthlyRetention, policy.yearlyRetention].some((d) => normalizeRetention(d) !== NOT_KEPT);
+  return [policy.weeklyRetention, policy.monthlyRetention, policy.yearlyRetention].some(
+    (d) => normalizeRetention(d) !== NOT_KEPT,
+  );
 }
 
 export function longTermRetentionOf(observed: ArmBody | undefined): LongTermRetention | undefined {

@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { testCredential } from '../../../hack/arm-emulator/index.ts';
-import { classifyAzureError } from '../../../src/azure/errors.ts';
 import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
+import { classifyAzureError } from '../../../src/azure/errors.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
 import { type AzureTestEnv, converge, startAzureTestEnv, tenantPlan } from './support.ts';
 

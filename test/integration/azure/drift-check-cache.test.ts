@@ -9,11 +9,11 @@
  * - a change to what the tenant asks of Azure, or to its BackupPolicy, is acted on at once.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
 import { type OperatorConfig, parseConfig } from '../../../src/config.ts';
 import type { Operator } from '../../../src/operator.ts';
 import { ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient } from '../../../src/runtime/kube-client.ts';
+import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
 import {
   adminClient,
   armMark,

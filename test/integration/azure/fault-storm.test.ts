@@ -2,7 +2,15 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { reconcileResources } from '../../../src/azure/engine.ts';
 import { tenantAzureResources } from '../../../src/tenant/azure.ts';
-import { type AzureTestEnv, converge, countRequests, expectSecureTenant, resourceIds, startAzureTestEnv, tenantPlan } from './support.ts';
+import {
+  type AzureTestEnv,
+  converge,
+  countRequests,
+  expectSecureTenant,
+  resourceIds,
+  startAzureTestEnv,
+  tenantPlan,
+} from './support.ts';
 
 let env: AzureTestEnv;
 

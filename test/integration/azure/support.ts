@@ -6,20 +6,20 @@
  */
 import { expect } from '@jest/globals';
 import { type ArmEmulator, type ArmEmulatorOptions, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
+import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
 import type { ArmBody, ArmClient } from '../../../src/azure/arm-client.ts';
 import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
 import { type PassResult, type PendingOperation, reconcileResources } from '../../../src/azure/engine.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
 import { type OperatorConfig, parseConfig } from '../../../src/config.ts';
-import { TerminalError } from '../../../src/runtime/errors.ts';
-import { type BackupPlan, type TenantAzurePlan, tenantAzurePlan, tenantAzureResources } from '../../../src/tenant/azure.ts';
-import type { TenantAzureNames } from '../../../src/tenant/azure-names.ts';
-import { armClientOf, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
-import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
 import type { OperatorContext } from '../../../src/context.ts';
 import { EventRecorder } from '../../../src/observability/events.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { OperatorMetrics } from '../../../src/observability/metrics.ts';
+import { TerminalError } from '../../../src/runtime/errors.ts';
+import { type BackupPlan, type TenantAzurePlan, tenantAzurePlan, tenantAzureResources } from '../../../src/tenant/azure.ts';
+import type { TenantAzureNames } from '../../../src/tenant/azure-names.ts';
+import { armClientOf, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
 import { parseTenant } from '../../../src/tenant/parse.ts';
 import { type TenantOptions, tenant } from '../../harness/fixtures.ts';
 
@@ -89,7 +89,12 @@ export function tenantPlan(
   if (!parsed.ok) throw new Error(parsed.message);
   const azure = env.config.azure;
   if (!azure) throw new Error('no azure config');
-  return tenantAzurePlan(parsed.tenant, env.config, azure, options.backup === null ? undefined : (options.backup ?? DEFAULT_BACKUP));
+  return tenantAzurePlan(
+    parsed.tenant,
+    env.config,
+    azure,
+    options.backup === null ? undefined : (options.backup ?? DEFAULT_BACKUP),
+  );
 }
 
 export interface ConvergeResult {
@@ -242,7 +247,10 @@ export function azureStep(env: AzureTestEnv): { step: TenantAzureStep; events: s
 
 /** A Tenant as the reconciler holds it, with the status the Azure step keeps between passes. */
 export function storedTenant(name: string, options: TenantOptions = {}): Tenant {
-  const parsed = parseTenant({ ...tenant(name, { environment: 'Production', replicas: 2, ...options }), metadata: { name, uid: `uid-${name}`, generation: 1 } });
+  const parsed = parseTenant({
+    ...tenant(name, { environment: 'Production', replicas: 2, ...options }),
+    metadata: { name, uid: `uid-${name}`, generation: 1 },
+  });
   if (!parsed.ok) throw new Error(parsed.message);
   return parsed.tenant;
 }

@@ -51,7 +51,12 @@ describe('the engine over a tenant’s plan', () => {
     // failed writes.
     const refused = writes.filter((w) => w.status >= 300);
     expect(refused.map((w) => `${w.status} ${w.resourceType}`)).toEqual(refused.map(() => '400 Microsoft.Sql/servers/keys'));
-    expect(writes.filter((w) => w.status < 300).map((w) => w.resourceType).sort()).toEqual(
+    expect(
+      writes
+        .filter((w) => w.status < 300)
+        .map((w) => w.resourceType)
+        .sort(),
+    ).toEqual(
       [
         'Microsoft.Authorization/roleAssignments',
         'Microsoft.Authorization/roleAssignments',
@@ -102,7 +107,7 @@ describe('the engine over a tenant’s plan', () => {
     expect(serverBusy).toBe(true);
     // The pass came back with the operation recorded, not its result.
     expect(pending).toContainEqual(expect.objectContaining({ key: 'sqlServer', id: ids.server, method: 'PUT' }));
-    expect((emulator.state.get(ids.server)?.properties as { state?: string }).state).toBe('Creating');
+    expect((emulator.state.get(ids.server)?.properties as { state?: string } | undefined)?.state).toBe('Creating');
     // Independent resources went ahead meanwhile.
     expect(emulator.state.get(ids.vault)).toBeDefined();
 
@@ -135,7 +140,9 @@ describe('the engine over a tenant’s plan', () => {
 
     await converge(env, plan);
     expectSecureTenant(emulator, plan);
-    expect(emulator.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === ids.server.toLowerCase())).toHaveLength(1);
+    expect(emulator.requests.filter((r) => r.method === 'PUT' && r.path.toLowerCase() === ids.server.toLowerCase())).toHaveLength(
+      1,
+    );
     expect(emulator.state.operations().filter((op) => op.resourceId.toLowerCase() === ids.server.toLowerCase())).toHaveLength(1);
   });
 
@@ -238,7 +245,10 @@ describe('deletion policies, one step per pass', () => {
     const ids = resourceIds(emulator, plan.names);
     const { step } = azureStep(env);
     const requested = emulator.clock.now();
-    const tenant = { ...storedTenant('delta'), metadata: { ...storedTenant('delta').metadata, deletionTimestamp: requested.toISOString() } };
+    const tenant = {
+      ...storedTenant('delta'),
+      metadata: { ...storedTenant('delta').metadata, deletionTimestamp: requested.toISOString() },
+    };
     const mark = emulator.mark();
 
     // No weekly full backup since the request: nothing is deleted, and the Tenant says why.
@@ -258,10 +268,13 @@ describe('deletion policies, one step per pass', () => {
       'tenancy.dev-orphaned': 'true',
       'tenancy.dev-keep-until': expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
     });
-    const keepUntil = Date.parse((emulator.state.get(ids.vault)?.tags as Record<string, string>)['tenancy.dev-keep-until'] as string);
+    const keepUntil = Date.parse(
+      (emulator.state.get(ids.vault)?.tags as Record<string, string> | undefined)?.['tenancy.dev-keep-until'] ?? '',
+    );
     const retained = emulator.state.retainedBackups().filter((b) => b.databaseName === plan.names.sqlDatabase);
     expect(retained.length).toBeGreaterThan(0);
-    for (const b of retained) expect(keepUntil).toBeGreaterThanOrEqual(Date.parse(b.backupExpirationTime.toISOString().slice(0, 10)));
+    for (const b of retained)
+      expect(keepUntil).toBeGreaterThanOrEqual(Date.parse(b.backupExpirationTime.toISOString().slice(0, 10)));
     expect(retained.some((b) => b.backupTime.getTime() >= requested.getTime())).toBe(true);
     expect(emulator.state.get(`${ids.vault}/keys/${plan.names.tdeKey}`)).toBeDefined();
 
@@ -277,7 +290,13 @@ describe('deletion policies, one step per pass', () => {
     const ids = resourceIds(emulator, plan.names);
     const { step } = azureStep(env);
     emulator.clock.advance(7 * 86_400_000 + 60_000);
-    const tenant = { ...storedTenant('epsilon'), metadata: { ...storedTenant('epsilon').metadata, deletionTimestamp: new Date(emulator.clock.now().getTime() - 7 * 86_400_000).toISOString() } };
+    const tenant = {
+      ...storedTenant('epsilon'),
+      metadata: {
+        ...storedTenant('epsilon').metadata,
+        deletionTimestamp: new Date(emulator.clock.now().getTime() - 7 * 86_400_000).toISOString(),
+      },
+    };
 
     // A read that fails is not a 404: nothing may be deleted on the strength of it.
     emulator.faults.add({

@@ -8,13 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
+import type { AzureClients } from '../../../src/azure/clients.ts';
 import { resolveBackupPolicy } from '../../../src/backup/policy.ts';
 import type { TenantBackup, TenantBackupResult } from '../../../src/backup/tenant-backup.ts';
-import type { AzureClients } from '../../../src/azure/clients.ts';
-import { tenantAzurePlan } from '../../../src/tenant/azure.ts';
-import { createAzureClientsFromConfig, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
-import { decideBackupPlan } from '../../../src/tenant/reconciler.ts';
-import { checkResidency } from '../../../src/tenant/residency.ts';
 import { parseConfig } from '../../../src/config.ts';
 import type { OperatorContext } from '../../../src/context.ts';
 import { EventRecorder } from '../../../src/observability/events.ts';
@@ -22,6 +18,10 @@ import { silentLogger } from '../../../src/observability/logger.ts';
 import { OperatorMetrics } from '../../../src/observability/metrics.ts';
 import { type Clock, ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
+import { tenantAzurePlan } from '../../../src/tenant/azure.ts';
+import { createAzureClientsFromConfig, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
+import { decideBackupPlan } from '../../../src/tenant/reconciler.ts';
+import { checkResidency } from '../../../src/tenant/residency.ts';
 import { type ArmInfo, emulatorAzureConfig, typeOf } from '../../harness/fixtures.ts';
 
 export async function armAdmin<T = Record<string, unknown>>(
@@ -210,7 +210,10 @@ export async function driveBackup(
   let azure = await step.reconcile(tenant, tenantAzurePlan(tenant, context.ctx.config, azureConfig, decided.plan));
   for (let i = 0; i < 100 && (azure.record.operations?.length ?? 0) > 0; i++) {
     await new Promise((r) => setTimeout(r, 20));
-    const withOps = { ...tenant, status: { ...tenant.status, azure: { ...tenant.status?.azure, operations: azure.record.operations } } };
+    const withOps = {
+      ...tenant,
+      status: { ...tenant.status, azure: { ...tenant.status?.azure, operations: azure.record.operations } },
+    };
     azure = await step.reconcile(withOps, tenantAzurePlan(tenant, context.ctx.config, azureConfig, decided.plan));
   }
   const result = await backup.reconcile(tenant, azure.facts, tenant.status?.backup, policy);

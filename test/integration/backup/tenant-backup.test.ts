@@ -9,11 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { AzureClients } from '../../../src/azure/clients.ts';
-import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
-import { BackupPolicyReconciler } from '../../../src/backup/policy-status.ts';
 import { drillSourceDigest } from '../../../src/backup/drill-runner.ts';
+import { BackupPolicyReconciler } from '../../../src/backup/policy-status.ts';
 import { TenantBackup, type TenantBackupResult } from '../../../src/backup/tenant-backup.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
+import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
 import {
   adminClient,
   sharedControlPlane,

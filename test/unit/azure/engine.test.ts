@@ -64,7 +64,10 @@ class FakeArm implements ArmApi {
       this.resources.set(id, { ...(body ?? {}), properties: { ...props(body ?? {}), provisioningState: 'Creating' } });
     } else if (this.resources.has(id)) {
       const current = this.resources.get(id) as ArmBody;
-      this.resources.set(id, { ...current, properties: { ...props(current), provisioningState: method === 'DELETE' ? 'Deleting' : 'Updating' } });
+      this.resources.set(id, {
+        ...current,
+        properties: { ...props(current), provisioningState: method === 'DELETE' ? 'Deleting' : 'Updating' },
+      });
     }
     return { done: false, operation: { url, kind: 'AsyncOperation' } };
   }
@@ -156,7 +159,9 @@ describe('reconcileResources', () => {
     expect(first.reports.get('a')?.phase).toBe('Ready');
     expect(first.reports.get('b')?.phase).toBe('Busy');
     expect(first.reports.get('c')).toMatchObject({ phase: 'Waiting', waitingFor: 'b' });
-    expect(first.pending).toEqual([expect.objectContaining({ key: 'b', id: '/t/b', method: 'PUT', startedAt: now.toISOString() })]);
+    expect(first.pending).toEqual([
+      expect.objectContaining({ key: 'b', id: '/t/b', method: 'PUT', startedAt: now.toISOString() }),
+    ]);
     expect(first.converged).toBe(false);
 
     // Still running: polled, not written again.
@@ -210,7 +215,14 @@ describe('reconcileResources', () => {
   test('an expired operation is re-observed from the resource itself', async () => {
     const arm = new FakeArm();
     arm.resources.set('/t/a', kind.create({ id: '/t/a', location: 'westeurope', tags: { a: '1' } }));
-    const expired: PendingOperation = { key: 'a', id: '/t/a', method: 'PUT', url: 'op-gone', kind: 'AsyncOperation', startedAt: now.toISOString() };
+    const expired: PendingOperation = {
+      key: 'a',
+      id: '/t/a',
+      method: 'PUT',
+      url: 'op-gone',
+      kind: 'AsyncOperation',
+      startedAt: now.toISOString(),
+    };
     const result = await pass(arm, [thing('a')], [expired]);
     expect(result.reports.get('a')?.phase).toBe('Ready');
     expect(arm.writes).toEqual([]);

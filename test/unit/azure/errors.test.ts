@@ -76,9 +76,17 @@ describe('classifyAzureError', () => {
     ['400 anything else', restError(400, 'InvalidParameterValue'), ['terminal', 'AzureInvalidRequest']],
     ['401', restError(401, 'InvalidAuthenticationToken'), ['platform', 'AzureAuthenticationFailed']],
     ['403 AuthorizationFailed', restError(403, 'AuthorizationFailed'), ['platform', 'AzureAuthorizationFailed']],
-    ['409 provider not registered', restError(409, 'MissingSubscriptionRegistration'), ['platform', 'AzureProviderNotRegistered']],
+    [
+      '409 provider not registered',
+      restError(409, 'MissingSubscriptionRegistration'),
+      ['platform', 'AzureProviderNotRegistered'],
+    ],
     ['409 subscription disabled', restError(409, 'ReadOnlyDisabledSubscription'), ['platform', 'AzureSubscriptionDisabled']],
-    ['400 update of a paused serverless database', restError(400, 'UpdateNotAllowedOnPausedDatabase'), ['retryable', 'DatabasePaused']],
+    [
+      '400 update of a paused serverless database',
+      restError(400, 'UpdateNotAllowedOnPausedDatabase'),
+      ['retryable', 'DatabasePaused'],
+    ],
     ['403 with an unknown code', restError(403, 'Forbidden'), ['platform', 'AzureAuthorizationFailed']],
     ['409 vault name taken', restError(409, 'VaultAlreadyExists'), ['terminal', 'AzureNameUnavailable']],
     ['409 SQL server name taken', restError(409, 'NameAlreadyExists'), ['terminal', 'AzureNameUnavailable']],
@@ -109,7 +117,10 @@ describe('classifyAzureError', () => {
     if (kind === 'retryable') expect(result).not.toBeInstanceOf(PlatformError);
     if (kind === 'platform') expect((result as PlatformError).retryAfterMs).toBeGreaterThanOrEqual(PLATFORM_RETRY_MS);
     expect(result.reason).toBe(reason);
-    if (kind !== 'platform' && (retryAfterMs !== undefined || (result instanceof RetryableError && result.retryAfterMs === undefined))) {
+    if (
+      kind !== 'platform' &&
+      (retryAfterMs !== undefined || (result instanceof RetryableError && result.retryAfterMs === undefined))
+    ) {
       expect(result instanceof RetryableError ? result.retryAfterMs : undefined).toBe(retryAfterMs);
     }
     expect(result.cause).toBe(err);

@@ -51,7 +51,12 @@ describe('tags and states', () => {
 
 describe('resource group', () => {
   const params = { subscriptionId: 's', name: 'rg-acme-prd', location: 'westeurope', tags: TAGS };
-  const observed = (o: ArmBody = {}): ArmBody => ({ location: 'westeurope', tags: TAGS, properties: { provisioningState: 'Succeeded' }, ...o });
+  const observed = (o: ArmBody = {}): ArmBody => ({
+    location: 'westeurope',
+    tags: TAGS,
+    properties: { provisioningState: 'Succeeded' },
+    ...o,
+  });
   test.each<[string, ArmBody, string[]]>([
     ['identical', observed(), []],
     ['location spelled differently is the same', observed({ location: 'West Europe' }), []],
@@ -64,7 +69,10 @@ describe('resource group', () => {
   });
   test('tags are fixed with a PATCH of merged tags; a location never is', () => {
     const o = observed({ tags: { createdBy: 'policy', [AZURE_TAGS.orphaned]: 'true' } });
-    expect(resourceGroupKind.update?.(params, o, ['tags'])).toEqual({ method: 'PATCH', body: { tags: { createdBy: 'policy', ...TAGS } } });
+    expect(resourceGroupKind.update?.(params, o, ['tags'])).toEqual({
+      method: 'PATCH',
+      body: { tags: { createdBy: 'policy', ...TAGS } },
+    });
     expect(resourceGroupKind.update?.(params, observed({ location: 'northeurope' }), ['location'])).toBeUndefined();
   });
 });
@@ -142,15 +150,36 @@ describe('role assignment', () => {
     principalType: 'ServicePrincipal' as const,
   };
   test.each<[string, ArmBody, string[]]>([
-    ['subscription-scoped role id', { properties: { roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${params.role}`, principalId: 'p1' } }, []],
-    ['tenant-scoped role id', { properties: { roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${params.role}`, principalId: 'P1' } }, []],
-    ['another role under our name', { properties: { roleDefinitionId: '/x/roleDefinitions/other', principalId: 'P1' } }, ['roleDefinitionId']],
+    [
+      'subscription-scoped role id',
+      {
+        properties: {
+          roleDefinitionId: `/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/${params.role}`,
+          principalId: 'p1',
+        },
+      },
+      [],
+    ],
+    [
+      'tenant-scoped role id',
+      {
+        properties: { roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${params.role}`, principalId: 'P1' },
+      },
+      [],
+    ],
+    [
+      'another role under our name',
+      { properties: { roleDefinitionId: '/x/roleDefinitions/other', principalId: 'P1' } },
+      ['roleDefinitionId'],
+    ],
   ])('%s', (_name, o, expected) => {
     expect(roleAssignmentKind.diff(params, o)).toEqual(expected);
   });
   test('the name is derived from scope, role and principal; a duplicate grant counts as done', () => {
     expect(roleAssignmentKind.id(params)).toBe(roleAssignmentKind.id({ ...params, principalId: 'p1' }));
-    expect(roleAssignmentKind.id(params)).not.toBe(roleAssignmentKind.id({ ...params, role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser }));
+    expect(roleAssignmentKind.id(params)).not.toBe(
+      roleAssignmentKind.id({ ...params, role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser }),
+    );
     expect(roleAssignmentKind.update).toBeUndefined();
     expect(roleAssignmentKind.satisfiedBy).toContain('RoleAssignmentExists');
   });
@@ -179,10 +208,14 @@ describe('SQL server and its security', () => {
     expect(body.properties.administrators).toMatchObject({ azureADOnlyAuthentication: true, sid: 'O' });
   });
   test('Entra-only and the protector', () => {
-    expect(sqlEntraOnlyKind.diff({ serverId: 'x' }, { properties: { azureADOnlyAuthentication: false } })).toEqual(['azureADOnlyAuthentication']);
+    expect(sqlEntraOnlyKind.diff({ serverId: 'x' }, { properties: { azureADOnlyAuthentication: false } })).toEqual([
+      'azureADOnlyAuthentication',
+    ]);
     const p = { serverId: 'x', serverKeyName: 'kv_tde-key_0123' };
     expect(
-      sqlEncryptionProtectorKind.diff(p, { properties: { serverKeyType: 'ServiceManaged', serverKeyName: 'ServiceManaged', autoRotationEnabled: false } }),
+      sqlEncryptionProtectorKind.diff(p, {
+        properties: { serverKeyType: 'ServiceManaged', serverKeyName: 'ServiceManaged', autoRotationEnabled: false },
+      }),
     ).toEqual(['serverKeyType', 'serverKeyName', 'autoRotationEnabled']);
     expect(serverKeyName('https://kv.vault.azure.net/keys/tde-key/0123')).toBe('kv_tde-key_0123');
     expect(() => serverKeyName('https://kv.vault.azure.net/keys/tde-key')).toThrow(/versioned/);
@@ -197,15 +230,29 @@ describe('SQL SKUs in Azure’s normal form', () => {
     ['GP_Gen5_2', { name: 'GP_Gen5_2' }, { name: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 2 }],
     ['GP_S_Gen5_4', { name: 'GP_S_Gen5_4' }, { name: 'GP_S_Gen5', tier: 'GeneralPurpose', capacity: 4 }],
     ['BC_Gen5 with capacity', { name: 'BC_Gen5', capacity: 8 }, { name: 'BC_Gen5', tier: 'BusinessCritical', capacity: 8 }],
-    ['already normal', { name: 'Standard', tier: 'Standard', capacity: 10 }, { name: 'Standard', tier: 'Standard', capacity: 10 }],
+    [
+      'already normal',
+      { name: 'Standard', tier: 'Standard', capacity: 10 },
+      { name: 'Standard', tier: 'Standard', capacity: 10 },
+    ],
   ])('%s', (_name, sku, expected) => {
     expect(normalizeSqlSku(sku)).toEqual(expected);
   });
   test.each([
     ['S0 asked, Standard/10 reported', { name: 'S0' }, { name: 'Standard', tier: 'Standard', capacity: 10 }, true],
-    ['GP_Gen5_2 asked, GP_Gen5/2 reported', { name: 'GP_Gen5_2' }, { name: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 2 }, true],
+    [
+      'GP_Gen5_2 asked, GP_Gen5/2 reported',
+      { name: 'GP_Gen5_2' },
+      { name: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 2 },
+      true,
+    ],
     ['S0 asked, Standard/20 (S1) reported', { name: 'S0' }, { name: 'Standard', tier: 'Standard', capacity: 20 }, false],
-    ['capacity not asked', { name: 'GP_Gen5', tier: 'GeneralPurpose' }, { name: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 6 }, true],
+    [
+      'capacity not asked',
+      { name: 'GP_Gen5', tier: 'GeneralPurpose' },
+      { name: 'GP_Gen5', tier: 'GeneralPurpose', capacity: 6 },
+      true,
+    ],
     ['nothing reported', { name: 'GP_Gen5' }, undefined, false],
   ])('sameSku: %s', (_name, desired, observed, expected) => {
     expect(sameSku(desired, observed)).toBe(expected);
@@ -252,16 +299,35 @@ describe('backup retention', () => {
     ]);
   });
   test.each([
-    ['"not kept" has several spellings', { weeklyRetention: 'P12W', monthlyRetention: 'P0M', yearlyRetention: '', weekOfYear: 9 }, []],
-    ['weekOfYear ignored without yearly retention', { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 30 }, []],
-    ['weekly differs', { weeklyRetention: 'P4W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 }, ['weeklyRetention']],
+    [
+      '"not kept" has several spellings',
+      { weeklyRetention: 'P12W', monthlyRetention: 'P0M', yearlyRetention: '', weekOfYear: 9 },
+      [],
+    ],
+    [
+      'weekOfYear ignored without yearly retention',
+      { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 30 },
+      [],
+    ],
+    [
+      'weekly differs',
+      { weeklyRetention: 'P4W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 },
+      ['weeklyRetention'],
+    ],
   ])('long-term: %s', (_name, observed, expected) => {
-    const p = { databaseId, retention: { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 } };
+    const p = {
+      databaseId,
+      retention: { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 },
+    };
     expect(sqlLongTermRetentionKind.diff(p, { properties: observed })).toEqual(expected);
   });
   test('keepsLongTermBackups', () => {
-    expect(keepsLongTermBackups({ weeklyRetention: 'PT0S', monthlyRetention: 'P0M', yearlyRetention: 'PT0S', weekOfYear: 1 })).toBe(false);
-    expect(keepsLongTermBackups({ weeklyRetention: 'PT0S', monthlyRetention: 'P6M', yearlyRetention: 'PT0S', weekOfYear: 1 })).toBe(true);
+    expect(
+      keepsLongTermBackups({ weeklyRetention: 'PT0S', monthlyRetention: 'P0M', yearlyRetention: 'PT0S', weekOfYear: 1 }),
+    ).toBe(false);
+    expect(
+      keepsLongTermBackups({ weeklyRetention: 'PT0S', monthlyRetention: 'P6M', yearlyRetention: 'PT0S', weekOfYear: 1 }),
+    ).toBe(true);
     expect(keepsLongTermBackups(undefined)).toBe(false);
   });
 });
@@ -279,13 +345,18 @@ describe('WAF policy', () => {
         priority: 20,
         ruleType: 'MatchRule',
         action: 'Block',
-        matchConditions: [{ matchVariables: [{ variableName: 'RemoteAddr' }], operator: 'GeoMatch', negationConditon: true, matchValues: ['NL'] }],
+        matchConditions: [
+          { matchVariables: [{ variableName: 'RemoteAddr' }], operator: 'GeoMatch', negationConditon: true, matchValues: ['NL'] },
+        ],
       },
     ],
   };
   test('what Azure returns for a policy we wrote is converged; a rule change is a whole PUT', () => {
     const written = wafPolicyKind.create(params) as { properties: Record<string, unknown> };
-    const observed: ArmBody = { ...written, properties: { ...written.properties, provisioningState: 'Succeeded', resourceState: 'Enabled' } };
+    const observed: ArmBody = {
+      ...written,
+      properties: { ...written.properties, provisioningState: 'Succeeded', resourceState: 'Enabled' },
+    };
     expect(wafPolicyKind.diff(params, observed)).toEqual([]);
     const fewer = { ...params, customRules: [] };
     expect(wafPolicyKind.diff(fewer, observed)).toEqual(['customRules']);
@@ -295,6 +366,9 @@ describe('WAF policy', () => {
     const observed = wafPolicyKind.create(params);
     const write = wafPolicyKind.tag?.(observed, { [AZURE_TAGS.orphaned]: 'true' });
     expect(write?.method).toBe('PUT');
-    expect(write?.body).toMatchObject({ tags: { ...TAGS, [AZURE_TAGS.orphaned]: 'true' }, properties: { customRules: expect.any(Array) } });
+    expect(write?.body).toMatchObject({
+      tags: { ...TAGS, [AZURE_TAGS.orphaned]: 'true' },
+      properties: { customRules: expect.any(Array) },
+    });
   });
 });
