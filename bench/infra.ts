@@ -334,21 +334,24 @@ export interface EmulatorInfo {
 }
 
 /** Starts `node hack/arm-emulator/main.ts --out-dir DIR` and waits for its JSON line. */
-export async function startEmulator(dir: string, logFile: string): Promise<{ child: ChildProcess; info: EmulatorInfo }> {
+export async function startEmulator(
+  dir: string,
+  logFile: string,
+  azure: { profile: 'realistic' | 'instant'; timeFactor: number; managedIdentityWritesPerSecond: number },
+): Promise<{ child: ChildProcess; info: EmulatorInfo }> {
+  // Azure's behaviours, none friendlier: realistic durations, role assignments that propagate,
+  // the managed-identity write limit, WAF policies only in the front door's region, restore points
+  // without a newest-backup hint (BackupHealthy is BackupsUnknown, as on Azure).
   const child = spawnTracked(process.execPath, [
     'hack/arm-emulator/main.ts',
     '--out-dir',
     dir,
-    // TODO(engine): drop these friendlier-than-Azure behaviours one by one as the engine fixes the
-    // defects they hide (issue #14; see test/harness/global-setup.ts for what each hides).
-    '--expose-latest-backup-hint',
-    '--ltr-backup-at-deletion',
-    '--rbac-propagation-ms',
-    '0',
+    '--profile',
+    azure.profile,
+    '--time-factor',
+    String(azure.timeFactor),
     '--managed-identity-writes-per-second',
-    '0',
-    '--front-door-region',
-    'any',
+    String(azure.managedIdentityWritesPerSecond),
   ]);
   child.stderr?.on('data', (c: Buffer) => writeFileSync(logFile, c, { flag: 'a' }));
   const info = await new Promise<EmulatorInfo>((resolve, reject) => {

@@ -6,6 +6,7 @@
  *                     [--arm-writes-per-second 50]
  *                     [--arm-write-burst 100] [--arm-reads-per-second 1000] [--floor-client pooled|operator] [--operator dist|src]
  *                     [--operator-node-options=--optimize-for-size] [--out FILE]
+ *                     [--profile realistic|instant] [--time-factor 0.01] [--msi-writes-per-second 10]
  *
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
  * Each size runs in a fresh control plane. Prints a table and writes every figure as JSON to
@@ -41,6 +42,12 @@ const { values } = parseArgs({
     'operator-node-options': { type: 'string', default: '--optimize-for-size' },
     out: { type: 'string' },
     report: { type: 'string' },
+    // Azure's operation durations (hack/arm-emulator/README.md), scaled: 0.01 makes a 2-minute
+    // database create take 1.2 s. `instant` is the old 5 ms world that hid blocking workers.
+    profile: { type: 'string', default: 'realistic' },
+    'time-factor': { type: 'string', default: '0.01' },
+    // Microsoft.ManagedIdentity's write limit, scaled like the ARM write budget (Azure: ~2/s).
+    'msi-writes-per-second': { type: 'string', default: '10' },
   },
   allowPositionals: false,
 });
@@ -70,6 +77,13 @@ const armWriteBurst = positiveInt('arm-write-burst', values['arm-write-burst'], 
 const armReadsPerSecond = positiveInt('arm-reads-per-second', values['arm-reads-per-second'], 1000);
 
 const floorClient = values['floor-client'] === 'operator' ? 'operator' : 'pooled';
+const profile = values.profile === 'instant' ? 'instant' : 'realistic';
+const timeFactor = Number(values['time-factor']);
+if (!(timeFactor > 0 && timeFactor <= 1)) {
+  process.stderr.write('bench: --time-factor must be in (0, 1]\n');
+  process.exit(2);
+}
+const msiWritesPerSecond = positiveInt('msi-writes-per-second', values['msi-writes-per-second'], 10);
 // By default the operator runs as the image runs it: compiled JavaScript (`npm run build`), since
 // Node's type stripping alone costs ~17 MB of resident memory, with the image's V8 flags.
 // `--operator src` runs the sources; `--operator-node-options=` (empty) drops the flags.
@@ -168,6 +182,9 @@ for (const tenants of saved ? [] : sizes) {
           floorClient,
           operatorEntry,
           operatorNodeOptions,
+          profile,
+          timeFactor,
+          msiWritesPerSecond,
           logDir: join(logRoot, `n${tenants}`),
         },
         (msg) => log(`[N=${tenants}] ${msg}`),
@@ -198,6 +215,9 @@ const report = saved ?? {
     floorClient,
     operatorEntry,
     operatorNodeOptions,
+    profile,
+    timeFactor,
+    msiWritesPerSecond,
   },
   results,
   ...(failure ? { failure: failure.message } : {}),
@@ -332,6 +352,31 @@ const rows: Row[] = [
     label: '  reconciles / ARM writes / ARM reads',
     values: col((r) => `${r.massChange.reconciles} / ${r.massChange.arm.writes} / ${r.massChange.arm.reads}`),
   },
+  {
+    section: 'physical floor (one tenant’s critical path at the emulator’s durations; writes at their budgets)',
+    label: '',
+    values: [],
+  },
+  {
+    label: 'physical floor',
+    values: col((r) => (r.floor.physical ? `${sec(r.floor.physical.floorMs)} (${r.floor.physical.bound})` : 'n/a')),
+  },
+  {
+    label: '  chain / ARM writes / MSI writes',
+    values: col((r) =>
+      r.floor.physical
+        ? `${sec(r.floor.physical.chainMs)} / ${sec(r.floor.physical.writeBoundMs)} / ${sec(r.floor.physical.managedIdentityBoundMs)}`
+        : 'n/a',
+    ),
+  },
+  {
+    label: 'operator / physical floor (goal <= 1.25)',
+    values: col((r) => (r.floor.physical ? num(r.floor.physicalRatio, 2) : 'n/a')),
+  },
+  {
+    label: 'change p99 during onboarding (goal < 1 s)',
+    values: col((r) => (r.cold.changesDuringOnboarding ? msf(r.cold.changesDuringOnboarding.p99) : 'n/a')),
+  },
   { section: 'floor (same objects + ARM writes, plain client, same concurrency and write limit)', label: '', values: [] },
   { label: 'floor time', values: col((r) => sec(r.floor.ms)) },
   {
@@ -370,7 +415,11 @@ const rows: Row[] = [
     ),
   },
   { section: 'goals', label: '', values: [] },
-  { label: 'cold <= 1.5x floor', values: col((r) => verdict(r.floor.ratio <= 1.5)) },
+  {
+    label: 'cold <= 1.25x physical floor',
+    values: col((r) => (r.floor.physical ? verdict(r.floor.physicalRatio <= 1.25) : 'n/a')),
+  },
+  { label: 'cold <= 1.5x plain-client floor', values: col((r) => verdict(r.floor.ratio <= 1.5)) },
   { label: 'zero writes in steady state', values: col((r) => verdict(r.steady.kubeWrites === 0 && r.steady.armWrites === 0)) },
   { label: 'zero writes after restart', values: col((r) => verdict(r.restart.kubeWrites === 0 && r.restart.armWrites === 0)) },
   {
