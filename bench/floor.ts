@@ -105,7 +105,16 @@ async function azureWrites(t: FloorTenant): Promise<void> {
     const params = r.params(outputs);
     if (params === undefined) throw new Error(`${r.key}: a dependency reported no output`);
     const id = r.kind.id(params);
-    const outcome = await arm.beginWrite('PUT', id, r.kind.apiVersion, r.kind.create(params));
+    // A role assignment takes a while to reach the data plane: the server key is refused until then.
+    let outcome: Awaited<ReturnType<NonNullable<typeof arm>['beginWrite']>> | undefined;
+    for (let waited = 0; outcome === undefined; waited += 100) {
+      try {
+        outcome = await arm.beginWrite('PUT', id, r.kind.apiVersion, r.kind.create(params));
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'AzureKeyVaultMissingPermissions' || waited > 600_000) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
     if (outcome.done) {
       outputs.set(r.key, outcome.body ?? {});
       return;

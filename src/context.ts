@@ -1,12 +1,11 @@
 /**
  * What a reconciler needs, carried in one object: clients, caches, clock, configuration,
- * logger, metrics, events. No module-level singletons, so tests swap any of them.
+ * logger, metrics, events. Dependencies only: it imports no controller, so nothing that takes a
+ * context is imported back (a controller's own collaborators, such as the Tenant reconciler's
+ * Azure and backup steps, are handed to it directly). No module-level singletons, so tests swap any.
  */
 import type { Logger } from 'winston';
-import type { Tenant, TenantStatus } from './api/v1alpha1/tenant.ts';
 import type { LongTermRetention, ShortTermRetention } from './azure/kinds/sql.ts';
-import type { ResolvedPolicy } from './backup/policy.ts';
-import type { TenantBackupResult } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
 import type { EventRecorder } from './observability/events.ts';
 import type { OperatorMetrics } from './observability/metrics.ts';
@@ -14,8 +13,6 @@ import type { Applier } from './runtime/apply.ts';
 import type { Clock } from './runtime/clock.ts';
 import type { Informer } from './runtime/informer.ts';
 import type { KubeClient } from './runtime/kube-client.ts';
-import type { TenantAzurePlan } from './tenant/azure.ts';
-import type { AzureStepResult, AzureTeardown } from './tenant/azure-step.ts';
 
 export interface Caches {
   tenants: Informer;
@@ -44,30 +41,6 @@ export interface AzureFacts {
   retention?: { shortTerm: ShortTermRetention | undefined; longTerm: LongTermRetention | undefined } | undefined;
 }
 
-/** The Azure side of a tenant, as the Tenant reconciler drives it (src/tenant/azure-step.ts). */
-export interface TenantAzure {
-  /** One non-blocking pass over the tenant's Azure resources (see TenantAzureStep.reconcile). */
-  reconcile(tenant: Tenant, plan: TenantAzurePlan, signal?: AbortSignal): Promise<AzureStepResult>;
-  /** deletionPolicy Retain, one step per pass: everything kept, tagged as orphaned. */
-  release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown>;
-  /** deletionPolicy Delete, one step per pass, after a final backup really exists. */
-  delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown>;
-  /** The operator's Azure configuration. */
-  readonly azure: NonNullable<OperatorConfig['azure']>;
-}
-
-/** The backup side of a tenant (src/backup/tenant-backup.ts): retention, RPO check, restore drills. */
-export interface TenantBackups {
-  reconcile(
-    tenant: Tenant,
-    facts: AzureFacts,
-    previous: TenantStatus['backup'] | undefined,
-    policy: ResolvedPolicy,
-  ): Promise<TenantBackupResult>;
-  /** Before a tenant is let go: deletes its drills' scratch databases (RetryableError until gone). */
-  release(tenant: Tenant, facts: AzureFacts): Promise<void>;
-}
-
 export interface OperatorContext {
   client: KubeClient;
   applier: Applier;
@@ -77,8 +50,4 @@ export interface OperatorContext {
   logger: Logger;
   metrics: OperatorMetrics;
   recorder: EventRecorder;
-  /** The Azure side; undefined when the operator runs without Azure (Kubernetes-only mode). */
-  azure?: TenantAzure | undefined;
-  /** Backups; set together with `azure`. */
-  backup?: TenantBackups | undefined;
 }

@@ -27,7 +27,7 @@ import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
 import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
-import { TenantReconciler } from './tenant/reconciler.ts';
+import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
 
 /** How long tenant events are gathered before a window or policy recounts its tenants. */
 const COUNTS_COALESCE_MS = 1000;
@@ -97,14 +97,15 @@ export class Operator {
       metrics: this.metrics,
       recorder: new EventRecorder(client, 'tenant-operator', clock, logger),
     };
+    const steps: TenantSteps = {};
     if (config.azure) {
       const clients = createAzureClientsFromConfig(config.azure, (service, method, status) => {
         const statusClass = status === 0 ? 'error' : status === 429 ? '429' : `${Math.floor(status / 100)}xx`;
         this.metrics.azureRequests.inc({ service, method, status: statusClass });
         if (status === 429) this.metrics.azureThrottled.inc({ service });
       });
-      this.ctx.azure = new TenantAzureStep(this.ctx, config.azure, clients);
-      this.ctx.backup = new TenantBackup(this.ctx, clients);
+      steps.azure = new TenantAzureStep(this.ctx, config.azure, clients);
+      steps.backup = new TenantBackup(this.ctx, clients);
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
     }
@@ -121,7 +122,7 @@ export class Operator {
     this.#windowQueue = queueFor('maintenancewindow');
     this.#policyQueue = queueFor('backuppolicy');
     this.#controllers = [
-      new Controller('tenant', new TenantReconciler(this.ctx), this.#queue, { concurrency: config.concurrency, logger, hooks }),
+      new Controller('tenant', new TenantReconciler(this.ctx, steps), this.#queue, { concurrency: config.concurrency, logger, hooks }),
       new Controller('maintenancewindow', new MaintenanceWindowReconciler(this.ctx), this.#windowQueue, {
         concurrency: 1,
         logger,

@@ -11,7 +11,7 @@
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import { type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
 import { desiredRetention } from '../backup/retention.ts';
-import type { TenantBackupResult } from '../backup/tenant-backup.ts';
+import type { TenantBackup, TenantBackupResult } from '../backup/tenant-backup.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
@@ -26,7 +26,7 @@ import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
 import { applicationAvailability } from './availability.ts';
 import { type BackupPlan, DEFAULT_FINAL_BACKUP_RETENTION, type TenantAzurePlan, tenantAzurePlan } from './azure.ts';
-import type { AzureStepResult } from './azure-step.ts';
+import type { AzureStepResult, TenantAzureStep } from './azure-step.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { FINALIZER, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
@@ -64,11 +64,21 @@ interface Step {
   run: (pass: Pass) => Promise<ConditionInput[]>;
 }
 
+/** The Tenant reconciler's collaborators for Azure; both absent in Kubernetes-only mode. */
+export interface TenantSteps {
+  azure?: TenantAzureStep | undefined;
+  backup?: TenantBackup | undefined;
+}
+
 export class TenantReconciler implements Reconciler {
   readonly ctx: OperatorContext;
+  readonly #azure: TenantAzureStep | undefined;
+  readonly #backupStep: TenantBackup | undefined;
 
-  constructor(ctx: OperatorContext) {
+  constructor(ctx: OperatorContext, steps: TenantSteps = {}) {
     this.ctx = ctx;
+    this.#azure = steps.azure;
+    this.#backupStep = steps.backup;
   }
 
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
@@ -159,7 +169,7 @@ export class TenantReconciler implements Reconciler {
 
   /** Backups after the Azure step: informational conditions (never un-Ready), status.backup, events. */
   async #backup(raw: KubeObject, pass: Pass, policy: ResolvedPolicy): Promise<TenantBackupResult | undefined> {
-    const backup = this.ctx.backup;
+    const backup = this.#backupStep;
     if (!backup || !pass.azure) return undefined;
     try {
       const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup, policy);
@@ -182,7 +192,7 @@ export class TenantReconciler implements Reconciler {
 
   #steps(backup: BackupPlan | undefined, signal?: AbortSignal): Step[] {
     const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], run: (p) => this.#isolate(p) }];
-    const azure = this.ctx.azure;
+    const azure = this.#azure;
     if (azure) {
       steps.push({
         conditions: ['IdentityReady', 'KeyVaultReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'],
@@ -308,7 +318,7 @@ export class TenantReconciler implements Reconciler {
     if (!azure.wafPolicyId) {
       return no(
         'WaitingForWafPolicy',
-        this.ctx.azure
+        this.#azure
           ? 'The tenant’s WAF policy does not exist yet.'
           : 'Azure is not configured: no WAF policy, so no front door is exposed.',
       );
@@ -402,11 +412,11 @@ export class TenantReconciler implements Reconciler {
     const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
     const deleting = tenant.spec.deletionPolicy === 'Delete';
     // Azure first: until it is done, the finalizer stays and the namespace is untouched.
-    if (this.ctx.backup) await this.ctx.backup.release(tenant, tenant.status?.azure ?? {});
-    if (this.ctx.azure) {
+    if (this.#backupStep) await this.#backupStep.release(tenant, tenant.status?.azure ?? {});
+    if (this.#azure) {
       const outcome = deleting
-        ? await this.ctx.azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION, signal)
-        : await this.ctx.azure.release(tenant, signal);
+        ? await this.#azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION, signal)
+        : await this.#azure.release(tenant, signal);
       if (!outcome.finished) {
         const failure = outcome.failure
           ? inContext(outcome.failure, deleting ? 'deleting the tenant' : 'releasing the tenant')
@@ -434,7 +444,7 @@ export class TenantReconciler implements Reconciler {
           throw failure;
         }
         // An operation runs: poll soon. Waiting for something slower (a weekly backup): look less often.
-        const pollMs = this.ctx.azure.azure.operationPollSeconds * 1000;
+        const pollMs = this.#azure.azure.operationPollSeconds * 1000;
         return { requeueAfterMs: outcome.operations.length > 0 ? pollMs : pollMs * 6 };
       }
     }

@@ -412,5 +412,29 @@ describe('data residency', () => {
     expect(condition(refused, 'Ready')?.status).toBe('False');
     expect(condition(refused, 'DataResidency')?.message).toContain('region "eastus2" is outside data-residency zone EU');
     expect(await getOrUndefined(typeOf('Namespace'), 'tenant-offshore-dev')).toBeUndefined();
+
+    // A refused Tenant can always be deleted: its Azure side is found by name, not recomputed.
+    await admin.delete(typeOf('Tenant'), 'offshore');
+    await waitFor('refused tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'offshore')) === undefined, 30_000);
+  });
+
+  test('a Tenant whose BackupPolicy is missing gets no database, says why, and everything else', async () => {
+    const t = tenant('unpoliced');
+    (t.spec as Record<string, unknown>).backupPolicyRef = { name: 'no-such-policy' };
+    await admin.apply(typeOf('Tenant'), t, 'test');
+    const held = await waitFor('DatabaseReady BackupPolicyNotFound', async () => {
+      const got = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'unpoliced');
+      return condition(got, 'DatabaseReady')?.reason === 'BackupPolicyNotFound' &&
+        condition(got, 'NetworkIsolated')?.status === 'True'
+        ? got
+        : undefined;
+    });
+    expect(condition(held, 'Ready')).toMatchObject({ status: 'False', reason: 'BackupPolicyNotFound' });
+    const databases = (await armResources(info.arm, 'Microsoft.Sql/servers/databases')).filter(
+      (r) => r.tags?.['tenancy.dev-tenant'] === 'unpoliced',
+    );
+    expect(databases).toEqual([]);
+    await admin.delete(typeOf('Tenant'), 'unpoliced');
+    await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'unpoliced')) === undefined, 30_000);
   });
 });

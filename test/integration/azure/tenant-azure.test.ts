@@ -188,6 +188,60 @@ describe('the engine over a tenant’s plan', () => {
   });
 });
 
+describe('the Azure step’s conditions', () => {
+  test('a transient failure on a converged tenant keeps its components True; a platform failure shows at once', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'steady');
+    await converge(env, plan);
+    const { step, metrics } = azureStep(env);
+    const tenant = storedTenant('steady');
+    const first = await step.reconcile(tenant, plan);
+    expect(first.failure).toBeUndefined();
+    expect(first.conditions.every((c) => c.status === 'True')).toBe(true);
+    const stored = {
+      ...tenant,
+      status: { conditions: first.conditions.map((c) => ({ ...c, lastTransitionTime: '', observedGeneration: 1 })) },
+    };
+
+    // A storm of 503s on the SQL reads: nothing changed in Azure, so nothing flips.
+    emulator.faults.unavailable({ method: 'GET', resourceType: 'Microsoft.Sql/servers' }, { retryAfterSeconds: 0 });
+    const storm = await step.reconcile(stored, plan);
+    emulator.faults.clear();
+    expect(storm.failure).toMatchObject({ reason: 'AzureUnavailable' });
+    expect(storm.conditions.find((c) => c.type === 'DatabaseReady')).toMatchObject({ status: 'True' });
+    expect(storm.conditions.find((c) => c.type === 'AzureResourcesReady')).toMatchObject({ status: 'True' });
+
+    // Authorization taken away: the platform team must act, and the condition says so at once.
+    emulator.faults.add({
+      match: { method: 'GET', resourceType: 'Microsoft.KeyVault/vaults' },
+      action: { kind: 'error', status: 403, code: 'AuthorizationFailed', message: 'no access' },
+    });
+    const denied = await step.reconcile(stored, plan);
+    emulator.faults.clear();
+    expect(denied.failure).toBeInstanceOf(PlatformError);
+    expect(denied.conditions.find((c) => c.type === 'KeyVaultReady')).toMatchObject({
+      status: 'False',
+      reason: 'AzureAuthorizationFailed',
+    });
+    expect((await metrics.azureStateChecks.get()).values.find((v) => v.labels.source === 'azure')?.value).toBe(3);
+  });
+
+  test('without a BackupPolicy the database is neither created nor changed, and the condition says why', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'nopolicy', { backup: null });
+    const { last } = await converge(env, plan);
+    const ids = resourceIds(emulator, plan.names);
+    expect(emulator.state.get(ids.database)).toBeUndefined();
+    expect(last.reports.has('sqlDatabase')).toBe(false);
+    const { step } = azureStep(env);
+    const result = await step.reconcile(storedTenant('nopolicy'), plan);
+    expect(result.conditions.find((c) => c.type === 'DatabaseReady')).toMatchObject({
+      status: 'False',
+      reason: 'BackupPolicyNotFound',
+    });
+  });
+});
+
 describe('deletion policies, one step per pass', () => {
   /** Runs release or delete passes like the finalizer does, carrying the recorded operations. */
   async function tearDown(
