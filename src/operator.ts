@@ -122,7 +122,11 @@ export class Operator {
     this.#windowQueue = queueFor('maintenancewindow');
     this.#policyQueue = queueFor('backuppolicy');
     this.#controllers = [
-      new Controller('tenant', new TenantReconciler(this.ctx, steps), this.#queue, { concurrency: config.concurrency, logger, hooks }),
+      new Controller('tenant', new TenantReconciler(this.ctx, steps), this.#queue, {
+        concurrency: config.concurrency,
+        logger,
+        hooks,
+      }),
       new Controller('maintenancewindow', new MaintenanceWindowReconciler(this.ctx), this.#windowQueue, {
         concurrency: 1,
         logger,

@@ -3,6 +3,7 @@
  * operation is still running, and reading fields out of ARM bodies.
  */
 import type { ArmBody } from '../arm-client.ts';
+import type { ResourceKind } from '../engine.ts';
 
 export type Tags = Record<string, string>;
 
@@ -120,4 +121,42 @@ export function provisioningState(body: ArmBody): string | undefined {
 /** Case-insensitive equality of ids and GUIDs. */
 export function sameId(a: string | undefined, b: string | undefined): boolean {
   return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
+}
+
+/** `{ location, tags }` of a create body. */
+export function placement(p: Placement): ArmBody {
+  return { location: p.location, tags: p.tags };
+}
+
+/** What distinguishes one resource type from another: its name, api-version and id. */
+export interface KindIdentity<P> {
+  type: string;
+  label: string;
+  apiVersion: string;
+  id(params: P): string;
+}
+
+/**
+ * A resource whose only fields we own are its location and tags (resource groups, identities):
+ * created with them, tags fixed with a PATCH, a location never changed.
+ */
+export function placedKind<P extends Placement>(kind: KindIdentity<P> & Pick<ResourceKind<P>, 'ready'>): ResourceKind<P> {
+  return {
+    ...kind,
+    create: placement,
+    diff: (p, observed) => placementDiff(p, observed),
+    update: tagsOnlyUpdate,
+    state: provisioningState,
+  };
+}
+
+/**
+ * A child resource that is all settings (TDE, Entra-only, a server key, a retention policy): one
+ * body, PUT to create it and PUT again to fix any difference.
+ */
+export function settingsKind<P>(
+  kind: KindIdentity<P> & Pick<ResourceKind<P>, 'diff' | 'ready'> & { body(params: P): ArmBody },
+): ResourceKind<P> {
+  const { body, ...rest } = kind;
+  return { ...rest, create: body, update: (p) => ({ method: 'PUT', body: body(p) }), state: provisioningState };
 }

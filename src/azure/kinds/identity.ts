@@ -3,7 +3,7 @@
  * the identity a workload signs in as, and the trust in one Kubernetes service account's tokens.
  */
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placementDiff, props, provisioningState, str, tagsOnlyUpdate } from './common.ts';
+import { type Placement, placedKind, props, settingsKind, str } from './common.ts';
 
 export const MSI_API_VERSION = '2024-11-30';
 
@@ -19,18 +19,14 @@ export function identityId(resourceGroupId: string, name: string): string {
   return `${resourceGroupId}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
 }
 
-export const identityKind: ResourceKind<IdentityParams> = {
+export const identityKind: ResourceKind<IdentityParams> = placedKind({
   type: 'Microsoft.ManagedIdentity/userAssignedIdentities',
   label: 'managed identity',
   apiVersion: MSI_API_VERSION,
   id: (p) => identityId(p.resourceGroupId, p.name),
-  create: (p) => ({ location: p.location, tags: p.tags }),
-  diff: (p, observed) => placementDiff(p, observed),
-  update: tagsOnlyUpdate,
-  state: provisioningState,
   // Usable once Entra has given it its ids.
   ready: (observed) => str(props(observed).clientId) !== undefined && str(props(observed).principalId) !== undefined,
-};
+});
 
 /** What an identity reports once created. */
 export function identityOutputs(observed: { properties?: unknown } | undefined) {
@@ -52,12 +48,13 @@ export interface FederatedCredentialParams {
   subject: string;
 }
 
-export const federatedCredentialKind: ResourceKind<FederatedCredentialParams> = {
+// A PUT replaces the credential (Azure allows one audience per credential).
+export const federatedCredentialKind: ResourceKind<FederatedCredentialParams> = settingsKind({
   type: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
   label: 'federated credential',
   apiVersion: MSI_API_VERSION,
   id: (p) => `${p.identityId}/federatedIdentityCredentials/${p.name}`,
-  create: (p) => ({ properties: { issuer: p.issuer, subject: p.subject, audiences: [WORKLOAD_IDENTITY_AUDIENCE] } }),
+  body: (p) => ({ properties: { issuer: p.issuer, subject: p.subject, audiences: [WORKLOAD_IDENTITY_AUDIENCE] } }),
   diff: (p, observed) => {
     const o = props(observed);
     const fields: string[] = [];
@@ -67,7 +64,4 @@ export const federatedCredentialKind: ResourceKind<FederatedCredentialParams> = 
     if (audiences.length !== 1 || audiences[0] !== WORKLOAD_IDENTITY_AUDIENCE) fields.push('audiences');
     return fields;
   },
-  // A PUT replaces the credential (Azure allows one audience per credential).
-  update: (p) => ({ method: 'PUT', body: federatedCredentialKind.create(p) }),
-  state: provisioningState,
-};
+});

@@ -4,7 +4,17 @@
  */
 import type { ArmApi } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { mergeTags, type Placement, placementDiff, props, provisioningState, sameId, str, type Tags } from './common.ts';
+import {
+  mergeTags,
+  type Placement,
+  placement,
+  placementDiff,
+  props,
+  provisioningState,
+  sameId,
+  str,
+  type Tags,
+} from './common.ts';
 
 export const KEY_VAULT_API_VERSION = '2026-02-01';
 
@@ -42,8 +52,7 @@ export const vaultKind: ResourceKind<VaultParams> = {
   apiVersion: KEY_VAULT_API_VERSION,
   id: (p) => vaultId(p.resourceGroupId, p.name),
   create: (p) => ({
-    location: p.location,
-    tags: p.tags,
+    ...placement(p),
     properties: {
       tenantId: p.tenantId,
       sku: { family: 'A', name: 'standard' },

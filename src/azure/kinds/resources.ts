@@ -1,6 +1,6 @@
 /** `Microsoft.Resources/resourceGroups`: where a set of resources lives. */
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placementDiff, provisioningState, tagsOnlyUpdate } from './common.ts';
+import { type Placement, placedKind } from './common.ts';
 
 export const RESOURCES_API_VERSION = '2025-04-01';
 
@@ -13,13 +13,9 @@ export function resourceGroupId(subscriptionId: string, name: string): string {
   return `/subscriptions/${subscriptionId}/resourceGroups/${name}`;
 }
 
-export const resourceGroupKind: ResourceKind<ResourceGroupParams> = {
+export const resourceGroupKind: ResourceKind<ResourceGroupParams> = placedKind({
   type: 'Microsoft.Resources/resourceGroups',
   label: 'resource group',
   apiVersion: RESOURCES_API_VERSION,
   id: (p) => resourceGroupId(p.subscriptionId, p.name),
-  create: (p) => ({ location: p.location, tags: p.tags }),
-  diff: (p, observed) => placementDiff(p, observed),
-  update: tagsOnlyUpdate,
-  state: provisioningState,
-};
+});

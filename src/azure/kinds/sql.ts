@@ -6,7 +6,7 @@
 import { TerminalError } from '../../runtime/errors.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { mergeTags, type Placement, placementDiff, props, provisioningState, sameId, str, type Tags } from './common.ts';
+import { mergeTags, type Placement, placement, placementDiff, props, sameId, settingsKind, str, type Tags } from './common.ts';
 
 /** Servers, databases, TDE (@azure/arm-sql 10.0.0). */
 export const SQL_API_VERSION = '2022-08-01-preview';
@@ -50,8 +50,7 @@ export const sqlServerKind: ResourceKind<SqlServerParams> = {
   apiVersion: SQL_API_VERSION,
   id: (p) => sqlServerId(p.resourceGroupId, p.name),
   create: (p) => ({
-    location: p.location,
-    tags: p.tags,
+    ...placement(p),
     identity: { type: 'SystemAssigned' },
     properties: {
       version: '12.0',
@@ -106,12 +105,12 @@ export interface SqlChildParams {
   serverId: string;
 }
 
-export const sqlEntraAdminKind: ResourceKind<SqlChildParams & { admin: EntraAdmin }> = {
+export const sqlEntraAdminKind: ResourceKind<SqlChildParams & { admin: EntraAdmin }> = settingsKind({
   type: 'Microsoft.Sql/servers/administrators',
   label: 'SQL Entra admin',
   apiVersion: SQL_SECURITY_API_VERSION,
   id: (p) => `${p.serverId}/administrators/ActiveDirectory`,
-  create: (p) => ({
+  body: (p) => ({
     properties: { administratorType: 'ActiveDirectory', login: p.admin.login, sid: p.admin.objectId, tenantId: p.admin.tenantId },
   }),
   diff: (p, observed) => {
@@ -123,20 +122,16 @@ export const sqlEntraAdminKind: ResourceKind<SqlChildParams & { admin: EntraAdmi
     if (!sameId(str(o.tenantId), p.admin.tenantId)) fields.push('tenantId');
     return fields;
   },
-  update: (p) => ({ method: 'PUT', body: sqlEntraAdminKind.create(p) }),
-  state: provisioningState,
-};
+});
 
-export const sqlEntraOnlyKind: ResourceKind<SqlChildParams> = {
+export const sqlEntraOnlyKind: ResourceKind<SqlChildParams> = settingsKind({
   type: 'Microsoft.Sql/servers/azureADOnlyAuthentications',
   label: 'SQL Entra-only authentication',
   apiVersion: SQL_SECURITY_API_VERSION,
   id: (p) => `${p.serverId}/azureADOnlyAuthentications/Default`,
-  create: () => ({ properties: { azureADOnlyAuthentication: true } }),
+  body: () => ({ properties: { azureADOnlyAuthentication: true } }),
   diff: (_p, observed) => (props(observed).azureADOnlyAuthentication === true ? [] : ['azureADOnlyAuthentication']),
-  update: () => ({ method: 'PUT', body: { properties: { azureADOnlyAuthentication: true } } }),
-  state: provisioningState,
-};
+});
 
 /** Azure SQL names a Key Vault server key `<vault>_<key>_<version>`. */
 export function serverKeyName(keyUriWithVersion: string): string {
@@ -145,12 +140,12 @@ export function serverKeyName(keyUriWithVersion: string): string {
   return `${m[1]}_${m[2]}_${m[3]}`;
 }
 
-export const sqlServerKeyKind: ResourceKind<SqlChildParams & { keyUriWithVersion: string }> = {
+export const sqlServerKeyKind: ResourceKind<SqlChildParams & { keyUriWithVersion: string }> = settingsKind({
   type: 'Microsoft.Sql/servers/keys',
   label: 'SQL server key',
   apiVersion: SQL_SECURITY_API_VERSION,
   id: (p) => `${p.serverId}/keys/${serverKeyName(p.keyUriWithVersion)}`,
-  create: (p) => ({ properties: { serverKeyType: 'AzureKeyVault', uri: p.keyUriWithVersion } }),
+  body: (p) => ({ properties: { serverKeyType: 'AzureKeyVault', uri: p.keyUriWithVersion } }),
   diff: (p, observed) => {
     const o = props(observed);
     const fields: string[] = [];
@@ -158,20 +153,18 @@ export const sqlServerKeyKind: ResourceKind<SqlChildParams & { keyUriWithVersion
     if (o.uri !== p.keyUriWithVersion) fields.push('uri');
     return fields;
   },
-  update: (p) => ({ method: 'PUT', body: sqlServerKeyKind.create(p) }),
-  state: provisioningState,
-};
+});
 
 /**
  * Protected by this Key Vault key, auto-rotating: with auto rotation, Azure SQL follows new key
  * versions itself; desired follows the vault key's current version, so both agree after a rotation.
  */
-export const sqlEncryptionProtectorKind: ResourceKind<SqlChildParams & { serverKeyName: string }> = {
+export const sqlEncryptionProtectorKind: ResourceKind<SqlChildParams & { serverKeyName: string }> = settingsKind({
   type: 'Microsoft.Sql/servers/encryptionProtector',
   label: 'SQL encryption protector',
   apiVersion: SQL_SECURITY_API_VERSION,
   id: (p) => `${p.serverId}/encryptionProtector/current`,
-  create: (p) => ({ properties: { serverKeyType: 'AzureKeyVault', serverKeyName: p.serverKeyName, autoRotationEnabled: true } }),
+  body: (p) => ({ properties: { serverKeyType: 'AzureKeyVault', serverKeyName: p.serverKeyName, autoRotationEnabled: true } }),
   diff: (p, observed) => {
     const o = props(observed);
     const fields: string[] = [];
@@ -180,10 +173,8 @@ export const sqlEncryptionProtectorKind: ResourceKind<SqlChildParams & { serverK
     if (o.autoRotationEnabled !== true) fields.push('autoRotationEnabled');
     return fields;
   },
-  update: (p) => ({ method: 'PUT', body: sqlEncryptionProtectorKind.create(p) }),
-  state: provisioningState,
   ready: (observed) => props(observed).serverKeyType === 'AzureKeyVault',
-};
+});
 
 // --- databases ---------------------------------------------------------------------------------
 
@@ -286,8 +277,7 @@ export const sqlDatabaseKind: ResourceKind<DatabaseParams> = {
   apiVersion: SQL_API_VERSION,
   id: (p) => `${p.serverId}/databases/${p.name}`,
   create: (p) => ({
-    location: p.location,
-    tags: p.tags,
+    ...placement(p),
     sku: skuBody(p.sku),
     properties: { requestedBackupStorageRedundancy: p.backupStorageRedundancy },
   }),
@@ -324,16 +314,14 @@ export interface SqlDatabaseChildParams {
   databaseId: string;
 }
 
-export const sqlTdeKind: ResourceKind<SqlDatabaseChildParams> = {
+export const sqlTdeKind: ResourceKind<SqlDatabaseChildParams> = settingsKind({
   type: 'Microsoft.Sql/servers/databases/transparentDataEncryption',
   label: 'SQL transparent data encryption',
   apiVersion: SQL_API_VERSION,
   id: (p) => `${p.databaseId}/transparentDataEncryption/current`,
-  create: () => ({ properties: { state: 'Enabled' } }),
+  body: () => ({ properties: { state: 'Enabled' } }),
   diff: (_p, observed) => (props(observed).state === 'Enabled' ? [] : ['state']),
-  update: () => ({ method: 'PUT', body: { properties: { state: 'Enabled' } } }),
-  state: provisioningState,
-};
+});
 
 export interface ShortTermRetention {
   /** Point-in-time restore window, 1-35 days. */
@@ -342,12 +330,12 @@ export interface ShortTermRetention {
   diffBackupIntervalInHours: 12 | 24;
 }
 
-export const sqlShortTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { retention: ShortTermRetention }> = {
+export const sqlShortTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { retention: ShortTermRetention }> = settingsKind({
   type: 'Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies',
   label: 'SQL short-term retention',
   apiVersion: SQL_SHORT_TERM_RETENTION_API_VERSION,
   id: (p) => `${p.databaseId}/backupShortTermRetentionPolicies/default`,
-  create: (p) => ({ properties: { ...p.retention } }),
+  body: (p) => ({ properties: { ...p.retention } }),
   diff: (p, observed) => {
     const o = props(observed);
     const fields: string[] = [];
@@ -356,9 +344,7 @@ export const sqlShortTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { 
     if (interval !== p.retention.diffBackupIntervalInHours) fields.push('diffBackupIntervalInHours');
     return fields;
   },
-  update: (p) => ({ method: 'PUT', body: { properties: { ...p.retention } } }),
-  state: provisioningState,
-};
+});
 
 /** ISO 8601 durations; `PT0S` means "not kept". */
 export interface LongTermRetention {
@@ -396,12 +382,12 @@ export function longTermRetentionOf(observed: ArmBody | undefined): LongTermRete
   };
 }
 
-export const sqlLongTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { retention: LongTermRetention }> = {
+export const sqlLongTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { retention: LongTermRetention }> = settingsKind({
   type: 'Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies',
   label: 'SQL long-term retention',
   apiVersion: SQL_SECURITY_API_VERSION,
   id: (p) => `${p.databaseId}/backupLongTermRetentionPolicies/default`,
-  create: (p) => ({ properties: { ...p.retention } }),
+  body: (p) => ({ properties: { ...p.retention } }),
   diff: (p, observed) => {
     const o = longTermRetentionOf(observed) as LongTermRetention;
     const fields: string[] = [];
@@ -414,6 +400,4 @@ export const sqlLongTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { r
     }
     return fields;
   },
-  update: (p) => ({ method: 'PUT', body: { properties: { ...p.retention } } }),
-  state: provisioningState,
-};
+});
