@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ArmEmulator, startArmEmulator } from '../../hack/arm-emulator/index.ts';
-import { adminClient, installCrds, installRbac, installThirdPartyCrds } from './cluster-setup.ts';
+import { adminClient, installAdmissionPolicy, installCrds, installRbac, installThirdPartyCrds } from './cluster-setup.ts';
 import { ControlPlane } from './control-plane.ts';
 import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
 
@@ -23,6 +23,7 @@ export default async function globalSetup(): Promise<void> {
   await installCrds(admin);
   await installThirdPartyCrds(admin);
   await installRbac(admin);
+  await installAdmissionPolicy(admin, info.operatorKubeconfig);
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator({ lroDelayMs: 5 });
   holder.__armEmulator = arm;

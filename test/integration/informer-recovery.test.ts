@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
-import { adminClient, installCrds, installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
+import {
+  adminClient,
+  installAdmissionPolicy,
+  installCrds,
+  installRbac,
+  installThirdPartyCrds,
+} from '../harness/cluster-setup.ts';
 import { ControlPlane } from '../harness/control-plane.ts';
 import { sharedControlPlane, startOperator, tenant, typeOf, waitForReady } from '../harness/fixtures.ts';
 import { type KubeletStandIn, startKubeletStandIn } from '../harness/kubelet-stand-in.ts';
@@ -22,6 +28,7 @@ beforeAll(async () => {
   await installCrds(admin);
   await installThirdPartyCrds(admin);
   await installRbac(admin);
+  await installAdmissionPolicy(admin, info.operatorKubeconfig);
   kubelet = startKubeletStandIn(admin);
   operator = await startOperator({ info, leaseName: 'recovery' });
 }, 60_000);
