@@ -18,6 +18,7 @@ import { KubeConnection } from '../src/runtime/kubeconfig.ts';
 import {
   adminClient,
   applyAll,
+  installAdmissionPolicy,
   installCrds,
   installRbac,
   installThirdPartyCrds,
@@ -46,7 +47,8 @@ const admin = adminClient(info.adminKubeconfig);
 await installCrds(admin);
 await installThirdPartyCrds(admin);
 await installRbac(admin);
-say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in) and RBAC installed');
+await installAdmissionPolicy(admin, info.operatorKubeconfig);
+say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in), RBAC and the blast-radius policy installed');
 const kubelet = startKubeletStandIn(admin);
 
 const arm = await startArmEmulator({ lroDelayMs: 20, clockRunning: true });
