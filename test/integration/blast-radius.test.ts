@@ -121,9 +121,31 @@ afterAll(async () => {
 describe('the operator’s own identity is refused', () => {
   test.each<[string, () => Probe, string]>([
     [
-      'deleting kube-system',
-      () => ({ method: 'DELETE', path: '/api/v1/namespaces/kube-system' }),
+      'deleting another team’s namespace',
+      () => ({ method: 'DELETE', path: `/api/v1/namespaces/${TEAM}` }),
+      `may only change or delete namespaces it labelled (app.kubernetes.io/managed-by=tenant-operator); ${TEAM} is not one`,
+    ],
+    [
+      'relabelling kube-system Pod Security privileged',
+      () =>
+        mergePatch('/api/v1/namespaces/kube-system', {
+          metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+        }),
       'may only change or delete namespaces it labelled',
+    ],
+    [
+      'opening kube-system with an allow-all NetworkPolicy',
+      () => ({
+        method: 'POST',
+        path: '/apis/networking.k8s.io/v1/namespaces/kube-system/networkpolicies',
+        body: {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'allow-all' },
+          spec: { podSelector: {}, ingress: [{}], policyTypes: ['Ingress'] },
+        },
+      }),
+      'may only write in namespaces it manages',
     ],
     [
       'relabelling another team’s namespace Pod Security privileged',
