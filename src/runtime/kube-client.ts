@@ -7,7 +7,7 @@
  * plain JSON, exactly as the API server speaks it. The server, TLS and credentials come from a
  * KubeConnection (kubeconfig.ts); every request and watch shares its one connection pool.
  */
-import { fetch } from 'undici';
+import { type Dispatcher, fetch } from 'undici';
 import type { KubeConnection } from './kubeconfig.ts';
 
 /** A Kubernetes object in wire format. */
@@ -93,11 +93,31 @@ export class KubeClient {
     this.options = options;
   }
 
-  /** The same connection, with every request tied to `fence` (the controllers' client while leading). */
+  /** The same server, with every request tied to `fence` (the controllers' client while leading). */
   fenced(fence: () => AbortSignal): KubeClient {
     const client = new KubeClient(this.connection, { ...this.options, fence });
     client.onRequest = (...args) => this.onRequest(...args);
     return client;
+  }
+
+  #fenceSignal: AbortSignal | undefined;
+  #fenceDispatcher: Dispatcher | undefined;
+
+  /**
+   * The connections of the fence's current term: a pool opened for the term and destroyed when it
+   * ends. Aborting a request alone is not enough: over HTTP/2 (one connection for everything) it
+   * resets the stream, and a request whose frames are already on the wire is still delivered when
+   * a frozen path thaws. Tearing the term's connections down drops them.
+   */
+  #dispatcherFor(fence: AbortSignal | undefined): Dispatcher {
+    if (!fence) return this.connection.dispatcher;
+    if (fence !== this.#fenceSignal || !this.#fenceDispatcher) {
+      const dispatcher = this.connection.newDispatcher();
+      this.#fenceSignal = fence;
+      this.#fenceDispatcher = dispatcher;
+      fence.addEventListener('abort', () => void dispatcher.destroy(fence.reason as Error).catch(() => {}), { once: true });
+    }
+    return this.#fenceDispatcher;
   }
 
   get server(): string {
@@ -124,7 +144,7 @@ export class KubeClient {
       response = await fetch(this.#url(path, options.query), {
         method,
         headers,
-        dispatcher: this.connection.dispatcher,
+        dispatcher: this.#dispatcherFor(fence),
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal,
       });
