@@ -20,6 +20,7 @@ import { KubeConnection } from '../src/runtime/kubeconfig.ts';
 import {
   adminClient,
   applyAll,
+  installAdmissionPolicy,
   installCrds,
   installRbac,
   installThirdPartyCrds,
@@ -49,7 +50,8 @@ const admin = adminClient(info.adminKubeconfig);
 await installCrds(admin);
 await installThirdPartyCrds(admin);
 await installRbac(admin);
-say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in) and RBAC installed');
+await installAdmissionPolicy(admin, info.operatorKubeconfig);
+say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in), RBAC and the blast-radius policy installed');
 const samplesDir = join(REPO_ROOT, 'config/samples');
 const samples = readdirSync(samplesDir)
   .filter((f) => f.endsWith('.yaml'))

@@ -29,6 +29,8 @@ import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-st
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
 
+const NEVER_ABORTED = new AbortController().signal;
+
 /** How long tenant events are gathered before a window or policy recounts its tenants. */
 const COUNTS_COALESCE_MS = 1000;
 
@@ -56,6 +58,8 @@ export class Operator {
   readonly #policyQueue: WorkQueue;
   readonly #controllers: Controller[];
   readonly #elector: LeaderElector | undefined;
+  /** Unfenced: discovery and caches, on every replica. */
+  readonly #reader: KubeClient;
   #server: Server | undefined;
   readonly #makeInformer: (resource: ResourceType, labelSelector?: string) => Informer;
   #electionDone: Promise<void> | undefined;
@@ -67,8 +71,12 @@ export class Operator {
     const clock = options.clock ?? systemClock;
     this.identity = options.identity ?? `${hostname()}-${process.pid}`;
     this.metrics = new OperatorMetrics();
-    const client = new KubeClient(connection);
-    const applier = new Applier(client, ({ verb, object, error }) =>
+    // Caches and the elector read and renew on every replica; everything the controllers send goes
+    // through `writer`, fenced by leadership (runtime/leader.ts): nothing leaves after a term ends.
+    const client = new KubeClient(connection, { userAgent: `tenant-operator/${this.identity}` });
+    const writer = client.fenced(() => this.#fence());
+    this.#reader = client;
+    const applier = new Applier(writer, ({ verb, object, error }) =>
       this.metrics.kubernetesWrites.inc({ verb, kind: object.kind, result: error ? 'error' : 'ok' }),
     );
     const informerOptions = (resource: ResourceType, labelSelector?: string): InformerOptions => ({
@@ -88,14 +96,14 @@ export class Operator {
     };
     this.#makeInformer = informer;
     this.ctx = {
-      client,
+      client: writer,
       applier,
       caches,
       config,
       clock,
       logger,
       metrics: this.metrics,
-      recorder: new EventRecorder(client, 'tenant-operator', clock, logger),
+      recorder: new EventRecorder(writer, 'tenant-operator', clock, logger),
     };
     const steps: TenantSteps = {};
     if (config.azure) {
@@ -155,6 +163,11 @@ export class Operator {
 
   get isLeader(): boolean {
     return this.#leading;
+  }
+
+  /** The signal the controllers' requests carry: the elector's term, or never aborted without election. */
+  #fence(): AbortSignal {
+    return this.#elector ? this.#elector.signal : NEVER_ABORTED;
   }
 
   get synced(): boolean {
@@ -250,7 +263,8 @@ export class Operator {
    * cluster lacks gets no cache, and the reconciler reports it in a condition instead of failing.
    */
   async #startOwnedCaches(): Promise<void> {
-    const { client, caches, logger } = this.ctx;
+    const { caches, logger } = this.ctx;
+    const client = this.#reader;
     for (const kind of OWNED_NAMESPACED_KINDS) {
       const type = RESOURCES[kind];
       if (OPTIONAL_KINDS.includes(kind) && !(await serves(client, type))) {

@@ -3,13 +3,14 @@
  * are within their RPO (from their BackupHealthy condition), and how their restore drills went
  * (from their status.backup.drill), counted from the cache.
  */
-import type { BackupPolicyStatus } from '../api/v1alpha1/backup-policy.ts';
+import { type BackupPolicyStatus, backupPolicySpecSchema } from '../api/v1alpha1/backup-policy.ts';
 import type { Condition } from '../api/v1alpha1/common.ts';
 import type { OperatorContext } from '../context.ts';
 import { setCondition } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import { RESOURCES } from '../runtime/resources.ts';
 import { writeStatusIfChanged } from '../runtime/status.ts';
+import { unattainableObjectives } from './policy.ts';
 
 type DrillView = {
   phase?: string;
@@ -72,6 +73,8 @@ export class BackupPolicyReconciler implements Reconciler {
       .filter((t) => (t.spec?.backupPolicyRef?.name ?? config.defaultBackupPolicy) === name);
     const withinRpo = users.filter((t) => t.status?.conditions?.some((c) => c.type === 'BackupHealthy' && c.status === 'True'));
     const previous = (policy.status as BackupPolicyStatus | undefined)?.conditions;
+    const parsed = backupPolicySpecSchema.safeParse(policy.spec ?? {});
+    const problems = parsed.success ? unattainableObjectives(parsed.data) : [];
     const {
       lastDrillResult: _r,
       lastDrillAt: _a,
@@ -83,7 +86,9 @@ export class BackupPolicyReconciler implements Reconciler {
       observedGeneration: policy.metadata.generation,
       conditions: setCondition(
         previous,
-        { type: 'Ready', status: 'True', reason: 'Accepted', message: `Applied to ${users.length} tenant(s).` },
+        problems.length > 0
+          ? { type: 'Ready', status: 'False', reason: 'UnattainableObjectives', message: `${problems.join('; ')}.` }
+          : { type: 'Ready', status: 'True', reason: 'Accepted', message: `Applied to ${users.length} tenant(s).` },
         clock.now(),
         policy.metadata.generation,
       ),

@@ -77,3 +77,25 @@ export function backupTargets(spec: BackupPolicySpec): BackupTargets {
     },
   };
 }
+
+/** The shortest RPO or RTO Azure SQL can meet: log backups every 5-10 minutes, restores take minutes. */
+const MINIMUM_OBJECTIVE_MS = 10 * 60_000;
+
+/**
+ * Pure: why the policy's objectives can never be met, or nothing. Admission (CEL on the CRD)
+ * refuses such policies; this catches those stored before the rule, which the API server keeps
+ * until their spec is edited (validation ratcheting).
+ */
+export function unattainableObjectives(spec: BackupPolicySpec): string[] {
+  const { rpoMs, rtoMs } = backupTargets(spec);
+  const retentionMs = spec.pointInTimeRetentionDays * 24 * 3_600_000;
+  return [
+    ...(rpoMs >= retentionMs
+      ? [
+          `rpo ${spec.rpo} is not shorter than pointInTimeRetentionDays (${spec.pointInTimeRetentionDays}): a restore point older than the retention no longer exists, so the RPO could never be checked`,
+        ]
+      : []),
+    ...(rpoMs < MINIMUM_OBJECTIVE_MS ? [`rpo ${spec.rpo} is under 10m: Azure SQL takes log backups every 5-10 minutes`] : []),
+    ...(rtoMs < MINIMUM_OBJECTIVE_MS ? [`rto ${spec.rto} is under 10m: no restore completes that fast`] : []),
+  ];
+}

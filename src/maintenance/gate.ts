@@ -7,9 +7,23 @@
  * Pure: the caller supplies what is running, the window schedule and the time.
  */
 import type { Tier } from '../api/v1alpha1/tenant.ts';
+import { textDigest } from '../observability/redaction.ts';
 import { nextWindow, type WindowInterval, type WindowSchedule, windowContaining } from './window.ts';
 
 export const APPLY_NOW_ANNOTATION = 'tenancy.dev/apply-now';
+
+/**
+ * How status records an honoured emergency reason: its digest, never the text, which is free text
+ * someone typed under pressure and may hold anything (a ticket link with a token, a password).
+ */
+export function emergencyReasonRecord(reason: string): string {
+  return textDigest(reason);
+}
+
+/** Whether `reason` is the one status records as honoured (its digest; the text itself before digests). */
+function isConsumed(reason: string, consumed: string | undefined): boolean {
+  return consumed !== undefined && (consumed === emergencyReasonRecord(reason) || consumed === reason);
+}
 
 /** The settings whose change disrupts the tenant. */
 export interface DisruptiveSettings {
@@ -37,7 +51,7 @@ export interface GateInput {
   now: Date;
   /** Value of the apply-now annotation, if set. */
   emergencyReason?: string | undefined;
-  /** The apply-now value already honoured (from status), so one annotation is one override. */
+  /** The apply-now value already honoured (from status, as emergencyReasonRecord), so one annotation is one override. */
   emergencyConsumed?: string | undefined;
 }
 
@@ -91,7 +105,8 @@ export function decideDisruptiveChanges(input: GateInput): GateDecision {
   };
   if (!running) return decide('FirstProvisioning', true);
   if (disruptiveChanges(running, desired).length === 0) return decide('NoPendingChanges', true);
-  if (input.emergencyReason && input.emergencyReason !== input.emergencyConsumed) return decide('EmergencyOverride', true);
+  if (input.emergencyReason && !isConsumed(input.emergencyReason, input.emergencyConsumed))
+    return decide('EmergencyOverride', true);
   if (!schedule) return decide('MaintenanceWindowNotFound', false);
   if (scheduleError) return decide('InvalidMaintenanceWindow', false);
   if (open) return decide('WindowOpen', true);

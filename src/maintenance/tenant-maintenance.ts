@@ -4,9 +4,10 @@
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { OperatorContext } from '../context.ts';
+import { describeFreeText } from '../observability/redaction.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
-import { APPLY_NOW_ANNOTATION, type GateDecision } from './gate.ts';
+import { APPLY_NOW_ANNOTATION, emergencyReasonRecord, type GateDecision } from './gate.ts';
 
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -48,8 +49,9 @@ export function maintenanceStatus(
   }
   if (gate.applying.length > 0) {
     const emergency = gate.reason === 'EmergencyOverride';
+    // The reason is free text: the Event and the audit line show it redacted, bounded and digested.
     const why = emergency
-      ? `emergency change (${APPLY_NOW_ANNOTATION}: ${tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION]})`
+      ? `emergency change (${APPLY_NOW_ANNOTATION}: ${describeFreeText(tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION] ?? '')})`
       : 'inside the maintenance window';
     recorder.audit({ subject, action: `apply disruptive changes ${gate.applying.join('; ')} ${why}`, result: 'ok' });
     recorder
@@ -64,8 +66,15 @@ export function maintenanceStatus(
   const secondsToWindow = gate.open ? 0 : gate.window ? (gate.window.opensAt.getTime() - now.getTime()) / 1000 : -1;
   metrics.maintenanceSecondsToNextWindow.set({ tenant: tenant.metadata.name }, secondsToWindow);
   metrics.maintenancePendingChanges.set({ tenant: tenant.metadata.name }, gate.pending.length);
+  const reason = tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION];
+  const previousRecord = previous?.emergencyApplied;
   const emergencyApplied =
-    gate.reason === 'EmergencyOverride' ? tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION] : previous?.emergencyApplied;
+    gate.reason === 'EmergencyOverride' && reason !== undefined
+      ? emergencyReasonRecord(reason)
+      : // A status written before reasons were digested still holds the text: digest it now.
+        previousRecord && !previousRecord.startsWith('sha256:')
+        ? emergencyReasonRecord(previousRecord)
+        : previousRecord;
   return {
     ...(gate.window
       ? { nextWindowOpens: isoSeconds(gate.window.opensAt), nextWindowCloses: isoSeconds(gate.window.closesAt) }

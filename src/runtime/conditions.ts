@@ -3,6 +3,7 @@
  * only when the status flips, every entry carries the generation it was computed from.
  */
 import type { Condition } from '../api/v1alpha1/common.ts';
+import { redactText } from '../observability/redaction.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -15,7 +16,8 @@ export interface ConditionInput {
 
 /**
  * Returns a new list with `input` set. The previous lastTransitionTime is kept when the status
- * did not change, so "since when" stays truthful across resyncs.
+ * did not change, so "since when" stays truthful across resyncs. The message is redacted: it often
+ * quotes an API error, and an error may echo what someone typed or a header.
  */
 export function setCondition(
   conditions: readonly Condition[] | undefined,
@@ -30,7 +32,7 @@ export function setCondition(
     type: input.type,
     status: input.status,
     reason: input.reason,
-    message: input.message,
+    message: redactText(input.message),
     lastTransitionTime:
       previous && previous.status === input.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     ...(observedGeneration === undefined ? {} : { observedGeneration }),

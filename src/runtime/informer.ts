@@ -45,6 +45,17 @@ function forCache<T extends KubeObject>(obj: T, type: ResourceType): T {
   return { ...obj, apiVersion: type.apiVersion, kind: type.kind, metadata };
 }
 
+/** How many deleted objects' uids an informer remembers, so late answers of writes cannot revive them. */
+const TOMBSTONES = 4096;
+
+/**
+ * An object the server has already deleted: a deletion timestamp and no finalizer left. The answer
+ * of the write that removed the last finalizer looks like this.
+ */
+function isGone(obj: KubeObject): boolean {
+  return obj.metadata.deletionTimestamp !== undefined && (obj.metadata.finalizers ?? []).length === 0;
+}
+
 /** Resource versions are opaque, but etcd's are integers: compare them as such when both are. */
 function isNewer(candidate: string | undefined, current: string | undefined): boolean {
   if (!candidate) return false;
@@ -56,6 +67,8 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #cache = new Map<string, T>();
   readonly #handlers: InformerHandler<T>[] = [];
+  /** uids of deleted objects (oldest first): a uid is never reused, so none of them may come back. */
+  readonly #deleted = new Set<string>();
   readonly #client: KubeClient;
   readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart'>> & InformerOptions;
   #resourceVersion: string | undefined;
@@ -102,9 +115,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   /**
    * Read-your-own-writes: records an object the caller just wrote (the server's answer) so the
    * next reconcile does not act on the version before it while the watch event is still on its
-   * way. Never replaces a newer cached version; emits no event (the watch will).
+   * way. Never replaces a newer cached version; emits no event (the watch will). Never brings back
+   * a deleted object: the answer of a finalizer-removal write often arrives after the watch's
+   * DELETED event, and recording it then would keep a ghost in the cache for good.
    */
   observe(obj: T): void {
+    if (isGone(obj) || (obj.metadata.uid !== undefined && this.#deleted.has(obj.metadata.uid))) return;
     const key = objectKey(obj);
     const cached = this.#cache.get(key);
     if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) return;
@@ -202,7 +218,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     for (const [key, old] of this.#cache) {
       if (!seen.has(key)) {
-        this.#cache.delete(key);
+        this.#forget(key, old);
         this.#emit('delete', old);
       }
     }
@@ -231,7 +247,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const item = forCache(object as T, this.type);
       const key = objectKey(item);
       if (phase === 'DELETED') {
-        this.#cache.delete(key);
+        this.#forget(key, item);
         this.#emit('delete', item);
       } else {
         const cached = this.#cache.get(key);
@@ -262,6 +278,15 @@ export class Informer<T extends KubeObject = KubeObject> {
       throw err;
     }
     if (!this.#stopped) this.#opts.onRestart?.('closed');
+  }
+
+  /** Drops a deleted object and remembers its uid (a bounded number of them). */
+  #forget(key: string, obj: T): void {
+    this.#cache.delete(key);
+    const uid = obj.metadata.uid;
+    if (uid === undefined) return;
+    this.#deleted.add(uid);
+    if (this.#deleted.size > TOMBSTONES) this.#deleted.delete(this.#deleted.values().next().value as string);
   }
 
   #emit(type: InformerEventType, obj: T, previous?: T): void {

@@ -7,7 +7,7 @@
  * plain JSON, exactly as the API server speaks it. The server, TLS and credentials come from a
  * KubeConnection (kubeconfig.ts); every request and watch shares its one connection pool.
  */
-import { fetch } from 'undici';
+import { type Dispatcher, fetch } from 'undici';
 import type { KubeConnection } from './kubeconfig.ts';
 
 /** A Kubernetes object in wire format. */
@@ -69,13 +69,55 @@ export interface WatchEvent<T> {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** The longest any single request may take, leadership or not. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface KubeClientOptions {
+  /** Sent as User-Agent, so the API server's audit log tells replicas apart. */
+  userAgent?: string;
+  /**
+   * The signal every request of this client must carry (leadership, see runtime/leader.ts), read
+   * when the request starts: once it is aborted, no request starts and those in flight are cut off.
+   */
+  fence?: () => AbortSignal;
+}
+
 export class KubeClient {
   readonly connection: KubeConnection;
+  readonly options: KubeClientOptions;
   /** Called after every request, for metrics and for tests that count calls. */
   onRequest: (method: string, path: string, status: number) => void = () => {};
 
-  constructor(connection: KubeConnection) {
+  constructor(connection: KubeConnection, options: KubeClientOptions = {}) {
     this.connection = connection;
+    this.options = options;
+  }
+
+  /** The same server, with every request tied to `fence` (the controllers' client while leading). */
+  fenced(fence: () => AbortSignal): KubeClient {
+    const client = new KubeClient(this.connection, { ...this.options, fence });
+    client.onRequest = (...args) => this.onRequest(...args);
+    return client;
+  }
+
+  #fenceSignal: AbortSignal | undefined;
+  #fenceDispatcher: Dispatcher | undefined;
+
+  /**
+   * The connections of the fence's current term: a pool opened for the term and destroyed when it
+   * ends. Aborting a request alone is not enough: over HTTP/2 (one connection for everything) it
+   * resets the stream, and a request whose frames are already on the wire is still delivered when
+   * a frozen path thaws. Tearing the term's connections down drops them.
+   */
+  #dispatcherFor(fence: AbortSignal | undefined): Dispatcher {
+    if (!fence) return this.connection.dispatcher;
+    if (fence !== this.#fenceSignal || !this.#fenceDispatcher) {
+      const dispatcher = this.connection.newDispatcher();
+      this.#fenceSignal = fence;
+      this.#fenceDispatcher = dispatcher;
+      fence.addEventListener('abort', () => void dispatcher.destroy(fence.reason as Error).catch(() => {}), { once: true });
+    }
+    return this.#fenceDispatcher;
   }
 
   get server(): string {
@@ -85,18 +127,33 @@ export class KubeClient {
   async request<T>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
-    options: { query?: Query; body?: unknown; contentType?: string } = {},
+    options: { query?: Query; body?: unknown; contentType?: string; signal?: AbortSignal } = {},
   ): Promise<T> {
+    const signals = [AbortSignal.timeout(REQUEST_TIMEOUT_MS)];
+    const fence = this.options.fence?.();
+    if (fence) signals.push(fence);
+    if (options.signal) signals.push(options.signal);
+    const signal = AbortSignal.any(signals);
+    // Checked before anything is sent: a request refused here never reaches the server.
+    if (signal.aborted) throw signal.reason;
     const headers = await this.#headers();
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const response = await fetch(this.#url(path, options.query), {
-      method,
-      headers,
-      dispatcher: this.connection.dispatcher,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await response.text();
+    let text: string;
+    let response: Awaited<ReturnType<typeof fetch>>;
+    try {
+      response = await fetch(this.#url(path, options.query), {
+        method,
+        headers,
+        dispatcher: this.#dispatcherFor(fence),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal,
+      });
+      text = await response.text();
+    } catch (err) {
+      // Say why (leadership lost, the renew deadline, the timeout), not undici's generic abort error.
+      if (signal.aborted) throw signal.reason;
+      throw err;
+    }
     this.onRequest(method, path, response.status);
     if (!response.ok) throw this.#failure(method, path, response.status, text, response.headers.get('retry-after'));
     return (text ? JSON.parse(text) : undefined) as T;
@@ -182,7 +239,11 @@ export class KubeClient {
 
   async #headers(): Promise<Record<string, string>> {
     const authorization = await this.connection.authorization();
-    return authorization ? { accept: 'application/json', authorization } : { accept: 'application/json' };
+    return {
+      accept: 'application/json',
+      ...(this.options.userAgent ? { 'user-agent': this.options.userAgent } : {}),
+      ...(authorization ? { authorization } : {}),
+    };
   }
 
   /** The Status the API server answered with, as a KubeApiError; a 401 drops the cached credential. */

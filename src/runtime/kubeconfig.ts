@@ -188,6 +188,7 @@ const EXEC_EXPIRY_MARGIN_MS = 60_000;
 export class KubeConnection {
   readonly server: string;
   readonly dispatcher: Agent;
+  readonly #agentOptions: ConstructorParameters<typeof Agent>[0];
   readonly #credentials: Credentials;
   #cached: { header: string | undefined; until: number } | undefined;
   #pending: Promise<string | undefined> | undefined;
@@ -195,7 +196,7 @@ export class KubeConnection {
   constructor(config: ResolvedKubeConfig) {
     this.server = config.server;
     this.#credentials = config.credentials;
-    this.dispatcher = new Agent({
+    this.#agentOptions = {
       connect: {
         ca: config.tls.ca,
         cert: config.tls.cert,
@@ -204,7 +205,17 @@ export class KubeConnection {
         servername: config.tls.serverName,
       },
       keepAliveTimeout: 30_000,
-    });
+    };
+    this.dispatcher = new Agent(this.#agentOptions);
+  }
+
+  /**
+   * A connection pool of its own to the same server, for requests that must be cut off together
+   * (a leadership term's: see KubeClient.fenced). Destroying it tears its connections down; with
+   * HTTP/2 an aborted request only resets its stream, and frames already written still arrive.
+   */
+  newDispatcher(): Agent {
+    return new Agent(this.#agentOptions);
   }
 
   /** Reads a kubeconfig (see loadKubeConfig for the search order) and connects to its server. */

@@ -1,12 +1,19 @@
 /**
  * Leader election on a coordination.k8s.io Lease, with controller-runtime's timings
- * (lease 15 s, renew deadline 10 s, retry 2 s).
+ * (lease 15 s, renew deadline 10 s, retry 2 s), fenced so that a leader cut off from the API server
+ * stops writing before anyone else can take over.
  *
  * A candidate takes the lease when it is free or when its holder has not renewed it for a whole
  * lease duration, measured on the candidate's own clock from the moment it last saw the record
- * change (as client-go does, so clock skew between replicas does not matter). A leader that
- * cannot renew within the renew deadline calls `onStoppedLeading` at once, before anyone else
- * can take over; the caller stops reconciling and should exit.
+ * change (as client-go does, so clock skew between replicas does not matter). A leader's term ends
+ * at `lastRenew + renewDeadline`, `lastRenew` being when its last successful renew was *sent*:
+ * - every renew is bounded by the time left before that deadline (a hung call cannot outlive it);
+ * - a watchdog timer ends the term at the deadline whether or not any call has returned;
+ * - `signal` is aborted when the term ends: every request made with it (the controllers' client,
+ *   see KubeClient.fenced) is refused from then on and cut off if in flight.
+ * Another replica can only take over a lease duration after it last saw a renew, which is after the
+ * renew was sent: the renew deadline (10 s) is shorter than the lease (15 s), so the old leader has
+ * stopped for at least 5 s when a new one starts.
  */
 import type { Logger } from 'winston';
 import { isNotFound, KubeApiError, type KubeClient, type KubeObject, resourcePath } from './kube-client.ts';
@@ -37,8 +44,16 @@ export interface LeaderElectionOptions {
   retryPeriodMs: number;
 }
 
+/** The reason every fenced request fails with once this replica no longer leads. */
+export class LeadershipLostError extends Error {
+  override readonly name = 'LeadershipLostError';
+}
+
 export class LeaderElector {
   #observedRecord = '';
+  #leadership = new AbortController();
+  #watchdog: NodeJS.Timeout | undefined;
+  #termEnded: ((reason: string) => void) | undefined;
   #observedAt = 0;
   #stopped = false;
   #leading = false;
@@ -59,6 +74,15 @@ export class LeaderElector {
     this.options = options;
     this.logger = logger;
     this.onLeadershipChange = onLeadershipChange;
+    this.#leadership.abort(new LeadershipLostError('not leading'));
+  }
+
+  /**
+   * Aborted whenever this replica does not lead: pass it (KubeClient.fenced) to every request
+   * that may only be made while leading. A fresh signal starts with each term.
+   */
+  get signal(): AbortSignal {
+    return this.#leadership.signal;
   }
 
   get isLeader(): boolean {
@@ -75,28 +99,75 @@ export class LeaderElector {
    * `stop()` is called, then calls `onStoppedLeading` (only if it had started leading).
    */
   async run(onStartedLeading: () => void, onStoppedLeading: (reason: string) => void): Promise<void> {
-    while (!this.#stopped && !(await this.#tryAcquireOrRenew())) await this.#sleep(this.options.retryPeriodMs);
+    let attemptAt = Date.now();
+    for (;;) {
+      if (this.#stopped) return;
+      attemptAt = Date.now();
+      if (await this.#tryAcquireOrRenew(AbortSignal.timeout(this.options.retryPeriodMs + this.options.renewDeadlineMs))) break;
+      await this.#sleep(this.options.retryPeriodMs);
+    }
     if (this.#stopped) return;
-    this.#setLeading(true);
+    // The term runs from when the winning request was sent, not from when it was answered.
+    let lastRenew = attemptAt;
+    const ended = new Promise<string>((resolve) => {
+      this.#termEnded = resolve;
+    });
+    this.#startTerm(lastRenew);
     this.logger.info('became leader', { lease: this.options.name, identity: this.options.identity });
     onStartedLeading();
-    let lastRenew = Date.now();
-    while (!this.#stopped) {
+    let endReason: string | undefined;
+    void ended.then((reason) => {
+      endReason = reason;
+      this.#wake?.();
+    });
+    while (!this.#stopped && endReason === undefined) {
       await this.#sleep(this.options.retryPeriodMs);
-      if (this.#stopped) break;
-      if (await this.#tryAcquireOrRenew()) lastRenew = Date.now();
-      else if (Date.now() - lastRenew > this.options.renewDeadlineMs) {
-        this.#setLeading(false);
-        this.logger.error('lost leadership: lease not renewed within the renew deadline', { lease: this.options.name });
-        onStoppedLeading('renew deadline exceeded');
-        return;
+      if (this.#stopped || endReason !== undefined) break;
+      const sentAt = Date.now();
+      const left = lastRenew + this.options.renewDeadlineMs - sentAt;
+      if (left <= 0) break;
+      // Bounded by the time left in the term: a renew answered after it would change nothing.
+      if (await this.#tryAcquireOrRenew(AbortSignal.any([AbortSignal.timeout(left), this.signal]))) {
+        if (endReason !== undefined) break;
+        lastRenew = sentAt;
+        this.#armWatchdog(lastRenew);
       }
     }
+    if (!this.#stopped || endReason !== undefined) {
+      this.#endTerm();
+      this.logger.error('lost leadership: lease not renewed within the renew deadline', { lease: this.options.name });
+      onStoppedLeading('renew deadline exceeded');
+      return;
+    }
     if (this.#leading) {
-      this.#setLeading(false);
+      this.#endTerm();
       await this.#release();
       onStoppedLeading('stopped');
     }
+  }
+
+  #startTerm(lastRenew: number): void {
+    this.#leadership = new AbortController();
+    this.#setLeading(true);
+    this.#armWatchdog(lastRenew);
+  }
+
+  /** The watchdog: ends the term at the renew deadline, whatever calls are still pending. */
+  #armWatchdog(lastRenew: number): void {
+    clearTimeout(this.#watchdog);
+    const left = Math.max(0, lastRenew + this.options.renewDeadlineMs - Date.now());
+    this.#watchdog = setTimeout(() => {
+      // Fence first: nothing may be sent from this instant on.
+      this.#leadership.abort(new LeadershipLostError('renew deadline exceeded'));
+      this.#termEnded?.('renew deadline exceeded');
+    }, left);
+  }
+
+  #endTerm(): void {
+    clearTimeout(this.#watchdog);
+    this.#termEnded = undefined;
+    if (!this.#leadership.signal.aborted) this.#leadership.abort(new LeadershipLostError('leadership ended'));
+    this.#setLeading(false);
   }
 
   /** Stops campaigning or renewing; a leader releases the lease so a standby takes over quickly. */
@@ -120,13 +191,13 @@ export class LeaderElector {
     });
   }
 
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { namespace, name, identity } = this.options;
     const now = microTime(new Date());
     const leaseDurationSeconds = Math.ceil(this.options.leaseDurationMs / 1000);
     let lease: Lease | undefined;
     try {
-      lease = await this.client.request<Lease>('GET', resourcePath(LEASES, namespace, name));
+      lease = await this.client.request<Lease>('GET', resourcePath(LEASES, namespace, name), { signal });
     } catch (err) {
       if (!isNotFound(err)) {
         this.logger.warn('cannot read leader lease', { error: (err as Error).message });
@@ -136,6 +207,7 @@ export class LeaderElector {
     try {
       if (!lease) {
         await this.client.request('POST', resourcePath(LEASES, namespace), {
+          signal,
           body: {
             apiVersion: LEASES.apiVersion,
             kind: 'Lease',
@@ -162,7 +234,7 @@ export class LeaderElector {
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
       };
       // PUT carries resourceVersion: a concurrent writer makes this fail with 409 instead of both winning.
-      await this.client.request('PUT', resourcePath(LEASES, namespace, name), { body: lease });
+      await this.client.request('PUT', resourcePath(LEASES, namespace, name), { body: lease, signal });
       this.#observe(`${identity}/${now}`);
       return true;
     } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * Prepares a fresh control plane the way an installation would: CRDs from crds/ (waiting until
  * they are Established), the operator's namespace and RBAC from config/rbac, plus test-only
- * bindings that give the certificate user `tenant-operator` exactly the operator's roles.
+ * bindings that give the certificate user `tenant-operator` exactly the operator's roles, and the
+ * blast-radius admission policy of config/admission, confining that user.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -29,6 +30,18 @@ const TYPES: Record<string, ResourceType> = {
   Role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', namespaced: true },
   RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
   Namespace: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+  ValidatingAdmissionPolicy: {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    plural: 'validatingadmissionpolicies',
+    namespaced: false,
+  },
+  ValidatingAdmissionPolicyBinding: {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    plural: 'validatingadmissionpolicybindings',
+    namespaced: false,
+  },
   Tenant: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'Tenant', plural: 'tenants', namespaced: false },
   BackupPolicy: { apiVersion: 'tenancy.dev/v1alpha1', kind: 'BackupPolicy', plural: 'backuppolicies', namespaced: false },
   MaintenanceWindow: {
@@ -91,6 +104,36 @@ async function installCrdsFrom(client: KubeClient, dir: string): Promise<void> {
 export async function installThirdPartyCrds(client: KubeClient): Promise<void> {
   const dir = execFileSync('bash', [join(REPO_ROOT, 'hack/third-party-crds.sh')], { encoding: 'utf8' }).trim();
   await installCrdsFrom(client, dir);
+}
+
+/** The username config/admission confines (the kustomize default ServiceAccount). */
+const POLICY_USERNAME = 'system:serviceaccount:tenant-operator-system:tenant-operator';
+
+/**
+ * The blast-radius ValidatingAdmissionPolicy of config/admission, confining the test user that
+ * stands in for the operator's ServiceAccount instead; waits until the API server enforces it.
+ */
+export async function installAdmissionPolicy(client: KubeClient, operatorKubeconfig: string): Promise<void> {
+  const dir = join(REPO_ROOT, 'config', 'admission');
+  const objects = ['blast-radius-policy.yaml', 'blast-radius-binding.yaml'].flatMap((f) => readYamlObjects(join(dir, f)));
+  const forTestUser = JSON.parse(JSON.stringify(objects).split(POLICY_USERNAME).join(OPERATOR_USER)) as KubeObject[];
+  await applyAll(client, forTestUser);
+  // Policies take effect a moment after they are stored: probe with a write only the policy refuses.
+  const operator = new KubeClient(KubeConnection.load({ path: operatorKubeconfig }));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await operator.request('POST', '/api/v1/namespaces', {
+        query: { dryRun: 'All' },
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'blast-radius-probe' } },
+      });
+    } catch (err) {
+      if ((err as Error).message.includes('tenant-operator may only')) return;
+      throw err;
+    }
+    if (Date.now() > deadline) throw new Error('the blast-radius admission policy is not enforced after 30 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The operator's namespace and RBAC, bound also to the test user that stands in for its ServiceAccount. */

@@ -8,7 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ArmEmulator, startArmEmulator } from '../../hack/arm-emulator/index.ts';
-import { adminClient, installCrds, installPlatformDefaults, installRbac, installThirdPartyCrds } from './cluster-setup.ts';
+import {
+  adminClient,
+  installAdmissionPolicy,
+  installCrds,
+  installPlatformDefaults,
+  installRbac,
+  installThirdPartyCrds,
+} from './cluster-setup.ts';
 import { ControlPlane } from './control-plane.ts';
 import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
 
@@ -24,6 +31,7 @@ export default async function globalSetup(): Promise<void> {
   await installThirdPartyCrds(admin);
   await installRbac(admin);
   await installPlatformDefaults(admin);
+  await installAdmissionPolicy(admin, info.operatorKubeconfig);
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator({
     lroDelayMs: 5,

@@ -61,9 +61,14 @@ describe('ApplicationAvailable follows the rollout', () => {
 
   beforeAll(async () => {
     // The kubelet stand-in leaves this namespace alone: the test plays the deployment controller.
+    // Labelled as the operator's: the blast-radius policy lets it take over no one else's namespace.
     await admin.apply(
       typeOf('Namespace'),
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [NO_KUBELET_LABEL]: 'true' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: ns, labels: { [NO_KUBELET_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'tenant-operator' } },
+      },
       'test',
     );
     await admin.apply(typeOf('Tenant'), tenant('rollout'), 'test');

@@ -8,6 +8,7 @@ import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
 import {
   adminClient,
+  installAdmissionPolicy,
   installCrds,
   installPlatformDefaults,
   installRbac,
@@ -29,6 +30,7 @@ beforeAll(async () => {
   await installThirdPartyCrds(admin);
   await installRbac(admin);
   await installPlatformDefaults(admin);
+  await installAdmissionPolicy(admin, info.operatorKubeconfig);
   kubelet = startKubeletStandIn(admin);
   operator = await startOperator({ info, leaseName: 'recovery' });
 }, 60_000);

@@ -5,6 +5,7 @@
  * applies at once and leaves an Event; a pending change survives an operator restart.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { textDigest } from '../../src/observability/redaction.ts';
 import type { Operator } from '../../src/operator.ts';
 import { ManualClock } from '../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
@@ -21,6 +22,12 @@ import {
 } from '../harness/fixtures.ts';
 
 const info = sharedControlPlane();
+/**
+ * An emergency reason as people write them under pressure: with a link that carries a token
+ * (assembled at run time, so no file here looks like a live credential).
+ */
+const LEAKED_TOKEN = ['gh', 'p_', 'R8kq2LmZ7xWv4NcTfYb9', 'Hs3dJp6AeGu1Q0oKi5'].join('');
+const EMERGENCY_REASON = `CVE-2026-4242 hotfix, approved https://git.example/o/r/pull/7?access_token=${LEAKED_TOKEN}`;
 const SUNDAY = '2026-11-22T12:00:00Z';
 const IN_WINDOW = '2026-11-25T02:00:00Z'; // Wednesday 03:00 in Amsterdam
 const clock = new ManualClock(SUNDAY);
@@ -135,18 +142,20 @@ describe('maintenance gating', () => {
     await waitFor('MaintenanceApplied event', async () => (await events('MaintenanceApplied')).length > 0);
   });
 
-  test('the emergency annotation applies at once outside the window and leaves a Warning event', async () => {
+  test('the emergency annotation applies at once outside the window and leaves a Warning event, never its secrets', async () => {
     clock.set(SUNDAY);
     await admin.apply(
       typeOf('Tenant'),
-      gated('1.1.1', { displayName: 'Renamed Customer', annotations: { 'tenancy.dev/apply-now': 'CVE-2026-4242 hotfix' } }),
+      gated('1.1.1', { displayName: 'Renamed Customer', annotations: { 'tenancy.dev/apply-now': EMERGENCY_REASON } }),
       'test',
     );
     await waitFor('emergency applied', async () => (await appliedVersion()) === '1.1.1');
     const t = await waitForTenant(
       'emergency recorded',
-      (x) => x.status?.maintenance?.emergencyApplied === 'CVE-2026-4242 hotfix',
+      (x) => x.status?.maintenance?.emergencyApplied === textDigest(EMERGENCY_REASON),
     );
+    expect(JSON.stringify(t.status)).not.toContain(LEAKED_TOKEN);
+    expect(JSON.stringify(t.status)).not.toContain('CVE-2026-4242');
     expect(condition(t, 'UpdatePending')?.status).toBe('False');
     const [event] = await waitFor('EmergencyChange event', async () => {
       const list = await events('EmergencyChange');
@@ -154,14 +163,15 @@ describe('maintenance gating', () => {
     });
     expect(event).toMatchObject({
       type: 'Warning',
-      message: 'version 1.1.0 -> 1.1.1: emergency change (tenancy.dev/apply-now: CVE-2026-4242 hotfix)',
+      message: `version 1.1.0 -> 1.1.1: emergency change (tenancy.dev/apply-now: "CVE-2026-4242 hotfix, approved https://git.example/o/r/pull/7?access_token=[REDACTED]" (${textDigest(EMERGENCY_REASON)}))`,
     });
+    expect(JSON.stringify(await events('EmergencyChange'))).not.toContain(LEAKED_TOKEN);
   });
 
   test('the same emergency reason does not override a later change; the change waits', async () => {
     await admin.apply(
       typeOf('Tenant'),
-      gated('1.2.0', { displayName: 'Renamed Customer', annotations: { 'tenancy.dev/apply-now': 'CVE-2026-4242 hotfix' } }),
+      gated('1.2.0', { displayName: 'Renamed Customer', annotations: { 'tenancy.dev/apply-now': EMERGENCY_REASON } }),
       'test',
     );
     const t = await waitForTenant('pending again', (x) => condition(x, 'UpdatePending')?.status === 'True');
@@ -180,7 +190,7 @@ describe('maintenance gating', () => {
       typeOf('Tenant'),
       gated('1.2.0', {
         displayName: 'Renamed Customer',
-        annotations: { 'tenancy.dev/apply-now': 'CVE-2026-4242 hotfix' },
+        annotations: { 'tenancy.dev/apply-now': EMERGENCY_REASON },
         touch: 'restart',
       }),
       'test',

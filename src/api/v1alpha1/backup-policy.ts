@@ -161,6 +161,14 @@ export const backupPolicySpecSchema = z
         message: 'restoreDrill.every must be longer than rto: a drill may take up to the rto before the next one is due',
         fieldPath: '.restoreDrill.every',
       },
+      {
+        // A restore point older than the retention no longer exists: an RPO that long is never
+        // breached, so tenants would report WithinRPO while their newest backup is gone.
+        rule: `!has(self.rpo) || !has(self.pointInTimeRetentionDays) || ${wellFormed('self.rpo')} || duration(self.rpo).getSeconds() < self.pointInTimeRetentionDays * 86400`,
+        message:
+          'rpo must be shorter than pointInTimeRetentionDays: a restore point older than the retention no longer exists, so such an RPO could never be checked',
+        fieldPath: '.rpo',
+      },
     ],
   });
 

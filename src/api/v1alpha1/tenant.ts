@@ -229,7 +229,9 @@ export const tenantStatusSchema = z
         emergencyApplied: z
           .string()
           .optional()
-          .describe('The tenancy.dev/apply-now reason last honoured; a new reason is needed for another override.'),
+          .describe(
+            'Digest (sha256:…) of the tenancy.dev/apply-now reason last honoured, never its text; a new reason is needed for another override.',
+          ),
       })
       .optional()
       .describe('Maintenance-window state: what waits, and until when.'),

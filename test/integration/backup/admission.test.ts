@@ -50,6 +50,17 @@ describe('a BackupPolicy is rejected at admission', () => {
     ['an RPO Azure SQL cannot meet', { rpo: '5m' }, 'rpo must be at least 10m: Azure SQL takes log backups every 5-10 minutes'],
     ['an RTO no restore can meet', { rto: '1m', restoreDrill: { every: '24h' } }, 'rto must be at least 10m'],
     [
+      'an RPO longer than the point-in-time retention (200h with 7 days)',
+      { rpo: '200h', pointInTimeRetentionDays: 7 },
+      'rpo must be shorter than pointInTimeRetentionDays',
+    ],
+    [
+      'an RPO exactly as long as the retention',
+      { rpo: '168h', pointInTimeRetentionDays: 7 },
+      'rpo must be shorter than pointInTimeRetentionDays',
+    ],
+    ['an RPO longer than the default retention (14 days)', { rpo: '400h' }, 'rpo must be shorter than pointInTimeRetentionDays'],
+    [
       'drills that may overlap (every not longer than the rto)',
       { rto: '4h', restoreDrill: { every: '3h' } },
       'restoreDrill.every must be longer than rto',
@@ -114,5 +125,14 @@ describe('a BackupPolicy is accepted', () => {
     const stored = await post(spec, 'bk-admission-demanding');
     created.push('bk-admission-demanding');
     expect(stored.spec).toMatchObject(spec);
+  });
+
+  test('an RPO just inside a short retention (1 day, 23h)', async () => {
+    const stored = await post(
+      { pointInTimeRetentionDays: 1, rpo: '23h', rto: '30m', restoreDrill: { every: '24h' } },
+      'bk-admission-short',
+    );
+    created.push('bk-admission-short');
+    expect(stored.spec).toMatchObject({ pointInTimeRetentionDays: 1, rpo: '23h' });
   });
 });

@@ -7,7 +7,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../../src/operator.ts';
-import { isNotFound, type KubeClient, type KubeObject } from '../../../src/runtime/kube-client.ts';
+import { isNotFound, KubeClient, type KubeObject } from '../../../src/runtime/kube-client.ts';
+import { KubeConnection } from '../../../src/runtime/kubeconfig.ts';
 import type { AuditEvent } from '../../harness/control-plane.ts';
 import {
   adminClient,
@@ -94,6 +95,7 @@ describe('helm install into a real API server', () => {
 
 describe('an operator running as the chart’s ServiceAccount', () => {
   let auditStart = 0;
+  let kubeconfigFile = '';
   beforeAll(async () => {
     auditStart = readFileSync(info.auditLog, 'utf8').split('\n').length - 1;
     const { status } = await admin.request<{ status: { token: string } }>(
@@ -110,7 +112,7 @@ describe('an operator running as the chart’s ServiceAccount', () => {
       'current-context': 'test',
     };
     // startOperator builds the operator every integration test runs; only its credentials differ here.
-    const kubeconfigFile = join(dir, 'service-account.kubeconfig');
+    kubeconfigFile = join(dir, 'service-account.kubeconfig');
     writeFileSync(kubeconfigFile, JSON.stringify(kubeconfig), { mode: 0o600 });
     operator = await startOperator({
       info: { ...info, operatorKubeconfig: kubeconfigFile },
@@ -164,5 +166,23 @@ describe('an operator running as the chart’s ServiceAccount', () => {
     expect(events.some((e) => e.objectRef?.resource === 'tenants' && e.objectRef.subresource === 'status')).toBe(true);
     expect(wrote('leases', `lease-${suffix}`)).toBe(true);
     expect(forbidden()).toEqual([]);
+  });
+
+  // Last: its probe is refused (403), which the test above counts as a missing permission.
+  test('is confined by the chart’s blast-radius policy: no namespace it did not label', async () => {
+    const asServiceAccount = new KubeClient(KubeConnection.load({ path: kubeconfigFile }));
+    const refusal = await waitFor('the chart’s admission policy enforced', () =>
+      asServiceAccount
+        .request('POST', '/api/v1/namespaces', {
+          query: { dryRun: 'All' },
+          body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `not-labelled-${suffix}` } },
+        })
+        .then(
+          () => undefined,
+          (err: Error) => err.message,
+        ),
+    );
+    expect(refusal).toContain(`ValidatingAdmissionPolicy '${FULLNAME}-blast-radius'`);
+    expect(refusal).toContain('tenant-operator may only create or update namespaces labelled');
   });
 });

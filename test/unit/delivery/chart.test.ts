@@ -83,8 +83,10 @@ describe('helm template with default values', () => {
       'RoleBinding/tenant-operator-leader-election',
       'Service/tenant-operator-metrics',
       'ServiceAccount/tenant-operator',
+      'ValidatingAdmissionPolicy/tenant-operator-blast-radius',
+      'ValidatingAdmissionPolicyBinding/tenant-operator-blast-radius',
     ]);
-    for (const o of objects.filter((x) => !x.kind.startsWith('Cluster')))
+    for (const o of objects.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('ValidatingAdmission')))
       expect([o.kind, o.metadata.namespace]).toEqual([o.kind, 'tenant-operator-system']);
   });
 

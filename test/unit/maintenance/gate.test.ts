@@ -1,5 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import { type DisruptiveSettings, decideDisruptiveChanges, type GateInput } from '../../../src/maintenance/gate.ts';
+import {
+  type DisruptiveSettings,
+  decideDisruptiveChanges,
+  emergencyReasonRecord,
+  type GateInput,
+} from '../../../src/maintenance/gate.ts';
 import type { WindowSchedule } from '../../../src/maintenance/window.ts';
 
 // Wednesdays 02:00-05:00 in Amsterdam (CET in winter: 01:00-04:00 UTC).
@@ -52,6 +57,28 @@ describe('decideDisruptiveChanges', () => {
       'WaitingForWindow',
       '1.0.0',
       ['version 1.0.0 -> 1.0.2'],
+    ],
+    [
+      'an emergency reason already honoured, as status records it (a digest), does not override again',
+      {
+        desired: { ...running, version: '1.0.2' },
+        emergencyReason: 'CVE-2026-1234',
+        emergencyConsumed: emergencyReasonRecord('CVE-2026-1234'),
+      },
+      'WaitingForWindow',
+      '1.0.0',
+      ['version 1.0.0 -> 1.0.2'],
+    ],
+    [
+      'a new emergency reason overrides again',
+      {
+        desired: { ...running, version: '1.0.2' },
+        emergencyReason: 'CVE-2026-9999',
+        emergencyConsumed: emergencyReasonRecord('CVE-2026-1234'),
+      },
+      'EmergencyOverride',
+      '1.0.2',
+      [],
     ],
     [
       'a missing window holds disruptive changes',

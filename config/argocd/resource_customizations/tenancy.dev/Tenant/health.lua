@@ -12,6 +12,7 @@ local terminal = {
   AzureQuotaExceeded = true,
   AzureAuthorizationFailed = true,
   AzureRegionNotAllowed = true,
+  UnattainableObjectives = true,
 }
 
 local status = obj.status or {}
