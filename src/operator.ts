@@ -112,8 +112,9 @@ export class Operator {
         this.metrics.azureRequests.inc({ service, method, status: statusClass });
         if (status === 429) this.metrics.azureThrottled.inc({ service });
       });
-      steps.azure = new TenantAzureStep(this.ctx, config.azure, clients);
-      steps.backup = new TenantBackup(this.ctx, clients);
+      // ARM requests carry the leadership term too: nothing reaches Azure after a term ends.
+      steps.azure = new TenantAzureStep(this.ctx, config.azure, clients, () => this.#fence());
+      steps.backup = new TenantBackup(this.ctx, clients, { fence: () => this.#fence() });
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
     }

@@ -62,6 +62,8 @@ export interface TenantBackupResult {
 }
 
 export interface TenantBackupOptions {
+  /** The leadership term every Azure call carries (nothing reaches Azure after a term ends). */
+  fence?: (() => AbortSignal) | undefined;
   /** Poll interval while a drill restores or cleans up (default 30 s). */
   pollIntervalMs?: number;
   /** A database younger than this gets no first drill yet (default 1 h). */
@@ -92,7 +94,7 @@ export function locateDatabase(tenant: Tenant, facts: AzureFacts, salt: string |
   };
 }
 
-const DEFAULTS: Required<TenantBackupOptions> = {
+const DEFAULTS: Required<Omit<TenantBackupOptions, 'fence'>> & Pick<TenantBackupOptions, 'fence'> = {
   pollIntervalMs: 30_000,
   firstDrillGraceMs: 3_600_000,
   missingGraceMs: 120_000,
@@ -102,7 +104,7 @@ const DEFAULTS: Required<TenantBackupOptions> = {
 export class TenantBackup {
   readonly ctx: OperatorContext;
   readonly clients: AzureClients;
-  readonly options: Required<TenantBackupOptions>;
+  readonly options: Required<Omit<TenantBackupOptions, 'fence'>> & Pick<TenantBackupOptions, 'fence'>;
 
   constructor(ctx: OperatorContext, clients: AzureClients, options: TenantBackupOptions = {}) {
     this.ctx = ctx;
@@ -126,7 +128,7 @@ export class TenantBackup {
     const name = tenant.metadata.name;
     const targets = policy.found ? backupTargets(policy.spec) : undefined;
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
-    const azure: AzureContext = { clients: this.clients };
+    const azure: AzureContext = { clients: this.clients, signal: this.options.fence?.() };
     const events: TenantBackupEvent[] = [];
     const audit = (action: string) =>
       this.ctx.recorder.audit({
@@ -240,7 +242,7 @@ export class TenantBackup {
    */
   async release(tenant: Tenant, facts: AzureFacts): Promise<void> {
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
-    const azure: AzureContext = { clients: this.clients };
+    const azure: AzureContext = { clients: this.clients, signal: this.options.fence?.() };
     let remaining: string[];
     try {
       const all = await listServerDatabasesOrEmpty(azure, where);
