@@ -36,7 +36,8 @@ const tenantNames = async () =>
 
 beforeAll(async () => {
   admin = adminClient(info.adminKubeconfig);
-  before = new Set(await tenantNames());
+  // A freshly started API server may still be initializing the Tenant storage.
+  before = new Set(await waitFor('tenants listable', () => tenantNames()));
   operator = await startOperator({ info, leaseName: 'lifecycle' });
   await waitFor('leadership', () => operator.isLeader);
 });
@@ -373,12 +374,14 @@ describe('deletion', () => {
     });
     expect(stuck.metadata.finalizers).toContain('tenancy.dev/cleanup');
     expect((await getOrUndefined(typeOf('Namespace'), 'tenant-goner-dev'))?.metadata.deletionTimestamp).toBeUndefined();
-    const events = await admin.request<{
-      items: { reason: string; type: string; message: string; involvedObject: { name: string } }[];
-    }>('GET', '/api/v1/namespaces/default/events');
-    expect(events.items.filter((e) => e.involvedObject.name === 'goner' && e.reason === 'AzureDeleteFailed')).toContainEqual(
-      expect.objectContaining({ type: 'Warning', message: expect.stringContaining('InternalServerError') }),
-    );
+    // The Warning Event follows the status write (events are best effort, not awaited).
+    const warning = await waitFor('an AzureDeleteFailed Warning Event', async () => {
+      const events = await admin.request<{
+        items: { reason: string; type: string; message: string; involvedObject: { name: string } }[];
+      }>('GET', '/api/v1/namespaces/default/events');
+      return events.items.find((e) => e.involvedObject.name === 'goner' && e.reason === 'AzureDeleteFailed');
+    });
+    expect(warning).toMatchObject({ type: 'Warning', message: expect.stringContaining('InternalServerError') });
 
     await clearArmFaults(info.arm);
     await waitFor('tenant gone', async () => (await getOrUndefined(typeOf('Tenant'), 'goner')) === undefined, 60_000);
