@@ -352,6 +352,8 @@ export async function startEmulator(
     String(azure.timeFactor),
     '--managed-identity-writes-per-second',
     String(azure.managedIdentityWritesPerSecond),
+    // Emulated time follows real time, as Azure's does: role assignments carry real creation times.
+    '--clock-running',
   ]);
   child.stderr?.on('data', (c: Buffer) => writeFileSync(logFile, c, { flag: 'a' }));
   const info = await new Promise<EmulatorInfo>((resolve, reject) => {

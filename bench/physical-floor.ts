@@ -40,6 +40,7 @@ const GRAPH_PLAN: TenantAzurePlan = {
   names: { resourceGroup: 'rg', identity: 'id', keyVault: 'kv', tdeKey: 'k', sqlServer: 'sql', sqlDatabase: 'db' },
   region: 'westeurope',
   wafRegion: 'westeurope',
+  rbacPropagationMs: 0,
   tags: {},
   sqlSku: { name: 'GP_Gen5', capacity: 2 },
   entraAdmin: { login: 'a', objectId: 'o', tenantId: 't', principalType: 'Group' },

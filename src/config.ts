@@ -195,6 +195,12 @@ export const configSchema = z
          * yet (`AzureKeyVaultMissingPermissions`: minutes on Azure) waits before it is tried again.
          */
         rbacPropagationRetrySeconds: z.number().positive().max(3600).default(30),
+        /**
+         * How long a new role assignment is expected to take to reach the data plane: the SQL server
+         * key (which needs the server's Key Vault role) is first tried this long after the role was
+         * assigned, instead of being refused in the meantime. Microsoft documents up to 10 minutes.
+         */
+        rbacPropagationSeconds: z.number().min(0).max(3600).default(120),
         /** Leave Key Vault public network access on (off by default: private endpoints only). */
         keyVaultPublicNetworkAccess: z.boolean().default(false),
         /** WAF mode of every tenant's policy. */

@@ -76,6 +76,11 @@ export interface ArmResource {
    * needs (e.g. a principal id Azure has not filled in yet).
    */
   params(outputs: Outputs): unknown;
+  /**
+   * Do not create it before this instant (e.g. until a role assignment it needs has had time to
+   * reach the data plane): a create begun earlier would only be refused, and count as a write.
+   */
+  notBefore?(outputs: Outputs): { at: Date; why: string } | undefined;
 }
 
 /** Builds an `ArmResource` with its parameter type checked against its kind. */
@@ -84,8 +89,9 @@ export function resource<P>(
   kind: ResourceKind<P>,
   params: (outputs: Outputs) => P | undefined,
   dependsOn: readonly string[] = [],
+  notBefore?: ArmResource['notBefore'],
 ): ArmResource {
-  return { key, kind: kind as ResourceKind<unknown>, params, dependsOn };
+  return { key, kind: kind as ResourceKind<unknown>, params, dependsOn, ...(notBefore ? { notBefore } : {}) };
 }
 
 /** A write ARM is still running, as recorded between passes. Plain data, JSON-safe. */
@@ -206,6 +212,11 @@ export async function reconcileResources(
       }
       const observed = await arm.get(id, kind.apiVersion);
       if (observed === undefined) {
+        const wait = r.notBefore?.(result.outputs);
+        if (wait !== undefined && options.now < wait.at) {
+          report('Waiting', id, { waitingFor: `${wait.why} (until ${wait.at.toISOString()})` });
+          return;
+        }
         const extra = kind.beforeCreate ? await kind.beforeCreate(arm, params) : undefined;
         const body = { ...kind.create(params), ...(extra ?? {}) };
         await begin(r.key, label, id, 'PUT', body, ['created'], kind);

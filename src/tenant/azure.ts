@@ -77,6 +77,8 @@ export interface TenantAzurePlan {
   region: string;
   /** Where the WAF policy lives: the front door's region. */
   wafRegion: string;
+  /** How long a new role assignment takes to reach the data plane (before the server key is tried). */
+  rbacPropagationMs: number;
   tags: Tags;
   sqlSku: DatabaseSku;
   entraAdmin: EntraAdmin;
@@ -122,6 +124,7 @@ export function tenantAzurePlan(
     names: tenantNames(tenant, azure),
     region: tenant.spec.region,
     wafRegion: azure.frontDoorRegion ?? tenant.spec.region,
+    rbacPropagationMs: azure.rbacPropagationSeconds * 1000,
     tags: tenantAzureTags(tenant, azure),
     sqlSku: { name: sku.skuName, tier: sku.tier, capacity: sku.capacity },
     entraAdmin: {
@@ -252,6 +255,13 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
         return uri === undefined ? undefined : { serverId: ids.sqlServer, keyUriWithVersion: uri };
       },
       ['sqlServer', 'tdeKey', 'roleAssignment.cryptoServiceEncryptionUser'],
+      // The server's crypto role takes minutes to reach Key Vault's data plane; until then Azure
+      // refuses the key (AzureKeyVaultMissingPermissions). Wait for it instead of writing in vain.
+      (o) => {
+        const createdOn = output(o, 'roleAssignment.cryptoServiceEncryptionUser', (b) => str(props(b).createdOn));
+        const at = createdOn === undefined ? Number.NaN : Date.parse(createdOn) + plan.rbacPropagationMs;
+        return Number.isNaN(at) ? undefined : { at: new Date(at), why: 'the SQL server’s Key Vault role to propagate' };
+      },
     ),
     resource(
       'sqlEncryptionProtector',

@@ -50,6 +50,7 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     operationPollSeconds: 0.05,
     // The emulator's role assignments propagate in a fraction of a second here (see global-setup.ts).
     rbacPropagationRetrySeconds: 0.2,
+    rbacPropagationSeconds: 0.3,
     // Most tests change Azure behind the operator's back and expect the next pass to see it; the
     // drift-check cache has its own test (test/integration/azure/drift-check-cache.test.ts).
     driftCheckIntervalSeconds: 0,
