@@ -80,7 +80,7 @@ export interface ArmResource {
    * Do not create it before this instant (e.g. until a role assignment it needs has had time to
    * reach the data plane): a create begun earlier would only be refused, and count as a write.
    */
-  notBefore?(outputs: Outputs): { at: Date; why: string } | undefined;
+  notBefore?(outputs: Outputs, now: Date): { at: Date; why: string } | undefined;
 }
 
 /** Builds an `ArmResource` with its parameter type checked against its kind. */
@@ -212,7 +212,7 @@ export async function reconcileResources(
       }
       const observed = await arm.get(id, kind.apiVersion);
       if (observed === undefined) {
-        const wait = r.notBefore?.(result.outputs);
+        const wait = r.notBefore?.(result.outputs, options.now);
         if (wait !== undefined && options.now < wait.at) {
           report('Waiting', id, { waitingFor: `${wait.why} (until ${wait.at.toISOString()})` });
           return;

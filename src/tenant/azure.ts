@@ -257,10 +257,13 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       ['sqlServer', 'tdeKey', 'roleAssignment.cryptoServiceEncryptionUser'],
       // The server's crypto role takes minutes to reach Key Vault's data plane; until then Azure
       // refuses the key (AzureKeyVaultMissingPermissions). Wait for it instead of writing in vain.
-      (o) => {
-        const createdOn = output(o, 'roleAssignment.cryptoServiceEncryptionUser', (b) => str(props(b).createdOn));
-        const at = createdOn === undefined ? Number.NaN : Date.parse(createdOn) + plan.rbacPropagationMs;
-        return Number.isNaN(at) ? undefined : { at: new Date(at), why: 'the SQL server’s Key Vault role to propagate' };
+      (o, now) => {
+        const createdOn = Date.parse(
+          output(o, 'roleAssignment.cryptoServiceEncryptionUser', (b) => str(props(b).createdOn)) ?? '',
+        );
+        // No date, or one ahead of our clock (skew): just try; a refusal is retried anyway.
+        if (Number.isNaN(createdOn) || createdOn > now.getTime()) return undefined;
+        return { at: new Date(createdOn + plan.rbacPropagationMs), why: 'the SQL server’s Key Vault role to propagate' };
       },
     ),
     resource(

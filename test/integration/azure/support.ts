@@ -67,6 +67,8 @@ export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Prom
       sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
       frontDoorRegion: 'westeurope',
       tags: { costCenter: 'cc-42' },
+      // As long as the emulator's role assignments take to propagate here (minutes on Azure).
+      rbacPropagationSeconds: 0.3,
     },
   });
   return { emulator, clients, arm: armClientOf(clients, { endpoint: emulator.endpoint }), config };
