@@ -16,6 +16,11 @@ import type { WorkQueue } from './queue.ts';
 export interface ReconcileResult {
   /** Look at this key again after this long, even if nothing changes. */
   requeueAfterMs?: number;
+  /**
+   * The requeue continues work under way (an operation being polled): it goes ahead of keys not
+   * started yet, so a mass onboarding finishes tenants one by one instead of all at the end.
+   */
+  urgent?: boolean;
 }
 
 export interface Reconciler {
@@ -83,7 +88,7 @@ export class Controller {
         this.queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
           outcome = 'requeue';
-          this.queue.addAfter(key, result.requeueAfterMs);
+          this.queue.addAfter(key, result.requeueAfterMs, { urgent: result.urgent === true });
         }
       } catch (err) {
         outcome = this.#handleError(key, err);

@@ -85,10 +85,10 @@ export class WorkQueue {
   }
 
   /** Queue a key after `delayMs`; an earlier pending delay for the same key wins. */
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, delayMs: number, options: { urgent?: boolean } = {}): void {
     if (this.#shuttingDown) return;
     if (delayMs <= 0) {
-      this.add(key);
+      this.add(key, options);
       return;
     }
     const at = Date.now() + delayMs;
@@ -97,7 +97,7 @@ export class WorkQueue {
     if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       this.#delayed.delete(key);
-      this.add(key);
+      this.add(key, options);
     }, delayMs);
     timer.unref();
     this.#delayed.set(key, { at, timer });

@@ -156,8 +156,9 @@ export class TenantReconciler implements Reconciler {
     const azureFailure = pass.azureStep?.failure;
     if (azureFailure) throw azureFailure;
     if (pass.azureStep?.requeueAfterMs !== undefined) {
-      // Azure has no watch: look again while an operation runs or a resource is not ready yet.
-      return { requeueAfterMs: Math.min(pass.azureStep.requeueAfterMs, backup?.requeueAfterMs ?? Infinity) };
+      // Azure has no watch: look again while an operation runs or a resource is not ready yet,
+      // ahead of tenants not started yet.
+      return { requeueAfterMs: Math.min(pass.azureStep.requeueAfterMs, backup?.requeueAfterMs ?? Infinity), urgent: true };
     }
     if (gate.pending.length > 0 && gate.window) {
       // Look again when the window opens (capped: a resync or an edit may come sooner anyway).

@@ -38,6 +38,16 @@ describe('WorkQueue', () => {
     q.shutDown();
   });
 
+  test('a delayed urgent requeue (an operation being polled) comes back ahead of new keys', async () => {
+    const q = new WorkQueue();
+    q.addAfter('polling', 10, { urgent: true });
+    for (const key of ['new-1', 'new-2']) q.add(key);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await q.get()).toBe('polling');
+    expect(await q.get()).toBe('new-1');
+    q.shutDown();
+  });
+
   test('a key made urgent while it is processed comes back urgent after done', async () => {
     const q = new WorkQueue();
     q.add('a');
