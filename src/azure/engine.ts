@@ -139,9 +139,17 @@ export interface ArmChange {
   what: string[];
 }
 
+/** A resource found Ready by an earlier pass, trusted instead of read again (see PassOptions.known). */
+export interface KnownReady {
+  id: string;
+  body: ArmBody;
+}
+
 export interface PassResult {
-  /** GET bodies of resources observed this pass, by key. */
+  /** GET bodies of resources observed this pass (or trusted from `known`), by key. */
   outputs: Map<string, ArmBody>;
+  /** Keys reported Ready from `known`, without a read. */
+  trusted: Set<string>;
   reports: Map<string, ResourceReport>;
   /** Operations still running: record them and pass them to the next pass. */
   pending: PendingOperation[];
@@ -153,6 +161,13 @@ export interface PassResult {
 export interface PassOptions {
   /** Operations recorded by earlier passes. */
   pending?: readonly PendingOperation[];
+  /**
+   * Resources an earlier pass of the same episode (e.g. one tenant's creation) found Ready, by key:
+   * trusted without a GET while their id is unchanged and no operation of theirs is recorded, so a
+   * pass reads only what is still moving. The caller verifies with a pass without them before it
+   * calls anything converged.
+   */
+  known?: ReadonlyMap<string, KnownReady>;
   now: Date;
 }
 
@@ -181,7 +196,14 @@ export async function reconcileResources(
     for (const d of r.dependsOn) if (!byKey.has(d)) throw new Error(`resource ${r.key} depends on unknown ${d}`);
   }
   const recorded = new Map((options.pending ?? []).map((p) => [p.key, p]));
-  const result: PassResult = { outputs: new Map(), reports: new Map(), pending: [], changes: [], converged: false };
+  const result: PassResult = {
+    outputs: new Map(),
+    trusted: new Set(),
+    reports: new Map(),
+    pending: [],
+    changes: [],
+    converged: false,
+  };
   const done = new Set<string>();
 
   const runOne = async (r: ArmResource): Promise<void> => {
@@ -195,6 +217,13 @@ export async function reconcileResources(
     const kind = r.kind;
     const id = kind.id(params);
     const label = `${kind.label} ${id.split('/').pop()}`;
+    const known = options.known?.get(r.key);
+    if (known !== undefined && known.id.toLowerCase() === id.toLowerCase() && !recorded.has(r.key)) {
+      result.outputs.set(r.key, known.body);
+      result.trusted.add(r.key);
+      report('Ready', id);
+      return;
+    }
     try {
       const op = recorded.get(r.key);
       if (op !== undefined && op.id.toLowerCase() === id.toLowerCase()) {

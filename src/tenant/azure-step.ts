@@ -17,6 +17,7 @@ import { type AzureClients, createAzureClients, createDefaultCredential, createW
 import {
   type ArmChange,
   deleteResources,
+  type KnownReady,
   type PassResult,
   type PendingOperation,
   type ResourceReport,
@@ -160,11 +161,26 @@ function worst(failures: AzureFailure[]): AzureFailure | undefined {
   return failures.find(isTerminal) ?? failures.find((f) => f instanceof PlatformError) ?? failures[0];
 }
 
+/** What one tenant's creation (or repair) has found Ready so far, for the plan it was found with. */
+interface Episode {
+  fingerprint: string;
+  startedAt: number;
+  ready: Map<string, KnownReady>;
+}
+
 export class TenantAzureStep {
   readonly ctx: OperatorContext;
   readonly azure: AzureConfig;
   readonly clients: AzureClients;
   readonly arm: ArmClient;
+  /**
+   * Per tenant (uid) not yet converged: the resources found Ready by its earlier passes, trusted
+   * without a read while the rest is still being created (a creation takes several passes; reading
+   * all ~17 resources on each would multiply ARM reads and CPU by the pass count). Dropped once a
+   * full pass verifies convergence (status.azure.verified takes over), when the plan changes, and
+   * after the drift-check interval.
+   */
+  readonly #episodes = new Map<string, Episode>();
 
   /** `fence`: the leadership signal every ARM request carries (nothing is sent once a term ends). */
   constructor(ctx: OperatorContext, azure: AzureConfig, clients: AzureClients, fence?: () => AbortSignal) {
@@ -213,10 +229,22 @@ export class TenantAzureStep {
     }
     this.ctx.metrics.azureStateChecks.inc({ source: 'azure' });
     const resources = tenantAzureResources(plan);
-    const pass = await reconcileResources(this.arm.withSignal(signal), resources, {
-      pending: (previous?.operations ?? []) as PendingOperation[],
-      now,
-    });
+    const arm = this.arm.withSignal(signal);
+    const uid = tenant.metadata.uid ?? tenant.metadata.name;
+    const known = this.#episode(uid, fingerprint, now.getTime(), intervalMs);
+    const pending = (previous?.operations ?? []) as PendingOperation[];
+    let pass = await reconcileResources(arm, resources, { pending, now, known: known.ready });
+    if (pass.converged && pass.trusted.size > 0 && pass.changes.length === 0) {
+      // Everything looks Ready, partly on trust: read it all once before calling it converged.
+      pass = await reconcileResources(arm, resources, { pending: pass.pending, now });
+    }
+    for (const [key, report] of pass.reports) {
+      const body = pass.outputs.get(key);
+      if (report.phase === 'Ready' && body !== undefined && report.id !== undefined)
+        known.ready.set(key, { id: report.id, body });
+      else known.ready.delete(key);
+    }
+    if (pass.converged && pass.changes.length === 0 && pass.trusted.size === 0) this.#episodes.delete(uid);
     this.#recordChanges(tenant, pass.changes);
     const startedAt = new Map(pass.pending.map((p) => [p.key, p.startedAt]));
     const failures = [...pass.reports.values()].flatMap((r) => (r.error ? [r.error] : []));
@@ -242,6 +270,23 @@ export class TenantAzureStep {
       failure,
       requeueAfterMs: pass.converged ? undefined : pollMs,
     };
+  }
+
+  #episode(uid: string, fingerprint: string, now: number, intervalMs: number): Episode {
+    const current = this.#episodes.get(uid);
+    if (current && current.fingerprint === fingerprint && now - current.startedAt < Math.max(intervalMs, 60_000)) return current;
+    const fresh: Episode = { fingerprint, startedAt: now, ready: new Map() };
+    this.#episodes.set(uid, fresh);
+    // Tenants removed without a release (a finalizer removed by hand) must not leak.
+    if (this.#episodes.size % 256 === 0) {
+      for (const [key, e] of this.#episodes) if (now - e.startedAt >= Math.max(intervalMs, 60_000)) this.#episodes.delete(key);
+    }
+    return fresh;
+  }
+
+  /** Forgets what a tenant's earlier passes found (it is being released or deleted). */
+  forget(tenant: Tenant): void {
+    this.#episodes.delete(tenant.metadata.uid ?? tenant.metadata.name);
   }
 
   /** A write refused while a role assignment propagates is retried after the configured wait. */
@@ -367,6 +412,7 @@ export class TenantAzureStep {
    * by id (names only), so a tenant refused for its region or policy is released all the same.
    */
   async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
+    this.forget(tenant);
     const names = tenantNames(tenant, this.azure);
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
@@ -390,6 +436,7 @@ export class TenantAzureStep {
    *    need the key (`tenancy.dev-keep-until`): a backup encrypted with a purged key is lost.
    */
   async delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown> {
+    this.forget(tenant);
     const arm = this.arm.withSignal(signal);
     const names = tenantNames(tenant, this.azure);
     const ids = tenantAzureIds(this.azure.subscriptionId, names);

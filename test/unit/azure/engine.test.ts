@@ -181,6 +181,30 @@ describe('reconcileResources', () => {
     expect(fourth.converged).toBe(true);
   });
 
+  test('resources an earlier pass found Ready are trusted without a read while the rest moves', async () => {
+    const arm = new FakeArm();
+    arm.async.add('/t/b');
+    const set = [thing('a'), thing('b', ['a'])];
+    const first = await pass(arm, set);
+    const known = new Map([['a', { id: '/t/a', body: first.outputs.get('a') ?? {} }]]);
+    arm.finish('/t/b');
+    const reads: string[] = [];
+    const get = arm.get.bind(arm);
+    arm.get = async (id: string) => {
+      reads.push(id);
+      return get(id);
+    };
+    const second = await reconcileResources(arm, set, { pending: first.pending, now, known });
+    expect(reads).toEqual(['/t/b']);
+    expect(second.trusted).toEqual(new Set(['a']));
+    expect(second.reports.get('a')?.phase).toBe('Ready');
+    // A changed id is not trusted.
+    const moved = new Map([['a', { id: '/t/elsewhere', body: {} }]]);
+    reads.length = 0;
+    await reconcileResources(arm, set, { pending: second.pending, now, known: moved });
+    expect(reads).toContain('/t/a');
+  });
+
   test('independent resources begin in the same pass', async () => {
     const arm = new FakeArm();
     for (const id of ['/t/x', '/t/y', '/t/z']) arm.async.add(id);
