@@ -61,8 +61,9 @@ beforeAll(async () => {
     const policy = (await admin.get(typeOf('BackupPolicy'), 'default')) as {
       status?: { tenants?: number; tenantsWithinRpo?: number };
     };
-    return policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length;
-  });
+    if (policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length) return true;
+    throw new Error(`policy status ${JSON.stringify(policy.status)}`);
+  }, 60_000);
   await first.stop();
 });
 
