@@ -268,7 +268,7 @@ export class TenantAzureStep {
         verified,
       },
       failure,
-      requeueAfterMs: pass.converged ? undefined : pollMs,
+      requeueAfterMs: pass.converged ? undefined : nextLook(pass, now.getTime(), pollMs),
     };
   }
 
@@ -538,6 +538,26 @@ export class TenantAzureStep {
       },
     ]);
   }
+}
+
+/**
+ * When to look again while resources are still moving: an operation that has run for a while is
+ * likely to run a while longer (Azure's creates take minutes), so the wait grows with its age, from
+ * `pollMs` up to 30 times that; a resource held until an instant (a role assignment propagating) is
+ * looked at then. Polls that find nothing new cost ARM reads and a worker.
+ */
+export function nextLook(pass: PassResult, now: number, pollMs: number): number {
+  const waits: number[] = [];
+  for (const op of pass.pending) {
+    const age = Math.max(0, now - Date.parse(op.startedAt));
+    waits.push(Math.min(Math.max(pollMs, age / 2), pollMs * 30));
+  }
+  for (const r of pass.reports.values()) {
+    const until = /\(until ([^)]+)\)$/.exec(r.waitingFor ?? '')?.[1];
+    const at = until === undefined ? Number.NaN : Date.parse(until);
+    if (!Number.isNaN(at)) waits.push(Math.max(pollMs, at - now));
+  }
+  return waits.length > 0 ? Math.min(...waits) : pollMs;
 }
 
 function teardown(outcome: TeardownResult): AzureTeardown {

@@ -145,7 +145,10 @@ export class TenantReconciler implements Reconciler {
     // reason) must be recorded now, or the next pass would see no change and forget it.
     const isolated = components.some((c) => c.type === 'NamespaceReady' && c.status === 'True');
     const maintenance = isolated ? maintenanceStatus(this.ctx, tenant, raw, gate) : tenant.status?.maintenance;
-    const backup = failure ? undefined : await this.#backup(raw, pass, policy);
+    // Backups are checked once the tenant's Azure side stands: a database still being created has
+    // nothing to check, and the reads would be repeated on every poll of its creation.
+    const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
+    const backup = failure || provisioning ? undefined : await this.#backup(raw, pass, policy);
     const fields = {
       ...this.#statusFields(tenant, pass, maintenance),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),

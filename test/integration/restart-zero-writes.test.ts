@@ -57,13 +57,17 @@ beforeAll(async () => {
   }
   for (const name of names) await waitForReady(admin, name);
   // The default BackupPolicy's counts settle (coalesced over a second) before the first operator stops.
-  await waitFor('policy counts settled', async () => {
-    const policy = (await admin.get(typeOf('BackupPolicy'), 'default')) as {
-      status?: { tenants?: number; tenantsWithinRpo?: number };
-    };
-    if (policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length) return true;
-    throw new Error(`policy status ${JSON.stringify(policy.status)}`);
-  }, 60_000);
+  await waitFor(
+    'policy counts settled',
+    async () => {
+      const policy = (await admin.get(typeOf('BackupPolicy'), 'default')) as {
+        status?: { tenants?: number; tenantsWithinRpo?: number };
+      };
+      if (policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length) return true;
+      throw new Error(`policy status ${JSON.stringify(policy.status)}`);
+    },
+    60_000,
+  );
   await first.stop();
 });
 

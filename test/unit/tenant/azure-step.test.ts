@@ -1,0 +1,49 @@
+/** When the Azure step looks again while resources are still moving (pure). */
+import { describe, expect, test } from '@jest/globals';
+import type { PassResult, PendingOperation, ResourceReport } from '../../../src/azure/engine.ts';
+import { nextLook } from '../../../src/tenant/azure-step.ts';
+
+const NOW = Date.parse('2026-12-03T12:00:00Z');
+const op = (ageMs: number): PendingOperation => ({
+  key: 'sqlServer',
+  id: '/x',
+  method: 'PUT',
+  url: 'u',
+  kind: 'AsyncOperation',
+  startedAt: new Date(NOW - ageMs).toISOString(),
+});
+const pass = (pending: PendingOperation[], reports: ResourceReport[] = []): PassResult => ({
+  outputs: new Map(),
+  trusted: new Set(),
+  reports: new Map(reports.map((r) => [r.key, r])),
+  pending,
+  changes: [],
+  converged: false,
+});
+
+describe('nextLook', () => {
+  test.each([
+    ['an operation just begun: the poll interval', [op(0)], 10_000],
+    ['an operation running 60 s: half its age', [op(60_000)], 30_000],
+    ['an operation running an hour: at most 30 polls apart', [op(3_600_000)], 300_000],
+    ['the youngest operation decides', [op(3_600_000), op(40_000)], 20_000],
+  ])('%s', (_name, pending, expected) => {
+    expect(nextLook(pass(pending), NOW, 10_000)).toBe(expected);
+  });
+
+  test('a resource held until an instant is looked at then', () => {
+    const held: ResourceReport = {
+      key: 'sqlServerKey',
+      label: 'SQL server key',
+      id: undefined,
+      phase: 'Waiting',
+      waitingFor: `the SQL server’s Key Vault role to propagate (until ${new Date(NOW + 90_000).toISOString()})`,
+    };
+    expect(nextLook(pass([], [held]), NOW, 10_000)).toBe(90_000);
+    expect(nextLook(pass([op(0)], [held]), NOW, 10_000)).toBe(10_000);
+  });
+
+  test('nothing pending and nothing held: the poll interval', () => {
+    expect(nextLook(pass([]), NOW, 10_000)).toBe(10_000);
+  });
+});
