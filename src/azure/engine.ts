@@ -241,8 +241,11 @@ export async function reconcileResources(
       }
       const observed = await arm.get(id, kind.apiVersion);
       if (observed === undefined) {
-        const wait = r.notBefore?.(result.outputs, options.now);
-        if (wait !== undefined && options.now < wait.at) {
+        // Azure's own waits (a role assignment propagating) run in real time, whatever clock the
+        // caller injects for its own decisions.
+        const wallNow = new Date();
+        const wait = r.notBefore?.(result.outputs, wallNow);
+        if (wait !== undefined && wallNow < wait.at) {
           report('Waiting', id, { waitingFor: `${wait.why} (until ${wait.at.toISOString()})` });
           return;
         }

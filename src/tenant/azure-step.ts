@@ -546,7 +546,7 @@ export class TenantAzureStep {
  * `pollMs` up to 30 times that; a resource held until an instant (a role assignment propagating) is
  * looked at then. Polls that find nothing new cost ARM reads and a worker.
  */
-export function nextLook(pass: PassResult, now: number, pollMs: number): number {
+export function nextLook(pass: PassResult, now: number, pollMs: number, wallNow = Date.now()): number {
   const waits: number[] = [];
   for (const op of pass.pending) {
     const age = Math.max(0, now - Date.parse(op.startedAt));
@@ -555,7 +555,8 @@ export function nextLook(pass: PassResult, now: number, pollMs: number): number 
   for (const r of pass.reports.values()) {
     const until = /\(until ([^)]+)\)$/.exec(r.waitingFor ?? '')?.[1];
     const at = until === undefined ? Number.NaN : Date.parse(until);
-    if (!Number.isNaN(at)) waits.push(Math.max(pollMs, at - now));
+    // Held until an instant of Azure's real time (see the engine's notBefore).
+    if (!Number.isNaN(at)) waits.push(Math.min(Math.max(pollMs, at - wallNow), pollMs * 30));
   }
   return waits.length > 0 ? Math.min(...waits) : pollMs;
 }

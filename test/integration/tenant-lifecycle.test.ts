@@ -427,8 +427,10 @@ describe('data residency', () => {
     await admin.apply(typeOf('Tenant'), t, 'test');
     const held = await waitFor('DatabaseReady BackupPolicyNotFound', async () => {
       const got = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'unpoliced');
+      // Everything but the database gets provisioned; the database waits for a policy.
+      const others = ['NetworkIsolated', 'IdentityReady', 'KeyVaultReady', 'WafEnforced'];
       return condition(got, 'DatabaseReady')?.reason === 'BackupPolicyNotFound' &&
-        condition(got, 'NetworkIsolated')?.status === 'True'
+        others.every((type) => condition(got, type)?.status === 'True')
         ? got
         : undefined;
     });

@@ -115,17 +115,21 @@ beforeAll(async () => {
   );
   // An operator provisions the tenants (namespace, Azure resources), then stops.
   const operator = await startOperator({ info, leaseName: 'backup-provision', clock: clock.clock });
-  await waitFor('leadership', () => operator.isLeader);
-  await admin.apply(typeOf('Tenant'), withPolicy(TENANTS.alpha, SHARED), 'test');
-  await admin.apply(typeOf('Tenant'), withPolicy(TENANTS.beta, SHARED), 'test');
-  await admin.apply(typeOf('Tenant'), withPolicy(TENANTS.gamma, DEMANDING), 'test');
-  for (const name of Object.values(TENANTS)) {
-    const ready: TenantWithStatus = await waitForReady(admin, name, 60_000);
-    const dbName = (ready.status as { azure: { databaseName: string } }).azure.databaseName;
-    const found = (await databases()).find((d) => d.name === dbName);
-    db[name] = { name: dbName, id: found?.id ?? '' };
+  // Stopped whatever happens: a leftover operator would reconcile other files' tenants.
+  try {
+    await waitFor('leadership', () => operator.isLeader);
+    await admin.apply(typeOf('Tenant'), withPolicy(TENANTS.alpha, SHARED), 'test');
+    await admin.apply(typeOf('Tenant'), withPolicy(TENANTS.beta, SHARED), 'test');
+    await admin.apply(typeOf('Tenant'), withPolicy(TENANTS.gamma, DEMANDING), 'test');
+    for (const name of Object.values(TENANTS)) {
+      const ready: TenantWithStatus = await waitForReady(admin, name, 60_000);
+      const dbName = (ready.status as { azure: { databaseName: string } }).azure.databaseName;
+      const found = (await databases()).find((d) => d.name === dbName);
+      db[name] = { name: dbName, id: found?.id ?? '' };
+    }
+  } finally {
+    await operator.stop();
   }
-  await operator.stop();
   context = new BackupTestContext(admin, arm, clock.clock);
   clients = createAzureClientsFromConfig(context.ctx.config.azure!);
   backup = new TenantBackup(context.ctx, clients);

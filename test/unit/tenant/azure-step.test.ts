@@ -39,8 +39,8 @@ describe('nextLook', () => {
       phase: 'Waiting',
       waitingFor: `the SQL server’s Key Vault role to propagate (until ${new Date(NOW + 90_000).toISOString()})`,
     };
-    expect(nextLook(pass([], [held]), NOW, 10_000)).toBe(90_000);
-    expect(nextLook(pass([op(0)], [held]), NOW, 10_000)).toBe(10_000);
+    expect(nextLook(pass([], [held]), NOW, 10_000, NOW)).toBe(90_000);
+    expect(nextLook(pass([op(0)], [held]), NOW, 10_000, NOW)).toBe(10_000);
   });
 
   test('nothing pending and nothing held: the poll interval', () => {
