@@ -1,7 +1,7 @@
 /**
  * The one place Azure failures are classified, with three outcomes (kopf's explicit retry types):
  * retry soon (`RetryableError`), terminal until the spec changes (`TerminalError`), or the
- * platform team must act (`PlatformError`: retried slowly, alerted on). Each carries a condition
+ * platform team must act (`PlatformError`: retried slowly). Each carries a condition
  * reason a person can act on.
  */
 import { PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';

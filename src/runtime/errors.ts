@@ -26,7 +26,7 @@ export class RetryableError extends Error {
  * A problem neither waiting briefly nor a spec change fixes: the platform team must act (grant a
  * permission, raise a quota, register a provider, re-enable a subscription). Retried, but slowly
  * (`retryAfterMs`, minutes), so the fix is picked up without a storm of requests meanwhile; its
- * reason says who must act, and an alert fires on it.
+ * reason says who must act.
  */
 export class PlatformError extends RetryableError {
   override readonly name = 'PlatformError';
