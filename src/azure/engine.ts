@@ -182,6 +182,21 @@ function operationError(code: string, message: string): ArmRequestError {
   });
 }
 
+/** Operations recorded by earlier passes, by resource key. */
+function recordedOperations(options: PassOptions): Map<string, PendingOperation> {
+  return new Map((options.pending ?? []).map((p) => [p.key, p]));
+}
+
+/** `SQL server sql-acme-prd-…`: a resource as people read it. */
+function labelOf(kindLabel: string, id: string): string {
+  return `${kindLabel} ${id.split('/').pop()}`;
+}
+
+/** One look at the operation recorded for `op`, if there is one. */
+async function pollRecorded(arm: ArmApi, op: PendingOperation | undefined) {
+  return op === undefined ? undefined : arm.pollOperation({ url: op.url, kind: op.kind });
+}
+
 /**
  * One pass over `resources`: see the module comment. Never throws for a resource's own failure
  * (it is reported); throws only for programming errors (an unknown dependency key).
@@ -195,7 +210,7 @@ export async function reconcileResources(
   for (const r of resources) {
     for (const d of r.dependsOn) if (!byKey.has(d)) throw new Error(`resource ${r.key} depends on unknown ${d}`);
   }
-  const recorded = new Map((options.pending ?? []).map((p) => [p.key, p]));
+  const recorded = recordedOperations(options);
   const result: PassResult = {
     outputs: new Map(),
     trusted: new Set(),
@@ -216,7 +231,7 @@ export async function reconcileResources(
     }
     const kind = r.kind;
     const id = kind.id(params);
-    const label = `${kind.label} ${id.split('/').pop()}`;
+    const label = labelOf(kind.label, id);
     const known = options.known?.get(r.key);
     if (known !== undefined && known.id.toLowerCase() === id.toLowerCase() && !recorded.has(r.key)) {
       result.outputs.set(r.key, known.body);
@@ -371,24 +386,23 @@ export async function deleteResources(
   resources: readonly ExistingResource[],
   options: PassOptions,
 ): Promise<TeardownResult> {
-  const recorded = new Map((options.pending ?? []).map((p) => [p.key, p]));
+  const recorded = recordedOperations(options);
   const changes: ArmChange[] = [];
   for (const r of resources) {
-    const label = `${r.kind.label} ${r.id.split('/').pop()}`;
+    const label = labelOf(r.kind.label, r.id);
     try {
       const op = recorded.get(r.key);
-      if (op !== undefined) {
-        const state = await arm.pollOperation({ url: op.url, kind: op.kind });
-        if (state.status === 'InProgress')
-          return { finished: false, pending: [op], changes, waitingFor: `${label} is being deleted` };
-        if (state.status === 'Failed' && state.code !== 'OperationExpired') {
-          return {
-            finished: false,
-            pending: [],
-            changes,
-            failure: failureOf(operationError(state.code, state.message), `deleting ${label}`),
-          };
-        }
+      const state = await pollRecorded(arm, op);
+      if (op !== undefined && state?.status === 'InProgress') {
+        return { finished: false, pending: [op], changes, waitingFor: `${label} is being deleted` };
+      }
+      if (state?.status === 'Failed' && state.code !== 'OperationExpired') {
+        return {
+          finished: false,
+          pending: [],
+          changes,
+          failure: failureOf(operationError(state.code, state.message), `deleting ${label}`),
+        };
       }
       const observed = await arm.get(r.id, r.kind.apiVersion);
       if (observed === undefined) continue;
@@ -425,19 +439,16 @@ export async function releaseResources(
 ): Promise<TeardownResult> {
   const changes: ArmChange[] = [];
   const pending: PendingOperation[] = [];
-  const recorded = new Map((options.pending ?? []).map((p) => [p.key, p]));
+  const recorded = recordedOperations(options);
   let waitingFor: string | undefined;
   for (const r of resources) {
-    const label = `${r.kind.label} ${r.id.split('/').pop()}`;
+    const label = labelOf(r.kind.label, r.id);
     try {
       const op = recorded.get(r.key);
-      if (op !== undefined) {
-        const state = await arm.pollOperation({ url: op.url, kind: op.kind });
-        if (state.status === 'InProgress') {
-          pending.push(op);
-          waitingFor ??= `${label} is being tagged`;
-          continue;
-        }
+      if (op !== undefined && (await pollRecorded(arm, op))?.status === 'InProgress') {
+        pending.push(op);
+        waitingFor ??= `${label} is being tagged`;
+        continue;
       }
       const observed = await arm.get(r.id, r.kind.apiVersion);
       if (observed === undefined) continue;

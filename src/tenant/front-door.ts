@@ -13,6 +13,7 @@
  * tenant's Azure WAF policy (`buildWafCustomRules`), which both modes reference by resource id.
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { WafCustomRuleSpec } from '../azure/kinds/network.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { tenantLabels, tenantNamespaceName } from './labels.ts';
@@ -200,20 +201,8 @@ export function buildIngressFrontDoor(tenant: Tenant, config: OperatorConfig, op
   ];
 }
 
-/** One custom rule of an Azure WAF policy, in ARM wire format (`properties.customRules[]`). */
-export interface WafCustomRule {
-  name: string;
-  priority: number;
-  ruleType: 'MatchRule';
-  action: 'Block';
-  matchConditions: {
-    matchVariables: { variableName: 'RemoteAddr' }[];
-    operator: 'IPMatch' | 'GeoMatch';
-    /** Spelled this way by the ARM API. */
-    negationConditon: boolean;
-    matchValues: string[];
-  }[];
-}
+/** One custom rule of an Azure WAF policy, in ARM wire format (the WAF policy kind's own type). */
+export type WafCustomRule = WafCustomRuleSpec;
 
 /**
  * Custom rules of the tenant's Azure WAF policy that enforce `ingress.allowedSourceRanges` and

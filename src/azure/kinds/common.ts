@@ -62,10 +62,14 @@ export function placementDiff(desired: Placement, observed: ArmBody): string[] {
   return fields;
 }
 
+/** A PATCH of `body`, or undefined when `location` differs: Azure cannot move the resource in place. */
+export function patchUnlessMoved(fields: readonly string[], body: () => ArmBody) {
+  return fields.includes('location') ? undefined : { method: 'PATCH' as const, body: body() };
+}
+
 /** PATCH `{ tags }` with ours merged in, or undefined when `location` differs (not fixable in place). */
 export function tagsOnlyUpdate(desired: Placement, observed: ArmBody, fields: readonly string[]) {
-  if (fields.includes('location')) return undefined;
-  return { method: 'PATCH' as const, body: { tags: mergeTags(desired.tags, observed.tags as Tags | undefined) } };
+  return patchUnlessMoved(fields, () => ({ tags: mergeTags(desired.tags, observed.tags as Tags | undefined) }));
 }
 
 /**

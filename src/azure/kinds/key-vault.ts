@@ -7,6 +7,7 @@ import type { ResourceKind } from '../engine.ts';
 import {
   mergeTags,
   type Placement,
+  patchUnlessMoved,
   placement,
   placementDiff,
   props,
@@ -75,15 +76,10 @@ export const vaultKind: ResourceKind<VaultParams> = {
     return fields;
   },
   update: (p, observed, fields) =>
-    fields.includes('location')
-      ? undefined
-      : {
-          method: 'PATCH',
-          body: {
-            tags: mergeTags(p.tags, observed.tags as Tags | undefined),
-            properties: { tenantId: p.tenantId, ...ownedProperties(p) },
-          },
-        },
+    patchUnlessMoved(fields, () => ({
+      tags: mergeTags(p.tags, observed.tags as Tags | undefined),
+      properties: { tenantId: p.tenantId, ...ownedProperties(p) },
+    })),
   state: provisioningState,
   ready: (observed) => provisioningState(observed) === 'Succeeded' && str(props(observed).vaultUri) !== undefined,
   // Vault names are global and a soft-deleted vault holds its name: recover it (its keys come back).

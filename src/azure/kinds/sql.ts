@@ -6,7 +6,18 @@
 import { TerminalError } from '../../runtime/errors.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { mergeTags, type Placement, placement, placementDiff, props, sameId, settingsKind, str, type Tags } from './common.ts';
+import {
+  mergeTags,
+  type Placement,
+  patchUnlessMoved,
+  placement,
+  placementDiff,
+  props,
+  sameId,
+  settingsKind,
+  str,
+  type Tags,
+} from './common.ts';
 
 /** Servers, databases, TDE (@azure/arm-sql 10.0.0). */
 export const SQL_API_VERSION = '2022-08-01-preview';
@@ -74,18 +85,14 @@ export const sqlServerKind: ResourceKind<SqlServerParams> = {
     return fields;
   },
   update: (p, observed, fields) => {
-    if (fields.includes('location')) return undefined;
     const identityType = str((observed.identity as { type?: unknown } | undefined)?.type);
-    return {
-      method: 'PATCH',
-      body: {
-        ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
-        ...(fields.includes('identity')
-          ? { identity: { type: identityType === 'UserAssigned' ? 'SystemAssigned,UserAssigned' : 'SystemAssigned' } }
-          : {}),
-        properties: { ...SQL_SERVER_SETTINGS },
-      },
-    };
+    return patchUnlessMoved(fields, () => ({
+      ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
+      ...(fields.includes('identity')
+        ? { identity: { type: identityType === 'UserAssigned' ? 'SystemAssigned,UserAssigned' : 'SystemAssigned' } }
+        : {}),
+      properties: { ...SQL_SERVER_SETTINGS },
+    }));
   },
   state: (observed) => str(props(observed).state),
   ready: (observed) =>
@@ -288,18 +295,13 @@ export const sqlDatabaseKind: ResourceKind<DatabaseParams> = {
     return fields;
   },
   update: (p, observed, fields) =>
-    fields.includes('location')
-      ? undefined
-      : {
-          method: 'PATCH',
-          body: {
-            ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
-            ...(fields.includes('sku') ? { sku: skuBody(p.sku) } : {}),
-            ...(fields.includes('backupStorageRedundancy')
-              ? { properties: { requestedBackupStorageRedundancy: p.backupStorageRedundancy } }
-              : {}),
-          },
-        },
+    patchUnlessMoved(fields, () => ({
+      ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
+      ...(fields.includes('sku') ? { sku: skuBody(p.sku) } : {}),
+      ...(fields.includes('backupStorageRedundancy')
+        ? { properties: { requestedBackupStorageRedundancy: p.backupStorageRedundancy } }
+        : {}),
+    })),
   state: (observed) => str(props(observed).status),
   ready: (observed) => USABLE_DATABASE_STATUSES.has(str(props(observed).status) ?? ''),
 };
