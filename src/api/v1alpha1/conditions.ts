@@ -1,0 +1,291 @@
+/**
+ * The catalogue of every condition type and reason the operator writes on Tenants, BackupPolicies
+ * and MaintenanceWindows: what each means and who must act. It is the single source for
+ * - the `Reconciling` and `Stalled` conditions (kstatus, which Flux uses): a reason's class says
+ *   whether the operator is still working (`progress`, `transient`) or waits for a person (`spec`,
+ *   `platform`), see {@link kstatusConditions};
+ * - the Argo CD health script, which reads those two conditions instead of a list of reasons;
+ * - the metrics' "who must act" label and the alerts that page the platform team;
+ * - the condition tables in README.md (`node hack/generate-docs.ts` writes them; `--check` in CI).
+ * A test scans `src/` so that no reason can be written without an entry here.
+ */
+
+/**
+ * What a reason says about the object:
+ * - `ok`: the condition is as desired;
+ * - `progress`: the operator is working on it (creating, rolling out, waiting for a dependency);
+ * - `transient`: an error the operator retries by itself (throttling, an outage, a conflict);
+ * - `spec`: only a change of the object's spec (or of what it references) fixes it;
+ * - `platform`: the platform team must act (a permission, a quota, a provider, the configuration).
+ */
+export type ReasonClass = 'ok' | 'progress' | 'transient' | 'spec' | 'platform';
+
+/** Who acts next, by class: the label of metrics and the column of the README tables. */
+export const ACTOR: Readonly<Record<ReasonClass, 'nobody' | 'operator' | 'owner' | 'platform-team'>> = {
+  ok: 'nobody',
+  progress: 'operator',
+  transient: 'operator',
+  spec: 'owner',
+  platform: 'platform-team',
+};
+
+interface ReasonEntry {
+  class: ReasonClass;
+  /** One line for the README: what happened and, when someone must act, what to do. */
+  means: string;
+}
+
+const entry = (cls: ReasonClass, means: string): ReasonEntry => ({ class: cls, means });
+
+/** Every reason, by name. Reasons are shared across condition types (an Azure error can hit any component). */
+export const REASONS = {
+  // As desired.
+  Reconciled: entry('ok', 'Every component is ready.'),
+  RegionAllowed: entry('ok', 'The region belongs to the tenant’s data-residency zone.'),
+  NamespaceActive: entry('ok', 'The namespace exists with its quota and limits.'),
+  DefaultDenyEnforced: entry('ok', 'Default-deny and the allow policies are in place.'),
+  Provisioned: entry('ok', 'The Azure resources of this component exist as specified.'),
+  Prevention: entry('ok', 'The WAF policy blocks what its rules match.'),
+  DetectionOnly: entry('ok', 'The WAF policy logs what its rules match without blocking (configured so).'),
+  Available: entry('ok', 'The application serves with its desired replicas.'),
+  Configured: entry('ok', 'The front door serves the tenant’s URL over HTTPS behind its WAF policy.'),
+  NotManaged: entry('ok', 'This component is not managed by the operator in this installation (Kubernetes-only mode).'),
+  NoPendingChanges: entry('ok', 'Nothing waits for a maintenance window.'),
+  MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
+  EmergencyChange: entry('ok', 'Held changes were applied at once through `tenancy.dev/apply-now`.'),
+  WithinRPO: entry('ok', 'The newest restore point is within the recovery point objective.'),
+  DrillSucceeded: entry('ok', 'The latest restore drill restored the database within the RTO.'),
+  DrillsDisabled: entry('ok', 'The BackupPolicy asks for no restore drills.'),
+  Accepted: entry('ok', 'The BackupPolicy is valid and in force.'),
+  Open: entry('ok', 'The maintenance window is open.'),
+  Closed: entry('ok', 'The maintenance window is valid and closed now.'),
+  Current: entry('ok', 'The operator has nothing left to do for this generation.'),
+  // The operator is working.
+  Provisioning: entry('progress', 'Azure resources are being created or updated; the operator polls them.'),
+  AzureDependencyNotReady: entry('progress', 'An Azure resource waits for another one to exist.'),
+  AzureRbacPropagating: entry('progress', 'A new Azure role assignment is propagating (Azure needs up to a few minutes).'),
+  WaitingForKeyVault: entry('progress', 'The application mounts Key Vault secrets and starts once the vault and identity exist.'),
+  WaitingForWafPolicy: entry('progress', 'The front door is exposed once the tenant’s WAF policy exists.'),
+  DeploymentMissing: entry('progress', 'The application Deployment does not exist yet.'),
+  RollingOut: entry('progress', 'A new version of the application is rolling out.'),
+  RolloutPending: entry('progress', 'The Deployment controller has not observed the latest application spec yet.'),
+  ReplicasUnavailable: entry('progress', 'Fewer replicas are available than desired.'),
+  RolloutStuck: entry(
+    'spec',
+    'The rollout exceeded its progress deadline (bad image, crash loop or no capacity): see the pods’ events.',
+  ),
+  NamespaceTerminating: entry('progress', 'The tenant’s old namespace is still being deleted; it is recreated once gone.'),
+  WaitingForWindow: entry(
+    'progress',
+    'Disruptive changes wait for the tenant’s maintenance window (or `tenancy.dev/apply-now`).',
+  ),
+  EmergencyOverride: entry('progress', 'Held changes are being applied now through `tenancy.dev/apply-now`.'),
+  FirstProvisioning: entry('progress', 'A new tenant is created at once; maintenance windows govern later changes.'),
+  WindowOpen: entry('progress', 'The maintenance window is open; held changes are being applied.'),
+  NoUpcomingWindow: entry('platform', 'The MaintenanceWindow never opens again: held changes wait forever; fix its schedule.'),
+  NoDrillYet: entry('progress', 'No restore drill has run yet; the first runs in the next maintenance window.'),
+  DrillStarted: entry('progress', 'A restore drill has started.'),
+  DrillRunning: entry('progress', 'A restore drill is running.'),
+  DrillScratchDeleted: entry('progress', 'The drill’s scratch database was deleted.'),
+  DrillCleanupPending: entry('progress', 'The drill’s scratch database is being deleted.'),
+  DrillNotStarted: entry('transient', 'The restore drill could not start; it is retried.'),
+  DrillCanceled: entry('progress', 'The drill was canceled (policy change or tenant deletion); its scratch database is removed.'),
+  BackupsUnknown: entry('progress', 'The backups of a new database are not known yet.'),
+  DeletingAzureResources: entry('progress', 'The tenant is being deleted: its Azure resources go first.'),
+  ReleasingAzureResources: entry(
+    'progress',
+    'The tenant is being deleted with `deletionPolicy: Retain`: Azure resources are released.',
+  ),
+  // Errors the operator retries by itself.
+  AzureThrottled: entry('transient', 'Azure throttled the operator (429); it waits as Retry-After says.'),
+  AzureUnavailable: entry('transient', 'Azure answered 5xx or could not be reached; retried with backoff.'),
+  AzureRequestTimeout: entry('transient', 'An Azure request timed out; retried.'),
+  AzureConflict: entry('transient', 'Another operation runs on the same Azure resource; retried.'),
+  AzureOperationFailed: entry('transient', 'An Azure long-running operation failed without a known code; retried.'),
+  AzureError: entry('transient', 'Azure answered an error the operator does not classify; retried with backoff.'),
+  DatabasePaused: entry('transient', 'The serverless database is paused; the change is retried once it resumes.'),
+  BackupCheckFailed: entry('transient', 'Reading the database’s backups failed; retried.'),
+  KubernetesUnreachable: entry('transient', 'The Kubernetes API server could not be reached; retried.'),
+  KubernetesApiError: entry('transient', 'The Kubernetes API server answered an error; retried.'),
+  Conflict: entry('transient', 'A Kubernetes write conflicted with another; retried.'),
+  // Only a spec change fixes these.
+  InvalidSpec: entry('spec', 'The spec breaks a rule the schema cannot express; edit it as the message says.'),
+  InvalidObject: entry('spec', 'The API server rejected an object built from the spec; edit the spec as the message says.'),
+  InvalidSchedule: entry('spec', 'The MaintenanceWindow’s schedule is invalid; edit it as the message says.'),
+  RegionNotAllowed: entry('spec', 'The region is outside the tenant’s data-residency zone; nothing new is provisioned.'),
+  UnknownResidencyZone: entry('spec', 'The data-residency zone is not one the configuration knows.'),
+  BackupRedundancyNotAllowed: entry(
+    'spec',
+    'The BackupPolicy’s redundancy would copy backups out of the residency zone; choose another policy.',
+  ),
+  BackupPolicyNotFound: entry('spec', 'The referenced BackupPolicy does not exist: create it or fix `backupPolicyRef`.'),
+  MaintenanceWindowNotFound: entry(
+    'spec',
+    'The referenced MaintenanceWindow does not exist: disruptive changes are held until it does.',
+  ),
+  InvalidMaintenanceWindow: entry(
+    'spec',
+    'The referenced MaintenanceWindow is invalid: disruptive changes are held until it is fixed.',
+  ),
+  UnattainableObjectives: entry('spec', 'The BackupPolicy’s RPO or RTO cannot be met as written; edit the policy.'),
+  FinalBackupRetentionMissing: entry(
+    'spec',
+    '`deletionPolicy: Delete` needs a final backup kept long enough; set the policy’s long-term retention.',
+  ),
+  AzureInvalidSku: entry('spec', 'Azure refused the SKU of the tenant’s tier in its region.'),
+  AzureInvalidRequest: entry('spec', 'Azure refused the request as invalid.'),
+  AzureInvalidKeyUri: entry('spec', 'The customer-managed key URI is invalid.'),
+  AzureRegionNotAllowed: entry('spec', 'Azure does not offer this service in the tenant’s region for this subscription.'),
+  AzureLocationConflict: entry('spec', 'An existing Azure resource lives in another region than the spec says.'),
+  AzureNameUnavailable: entry('spec', 'A globally unique Azure name is taken (for example by a soft-deleted vault).'),
+  AzureImmutableDifference: entry('spec', 'The spec asks to change something Azure cannot change in place.'),
+  AzurePolicyDenied: entry('spec', 'An Azure Policy assignment denied the request; the spec (or the policy) must change.'),
+  // The platform team must act.
+  AzureAuthorizationFailed: entry('platform', 'The operator’s identity lacks an Azure permission; grant it.'),
+  AzureAuthenticationFailed: entry('platform', 'The operator could not authenticate to Azure; check its workload identity.'),
+  AzureProviderNotRegistered: entry('platform', 'A resource provider is not registered in the subscription; register it.'),
+  AzureQuotaExceeded: entry('platform', 'A subscription quota or limit is reached; raise it or add capacity.'),
+  AzureSubscriptionNotFound: entry('platform', 'The configured subscription does not exist or is not visible to the operator.'),
+  AzureSubscriptionDisabled: entry('platform', 'The subscription is disabled or read-only.'),
+  Forbidden: entry('platform', 'The Kubernetes API server forbade a write: check the operator’s RBAC.'),
+  FrontDoorApiMissing: entry(
+    'platform',
+    'The cluster does not serve the front door’s API (Gateway API or Ingress): install it or set `frontDoor.mode`.',
+  ),
+  RPOBreached: entry('platform', 'The newest restore point is older than the RPO: check the database’s backups in Azure.'),
+  DrillFailed: entry('platform', 'The latest restore drill failed: restores are not proven to work.'),
+  DrillExceededRTO: entry('platform', 'The latest restore drill took longer than the RTO.'),
+  DrillCleanupFailed: entry('platform', 'The drill’s scratch database could not be deleted; it costs money until removed.'),
+} as const satisfies Record<string, ReasonEntry>;
+
+export type Reason = keyof typeof REASONS;
+
+export type ConditionKind = 'Tenant' | 'BackupPolicy' | 'MaintenanceWindow';
+
+interface ConditionTypeEntry {
+  kinds: readonly ConditionKind[];
+  /**
+   * `component`: part of Ready (Ready is True only when all are); `summary`: Ready, Reconciling,
+   * Stalled; `informational`: reported, never makes the object un-Ready.
+   */
+  role: 'component' | 'summary' | 'informational';
+  means: string;
+}
+
+/** Every condition type, with the kinds that carry it. */
+export const CONDITION_TYPES = {
+  Ready: {
+    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
+    role: 'summary',
+    means: 'True when every component is; otherwise the first one that is not, with its reason.',
+  },
+  Reconciling: {
+    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
+    role: 'summary',
+    means: 'True while the operator works toward the spec (kstatus: InProgress).',
+  },
+  Stalled: {
+    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
+    role: 'summary',
+    means: 'True when only a person can make progress: the reason says who (kstatus: Failed).',
+  },
+  SpecValid: { kinds: ['Tenant'], role: 'component', means: 'The spec passes the rules the schema cannot express.' },
+  DataResidency: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means: 'The region belongs to the data-residency zone, and so does the backup redundancy.',
+  },
+  NamespaceReady: { kinds: ['Tenant'], role: 'component', means: 'The tenant’s namespace exists with its quota and limits.' },
+  NetworkIsolated: { kinds: ['Tenant'], role: 'component', means: 'Default-deny and the allow policies are in place.' },
+  IdentityReady: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means: 'The tenant’s managed identity and its federated credential exist.',
+  },
+  KeyVaultReady: { kinds: ['Tenant'], role: 'component', means: 'The tenant’s Key Vault and encryption key exist.' },
+  DatabaseReady: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means: 'The tenant’s database is online, private, Entra-only and encrypted with its key.',
+  },
+  WafEnforced: { kinds: ['Tenant'], role: 'component', means: 'The tenant’s WAF policy exists with its rules.' },
+  AzureResourcesReady: { kinds: ['Tenant'], role: 'component', means: 'Every Azure resource of the tenant exists as specified.' },
+  ApplicationAvailable: { kinds: ['Tenant'], role: 'component', means: 'The application serves with its desired replicas.' },
+  IngressReady: { kinds: ['Tenant'], role: 'component', means: 'The front door serves the tenant’s URL.' },
+  UpdatePending: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means: 'True while disruptive changes wait for the maintenance window.',
+  },
+  BackupHealthy: { kinds: ['Tenant'], role: 'informational', means: 'The newest restore point is within the RPO.' },
+  RestoreDrillSucceeded: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means: 'The latest restore drill restored the database within the RTO.',
+  },
+  Finalized: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means: 'False while a deleted tenant’s Azure resources are deleted or released.',
+  },
+} as const satisfies Record<string, ConditionTypeEntry>;
+
+export type ConditionType = keyof typeof CONDITION_TYPES;
+
+/** The class of a reason; one the catalogue does not know is treated as transient (the operator retries). */
+export function reasonClass(reason: string): ReasonClass {
+  return (REASONS as Record<string, ReasonEntry>)[reason]?.class ?? 'transient';
+}
+
+export function isCatalogued(reason: string): reason is Reason {
+  return Object.hasOwn(REASONS, reason);
+}
+
+interface ConditionLike {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/**
+ * Pure: the `Reconciling` and `Stalled` conditions that kstatus (Flux) reads, from the
+ * conditions that decide Ready (`components`). Stalled is True when a component is not True for a
+ * reason only a person can fix (`spec` or `platform`); otherwise Reconciling is True while a
+ * component is not True. Both False means the operator is done with this generation. A change held
+ * for its maintenance window is settled, not in progress: Ready says what runs, UpdatePending what waits.
+ */
+export function kstatusConditions(components: readonly ConditionLike[]): [ConditionLike, ConditionLike] {
+  const notTrue = components.filter((c) => c.status !== 'True');
+  const stuck = notTrue.find((c) => {
+    const cls = reasonClass(c.reason);
+    return cls === 'spec' || cls === 'platform';
+  });
+  if (stuck) {
+    return [
+      { type: 'Stalled', status: 'True', reason: stuck.reason, message: `${stuck.type}: ${stuck.message}` },
+      {
+        type: 'Reconciling',
+        status: 'False',
+        reason: stuck.reason,
+        message: `Waiting for ${ACTOR[reasonClass(stuck.reason)]} to act.`,
+      },
+    ];
+  }
+  const working = notTrue[0];
+  if (working) {
+    return [
+      { type: 'Stalled', status: 'False', reason: working.reason, message: 'Nothing needs a person; the operator is working.' },
+      { type: 'Reconciling', status: 'True', reason: working.reason, message: `${working.type}: ${working.message}` },
+    ];
+  }
+  return [
+    { type: 'Stalled', status: 'False', reason: 'Current', message: 'Nothing needs a person.' },
+    {
+      type: 'Reconciling',
+      status: 'False',
+      reason: 'Current',
+      message: 'The operator has nothing left to do for this generation.',
+    },
+  ];
+}
