@@ -27,7 +27,8 @@ up() {
   kind load docker-image "$image" --name "$cluster"
   helm upgrade --install tenant-operator "$root/charts/tenant-operator" \
     --namespace tenant-operator-system --create-namespace \
-    --set image.repository=tenant-operator --set image.tag=dev --set image.pullPolicy=Never
+    --set image.repository=tenant-operator --set image.tag=dev --set image.pullPolicy=Never \
+    --set config.frontDoor.exposeWithoutWafPolicy=true
   kubectl -n tenant-operator-system rollout status deployment/tenant-operator --timeout=180s
   kubectl apply --server-side -f "$root/config/samples/"
 }
@@ -36,7 +37,7 @@ case "${1:-}" in
   up) up ;;
   e2e)
     up
-    kubectl wait --for=jsonpath='{.status.observedGeneration}'=1 tenants --all --timeout=180s
+    kubectl wait --for=condition=Ready tenants --all --timeout=300s
     kubectl get tenants -o wide
     kubectl get tenancy
     ;;

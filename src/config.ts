@@ -118,11 +118,20 @@ export const configSchema = z
          * Gateway subnet). Empty: only pods of `ingressNamespace` reach the app.
          */
         sourceCidrs: z.array(cidr).default([]),
+        /**
+         * Without an Azure configuration the operator has no per-tenant WAF policy to put in front
+         * of a tenant, so by default it exposes nothing (IngressReady=False, WafNotManaged). Set
+         * this for a cluster with no Azure (kind, development) or whose WAF is managed elsewhere (a
+         * gateway-wide policy): routes are then created without a per-tenant policy and
+         * IngressReady says so. Ignored when Azure is configured: there every tenant gets its own.
+         */
+        exposeWithoutWafPolicy: z.boolean().default(false),
       })
       .strict()
       .default({
         mode: 'gateway',
         sourceCidrs: [],
+        exposeWithoutWafPolicy: false,
         gateway: { name: 'tenant-gateway', httpsListener: 'https', httpListener: 'http' },
         ingressClassName: 'azure-application-gateway',
         certificateSource: 'cert-manager',

@@ -46,6 +46,11 @@ export interface ResourceKind<P> {
   /** Names of the fields that differ, compared in Azure's normal form. Empty when converged. */
   diff(params: P, observed: ArmBody): string[];
   /**
+   * For people (Events, audit): what an update of `fields` changes, old and new, e.g. `mode
+   * Detection -> Prevention`. Default: the field names. Never values that may be secret.
+   */
+  describeChange?(params: P, observed: ArmBody, fields: readonly string[]): string[];
+  /**
    * The write that fixes `fields`. Undefined when such a difference can only be fixed by hand
    * (e.g. replacing an encryption key): a terminal problem, never a silent re-create.
    */
@@ -135,7 +140,7 @@ export interface ArmChange {
   key: string;
   label: string;
   id: string;
-  /** `created`, `deleted`, `tagged`, or the fields updated. */
+  /** `created`, `deleted`, `tagged`, or what was updated (the kind's `describeChange`, else field names). */
   what: string[];
 }
 
@@ -292,7 +297,8 @@ export async function reconcileResources(
           return;
         }
         result.outputs.delete(r.key);
-        await begin(r.key, label, id, write.method, write.body, fields, kind);
+        const what = kind.describeChange?.(params, observed, fields) ?? fields;
+        await begin(r.key, label, id, write.method, write.body, what, kind);
         return;
       }
       report((kind.ready ?? ((o: ArmBody) => !isInProgress(kind.state(o))))(observed) ? 'Ready' : 'NotReady', id);

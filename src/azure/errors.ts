@@ -145,6 +145,9 @@ export function azureErrorFacts(err: unknown, now = Date.now()): AzureErrorFacts
   };
 }
 
+/** The three code tables, for the catalogue test (src/api/v1alpha1/conditions.ts must agree). */
+export const ARM_ERROR_CODES = { retryable: RETRYABLE_CODES, terminal: TERMINAL_CODES, platform: PLATFORM_CODES } as const;
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -5,8 +5,8 @@
  */
 import { type BackupPolicyStatus, backupPolicySpecSchema } from '../api/v1alpha1/backup-policy.ts';
 import type { Condition } from '../api/v1alpha1/common.ts';
+import { setSummarizedConditions } from '../api/v1alpha1/conditions.ts';
 import type { OperatorContext } from '../context.ts';
-import { setCondition } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import { RESOURCES } from '../runtime/resources.ts';
 import { writeStatusIfChanged } from '../runtime/status.ts';
@@ -84,11 +84,13 @@ export class BackupPolicyReconciler implements Reconciler {
     const status: BackupPolicyStatus = {
       ...kept,
       observedGeneration: policy.metadata.generation,
-      conditions: setCondition(
+      conditions: setSummarizedConditions(
         previous,
-        problems.length > 0
-          ? { type: 'Ready', status: 'False', reason: 'UnattainableObjectives', message: `${problems.join('; ')}.` }
-          : { type: 'Ready', status: 'True', reason: 'Accepted', message: `Applied to ${users.length} tenant(s).` },
+        [
+          problems.length > 0
+            ? { type: 'Ready', status: 'False', reason: 'UnattainableObjectives', message: `${problems.join('; ')}.` }
+            : { type: 'Ready', status: 'True', reason: 'Accepted', message: `Applied to ${users.length} tenant(s).` },
+        ],
         clock.now(),
         policy.metadata.generation,
       ),

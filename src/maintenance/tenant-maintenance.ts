@@ -22,11 +22,17 @@ export function updatePendingCondition(gate: GateDecision): ConditionInput {
     gate.reason === 'WaitingForWindow' && gate.window
       ? `until the maintenance window opens at ${isoSeconds(gate.window.opensAt)}`
       : gate.reason === 'MaintenanceWindowNotFound'
-        ? 'because the referenced MaintenanceWindow does not exist (create it, or annotate tenancy.dev/apply-now to override)'
+        ? 'because the referenced MaintenanceWindow does not exist (create it)'
         : gate.reason === 'InvalidMaintenanceWindow'
-          ? 'because the MaintenanceWindow is invalid'
+          ? 'because the MaintenanceWindow is invalid (fix its schedule)'
           : 'because no maintenance window opens in the next two years';
-  return { type: 'UpdatePending', status: 'True', reason: gate.reason, message: `${gate.pending.join('; ')}: held ${until}.` };
+  const override = `To apply now, annotate the Tenant ${APPLY_NOW_ANNOTATION}="<reason>" (recorded as an emergency change).`;
+  return {
+    type: 'UpdatePending',
+    status: 'True',
+    reason: gate.reason,
+    message: `${gate.pending.join('; ')}: held ${until}. ${override}`,
+  };
 }
 
 /** Records events and metrics for a gate decision and returns the maintenance status. */
@@ -80,7 +86,13 @@ export function maintenanceStatus(
       ? { nextWindowOpens: isoSeconds(gate.window.opensAt), nextWindowCloses: isoSeconds(gate.window.closesAt) }
       : {}),
     windowOpen: gate.open,
-    ...(gate.pending.length > 0 ? { pendingChanges: gate.pending, pendingSince: previous?.pendingSince ?? isoSeconds(now) } : {}),
+    ...(gate.pending.length > 0
+      ? {
+          pendingChanges: gate.pending,
+          pendingSummary: gate.pending.join('; '),
+          pendingSince: previous?.pendingSince ?? isoSeconds(now),
+        }
+      : {}),
     ...(emergencyApplied ? { emergencyApplied } : {}),
   };
 }

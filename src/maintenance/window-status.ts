@@ -4,9 +4,9 @@
  * exactly at the next opening or closing. Tenants are counted from the cache (no API calls).
  */
 import type { Condition } from '../api/v1alpha1/common.ts';
+import { setSummarizedConditions } from '../api/v1alpha1/conditions.ts';
 import type { MaintenanceWindowStatus } from '../api/v1alpha1/maintenance-window.ts';
 import type { OperatorContext } from '../context.ts';
-import { setCondition } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import { RESOURCES } from '../runtime/resources.ts';
 import { writeStatusIfChanged } from '../runtime/status.ts';
@@ -47,9 +47,9 @@ export class MaintenanceWindowReconciler implements Reconciler {
     let status: MaintenanceWindowStatus;
     let wakeAt: Date | undefined;
     if (blocking.length > 0) {
-      conditions = setCondition(
+      conditions = setSummarizedConditions(
         previous,
-        { type: 'Ready', status: 'False', reason: 'InvalidSchedule', message: blocking.join('; ') },
+        [{ type: 'Ready', status: 'False', reason: 'InvalidSchedule', message: blocking.join('; ') }],
         now,
         generation,
       );
@@ -68,9 +68,9 @@ export class MaintenanceWindowReconciler implements Reconciler {
         : next
           ? `Closed; opens ${isoSeconds(next.opensAt)}.`
           : 'No window opens in the next two years.';
-      conditions = setCondition(
+      conditions = setSummarizedConditions(
         previous,
-        { type: 'Ready', status: 'True', reason: current ? 'Open' : 'Closed', message },
+        [{ type: 'Ready', status: 'True', reason: current ? 'Open' : 'Closed', message }],
         now,
         generation,
       );

@@ -40,7 +40,8 @@ export interface FrontDoorOptions {
    * (`/subscriptions/.../providers/Microsoft.Network/applicationGatewayWebApplicationFirewallPolicies/<name>`).
    * Required on purpose: the type makes a front door without a WAF impossible.
    */
-  wafPolicyId: string;
+  /** The tenant's Azure WAF policy; undefined only when Kubernetes-only mode exposes tenants without one. */
+  wafPolicyId: string | undefined;
   /** gateway mode: defaults to `tenant-gateway` in the configured `ingressNamespace`, listeners `https` and `http`. */
   gateway?: Partial<SharedGateway>;
   /** ingress mode: IngressClass of AGIC; default `azure-application-gateway`. */
@@ -150,7 +151,7 @@ export function buildGatewayFrontDoor(tenant: Tenant, config: OperatorConfig, op
       webApplicationFirewall: { id: options.wafPolicyId },
     },
   };
-  return [https, redirect, waf];
+  return options.wafPolicyId ? [https, redirect, waf] : [https, redirect];
 }
 
 /**
@@ -173,8 +174,8 @@ export function buildIngressFrontDoor(tenant: Tenant, config: OperatorConfig, op
   const keyVault = options.certificateSource === 'key-vault';
   const annotations: Record<string, string> = {
     [`${AGIC}/ssl-redirect`]: 'true',
-    [`${AGIC}/waf-policy-for-path`]: options.wafPolicyId,
   };
+  if (options.wafPolicyId) annotations[`${AGIC}/waf-policy-for-path`] = options.wafPolicyId;
   if (keyVault) annotations[`${AGIC}/appgw-ssl-certificate`] = options.appGatewayCertificateName ?? meta.namespace;
   else annotations['cert-manager.io/cluster-issuer'] = options.clusterIssuer ?? 'letsencrypt';
   if (options.sslProfile) annotations[`${AGIC}/appgw-ssl-profile`] = options.sslProfile;

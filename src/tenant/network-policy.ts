@@ -14,6 +14,19 @@ export const APP_SELECTOR = { 'app.kubernetes.io/name': 'tenant-app' };
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
+/**
+ * The policy that isolates a namespace on its own: no traffic in or out. It depends on nothing in
+ * the spec, so even a tenant whose spec no longer parses keeps it (see the reconciler).
+ */
+export function buildDefaultDeny(namespace: string, labels: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'default-deny', namespace, labels },
+    spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+  };
+}
+
 export function buildNetworkPolicies(tenant: Tenant, config: OperatorConfig): KubeObject[] {
   const namespace = tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config);
   const policy = (name: string, spec: Record<string, unknown>): KubeObject => ({
@@ -23,7 +36,7 @@ export function buildNetworkPolicies(tenant: Tenant, config: OperatorConfig): Ku
     spec,
   });
   const policies = [
-    policy('default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
+    buildDefaultDeny(namespace, tenantLabels(tenant.metadata.name, tenant.spec.environment)),
     policy('allow-dns', {
       podSelector: {},
       policyTypes: ['Egress'],

@@ -29,7 +29,8 @@ import { type BackupPlan, DEFAULT_FINAL_BACKUP_RETENTION, type TenantAzurePlan, 
 import type { AzureStepResult, TenantAzureStep } from './azure-step.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
-import { FINALIZER, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
+import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
+import { buildDefaultDeny } from './network-policy.ts';
 import { parseTenant } from './parse.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
@@ -61,6 +62,8 @@ interface Pass {
 interface Step {
   /** Condition types this step reports; set False with the failure's reason if it throws. */
   conditions: string[];
+  /** Runs even for a refused tenant whose namespace exists: it restores isolation, provisions nothing new. */
+  repairs?: boolean;
   run: (pass: Pass) => Promise<ConditionInput[]>;
 }
 
@@ -89,44 +92,42 @@ export class TenantReconciler implements Reconciler {
     }
     const parsed = parseTenant(raw);
     if (!parsed.ok) {
+      // Nothing can be built from a spec that does not parse, but the tenant stays isolated.
+      const isolation = await this.#keepDefaultDeny(raw);
       await this.#writeStatus(raw as unknown as Tenant, [
         { type: 'SpecValid', status: 'False', reason: 'InvalidSpec', message: parsed.message },
+        ...isolation.conditions,
       ]);
-      throw new TerminalError('InvalidSpec', parsed.message);
+      throw isolation.failure ?? new TerminalError('InvalidSpec', parsed.message);
     }
     const tenant = parsed.tenant;
     if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant, signal);
     if (!tenant.metadata.finalizers?.includes(FINALIZER)) await this.#setFinalizer(tenant, true);
 
+    // A refused tenant (its data would leave its zone) gets nothing new, but what already isolates
+    // it is still repaired: a terminal state stops provisioning, never the default-deny.
     const residency = checkResidency(tenant.spec, this.ctx.config);
-    if (!residency.allowed) {
-      // Nothing is provisioned for a tenant whose data would leave its zone.
-      await this.#writeStatus(tenant, [
-        { type: 'DataResidency', status: 'False', reason: residency.reason, message: residency.message },
-      ]);
-      throw new TerminalError(residency.reason, residency.message);
-    }
-
     // One resolution of the BackupPolicy, passed to the Azure plan and to the backup step alike.
     const policy = resolveBackupPolicy(this.ctx, tenant);
-    const backupPlan = decideBackupPlan(policy, residency);
-    if (backupPlan.refused) {
-      await this.#writeStatus(tenant, [
-        { type: 'DataResidency', status: 'False', reason: backupPlan.refused.reason, message: backupPlan.refused.message },
-      ]);
-      throw backupPlan.refused;
-    }
+    const decision: ReturnType<typeof decideBackupPlan> = residency.allowed
+      ? decideBackupPlan(policy, residency)
+      : { refused: new TerminalError(residency.reason, residency.message) };
+    const refusal = decision.refused;
 
     const gate = this.#decideDisruptiveChanges(tenant);
     const pass: Pass = { tenant: withSettings(tenant, gate.effective), written: [] };
     const components: ConditionInput[] = [
-      { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
+      refusal
+        ? { type: 'DataResidency', status: 'False', reason: refusal.reason, message: refusal.message }
+        : { type: 'DataResidency', status: 'True', reason: 'RegionAllowed', message: residency.message },
     ];
     let failure: RetryableError | TerminalError | undefined;
-    for (const step of this.#steps(backupPlan.plan, signal)) {
-      if (failure) {
+    for (const step of this.#steps(decision.plan, signal)) {
+      const blocked = failure ?? refusal;
+      const repair = !failure && refusal !== undefined && step.repairs === true && this.#namespaceExists(tenant);
+      if (blocked && !repair) {
         for (const type of step.conditions)
-          components.push({ type, status: 'False', reason: failure.reason, message: failure.message });
+          components.push({ type, status: 'False', reason: blocked.reason, message: blocked.message });
         continue;
       }
       try {
@@ -148,14 +149,16 @@ export class TenantReconciler implements Reconciler {
     // Backups are checked once the tenant's Azure side stands: a database still being created has
     // nothing to check, and the reads would be repeated on every poll of its creation.
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
-    const backup = failure || provisioning ? undefined : await this.#backup(raw, pass, policy);
+    const backup = failure || refusal || provisioning ? undefined : await this.#backup(raw, pass, policy);
     const fields = {
       ...this.#statusFields(tenant, pass, maintenance),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
     };
     await this.#writeStatus(tenant, components, fields, gate, backup?.conditions);
     this.#exportConditions(tenant, components);
+    // A failed repair is retried on its own terms before the refusal makes the tenant wait for an edit.
     if (failure) throw failure;
+    if (refusal) throw refusal;
     const azureFailure = pass.azureStep?.failure;
     if (azureFailure) throw azureFailure;
     if (pass.azureStep?.requeueAfterMs !== undefined) {
@@ -195,7 +198,7 @@ export class TenantReconciler implements Reconciler {
   }
 
   #steps(backup: BackupPlan | undefined, signal?: AbortSignal): Step[] {
-    const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], run: (p) => this.#isolate(p) }];
+    const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], repairs: true, run: (p) => this.#isolate(p) }];
     const azure = this.#azure;
     if (azure) {
       steps.push({
@@ -215,9 +218,61 @@ export class TenantReconciler implements Reconciler {
           return result.conditions;
         },
       });
+    } else {
+      // Kubernetes-only mode: say so, rather than leave the Azure components silently absent.
+      steps.push({
+        conditions: ['AzureResourcesReady'],
+        run: async () => [
+          {
+            type: 'AzureResourcesReady',
+            status: 'True',
+            reason: 'NotManaged',
+            message:
+              'Azure is not configured: the tenant’s identity, Key Vault, database and WAF policy are not managed by this operator.',
+          },
+        ],
+      });
     }
     steps.push({ conditions: ['ApplicationAvailable', 'IngressReady'], run: (p) => this.#runApplication(p) });
     return steps;
+  }
+
+  /**
+   * For a tenant whose spec does not parse: restores the default-deny policy of the namespace it
+   * already has (found by label), so isolation never depends on the spec being valid. The other
+   * policies are left as they are: they need the spec, and without them the policy fails closed.
+   */
+  async #keepDefaultDeny(raw: KubeObject): Promise<{ conditions: ConditionInput[]; failure?: RetryableError | TerminalError }> {
+    const namespaces = this.ctx.caches.namespaces
+      .list()
+      .filter(
+        (ns) => ns.metadata.labels?.[TENANT_LABEL] === raw.metadata.name && ns.metadata.labels?.[ORPHANED_LABEL] !== 'true',
+      );
+    if (namespaces.length === 0) return { conditions: [] };
+    try {
+      for (const ns of namespaces) {
+        const labels = Object.fromEntries(
+          [MANAGED_BY_LABEL, TENANT_LABEL, ENVIRONMENT_LABEL].flatMap((k) =>
+            ns.metadata.labels?.[k] ? [[k, ns.metadata.labels[k]]] : [],
+          ),
+        );
+        const desired = buildDefaultDeny(ns.metadata.name, labels);
+        await this.ctx.applier.apply(desired, this.#cached(desired));
+      }
+    } catch (err) {
+      const e = classifyKubeError(err, `restoring the default-deny policy of tenant ${raw.metadata.name}`);
+      return { conditions: [{ type: 'NetworkIsolated', status: 'False', reason: e.reason, message: e.message }], failure: e };
+    }
+    return {
+      conditions: [
+        {
+          type: 'NetworkIsolated',
+          status: 'True',
+          reason: 'DefaultDenyEnforced',
+          message: 'Default-deny is in place; the allow policies wait for a valid spec.',
+        },
+      ],
+    };
   }
 
   /** Namespace, quota, limits and NetworkPolicies. */
@@ -320,12 +375,13 @@ export class TenantReconciler implements Reconciler {
       );
     }
     if (!azure.wafPolicyId) {
-      return no(
-        'WaitingForWafPolicy',
-        this.#azure
-          ? 'The tenant’s WAF policy does not exist yet.'
-          : 'Azure is not configured: no WAF policy, so no front door is exposed.',
-      );
+      if (this.#azure) return no('WaitingForWafPolicy', 'The tenant’s WAF policy does not exist yet.');
+      if (!fd.exposeWithoutWafPolicy) {
+        return no(
+          'WafNotManaged',
+          'Azure is not configured, so the operator has no WAF policy for this tenant and exposes nothing; set frontDoor.exposeWithoutWafPolicy where a WAF is managed elsewhere or none is wanted (kind).',
+        );
+      }
     }
     const objects = buildFrontDoor(t, this.ctx.config, {
       mode: fd.mode,
@@ -339,13 +395,27 @@ export class TenantReconciler implements Reconciler {
     });
     return {
       objects,
-      condition: {
-        type: 'IngressReady',
-        status: 'True',
-        reason: 'Configured',
-        message: `Serving ${tenantUrl(t)} over HTTPS (TLS 1.2+) behind the tenant’s WAF policy.`,
-      },
+      condition: azure.wafPolicyId
+        ? {
+            type: 'IngressReady',
+            status: 'True',
+            reason: 'Configured',
+            message: `Serving ${tenantUrl(t)} over HTTPS (TLS 1.2+) behind the tenant’s WAF policy.`,
+          }
+        : {
+            type: 'IngressReady',
+            status: 'True',
+            reason: 'ConfiguredWithoutWaf',
+            message: `Serving ${tenantUrl(t)} over HTTPS (TLS 1.2+) without a per-tenant WAF policy (Kubernetes-only mode, frontDoor.exposeWithoutWafPolicy).`,
+          },
     };
+  }
+
+  #namespaceExists(tenant: Tenant): boolean {
+    return (
+      this.ctx.caches.namespaces.get(tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, this.ctx.config)) !==
+      undefined
+    );
   }
 
   #serves(kind: string): boolean {
@@ -415,6 +485,20 @@ export class TenantReconciler implements Reconciler {
     const observed = caches.namespaces.get(namespaceName);
     const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
     const deleting = tenant.spec.deletionPolicy === 'Delete';
+    const raw = tenant as unknown as KubeObject;
+    if (!tenant.status?.conditions?.some((c) => c.type === 'Finalized')) {
+      // Once, when deletion starts: what is about to happen to the customer's data.
+      recorder
+        .event(
+          raw,
+          deleting ? 'Warning' : 'Normal',
+          deleting ? 'Deleting' : 'Releasing',
+          deleting
+            ? `deletionPolicy Delete: ${this.#azure ? 'the database is deleted after a final backup, then every Azure resource, then ' : ''}namespace ${namespaceName} is deleted`
+            : `deletionPolicy Retain: ${this.#azure ? 'Azure resources are kept, tagged as orphaned, and ' : ''}namespace ${namespaceName} is kept, labelled ${ORPHANED_LABEL}=true`,
+        )
+        .catch(() => {});
+    }
     // Azure first: until it is done, the finalizer stays and the namespace is untouched.
     if (this.#backupStep) await this.#backupStep.release(tenant, tenant.status?.azure ?? {});
     if (this.#azure) {
@@ -456,6 +540,14 @@ export class TenantReconciler implements Reconciler {
       if (observed && deleting) {
         await applier.delete(observed);
         recorder.audit({ subject, action: `delete Namespace ${namespaceName} (deletionPolicy Delete)`, result: 'ok' });
+        recorder
+          .event(
+            raw,
+            'Normal',
+            'Deleted',
+            `Deleted namespace ${namespaceName}${this.#azure ? ' and every Azure resource of the tenant' : ''}`,
+          )
+          .catch(() => {});
       } else if (observed && observed.metadata.labels?.[ORPHANED_LABEL] !== 'true') {
         const desired = buildTenantObjects(tenant, config).namespace;
         // Keep what runs: the orphan keeps the applied tier and application, not a pending change.
@@ -463,6 +555,14 @@ export class TenantReconciler implements Reconciler {
         desired.metadata.annotations = { ...desired.metadata.annotations, ...observed.metadata.annotations };
         await applier.apply(desired, observed);
         recorder.audit({ subject, action: `orphan Namespace ${namespaceName} (deletionPolicy Retain)`, result: 'ok' });
+        recorder
+          .event(
+            raw,
+            'Normal',
+            'Released',
+            `Kept namespace ${namespaceName} (labelled ${ORPHANED_LABEL}=true) and the tenant’s Azure resources`,
+          )
+          .catch(() => {});
       }
       await this.#setFinalizer(tenant, false);
     } catch (err) {
@@ -514,6 +614,8 @@ export class TenantReconciler implements Reconciler {
       : tenant.status?.azure;
     return {
       ...(pass.namespace ? { namespace: pass.namespace } : {}),
+      // What runs: the gate's effective tier, once the namespace that records it was written.
+      ...(pass.namespace ? { tier: pass.tenant.spec.tier } : tenant.status?.tier ? { tier: tenant.status.tier } : {}),
       ...(pass.url ? { url: pass.url } : {}),
       ...(azure && Object.keys(azure).length > 0 ? { azure } : {}),
       ...(maintenance ? { maintenance } : {}),

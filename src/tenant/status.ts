@@ -2,12 +2,12 @@
  * Status of a Tenant: the conditions computed from what was observed, and the decision whether
  * it differs from what is stored (so a converged tenant costs no status write).
  */
-import type { Condition } from '../api/v1alpha1/common.ts';
+import { setSummarizedConditions } from '../api/v1alpha1/conditions.ts';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import { stableStringify } from '../runtime/compare.ts';
-import { type ConditionInput, setCondition, summarizeReady } from '../runtime/conditions.ts';
+import type { ConditionInput } from '../runtime/conditions.ts';
 
-/** Builds the next status from component conditions; Ready summarises them. */
+/** Builds the next status from component conditions; Ready, Stalled and Reconciling summarise them. */
 export function nextTenantStatus(
   tenant: Tenant,
   components: ConditionInput[],
@@ -16,10 +16,8 @@ export function nextTenantStatus(
   informational: ConditionInput[] = [],
 ): TenantStatus {
   const generation = tenant.metadata.generation;
-  let conditions: Condition[] = tenant.status?.conditions ?? [];
   // Informational conditions (UpdatePending) are reported but do not make the tenant un-Ready.
-  for (const c of [...components, ...informational, summarizeReady(components)])
-    conditions = setCondition(conditions, c, now, generation);
+  const conditions = setSummarizedConditions(tenant.status?.conditions, components, now, generation, informational);
   return { ...fields, observedGeneration: generation, conditions };
 }
 

@@ -10,6 +10,9 @@
  * A test scans `src/` so that no reason can be written without an entry here.
  */
 
+import { type ConditionInput, setCondition, summarizeReady } from '../../runtime/conditions.ts';
+import type { Condition } from './common.ts';
+
 /**
  * What a reason says about the object:
  * - `ok`: the condition is as desired;
@@ -49,6 +52,10 @@ export const REASONS = {
   DetectionOnly: entry('ok', 'The WAF policy logs what its rules match without blocking (configured so).'),
   Available: entry('ok', 'The application serves with its desired replicas.'),
   Configured: entry('ok', 'The front door serves the tenant’s URL over HTTPS behind its WAF policy.'),
+  ConfiguredWithoutWaf: entry(
+    'ok',
+    'The front door serves the tenant’s URL over HTTPS without a per-tenant WAF policy (Kubernetes-only mode, opted in).',
+  ),
   NotManaged: entry('ok', 'This component is not managed by the operator in this installation (Kubernetes-only mode).'),
   NoPendingChanges: entry('ok', 'Nothing waits for a maintenance window.'),
   MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
@@ -148,6 +155,10 @@ export const REASONS = {
   AzureSubscriptionNotFound: entry('platform', 'The configured subscription does not exist or is not visible to the operator.'),
   AzureSubscriptionDisabled: entry('platform', 'The subscription is disabled or read-only.'),
   Forbidden: entry('platform', 'The Kubernetes API server forbade a write: check the operator’s RBAC.'),
+  WafNotManaged: entry(
+    'platform',
+    'Kubernetes-only mode has no per-tenant WAF policy, so nothing is exposed: configure Azure, or set `frontDoor.exposeWithoutWafPolicy`.',
+  ),
   FrontDoorApiMissing: entry(
     'platform',
     'The cluster does not serve the front door’s API (Gateway API or Ingress): install it or set `frontDoor.mode`.',
@@ -159,6 +170,22 @@ export const REASONS = {
 } as const satisfies Record<string, ReasonEntry>;
 
 export type Reason = keyof typeof REASONS;
+
+/**
+ * Reasons of Events that are not condition reasons (a Warning Event for a failure carries the
+ * failure's condition reason instead). Listed so the README and the catalogue test know them.
+ */
+export const EVENT_REASONS = {
+  Applied: 'Kubernetes objects of the tenant were created or updated (which ones, in the message).',
+  AzureApplied: 'Azure resources were created or updated: what changed, old -> new, in the message.',
+  UpdatePending: 'A disruptive change is held for the maintenance window.',
+  Deleting: 'The tenant is being deleted with `deletionPolicy: Delete`: what will be removed.',
+  Deleted: 'The tenant’s namespace (and Azure resources) were deleted.',
+  Releasing: 'The tenant is being deleted with `deletionPolicy: Retain`: what will be kept.',
+  Released: 'The tenant’s namespace and Azure resources were kept, marked as orphaned.',
+  AzureDeleteFailed: 'Deleting the tenant’s Azure resources failed; retried (the condition says why).',
+  AzureReleaseFailed: 'Releasing the tenant’s Azure resources failed; retried (the condition says why).',
+} as const;
 
 export type ConditionKind = 'Tenant' | 'BackupPolicy' | 'MaintenanceWindow';
 
@@ -241,13 +268,6 @@ export function isCatalogued(reason: string): reason is Reason {
   return Object.hasOwn(REASONS, reason);
 }
 
-interface ConditionLike {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-}
-
 /**
  * Pure: the `Reconciling` and `Stalled` conditions that kstatus (Flux) reads, from the
  * conditions that decide Ready (`components`). Stalled is True when a component is not True for a
@@ -255,7 +275,7 @@ interface ConditionLike {
  * component is not True. Both False means the operator is done with this generation. A change held
  * for its maintenance window is settled, not in progress: Ready says what runs, UpdatePending what waits.
  */
-export function kstatusConditions(components: readonly ConditionLike[]): [ConditionLike, ConditionLike] {
+export function kstatusConditions(components: readonly ConditionInput[]): [ConditionInput, ConditionInput] {
   const notTrue = components.filter((c) => c.status !== 'True');
   const stuck = notTrue.find((c) => {
     const cls = reasonClass(c.reason);
@@ -288,4 +308,23 @@ export function kstatusConditions(components: readonly ConditionLike[]): [Condit
       message: 'The operator has nothing left to do for this generation.',
     },
   ];
+}
+
+/**
+ * The summary every status of the operator carries: `components` set as given, then `Ready`
+ * (summarising them, unless a component is Ready itself, as for the objects that have no other),
+ * `Stalled` and `Reconciling`, each stamped with `generation`.
+ */
+export function setSummarizedConditions(
+  conditions: readonly Condition[] | undefined,
+  components: readonly ConditionInput[],
+  now: Date,
+  generation: number | undefined,
+  informational: readonly ConditionInput[] = [],
+): Condition[] {
+  let list = [...(conditions ?? [])];
+  const ready = components.some((c) => c.type === 'Ready') ? [] : [summarizeReady(components)];
+  for (const c of [...components, ...informational, ...ready, ...kstatusConditions(components)])
+    list = setCondition(list, c, now, generation);
+  return list;
 }

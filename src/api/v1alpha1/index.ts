@@ -67,14 +67,19 @@ export const TENANT: KindDefinition = {
   spec: tenantSpecSchema,
   status: tenantStatusSchema,
   printerColumns: [
-    { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'Service tier.' },
+    {
+      name: 'Tier',
+      type: 'string',
+      jsonPath: '.status.tier',
+      description: 'Service tier that runs now (spec.tier once its change is applied).',
+    },
     { name: 'Environment', type: 'string', jsonPath: '.spec.environment', description: 'Environment kind.' },
     { name: 'Region', type: 'string', jsonPath: '.spec.region', description: 'Azure region of the data.' },
     ...readyColumns,
     {
       name: 'Pending',
       type: 'string',
-      jsonPath: '.status.maintenance.pendingChanges',
+      jsonPath: '.status.maintenance.pendingSummary',
       description: 'Disruptive changes waiting for the maintenance window.',
       priority: 1,
     },

@@ -109,7 +109,12 @@ export const tenantSpecSchema = z
       .max(32)
       .regex(/^[A-Za-z][A-Za-z0-9-]*$/)
       .optional()
-      .describe('Data-residency zone (for example "EU"); the region must belong to it. Defaults to the zone of the region.'),
+      .describe(
+        'Data-residency zone (for example "EU"); the region must belong to it. Defaults to the zone of the region. Immutable, like the region: set it at creation or never.',
+      )
+      .meta({
+        'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'dataResidency is immutable (data residency)' }],
+      }),
     application: applicationSchema,
     ingress: ingressSchema,
     secrets: z
@@ -139,6 +144,13 @@ export const tenantSpecSchema = z
         rule: "self.environment != 'Production' || self.application.version != 'latest'",
         message: 'Production tenants must pin an application version, not "latest"',
         fieldPath: '.application.version',
+      },
+      {
+        // The field's own rule covers a change; this one covers adding or removing it later, which
+        // would move the tenant's data to another zone just the same.
+        rule: 'has(self.dataResidency) == has(oldSelf.dataResidency)',
+        message: 'dataResidency is immutable (data residency): it cannot be added or removed after creation',
+        fieldPath: '.dataResidency',
       },
     ],
   });
@@ -185,6 +197,10 @@ export const tenantStatusSchema = z
     observedGeneration: z.number().int().optional().describe('The metadata.generation the status reflects.'),
     conditions: conditionsField,
     namespace: z.string().optional().describe('The namespace that holds the tenant’s workloads.'),
+    tier: z
+      .enum(TIERS)
+      .optional()
+      .describe('The tier that runs now; differs from spec.tier while a tier change waits for the maintenance window.'),
     url: z.string().optional().describe('The address the tenant is reached at.'),
     azure: z
       .object({
@@ -224,6 +240,10 @@ export const tenantStatusSchema = z
         nextWindowOpens: z.string().optional().describe('When the next maintenance window opens (RFC 3339).'),
         nextWindowCloses: z.string().optional().describe('When that window closes (RFC 3339).'),
         pendingChanges: z.array(z.string()).optional().describe('Disruptive changes waiting for the window.'),
+        pendingSummary: z
+          .string()
+          .optional()
+          .describe('The waiting changes in one line, for `kubectl get` (a list column prints as escaped JSON).'),
         pendingSince: z.string().optional().describe('When the oldest pending change was first held.'),
         windowOpen: z.boolean().optional().describe('Whether the tenant’s maintenance window is open now.'),
         emergencyApplied: z

@@ -67,6 +67,36 @@ function comparableRules(rules: unknown): unknown[] {
   }));
 }
 
+type ComparableRule = {
+  name: unknown;
+  priority: unknown;
+  action: unknown;
+  matchConditions: { operator: unknown; negationConditon: unknown; matchValues: unknown }[];
+};
+
+/** `name: IPMatch not [a, b]` for people: what a rule matches, in one line. */
+function ruleSummary(rule: ComparableRule): string {
+  const matches = rule.matchConditions.map(
+    (m) => `${m.operator}${m.negationConditon ? ' not' : ''} [${(Array.isArray(m.matchValues) ? m.matchValues : []).join(', ')}]`,
+  );
+  return `${String(rule.name)} (priority ${String(rule.priority)}, ${String(rule.action)} ${matches.join(' and ')})`;
+}
+
+/** What a custom-rule update changes, rule by rule: added, removed, or old -> new. */
+export function describeCustomRuleChanges(observed: unknown, desired: unknown): string[] {
+  const before = new Map((comparableRules(observed) as ComparableRule[]).map((r) => [String(r.name), r]));
+  const after = new Map((comparableRules(desired) as ComparableRule[]).map((r) => [String(r.name), r]));
+  const lines: string[] = [];
+  for (const [name, rule] of after) {
+    const old = before.get(name);
+    if (!old) lines.push(`custom rule added: ${ruleSummary(rule)}`);
+    else if (stableStringify(old) !== stableStringify(rule))
+      lines.push(`custom rule ${ruleSummary(old)} -> ${ruleSummary(rule)}`);
+  }
+  for (const [name, rule] of before) if (!after.has(name)) lines.push(`custom rule removed: ${ruleSummary(rule)}`);
+  return lines;
+}
+
 export const wafPolicyKind: ResourceKind<WafPolicyParams> = {
   type: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
   label: 'WAF policy',
@@ -88,6 +118,13 @@ export const wafPolicyKind: ResourceKind<WafPolicyParams> = {
       fields.push('customRules');
     return fields;
   },
+  describeChange: (p, observed, fields) =>
+    fields.flatMap((field) => {
+      const o = props(observed);
+      if (field === 'mode') return [`mode ${String((o.policySettings as { mode?: unknown } | undefined)?.mode)} -> ${p.mode}`];
+      if (field === 'customRules') return describeCustomRuleChanges(o.customRules, p.customRules);
+      return [field];
+    }),
   update: (p, observed, fields) =>
     fields.includes('location')
       ? undefined
