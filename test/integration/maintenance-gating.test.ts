@@ -4,6 +4,7 @@
  * the clock enters the window; non-disruptive changes apply at once; the emergency annotation
  * applies at once and leaves an Event; a pending change survives an operator restart.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { textDigest } from '../../src/observability/redaction.ts';
 import type { Operator } from '../../src/operator.ts';
@@ -99,8 +100,18 @@ describe('maintenance gating', () => {
     const t = await waitForTenant('UpdatePending', (x) => condition(x, 'UpdatePending')?.status === 'True');
     expect(condition(t, 'UpdatePending')).toMatchObject({
       reason: 'WaitingForWindow',
-      message: 'version 1.0.0 -> 1.1.0: held until the maintenance window opens at 2026-11-25T01:00:00Z.',
+      message:
+        'version 1.0.0 -> 1.1.0: held until the maintenance window opens at 2026-11-25T01:00:00Z. To apply now, annotate the Tenant tenancy.dev/apply-now="<reason>" (recorded as an emergency change).',
     });
+    // Held for its window is settled, not in progress: Flux (kstatus) and Argo CD agree on that.
+    expect(condition(t, 'Reconciling')?.status).toBe('False');
+    expect(condition(t, 'Stalled')?.status).toBe('False');
+    // kubectl prints the pending change as text (a list column would print escaped JSON: \u003e).
+    const wide = execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenant', t.metadata.name, '-o', 'wide'], {
+      encoding: 'utf8',
+    });
+    expect(wide).toContain('version 1.0.0 -> 1.1.0');
+    expect(wide).not.toContain('\\u003e');
     expect(t.status?.maintenance).toMatchObject({
       pendingChanges: ['version 1.0.0 -> 1.1.0'],
       nextWindowOpens: '2026-11-25T01:00:00Z',
@@ -120,6 +131,29 @@ describe('maintenance gating', () => {
       nextOpening: '2026-11-25T01:00:00Z',
       nextClosing: '2026-11-25T04:00:00Z',
     });
+  });
+
+  test('a held tier change: status.tier and kubectl’s TIER column show the tier that runs, not the one asked for', async () => {
+    const small = tenant('gated-tier', { tier: 'Small' }) as KubeObject & { spec: Record<string, unknown> };
+    small.spec.maintenanceWindowRef = { name: 'gate-window' };
+    await admin.apply(typeOf('Tenant'), small, 'test');
+    await waitFor('gated-tier isolated', async () => {
+      const x = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'gated-tier');
+      return condition(x, 'NamespaceReady')?.status === 'True';
+    });
+    await admin.apply(typeOf('Tenant'), { ...small, spec: { ...small.spec, tier: 'Medium' } }, 'test');
+    const held = await waitFor('tier change held', async () => {
+      const x = await admin.get<TenantWithStatus & { status?: { tier?: string } }>(typeOf('Tenant'), 'gated-tier');
+      return condition(x, 'UpdatePending')?.status === 'True' && x.status?.observedGeneration === x.metadata.generation
+        ? x
+        : undefined;
+    });
+    expect(held.status?.tier).toBe('Small');
+    const row = execFileSync('kubectl', ['--kubeconfig', info.adminKubeconfig, 'get', 'tenant', 'gated-tier', '--no-headers'], {
+      encoding: 'utf8',
+    });
+    expect(row).toMatch(/^gated-tier\s+Small\s+/);
+    await admin.delete(typeOf('Tenant'), 'gated-tier');
   });
 
   test('a non-disruptive change applies at once while the version still waits', async () => {
