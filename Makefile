@@ -49,6 +49,7 @@ test-integration: controlplane node tools
 check: typecheck lint
 	node hack/generate-crds.ts --check
 	node hack/sync-chart.ts --check
+	node hack/generate-docs.ts --check
 
 typecheck:
 	npx tsc --noEmit -p tsconfig.json
@@ -60,6 +61,7 @@ lint:
 crds:
 	node hack/generate-crds.ts
 	node hack/sync-chart.ts
+	node hack/generate-docs.ts
 
 ## chart: re-derive the chart's and config/'s generated files (CRDs, RBAC, alerts, dashboard, values schema)
 chart:
