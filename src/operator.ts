@@ -251,6 +251,7 @@ export class Operator {
    */
   readonly #queueOwner = (type: string, obj: KubeObject, previous?: KubeObject): void => {
     const hash = (o: KubeObject | undefined) => o?.metadata.annotations?.[DESIRED_HASH_ANNOTATION];
+    if (type === 'delete') this.ctx.applier.noteDeletion(obj);
     const ours = hash(obj) !== undefined && (type === 'add' || (type === 'update' && hash(previous) !== hash(obj)));
     if (ours) return;
     const tenant = obj.metadata.labels?.[TENANT_LABEL];

@@ -51,6 +51,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly driftRepaired = new Counter({
+    name: 'tenant_operator_drift_repaired_total',
+    help: 'Changes made outside the operator (by hand) that the operator undid, by source (kubernetes, azure) and kind.',
+    labelNames: ['source', 'kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly leader = new Gauge({
     name: 'tenant_operator_leader',
     help: '1 while this replica holds the leader lease.',

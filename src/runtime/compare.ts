@@ -39,3 +39,18 @@ export function isContainedIn(desired: unknown, observed: unknown): boolean {
   }
   return desired === observed;
 }
+
+/**
+ * Where `observed` departs from `desired` (the fields `isContainedIn` compares), as dotted paths
+ * cut at `depth` levels (`spec.egress`), for people: which fields someone changed by hand.
+ */
+export function differingPaths(desired: unknown, observed: unknown, depth = 2, prefix = ''): string[] {
+  if (isContainedIn(desired, observed)) return [];
+  const here = prefix === '' ? '(object)' : prefix;
+  if (depth === 0 || desired === null || typeof desired !== 'object' || Array.isArray(desired)) return [here];
+  if (observed === null || typeof observed !== 'object' || Array.isArray(observed)) return [here];
+  const obs = observed as Record<string, unknown>;
+  return Object.entries(desired as Record<string, unknown>).flatMap(([k, v]) =>
+    differingPaths(v, obs[k], depth - 1, prefix === '' ? k : `${prefix}.${k}`),
+  );
+}

@@ -100,6 +100,11 @@ export interface AzureStepResult {
   failure?: AzureFailure | undefined;
   /** Look again this soon: an operation runs, or a resource is still becoming ready. */
   requeueAfterMs?: number | undefined;
+  /**
+   * Writes that undid a change made outside the operator: the plan is the one a full pass last
+   * verified (`status.azure.verified`), so a difference now can only come from someone else.
+   */
+  drift?: ArmChange[] | undefined;
 }
 
 /** What letting go of a tenant's Azure side reports (one step per pass). */
@@ -269,6 +274,7 @@ export class TenantAzureStep {
       },
       failure,
       requeueAfterMs: pass.converged ? undefined : nextLook(pass, now.getTime(), pollMs),
+      ...(previous?.verified?.fingerprint === fingerprint && pass.changes.length > 0 ? { drift: pass.changes } : {}),
     };
   }
 

@@ -210,6 +210,13 @@ export class TenantReconciler implements Reconciler {
           const result = await azure.reconcile(p.tenant, plan, signal);
           p.azure = result.facts;
           p.azureStep = result;
+          for (const change of result.drift ?? [])
+            this.#reportDrift(
+              p.tenant,
+              'azure',
+              change.label,
+              `Azure ${change.label} ${change.id.split('/').pop()}: ${change.what.join(', ')}`,
+            );
           if (result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)) {
             this.ctx.recorder
               .event(p.tenant as unknown as KubeObject, 'Warning', result.failure.reason, result.failure.message)
@@ -442,12 +449,13 @@ export class TenantReconciler implements Reconciler {
   }
 
   async #apply(pass: Pass, desired: KubeObject, observed: KubeObject | undefined): Promise<KubeObject> {
-    const { outcome, object } = await this.ctx.applier.apply(desired, observed);
+    const { outcome, object, drift } = await this.ctx.applier.apply(desired, observed);
     if (outcome === 'applied') {
       const cache = desired.kind === 'Namespace' ? this.ctx.caches.namespaces : this.ctx.caches.owned.get(desired.kind);
       cache?.observe(object);
       const ref = `${desired.kind} ${desired.metadata.namespace ? `${desired.metadata.namespace}/` : ''}${desired.metadata.name}`;
       pass.written.push(ref);
+      if (drift) this.#reportDrift(pass.tenant, 'kubernetes', desired.kind, `${ref}: ${describeDrift(drift)}`);
       this.ctx.recorder.audit({
         subject: { kind: 'Tenant', name: pass.tenant.metadata.name, generation: pass.tenant.metadata.generation },
         action: `${observed ? 'update' : 'create'} ${ref}`,
@@ -455,6 +463,19 @@ export class TenantReconciler implements Reconciler {
       });
     }
     return object;
+  }
+
+  /**
+   * A repair of someone else's change: production is not meant to be edited by hand, so it is
+   * reported (Warning Event, audit line, metric by kind), not only undone.
+   */
+  #reportDrift(tenant: Tenant, source: 'kubernetes' | 'azure', kind: string, what: string): void {
+    const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
+    this.ctx.recorder.audit({ subject, action: `repair drift (${source}) ${what}`, result: 'ok' });
+    this.ctx.metrics.driftRepaired.inc({ source, kind });
+    this.ctx.recorder
+      .event(tenant as unknown as KubeObject, 'Warning', 'DriftRepaired', `Changed outside the operator, restored: ${what}`)
+      .catch(() => {});
   }
 
   /** Deletes objects of `kinds` the operator made for this tenant that are no longer desired. */
@@ -650,6 +671,12 @@ export class TenantReconciler implements Reconciler {
     const all = [...components, { type: 'Ready', status: components.every((c) => c.status === 'True') ? 'True' : 'False' }];
     for (const c of all) this.ctx.metrics.tenantCondition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
   }
+}
+
+/** Pure: `deleted`, or `fields spec.egress, metadata.labels changed`, for a drift report. */
+export function describeDrift(paths: readonly string[]): string {
+  if (paths.includes('deleted')) return 'deleted by hand';
+  return `${paths.join(', ')} changed by hand`;
 }
 
 /**

@@ -188,6 +188,18 @@ describe('drift', () => {
     await waitForReady(admin, 'drift');
   });
 
+  /** The tenant's DriftRepaired Warning events (cluster-scoped objects' events live in `default`). */
+  const driftReports = async () =>
+    (
+      await admin.request<{ items: { reason?: string; type?: string; message?: string }[] }>(
+        'GET',
+        '/api/v1/namespaces/default/events?fieldSelector=involvedObject.kind=Tenant,involvedObject.name=drift,reason=DriftRepaired',
+      )
+    ).items.map((e) => `${e.type}: ${e.message}`);
+  const driftCount = async (kind: string) =>
+    (await operator.metrics.driftRepaired.get()).values.find((v) => v.labels.kind === kind && v.labels.source === 'kubernetes')
+      ?.value ?? 0;
+
   test('a deleted NetworkPolicy is restored', async () => {
     const before = await admin.get(NP, 'default-deny', 'tenant-drift-dev');
     await admin.delete(NP, 'default-deny', 'tenant-drift-dev');
@@ -196,9 +208,18 @@ describe('drift', () => {
       return np && np.metadata.uid !== before.metadata.uid ? np : undefined;
     });
     expect(restored.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    // Repaired and reported: production is not edited by hand silently.
+    const reports = await waitFor('drift reported', async () => {
+      const r = await driftReports();
+      return r.some((m) => m.includes('default-deny')) ? r : undefined;
+    });
+    expect(reports.find((m) => m.includes('default-deny'))).toBe(
+      'Warning: Changed outside the operator, restored: NetworkPolicy tenant-drift-dev/default-deny: deleted by hand',
+    );
   });
 
-  test('a hand-edited quota is put back', async () => {
+  test('a hand-edited quota is put back, and the edit is reported with its fields and counted', async () => {
+    const before = await driftCount('ResourceQuota');
     await admin.request('PATCH', '/api/v1/namespaces/tenant-drift-dev/resourcequotas/tenant-quota', {
       body: { spec: { hard: { pods: '999' } } },
       contentType: 'application/merge-patch+json',
@@ -212,6 +233,14 @@ describe('drift', () => {
       return q.spec.hard.pods === '20' ? q : undefined;
     });
     expect(fixed.spec.hard.pods).toBe('20');
+    const reports = await waitFor('quota drift reported', async () => {
+      const r = await driftReports();
+      return r.some((m) => m.includes('tenant-quota')) ? r : undefined;
+    });
+    expect(reports.find((m) => m.includes('tenant-quota'))).toBe(
+      'Warning: Changed outside the operator, restored: ResourceQuota tenant-drift-dev/tenant-quota: spec.hard changed by hand',
+    );
+    expect(await driftCount('ResourceQuota')).toBe(before + 1);
   });
 
   test('a removed isolation label on the namespace is put back', async () => {

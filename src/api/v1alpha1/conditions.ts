@@ -183,6 +183,8 @@ export const EVENT_REASONS = {
   Deleted: 'The tenant’s namespace (and Azure resources) were deleted.',
   Releasing: 'The tenant is being deleted with `deletionPolicy: Retain`: what will be kept.',
   Released: 'The tenant’s namespace and Azure resources were kept, marked as orphaned.',
+  DriftRepaired:
+    'Something the operator owns was changed or deleted outside it (by hand) and was restored: which object and fields, in the message.',
   AzureDeleteFailed: 'Deleting the tenant’s Azure resources failed; retried (the condition says why).',
   AzureReleaseFailed: 'Releasing the tenant’s Azure resources failed; retried (the condition says why).',
 } as const;

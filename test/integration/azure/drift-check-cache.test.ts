@@ -149,6 +149,20 @@ describe('a verified Azure check is trusted for the drift-check interval', () =>
     clock.advance(1800 * 1000);
     await touch('after the interval');
     expect((await clients.sql.servers.get(resourceGroup, serverName)).publicNetworkAccess).toBe('Disabled');
+    // Reported, not only repaired.
+    const reports = await waitFor('Azure drift reported', async () => {
+      const events = await admin.request<{ items: { type?: string; message?: string }[] }>(
+        'GET',
+        `/api/v1/namespaces/default/events?fieldSelector=involvedObject.kind=Tenant,involvedObject.name=${NAME},reason=DriftRepaired`,
+      );
+      return events.items.length > 0 ? events.items.map((e) => `${e.type}: ${e.message}`) : undefined;
+    });
+    expect(
+      reports.some(
+        (m) =>
+          m.startsWith('Warning: Changed outside the operator, restored: Azure SQL server') && m.includes('publicNetworkAccess'),
+      ),
+    ).toBe(true);
   });
 
   test('a change to what the tenant asks of Azure is applied at once', async () => {
