@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isValidTimeZone } from './maintenance/zoned-time.ts';
 import { canonicalQuantity } from './runtime/quantity.ts';
 
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.1.0.0/16');
@@ -234,6 +235,26 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(64).default(4),
     defaultBackupPolicy: z.string().default('default'),
     defaultMaintenanceWindow: z.string().default('default'),
+    /**
+     * Advance notice and local time for maintenance. `noticeHours`: a disruptive change lands only
+     * in a window opening at least this long after it was first seen (and announced); 0 turns the
+     * rule off. `regionTimeZones`: the IANA zone of each Azure region; a tenant on the default
+     * window gets it in its region's local time ("02:00" is 02:00 where the customer is), a tenant
+     * naming its own window gets that window's zone. A region not listed keeps the window's zone.
+     */
+    maintenance: z
+      .object({
+        noticeHours: z
+          .number()
+          .min(0)
+          .max(24 * 60)
+          .default(72),
+        regionTimeZones: z
+          .record(z.string(), z.string().refine(isValidTimeZone, 'must be an IANA time-zone name'))
+          .default(() => ({ ...DEFAULT_REGION_TIME_ZONES })),
+      })
+      .strict()
+      .default(() => ({ noticeHours: 72, regionTimeZones: { ...DEFAULT_REGION_TIME_ZONES } })),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),
@@ -306,6 +327,38 @@ export const DEFAULT_TIERS: OperatorConfig['tiers'] = {
     replicas: { production: 4, other: 2 },
     sql: { skuName: 'BC_Gen5', tier: 'BusinessCritical', capacity: 8 },
   },
+};
+
+/** The local time zone of each Azure region (where its customers usually are). */
+export const DEFAULT_REGION_TIME_ZONES: Readonly<Record<string, string>> = {
+  westeurope: 'Europe/Amsterdam',
+  northeurope: 'Europe/Dublin',
+  francecentral: 'Europe/Paris',
+  germanywestcentral: 'Europe/Berlin',
+  swedencentral: 'Europe/Stockholm',
+  norwayeast: 'Europe/Oslo',
+  switzerlandnorth: 'Europe/Zurich',
+  switzerlandwest: 'Europe/Zurich',
+  uksouth: 'Europe/London',
+  ukwest: 'Europe/London',
+  eastus: 'America/New_York',
+  eastus2: 'America/New_York',
+  centralus: 'America/Chicago',
+  westus: 'America/Los_Angeles',
+  westus2: 'America/Los_Angeles',
+  westus3: 'America/Phoenix',
+  canadacentral: 'America/Toronto',
+  canadaeast: 'America/Toronto',
+  brazilsouth: 'America/Sao_Paulo',
+  australiaeast: 'Australia/Sydney',
+  australiasoutheast: 'Australia/Melbourne',
+  southeastasia: 'Asia/Singapore',
+  eastasia: 'Asia/Hong_Kong',
+  japaneast: 'Asia/Tokyo',
+  koreacentral: 'Asia/Seoul',
+  centralindia: 'Asia/Kolkata',
+  uaenorth: 'Asia/Dubai',
+  southafricanorth: 'Africa/Johannesburg',
 };
 
 /**

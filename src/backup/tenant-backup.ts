@@ -26,7 +26,8 @@ import {
   type RestorePointsObserved,
 } from '../azure/sql-backups.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
-import { isWithinWindow, nextWindow, type WindowSchedule } from '../maintenance/window.ts';
+import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
+import { isWithinWindow, nextWindow } from '../maintenance/window.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import { tenantAzureNames } from '../tenant/azure-names.ts';
@@ -300,13 +301,15 @@ export class TenantBackup {
 
   /** Whether the window drills wait for is open now, and when it opens next. */
   #window(tenant: Tenant, targets: BackupTargets, now: Date): NonNullable<DrillSettings['window']> {
-    const name =
-      targets.drill.maintenanceWindowRef ?? tenant.spec.maintenanceWindowRef?.name ?? this.ctx.config.defaultMaintenanceWindow;
-    const raw = this.ctx.caches.maintenanceWindows.get(name);
+    const { name, schedule } = resolveTenantWindow(
+      tenant,
+      this.ctx.config,
+      (n) => this.ctx.caches.maintenanceWindows.get(n),
+      targets.drill.maintenanceWindowRef ?? tenant.spec.maintenanceWindowRef?.name,
+    );
     const description = `MaintenanceWindow ${name}`;
-    if (!raw) return { open: false, nextOpensAt: undefined, description: `${description} (which does not exist)` };
+    if (!schedule) return { open: false, nextOpensAt: undefined, description: `${description} (which does not exist)` };
     try {
-      const schedule = raw.spec as WindowSchedule;
       return { open: isWithinWindow(schedule, now), nextOpensAt: nextWindow(schedule, now)?.opensAt, description };
     } catch {
       return { open: false, nextOpensAt: undefined, description: `${description} (whose schedule is invalid)` };

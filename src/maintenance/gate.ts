@@ -4,6 +4,8 @@
  * maintenance window; everything else (labels, allow-lists, secrets, backup retention) applies at
  * once. A tenant never provisioned before gets everything at once: there is nothing to disrupt.
  * An emergency annotation `tenancy.dev/apply-now: "<reason>"` applies at once, once per reason.
+ * Advance notice: a held change lands only in a window that opens at least the notice period after
+ * the change was first seen (announced); a window already open, or opening sooner, is skipped.
  * Pure: the caller supplies what is running, the window schedule and the time.
  */
 import type { Tier } from '../api/v1alpha1/tenant.ts';
@@ -38,6 +40,7 @@ export type GateReason =
   | 'WindowOpen'
   | 'EmergencyOverride'
   | 'WaitingForWindow'
+  | 'WaitingForNotice'
   | 'MaintenanceWindowNotFound'
   | 'InvalidMaintenanceWindow'
   | 'NoUpcomingWindow';
@@ -53,6 +56,10 @@ export interface GateInput {
   emergencyReason?: string | undefined;
   /** The apply-now value already honoured (from status, as emergencyReasonRecord), so one annotation is one override. */
   emergencyConsumed?: string | undefined;
+  /** When the changes that would wait were first seen and announced (now, for a change not seen before). */
+  announcedAt?: Date | undefined;
+  /** Advance notice owed before a window may apply them; 0 or undefined: none. */
+  noticeMs?: number | undefined;
 }
 
 export interface GateDecision {
@@ -63,7 +70,10 @@ export interface GateDecision {
   /** Changes applied by this decision (for events and the audit trail). */
   applying: string[];
   reason: GateReason;
-  /** The window open now, or else the next one (undefined when none is known). */
+  /**
+   * The window open now, or else the next one (undefined when none is known); while changes wait,
+   * the window they are scheduled for (the first that respects the advance notice).
+   */
   window: WindowInterval | undefined;
   /** Whether `window` is open at `now`. */
   open: boolean;
@@ -109,6 +119,14 @@ export function decideDisruptiveChanges(input: GateInput): GateDecision {
     return decide('EmergencyOverride', true);
   if (!schedule) return decide('MaintenanceWindowNotFound', false);
   if (scheduleError) return decide('InvalidMaintenanceWindow', false);
+  // The first instant a window may open and still give the announced notice.
+  const eligibleFrom = input.announcedAt && input.noticeMs ? input.announcedAt.getTime() + input.noticeMs : -Infinity;
+  if (window && window.opensAt.getTime() < eligibleFrom) {
+    const tooSoon = open;
+    window = nextWindow(schedule, new Date(Math.max(now.getTime(), eligibleFrom - 1)));
+    open = false;
+    if (tooSoon) return decide(window ? 'WaitingForNotice' : 'NoUpcomingWindow', false);
+  }
   if (open) return decide('WindowOpen', true);
   return decide(window ? 'WaitingForWindow' : 'NoUpcomingWindow', false);
 }

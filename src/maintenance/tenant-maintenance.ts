@@ -21,11 +21,13 @@ export function updatePendingCondition(gate: GateDecision): ConditionInput {
   const until =
     gate.reason === 'WaitingForWindow' && gate.window
       ? `until the maintenance window opens at ${isoSeconds(gate.window.opensAt)}`
-      : gate.reason === 'MaintenanceWindowNotFound'
-        ? 'because the referenced MaintenanceWindow does not exist (create it)'
-        : gate.reason === 'InvalidMaintenanceWindow'
-          ? 'because the MaintenanceWindow is invalid (fix its schedule)'
-          : 'because no maintenance window opens in the next two years';
+      : gate.reason === 'WaitingForNotice' && gate.window
+        ? `until the maintenance window opening at ${isoSeconds(gate.window.opensAt)}: the window open now comes too soon after the change was announced (advance notice)`
+        : gate.reason === 'MaintenanceWindowNotFound'
+          ? 'because the referenced MaintenanceWindow does not exist (create it)'
+          : gate.reason === 'InvalidMaintenanceWindow'
+            ? 'because the MaintenanceWindow is invalid (fix its schedule)'
+            : 'because no maintenance window opens in the next two years';
   const override = `To apply now, annotate the Tenant ${APPLY_NOW_ANNOTATION}="<reason>" (recorded as an emergency change).`;
   return {
     type: 'UpdatePending',
@@ -91,6 +93,11 @@ export function maintenanceStatus(
           pendingChanges: gate.pending,
           pendingSummary: gate.pending.join('; '),
           pendingSince: previous?.pendingSince ?? isoSeconds(now),
+          // When exactly these changes were first seen: the advance notice runs from here.
+          announcedAt:
+            previous?.announcedAt && (previous.pendingChanges ?? []).join('|') === gate.pending.join('|')
+              ? previous.announcedAt
+              : isoSeconds(now),
         }
       : {}),
     ...(emergencyApplied ? { emergencyApplied } : {}),

@@ -13,10 +13,10 @@ import { type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
 import { desiredRetention } from '../backup/retention.ts';
 import type { TenantBackup, TenantBackupResult } from '../backup/tenant-backup.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
-import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
+import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, disruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
 import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
-import type { WindowSchedule } from '../maintenance/window.ts';
+import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
@@ -435,16 +435,26 @@ export class TenantReconciler implements Reconciler {
 
   #decideDisruptiveChanges(tenant: Tenant): GateDecision {
     const { config, caches, clock } = this.ctx;
-    const windowName = tenant.spec.maintenanceWindowRef?.name ?? config.defaultMaintenanceWindow;
-    const window = caches.maintenanceWindows.get(windowName);
+    const window = resolveTenantWindow(tenant, config, (n) => caches.maintenanceWindows.get(n));
     const namespace = caches.namespaces.get(tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config));
+    const desired = desiredSettings(tenant);
+    const running = runningSettings(namespace);
+    const now = clock.now();
+    // The notice runs from when these very changes were first seen: a new or different change
+    // is announced afresh, so customers always hear of what will land.
+    const previous = tenant.status?.maintenance;
+    const changes = running ? disruptiveChanges(running, desired) : [];
+    const seenBefore = changes.length > 0 && changes.join('|') === (previous?.pendingChanges ?? []).join('|');
+    const announcedAt = seenBefore && previous?.announcedAt ? new Date(previous.announcedAt) : now;
     return decideDisruptiveChanges({
-      desired: desiredSettings(tenant),
-      running: runningSettings(namespace),
-      schedule: window ? (window.spec as WindowSchedule) : undefined,
-      now: clock.now(),
+      desired,
+      running,
+      schedule: window.schedule,
+      now,
       emergencyReason: tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION],
-      emergencyConsumed: tenant.status?.maintenance?.emergencyApplied,
+      emergencyConsumed: previous?.emergencyApplied,
+      announcedAt,
+      noticeMs: config.maintenance.noticeHours * 3600_000,
     });
   }
 

@@ -32,6 +32,8 @@ const EMERGENCY_REASON = `CVE-2026-4242 hotfix, approved https://git.example/o/r
 const SUNDAY = '2026-11-22T12:00:00Z';
 const IN_WINDOW = '2026-11-25T02:00:00Z'; // Wednesday 03:00 in Amsterdam
 const clock = new ManualClock(SUNDAY);
+/** These tests are about windows, not advance notice (the last describe): no notice owed. */
+const NO_NOTICE = { maintenance: { noticeHours: 0 } };
 let admin: KubeClient;
 let operator: Operator;
 
@@ -81,7 +83,7 @@ beforeAll(async () => {
     },
     'test',
   );
-  operator = await startOperator({ info, leaseName: 'gating', clock });
+  operator = await startOperator({ info, leaseName: 'gating', clock, config: NO_NOTICE });
   await admin.apply(typeOf('Tenant'), gated('1.0.0'), 'test');
   await waitForReady(admin, 'gated');
 });
@@ -215,7 +217,7 @@ describe('maintenance gating', () => {
 
   test('a pending change survives an operator restart and is applied in the next window', async () => {
     await operator.stop();
-    operator = await startOperator({ info, leaseName: 'gating', clock });
+    operator = await startOperator({ info, leaseName: 'gating', clock, config: NO_NOTICE });
     const stillPending = await waitForTenant('still pending', (x) => condition(x, 'UpdatePending')?.status === 'True');
     expect(stillPending.status?.maintenance?.pendingChanges).toEqual(['version 1.1.1 -> 1.2.0']);
     expect(await appliedVersion()).toBe('1.1.1');
@@ -231,4 +233,61 @@ describe('maintenance gating', () => {
     );
     await waitFor('applied after restart', async () => (await appliedVersion()) === '1.2.0', 45_000);
   }, 60_000);
+});
+
+describe('advance notice (72 hours)', () => {
+  const NEXT_WEEK_IN_WINDOW = '2026-12-02T02:00:00Z';
+  const noticed = (version: string, touch?: string) => {
+    const t = tenant('noticed', { version }) as KubeObject & { spec: Record<string, unknown> };
+    t.spec.maintenanceWindowRef = { name: 'gate-window' };
+    if (touch) t.metadata.labels = { touched: touch };
+    return t;
+  };
+  const get = () => admin.get<GatedTenant & { status?: { maintenance?: { announcedAt?: string } } }>(typeOf('Tenant'), 'noticed');
+  const appliedNoticed = async () =>
+    (await admin.get(typeOf('Namespace'), 'tenant-noticed-dev')).metadata.annotations?.['tenancy.dev/application']
+      ?.split(':')
+      .pop();
+
+  beforeAll(async () => {
+    await operator.stop();
+    clock.set(SUNDAY);
+    operator = await startOperator({ info, leaseName: 'gating', clock, config: { maintenance: { noticeHours: 72 } } });
+    await admin.apply(typeOf('Tenant'), noticed('1.0.0'), 'test');
+    await waitForReady(admin, 'noticed');
+  });
+
+  test('a change seen 61 hours before the next window is announced for the window after it', async () => {
+    await admin.apply(typeOf('Tenant'), noticed('2.0.0'), 'test');
+    const held = await waitFor('announced', async () => {
+      const t = await get();
+      return condition(t, 'UpdatePending')?.status === 'True' && t.status?.observedGeneration === t.metadata.generation
+        ? t
+        : undefined;
+    });
+    expect(held.status?.maintenance).toMatchObject({ announcedAt: SUNDAY, nextWindowOpens: '2026-12-02T01:00:00Z' });
+    const announced = await waitFor('announcement event', async () => {
+      const list = await admin.request<{ items: { reason: string; message: string; involvedObject: { name: string } }[] }>(
+        'GET',
+        '/api/v1/namespaces/default/events',
+      );
+      return list.items.find((e) => e.reason === 'UpdatePending' && e.involvedObject.name === 'noticed');
+    });
+    expect(announced.message).toContain('2026-12-02T01:00:00');
+  });
+
+  test('the window that opens too soon does not apply it, the next one does', async () => {
+    clock.set(IN_WINDOW);
+    await admin.apply(typeOf('Tenant'), noticed('2.0.0', 'in-first-window'), 'test');
+    const tooSoon = await waitFor('still held in the first window', async () => {
+      const t = await get();
+      return condition(t, 'UpdatePending')?.reason === 'WaitingForNotice' ? t : undefined;
+    });
+    expect(condition(tooSoon, 'UpdatePending')?.message).toContain('advance notice');
+    expect(await appliedNoticed()).toBe('1.0.0');
+
+    clock.set(NEXT_WEEK_IN_WINDOW);
+    await admin.apply(typeOf('Tenant'), noticed('2.0.0', 'in-second-window'), 'test');
+    await waitFor('applied in the second window', async () => (await appliedNoticed()) === '2.0.0');
+  });
 });

@@ -86,10 +86,14 @@ export const REASONS = {
     'progress',
     'Disruptive changes wait for the tenant’s maintenance window (or `tenancy.dev/apply-now`).',
   ),
+  WaitingForNotice: entry(
+    'progress',
+    'A window is open, but too soon after the change was announced (advance notice): it lands in a later window.',
+  ),
   EmergencyOverride: entry('progress', 'Held changes are being applied now through `tenancy.dev/apply-now`.'),
   FirstProvisioning: entry('progress', 'A new tenant is created at once; maintenance windows govern later changes.'),
   WindowOpen: entry('progress', 'The maintenance window is open; held changes are being applied.'),
-  NoUpcomingWindow: entry('platform', 'The MaintenanceWindow never opens again: held changes wait forever; fix its schedule.'),
+  NoUpcomingWindow: entry('spec', 'The MaintenanceWindow never opens again: held changes wait forever; fix its schedule.'),
   NoDrillYet: entry('progress', 'No restore drill has run yet; the first runs in the next maintenance window.'),
   DrillStarted: entry('progress', 'A restore drill has started.'),
   DrillRunning: entry('progress', 'A restore drill is running.'),
@@ -272,17 +276,24 @@ export function isCatalogued(reason: string): reason is Reason {
 
 /**
  * Pure: the `Reconciling` and `Stalled` conditions that kstatus (Flux) reads, from the
- * conditions that decide Ready (`components`). Stalled is True when a component is not True for a
- * reason only a person can fix (`spec` or `platform`); otherwise Reconciling is True while a
- * component is not True. Both False means the operator is done with this generation. A change held
- * for its maintenance window is settled, not in progress: Ready says what runs, UpdatePending what waits.
+ * conditions that decide Ready (`components`) and the UpdatePending condition, if any. Stalled is
+ * True when a component is not True for a reason only a person can fix (`spec` or `platform`), or
+ * when a held change can never land without one (its MaintenanceWindow missing, invalid, or never
+ * opening again); otherwise Reconciling is True while a component is not True. Both False means
+ * the operator is done with this generation: a change held for a window that will open is settled,
+ * not in progress (Ready says what runs, UpdatePending what waits and until when).
  */
-export function kstatusConditions(components: readonly ConditionInput[]): [ConditionInput, ConditionInput] {
-  const notTrue = components.filter((c) => c.status !== 'True');
-  const stuck = notTrue.find((c) => {
+export function kstatusConditions(
+  components: readonly ConditionInput[],
+  updatePending?: ConditionInput,
+): [ConditionInput, ConditionInput] {
+  const needsPerson = (c: ConditionInput) => {
     const cls = reasonClass(c.reason);
     return cls === 'spec' || cls === 'platform';
-  });
+  };
+  const notTrue = components.filter((c) => c.status !== 'True');
+  const stuck =
+    notTrue.find(needsPerson) ?? (updatePending?.status === 'True' && needsPerson(updatePending) ? updatePending : undefined);
   if (stuck) {
     return [
       { type: 'Stalled', status: 'True', reason: stuck.reason, message: `${stuck.type}: ${stuck.message}` },
@@ -326,7 +337,8 @@ export function setSummarizedConditions(
 ): Condition[] {
   let list = [...(conditions ?? [])];
   const ready = components.some((c) => c.type === 'Ready') ? [] : [summarizeReady(components)];
-  for (const c of [...components, ...informational, ...ready, ...kstatusConditions(components)])
+  const pending = informational.find((c) => c.type === 'UpdatePending');
+  for (const c of [...components, ...informational, ...ready, ...kstatusConditions(components, pending)])
     list = setCondition(list, c, now, generation);
   return list;
 }

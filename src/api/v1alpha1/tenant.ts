@@ -245,6 +245,12 @@ export const tenantStatusSchema = z
           .optional()
           .describe('The waiting changes in one line, for `kubectl get` (a list column prints as escaped JSON).'),
         pendingSince: z.string().optional().describe('When the oldest pending change was first held.'),
+        announcedAt: z
+          .string()
+          .optional()
+          .describe(
+            'When the pending changes, exactly as listed, were first seen and announced; they land only in a window opening at least the configured notice after this.',
+          ),
         windowOpen: z.boolean().optional().describe('Whether the tenant’s maintenance window is open now.'),
         emergencyApplied: z
           .string()

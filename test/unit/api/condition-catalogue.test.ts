@@ -38,6 +38,7 @@ const NOT_REASONS = {
     'ExecCredential',
   ],
   errorClassNames: [
+    'ProxyConfigError',
     'AbortError',
     'ConfigError',
     'KubeApiError',
@@ -50,6 +51,7 @@ const NOT_REASONS = {
     'TimeoutError',
   ],
   kubernetesEnums: [
+    'IfAvailable',
     'AlwaysAllow',
     'DoNotSchedule',
     'ProgressDeadlineExceeded',
@@ -203,6 +205,15 @@ describe('kstatusConditions', () => {
       expect(s.reason).toBe(
         components.find((c) => c.status !== 'True' && ['spec', 'platform'].includes(reasonClass(c.reason)))?.reason,
       );
+  });
+
+  test.each([
+    ['held for a window that will open: settled', 'WaitingForWindow', 'False'],
+    ['held for a window that does not exist: a person must act', 'MaintenanceWindowNotFound', 'True'],
+    ['held for a window that never opens again', 'NoUpcomingWindow', 'True'],
+  ])('a held change, %s', (_name, reason, stalled) => {
+    const [s, r] = kstatusConditions([ok], { type: 'UpdatePending', status: 'True', reason, message: 'version 1 -> 2' });
+    expect([s.status, r.status]).toEqual([stalled, 'False']);
   });
 
   test('every status carries Ready, Stalled and Reconciling for the generation it was computed from', () => {

@@ -119,3 +119,45 @@ describe('decideDisruptiveChanges', () => {
     expect(decision.window?.opensAt.toISOString()).toBe('2026-12-02T01:00:00.000Z');
   });
 });
+
+describe('advance notice', () => {
+  const bump = { desired: { ...running, version: '1.1.0' } };
+  const notice = 72 * 3600_000;
+  test.each([
+    // Announced Sunday noon: Wednesday 01:00 UTC is 61 h later, short of 72 h: the next Wednesday.
+    [
+      'announced too late for this week’s window, which is open now: waits a week',
+      sunday,
+      wednesdayInWindow,
+      'WaitingForNotice',
+      '2026-12-02T01:00:00.000Z',
+    ],
+    [
+      'announced too late for the coming window: scheduled for the one after',
+      sunday,
+      sunday,
+      'WaitingForWindow',
+      '2026-12-02T01:00:00.000Z',
+    ],
+    // Announced the Saturday before: 79 h ahead of Wednesday 01:00 UTC.
+    [
+      'announced early enough: the open window applies it',
+      new Date('2026-11-21T18:00:00Z'),
+      wednesdayInWindow,
+      'WindowOpen',
+      '2026-11-25T01:00:00.000Z',
+    ],
+  ])('%s', (_name, announcedAt, now, reason, windowOpens) => {
+    const d = decideDisruptiveChanges(input({ ...bump, now, announcedAt, noticeMs: notice }));
+    expect([d.reason, d.window?.opensAt.toISOString(), d.effective.version]).toEqual([
+      reason,
+      windowOpens,
+      reason === 'WindowOpen' ? '1.1.0' : '1.0.0',
+    ]);
+  });
+
+  test('an emergency override needs no notice', () => {
+    const d = decideDisruptiveChanges(input({ ...bump, emergencyReason: 'CVE', announcedAt: sunday, noticeMs: notice }));
+    expect(d.reason).toBe('EmergencyOverride');
+  });
+});
