@@ -24,7 +24,7 @@ controlplane:
 node: controlplane
 	bash hack/build-node.sh
 
-## tools: helm (from Go modules, into bin/), promtool and lua5.1 (Debian packages) for the delivery tests
+## tools: helm and status-check (from Go modules, into bin/), promtool (Debian package) for the delivery tests
 tools:
 	bash hack/build-tools.sh
 

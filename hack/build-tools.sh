@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes the delivery tools available: helm built from the Go module proxy (pinned by
-# hack/tools/versions.env, cached in bin/helm-<version>) and the Debian packages listed in
-# hack/tools/apt-packages.txt (promtool, lua5.1), installed only when their command is missing.
+# hack/tools/versions.env, cached in bin/helm-<version>), status-check built from
+# hack/tools/status-check (Argo CD's health evaluation and Flux's kstatus; cached in
+# bin/status-check-<hash of its sources>), and the Debian packages listed in
+# hack/tools/apt-packages.txt (promtool), installed only when their command is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tools/versions.env
@@ -17,7 +19,7 @@ export CGO_ENABLED=0
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 
 # The command each Debian package is installed for; a package not named here is checked with dpkg.
-declare -A provides=([prometheus]=promtool [lua5.1]=lua5.1)
+declare -A provides=([prometheus]=promtool)
 
 install_apt_packages() {
   local missing=() pkg
@@ -63,8 +65,24 @@ build_helm() {
   log "helm $HELM_VERSION built"
 }
 
+# status-check is the project's own module (go.mod and go.sum pin gopher-lua, gopher-json and
+# cli-utils): keyed by a hash of its files, so an edit rebuilds it and nothing else does.
+build_status_check() {
+  local src="$root/hack/tools/status-check" key
+  key=$(cd "$src" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-12)
+  status_check="$bin/status-check-$key"
+  if [ -x "$status_check" ]; then log "status-check $key cached"; return; fi
+  log "status-check $key: compiling (about a minute on 2 cores with empty Go caches)"
+  # -mod=readonly: a go.sum that lacks a module fails here instead of being rewritten in the work tree.
+  (cd "$src" && GOFLAGS="-buildvcs=false -mod=readonly" go build -trimpath -ldflags "-s -w" -o "$status_check.tmp" .)
+  mv "$status_check.tmp" "$status_check"
+  log "status-check $key built"
+}
+
 start=$(date +%s)
 install_apt_packages
 build_helm
 ln -sf "$(basename "$helm")" "$bin/helm"
-log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $(command -v promtool), $(command -v lua5.1)"
+build_status_check
+ln -sf "$(basename "$status_check")" "$bin/status-check"
+log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $bin/status-check, $(command -v promtool)"

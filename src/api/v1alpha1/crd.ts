@@ -61,7 +61,11 @@ export function buildCustomResourceDefinition(def: KindDefinition): JsonSchema {
       kind: { type: 'string', description: 'Kind of the object.' },
       metadata: { type: 'object' },
       spec: jsonSchemaOf(def.spec),
-      status: jsonSchemaOf(def.status),
+      // Every object is read with a status, `observedGeneration: 0` until the operator writes one:
+      // kstatus (Flux) calls an object without status Current, so a new one would look done before
+      // the operator has seen it. The API server applies this default on every read; the status
+      // subresource still drops it on create, so nothing is stored.
+      status: { ...jsonSchemaOf(def.status), default: { observedGeneration: 0 } },
     },
   };
   if (def.rootValidations) openAPIV3Schema['x-kubernetes-validations'] = def.rootValidations;

@@ -1,5 +1,5 @@
 /**
- * The delivery tests' access to their command-line tools (bin/helm, kubectl, promtool, lua5.1):
+ * The delivery tests' access to their command-line tools (bin/helm, bin/status-check, kubectl, promtool):
  * a missing tool fails the test with the command that provides it, never skips it.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,15 +15,15 @@ export const CHART_DIR = join(REPO_ROOT, 'charts', 'tenant-operator');
 const HOW_TO_GET: Record<string, string> = {
   helm: 'run `make tools` (bash hack/build-tools.sh builds bin/helm from the Go module proxy)',
   promtool: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
-  'lua5.1': 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
+  'status-check': 'run `make tools` (bash hack/build-tools.sh builds bin/status-check from hack/tools/status-check)',
   kubectl: 'install kubectl >= 1.27 (the machine image ships one; Debian’s kubernetes-client is too old for kustomize v5)',
 };
 
-/** Absolute path of a tool: bin/helm for helm, otherwise the first match on PATH. */
+/** Absolute path of a tool: bin/helm and bin/status-check (built by the project), otherwise the first match on PATH. */
 export function tool(name: keyof typeof HOW_TO_GET): string {
-  if (name === 'helm') {
-    const helm = join(REPO_ROOT, 'bin', 'helm');
-    if (existsSync(helm)) return helm;
+  if (name === 'helm' || name === 'status-check') {
+    const built = join(REPO_ROOT, 'bin', name);
+    if (existsSync(built)) return built;
   } else {
     for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
@@ -102,4 +102,25 @@ export function configRbacRules(kind: 'ClusterRole' | 'Role'): unknown[] {
   return resources
     .flatMap((file) => parseObjects(readFileSync(join(dir, file), 'utf8')))
     .flatMap((o) => (o.kind === kind ? ((o as KubeObject & { rules?: unknown[] }).rules ?? []) : []));
+}
+
+/** What Argo CD or kstatus (Flux) says of one object. */
+export interface Verdict {
+  status: string;
+  message: string;
+  /** Set when the evaluator failed (a script error): Argo CD then shows Unknown with it. */
+  error?: string;
+}
+
+/**
+ * Evaluates objects with bin/status-check, in one process for all of them: `kstatus` is
+ * cli-utils' status.Compute, `argocd-health` runs `script` as Argo CD does (gopher-lua, no
+ * standard libraries). One verdict per object, in order.
+ */
+export function statusCheck(mode: 'kstatus' | { argocdHealth: string }, objects: readonly unknown[]): Verdict[] {
+  const args = mode === 'kstatus' ? ['kstatus'] : ['argocd-health', mode.argocdHealth];
+  const verdicts = JSON.parse(run('status-check', args, {}, objects.map((o) => JSON.stringify(o)).join('\n'))) as Verdict[];
+  if (verdicts.length !== objects.length)
+    throw new Error(`status-check answered ${verdicts.length} verdicts for ${objects.length} objects`);
+  return verdicts;
 }

@@ -1,19 +1,15 @@
--- Argo CD health of a tenancy.dev object, read from its metav1-style conditions: Healthy only when
--- Ready is True for the current generation (argo-cd #23578), Degraded on a terminal reason (the spec
--- must change), Progressing otherwise. The same file serves Tenant, BackupPolicy and MaintenanceWindow.
+-- Argo CD health of a tenancy.dev object (Tenant, BackupPolicy, MaintenanceWindow: one file for the
+-- three). The operator's status is in kstatus format (Reconciling and Stalled conditions, as in
+-- sigs.k8s.io/cli-utils pkg/kstatus), so Argo CD reaches the verdict Flux does:
+--   status.observedGeneration is not metadata.generation   -> Progressing (argo-cd #23578)
+--   Stalled=True   (a person must act: the spec or the platform) -> Degraded
+--   Reconciling=True  (the operator is working or retrying)     -> Progressing
+--   Ready=True                                                 -> Healthy, naming a change held for
+--                                                                 the maintenance window if any
+--   anything else (no Ready yet)                               -> Progressing
+-- Which reasons stall is decided once, in the operator's catalogue (src/api/v1alpha1/conditions.ts).
+-- Runs without Lua's standard libraries (Argo CD's default for argocd-cm scripts).
 local hs = {}
-
--- Reasons that no retry can fix: whoever owns the YAML has to change it.
-local terminal = {
-  InvalidSpec = true,
-  InvalidObject = true,
-  RegionNotAllowed = true,
-  AzureInvalidRequest = true,
-  AzureQuotaExceeded = true,
-  AzureAuthorizationFailed = true,
-  AzureRegionNotAllowed = true,
-  UnattainableObjectives = true,
-}
 
 local status = obj.status or {}
 local generation = obj.metadata.generation
@@ -24,53 +20,49 @@ if generation ~= nil and status.observedGeneration ~= generation then
 end
 
 -- Conditions computed for an earlier generation say nothing about the current spec.
-local current, conditions = {}, {}
+local conditions = {}
 for _, c in ipairs(status.conditions or {}) do
   if c.observedGeneration == nil or generation == nil or c.observedGeneration == generation then
-    table.insert(current, c)
     conditions[c.type] = c
   end
 end
 
--- A terminal reason on any component, not only the one Ready names first; the component's own
--- message is more precise than Ready's summary of it.
-local function isTerminal(c)
-  return c ~= nil and c.status == "False" and terminal[c.reason] == true
+local function isTrue(c)
+  return c ~= nil and c.status == "True"
 end
-local broken = nil
-for _, c in ipairs(current) do
-  if broken == nil and c.type ~= "Ready" and isTerminal(c) then
-    broken = c
-  end
-end
-if broken == nil and isTerminal(conditions["Ready"]) then
-  broken = conditions["Ready"]
-end
-if broken ~= nil then
+
+local stalled = conditions["Stalled"]
+if isTrue(stalled) then
   hs.status = "Degraded"
-  hs.message = broken.type .. ": " .. broken.reason .. ": " .. (broken.message or "")
+  hs.message = (stalled.message or "") .. " (" .. (stalled.reason or "") .. ")"
+  return hs
+end
+
+local reconciling = conditions["Reconciling"]
+if isTrue(reconciling) then
+  hs.status = "Progressing"
+  hs.message = reconciling.message or ""
   return hs
 end
 
 local ready = conditions["Ready"]
-if ready == nil then
-  hs.status = "Progressing"
-  hs.message = "Waiting for the Ready condition"
-  return hs
-end
-
--- Disruptive changes held for a maintenance window: on their way, not broken.
-local pending = conditions["UpdatePending"]
-if pending ~= nil and pending.status == "True" then
-  hs.status = "Progressing"
-  hs.message = "UpdatePending: " .. (pending.message or "")
-  return hs
-end
-
-if ready.status == "True" then
+if isTrue(ready) then
   hs.status = "Healthy"
-else
-  hs.status = "Progressing"
+  -- A disruptive change held for its maintenance window is settled, not in progress: what runs is
+  -- healthy and the change waits by design (kstatus says Current too).
+  local pending = conditions["UpdatePending"]
+  if isTrue(pending) then
+    hs.message = "UpdatePending: " .. (pending.message or "")
+  else
+    hs.message = ready.message or ""
+  end
+  return hs
 end
-hs.message = ready.message or ""
+
+hs.status = "Progressing"
+if ready ~= nil then
+  hs.message = ready.message or ""
+else
+  hs.message = "Waiting for the Ready condition"
+end
 return hs
