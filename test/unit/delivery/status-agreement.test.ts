@@ -56,6 +56,16 @@ const held = updatePendingCondition(
   }),
 );
 
+// The same change held because the tenant's MaintenanceWindow does not exist: it can never land.
+const heldForever = updatePendingCondition(
+  decideDisruptiveChanges({
+    desired: { image: 'registry.example.com/app', version: '1.1.0', tier: 'Small' },
+    running: { image: 'registry.example.com/app', version: '1.0.0', tier: 'Small' },
+    schedule: undefined,
+    now: new Date('2026-06-05T10:00:00Z'),
+  }),
+);
+
 interface Case {
   name: string;
   tenant: Tenant;
@@ -87,6 +97,12 @@ const stateCases: Case[] = [
     HEALTHY,
     [withOperatorStatus(settled, [held])],
     /^UpdatePending: version 1\.0\.0 -> 1\.1\.0: held until the maintenance window opens/,
+  ),
+  tenantCase(
+    'a change held for a MaintenanceWindow that does not exist (a person must act)',
+    DEGRADED,
+    [withOperatorStatus(settled, [heldForever])],
+    /^UpdatePending: .*\(MaintenanceWindowNotFound\)$/,
   ),
   tenantCase(
     'a spec change the operator has not observed yet',
