@@ -169,6 +169,17 @@ export const configSchema = z
         /** Mixed into globally unique names (vaults, SQL servers); set once per installation, never changed. */
         nameSalt: z.string().max(16).optional(),
         /**
+         * This operator instance's name, tagged on every Azure resource it creates
+         * (`tenancy.dev-instance`). Instances in other clusters sharing the subscription must use
+         * other names: a resource tagged by another instance is never adopted, changed or deleted.
+         */
+        instanceName: z
+          .string()
+          .min(1)
+          .max(63)
+          .regex(/^[a-z0-9][a-z0-9-]*$/)
+          .default('default'),
+        /**
          * Operator-wide budgets of ARM writes and reads. ARM allows a subscription and principal
          * 10 writes and 25 reads per second (buckets of 200 and 250), shared with every other
          * tool using them, so the defaults leave room.
@@ -281,8 +292,25 @@ export const configSchema = z
       .strict()
       .default({ port: 8080, host: '0.0.0.0' }),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    /**
+     * The Azure regions this instance serves (its cluster's geography); empty: every region. A
+     * Tenant for another region gets `RegionServed=False` and nothing else, not even a finalizer:
+     * it belongs to the cluster that serves its region.
+     */
+    servedRegions: z.array(z.string().regex(/^[a-z][a-z0-9]+$/)).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // A served region no residency zone knows could never host a tenant: a typo, said at start-up.
+    const known = new Set(Object.values(c.residency.zones).flatMap((z) => z.regions));
+    for (const [i, region] of c.servedRegions.entries())
+      if (!known.has(region))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['servedRegions', i],
+          message: `region "${region}" is in no residency zone (residency.zones): a typo, or a zone to add`,
+        });
+  });
 
 export type OperatorConfig = z.infer<typeof configSchema>;
 export type TierSizing = z.infer<typeof tierSizingSchema>;

@@ -16,7 +16,7 @@
  * The engine knows nothing of tenants: descriptions come from whoever owns the resources.
  */
 
-import { inContext } from '../runtime/errors.ts';
+import { inContext, PlatformError } from '../runtime/errors.ts';
 import { type ArmApi, type ArmBody, ArmRequestError, type OperationHandle } from './arm-client.ts';
 import { type AzureFailure, classifyAzureError } from './errors.ts';
 import { AZURE_TAGS, isInProgress, type Tags } from './kinds/common.ts';
@@ -174,6 +174,27 @@ export interface PassOptions {
    */
   known?: ReadonlyMap<string, KnownReady>;
   now: Date;
+  /**
+   * The tag that names the operator instance owning a resource, and this instance's value. A
+   * resource carrying another value belongs to another instance (another cluster sharing the
+   * subscription): it is never written, adopted or deleted. Untagged resources are adopted.
+   */
+  owner?: { tag: string; value: string } | undefined;
+}
+
+/** The instance owning `observed`, when it is not the caller (see PassOptions.owner). */
+function otherOwner(observed: ArmBody, options: PassOptions): string | undefined {
+  if (!options.owner) return undefined;
+  const value = (observed.tags as Tags | undefined)?.[options.owner.tag];
+  return value !== undefined && value !== options.owner.value ? value : undefined;
+}
+
+function ownedElsewhere(label: string, owner: string): PlatformError {
+  return new PlatformError(
+    'AzureOwnedByAnotherInstance',
+    `${label} belongs to operator instance "${owner}" (tag); this instance neither adopts nor changes it: check the instances' azure.instanceName and servedRegions`,
+    { retryAfterMs: 5 * 60_000 },
+  );
 }
 
 function failureOf(err: unknown, what: string): AzureFailure {
@@ -272,6 +293,11 @@ export async function reconcileResources(
         const extra = kind.beforeCreate ? await kind.beforeCreate(arm, params) : undefined;
         const body = { ...kind.create(params), ...(extra ?? {}) };
         await begin(r.key, label, id, 'PUT', body, ['created'], kind);
+        return;
+      }
+      const owner = otherOwner(observed, options);
+      if (owner !== undefined) {
+        report('Failed', id, { error: ownedElsewhere(label, owner) });
         return;
       }
       result.outputs.set(r.key, observed);
@@ -412,6 +438,8 @@ export async function deleteResources(
       }
       const observed = await arm.get(r.id, r.kind.apiVersion);
       if (observed === undefined) continue;
+      // Another instance's resource is not this tenant's to delete, whatever its name says.
+      if (otherOwner(observed, options) !== undefined) continue;
       if (isInProgress(r.kind.state(observed))) {
         return { finished: false, pending: [], changes, waitingFor: `${label} is ${r.kind.state(observed)}` };
       }
@@ -457,7 +485,7 @@ export async function releaseResources(
         continue;
       }
       const observed = await arm.get(r.id, r.kind.apiVersion);
-      if (observed === undefined) continue;
+      if (observed === undefined || otherOwner(observed, options) !== undefined) continue;
       const tags = (observed.tags ?? {}) as Tags;
       if (tags[AZURE_TAGS.orphaned] === 'true') continue;
       if (isInProgress(r.kind.state(observed))) {

@@ -195,6 +195,11 @@ export class TenantAzureStep {
     this.arm = armClientOf(clients, azure, fence);
   }
 
+  /** This instance's ownership tag: resources tagged by another instance are left alone. */
+  #owner(): { tag: string; value: string } {
+    return { tag: AZURE_TAGS.instance, value: this.azure.instanceName };
+  }
+
   /** Facts known from the names and the last recorded status, without reading ARM. */
   #derivedFacts(tenant: Tenant, plan: TenantAzurePlan): AzureFacts {
     const ids = tenantAzureIds(plan.subscriptionId, plan.names);
@@ -238,10 +243,11 @@ export class TenantAzureStep {
     const uid = tenant.metadata.uid ?? tenant.metadata.name;
     const known = this.#episode(uid, fingerprint, now.getTime(), intervalMs);
     const pending = (previous?.operations ?? []) as PendingOperation[];
-    let pass = await reconcileResources(arm, resources, { pending, now, known: known.ready });
+    const owner = this.#owner();
+    let pass = await reconcileResources(arm, resources, { pending, now, known: known.ready, owner });
     if (pass.converged && pass.trusted.size > 0 && pass.changes.length === 0) {
       // Everything looks Ready, partly on trust: read it all once before calling it converged.
-      pass = await reconcileResources(arm, resources, { pending: pass.pending, now });
+      pass = await reconcileResources(arm, resources, { pending: pass.pending, now, owner });
     }
     for (const [key, report] of pass.reports) {
       const body = pass.outputs.get(key);
@@ -426,6 +432,7 @@ export class TenantAzureStep {
       {
         pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
         now: this.ctx.clock.now(),
+        owner: this.#owner(),
       },
     );
     this.#recordChanges(tenant, outcome.changes);
@@ -514,7 +521,11 @@ export class TenantAzureStep {
         await this.#keepVault(arm, ids.vault, keepUntil, tenant);
       }
       // 3. Delete children first.
-      const outcome = await deleteResources(arm, tenantDeleteInventory(this.azure.subscriptionId, names), { pending, now });
+      const outcome = await deleteResources(arm, tenantDeleteInventory(this.azure.subscriptionId, names), {
+        pending,
+        now,
+        owner: this.#owner(),
+      });
       this.#recordChanges(tenant, outcome.changes);
       if (outcome.finished) await this.#keepVault(arm, ids.vault, undefined, tenant);
       return teardown(outcome);

@@ -108,6 +108,7 @@ export function tenantAzureTags(tenant: Tenant, azure: AzureConfig): Tags {
     [AZURE_TAGS.managedBy]: 'tenant-operator',
     [AZURE_TAGS.tenant]: tenant.metadata.name,
     [AZURE_TAGS.environment]: tenant.spec.environment.toLowerCase(),
+    [AZURE_TAGS.instance]: azure.instanceName,
   };
 }
 

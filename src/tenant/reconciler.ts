@@ -101,6 +101,15 @@ export class TenantReconciler implements Reconciler {
       throw isolation.failure ?? new TerminalError('InvalidSpec', parsed.message);
     }
     const tenant = parsed.tenant;
+    const served = this.ctx.config.servedRegions;
+    if (served.length > 0 && !served.includes(tenant.spec.region) && !tenant.metadata.finalizers?.includes(FINALIZER)) {
+      // Another cluster serves this region: say so, and take nothing (not even a finalizer, which
+      // would block its deletion on an instance that will never act on it).
+      if (tenant.metadata.deletionTimestamp) return undefined;
+      const message = `region ${tenant.spec.region} is not served by this instance (servedRegions: ${served.join(', ')}); apply this Tenant to the cluster that serves it`;
+      await this.#writeStatus(tenant, [{ type: 'RegionServed', status: 'False', reason: 'RegionNotServed', message }]);
+      throw new TerminalError('RegionNotServed', message);
+    }
     if (tenant.metadata.deletionTimestamp) return this.#finalize(tenant, signal);
     if (!tenant.metadata.finalizers?.includes(FINALIZER)) await this.#setFinalizer(tenant, true);
 

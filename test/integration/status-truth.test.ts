@@ -170,3 +170,37 @@ describe('Kubernetes-only mode with frontDoor.exposeWithoutWafPolicy', () => {
     expect(reasons.find((r) => r.startsWith('Deleted:'))).toContain('tenant-exposed-dev');
   });
 });
+
+describe('an instance that serves only some regions (servedRegions)', () => {
+  let operator: Operator;
+  beforeAll(async () => {
+    operator = await startOperator({
+      info: kubernetesOnly,
+      leaseName: `truth-c-${Date.now()}`,
+      config: { servedRegions: ['westeurope'] },
+    });
+  });
+  afterAll(async () => {
+    await operator?.stop();
+  });
+
+  test('a Tenant for another region gets RegionServed=False and nothing else, not even a finalizer', async () => {
+    await admin.apply(typeOf('Tenant'), tenant('antipodes', { region: 'australiaeast' }), 'test');
+    const t = await waitFor('RegionNotServed', async () => {
+      const got = await getTenant('antipodes');
+      return condition(got, 'RegionServed')?.reason === 'RegionNotServed' ? got : undefined;
+    });
+    expect(condition(t, 'Stalled')).toMatchObject({ status: 'True', reason: 'RegionNotServed' });
+    expect(t.metadata.finalizers ?? []).toEqual([]);
+    expect(await exists(typeOf('Namespace'), 'tenant-antipodes-dev')).toBe(false);
+    // Nothing holds it: deletion is immediate.
+    await admin.delete(typeOf('Tenant'), 'antipodes');
+    await waitFor('antipodes gone', async () => !(await exists(typeOf('Tenant'), 'antipodes')), 10_000);
+  });
+
+  test('a served region no residency zone knows is refused at start-up', async () => {
+    await expect(startOperator({ info: kubernetesOnly, config: { servedRegions: ['westeruope'] } })).rejects.toThrow(
+      /servedRegions.*westeruope.*no residency zone/s,
+    );
+  });
+});

@@ -152,6 +152,14 @@ export const REASONS = {
   AzureImmutableDifference: entry('spec', 'The spec asks to change something Azure cannot change in place.'),
   AzurePolicyDenied: entry('spec', 'An Azure Policy assignment denied the request; the spec (or the policy) must change.'),
   // The platform team must act.
+  RegionNotServed: entry(
+    'spec',
+    'Another cluster serves the tenant’s region (`servedRegions`): apply the Tenant there; nothing is done here.',
+  ),
+  AzureOwnedByAnotherInstance: entry(
+    'platform',
+    'An Azure resource with the tenant’s name is tagged as owned by another operator instance: it is never adopted, changed or deleted; check `azure.instanceName`.',
+  ),
   AzureAuthorizationFailed: entry('platform', 'The operator’s identity lacks an Azure permission; grant it.'),
   AzureAuthenticationFailed: entry('platform', 'The operator could not authenticate to Azure; check its workload identity.'),
   AzureProviderNotRegistered: entry('platform', 'A resource provider is not registered in the subscription; register it.'),
@@ -221,6 +229,11 @@ export const CONDITION_TYPES = {
     kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
     role: 'summary',
     means: 'True when only a person can make progress: the reason says who (kstatus: Failed).',
+  },
+  RegionServed: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means: 'False only when another cluster serves the tenant’s region (`servedRegions`); absent otherwise.',
   },
   SpecValid: { kinds: ['Tenant'], role: 'component', means: 'The spec passes the rules the schema cannot express.' },
   DataResidency: {

@@ -14,6 +14,8 @@ export type Tags = Record<string, string>;
 export const AZURE_TAGS = {
   managedBy: 'managed-by',
   tenant: 'tenancy.dev-tenant',
+  /** The operator instance (azure.instanceName) that owns the resource; see PassOptions.owner. */
+  instance: 'tenancy.dev-instance',
   environment: 'tenancy.dev-environment',
   /** Set on every resource of a released tenant (deletionPolicy Retain). */
   orphaned: 'tenancy.dev-orphaned',

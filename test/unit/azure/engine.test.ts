@@ -315,3 +315,38 @@ describe('teardown', () => {
     expect(arm.writes).toHaveLength(writes);
   });
 });
+
+describe('ownership by operator instance', () => {
+  const owner = { tag: AZURE_TAGS.instance, value: 'europe' };
+  const elsewhere = (arm: FakeArm, id: string) =>
+    arm.resources.set(id, { location: 'westeurope', tags: { a: '1', [AZURE_TAGS.instance]: 'australia' }, properties: {} });
+
+  test('a resource tagged by another instance is neither adopted nor changed: a platform problem', async () => {
+    const arm = new FakeArm();
+    elsewhere(arm, '/t/a');
+    const result = await reconcileResources(arm, [thing('a', [], { tags: { a: '1', [AZURE_TAGS.instance]: 'europe' } })], {
+      now,
+      owner,
+    });
+    expect(result.reports.get('a')?.error).toBeInstanceOf(PlatformError);
+    expect(result.reports.get('a')?.error?.reason).toBe('AzureOwnedByAnotherInstance');
+    expect(arm.writes).toEqual([]);
+  });
+
+  test('an untagged resource is adopted (its tags are brought to the desired ones)', async () => {
+    const arm = new FakeArm();
+    arm.resources.set('/t/a', { location: 'westeurope', tags: { a: '1' }, properties: {} });
+    await reconcileResources(arm, [thing('a', [], { tags: { a: '1', [AZURE_TAGS.instance]: 'europe' } })], { now, owner });
+    expect(arm.resources.get('/t/a')?.tags).toEqual({ a: '1', [AZURE_TAGS.instance]: 'europe' });
+  });
+
+  test('teardown never deletes or tags another instance’s resource', async () => {
+    const arm = new FakeArm();
+    elsewhere(arm, '/t/a');
+    const list = [{ key: 'a', id: '/t/a', kind }];
+    expect((await deleteResources(arm, list, { now, owner })).finished).toBe(true);
+    expect((await releaseResources(arm, list, { now, owner })).finished).toBe(true);
+    expect(arm.writes).toEqual([]);
+    expect(arm.resources.has('/t/a')).toBe(true);
+  });
+});
