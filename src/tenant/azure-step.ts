@@ -414,6 +414,8 @@ export class TenantAzureStep {
         result: 'ok',
       });
     }
+    // During the first provisioning the audit lines suffice; one Provisioned Event ends it (reconciler).
+    if (!tenant.status?.provisionedAt) return;
     this.ctx.recorder
       .event(tenant as unknown as KubeObject, 'Normal', 'AzureApplied', `Azure: ${lines.join('; ')}`)
       .catch(() => {});

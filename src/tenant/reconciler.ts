@@ -148,8 +148,19 @@ export class TenantReconciler implements Reconciler {
       }
     }
 
-    if (pass.written.length > 0)
+    // A tenant's first provisioning takes many passes: one Event when it is done, not one per pass
+    // (each is an API write; at a fleet's onboarding they were a quarter of all writes). The audit
+    // trail still has every write. Later changes are announced as they happen.
+    const provisioned = provisionedAt(tenant, components, this.ctx.clock.now());
+    if (provisioned.first && provisioned.at) {
+      const created = Date.parse(tenant.metadata.creationTimestamp ?? provisioned.at);
+      const after = Math.round((Date.parse(provisioned.at) - created) / 1000);
+      this.ctx.recorder
+        .event(raw, 'Normal', 'Provisioned', `Ready ${after} s after creation: every component is in place`)
+        .catch(() => {});
+    } else if (pass.written.length > 0 && provisioned.at) {
       this.ctx.recorder.event(raw, 'Normal', 'Applied', `Applied ${pass.written.join(', ')}`).catch(() => {});
+    }
     // The namespace records what runs (tenant-settings.ts): once it is written, the gate's decision
     // took effect, even if a later step failed, so the maintenance status (and a consumed emergency
     // reason) must be recorded now, or the next pass would see no change and forget it.
@@ -161,6 +172,7 @@ export class TenantReconciler implements Reconciler {
     const backup = failure || refusal || provisioning ? undefined : await this.#backup(raw, pass, policy);
     const fields = {
       ...this.#statusFields(tenant, pass, maintenance),
+      ...(provisioned.at ? { provisionedAt: provisioned.at } : {}),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
     };
     await this.#writeStatus(tenant, components, fields, gate, backup?.conditions);
@@ -690,6 +702,23 @@ export class TenantReconciler implements Reconciler {
     const all = [...components, { type: 'Ready', status: components.every((c) => c.status === 'True') ? 'True' : 'False' }];
     for (const c of all) this.ctx.metrics.tenantCondition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
   }
+}
+
+/**
+ * Pure: when the tenant was first Ready (`status.provisionedAt`), and whether that is now. A
+ * tenant Ready before this field existed takes its Ready transition time, without an Event.
+ */
+export function provisionedAt(
+  tenant: Tenant,
+  components: readonly ConditionInput[],
+  now: Date,
+): { at: string | undefined; first: boolean } {
+  const recorded = tenant.status?.provisionedAt;
+  if (recorded) return { at: recorded, first: false };
+  const ready = tenant.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status === 'True') return { at: ready.lastTransitionTime, first: false };
+  if (components.every((c) => c.status === 'True')) return { at: now.toISOString().replace(/\.\d{3}Z$/, 'Z'), first: true };
+  return { at: undefined, first: false };
 }
 
 /** Pure: `deleted`, or `fields spec.egress, metadata.labels changed`, for a drift report. */

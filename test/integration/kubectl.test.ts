@@ -65,12 +65,28 @@ describe('kubectl', () => {
     expect(all).toContain('tenant.tenancy.dev/kubectl-view');
   });
 
-  test('describe shows the operator’s events on the tenant', async () => {
-    const out = await waitFor('Applied event in describe', () => {
+  test('describe shows the operator’s events on the tenant: one when it is first Ready, then one per change', async () => {
+    const provisioned = await waitFor(
+      'Provisioned event in describe',
+      () => {
+        const text = kubectl('describe', 'tenant', 'kubectl-view');
+        return /Normal\s+Provisioned\s/.test(text) ? text : undefined;
+      },
+      60_000,
+    );
+    expect(provisioned).toMatch(/Normal\s+Provisioned\s+.*tenant-operator\s+Ready \d+ s after creation/);
+    // The first provisioning's many writes are in the audit trail, not one Event per pass.
+    expect(provisioned).not.toMatch(/Normal\s+(Applied|AzureApplied)\s/);
+
+    // A later change is announced as it happens, saying what was written.
+    const renamed = tenant('kubectl-view', { tier: 'Medium', environment: 'QA', region: 'northeurope' });
+    (renamed.spec as { displayName: string }).displayName = 'Kubectl View Ltd';
+    await admin.apply(typeOf('Tenant'), renamed, 'test');
+    const changed = await waitFor('Applied event in describe', () => {
       const text = kubectl('describe', 'tenant', 'kubectl-view');
-      return text.includes('Applied') ? text : undefined;
+      return /Normal\s+Applied\s/.test(text) ? text : undefined;
     });
-    expect(out).toMatch(/Normal\s+Applied\s+.*tenant-operator\s+Applied Namespace tenant-kubectl-view-qa/);
+    expect(changed).toMatch(/Normal\s+Applied\s+.*tenant-operator\s+Applied Namespace tenant-kubectl-view-qa/);
   });
 
   test('explain documents the spec', () => {

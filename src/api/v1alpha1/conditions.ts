@@ -188,8 +188,9 @@ export type Reason = keyof typeof REASONS;
  * failure's condition reason instead). Listed so the README and the catalogue test know them.
  */
 export const EVENT_REASONS = {
+  Provisioned: 'The tenant became Ready for the first time (its first provisioning: no Event per write before this).',
   Applied: 'Kubernetes objects of the tenant were created or updated (which ones, in the message).',
-  AzureApplied: 'Azure resources were created or updated: what changed, old -> new, in the message.',
+  AzureApplied: 'Azure resources were created or updated after the first provisioning: what changed, old -> new, in the message.',
   UpdatePending: 'A disruptive change is held for the maintenance window.',
   Deleting: 'The tenant is being deleted with `deletionPolicy: Delete`: what will be removed.',
   Deleted: 'The tenant’s namespace (and Azure resources) were deleted.',

@@ -197,6 +197,12 @@ export const tenantStatusSchema = z
     observedGeneration: z.number().int().optional().describe('The metadata.generation the status reflects.'),
     conditions: conditionsField,
     namespace: z.string().optional().describe('The namespace that holds the tenant’s workloads.'),
+    provisionedAt: z
+      .string()
+      .optional()
+      .describe(
+        'When the tenant was first Ready (RFC 3339); Events for each write start after this, one Provisioned Event marks it.',
+      ),
     tier: z
       .enum(TIERS)
       .optional()
