@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the delivery tools available: helm built from the Go module proxy (pinned by
 # hack/tools/versions.env, cached in bin/helm-<version>) and the Debian packages listed in
-# hack/tools/apt-packages.txt (promtool, lua5.1), installed only when their command is missing.
+# hack/tools/apt-packages.txt (prometheus and promtool, lua5.1), installed only when a command is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tools/versions.env
@@ -16,15 +16,18 @@ export CGO_ENABLED=0
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 
-# The command each Debian package is installed for; a package not named here is checked with dpkg.
-declare -A provides=([prometheus]=promtool [lua5.1]=lua5.1)
+# The commands each Debian package is installed for (all must be present; the delivery tests run both
+# promtool and the prometheus server); a package not named here is checked with dpkg.
+declare -A provides=([prometheus]="promtool prometheus" [lua5.1]=lua5.1)
 
 install_apt_packages() {
   local missing=() pkg
   while read -r pkg; do
     [ -n "$pkg" ] || continue
     if [ -n "${provides[$pkg]:-}" ]; then
-      command -v "${provides[$pkg]}" >/dev/null && continue
+      local cmd present=1
+      for cmd in ${provides[$pkg]}; do command -v "$cmd" >/dev/null || present=0; done
+      [ "$present" -eq 1 ] && continue
     elif dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
       continue
     fi
@@ -67,4 +70,4 @@ start=$(date +%s)
 install_apt_packages
 build_helm
 ln -sf "$(basename "$helm")" "$bin/helm"
-log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $(command -v promtool), $(command -v lua5.1)"
+log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $(command -v prometheus), $(command -v promtool), $(command -v lua5.1)"

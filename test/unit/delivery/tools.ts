@@ -1,5 +1,5 @@
 /**
- * The delivery tests' access to their command-line tools (bin/helm, kubectl, promtool, lua5.1):
+ * The delivery tests' access to their command-line tools (bin/helm, kubectl, prometheus, promtool, lua5.1):
  * a missing tool fails the test with the command that provides it, never skips it.
  */
 import { execFileSync } from 'node:child_process';
@@ -15,6 +15,7 @@ export const CHART_DIR = join(REPO_ROOT, 'charts', 'tenant-operator');
 const HOW_TO_GET: Record<string, string> = {
   helm: 'run `make tools` (bash hack/build-tools.sh builds bin/helm from the Go module proxy)',
   promtool: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
+  prometheus: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
   'lua5.1': 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
   kubectl: 'install kubectl >= 1.27 (the machine image ships one; Debian’s kubernetes-client is too old for kustomize v5)',
 };
