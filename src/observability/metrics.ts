@@ -134,8 +134,9 @@ export interface Sample {
  * A gauge whose samples are computed when Prometheus scrapes, from a function over state the
  * process already holds (a cache): nothing is stored between scrapes, so a series cannot freeze or
  * outlive what it describes. prom-client's own `collect()` hook would `set()` every sample into a
- * hashed map first (label validation and hashing per sample); at thousands of series per scrape
- * that doubled the scrape time, so this hands the samples to the registry as they are computed.
+ * hashed map first (label validation and hashing per sample): at 1000 tenants (22,000 series) a
+ * scrape cost 115 ms of CPU that way against 50 ms here (bench/tenant-metrics-scrape.ts), so this
+ * hands the samples to the registry as they are computed.
  * The caller keeps label values bounded and the label names in `labelNames`.
  */
 export class ScrapeGauge {
