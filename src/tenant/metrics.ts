@@ -119,7 +119,7 @@ function targetsInForce(tenant: CachedTenant, scrape: TenantScrape): BackupTarge
 export const TENANT_METRICS: readonly TenantMetric[] = [
   {
     name: 'tenant_operator_tenant_info',
-    help: 'Always 1, per tenant: its tier (the tier that runs: status.tier, else spec.tier), region, environment and data-residency zone. Join it for these labels: `* on (tenant) group_left (tier, region) max by (tenant, tier, region) (tenant_operator_tenant_info)`.',
+    help: 'Always 1, per tenant: its tier (the tier that runs: status.tier, else spec.tier), region, environment and data-residency zone. Join it for these labels: `* on (tenant) group_left (tier, region) topk by (tenant) (1, tenant_operator_tenant_info)`.',
     labelNames: ['tenant', 'tier', 'region', 'environment', 'residency'],
     samples: (t, scrape) => {
       const spec = t.spec ?? {};
