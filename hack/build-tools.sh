@@ -3,7 +3,7 @@
 # hack/tools/versions.env, cached in bin/helm-<version>), status-check built from
 # hack/tools/status-check (Argo CD's health evaluation and Flux's kstatus; cached in
 # bin/status-check-<hash of its sources>), and the Debian packages listed in
-# hack/tools/apt-packages.txt (promtool), installed only when their command is missing.
+# hack/tools/apt-packages.txt (prometheus and promtool), installed only when a command is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tools/versions.env
@@ -18,15 +18,18 @@ export CGO_ENABLED=0
 
 log() { printf '[build-tools] %s\n' "$*" >&2; }
 
-# The command each Debian package is installed for; a package not named here is checked with dpkg.
-declare -A provides=([prometheus]=promtool)
+# The commands each Debian package is installed for (all must be present; the delivery tests run both
+# promtool and the prometheus server); a package not named here is checked with dpkg.
+declare -A provides=([prometheus]="promtool prometheus")
 
 install_apt_packages() {
   local missing=() pkg
   while read -r pkg; do
     [ -n "$pkg" ] || continue
     if [ -n "${provides[$pkg]:-}" ]; then
-      command -v "${provides[$pkg]}" >/dev/null && continue
+      local cmd present=1
+      for cmd in ${provides[$pkg]}; do command -v "$cmd" >/dev/null || present=0; done
+      [ "$present" -eq 1 ] && continue
     elif dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed; then
       continue
     fi
@@ -85,4 +88,4 @@ build_helm
 ln -sf "$(basename "$helm")" "$bin/helm"
 build_status_check
 ln -sf "$(basename "$status_check")" "$bin/status-check"
-log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $bin/status-check, $(command -v promtool)"
+log "done in $(( $(date +%s) - start ))s: $bin/helm ($("$bin/helm" version --short)), $bin/status-check, $(command -v prometheus), $(command -v promtool)"

@@ -3,6 +3,7 @@
  *
  *   node src/main.ts [--config FILE] [--kubeconfig FILE]
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
@@ -34,10 +35,14 @@ try {
   process.exit(2);
 }
 
+// package.json sits one level above this file, in the repository (src/) and in the image (dist/).
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const operator = new Operator({
   connection,
   config,
   logger,
+  version,
   onLostLeadership: (reason) => {
     logger.error('leadership lost, exiting so a fresh replica can campaign', { reason });
     process.exit(1);

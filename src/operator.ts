@@ -14,11 +14,11 @@ import type { Caches, OperatorContext } from './context.ts';
 import { MaintenanceWindowReconciler } from './maintenance/window-status.ts';
 import { EventRecorder } from './observability/events.ts';
 import { startHttpServer } from './observability/http-server.ts';
-import { OperatorMetrics } from './observability/metrics.ts';
+import { labelCombinations, OperatorMetrics } from './observability/metrics.ts';
 import { Applier } from './runtime/apply.ts';
 import { type Clock, systemClock } from './runtime/clock.ts';
 import { DESIRED_HASH_ANNOTATION } from './runtime/compare.ts';
-import { Controller } from './runtime/controller.ts';
+import { Controller, RECONCILE_OUTCOMES } from './runtime/controller.ts';
 import { Informer, type InformerOptions } from './runtime/informer.ts';
 import { isNotFound, KubeClient, type KubeObject, type ResourceType } from './runtime/kube-client.ts';
 import type { KubeConnection } from './runtime/kubeconfig.ts';
@@ -27,12 +27,19 @@ import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
 import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
+import { registerTenantMetrics } from './tenant/metrics.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
 
 const NEVER_ABORTED = new AbortController().signal;
 
 /** How long tenant events are gathered before a window or policy recounts its tenants. */
 const COUNTS_COALESCE_MS = 1000;
+
+/** The controllers, as the metrics name them. */
+const CONTROLLERS = ['tenant', 'maintenancewindow', 'backuppolicy'];
+/** The ARM services the operator calls (azure/clients.ts), as the metrics name them. */
+const AZURE_SERVICES = ['sql', 'keyvault', 'msi', 'resources', 'network', 'authorization'];
+const INFORMER_RESTART_REASONS = ['error', 'gone', 'stalled', 'closed'];
 
 export interface OperatorOptions {
   /** The API server and credentials (runtime/kubeconfig.ts). */
@@ -46,6 +53,8 @@ export interface OperatorOptions {
   http?: boolean;
   /** Called when this instance loses leadership; production exits so Kubernetes restarts it. */
   onLostLeadership?: (reason: string) => void;
+  /** The operator's version, for `tenant_operator_build_info` (main.ts reads package.json). */
+  version?: string;
 }
 
 export class Operator {
@@ -70,20 +79,30 @@ export class Operator {
     const { connection, config, logger } = options;
     const clock = options.clock ?? systemClock;
     this.identity = options.identity ?? `${hostname()}-${process.pid}`;
-    this.metrics = new OperatorMetrics();
+    this.metrics = new OperatorMetrics({ build: { version: options.version ?? 'unknown' } });
+    const metrics = this.metrics;
+    metrics.initialize(metrics.reconcileTotal, labelCombinations({ controller: CONTROLLERS, outcome: RECONCILE_OUTCOMES }));
+    metrics.initialize(metrics.retriesTotal, labelCombinations({ controller: CONTROLLERS }));
     // Caches and the elector read and renew on every replica; everything the controllers send goes
     // through `writer`, fenced by leadership (runtime/leader.ts): nothing leaves after a term ends.
     const client = new KubeClient(connection, { userAgent: `tenant-operator/${this.identity}` });
+    // Every write either client sends, whoever sends it (applier, status, finalizers, Events, Lease).
+    client.onWrite = ({ verb, resource, subresource, status }) =>
+      metrics.kubernetesWrites.inc({ verb, resource, subresource, result: status >= 200 && status < 300 ? 'ok' : 'error' });
     const writer = client.fenced(() => this.#fence());
     this.#reader = client;
-    const applier = new Applier(writer, ({ verb, object, error }) =>
-      this.metrics.kubernetesWrites.inc({ verb, kind: object.kind, result: error ? 'error' : 'ok' }),
-    );
-    const informerOptions = (resource: ResourceType, labelSelector?: string): InformerOptions => ({
-      resyncMs: config.resyncPeriodSeconds * 1000,
-      ...(labelSelector ? { labelSelector } : {}),
-      onRestart: (reason) => this.metrics.informerRestarts.inc({ resource: resource.plural, reason }),
-    });
+    const applier = new Applier(writer);
+    const informerOptions = (resource: ResourceType, labelSelector?: string): InformerOptions => {
+      metrics.initialize(
+        metrics.informerRestarts,
+        labelCombinations({ resource: [resource.plural], reason: INFORMER_RESTART_REASONS }),
+      );
+      return {
+        resyncMs: config.resyncPeriodSeconds * 1000,
+        ...(labelSelector ? { labelSelector } : {}),
+        onRestart: (reason) => metrics.informerRestarts.inc({ resource: resource.plural, reason }),
+      };
+    };
     const informer = (resource: ResourceType, labelSelector?: string) =>
       new Informer(client, resource, logger, informerOptions(resource, labelSelector));
     const caches: Caches = {
@@ -95,6 +114,7 @@ export class Operator {
       owned: new Map(),
     };
     this.#makeInformer = informer;
+    registerTenantMetrics(metrics.registry, caches, config);
     this.ctx = {
       client: writer,
       applier,
@@ -107,6 +127,7 @@ export class Operator {
     };
     const steps: TenantSteps = {};
     if (config.azure) {
+      metrics.initialize(metrics.azureThrottled, labelCombinations({ service: AZURE_SERVICES }));
       const clients = createAzureClientsFromConfig(config.azure, (service, method, status) => {
         const statusClass = status === 0 ? 'error' : status === 429 ? '429' : `${Math.floor(status / 100)}xx`;
         this.metrics.azureRequests.inc({ service, method, status: statusClass });

@@ -1,7 +1,7 @@
 /**
  * The RPO check: is the newest point the tenant database can be restored to recent enough for the
- * policy's recovery point objective? Pure; the result is the `BackupHealthy` condition and the age
- * the metrics export.
+ * policy's recovery point objective? Pure; the result is the `BackupHealthy` condition, the age of
+ * the newest restore point and when the RPO will be breached.
  */
 import type { ConditionInput } from '../runtime/conditions.ts';
 

@@ -2,8 +2,8 @@
  * The backup side of one Tenant, as the Tenant reconciler calls it after the Azure step: applies the
  * BackupPolicy's retention as the Azure step found it, checks the newest restore
  * point against the RPO (`BackupHealthy`), advances the restore drill one step
- * (`RestoreDrillSucceeded`), exports the backup metrics, and returns the status, conditions and
- * events for the caller to record. Nothing here blocks on a restore: a drill is a state machine
+ * (`RestoreDrillSucceeded`), and returns the status, conditions and events for the caller to
+ * record (the backup metrics are read from that status: src/tenant/metrics.ts). Nothing here blocks on a restore: a drill is a state machine
  * whose state lives in `status.backup.drill`.
  *
  * A tenant whose BackupPolicy is missing (or invalid) gets `BackupHealthy` False with
@@ -31,14 +31,7 @@ import { isWithinWindow, nextWindow } from '../maintenance/window.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import { tenantAzureNames } from '../tenant/azure-names.ts';
-import {
-  type DrillDecision,
-  type DrillSettings,
-  type DrillStatus,
-  type DrillsOff,
-  decideDrill,
-  RESTORE_DRILL_SUCCEEDED,
-} from './drill.ts';
+import { type DrillDecision, type DrillSettings, type DrillsOff, decideDrill, RESTORE_DRILL_SUCCEEDED } from './drill.ts';
 import { type DrillTarget, executeDrillActions, isDrillCopy, observeScratchDatabases } from './drill-runner.ts';
 import { type BackupTargets, backupTargets, type ResolvedPolicy } from './policy.ts';
 import { BACKUP_HEALTHY, checkRpo } from './rpo.ts';
@@ -221,7 +214,6 @@ export class TenantBackup {
       newestRestorePoint: points?.newestRestorePoint?.toISOString(),
       drill: drillStatus,
     });
-    this.#exportMetrics(name, targets, retention, rpo?.ageMs, drillStatus);
 
     const requeue = [
       drill?.requeueAfterMs,
@@ -313,33 +305,6 @@ export class TenantBackup {
       return { open: isWithinWindow(schedule, now), nextOpensAt: nextWindow(schedule, now)?.opensAt, description };
     } catch {
       return { open: false, nextOpensAt: undefined, description: `${description} (whose schedule is invalid)` };
-    }
-  }
-
-  #exportMetrics(
-    tenant: string,
-    targets: BackupTargets | undefined,
-    retention: BackupStatus['retention'],
-    ageMs: number | undefined,
-    drill: DrillStatus | undefined,
-  ): void {
-    const m = this.ctx.metrics;
-    const labels = { tenant };
-    if (targets) {
-      m.backupRpo.set(labels, targets.rpoMs / 1000);
-      m.backupRto.set(labels, targets.rtoMs / 1000);
-    }
-    if (retention?.retentionDays !== undefined) m.backupRetentionDays.set(labels, retention.retentionDays);
-    if (ageMs === undefined) m.backupNewestRestorePointAge.remove(labels);
-    else m.backupNewestRestorePointAge.set(labels, ageMs / 1000);
-    // The latest finished drill: this one when finished, else the one before it.
-    const last = drill?.phase === 'Running' ? drill.previous : drill;
-    if (last?.result !== undefined) {
-      m.restoreDrillSuccess.set(labels, last.result === 'Succeeded' ? 1 : 0);
-      if (last.measuredRtoSeconds !== undefined) m.restoreDrillDuration.set(labels, last.measuredRtoSeconds);
-      else m.restoreDrillDuration.remove(labels);
-      const finished = last.finishedAt ? Date.parse(last.finishedAt) : Number.NaN;
-      if (!Number.isNaN(finished)) m.restoreDrillTimestamp.set(labels, finished / 1000);
     }
   }
 }

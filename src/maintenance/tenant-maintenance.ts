@@ -1,6 +1,6 @@
 /**
  * The maintenance part of a Tenant's status — next window, what waits, since when — and the
- * Events, audit lines and metrics that give a person advance notice of held and applied changes.
+ * Events and audit lines that give a person advance notice of held and applied changes.
  */
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { OperatorContext } from '../context.ts';
@@ -37,9 +37,9 @@ export function updatePendingCondition(gate: GateDecision): ConditionInput {
   };
 }
 
-/** Records events and metrics for a gate decision and returns the maintenance status. */
+/** Records events for a gate decision and returns the maintenance status (which the tenant metrics read). */
 export function maintenanceStatus(
-  ctx: Pick<OperatorContext, 'clock' | 'config' | 'recorder' | 'metrics'>,
+  ctx: Pick<OperatorContext, 'clock' | 'config' | 'recorder'>,
   tenant: Tenant,
   raw: KubeObject,
   gate: GateDecision,
@@ -48,7 +48,7 @@ export function maintenanceStatus(
   const now = ctx.clock.now();
   const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
   const windowName = tenant.spec.maintenanceWindowRef?.name ?? ctx.config.defaultMaintenanceWindow;
-  const { recorder, metrics } = ctx;
+  const { recorder } = ctx;
   if (gate.pending.length > 0 && (previous?.pendingChanges ?? []).join('|') !== gate.pending.join('|')) {
     const when = gate.window
       ? `the maintenance window opening ${gate.window.opensAt.toISOString()}`
@@ -71,9 +71,6 @@ export function maintenanceStatus(
       )
       .catch(() => {});
   }
-  const secondsToWindow = gate.open ? 0 : gate.window ? (gate.window.opensAt.getTime() - now.getTime()) / 1000 : -1;
-  metrics.maintenanceSecondsToNextWindow.set({ tenant: tenant.metadata.name }, secondsToWindow);
-  metrics.maintenancePendingChanges.set({ tenant: tenant.metadata.name }, gate.pending.length);
   const reason = tenant.metadata.annotations?.[APPLY_NOW_ANNOTATION];
   const previousRecord = previous?.emergencyApplied;
   const emergencyApplied =

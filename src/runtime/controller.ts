@@ -6,11 +6,14 @@
  * queued the key. Outcomes:
  * - success: the key's backoff is reset; `requeueAfterMs` schedules a later look (a timer, a poll);
  * - RetryableError: requeued after its `retryAfterMs` when given (Retry-After), else with backoff;
+ *   a PlatformError (the platform team must act) likewise, and is counted apart;
  * - TerminalError: not requeued; the reconciler has recorded it in status and waits for a change;
  * - anything else: treated as retryable, with backoff.
+ * The outcome of each reconcile goes to `hooks.onReconciled` for metrics: who must act is part of
+ * it, so a mistyped spec or a missing permission is never counted as the operator failing.
  */
 import type { Logger } from 'winston';
-import { errorMessage, RetryableError, TerminalError } from './errors.ts';
+import { errorMessage, PlatformError, RetryableError, TerminalError } from './errors.ts';
 import type { WorkQueue } from './queue.ts';
 
 export interface ReconcileResult {
@@ -31,7 +34,14 @@ export interface Reconciler {
   reconcile(key: string, signal?: AbortSignal): Promise<ReconcileResult | undefined>;
 }
 
-export type ReconcileOutcome = 'success' | 'requeue' | 'retryable_error' | 'terminal_error' | 'error';
+/**
+ * How a reconcile ended: `success`; `requeue` (success, looked at again later); `spec_error` (a
+ * TerminalError: only a spec change helps, the object's owner must act); `platform_error` (a
+ * PlatformError: the platform team must act); `retryable_error` (a RetryableError the operator
+ * retries); `error` (anything unexpected, retried). Only the last two are the operator's own faults.
+ */
+export const RECONCILE_OUTCOMES = ['success', 'requeue', 'spec_error', 'platform_error', 'retryable_error', 'error'] as const;
+export type ReconcileOutcome = (typeof RECONCILE_OUTCOMES)[number];
 
 export interface ControllerHooks {
   onReconciled?: (controller: string, outcome: ReconcileOutcome, seconds: number) => void;
@@ -110,14 +120,14 @@ export class Controller {
         reason: err.reason,
         error: err.message,
       });
-      return 'terminal_error';
+      return 'spec_error';
     }
     this.options.hooks?.onRetry?.(this.name);
     if (err instanceof RetryableError) {
       const delay = err.retryAfterMs !== undefined ? err.retryAfterMs : this.queue.addRateLimited(key);
       if (err.retryAfterMs !== undefined) this.queue.addAfter(key, err.retryAfterMs);
       log.info('reconcile will retry', { controller: this.name, key, reason: err.reason, error: err.message, retryInMs: delay });
-      return 'retryable_error';
+      return err instanceof PlatformError ? 'platform_error' : 'retryable_error';
     }
     const delay = this.queue.addRateLimited(key);
     log.error('reconcile error', { controller: this.name, key, error: errorMessage(err), retryInMs: delay });

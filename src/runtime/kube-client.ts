@@ -69,6 +69,39 @@ export interface WatchEvent<T> {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
+/** A write request as it was sent, for metrics: what, where, and the answer (0: none came). */
+export interface KubeWrite {
+  /** create (POST), update (PUT), apply (server-side apply PATCH), patch (any other PATCH), delete (DELETE). */
+  verb: 'create' | 'update' | 'apply' | 'patch' | 'delete';
+  /** The resource, as in the URL and the API server's audit log (`tenants`, `events`, `leases`). */
+  resource: string;
+  /** `status`, `finalize`..., or '' for the object itself. */
+  subresource: string;
+  /** HTTP status of the answer; 0 when none came (network error, timeout, fence). */
+  status: number;
+}
+
+/** Namespace subresources: `/api/v1/namespaces/NAME/status` is not a resource called "status". */
+const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
+
+/**
+ * Resource and subresource of an API path, as the audit log's objectRef names them:
+ * `/apis/tenancy.dev/v1alpha1/tenants/acme/status` -> `tenants`, `status`.
+ */
+export function resourceOfPath(path: string): { resource: string; subresource: string } {
+  const parts = (path.split('?')[0] ?? '').split('/').filter((p) => p !== '');
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !NAMESPACE_SUBRESOURCES.has(rest[2] as string)) rest = rest.slice(2);
+  return { resource: rest[0] ?? '', subresource: rest[2] ?? '' };
+}
+
+function verbOf(method: string, contentType: string | undefined): KubeWrite['verb'] {
+  if (method === 'POST') return 'create';
+  if (method === 'PUT') return 'update';
+  if (method === 'DELETE') return 'delete';
+  return contentType === 'application/apply-patch+yaml' ? 'apply' : 'patch';
+}
+
 /** The longest any single request may take, leadership or not. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -87,6 +120,11 @@ export class KubeClient {
   readonly options: KubeClientOptions;
   /** Called after every request, for metrics and for tests that count calls. */
   onRequest: (method: string, path: string, status: number) => void = () => {};
+  /**
+   * Called for every write request once it was sent, answered or not: the one place every write
+   * passes (objects, status, finalizers, Events, the Lease), so a count of them is complete.
+   */
+  onWrite: (write: KubeWrite) => void = () => {};
 
   constructor(connection: KubeConnection, options: KubeClientOptions = {}) {
     this.connection = connection;
@@ -97,6 +135,7 @@ export class KubeClient {
   fenced(fence: () => AbortSignal): KubeClient {
     const client = new KubeClient(this.connection, { ...this.options, fence });
     client.onRequest = (...args) => this.onRequest(...args);
+    client.onWrite = (write) => this.onWrite(write);
     return client;
   }
 
@@ -140,6 +179,7 @@ export class KubeClient {
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
     let text: string;
     let response: Awaited<ReturnType<typeof fetch>>;
+    let status = 0;
     try {
       response = await fetch(this.#url(path, options.query), {
         method,
@@ -148,11 +188,14 @@ export class KubeClient {
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal,
       });
+      status = response.status;
       text = await response.text();
     } catch (err) {
       // Say why (leadership lost, the renew deadline, the timeout), not undici's generic abort error.
       if (signal.aborted) throw signal.reason;
       throw err;
+    } finally {
+      if (method !== 'GET') this.onWrite({ verb: verbOf(method, options.contentType), ...resourceOfPath(path), status });
     }
     this.onRequest(method, path, response.status);
     if (!response.ok) throw this.#failure(method, path, response.status, text, response.headers.get('retry-after'));

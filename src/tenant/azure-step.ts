@@ -348,6 +348,10 @@ export class TenantAzureStep {
     previous?: readonly { type: string; status: string; reason?: string; message?: string }[],
   ): ConditionInput[] {
     const list: ConditionInput[] = [];
+    // Resources no component stands for (the resource group): their failure blocks every component
+    // waiting behind it, and must show there, not as "Provisioning" forever.
+    const covered = new Set(Object.values(COMPONENTS).flatMap((c) => c.keys));
+    const sharedFailure = pass ? [...pass.reports.values()].find((r) => !covered.has(r.key) && r.error !== undefined) : undefined;
     for (const [type, component] of Object.entries(COMPONENTS)) {
       const ready = type === 'WafEnforced' ? wafMessage(plan) : component.ready;
       if (type === 'DatabaseReady' && plan.backup === undefined) {
@@ -368,7 +372,8 @@ export class TenantAzureStep {
         const r = pass.reports.get(k);
         return r ? [r] : [];
       });
-      const failed = reports.find((r) => r.error !== undefined);
+      const failed =
+        reports.find((r) => r.error !== undefined) ?? (reports.some((r) => r.phase === 'Waiting') ? sharedFailure : undefined);
       const notReady = reports.filter((r) => r.phase !== 'Ready');
       const was = previous?.find((c) => c.type === type);
       if (failed?.error) {

@@ -86,10 +86,7 @@ export class TenantReconciler implements Reconciler {
 
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
     const raw = this.ctx.caches.tenants.get(name);
-    if (!raw) {
-      await this.ctx.metrics.forgetTenant(name);
-      return undefined;
-    }
+    if (!raw) return undefined;
     const parsed = parseTenant(raw);
     if (!parsed.ok) {
       // Nothing can be built from a spec that does not parse, but the tenant stays isolated.
@@ -176,7 +173,6 @@ export class TenantReconciler implements Reconciler {
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
     };
     await this.#writeStatus(tenant, components, fields, gate, backup?.conditions);
-    this.#exportConditions(tenant, components);
     // A failed repair is retried on its own terms before the refusal makes the tenant wait for an edit.
     if (failure) throw failure;
     if (refusal) throw refusal;
@@ -620,7 +616,6 @@ export class TenantReconciler implements Reconciler {
     } catch (err) {
       throw classifyKubeError(err, `deleting tenant ${tenant.metadata.name}`);
     }
-    await this.ctx.metrics.forgetTenant(tenant.metadata.name);
     return undefined;
   }
 
@@ -695,12 +690,6 @@ export class TenantReconciler implements Reconciler {
     } catch (err) {
       throw classifyKubeError(err, `writing the status of tenant ${tenant.metadata.name}`);
     }
-  }
-
-  #exportConditions(tenant: Tenant, components: ConditionInput[]): void {
-    const labels = { tenant: tenant.metadata.name, tier: tenant.spec.tier, region: tenant.spec.region };
-    const all = [...components, { type: 'Ready', status: components.every((c) => c.status === 'True') ? 'True' : 'False' }];
-    for (const c of all) this.ctx.metrics.tenantCondition.set({ ...labels, condition: c.type }, c.status === 'True' ? 1 : 0);
   }
 }
 

@@ -226,6 +226,24 @@ describe('the Azure step’s conditions', () => {
     expect((await metrics.azureStateChecks.get()).values.find((v) => v.labels.source === 'azure')?.value).toBe(3);
   });
 
+  test('a refused resource group shows on every component waiting behind it, not as Provisioning forever', async () => {
+    const { emulator } = env;
+    const plan = tenantPlan(env, 'groupless');
+    const { step } = azureStep(env);
+    emulator.faults.add({
+      match: { method: 'PUT', resourceType: 'Microsoft.Resources/resourceGroups' },
+      action: { kind: 'error', status: 403, code: 'AuthorizationFailed', message: 'no access to create resource groups' },
+    });
+    const refused = await step.reconcile(storedTenant('groupless'), plan);
+    emulator.faults.clear();
+    expect(refused.failure).toBeInstanceOf(PlatformError);
+    for (const type of ['IdentityReady', 'KeyVaultReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'])
+      expect([type, refused.conditions.find((c) => c.type === type)]).toEqual([
+        type,
+        expect.objectContaining({ status: 'False', reason: 'AzureAuthorizationFailed' }),
+      ]);
+  });
+
   test('without a BackupPolicy the database is neither created nor changed, and the condition says why', async () => {
     const { emulator } = env;
     const plan = tenantPlan(env, 'nopolicy', { backup: null });

@@ -20,6 +20,7 @@ import { type Clock, ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
 import { tenantAzurePlan } from '../../../src/tenant/azure.ts';
 import { createAzureClientsFromConfig, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
+import { type CachedTenant, TENANT_METRICS, tenantScrape } from '../../../src/tenant/metrics.ts';
 import { decideBackupPlan } from '../../../src/tenant/reconciler.ts';
 import { checkResidency } from '../../../src/tenant/residency.ts';
 import { type ArmInfo, emulatorAzureConfig, typeOf } from '../../harness/fixtures.ts';
@@ -176,9 +177,17 @@ export class BackupTestContext {
     for (const cache of Object.values(this.#caches)) await cache.refresh(this.#admin);
   }
 
+  /**
+   * The value `name` has for `tenant` at a scrape now: computed, like the operator's /metrics,
+   * from the Tenant's stored status and the cached BackupPolicies (src/tenant/metrics.ts).
+   */
   async gauge(name: string, tenant: string): Promise<number | undefined> {
-    const values = (await this.metrics.registry.getSingleMetric(name)?.get())?.values ?? [];
-    return values.find((v) => v.labels.tenant === tenant)?.value;
+    await this.refresh();
+    const metric = TENANT_METRICS.find((m) => m.name === name);
+    const stored = this.#caches.tenants.get(tenant) as CachedTenant | undefined;
+    if (!metric) throw new Error(`${name} is not a per-tenant metric`);
+    if (!stored) return undefined;
+    return metric.samples(stored, tenantScrape(this.#caches as never, this.ctx.config))[0]?.value;
   }
 }
 

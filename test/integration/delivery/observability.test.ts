@@ -54,18 +54,22 @@ describe('the Grafana dashboard', () => {
   test('covers the fleet, reconciles, Azure, backups and maintenance with enough queries to matter', () => {
     const read = new Set(queries.flatMap((q) => metricNames(q.expr)));
     for (const name of [
+      'tenant_operator_tenant_info',
       'tenant_operator_tenant_condition',
+      'tenant_operator_tenant_stalled',
       'tenant_operator_reconcile_total',
       'tenant_operator_reconcile_duration_seconds_bucket',
       'tenant_operator_queue_depth',
       'tenant_operator_informer_restarts_total',
       'tenant_operator_azure_requests_total',
       'tenant_operator_azure_throttled_total',
-      'tenant_operator_backup_newest_restore_point_age_seconds',
+      'tenant_operator_backup_newest_restore_point_timestamp_seconds',
       'tenant_operator_backup_rpo_seconds',
       'tenant_operator_restore_drill_last_success',
       'tenant_operator_restore_drill_last_duration_seconds',
       'tenant_operator_maintenance_pending_changes',
+      'tenant_operator_maintenance_next_window_timestamp_seconds',
+      'tenant_operator_kubernetes_writes_total',
     ])
       expect([name, read.has(name)]).toEqual([name, true]);
   });

@@ -39,6 +39,7 @@ describe('config/prometheus/alerts.yaml', () => {
   test('covers what the platform pages on', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([
       'TenantBackupRpoBreached',
+      'TenantDriftRepeated',
       'TenantMaintenanceChangesStuck',
       'TenantNotReady',
       'TenantOperatorAzureThrottled',
@@ -47,12 +48,26 @@ describe('config/prometheus/alerts.yaml', () => {
       'TenantOperatorReconcileErrors',
       'TenantRestoreDrillFailed',
       'TenantRestoreDrillOverRto',
+      'TenantStalledOnOwner',
+      'TenantStalledOnPlatform',
     ]);
     const rule = (name: string) => rules.find((r) => r.alert === name);
     expect(rule('TenantNotReady')?.for).toBe('15m');
     expect(rule('TenantBackupRpoBreached')?.for).toBe('10m');
-    expect(rule('TenantOperatorDown')?.expr).toBe('absent(up{job=~".*tenant-operator.*"} == 1)');
+    // The job the chart's ServiceMonitor gives the targets, whatever fullnameOverride says (chart.test.ts).
+    expect(rule('TenantOperatorDown')?.expr).toBe('absent(up{job="tenant-operator"} == 1)');
     expect(rule('TenantOperatorNoLeader')).toMatchObject({ expr: 'max(tenant_operator_leader) < 1', for: '5m' });
+  });
+
+  test('only the operator’s own errors count as operator faults; spec and platform problems page whoever must act', () => {
+    const rule = (name: string) => rules.find((r) => r.alert === name);
+    expect(rule('TenantOperatorReconcileErrors')?.expr).toContain('outcome=~"retryable_error|error"');
+    expect(rule('TenantStalledOnPlatform')).toMatchObject({ labels: { severity: 'high' } });
+    expect(rule('TenantStalledOnPlatform')?.expr).toContain('actor="platform-team"');
+    expect(rule('TenantStalledOnOwner')).toMatchObject({ labels: { severity: 'low' } });
+    expect(rule('TenantStalledOnOwner')?.expr).toContain('actor="owner"');
+    // A stalled tenant alerts through its actor's alert, not a second time through TenantNotReady.
+    expect(rule('TenantNotReady')?.expr).toContain('unless on (tenant) max by (tenant) (tenant_operator_tenant_stalled)');
   });
 
   test('each severity is an incident class (critical, high, medium, low) and says why', () => {

@@ -202,6 +202,30 @@ describe('helm template with ServiceMonitor and PrometheusRule', () => {
     expect(monitor.spec.endpoints).toEqual([{ port: 'http-metrics', path: '/metrics', interval: '30s', scrapeTimeout: '10s' }]);
   });
 
+  // Issue #19 item 7: the job was the Service's name, so with fullnameOverride TenantOperatorDown
+  // (which matched the name) fired forever.
+  test.each([
+    ['default names', {}],
+    ['fullnameOverride', { fullnameOverride: 'x' }],
+    ['nameOverride', { nameOverride: 'tenancy' }],
+  ])('with %s, the job Prometheus gives the targets is the one TenantOperatorDown watches', (_name, override) => {
+    const rendered = helmTemplate(dir, helmEnv, {
+      release: 'ops',
+      values: { ...override, metrics: { serviceMonitor: { enabled: true } } },
+    });
+    const monitor = find<KubeObject & { spec: Record<string, any> }>(rendered, 'ServiceMonitor');
+    const service = rendered.find(
+      (o) =>
+        o.kind === 'Service' && Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v),
+    );
+    // Prometheus Operator: job = the value of the Service's `jobLabel` label (else the Service's name).
+    const job = monitor.spec.jobLabel ? service?.metadata.labels?.[monitor.spec.jobLabel] : service?.metadata.name;
+    const down = parseYaml(readFileSync(join(REPO_ROOT, 'config', 'prometheus', 'alerts.yaml'), 'utf8'))
+      .groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules)
+      .find((r: { alert: string }) => r.alert === 'TenantOperatorDown').expr as string;
+    expect(down).toBe(`absent(up{job="${job}"} == 1)`);
+  });
+
   test('the PrometheusRule carries the rule groups of config/prometheus/alerts.yaml', () => {
     const rule = find<KubeObject & { spec: unknown }>(objects, 'PrometheusRule', 'ops-tenant-operator');
     expect(rule.spec).toEqual(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'prometheus', 'alerts.yaml'), 'utf8')));

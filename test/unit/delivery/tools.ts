@@ -1,5 +1,5 @@
 /**
- * The delivery tests' access to their command-line tools (bin/helm, bin/status-check, kubectl, promtool):
+ * The delivery tests' access to their command-line tools (bin/helm, bin/status-check, kubectl, prometheus, promtool):
  * a missing tool fails the test with the command that provides it, never skips it.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +16,7 @@ const HOW_TO_GET: Record<string, string> = {
   helm: 'run `make tools` (bash hack/build-tools.sh builds bin/helm from the Go module proxy)',
   promtool: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
   'status-check': 'run `make tools` (bash hack/build-tools.sh builds bin/status-check from hack/tools/status-check)',
+  prometheus: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
   kubectl: 'install kubectl >= 1.27 (the machine image ships one; Debian’s kubernetes-client is too old for kustomize v5)',
 };
 

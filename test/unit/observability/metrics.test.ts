@@ -1,19 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { OperatorMetrics } from '../../../src/observability/metrics.ts';
+import { labelCombinations, OperatorMetrics } from '../../../src/observability/metrics.ts';
 
 describe('OperatorMetrics', () => {
-  test('forgetTenant removes every series of that tenant and keeps the others', async () => {
-    const m = new OperatorMetrics({ defaultMetrics: false });
-    m.tenantCondition.set({ tenant: 'acme', condition: 'Ready', tier: 'Small', region: 'westeurope' }, 1);
-    m.tenantCondition.set({ tenant: 'other', condition: 'Ready', tier: 'Small', region: 'westeurope' }, 1);
-    m.maintenancePendingChanges.set({ tenant: 'acme' }, 2);
-    m.backupRpo.set({ tenant: 'acme' }, 7200);
-    await m.forgetTenant('acme');
-    const text = await m.registry.metrics();
-    expect(text).not.toContain('tenant="acme"');
-    expect(text).toContain('tenant="other"');
-  });
-
   test('label values are bounded: no metric has a label that could carry an error message', () => {
     const m = new OperatorMetrics({ defaultMetrics: false });
     const labels = m.registry
@@ -21,17 +9,15 @@ describe('OperatorMetrics', () => {
       .flatMap((metric) => (metric as unknown as { labelNames: string[] }).labelNames ?? []);
     expect(new Set(labels)).toEqual(
       new Set([
+        'version',
+        'node_version',
         'controller',
         'outcome',
         'resource',
+        'subresource',
         'reason',
         'verb',
-        'kind',
         'result',
-        'tenant',
-        'condition',
-        'tier',
-        'region',
         'service',
         'source',
         'method',
@@ -39,5 +25,30 @@ describe('OperatorMetrics', () => {
         'window',
       ]),
     );
+  });
+
+  test('knows nothing of tenants: every per-tenant series comes from src/tenant/metrics.ts', () => {
+    const m = new OperatorMetrics({ defaultMetrics: false });
+    const names = m.registry.getMetricsAsArray().map((metric) => (metric as unknown as { name: string }).name);
+    expect(names.filter((n) => /tenant_(info|condition|stalled)|backup_|restore_drill|pending_changes/.test(n))).toEqual([]);
+  });
+
+  test('build_info names the version and the Node.js that runs it', async () => {
+    const m = new OperatorMetrics({ defaultMetrics: false, build: { version: '1.2.3' } });
+    expect(await m.registry.metrics()).toContain(
+      `tenant_operator_build_info{version="1.2.3",node_version="${process.version}"} 1`,
+    );
+  });
+
+  test('initialize starts counters at 0 for every known label combination, so rates are 0 and not absent', async () => {
+    const m = new OperatorMetrics({ defaultMetrics: false });
+    m.initialize(m.reconcileTotal, labelCombinations({ controller: ['tenant', 'backuppolicy'], outcome: ['success', 'error'] }));
+    const lines = (await m.registry.metrics()).split('\n').filter((l) => l.startsWith('tenant_operator_reconcile_total{'));
+    expect(lines.sort()).toEqual([
+      'tenant_operator_reconcile_total{controller="backuppolicy",outcome="error"} 0',
+      'tenant_operator_reconcile_total{controller="backuppolicy",outcome="success"} 0',
+      'tenant_operator_reconcile_total{controller="tenant",outcome="error"} 0',
+      'tenant_operator_reconcile_total{controller="tenant",outcome="success"} 0',
+    ]);
   });
 });
