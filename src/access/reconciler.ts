@@ -43,7 +43,7 @@ import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
 import { errorMessage, isTerminal, RetryableError } from '../runtime/errors.ts';
 import type { Informer } from '../runtime/informer.ts';
-import { isNotFound, type KubeObject } from '../runtime/kube-client.ts';
+import { isNotFound, KubeApiError, type KubeObject } from '../runtime/kube-client.ts';
 import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
 import { writeStatusIfChanged } from '../runtime/status.ts';
@@ -180,7 +180,8 @@ export class AccessRequestReconciler implements Reconciler {
    */
   async #blocker(request: AccessRequest): Promise<GrantOutcome | undefined> {
     const policy = this.ctx.config.access.admissionPolicyName;
-    if (!(await this.#policyInstalled(policy))) {
+    const missing = await this.#policyProblem(policy);
+    if (missing) {
       return {
         done: false,
         retryMs: FAILURE_RETRY_MS,
@@ -188,7 +189,7 @@ export class AccessRequestReconciler implements Reconciler {
           type: 'Ready',
           status: 'False',
           reason: 'AccessPolicyMissing',
-          message: `The ValidatingAdmissionPolicy ${policy} or its binding is missing: without it requester and approver are unchecked names, so nothing is granted. Install config/access (or the chart's admission policy).`,
+          message: `${missing}: without it requester and approver are unchecked names, so nothing is granted. Install config/access (or the chart's admission policy).`,
         },
       };
     }
@@ -229,7 +230,8 @@ export class AccessRequestReconciler implements Reconciler {
     return undefined;
   }
 
-  async #policyInstalled(name: string): Promise<boolean> {
+  /** Why the admission policy cannot be relied on, or undefined when it and its binding are in place. */
+  async #policyProblem(name: string): Promise<string | undefined> {
     try {
       const [, binding] = await Promise.all([
         this.ctx.client.request('GET', `${ADMISSION}/validatingadmissionpolicies/${encodeURIComponent(name)}`),
@@ -238,9 +240,12 @@ export class AccessRequestReconciler implements Reconciler {
           `${ADMISSION}/validatingadmissionpolicybindings/${encodeURIComponent(name)}`,
         ),
       ]);
-      return binding.spec?.policyName === name;
+      return binding.spec?.policyName === name ? undefined : `The binding ${name} does not enforce the policy ${name}`;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return `The ValidatingAdmissionPolicy ${name} or its binding is missing`;
+      // Unverifiable is as bad as missing: the operator's RBAC names the policy it may read.
+      if (err instanceof KubeApiError && err.code === 403)
+        return `The operator may not read the ValidatingAdmissionPolicy ${name} (its RBAC names the policies it may read)`;
       throw classifyKubeError(err, `reading the access admission policy ${name}`);
     }
   }
