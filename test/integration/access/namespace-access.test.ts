@@ -223,6 +223,13 @@ describe('admission: a request says who asks, and cannot be forged', () => {
     expect(await refused(create(dave, body))).toContain('a request is created without approval');
   });
 
+  test('the schema refuses what no configuration allows: under five minutes, a principal that is no Entra object id', async () => {
+    expect(await refused(create(alice, request('too-short', alice, { duration: '4m' })))).toContain('must be at least 5m');
+    expect(await refused(create(alice, request('bad-principal', alice, { azurePrincipalId: 'alice' })))).toContain(
+      'spec.azurePrincipalId',
+    );
+  });
+
   test('someone without the requester role cannot ask at all (RBAC)', async () => {
     expect(await refused(create(carol, request('carol-asks', carol)))).toMatch(/forbidden/i);
   });
