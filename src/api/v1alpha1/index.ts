@@ -178,6 +178,13 @@ export const ACCESS_REQUEST: KindDefinition = {
     // A string, not a date: kubectl prints a future date as "<invalid>".
     { name: 'Expires', type: 'string', jsonPath: '.status.expiresAt', description: 'When the access is removed (RFC 3339).' },
     { name: 'Duration', type: 'string', jsonPath: '.spec.duration', description: 'How long it lasts once granted.', priority: 1 },
+    {
+      name: 'Principal',
+      type: 'string',
+      jsonPath: '.spec.azurePrincipalId',
+      description: 'The Entra object id an Azure role is assigned to (what the approver approves).',
+      priority: 1,
+    },
     ...readyColumns.map((c) => ({ ...c, priority: 1 })),
     ageColumn,
   ],
