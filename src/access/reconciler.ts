@@ -24,7 +24,7 @@ import {
   TERMINAL_ACCESS_PHASES,
 } from '../api/v1alpha1/access-request.ts';
 import type { Condition } from '../api/v1alpha1/common.ts';
-import { setSummarizedConditions } from '../api/v1alpha1/conditions.ts';
+import { reasonClass, setSummarizedConditions } from '../api/v1alpha1/conditions.ts';
 import { ENVIRONMENTS, type Environment } from '../api/v1alpha1/tenant.ts';
 import type { ArmClient } from '../azure/arm-client.ts';
 import { type ArmResource, reconcileResources, resource } from '../azure/engine.ts';
@@ -166,6 +166,7 @@ export class AccessRequestReconciler implements Reconciler {
 
     this.#updateMetrics(request, status);
     await this.#recordTransition(request, previous.phase, phase, ready);
+    await this.#recordProblem(request, previous.conditions, ready);
     const conditions: Condition[] = setSummarizedConditions(previous.conditions, [ready], now, obj.metadata.generation);
     status = { ...status, observedGeneration: obj.metadata.generation, conditions, phase };
     await writeStatusIfChanged(this.ctx.client, RESOURCES.AccessRequest, obj, status);
@@ -452,7 +453,6 @@ export class AccessRequestReconciler implements Reconciler {
       result: 'error',
       detail: errorMessage(err),
     });
-    void this.ctx.recorder.event(request as unknown as KubeObject, 'Warning', err.reason, `${what}: ${errorMessage(err)}`);
     const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
     return {
       done: false,
@@ -599,6 +599,18 @@ export class AccessRequestReconciler implements Reconciler {
   }
 
   /** A grant counts as in place from the moment it is recorded until its removal is confirmed. */
+  /**
+   * A Warning Event when the request gets stuck on something a person or a retry must fix, once per
+   * new reason (a retry every 30 s must not flood `kubectl describe`; the audit line records each).
+   */
+  async #recordProblem(request: AccessRequest, previous: readonly Condition[] | undefined, ready: ConditionInput): Promise<void> {
+    // Waiting for an approver is the normal course; a policy violation has its own Event (a denial).
+    if (ready.status === 'True' || ready.reason === 'AwaitingApproval' || ready.reason === 'PolicyViolation') return;
+    if (!['transient', 'spec', 'platform'].includes(reasonClass(ready.reason))) return;
+    if (previous?.find((c) => c.type === 'Ready')?.reason === ready.reason) return;
+    await this.ctx.recorder.event(request as unknown as KubeObject, 'Warning', ready.reason, ready.message);
+  }
+
   #updateMetrics(request: AccessRequest, status: AccessRequestStatus): void {
     if (status.grantedAt !== undefined && status.expiresAt !== undefined && status.endedAt === undefined) {
       this.deps.metrics.grantInPlace(request.metadata.name, request.spec.tenant, request.spec.role, new Date(status.expiresAt));

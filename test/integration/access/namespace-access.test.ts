@@ -418,6 +418,8 @@ describe('fail closed', () => {
     expect(r.status?.phase).toBe('Approved');
     expect(r.status?.grantedAt).toBeUndefined();
     expect(r.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('nothing is granted');
+    // Said once as a Warning Event, not on every retry.
+    expect((await events(R5)).filter((e) => e.reason === 'AccessPolicyMissing').map((e) => e.type)).toEqual(['Warning']);
     expect(await roleBinding(R5)).toBeUndefined();
     await operator.stop();
     operator = await start();
