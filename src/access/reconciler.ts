@@ -228,6 +228,23 @@ export class AccessRequestReconciler implements Reconciler {
         };
       }
     }
+    if (role?.kind === 'Database') {
+      // The window starts when it is recorded: wait for the database rather than spend it on 404s.
+      const conditions = (this.ctx.caches.tenants.get(tenant.name)?.status as { conditions?: Condition[] } | undefined)
+        ?.conditions;
+      if (!conditions?.some((c) => c.type === 'DatabaseReady' && c.status === 'True')) {
+        return {
+          done: false,
+          retryMs: DEPENDENCY_RETRY_MS,
+          condition: {
+            type: 'Ready',
+            status: 'False',
+            reason: 'TenantNotReady',
+            message: `The database of tenant ${tenant.name} is not ready yet (its DatabaseReady condition); granted once it is.`,
+          },
+        };
+      }
+    }
     return undefined;
   }
 
