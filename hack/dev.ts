@@ -20,6 +20,7 @@ import { KubeConnection } from '../src/runtime/kubeconfig.ts';
 import {
   adminClient,
   applyAll,
+  installAccessPolicy,
   installAdmissionPolicy,
   installCrds,
   installRbac,
@@ -51,7 +52,10 @@ await installCrds(admin);
 await installThirdPartyCrds(admin);
 await installRbac(admin);
 await installAdmissionPolicy(admin, info.operatorKubeconfig);
-say('CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in), RBAC and the blast-radius policy installed');
+await installAccessPolicy(admin);
+say(
+  'CRDs (tenancy.dev, Gateway API, Secrets Store CSI, AGC WAF policy stand-in), RBAC, the blast-radius and access policies installed',
+);
 const samplesDir = join(REPO_ROOT, 'config/samples');
 const samples = readdirSync(samplesDir)
   .filter((f) => f.endsWith('.yaml'))

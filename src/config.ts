@@ -9,6 +9,31 @@ import { z } from 'zod';
 import { isValidTimeZone } from './maintenance/zoned-time.ts';
 import { canonicalQuantity } from './runtime/quantity.ts';
 
+/** A Go-notation duration setting ("8h", "90m"); parsed where used (api/v1alpha1 goDurationMs). */
+const goDurationSetting = z
+  .string()
+  .regex(/^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/, 'a Go duration such as 8h or 90m')
+  .refine((v) => v !== '' && /[1-9]/.test(v), 'must be longer than zero');
+
+/** What one access role grants (config `access.roles.<name>`). */
+const accessRoleSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      /** A RoleBinding in the tenant's namespace to this ClusterRole (the operator needs `bind` on it). */
+      kind: z.literal('Namespace'),
+      clusterRole: z.string().min(1),
+    })
+    .strict(),
+  z
+    .object({
+      /** A time-bound Azure role assignment on the tenant's database (needs `azure`). */
+      kind: z.literal('Database'),
+      azureRoleDefinitionId: z.string().uuid('must be a role definition GUID'),
+    })
+    .strict(),
+]);
+export type AccessRole = z.infer<typeof accessRoleSchema>;
+
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.1.0.0/16');
 
 /** A Kubernetes quantity, stored canonically so what the operator writes is what the API server keeps. */
@@ -240,6 +265,46 @@ export const configSchema = z
         },
       )
       .optional(),
+    /**
+     * Time-limited administrative access (AccessRequest, src/access/): which roles exist and what
+     * each grants, the longest access an approver may grant, and the groups the chart's bindings and
+     * admission policy use. The admission policy of config/access reads the same values from its
+     * parameter ConfigMap (the chart renders both from here); the operator checks role and duration
+     * again before it grants anything.
+     */
+    access: z
+      .object({
+        /** Members may approve or deny requests (never their own): enforced by the admission policy. */
+        approversGroup: z.string().min(1).default('tenant-access-approvers'),
+        /** Members may request access: the chart binds them to the requester ClusterRole. */
+        requestersGroup: z.string().min(1).default('tenant-access-requesters'),
+        /** The longest access an AccessRequest may ask for (Go duration). */
+        maxDuration: goDurationSetting.default('8h'),
+        /** A request nobody approved within this long expires unapproved (Go duration). */
+        pendingTimeout: goDurationSetting.default('24h'),
+        /**
+         * The ValidatingAdmissionPolicy that ties requester and approver to their real identities.
+         * The operator grants nothing while it (and its binding) is missing: without it, the names
+         * in a request would be whatever someone typed.
+         */
+        admissionPolicyName: z.string().min(1).default('tenant-access-requests'),
+        /** Role name -> what it grants. Replaces the defaults as a whole when set. */
+        roles: z
+          .record(
+            z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'a lowercase DNS label such as namespace-view'),
+            accessRoleSchema,
+          )
+          .default(() => ({ ...DEFAULT_ACCESS_ROLES })),
+      })
+      .strict()
+      .default(() => ({
+        approversGroup: 'tenant-access-approvers',
+        requestersGroup: 'tenant-access-requesters',
+        maxDuration: '8h',
+        pendingTimeout: '24h',
+        admissionPolicyName: 'tenant-access-requests',
+        roles: { ...DEFAULT_ACCESS_ROLES },
+      })),
     /** Every key is re-enqueued this often even when nothing changed (level-triggered safety net). */
     resyncPeriodSeconds: z.number().int().min(10).max(86400).default(600),
     /** Reconciles running at once per controller. */
@@ -387,6 +452,18 @@ export const DEFAULT_REGION_TIME_ZONES: Readonly<Record<string, string>> = {
   centralindia: 'Asia/Kolkata',
   uaenorth: 'Asia/Dubai',
   southafricanorth: 'Africa/Johannesburg',
+};
+
+/**
+ * The roles an AccessRequest may name by default: read-only and debug in the tenant's namespace
+ * (ClusterRoles of config/access), and the built-in Azure Reader role on the tenant's database.
+ * Azure SQL's data-plane permissions are T-SQL, not Azure RBAC: Reader shows the database's
+ * configuration, metrics and activity in Azure, not its rows (see README "Time-limited access").
+ */
+export const DEFAULT_ACCESS_ROLES: Readonly<Record<string, AccessRole>> = {
+  'namespace-view': { kind: 'Namespace', clusterRole: 'tenant-access-view' },
+  'namespace-debug': { kind: 'Namespace', clusterRole: 'tenant-access-debug' },
+  'database-read': { kind: 'Database', azureRoleDefinitionId: 'acdd72a7-3385-48ef-bd42-f606fba81ae7' },
 };
 
 /**

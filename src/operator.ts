@@ -7,11 +7,15 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
+import { ACCESS_REQUEST_LABEL } from './access/grant.ts';
+import { AccessRequestReconciler } from './access/reconciler.ts';
+import type { AzureClients } from './azure/clients.ts';
 import { BackupPolicyReconciler } from './backup/policy-status.ts';
 import { TenantBackup } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
 import type { Caches, OperatorContext } from './context.ts';
 import { MaintenanceWindowReconciler } from './maintenance/window-status.ts';
+import { AccessMetrics } from './observability/access-metrics.ts';
 import { EventRecorder } from './observability/events.ts';
 import { startHttpServer } from './observability/http-server.ts';
 import { labelCombinations, OperatorMetrics } from './observability/metrics.ts';
@@ -25,7 +29,7 @@ import type { KubeConnection } from './runtime/kubeconfig.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
-import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
+import { armClientOf, createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { registerTenantMetrics } from './tenant/metrics.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
@@ -65,6 +69,9 @@ export class Operator {
   readonly #queue: WorkQueue;
   readonly #windowQueue: WorkQueue;
   readonly #policyQueue: WorkQueue;
+  readonly #accessQueue: WorkQueue;
+  /** AccessRequests and the RoleBindings they granted (src/access/). */
+  readonly #access: { requests: Informer; roleBindings: Informer };
   readonly #controllers: Controller[];
   readonly #elector: LeaderElector | undefined;
   /** Unfenced: discovery and caches, on every replica. */
@@ -126,6 +133,7 @@ export class Operator {
       recorder: new EventRecorder(writer, 'tenant-operator', clock, logger),
     };
     const steps: TenantSteps = {};
+    let azureClients: AzureClients | undefined;
     if (config.azure) {
       metrics.initialize(metrics.azureThrottled, labelCombinations({ service: AZURE_SERVICES }));
       const clients = createAzureClientsFromConfig(config.azure, (service, method, status) => {
@@ -136,6 +144,7 @@ export class Operator {
       // ARM requests carry the leadership term too: nothing reaches Azure after a term ends.
       steps.azure = new TenantAzureStep(this.ctx, config.azure, clients, () => this.#fence());
       steps.backup = new TenantBackup(this.ctx, clients, { fence: () => this.#fence() });
+      azureClients = clients;
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
     }
@@ -151,6 +160,17 @@ export class Operator {
     this.#queue = queueFor('tenant');
     this.#windowQueue = queueFor('maintenancewindow');
     this.#policyQueue = queueFor('backuppolicy');
+    this.#accessQueue = queueFor('accessrequest');
+    this.#access = {
+      requests: informer(RESOURCES.AccessRequest),
+      roleBindings: informer(RESOURCES.RoleBinding, ACCESS_REQUEST_LABEL),
+    };
+    const accessReconciler = new AccessRequestReconciler(this.ctx, {
+      accessRequests: this.#access.requests,
+      roleBindings: this.#access.roleBindings,
+      metrics: new AccessMetrics(this.metrics.registry),
+      arm: azureClients && config.azure ? armClientOf(azureClients, config.azure, () => this.#fence()) : undefined,
+    });
     this.#controllers = [
       new Controller('tenant', new TenantReconciler(this.ctx, steps), this.#queue, {
         concurrency: config.concurrency,
@@ -163,6 +183,7 @@ export class Operator {
         hooks,
       }),
       new Controller('backuppolicy', new BackupPolicyReconciler(this.ctx), this.#policyQueue, { concurrency: 1, logger, hooks }),
+      new Controller('accessrequest', accessReconciler, this.#accessQueue, { concurrency: 2, logger, hooks }),
     ];
     this.#wireEvents(caches);
     const le = config.leaderElection;
@@ -198,7 +219,15 @@ export class Operator {
 
   #allCaches(): Informer[] {
     const { tenants, backupPolicies, maintenanceWindows, namespaces, owned } = this.ctx.caches;
-    return [tenants, backupPolicies, maintenanceWindows, namespaces, ...owned.values()];
+    return [
+      tenants,
+      backupPolicies,
+      maintenanceWindows,
+      namespaces,
+      this.#access.requests,
+      this.#access.roleBindings,
+      ...owned.values(),
+    ];
   }
 
   /**
@@ -251,6 +280,32 @@ export class Operator {
     };
     caches.backupPolicies.on(referencing('backupPolicyRef', this.ctx.config.defaultBackupPolicy));
     caches.maintenanceWindows.on(referencing('maintenanceWindowRef', this.ctx.config.defaultMaintenanceWindow));
+    this.#wireAccessEvents();
+  }
+
+  /**
+   * Every AccessRequest event but its own status writes queues it; a change to a RoleBinding it
+   * granted (deleted, edited, or left behind by a deleted request) queues the request it names.
+   */
+  #wireAccessEvents(): void {
+    const signatures = new Map<string, string>();
+    this.#access.requests.on((type, obj) => {
+      const name = obj.metadata.name;
+      const m = obj.metadata;
+      const signature = JSON.stringify([m.generation, m.deletionTimestamp, m.finalizers, m.labels, m.annotations]);
+      if (type === 'delete') signatures.delete(name);
+      else {
+        const statusOnly = type === 'update' && signatures.get(name) === signature;
+        signatures.set(name, signature);
+        if (statusOnly) return;
+      }
+      // An approval or a revocation someone just made goes ahead of periodic resyncs.
+      this.#accessQueue.add(name, { urgent: type === 'update' });
+    });
+    this.#access.roleBindings.on((type, obj) => {
+      const request = obj.metadata.labels?.[ACCESS_REQUEST_LABEL];
+      if (request) this.#accessQueue.add(request, { urgent: type === 'delete' });
+    });
   }
 
   /**
@@ -316,7 +371,11 @@ export class Operator {
       });
     }
     const { tenants, backupPolicies, maintenanceWindows, namespaces } = this.ctx.caches;
-    await Promise.all([tenants, backupPolicies, maintenanceWindows, namespaces].map((c) => c.start()));
+    await Promise.all(
+      [tenants, backupPolicies, maintenanceWindows, namespaces, this.#access.requests, this.#access.roleBindings].map((c) =>
+        c.start(),
+      ),
+    );
     await this.#startOwnedCaches();
     logger.info('caches synced', { identity: this.identity });
     if (!this.#elector) {
@@ -360,6 +419,13 @@ export class Operator {
     for (const t of this.ctx.caches.tenants.list()) this.#queue.add(t.metadata.name);
     for (const mw of this.ctx.caches.maintenanceWindows.list()) this.#windowQueue.add(mw.metadata.name);
     for (const bp of this.ctx.caches.backupPolicies.list()) this.#policyQueue.add(bp.metadata.name);
+    // Grants that expired while nobody led are removed first thing, and so are grants whose
+    // AccessRequest is gone (the RoleBinding's label names it; the reconciler finds no request).
+    for (const ar of this.#access.requests.list()) this.#accessQueue.add(ar.metadata.name, { urgent: true });
+    for (const rb of this.#access.roleBindings.list()) {
+      const request = rb.metadata.labels?.[ACCESS_REQUEST_LABEL];
+      if (request) this.#accessQueue.add(request, { urgent: true });
+    }
   }
 
   /** Graceful shutdown: stop taking work, finish reconciles in flight, release the lease. */

@@ -12,6 +12,8 @@ export const API_VERSIONS = {
   keyVault: '2026-02-01',
   /** @azure/arm-authorization 9.0.0 (role assignments) */
   authorization: '2022-04-01',
+  /** @azure/arm-authorization 9.0.0 (Privileged Identity Management: role assignment schedule requests and schedules) */
+  authorizationSchedules: '2020-10-01',
   /** @azure/arm-sql 10.0.0: servers, databases, transparent data encryption */
   sql: '2022-08-01-preview',
   /** @azure/arm-sql 10.0.0: Entra-only auth, Entra admins, server keys, encryption protector, LTR policies */

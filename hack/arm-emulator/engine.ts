@@ -8,6 +8,7 @@ import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
+import { advanceSchedules, PIM_TYPES } from './pim.ts';
 import {
   type ArmError,
   armError,
@@ -70,7 +71,9 @@ export interface Engine {
 }
 
 export function createEngine(store: Store, clock: ControllableClock, settings: EmulatorSettings, config: EngineConfig): Engine {
-  return { store, clock, settings, config, specs: resourceTypeSpecs() };
+  const specs = resourceTypeSpecs();
+  for (const spec of PIM_TYPES) specs.set(spec.type.toLowerCase(), spec);
+  return { store, clock, settings, config, specs };
 }
 
 export interface EngineRequest {
@@ -130,7 +133,7 @@ function ctxOf(engine: Engine): TypeContext {
   return { store: engine.store, clock: engine.clock, settings: engine.settings, sql: sqlSettings(engine.config) };
 }
 
-/** Settle due operations and expire soft-deleted vaults and retained backups past their dates. */
+/** Settle due operations, expire soft-deleted vaults and retained backups past their dates, move PIM schedules. */
 export function tick(engine: Engine): void {
   settleDueOperations(engine.store, Date.now(), engine.clock.now);
   const now = engine.clock.now().getTime();
@@ -139,6 +142,8 @@ export function tick(engine: Engine): void {
   }
   engine.store.retainedBackups = engine.store.retainedBackups.filter((b) => b.backupExpirationTime.getTime() > now);
   engine.store.droppedDatabases = engine.store.droppedDatabases.filter((d) => d.expiresAt.getTime() > now);
+  // PIM: windows that opened get their role assignment, windows that closed end (Azure does it, not the caller).
+  advanceSchedules(engine.store, engine.clock.now());
 }
 
 const OPERATION_TYPES = /\/locations\/(operationStatuses|operationResults)$/i;

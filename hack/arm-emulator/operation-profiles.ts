@@ -140,6 +140,7 @@ export function operationKind(
     case 'microsoft.keyvault/vaults/keys':
       return 'key.create';
     case 'microsoft.authorization/roleassignments':
+    case 'microsoft.authorization/roleassignmentschedulerequests':
       return 'roleAssignment.write';
     case 'microsoft.sql/servers':
       return del ? 'sqlServer.delete' : facts.created ? 'sqlServer.create' : 'sqlServer.update';

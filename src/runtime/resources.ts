@@ -12,6 +12,8 @@ export const RESOURCES = {
   Tenant: t('tenancy.dev/v1alpha1', 'Tenant', 'tenants', false),
   BackupPolicy: t('tenancy.dev/v1alpha1', 'BackupPolicy', 'backuppolicies', false),
   MaintenanceWindow: t('tenancy.dev/v1alpha1', 'MaintenanceWindow', 'maintenancewindows', false),
+  AccessRequest: t('tenancy.dev/v1alpha1', 'AccessRequest', 'accessrequests', false),
+  RoleBinding: t('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', true),
   Namespace: t('v1', 'Namespace', 'namespaces', false),
   ResourceQuota: t('v1', 'ResourceQuota', 'resourcequotas', true),
   LimitRange: t('v1', 'LimitRange', 'limitranges', true),

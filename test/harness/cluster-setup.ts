@@ -30,6 +30,7 @@ const TYPES: Record<string, ResourceType> = {
   Role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', namespaced: true },
   RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true },
   Namespace: { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+  ConfigMap: { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
   ValidatingAdmissionPolicy: {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingAdmissionPolicy',
@@ -159,6 +160,43 @@ export async function installRbac(client: KubeClient): Promise<void> {
       subjects: [user],
     },
   ]);
+}
+
+/**
+ * Time-limited access as config/access ships it: the ClusterRoles grants bind, the requester and
+ * approver roles and group bindings, and the admission policy with its parameters; waits until the
+ * API server enforces the policy (a dry-run request naming someone else as requester is refused).
+ */
+export async function installAccessPolicy(client: KubeClient): Promise<void> {
+  const dir = join(REPO_ROOT, 'config', 'access');
+  const files = ['roles.yaml', 'bindings.yaml', 'policy-params.yaml', 'policy.yaml', 'policy-binding.yaml'];
+  await applyAll(
+    client,
+    files.flatMap((f) => readYamlObjects(join(dir, f))),
+  );
+  const probe = {
+    apiVersion: 'tenancy.dev/v1alpha1',
+    kind: 'AccessRequest',
+    metadata: { name: 'access-policy-probe' },
+    spec: {
+      requester: 'someone-else',
+      tenant: 'probe',
+      role: 'namespace-view',
+      reason: 'policy enforcement probe',
+      duration: '1h',
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.request('POST', '/apis/tenancy.dev/v1alpha1/accessrequests', { query: { dryRun: 'All' }, body: probe });
+    } catch (err) {
+      if ((err as Error).message.includes('must be your own username')) return;
+      throw err;
+    }
+    if (Date.now() > deadline) throw new Error('the access admission policy is not enforced after 30 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /**

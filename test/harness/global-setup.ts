@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type ArmEmulator, startArmEmulator } from '../../hack/arm-emulator/index.ts';
 import {
   adminClient,
+  installAccessPolicy,
   installAdmissionPolicy,
   installCrds,
   installPlatformDefaults,
@@ -32,6 +33,7 @@ export default async function globalSetup(): Promise<void> {
   await installRbac(admin);
   await installPlatformDefaults(admin);
   await installAdmissionPolicy(admin, info.operatorKubeconfig);
+  await installAccessPolicy(admin);
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator({
     lroDelayMs: 5,

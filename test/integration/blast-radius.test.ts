@@ -31,6 +31,22 @@ interface Probe {
   contentType?: string;
 }
 
+/** A time-limited access grant as the operator makes it (src/access/grant.ts), changed by `change`. */
+function roleBinding(namespace: string, change: Record<string, unknown> = {}): Probe {
+  return {
+    method: 'POST',
+    path: `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`,
+    body: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'access-probe', labels: { 'app.kubernetes.io/managed-by': 'tenant-operator' } },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'tenant-access-view' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice@contoso.example' }],
+      ...change,
+    },
+  };
+}
+
 const dryRun = (p: Probe) =>
   operator.request(p.method, p.path, {
     query: { dryRun: 'All' },
@@ -268,6 +284,52 @@ describe('the operator’s own identity is refused', () => {
       }),
       'may not set externalIPs',
     ],
+    [
+      'a RoleBinding in another team’s namespace',
+      () => roleBinding(TEAM),
+      `may only write in namespaces it manages (labelled app.kubernetes.io/managed-by=tenant-operator); ${TEAM} is not one`,
+    ],
+    [
+      'binding a group (every authenticated user) in its namespace',
+      () =>
+        roleBinding(MANAGED, {
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:authenticated' }],
+        }),
+      'may only bind one person',
+    ],
+    [
+      'binding a ServiceAccount',
+      () => roleBinding(MANAGED, { subjects: [{ kind: 'ServiceAccount', name: 'tenant-app', namespace: MANAGED }] }),
+      'may only bind one person',
+    ],
+    [
+      'binding a ServiceAccount by its username',
+      () =>
+        roleBinding(MANAGED, {
+          subjects: [
+            { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:serviceaccount:${MANAGED}:tenant-app` },
+          ],
+        }),
+      'may only bind one person',
+    ],
+    [
+      'binding two people at once',
+      () =>
+        roleBinding(MANAGED, {
+          subjects: [
+            { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice@contoso.example' },
+            { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'mallory@contoso.example' },
+          ],
+        }),
+      'may only bind one person',
+    ],
+    [
+      // RBAC itself: `bind` is granted on the access ClusterRoles only (resourceNames).
+      'binding cluster-admin in its own namespace',
+      () =>
+        roleBinding(MANAGED, { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' } }),
+      'is attempting to grant RBAC permissions not currently held',
+    ],
   ])('%s', async (_name, probe, message) => {
     const failure = await dryRun(probe()).then(
       () => undefined,
@@ -305,6 +367,14 @@ describe('the operator’s own kind of writes pass', () => {
     [
       'marking its namespace orphaned',
       () => mergePatch(`/api/v1/namespaces/${MANAGED}`, { metadata: { labels: { 'tenancy.dev/orphaned': 'true' } } }),
+    ],
+    ['a time-limited access grant: one person bound to tenant-access-view', () => roleBinding(MANAGED)],
+    [
+      'a debug grant: one person bound to tenant-access-debug',
+      () =>
+        roleBinding(MANAGED, {
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'tenant-access-debug' },
+        }),
     ],
     ['deleting its namespace', () => ({ method: 'DELETE', path: `/api/v1/namespaces/${MANAGED}` })],
   ])('%s', async (_name, probe) => {

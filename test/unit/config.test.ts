@@ -50,3 +50,38 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ file: join(dir, 'nope.yaml'), env: {} })).toThrow(/cannot read configuration file .*nope.yaml/);
   });
 });
+
+describe('access', () => {
+  test('defaults: three roles, 8h at most, 24h to approve, the shipped admission policy and groups', () => {
+    expect(parseConfig({}).access).toEqual({
+      approversGroup: 'tenant-access-approvers',
+      requestersGroup: 'tenant-access-requesters',
+      maxDuration: '8h',
+      pendingTimeout: '24h',
+      admissionPolicyName: 'tenant-access-requests',
+      roles: {
+        'namespace-view': { kind: 'Namespace', clusterRole: 'tenant-access-view' },
+        'namespace-debug': { kind: 'Namespace', clusterRole: 'tenant-access-debug' },
+        'database-read': { kind: 'Database', azureRoleDefinitionId: 'acdd72a7-3385-48ef-bd42-f606fba81ae7' },
+      },
+    });
+  });
+
+  test.each([
+    ['a maximum that is not a Go duration', { maxDuration: '8 hours' }, 'access.maxDuration: a Go duration such as 8h or 90m'],
+    ['a zero maximum', { maxDuration: '0h' }, 'access.maxDuration: must be longer than zero'],
+    ['a role of an unknown kind', { roles: { x: { kind: 'Cluster', clusterRole: 'admin' } } }, 'access.roles.x.kind'],
+    [
+      'an Azure role that is not a GUID',
+      { roles: { x: { kind: 'Database', azureRoleDefinitionId: 'Reader' } } },
+      'must be a role definition GUID',
+    ],
+    [
+      'a role name that is not a DNS label',
+      { roles: { Admin: { kind: 'Namespace', clusterRole: 'admin' } } },
+      'access.roles.Admin: Invalid key in record',
+    ],
+  ])('refuses %s', (_name, access, expected) => {
+    expect(() => parseConfig({ access })).toThrow(expected);
+  });
+});

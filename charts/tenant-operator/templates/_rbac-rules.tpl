@@ -7,6 +7,7 @@
     - tenants
     - backuppolicies
     - maintenancewindows
+    - accessrequests
   verbs:
     - get
     - list
@@ -18,6 +19,7 @@
     - tenants/status
     - backuppolicies/status
     - maintenancewindows/status
+    - accessrequests/status
   verbs:
     - get
     - patch
@@ -141,6 +143,35 @@
   verbs:
     - create
     - patch
+- apiGroups:
+    - rbac.authorization.k8s.io
+  resources:
+    - rolebindings
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
+    - rbac.authorization.k8s.io
+  resources:
+    - clusterroles
+  verbs:
+    - bind
+  resourceNames:
+    - tenant-access-view
+    - tenant-access-debug
+- apiGroups:
+    - admissionregistration.k8s.io
+  resources:
+    - validatingadmissionpolicies
+    - validatingadmissionpolicybindings
+  verbs:
+    - get
+  resourceNames:
+    - tenant-access-requests
 {{- end }}
 
 {{- define "tenant-operator.rbac.leaderElectionRules" -}}

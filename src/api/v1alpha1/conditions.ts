@@ -179,6 +179,33 @@ export const REASONS = {
   DrillFailed: entry('platform', 'The latest restore drill failed: restores are not proven to work.'),
   DrillExceededRTO: entry('platform', 'The latest restore drill took longer than the RTO.'),
   DrillCleanupFailed: entry('platform', 'The drill’s scratch database could not be deleted; it costs money until removed.'),
+  // Time-limited access (AccessRequest, src/access/): its Ready condition says where the request
+  // stands; final phases are Ready (the operator has nothing left to do), so they are `ok`.
+  AwaitingApproval: entry('spec', 'Waiting for a member of the approvers group (not the requester) to set `spec.approval`.'),
+  Granting: entry('progress', 'Approved: the operator is granting exactly the requested role.'),
+  AccessGranted: entry('ok', 'The access exists until `status.expiresAt`; the operator removes it then.'),
+  RemovingAccess: entry('progress', 'The access expired or was revoked; the operator is removing the grant.'),
+  RemovalNotYetAllowed: entry(
+    'progress',
+    'Azure refuses to end a role assignment in its first five minutes; the operator removes it as soon as Azure allows.',
+  ),
+  AccessExpired: entry('ok', 'The access expired and its grant was removed (or nobody approved it in time).'),
+  AccessRevoked: entry('ok', 'The access was revoked (or the request withdrawn) and its grant removed.'),
+  AccessDenied: entry('ok', 'An approver denied the request; nothing was granted.'),
+  PolicyViolation: entry(
+    'spec',
+    'The request breaks the access policy (duration, role, principal, self-approval); nothing is granted: file a new one.',
+  ),
+  TenantNotFound: entry('spec', 'The tenant the request names does not exist; nothing is granted.'),
+  TenantNotReady: entry('progress', 'The tenant’s namespace (or database) does not exist yet; granted once it does.'),
+  RoleNotConfigured: entry(
+    'platform',
+    'The role is not in the operator’s `access.roles` (or needs Azure, which is not configured): fix the configuration.',
+  ),
+  AccessPolicyMissing: entry(
+    'platform',
+    'The access admission policy (config/access) is not installed: nothing is granted, since identities would be unchecked.',
+  ),
 } as const satisfies Record<string, ReasonEntry>;
 
 export type Reason = keyof typeof REASONS;
@@ -200,9 +227,12 @@ export const EVENT_REASONS = {
     'Something the operator owns was changed or deleted outside it (by hand) and was restored: which object and fields, in the message.',
   AzureDeleteFailed: 'Deleting the tenant’s Azure resources failed; retried (the condition says why).',
   AzureReleaseFailed: 'Releasing the tenant’s Azure resources failed; retried (the condition says why).',
+  AccessRequested: 'Someone asked for time-limited access (who, which role, which tenant, how long; never the reason text).',
+  AccessApproved: 'An approver approved an AccessRequest.',
+  AccessRemoved: 'A grant was removed because its AccessRequest was deleted (or is gone), not because it expired.',
 } as const;
 
-export type ConditionKind = 'Tenant' | 'BackupPolicy' | 'MaintenanceWindow';
+export type ConditionKind = 'Tenant' | 'BackupPolicy' | 'MaintenanceWindow' | 'AccessRequest';
 
 interface ConditionTypeEntry {
   kinds: readonly ConditionKind[];
@@ -217,17 +247,17 @@ interface ConditionTypeEntry {
 /** Every condition type, with the kinds that carry it. */
 export const CONDITION_TYPES = {
   Ready: {
-    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
+    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow', 'AccessRequest'],
     role: 'summary',
     means: 'True when every component is; otherwise the first one that is not, with its reason.',
   },
   Reconciling: {
-    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
+    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow', 'AccessRequest'],
     role: 'summary',
     means: 'True while the operator works toward the spec (kstatus: InProgress).',
   },
   Stalled: {
-    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow'],
+    kinds: ['Tenant', 'BackupPolicy', 'MaintenanceWindow', 'AccessRequest'],
     role: 'summary',
     means: 'True when only a person can make progress: the reason says who (kstatus: Failed).',
   },

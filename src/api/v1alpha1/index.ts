@@ -4,11 +4,13 @@
  * turns these into `crds/`; the controllers parse objects with the same zod schemas.
  */
 import type { z } from 'zod';
+import { accessRequestSpecSchema, accessRequestStatusSchema } from './access-request.ts';
 import { backupPolicySpecSchema, backupPolicyStatusSchema } from './backup-policy.ts';
 import { GROUP, VERSION } from './common.ts';
 import { maintenanceWindowSpecSchema, maintenanceWindowStatusSchema } from './maintenance-window.ts';
 import { tenantSpecSchema, tenantStatusSchema } from './tenant.ts';
 
+export * from './access-request.ts';
 export * from './backup-policy.ts';
 export * from './common.ts';
 export * from './maintenance-window.ts';
@@ -153,6 +155,47 @@ export const MAINTENANCE_WINDOW: KindDefinition = {
   ],
 };
 
-export const KINDS = [TENANT, BACKUP_POLICY, MAINTENANCE_WINDOW] as const;
+export const ACCESS_REQUEST: KindDefinition = {
+  kind: 'AccessRequest',
+  plural: 'accessrequests',
+  singular: 'accessrequest',
+  shortNames: ['ar'],
+  description:
+    'An AccessRequest asks for time-limited administrative access to one tenant: approved by someone else, granted by the operator, removed when it expires.',
+  spec: accessRequestSpecSchema,
+  status: accessRequestStatusSchema,
+  printerColumns: [
+    { name: 'Tenant', type: 'string', jsonPath: '.spec.tenant', description: 'The tenant the access is for.' },
+    { name: 'Role', type: 'string', jsonPath: '.spec.role', description: 'What is granted.' },
+    { name: 'Requester', type: 'string', jsonPath: '.spec.requester', description: 'Who asked.' },
+    { name: 'Approver', type: 'string', jsonPath: '.spec.approval.approver', description: 'Who decided.' },
+    {
+      name: 'Phase',
+      type: 'string',
+      jsonPath: '.status.phase',
+      description: 'Pending, Approved, Active, Expired, Denied, Revoked.',
+    },
+    // A string, not a date: kubectl prints a future date as "<invalid>".
+    { name: 'Expires', type: 'string', jsonPath: '.status.expiresAt', description: 'When the access is removed (RFC 3339).' },
+    { name: 'Duration', type: 'string', jsonPath: '.spec.duration', description: 'How long it lasts once granted.', priority: 1 },
+    {
+      name: 'Principal',
+      type: 'string',
+      jsonPath: '.spec.azurePrincipalId',
+      description: 'The Entra object id an Azure role is assigned to (what the approver approves).',
+      priority: 1,
+    },
+    ...readyColumns.map((c) => ({ ...c, priority: 1 })),
+    ageColumn,
+  ],
+  rootValidations: [
+    {
+      rule: "self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
+      message: 'AccessRequest names are DNS labels of at most 63 characters (they label the grant they lead to)',
+    },
+  ],
+};
+
+export const KINDS = [TENANT, BACKUP_POLICY, MAINTENANCE_WINDOW, ACCESS_REQUEST] as const;
 export const CATEGORY = 'tenancy';
 export { GROUP, VERSION };

@@ -50,7 +50,9 @@ beforeAll(() => {
       '--create-namespace',
       '--skip-crds',
       ...kubeconfigArgs,
-      ...helmArgs(dir, { namespace: NAMESPACE }),
+      // Time-limited access is cluster-wide with fixed names, and the globalSetup installed it from
+      // config/access already (test/unit/delivery proves the chart renders the same objects).
+      ...helmArgs(dir, { namespace: NAMESPACE, values: { accessRequests: { enabled: false } } }),
     ],
     helmEnv,
   );

@@ -24,7 +24,9 @@ import { REPO_ROOT } from '../../harness/control-plane.ts';
  */
 const NOT_REASONS = {
   kinds: [
+    'AccessRequest',
     'BackupPolicy',
+    'ClusterRole',
     'CustomResourceDefinition',
     'HorizontalPodAutoscaler',
     'LimitRange',
@@ -32,6 +34,7 @@ const NOT_REASONS = {
     'NetworkPolicy',
     'PodDisruptionBudget',
     'ResourceQuota',
+    'RoleBinding',
     'SecretProviderClass',
     'ServiceAccount',
     'WebApplicationFirewallPolicy',
@@ -62,6 +65,10 @@ const NOT_REASONS = {
   ],
   azureEnumsAndCodes: [
     'ActiveDirectory',
+    'ActiveDurationTooShort',
+    'AdminAssign',
+    'AdminRemove',
+    'AfterDateTime',
     'AsyncOperation',
     'AutoClosed',
     'AzureKeyVault',
@@ -88,6 +95,7 @@ const NOT_REASONS = {
     'RecoveryPending',
     'RegisteringDns',
     'RemoteAddr',
+    'RoleAssignmentDoesNotExist',
     'RoleAssignmentExists',
     'ServicePrincipal',
     'SubscriptionNotFound',

@@ -38,6 +38,7 @@ describe('config/prometheus/alerts.yaml', () => {
 
   test('covers what the platform pages on', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([
+      'TenantAccessGrantOverdue',
       'TenantBackupRpoBreached',
       'TenantDriftRepeated',
       'TenantMaintenanceChangesStuck',

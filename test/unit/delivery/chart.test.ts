@@ -71,10 +71,17 @@ describe('helm template with default values', () => {
   const pod = deployment.spec.template;
   const container = pod.spec.containers[0] as Container;
 
-  test('renders the operator, its RBAC, configuration, PDB, metrics Service and dashboard, nothing optional', () => {
+  test('renders the operator, its RBAC, configuration, PDB, metrics Service and dashboard, time-limited access, nothing optional', () => {
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole/tenant-access-approver',
+      'ClusterRole/tenant-access-debug',
+      'ClusterRole/tenant-access-requester',
+      'ClusterRole/tenant-access-view',
       'ClusterRole/tenant-operator',
+      'ClusterRoleBinding/tenant-access-approvers',
+      'ClusterRoleBinding/tenant-access-requesters',
       'ClusterRoleBinding/tenant-operator',
+      'ConfigMap/tenant-access-policy',
       'ConfigMap/tenant-operator-config',
       'ConfigMap/tenant-operator-dashboard',
       'Deployment/tenant-operator',
@@ -83,7 +90,9 @@ describe('helm template with default values', () => {
       'RoleBinding/tenant-operator-leader-election',
       'Service/tenant-operator-metrics',
       'ServiceAccount/tenant-operator',
+      'ValidatingAdmissionPolicy/tenant-access-requests',
       'ValidatingAdmissionPolicy/tenant-operator-blast-radius',
+      'ValidatingAdmissionPolicyBinding/tenant-access-requests',
       'ValidatingAdmissionPolicyBinding/tenant-operator-blast-radius',
     ]);
     for (const o of objects.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('ValidatingAdmission')))
@@ -91,10 +100,10 @@ describe('helm template with default values', () => {
   });
 
   test('grants exactly the rules of config/rbac, bound to the chart’s ServiceAccount', () => {
-    expect(find<Rbac>(objects, 'ClusterRole').rules).toEqual(configRbacRules('ClusterRole'));
+    expect(find<Rbac>(objects, 'ClusterRole', 'tenant-operator').rules).toEqual(configRbacRules('ClusterRole'));
     expect(find<Rbac>(objects, 'Role').rules).toEqual(configRbacRules('Role'));
     const subject = { kind: 'ServiceAccount', name: 'tenant-operator', namespace: 'tenant-operator-system' };
-    expect(find<Rbac>(objects, 'ClusterRoleBinding')).toMatchObject({
+    expect(find<Rbac>(objects, 'ClusterRoleBinding', 'tenant-operator')).toMatchObject({
       roleRef: { kind: 'ClusterRole', name: 'tenant-operator' },
       subjects: [subject],
     });
@@ -255,5 +264,49 @@ describe('helm template with a custom configuration', () => {
       "additional properties 'concurency'",
     );
     expect(() => helmTemplate(dir, helmEnv, { values: { config: { logLevel: 'verbose' } } })).toThrow('/config/logLevel');
+  });
+});
+
+describe('helm template of time-limited access (config/access)', () => {
+  const approvers = '7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
+  const values = {
+    config: {
+      access: {
+        approversGroup: approvers,
+        requestersGroup: 'platform-engineers',
+        maxDuration: '4h',
+        roles: { 'namespace-view': { kind: 'Namespace', clusterRole: 'tenant-access-view' } },
+      },
+    },
+  };
+  const objects = helmTemplate(dir, helmEnv, { release: 'ops', namespace: 'platform', values });
+  type Binding = KubeObject & { subjects: { kind: string; name: string }[]; spec?: { paramRef: { namespace: string } } };
+
+  test('the admission policy’s parameters and the group bindings come from config.access, as the operator’s do', () => {
+    expect(find<ConfigMap>(objects, 'ConfigMap', 'tenant-access-policy')).toMatchObject({
+      metadata: { namespace: 'platform' },
+      data: { approversGroup: approvers, maxDuration: '4h', roles: 'namespace-view' },
+    });
+    expect(find<Binding>(objects, 'ValidatingAdmissionPolicyBinding', 'tenant-access-requests').spec?.paramRef.namespace).toBe(
+      'platform',
+    );
+    expect(find<Binding>(objects, 'ClusterRoleBinding', 'tenant-access-approvers').subjects).toEqual([
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: approvers },
+    ]);
+    expect(find<Binding>(objects, 'ClusterRoleBinding', 'tenant-access-requesters').subjects[0]?.name).toBe('platform-engineers');
+    expect(parseConfig(operatorConfig(objects, 'ops-tenant-operator-config')).access).toMatchObject(values.config.access);
+  });
+
+  test('accessRequests.enabled=false renders none of it; admissionPolicy.enabled=false drops only the policy', () => {
+    const names = (o: KubeObject[]) => o.map((x) => `${x.kind}/${x.metadata.name}`).filter((n) => n.includes('tenant-access'));
+    expect(names(helmTemplate(dir, helmEnv, { values: { accessRequests: { enabled: false } } }))).toEqual([]);
+    expect(names(helmTemplate(dir, helmEnv, { values: { admissionPolicy: { enabled: false } } })).sort()).toEqual([
+      'ClusterRole/tenant-access-approver',
+      'ClusterRole/tenant-access-debug',
+      'ClusterRole/tenant-access-requester',
+      'ClusterRole/tenant-access-view',
+      'ClusterRoleBinding/tenant-access-approvers',
+      'ClusterRoleBinding/tenant-access-requesters',
+    ]);
   });
 });

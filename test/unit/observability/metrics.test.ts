@@ -23,6 +23,8 @@ describe('OperatorMetrics', () => {
         'method',
         'status',
         'window',
+        // drift_repaired_total: a Kubernetes kind or an Azure resource label, never free text.
+        'kind',
       ]),
     );
   });
