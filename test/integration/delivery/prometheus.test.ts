@@ -177,9 +177,11 @@ beforeAll(async () => {
   );
 
   const withArm = { ...info, arm };
-  operators.push(await startOperator({ info: withArm, identity: 'prom-a', leaseName: 'prom' }));
+  // The tier change lands in an always-open window at once: no advance notice in this test.
+  const config = { maintenance: { noticeHours: 0 } };
+  operators.push(await startOperator({ info: withArm, identity: 'prom-a', leaseName: 'prom', config }));
   await waitFor('a leader', () => operators[0]?.isLeader);
-  operators.push(await startOperator({ info: withArm, identity: 'prom-b', leaseName: 'prom' }));
+  operators.push(await startOperator({ info: withArm, identity: 'prom-b', leaseName: 'prom', config }));
   await prometheus.start({
     // The job the chart's ServiceMonitor gives the targets (jobLabel), which TenantOperatorDown watches.
     job: 'tenant-operator',
@@ -426,6 +428,7 @@ const ALERTS: Record<string, () => Check> = {
   TenantRestoreDrillOverRto: () => empty(NO_DRILL),
   TenantOperatorDown: () => empty('both replicas are scraped under job tenant-operator'),
   TenantOperatorNoLeader: () => empty('prom-a holds the Lease'),
+  TenantAccessGrantOverdue: () => empty('no AccessRequest is granted in this test (promtool tests the rule)'),
   TenantDriftRepeated: () =>
     empty('nothing the operator owns is edited by hand in this test (promtool tests the rule with repairs)'),
   // prom-offside's spec_error and prom-noperm's platform_error never count; whether the operator had
