@@ -8,6 +8,7 @@ import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
+import { renderPrivateEndpointConnections } from './private-link.ts';
 import {
   type ArmError,
   armError,
@@ -309,6 +310,7 @@ export function render(engine: Engine, resource: StoredResource): JsonObject {
   }
   shapeForGet(resource.type, body);
   spec?.render?.(ctxOf(engine), resource, body);
+  renderPrivateEndpointConnections(engine.store, resource, body);
   if (engine.settings.behaviours.exposeCreateOnlyFields && isObject(resource.body._createValues)) {
     const properties = isObject(body.properties) ? body.properties : {};
     for (const [field, value] of Object.entries(resource.body._createValues)) properties[field] ??= value;
