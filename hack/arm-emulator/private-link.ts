@@ -246,7 +246,7 @@ const privateEndpoints: ResourceTypeSpec = {
       return fail(
         400,
         'InvalidResourceName',
-        `Resource name ${target.name} is invalid. The name can be up to 80 characters long. It must begin with a word character, and it must end with a word character or with '_'. The name may contain word characters or '.', '-', '_'.`,
+        `Resource name ${target.name} is invalid. A private endpoint name is 2-64 characters: letters, digits, '_', '.', '-', beginning with a letter or digit and ending with a letter, digit or '_'.`,
       );
     }
     const p = props(body);
