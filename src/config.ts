@@ -11,11 +11,17 @@ import { canonicalQuantity } from './runtime/quantity.ts';
 
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.1.0.0/16');
 
+/*
+ * ARM ids come in either case of their type segments (`resourceGroups`, `resourcegroups`). The
+ * patterns spell that out rather than use the `i` flag, which the chart's JSON schema (generated
+ * from these) would lose.
+ */
+
 /** ARM id of a subnet, e.g. `/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/hub/subnets/pe`. */
 const subnetId = z
   .string()
   .regex(
-    /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i,
+    /^\/subscriptions\/[^/]+\/[rR]esource[gG]roups\/[^/]+\/providers\/[mM]icrosoft\.[nN]etwork\/[vV]irtual[nN]etworks\/[^/]+\/[sS]ubnets\/[^/]+$/,
     'must be the ARM id of a subnet (/subscriptions/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…)',
   );
 
@@ -25,8 +31,7 @@ const privateDnsZoneId = (service: 'database' | 'vaultcore') =>
     .string()
     .regex(
       new RegExp(
-        `^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.Network/privateDnsZones/privatelink\\.${service}\\.[a-z0-9.-]+$`,
-        'i',
+        `^/subscriptions/[^/]+/[rR]esource[gG]roups/[^/]+/providers/[mM]icrosoft\\.[nN]etwork/[pP]rivate[dD]ns[zZ]ones/privatelink\\.${service}\\.[a-z0-9.-]+$`,
       ),
       `must be the ARM id of the private DNS zone privatelink.${service}.… (…/providers/Microsoft.Network/privateDnsZones/privatelink.${service}.…)`,
     );

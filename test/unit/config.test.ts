@@ -60,6 +60,15 @@ describe('private endpoints in the configuration', () => {
     expect(c.azure?.privateDnsZones.keyVault).toBe(`${ZONES}/privatelink.vaultcore.azure.net`);
   });
 
+  test('ids in Azure’s lower-case spelling are accepted too', () => {
+    const lower = SUBNET.replace('resourceGroups', 'resourcegroups').replace('Microsoft.Network', 'microsoft.network');
+    const zone = `${ZONES}/privatelink.database.windows.net`.replace('resourceGroups', 'resourcegroups');
+    const c = parseConfig({
+      azure: azure({ privateEndpoints: { subnets: { westeurope: lower } }, privateDnsZones: { sql: zone } }),
+    });
+    expect(c.azure?.privateEndpoints.subnets.westeurope).toBe(lower);
+  });
+
   test('none configured: empty (each tenant then says the platform team must add them)', () => {
     const c = parseConfig({ azure: azure() });
     expect(c.azure?.privateEndpoints).toEqual({ subnets: {} });
