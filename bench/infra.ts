@@ -354,6 +354,8 @@ export async function startEmulator(
     String(azure.managedIdentityWritesPerSecond),
     // Emulated time follows real time, as Azure's does: role assignments carry real creation times.
     '--clock-running',
+    // The platform's private endpoint subnets and DNS zones, which every tenant's endpoints need.
+    '--platform-network',
   ]);
   child.stderr?.on('data', (c: Buffer) => writeFileSync(logFile, c, { flag: 'a' }));
   const info = await new Promise<EmulatorInfo>((resolve, reject) => {

@@ -53,6 +53,11 @@ const GRAPH_PLAN: TenantAzurePlan = {
     shortTerm: { retentionDays: 14, diffBackupIntervalInHours: 12 },
     longTerm: { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 },
   },
+  privateEndpoints: {
+    configured: true,
+    subnetId: 'subnet',
+    dnsZones: { sql: 'privatelink.database.windows.net', keyVault: 'privatelink.vaultcore.azure.net' },
+  },
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {

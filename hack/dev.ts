@@ -29,7 +29,7 @@ import {
   typeOf,
 } from '../test/harness/cluster-setup.ts';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
-import { emulatorAzureConfig } from '../test/harness/fixtures.ts';
+import { emulatorAzureConfig, emulatorPlatformNetwork } from '../test/harness/fixtures.ts';
 import { startKubeletStandIn } from '../test/harness/kubelet-stand-in.ts';
 import { missingNodePrerequisites, type Node, startNode } from '../test/harness/node.ts';
 import { startArmEmulator } from './arm-emulator/index.ts';
@@ -78,7 +78,13 @@ const kubelet = node ? undefined : startKubeletStandIn(admin);
 
 // Azure's own behaviours and operation durations, 100 times faster (a database create takes 1.2 s,
 // a role assignment propagates in 3 s).
-const arm = await startArmEmulator({ profile: 'realistic', timeFactor: 0.01, clockRunning: true });
+// The platform's network (a private endpoint subnet per region, the DNS zones) exists before any tenant.
+const arm = await startArmEmulator({
+  profile: 'realistic',
+  timeFactor: 0.01,
+  clockRunning: true,
+  platformNetwork: emulatorPlatformNetwork(),
+});
 const armCaFile = join(devDir, 'arm-ca.pem');
 writeFileSync(armCaFile, arm.ca);
 writeFileSync(join(devDir, 'arm-endpoint'), arm.endpoint);

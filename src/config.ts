@@ -36,6 +36,31 @@ export type AccessRole = z.infer<typeof accessRoleSchema>;
 
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+\/[0-9]{1,3}$/, 'must be a CIDR such as 10.1.0.0/16');
 
+/*
+ * ARM ids come in either case of their type segments (`resourceGroups`, `resourcegroups`). The
+ * patterns spell that out rather than use the `i` flag, which the chart's JSON schema (generated
+ * from these) would lose.
+ */
+
+/** ARM id of a subnet, e.g. `/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/hub/subnets/pe`. */
+const subnetId = z
+  .string()
+  .regex(
+    /^\/subscriptions\/[^/]+\/[rR]esource[gG]roups\/[^/]+\/providers\/[mM]icrosoft\.[nN]etwork\/[vV]irtual[nN]etworks\/[^/]+\/[sS]ubnets\/[^/]+$/,
+    'must be the ARM id of a subnet (/subscriptions/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…)',
+  );
+
+/** ARM id of a private DNS zone named `privatelink.<service>.…` (Azure registers endpoints only in that zone). */
+const privateDnsZoneId = (service: 'database' | 'vaultcore') =>
+  z
+    .string()
+    .regex(
+      new RegExp(
+        `^/subscriptions/[^/]+/[rR]esource[gG]roups/[^/]+/providers/[mM]icrosoft\\.[nN]etwork/[pP]rivate[dD]ns[zZ]ones/privatelink\\.${service}\\.[a-z0-9.-]+$`,
+      ),
+      `must be the ARM id of the private DNS zone privatelink.${service}.… (…/providers/Microsoft.Network/privateDnsZones/privatelink.${service}.…)`,
+    );
+
 /** A Kubernetes quantity, stored canonically so what the operator writes is what the API server keeps. */
 const quantity = z.string().transform((value, ctx) => {
   try {
@@ -90,8 +115,10 @@ export const configSchema = z
     /** Namespace of the ingress / Application Gateway for Containers controller allowed to reach tenant apps. */
     ingressNamespace: z.string().min(1).default('azure-alb-system'),
     /**
-     * CIDRs tenant pods may reach: the Azure SQL (1433) and Key Vault (443) private endpoints, and
-     * Microsoft Entra ID (443), where workload identity exchanges the pod's token for an Azure one.
+     * CIDRs tenant pods may reach. `entraId` (443): Microsoft Entra ID, where workload identity
+     * exchanges the pod's token for an Azure one. `sql` (1433) and `keyVault` (443): shared ranges,
+     * only for Kubernetes-only mode (a cluster whose Azure is managed elsewhere); with `azure` set
+     * every tenant's egress is exactly its own private endpoints' addresses, so they are refused.
      */
     azureEgressCidrs: z
       .object({ sql: z.array(cidr).default([]), keyVault: z.array(cidr).default([]), entraId: z.array(cidr).default([]) })
@@ -247,6 +274,27 @@ export const configSchema = z
          * assigned, instead of being refused in the meantime. Microsoft documents up to 10 minutes.
          */
         rbacPropagationSeconds: z.number().min(0).max(3600).default(120),
+        /**
+         * Where tenants' private endpoints go: one subnet per region (ARM id of a
+         * `Microsoft.Network/virtualNetworks/subnets` the platform team owns, in that region, routed
+         * from the cluster). A tenant in a region without one gets no private endpoints and says so
+         * (DatabaseReady/KeyVaultReady False, PrivateEndpointNotConfigured).
+         */
+        privateEndpoints: z
+          .object({ subnets: z.record(z.string().regex(/^[a-z0-9]+$/, 'an Azure region name'), subnetId).default({}) })
+          .strict()
+          .default({ subnets: {} }),
+        /**
+         * The private DNS zones (ARM ids) the endpoints register in, linked to the cluster's network:
+         * `privatelink.database.windows.net` for SQL and `privatelink.vaultcore.azure.net` for Key
+         * Vault (or the sovereign cloud's equivalents). Azure writes a record only into a zone of
+         * that name.
+         */
+        privateDnsZones: z
+          .object({ sql: privateDnsZoneId('database'), keyVault: privateDnsZoneId('vaultcore') })
+          .partial()
+          .strict()
+          .default({}),
         /** Leave Key Vault public network access on (off by default: private endpoints only). */
         keyVaultPublicNetworkAccess: z.boolean().default(false),
         /** WAF mode of every tenant's policy. */
@@ -375,6 +423,18 @@ export const configSchema = z
           path: ['servedRegions', i],
           message: `region "${region}" is in no residency zone (residency.zones): a typo, or a zone to add`,
         });
+    // A shared range would let every tenant reach every other tenant's database and vault at the
+    // network level; with Azure managed here each tenant's egress is its own endpoints' addresses.
+    if (c.azure === undefined) return;
+    for (const service of ['sql', 'keyVault'] as const) {
+      if (c.azureEgressCidrs[service].length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['azureEgressCidrs', service],
+          message:
+            'shared ranges are for Kubernetes-only mode; with azure set, tenant pods reach exactly their own private endpoints (azure.privateEndpoints)',
+        });
+    }
   });
 
 export type OperatorConfig = z.infer<typeof configSchema>;

@@ -37,8 +37,25 @@ export interface AzureFacts {
   databaseName?: string | undefined;
   earliestRestorePoint?: string | undefined;
   wafPolicyId?: string | undefined;
+  /**
+   * The addresses of the tenant's private endpoints, as Azure reports them. Absent while unknown:
+   * the egress policy then allows nothing for that service (it never falls back to a wider range).
+   */
+  privateEndpoints?: PrivateEndpointAddresses | undefined;
   /** Backup retention in force on the database, as Azure reports it (or as verified). */
   retention?: { shortTerm: ShortTermRetention | undefined; longTerm: LongTermRetention | undefined } | undefined;
+}
+
+/** Where a private endpoint answers. */
+export interface PrivateEndpointAddress {
+  ip: string;
+  fqdn?: string | undefined;
+}
+
+/** The tenant's private endpoints, by service. */
+export interface PrivateEndpointAddresses {
+  sql?: PrivateEndpointAddress | undefined;
+  keyVault?: PrivateEndpointAddress | undefined;
 }
 
 export interface OperatorContext {

@@ -26,6 +26,11 @@ export const API_VERSIONS = {
   sqlDatabaseUsages: '2021-02-01-preview',
   /** @azure/arm-sql 10.0.0: long-term retention backups (list) */
   sqlLongTermRetentionBackups: '2021-05-01-preview',
-  /** @azure/arm-network 39.0.0 */
+  /** @azure/arm-network 39.0.0 (WAF policies, private endpoints and their DNS zone groups, virtual networks) */
   network: '2026-01-01',
+  /**
+   * Microsoft.Network/privateDnsZones: the Private DNS API's current stable version. The operator
+   * never reads zones (it only names them in zone groups); served for inspection.
+   */
+  privateDns: '2024-06-01',
 } as const;

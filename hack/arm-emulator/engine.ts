@@ -9,6 +9,7 @@ import type { ControllableClock } from './clock.ts';
 import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
 import { advanceSchedules, PIM_TYPES } from './pim.ts';
+import { renderPrivateEndpointConnections } from './private-link.ts';
 import {
   type ArmError,
   armError,
@@ -314,6 +315,7 @@ export function render(engine: Engine, resource: StoredResource): JsonObject {
   }
   shapeForGet(resource.type, body);
   spec?.render?.(ctxOf(engine), resource, body);
+  renderPrivateEndpointConnections(engine.store, resource, body);
   if (engine.settings.behaviours.exposeCreateOnlyFields && isObject(resource.body._createValues)) {
     const properties = isObject(body.properties) ? body.properties : {};
     for (const [field, value] of Object.entries(resource.body._createValues)) properties[field] ??= value;

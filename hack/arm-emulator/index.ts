@@ -22,6 +22,7 @@ import {
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
 import type { OperationProfileName, OperationTiming } from './operation-profiles.ts';
+import { type PlatformNetwork, seedPlatformNetwork } from './private-link.ts';
 import {
   type AzureBehaviours,
   DEFAULT_RBAC_PROPAGATION_MS,
@@ -53,9 +54,20 @@ export {
   operationKind,
   REALISTIC_DURATIONS,
 } from './operation-profiles.ts';
+export {
+  defaultPlatformNetwork,
+  PLATFORM_DNS_RESOURCE_GROUP,
+  PLATFORM_NETWORK_RESOURCE_GROUP,
+  type PlatformNetwork,
+  type PlatformSubnet,
+  PRIVATE_LINK_ZONES,
+} from './private-link.ts';
 export type { AzureBehaviours } from './resource-types.ts';
 export type { SpecViolation } from './spec-schemas.ts';
 export type { DroppedDatabase, RetainedBackup } from './store.ts';
+
+/** The subscription every emulator serves (any id is accepted; this one is what it reports). */
+export const EMULATOR_SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000c0de';
 
 /** One request as the emulator saw it. */
 export interface RecordedRequest {
@@ -129,6 +141,13 @@ export interface ArmEmulatorOptions {
   locations?: readonly string[];
   /** Refuse role assignments to unknown service principals (default true). */
   strictPrincipals?: boolean;
+  /**
+   * The platform's network, there before any tenant (and again after `reset()`): the subnets
+   * private endpoints go into and the private DNS zones they register in. Without it every private
+   * endpoint is refused (`InvalidResourceReference`), as on a subscription without them.
+   * `defaultPlatformNetwork(EMULATOR_SUBSCRIPTION_ID, DEFAULT_LOCATIONS)` gives every region one.
+   */
+  platformNetwork?: PlatformNetwork;
   /** Reuse a certificate instead of generating one. */
   tls?: TlsMaterial;
   /** Accept only this bearer token (default: any non-empty bearer token). */
@@ -211,6 +230,8 @@ export interface ArmEmulator {
   sql: SqlControls;
   /** Forget all resources, operations, requests and fault rules; reset the clock to its start. */
   reset(): void;
+  /** Add subnets and private DNS zones to the platform's network (kept by `reset()` only if given at start). */
+  seedPlatformNetwork(network: PlatformNetwork): void;
   /** Close the server and every connection, hanging ones included. */
   stop(): Promise<void>;
 }
@@ -314,7 +335,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     restoreDurationMs: options.restoreDurationMs ?? 0,
   };
   const config: EngineConfig = { ...initialConfig };
-  let engine = createEngine(createStore(), clock, settings, config);
+  const freshStore = () => {
+    const store = createStore();
+    if (options.platformNetwork !== undefined) seedPlatformNetwork(store, options.platformNetwork);
+    return store;
+  };
+  let engine = createEngine(freshStore(), clock, settings, config);
   const faults = createFaultInjector(options.seed ?? 1);
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -603,6 +629,19 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         send(res, 200, {}, { now: clock.now().toISOString() });
         return;
       }
+      case 'POST /_emulator/platform-network': {
+        // {"subnets": [{"id", "location", "addressPrefix"}], "privateDnsZones": ["id", ...]}
+        try {
+          seedPlatformNetwork(engine.store, {
+            subnets: Array.isArray(body.subnets) ? (body.subnets as PlatformNetwork['subnets']) : [],
+            privateDnsZones: Array.isArray(body.privateDnsZones) ? (body.privateDnsZones as string[]) : [],
+          });
+          send(res, 201, {}, { ok: true });
+        } catch (err) {
+          send(res, 400, {}, { error: { code: 'BadRequest', message: (err as Error).message } });
+        }
+        return;
+      }
       case 'POST /_emulator/reset':
         reset();
         send(res, 200, {}, { ok: true });
@@ -651,7 +690,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
 
   function reset(): void {
     Object.assign(config, initialConfig);
-    engine = createEngine(createStore(), clock, settings, config);
+    engine = createEngine(freshStore(), clock, settings, config);
     requests.length = 0;
     faults.clear();
     clock.set(startTime);
@@ -661,7 +700,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     endpoint: baseUrl,
     ca: tls.cert,
     credential: testCredential(options.requiredToken ?? TEST_TOKEN),
-    subscriptionId: '00000000-0000-4000-8000-00000000c0de',
+    subscriptionId: EMULATOR_SUBSCRIPTION_ID,
     directoryTenantId: settings.directoryTenantId,
     requests,
     writes: (since = 0) => requests.filter((r) => r.seq > since && r.write),
@@ -672,6 +711,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     config,
     sql,
     reset,
+    seedPlatformNetwork: (network) => seedPlatformNetwork(engine.store, network),
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

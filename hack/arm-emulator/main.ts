@@ -7,7 +7,10 @@
  *                                  [--rbac-propagation-ms N] [--managed-identity-writes-per-second N]
  *                                  [--front-door-region REGION|any] [--no-serverless-auto-pause]
  *                                  [--expose-latest-backup-hint] [--expose-create-only-fields] [--ltr-backup-at-deletion]
+ *                                  [--platform-network]
  *
+ * `--platform-network` seeds the default platform network (a private endpoint subnet per region and
+ * the SQL and Key Vault private DNS zones: `defaultPlatformNetwork` in private-link.ts).
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
  * `endpoint` and `emulator.json` there. Prints one JSON line ({ endpoint, caPath, subscriptionId,
  * directoryTenantId, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
@@ -16,7 +19,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type AzureBehaviours, startArmEmulator } from './index.ts';
+import {
+  type AzureBehaviours,
+  DEFAULT_LOCATIONS,
+  defaultPlatformNetwork,
+  EMULATOR_SUBSCRIPTION_ID,
+  startArmEmulator,
+} from './index.ts';
 import { parseOperationProfile } from './operation-profiles.ts';
 
 const { values } = parseArgs({
@@ -38,6 +47,7 @@ const { values } = parseArgs({
     'expose-latest-backup-hint': { type: 'boolean' },
     'expose-create-only-fields': { type: 'boolean' },
     'ltr-backup-at-deletion': { type: 'boolean' },
+    'platform-network': { type: 'boolean' },
   },
 });
 
@@ -69,6 +79,7 @@ const emulator = await startArmEmulator({
   ...(values['clock-running'] ? { clockRunning: true } : {}),
   ...(values.profile === undefined ? {} : { profile: parseOperationProfile(values.profile) }),
   ...(values['time-factor'] === undefined ? {} : { timeFactor: Number(values['time-factor']) }),
+  ...(values['platform-network'] ? { platformNetwork: defaultPlatformNetwork(EMULATOR_SUBSCRIPTION_ID, DEFAULT_LOCATIONS) } : {}),
   behaviours,
 });
 

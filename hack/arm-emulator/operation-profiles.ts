@@ -34,7 +34,12 @@ export type OperationKind =
   | 'entraAuthentication.write'
   | 'retentionPolicy.write'
   | 'wafPolicy.write'
-  | 'wafPolicy.delete';
+  | 'wafPolicy.delete'
+  | 'privateEndpoint.create'
+  | 'privateEndpoint.update'
+  | 'privateEndpoint.delete'
+  | 'privateDnsZoneGroup.write'
+  | 'privateDnsZoneGroup.delete';
 
 export interface OperationDuration {
   /** Realistic duration in milliseconds (before the time factor). */
@@ -115,6 +120,15 @@ export const REALISTIC_DURATIONS: Readonly<Record<OperationKind, OperationDurati
     source: `${ESTIMATE}: Network resource provider write (answered synchronously by the emulator)`,
   },
   'wafPolicy.delete': { realisticMs: 10_000, source: ESTIMATE },
+  'privateEndpoint.create': {
+    realisticMs: 60_000,
+    source:
+      'https://github.com/hashicorp/terraform-provider-azurerm/pull/28112 (log: azurerm_private_endpoint "Still creating... [29s elapsed]" and beyond); about a minute (issue #16): a network interface is created and the connection approved',
+  },
+  'privateEndpoint.update': { realisticMs: 10_000, source: `${ESTIMATE}: a tags-only PUT` },
+  'privateEndpoint.delete': { realisticMs: 30_000, source: `${ESTIMATE}: removes the network interface and the connection` },
+  'privateDnsZoneGroup.write': { realisticMs: 15_000, source: `${ESTIMATE}: writes one A record per zone` },
+  'privateDnsZoneGroup.delete': { realisticMs: 10_000, source: ESTIMATE },
 };
 
 /** What the instant profile gives a long-running operation (what the emulator always did). */
@@ -162,6 +176,10 @@ export function operationKind(
       return 'retentionPolicy.write';
     case 'microsoft.network/applicationgatewaywebapplicationfirewallpolicies':
       return del ? 'wafPolicy.delete' : 'wafPolicy.write';
+    case 'microsoft.network/privateendpoints':
+      return del ? 'privateEndpoint.delete' : facts.created ? 'privateEndpoint.create' : 'privateEndpoint.update';
+    case 'microsoft.network/privateendpoints/privatednszonegroups':
+      return del ? 'privateDnsZoneGroup.delete' : 'privateDnsZoneGroup.write';
     default:
       return undefined;
   }

@@ -8,6 +8,7 @@ import type { ArmTarget } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
 import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
+import { privateLinkSpecs } from './private-link.ts';
 import { DEFAULT_DATABASE_USED_BYTES, pausesFor, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
 import {
   childrenOfType,
@@ -1527,6 +1528,7 @@ export function resourceTypeSpecs(): Map<string, ResourceTypeSpec> {
     serverKeys,
     encryptionProtectors,
     wafPolicies,
+    ...privateLinkSpecs(),
   ];
   return new Map(specs.map((s) => [s.type.toLowerCase(), s]));
 }

@@ -314,6 +314,26 @@ export const RESOURCE_SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
       pathBasedRules: RO,
     },
   },
+  'microsoft.network/privateendpoints': {
+    specFile: 'network/resource-manager/Microsoft.Network/stable/2026-01-01/privateEndpoint.json',
+    properties: {
+      subnet: RW,
+      networkInterfaces: RO,
+      provisioningState: RO,
+      ipVersionType: { enum: ['IPv4', 'IPv6', 'DualStack'] },
+      privateLinkServiceConnections: RW,
+      manualPrivateLinkServiceConnections: RW,
+      customDnsConfigs: RW,
+      applicationSecurityGroups: RW,
+      ipConfigurations: RW,
+      customNetworkInterfaceName: RW,
+      billingSku: RW,
+    },
+  },
+  'microsoft.network/privateendpoints/privatednszonegroups': {
+    specFile: 'network/resource-manager/Microsoft.Network/stable/2026-01-01/privateEndpoint.json',
+    properties: { provisioningState: RO, privateDnsZoneConfigs: RW },
+  },
 };
 
 /** Something a request carried that the spec does not allow (Azure ignores it, or the emulator refused it). */

@@ -89,6 +89,11 @@ const PLATFORM_CODES: Readonly<Record<string, string>> = {
   SubscriptionDisabled: 'AzureSubscriptionDisabled',
   ReadOnlyDisabledSubscription: 'AzureSubscriptionDisabled',
   DisallowedOperation: 'AzureSubscriptionDisabled',
+  // A resource the configuration names (a private endpoint subnet, a private DNS zone) does not
+  // exist or is in another region: the Network provider's answer names it.
+  InvalidResourceReference: 'AzureReferenceNotFound',
+  // The private endpoint subnet has no free address left.
+  SubnetIsFull: 'AzureQuotaExceeded',
 };
 
 function headerGetter(err: object): ((name: string) => string | undefined) | undefined {

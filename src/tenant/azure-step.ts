@@ -29,6 +29,7 @@ import { type AzureFailure, classifyAzureError } from '../azure/errors.ts';
 import { AZURE_TAGS, props, str } from '../azure/kinds/common.ts';
 import { identityOutputs } from '../azure/kinds/identity.ts';
 import { KEY_VAULT_API_VERSION } from '../azure/kinds/key-vault.ts';
+import { dnsZoneGroupAddress, privateEndpointAddress } from '../azure/kinds/private-link.ts';
 import {
   databaseOutputs,
   keepsLongTermBackups,
@@ -40,7 +41,7 @@ import {
   sqlServerOutputs,
 } from '../azure/kinds/sql.ts';
 import type { OperatorConfig } from '../config.ts';
-import type { AzureFacts, OperatorContext } from '../context.ts';
+import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
 import { hashOf } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { isTerminal, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
@@ -124,8 +125,8 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
     provisioning: 'The workload identity is being created',
   },
   KeyVaultReady: {
-    keys: ['keyVault', 'tdeKey'],
-    ready: 'The Key Vault exists: RBAC, soft delete, purge protection, private.',
+    keys: ['keyVault', 'tdeKey', 'privateEndpoint.keyVault', 'privateDnsZoneGroup.keyVault'],
+    ready: 'The Key Vault exists: RBAC, soft delete, purge protection, reachable only through its private endpoint.',
     provisioning: 'The Key Vault is being created',
   },
   DatabaseReady: {
@@ -140,8 +141,11 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
       'sqlTde',
       'sqlShortTermRetention',
       'sqlLongTermRetention',
+      'privateEndpoint.sql',
+      'privateDnsZoneGroup.sql',
     ],
-    ready: 'The database is online: Entra-only, TLS 1.2, private, encrypted with the tenant’s key.',
+    ready:
+      'The database is online: Entra-only, TLS 1.2, reachable only through its private endpoint, encrypted with the tenant’s key.',
     provisioning: 'The database is being created',
   },
   WafEnforced: { keys: ['wafPolicy'], ready: '', provisioning: 'The WAF policy is being created' },
@@ -215,6 +219,7 @@ export class TenantAzureStep {
       sqlServerFqdn: previous?.sqlServerFqdn,
       earliestRestorePoint: previous?.earliestRestorePoint,
       retention: plan.backup ? { shortTerm: plan.backup.shortTerm, longTerm: plan.backup.longTerm } : undefined,
+      privateEndpoints: plan.privateEndpoints.configured ? previous?.privateEndpoints : undefined,
     };
   }
 
@@ -272,7 +277,7 @@ export class TenantAzureStep {
         : undefined;
     const pollMs = this.azure.operationPollSeconds * 1000;
     return {
-      facts: this.#facts(plan, pass),
+      facts: this.#facts(plan, pass, previous?.privateEndpoints),
       conditions,
       record: {
         operations: pass.pending.length > 0 ? pass.pending : undefined,
@@ -310,7 +315,7 @@ export class TenantAzureStep {
     });
   }
 
-  #facts(plan: TenantAzurePlan, pass: PassResult): AzureFacts {
+  #facts(plan: TenantAzurePlan, pass: PassResult, previousEndpoints: PrivateEndpointAddresses | undefined): AzureFacts {
     const ids = tenantAzureIds(plan.subscriptionId, plan.names);
     const identity = identityOutputs(pass.outputs.get('identity'));
     const vault = pass.outputs.get('keyVault');
@@ -333,6 +338,7 @@ export class TenantAzureStep {
         shortTerm === undefined && longTerm === undefined
           ? undefined
           : { shortTerm: shortTermOf(shortTerm), longTerm: longTermRetentionOf(longTerm) },
+      privateEndpoints: plan.privateEndpoints.configured ? endpointAddresses(pass, previousEndpoints) : undefined,
     };
   }
 
@@ -381,7 +387,11 @@ export class TenantAzureStep {
         if (e instanceof RetryableError && !(e instanceof PlatformError) && was?.status === 'True') {
           list.push({ type, status: 'True', reason: was.reason ?? 'Provisioned', message: was.message ?? ready });
         } else {
-          list.push({ type, status: 'False', reason: e.reason, message: e.message });
+          const hint =
+            e.reason === 'AzureReferenceNotFound'
+              ? ` (the operator configuration names it: azure.privateEndpoints.subnets.${plan.region} or azure.privateDnsZones)`
+              : '';
+          list.push({ type, status: 'False', reason: e.reason, message: `${e.message}${hint}` });
         }
         continue;
       }
@@ -396,6 +406,7 @@ export class TenantAzureStep {
       }
       list.push({ type, status: 'True', reason: type === 'WafEnforced' ? wafReason(plan) : 'Provisioned', message: ready });
     }
+    withoutPrivateEndpoints(plan, list);
     const all = list.every((c) => c.status === 'True');
     const firstFalse = list.find((c) => c.status !== 'True');
     list.push({
@@ -583,6 +594,53 @@ export function nextLook(pass: PassResult, now: number, pollMs: number, wallNow 
     if (!Number.isNaN(at)) waits.push(Math.min(Math.max(pollMs, at - wallNow), pollMs * 30));
   }
   return waits.length > 0 ? Math.min(...waits) : pollMs;
+}
+
+/**
+ * The private endpoints' addresses after a pass. What Azure reports wins (the DNS record, else
+ * the endpoint's own `customDnsConfigs`, which Azure empties once a zone group holds the record).
+ * When a pass could not read one (a failed read, an update running), the address recorded before
+ * stays: an endpoint keeps its address for its whole life. One that was just (re-)created has no
+ * known address yet, so none is kept: the egress policy allows nothing for it (fails closed).
+ */
+export function endpointAddresses(
+  pass: Pick<PassResult, 'outputs' | 'changes'>,
+  previous: PrivateEndpointAddresses | undefined,
+): PrivateEndpointAddresses | undefined {
+  const result: PrivateEndpointAddresses = {};
+  for (const service of ['sql', 'keyVault'] as const) {
+    const observed =
+      dnsZoneGroupAddress(pass.outputs.get(`privateDnsZoneGroup.${service}`)) ??
+      privateEndpointAddress(pass.outputs.get(`privateEndpoint.${service}`));
+    const created = pass.changes.some((c) => c.key === `privateEndpoint.${service}` && c.what.includes('created'));
+    const address = observed ?? (created ? undefined : previous?.[service]);
+    if (address !== undefined) result[service] = address.fqdn === undefined ? { ip: address.ip } : address;
+  }
+  return result.sql === undefined && result.keyVault === undefined ? undefined : result;
+}
+
+/**
+ * Without a subnet or DNS zone in the configuration the database and vault exist but no pod can
+ * reach them: their components are not Ready, and only the platform team can change that. A
+ * failure of their own resources is shown first.
+ */
+export function withoutPrivateEndpoints(plan: Pick<TenantAzurePlan, 'privateEndpoints'>, list: ConditionInput[]): void {
+  const pe = plan.privateEndpoints;
+  if (pe.configured) return;
+  for (const [type, what] of [
+    ['DatabaseReady', 'database'],
+    ['KeyVaultReady', 'Key Vault'],
+  ] as const) {
+    const i = list.findIndex((c) => c.type === type);
+    const c = list[i];
+    if (c === undefined || (c.status !== 'True' && c.reason !== 'Provisioning')) continue;
+    list[i] = {
+      type,
+      status: 'False',
+      reason: 'PrivateEndpointNotConfigured',
+      message: `The ${what} has no private endpoint, so no pod can reach it: the operator configuration names no ${pe.missing.join(', ')}; the platform team must add it.`,
+    };
+  }
 }
 
 function teardown(outcome: TeardownResult): AzureTeardown {

@@ -20,6 +20,7 @@ import {
 } from '../azure/kinds/identity.ts';
 import { vaultId, vaultKeyKind, vaultKind } from '../azure/kinds/key-vault.ts';
 import { type WafCustomRuleSpec, wafPolicyId, wafPolicyKind } from '../azure/kinds/network.ts';
+import { dnsZoneConfigName, dnsZoneGroupKind, privateEndpointId, privateEndpointKind } from '../azure/kinds/private-link.ts';
 import { resourceGroupId, resourceGroupKind } from '../azure/kinds/resources.ts';
 import {
   type BackupStorageRedundancy,
@@ -50,6 +51,20 @@ type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
 /** One WAF policy per tenant resource group. */
 export const WAF_POLICY_NAME = 'tenant-waf';
+
+/** The private endpoints of a tenant's resource group (names are unique per group only, so fixed). */
+export const PRIVATE_ENDPOINT_NAMES = { sql: 'pe-sql', keyVault: 'pe-keyvault' } as const;
+
+/** Azure allows one DNS zone group per private endpoint; named as the portal names it. */
+export const DNS_ZONE_GROUP_NAME = 'default';
+
+/**
+ * Where a tenant's private endpoints go, or what the configuration lacks for them (the database
+ * and vault are then created all the same, and their conditions say the platform team must act).
+ */
+export type PrivateEndpointPlan =
+  | { configured: true; subnetId: string; dnsZones: { sql: string; keyVault: string } }
+  | { configured: false; missing: string[] };
 
 /**
  * Long-term retention made sure of before a database is deleted (deletionPolicy Delete) when its
@@ -91,6 +106,23 @@ export interface TenantAzurePlan {
    * created nor changed (held with a reason), never provisioned with a guessed redundancy.
    */
   backup: BackupPlan | undefined;
+  privateEndpoints: PrivateEndpointPlan;
+}
+
+/** Pure: the subnet of the tenant's region and the DNS zones, or the configuration fields missing. */
+export function privateEndpointPlan(region: string, azure: AzureConfig): PrivateEndpointPlan {
+  const subnetId = azure.privateEndpoints.subnets[region];
+  const { sql, keyVault } = azure.privateDnsZones;
+  if (subnetId !== undefined && sql !== undefined && keyVault !== undefined)
+    return { configured: true, subnetId, dnsZones: { sql, keyVault } };
+  return {
+    configured: false,
+    missing: [
+      ...(subnetId === undefined ? [`azure.privateEndpoints.subnets.${region}`] : []),
+      ...(sql === undefined ? ['azure.privateDnsZones.sql'] : []),
+      ...(keyVault === undefined ? ['azure.privateDnsZones.keyVault'] : []),
+    ],
+  };
 }
 
 export function tenantNames(tenant: Tenant, azure: AzureConfig): TenantAzureNames {
@@ -143,6 +175,7 @@ export function tenantAzurePlan(
     },
     waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant) },
     backup,
+    privateEndpoints: privateEndpointPlan(tenant.spec.region, azure),
   };
 }
 
@@ -157,6 +190,10 @@ export function tenantAzureIds(subscriptionId: string, names: TenantAzureNames) 
     sqlServer: server,
     database: `${server}/databases/${names.sqlDatabase}`,
     wafPolicy: wafPolicyId(rg, WAF_POLICY_NAME),
+    privateEndpoints: {
+      sql: privateEndpointId(rg, PRIVATE_ENDPOINT_NAMES.sql),
+      keyVault: privateEndpointId(rg, PRIVATE_ENDPOINT_NAMES.keyVault),
+    },
   };
 }
 
@@ -290,6 +327,43 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       ['resourceGroup'],
     ),
   ];
+  const pe = plan.privateEndpoints;
+  if (pe.configured) {
+    // The endpoint gives the service an address in the platform's network; the zone group makes
+    // the service's own name resolve to it there. Both wait only for the service itself.
+    for (const [service, target, groupId] of [
+      ['sql', ids.sqlServer, 'sqlServer'],
+      ['keyVault', ids.vault, 'vault'],
+    ] as const) {
+      const dnsZone = pe.dnsZones[service];
+      list.push(
+        resource(
+          `privateEndpoint.${service}`,
+          privateEndpointKind,
+          () => ({
+            resourceGroupId: rg,
+            name: PRIVATE_ENDPOINT_NAMES[service],
+            location,
+            tags,
+            subnetId: pe.subnetId,
+            targetId: target,
+            groupId,
+          }),
+          [service === 'sql' ? 'sqlServer' : 'keyVault'],
+        ),
+        resource(
+          `privateDnsZoneGroup.${service}`,
+          dnsZoneGroupKind,
+          () => ({
+            privateEndpointId: ids.privateEndpoints[service],
+            name: DNS_ZONE_GROUP_NAME,
+            zones: [{ name: dnsZoneConfigName(dnsZone), privateDnsZoneId: dnsZone }],
+          }),
+          [`privateEndpoint.${service}`],
+        ),
+      );
+    }
+  }
   const backup = plan.backup;
   if (backup !== undefined) {
     list.push(
@@ -333,6 +407,8 @@ const existing = (key: string, id: string, kind: ExistingResource['kind']): Exis
 export function tenantReleaseInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
   const ids = tenantAzureIds(subscriptionId, names);
   return [
+    existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
+    existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
     existing('sqlServer', ids.sqlServer, sqlServerKind),
     existing('keyVault', ids.vault, vaultKind),
@@ -345,11 +421,14 @@ export function tenantReleaseInventory(subscriptionId: string, names: TenantAzur
 /**
  * deletionPolicy Delete, children first. The vault (and so the resource group holding it) is not
  * in this list: it is kept while any backup encrypted with its key may still be restored (see
- * TenantAzureStep.delete).
+ * TenantAzureStep.delete). Its private endpoint goes: nothing of the tenant's runs to use it, and
+ * it holds an address of the platform's subnet (its DNS zone group goes with it).
  */
 export function tenantDeleteInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
   const ids = tenantAzureIds(subscriptionId, names);
   return [
+    existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
+    existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
     existing('sqlServer', ids.sqlServer, sqlServerKind),
     existing('identity', ids.identity, identityKind),

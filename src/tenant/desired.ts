@@ -4,6 +4,7 @@
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
+import type { PrivateEndpointAddresses } from '../context.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { buildNamespace } from './namespace.ts';
 import { buildNetworkPolicies } from './network-policy.ts';
@@ -15,9 +16,14 @@ export interface TenantObjects {
   namespaced: KubeObject[];
 }
 
-export function buildTenantObjects(tenant: Tenant, config: OperatorConfig): TenantObjects {
+/** `endpoints`: the tenant's private endpoints known so far (its egress allows exactly those). */
+export function buildTenantObjects(tenant: Tenant, config: OperatorConfig, endpoints?: PrivateEndpointAddresses): TenantObjects {
   return {
     namespace: buildNamespace(tenant, config),
-    namespaced: [buildResourceQuota(tenant, config), buildLimitRange(tenant, config), ...buildNetworkPolicies(tenant, config)],
+    namespaced: [
+      buildResourceQuota(tenant, config),
+      buildLimitRange(tenant, config),
+      ...buildNetworkPolicies(tenant, config, endpoints),
+    ],
   };
 }

@@ -12,7 +12,7 @@ import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import { type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
 import { desiredRetention } from '../backup/retention.ts';
 import type { TenantBackup, TenantBackupResult } from '../backup/tenant-backup.ts';
-import type { AzureFacts, OperatorContext } from '../context.ts';
+import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
 import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, disruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
 import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
@@ -30,7 +30,7 @@ import type { AzureStepResult, TenantAzureStep } from './azure-step.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
-import { buildDefaultDeny } from './network-policy.ts';
+import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
 import { parseTenant } from './parse.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
@@ -56,6 +56,8 @@ interface Pass {
   azure?: AzureFacts;
   /** What the Azure step asks to record and how it went. */
   azureStep?: AzureStepResult;
+  /** The private endpoints the egress policy was built with this pass. */
+  egress?: PrivateEndpointAddresses | undefined;
   url?: string;
 }
 
@@ -227,6 +229,7 @@ export class TenantReconciler implements Reconciler {
           const result = await azure.reconcile(p.tenant, plan, signal);
           p.azure = result.facts;
           p.azureStep = result;
+          await this.#refreshEgress(p, result.facts.privateEndpoints);
           for (const change of result.drift ?? [])
             this.#reportDrift(
               p.tenant,
@@ -299,9 +302,29 @@ export class TenantReconciler implements Reconciler {
     };
   }
 
+  /**
+   * The isolation step ran before Azure, with the endpoints the last status recorded: when this
+   * pass's Azure step knows other addresses (a new endpoint, one re-created), the egress policy
+   * follows now rather than one pass later. An address that went away is removed at once too.
+   */
+  async #refreshEgress(pass: Pass, endpoints: PrivateEndpointAddresses | undefined): Promise<void> {
+    if (pass.namespace === undefined || sameEgressAddresses(pass.egress, endpoints)) return;
+    const desired = buildNetworkPolicies(pass.tenant, this.ctx.config, endpoints).find(
+      (p) => p.metadata.name === AZURE_EGRESS_POLICY,
+    );
+    if (desired) {
+      await this.#apply(pass, desired, this.#cached(desired));
+    } else {
+      await this.#prune(pass, pass.namespace, [], ['NetworkPolicy'], AZURE_EGRESS_POLICY);
+    }
+    pass.egress = endpoints;
+  }
+
   /** Namespace, quota, limits and NetworkPolicies. */
   async #isolate(pass: Pass): Promise<ConditionInput[]> {
-    const desired = buildTenantObjects(pass.tenant, this.ctx.config);
+    // Egress to the endpoints the last pass recorded (none yet for a new tenant: fails closed).
+    pass.egress = this.#azure ? pass.tenant.status?.azure?.privateEndpoints : undefined;
+    const desired = buildTenantObjects(pass.tenant, this.ctx.config, pass.egress);
     const namespace = desired.namespace.metadata.name;
     pass.namespace = namespace;
     const ns = await this.#apply(pass, desired.namespace, this.ctx.caches.namespaces.get(namespace));
@@ -505,14 +528,18 @@ export class TenantReconciler implements Reconciler {
       .catch(() => {});
   }
 
-  /** Deletes objects of `kinds` the operator made for this tenant that are no longer desired. */
-  async #prune(pass: Pass, namespace: string, desired: KubeObject[], kinds: string[]): Promise<void> {
+  /**
+   * Deletes objects of `kinds` the operator made for this tenant that are no longer desired (only
+   * the one named `only`, when given).
+   */
+  async #prune(pass: Pass, namespace: string, desired: KubeObject[], kinds: string[], only?: string): Promise<void> {
     for (const kind of kinds) {
       const cache = this.ctx.caches.owned.get(kind);
       if (!cache) continue;
       const wanted = new Set(desired.filter((o) => o.kind === kind).map((o) => o.metadata.name));
       for (const obj of cache.list()) {
         if (obj.metadata.namespace !== namespace || wanted.has(obj.metadata.name)) continue;
+        if (only !== undefined && obj.metadata.name !== only) continue;
         if (obj.metadata.labels?.[TENANT_LABEL] !== pass.tenant.metadata.name) continue;
         await this.ctx.applier.delete(obj);
         const ref = `${kind} ${namespace}/${obj.metadata.name}`;
@@ -654,6 +681,7 @@ export class TenantReconciler implements Reconciler {
             keyVaultUri: a.keyVaultUri,
             identityClientId: a.identityClientId,
             earliestRestorePoint: a.earliestRestorePoint,
+            privateEndpoints: a.privateEndpoints,
             operations: record?.operations,
             verified: record?.verified,
           }).filter(([, v]) => v !== undefined),

@@ -4,6 +4,13 @@
  * polls a condition with a timeout (never a fixed sleep).
  */
 import { readFileSync } from 'node:fs';
+import {
+  DEFAULT_LOCATIONS,
+  defaultPlatformNetwork,
+  EMULATOR_SUBSCRIPTION_ID,
+  type PlatformNetwork,
+  PRIVATE_LINK_ZONES,
+} from '../../hack/arm-emulator/index.ts';
 import { type OperatorConfig, parseConfig } from '../../src/config.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { Operator } from '../../src/operator.ts';
@@ -29,9 +36,28 @@ export function sharedControlPlane(): SharedInfo {
   return JSON.parse(readFileSync(file, 'utf8')) as SharedInfo;
 }
 
+/**
+ * The platform network the emulators of the tests and `make dev` hold: a private endpoint subnet in
+ * every region the emulator knows, and the SQL and Key Vault private DNS zones.
+ */
+export function emulatorPlatformNetwork(subscriptionId = EMULATOR_SUBSCRIPTION_ID): PlatformNetwork {
+  return defaultPlatformNetwork(subscriptionId, DEFAULT_LOCATIONS);
+}
+
+/** The operator configuration naming a platform network's subnets (by region) and DNS zones. */
+export function privateNetworkConfig(network: PlatformNetwork): Record<string, unknown> {
+  const zone = (name: string) => network.privateDnsZones.find((id) => id.toLowerCase().endsWith(`/${name}`));
+  return {
+    privateEndpoints: { subnets: Object.fromEntries(network.subnets.map((s) => [s.location, s.id])) },
+    privateDnsZones: { sql: zone(PRIVATE_LINK_ZONES.sql), keyVault: zone(PRIVATE_LINK_ZONES.keyVault) },
+  };
+}
+
 /** Operator configuration for Azure through the ARM emulator (the same settings `make dev` uses). */
 export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
   return {
+    // Tenants' private endpoints go into the emulator's platform network (emulatorPlatformNetwork).
+    ...privateNetworkConfig(emulatorPlatformNetwork(arm.subscriptionId)),
     subscriptionId: arm.subscriptionId,
     directoryTenantId: arm.directoryTenantId,
     endpoint: arm.endpoint,

@@ -18,6 +18,7 @@ import {
   installThirdPartyCrds,
 } from './cluster-setup.ts';
 import { ControlPlane } from './control-plane.ts';
+import { emulatorPlatformNetwork } from './fixtures.ts';
 import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
 
 export const INFO_FILE = join(tmpdir(), `tenant-operator-test-cp-${process.pid}.json`);
@@ -37,6 +38,8 @@ export default async function globalSetup(): Promise<void> {
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator({
     lroDelayMs: 5,
+    // The platform team's private endpoint subnets and DNS zones, which exist before any tenant.
+    platformNetwork: emulatorPlatformNetwork(),
     // Azure's behaviours are the emulator's defaults (hack/arm-emulator/README.md); the ones below
     // are named, explicit and say why.
     behaviours: {

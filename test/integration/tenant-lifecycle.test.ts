@@ -111,6 +111,7 @@ describe('a new Tenant', () => {
       '/apis/networking.k8s.io/v1/namespaces/tenant-acme-prod/networkpolicies',
     );
     expect(list.items.map((p) => p.metadata.name).sort()).toEqual([
+      'allow-azure-egress',
       'allow-dns',
       'allow-from-front-door',
       'allow-same-namespace',
@@ -118,6 +119,19 @@ describe('a new Tenant', () => {
     ]);
     const deny = list.items.find((p) => p.metadata.name === 'default-deny') as KubeObject & { spec: unknown };
     expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+  });
+
+  test('may reach exactly its own private endpoints: SQL on 1433, Key Vault on 443, nothing wider', async () => {
+    const endpoints = (ready.status as Record<string, any>).azure.privateEndpoints;
+    const egress = await admin.get<KubeObject & { spec: any }>(NP, 'allow-azure-egress', 'tenant-acme-prod');
+    expect(egress.spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [
+        { to: [{ ipBlock: { cidr: `${endpoints.sql.ip}/32` } }], ports: [{ protocol: 'TCP', port: 1433 }] },
+        { to: [{ ipBlock: { cidr: `${endpoints.keyVault.ip}/32` } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      ],
+    });
   });
 
   test('reports every component and Ready for its generation', () => {
@@ -146,6 +160,17 @@ describe('a new Tenant', () => {
     expect(status.azure.keyVaultUri).toMatch(/^https:\/\/kv-.*\.vault\.azure\.net\/$/);
     expect(status.azure.identityClientId).toMatch(/^[0-9a-f-]{36}$/);
     expect(status.azure.databaseName).toBeTruthy();
+    // Its private endpoints, in the emulator's westeurope subnet (10.100.0.0/16).
+    expect(status.azure.privateEndpoints).toEqual({
+      sql: {
+        ip: expect.stringMatching(/^10\.100\.\d+\.\d+$/),
+        fqdn: expect.stringMatching(/\.privatelink\.database\.windows\.net$/),
+      },
+      keyVault: {
+        ip: expect.stringMatching(/^10\.100\.\d+\.\d+$/),
+        fqdn: expect.stringMatching(/\.privatelink\.vaultcore\.azure\.net$/),
+      },
+    });
     expect(JSON.stringify(status)).not.toMatch(/password|secret|token/i);
   });
 

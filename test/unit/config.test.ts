@@ -34,6 +34,91 @@ describe('parseConfig', () => {
   });
 });
 
+describe('private endpoints in the configuration', () => {
+  const SUB = '/subscriptions/00000000-0000-4000-8000-000000000001';
+  const SUBNET = `${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/hub/subnets/pe`;
+  const ZONES = `${SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones`;
+  const azure = (extra: Record<string, unknown> = {}) => ({
+    subscriptionId: '00000000-0000-4000-8000-000000000001',
+    directoryTenantId: '00000000-0000-4000-8000-000000000002',
+    oidcIssuer: 'https://oidc.example/issuer/',
+    sqlAdminGroup: { login: 'sql-admins', objectId: '00000000-0000-4000-8000-000000000003' },
+    ...extra,
+  });
+
+  test('a subnet per region and the two zones are read as given', () => {
+    const c = parseConfig({
+      azure: azure({
+        privateEndpoints: { subnets: { westeurope: SUBNET } },
+        privateDnsZones: {
+          sql: `${ZONES}/privatelink.database.windows.net`,
+          keyVault: `${ZONES}/privatelink.vaultcore.azure.net`,
+        },
+      }),
+    });
+    expect(c.azure?.privateEndpoints.subnets).toEqual({ westeurope: SUBNET });
+    expect(c.azure?.privateDnsZones.keyVault).toBe(`${ZONES}/privatelink.vaultcore.azure.net`);
+  });
+
+  test('ids in Azure’s lower-case spelling are accepted too', () => {
+    const lower = SUBNET.replace('resourceGroups', 'resourcegroups').replace('Microsoft.Network', 'microsoft.network');
+    const zone = `${ZONES}/privatelink.database.windows.net`.replace('resourceGroups', 'resourcegroups');
+    const c = parseConfig({
+      azure: azure({ privateEndpoints: { subnets: { westeurope: lower } }, privateDnsZones: { sql: zone } }),
+    });
+    expect(c.azure?.privateEndpoints.subnets.westeurope).toBe(lower);
+  });
+
+  test('none configured: empty (each tenant then says the platform team must add them)', () => {
+    const c = parseConfig({ azure: azure() });
+    expect(c.azure?.privateEndpoints).toEqual({ subnets: {} });
+    expect(c.azure?.privateDnsZones).toEqual({});
+  });
+
+  test.each([
+    [
+      'a subnet id that is a virtual network',
+      { privateEndpoints: { subnets: { westeurope: SUBNET.replace('/subnets/pe', '') } } },
+      'azure.privateEndpoints.subnets.westeurope: must be the ARM id of a subnet',
+    ],
+    [
+      'a region key that is not a region name',
+      { privateEndpoints: { subnets: { 'West Europe': SUBNET } } },
+      'azure.privateEndpoints.subnets.West Europe: Invalid key',
+    ],
+    [
+      'a SQL zone of another name (Azure would write no record into it)',
+      { privateDnsZones: { sql: `${ZONES}/db.internal.example` } },
+      'azure.privateDnsZones.sql: must be the ARM id of the private DNS zone privatelink.database',
+    ],
+    [
+      'the vault zone given for SQL',
+      { privateDnsZones: { sql: `${ZONES}/privatelink.vaultcore.azure.net` } },
+      'azure.privateDnsZones.sql',
+    ],
+  ])('names the bad field: %s', (_name, extra, expected) => {
+    expect(() => parseConfig({ azure: azure(extra) })).toThrow(expected);
+  });
+
+  test.each([
+    ['sql', { sql: ['10.20.0.0/24'] }],
+    ['keyVault', { keyVault: ['10.30.0.0/24'] }],
+  ])('a shared %s range is refused when Azure is managed here (it would reach every tenant)', (service, cidrs) => {
+    expect(() => parseConfig({ azure: azure(), azureEgressCidrs: cidrs })).toThrow(
+      `azureEgressCidrs.${service}: shared ranges are for Kubernetes-only mode`,
+    );
+  });
+
+  test('shared ranges stay possible in Kubernetes-only mode, and Entra ID ranges in both', () => {
+    expect(parseConfig({ azureEgressCidrs: { sql: ['10.20.0.0/24'], keyVault: ['10.30.0.0/24'] } }).azureEgressCidrs.sql).toEqual(
+      ['10.20.0.0/24'],
+    );
+    expect(parseConfig({ azure: azure(), azureEgressCidrs: { entraId: ['20.190.128.0/18'] } }).azureEgressCidrs.entraId).toEqual([
+      '20.190.128.0/18',
+    ]);
+  });
+});
+
 describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
 

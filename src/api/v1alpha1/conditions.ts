@@ -166,6 +166,14 @@ export const REASONS = {
   AzureQuotaExceeded: entry('platform', 'A subscription quota or limit is reached; raise it or add capacity.'),
   AzureSubscriptionNotFound: entry('platform', 'The configured subscription does not exist or is not visible to the operator.'),
   AzureSubscriptionDisabled: entry('platform', 'The subscription is disabled or read-only.'),
+  AzureReferenceNotFound: entry(
+    'platform',
+    'A resource the configuration names (a private endpoint subnet, a private DNS zone) does not exist or is in another region; the message names it.',
+  ),
+  PrivateEndpointNotConfigured: entry(
+    'platform',
+    'No private endpoint subnet (`azure.privateEndpoints.subnets.<region>`) or private DNS zone (`azure.privateDnsZones`) is configured for the tenant: its database and vault are unreachable until the platform team adds it.',
+  ),
   Forbidden: entry('platform', 'The Kubernetes API server forbade a write: check the operator’s RBAC.'),
   WafNotManaged: entry(
     'platform',

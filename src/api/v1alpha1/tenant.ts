@@ -192,6 +192,12 @@ export const restoreDrillStatusSchema = z
   })
   .describe('The latest restore drill.');
 
+/** One private endpoint as the application sees it. */
+const privateEndpointStatus = z.object({
+  ip: z.string().describe('Private IP address of the endpoint, in the configured subnet.'),
+  fqdn: z.string().optional().describe('Name that resolves to that address in the private DNS zone.'),
+});
+
 export const tenantStatusSchema = z
   .object({
     observedGeneration: z.number().int().optional().describe('The metadata.generation the status reflects.'),
@@ -216,6 +222,15 @@ export const tenantStatusSchema = z
         keyVaultUri: z.string().optional().describe('URI of the tenant’s Key Vault.'),
         identityClientId: z.string().optional().describe('Client id of the tenant’s workload identity.'),
         earliestRestorePoint: z.string().optional().describe('Earliest point in time the database can be restored to.'),
+        privateEndpoints: z
+          .object({
+            sql: privateEndpointStatus.optional().describe('The SQL server’s private endpoint.'),
+            keyVault: privateEndpointStatus.optional().describe('The Key Vault’s private endpoint.'),
+          })
+          .optional()
+          .describe(
+            'The private endpoints the application reaches its database and vault through; the tenant’s egress NetworkPolicy allows exactly these addresses.',
+          ),
         operations: z
           .array(
             z.object({

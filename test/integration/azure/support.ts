@@ -21,7 +21,7 @@ import { type BackupPlan, type TenantAzurePlan, tenantAzurePlan, tenantAzureReso
 import type { TenantAzureNames } from '../../../src/tenant/azure-names.ts';
 import { armClientOf, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
 import { parseTenant } from '../../../src/tenant/parse.ts';
-import { type TenantOptions, tenant } from '../../harness/fixtures.ts';
+import { emulatorPlatformNetwork, privateNetworkConfig, type TenantOptions, tenant } from '../../harness/fixtures.ts';
 
 export interface AzureTestEnv {
   emulator: ArmEmulator;
@@ -35,11 +35,14 @@ export interface AzureTestEnvOptions extends ArmEmulatorOptions {
   maxRetries?: number;
   /** Per-request timeout in ms (default 2 000: hanging faults must fail fast). */
   requestTimeoutMs?: number;
+  /** Fields of the operator's `azure` configuration to override (e.g. a subnet that does not exist). */
+  operatorConfig?: Record<string, unknown>;
 }
 
 /** Start an emulator (Azure's behaviours, RBAC propagating for 300 ms) and the operator's clients against it. */
 export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Promise<AzureTestEnv> {
   const emulator = await startArmEmulator({
+    platformNetwork: emulatorPlatformNetwork(),
     ...options,
     behaviours: { rbacPropagationDelayMs: 300, ...options.behaviours },
   });
@@ -69,6 +72,8 @@ export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Prom
       tags: { costCenter: 'cc-42' },
       // As long as the emulator's role assignments take to propagate here (minutes on Azure).
       rbacPropagationSeconds: 0.3,
+      ...privateNetworkConfig(emulatorPlatformNetwork(emulator.subscriptionId)),
+      ...options.operatorConfig,
     },
   });
   return { emulator, clients, arm: armClientOf(clients, { endpoint: emulator.endpoint }), config };
@@ -150,7 +155,9 @@ export function resourceIds(emulator: ArmEmulator, names: TenantAzureNames) {
   const identity = `${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${names.identity}`;
   const database = `${server}/databases/${names.sqlDatabase}`;
   const waf = `${rg}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/tenant-waf`;
-  return { rg, server, vault, identity, database, waf, key: `${vault}/keys/${names.tdeKey}` };
+  const peSql = `${rg}/providers/Microsoft.Network/privateEndpoints/pe-sql`;
+  const peVault = `${rg}/providers/Microsoft.Network/privateEndpoints/pe-keyvault`;
+  return { rg, server, vault, identity, database, waf, key: `${vault}/keys/${names.tdeKey}`, peSql, peVault };
 }
 
 const props = (body: ArmBody | undefined): ArmBody => (body?.properties ?? {}) as ArmBody;
@@ -225,7 +232,48 @@ export function expectSecureTenant(emulator: ArmEmulator, plan: TenantAzurePlan)
   // The WAF policy lives with the front door, not with the data.
   expect(state.get(ids.waf)).toMatchObject({ location: plan.wafRegion, properties: { policySettings: { mode: 'Prevention' } } });
 
-  for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database, ids.waf]) {
+  // Each service answers at one address of the platform's subnet, through an approved connection,
+  // and its own name resolves to that address in the private DNS zone.
+  const pe = plan.privateEndpoints;
+  if (pe.configured) {
+    for (const [id, target, zone] of [
+      [ids.peSql, ids.server, pe.dnsZones.sql],
+      [ids.peVault, ids.vault, pe.dnsZones.keyVault],
+    ] as const) {
+      const endpoint = state.get(id);
+      expect(endpoint).toMatchObject({
+        location: plan.region,
+        properties: {
+          provisioningState: 'Succeeded',
+          subnet: { id: pe.subnetId },
+          privateLinkServiceConnections: [
+            expect.objectContaining({
+              properties: expect.objectContaining({
+                privateLinkServiceId: target,
+                privateLinkServiceConnectionState: expect.objectContaining({ status: 'Approved' }),
+              }),
+            }),
+          ],
+        },
+      });
+      const records = (
+        (props(state.get(`${id}/privateDnsZoneGroups/default`)).privateDnsZoneConfigs as ArmBody[] | undefined) ?? []
+      ).flatMap((c) => (props(c).recordSets as ArmBody[] | undefined) ?? []);
+      expect(records).toEqual([
+        expect.objectContaining({ recordType: 'A', fqdn: `${target.split('/').pop()}.${zone.split('/').pop()}` }),
+      ]);
+      expect(props(state.get(target)).privateEndpointConnections).toEqual([
+        expect.objectContaining({
+          properties: expect.objectContaining({
+            privateEndpoint: { id },
+            privateLinkServiceConnectionState: expect.objectContaining({ status: 'Approved' }),
+          }),
+        }),
+      ]);
+    }
+  }
+
+  for (const id of [ids.rg, ids.identity, ids.vault, ids.server, ids.database, ids.waf, ids.peSql, ids.peVault]) {
     expect(state.get(id)?.tags).toMatchObject(plan.tags);
   }
   // The operator sent nothing the REST specs forbid.

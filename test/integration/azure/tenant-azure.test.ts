@@ -45,7 +45,8 @@ describe('the engine over a tenant’s plan', () => {
     expectSecureTenant(emulator, plan);
     // One write per resource, nothing twice: RG, identity, FIC, vault, key, 2 role assignments,
     // server (with Entra admin + Entra-only), server key, protector, database, short- and
-    // long-term retention, WAF policy.
+    // long-term retention, WAF policy, and per service (SQL, vault) a private endpoint and its
+    // DNS zone group.
     const writes = emulator.writes(mark);
     // While the crypto role propagates, the server key is refused (and retried later): the only
     // failed writes.
@@ -65,6 +66,10 @@ describe('the engine over a tenant’s plan', () => {
         'Microsoft.ManagedIdentity/userAssignedIdentities',
         'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
         'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
+        'Microsoft.Network/privateEndpoints',
+        'Microsoft.Network/privateEndpoints',
+        'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
+        'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
         'Microsoft.Resources/resourceGroups',
         'Microsoft.Sql/servers',
         'Microsoft.Sql/servers/databases',

@@ -11,8 +11,10 @@ import {
   INSTANT_OPERATION_MS,
   type OperationTiming,
   operationDurationMs,
+  operationKind,
   REALISTIC_DURATIONS,
 } from '../../../hack/arm-emulator/operation-profiles.ts';
+import { seedPlatformNetwork } from '../../../hack/arm-emulator/private-link.ts';
 import { recordDatabaseActivity } from '../../../hack/arm-emulator/resource-types.ts';
 import { createStore } from '../../../hack/arm-emulator/store.ts';
 
@@ -281,6 +283,45 @@ describe('operation durations', () => {
       properties: { administratorLogin: 'a', administratorLoginPassword: 'p' },
     });
     expect([...e.store.operations.values()][1]!.completesAt).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('private endpoint durations', () => {
+  test('a realistic private endpoint create takes about a minute (scaled), showing the Network provider’s Updating meanwhile', () => {
+    expect(operationKind('Microsoft.Network/privateEndpoints', 'PUT', { created: true })).toBe('privateEndpoint.create');
+    expect(operationKind('Microsoft.Network/privateEndpoints/privateDnsZoneGroups', 'PUT', { created: true })).toBe(
+      'privateDnsZoneGroup.write',
+    );
+    expect(operationDurationMs({ profile: 'realistic', timeFactor: 1 }, 'privateEndpoint.create', true)).toBe(60_000);
+    const e = engine({}, { profile: 'realistic', timeFactor: 0.01 });
+    const subnet = `${SUB}/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/v/subnets/pe`;
+    seedPlatformNetwork(e.store, {
+      subnets: [{ id: subnet, location: 'westeurope', addressPrefix: '10.0.0.0/24' }],
+      privateDnsZones: [],
+    });
+    call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
+    call(e, 'PUT', `${RG}/providers/Microsoft.KeyVault/vaults/kv1`, '2026-02-01', {
+      location: 'westeurope',
+      properties: { tenantId: '11111111-1111-4111-8111-111111111111', sku: { family: 'A', name: 'standard' } },
+    });
+    const pe = `${RG}/providers/Microsoft.Network/privateEndpoints/pe-kv`;
+    const before = Date.now();
+    const put = call(e, 'PUT', pe, '2026-01-01', {
+      location: 'westeurope',
+      properties: {
+        subnet: { id: subnet },
+        privateLinkServiceConnections: [
+          {
+            name: 'kv',
+            properties: { privateLinkServiceId: `${RG}/providers/Microsoft.KeyVault/vaults/kv1`, groupIds: ['vault'] },
+          },
+        ],
+      },
+    });
+    expect(put.status).toBe(201);
+    const op = [...e.store.operations.values()].find((o) => o.resourceId === pe)!;
+    expect(op.completesAt - before).toBeGreaterThanOrEqual(600);
+    expect(props(call(e, 'GET', pe, '2026-01-01').body).provisioningState).toBe('Updating');
   });
 });
 
