@@ -53,6 +53,11 @@ const GRAPH_PLAN: TenantAzurePlan = {
     shortTerm: { retentionDays: 14, diffBackupIntervalInHours: 12 },
     longTerm: { weeklyRetention: 'P12W', monthlyRetention: 'PT0S', yearlyRetention: 'PT0S', weekOfYear: 1 },
   },
+  audit: {
+    workspaceId: '/subscriptions/floor/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/audit',
+    retentionDays: 180,
+  },
+  keyRotation: { rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' },
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {

@@ -39,6 +39,16 @@ export interface AzureFacts {
   wafPolicyId?: string | undefined;
   /** Backup retention in force on the database, as Azure reports it (or as verified). */
   retention?: { shortTerm: ShortTermRetention | undefined; longTerm: LongTermRetention | undefined } | undefined;
+  /** The encryption key's current version, when it was created and when it expires (RFC 3339). */
+  keyVersion?: string | undefined;
+  keyCreatedAt?: string | undefined;
+  keyExpiresAt?: string | undefined;
+  /** The key version the SQL server's encryption protector uses. */
+  sqlKeyVersion?: string | undefined;
+  /** Microsoft Defender for SQL on the server. */
+  threatDetection?: 'Enabled' | 'Disabled' | undefined;
+  /** Days the audit workspace's table keeps records, as last read. */
+  auditRetentionDays?: number | undefined;
 }
 
 export interface OperatorContext {

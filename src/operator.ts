@@ -26,6 +26,7 @@ import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
 import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
+import { registerEncryptionKeyMetrics } from './tenant/key-metrics.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
 
@@ -95,6 +96,7 @@ export class Operator {
       owned: new Map(),
     };
     this.#makeInformer = informer;
+    registerEncryptionKeyMetrics(this.metrics.registry, () => caches.tenants.list());
     this.ctx = {
       client: writer,
       applier,

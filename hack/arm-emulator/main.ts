@@ -7,10 +7,11 @@
  *                                  [--rbac-propagation-ms N] [--managed-identity-writes-per-second N]
  *                                  [--front-door-region REGION|any] [--no-serverless-auto-pause]
  *                                  [--expose-latest-backup-hint] [--expose-create-only-fields] [--ltr-backup-at-deletion]
+ *                                  [--sql-key-auto-rotation-minutes 60] [--audit-workspace-retention-days 180|none]
  *
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
  * `endpoint` and `emulator.json` there. Prints one JSON line ({ endpoint, caPath, subscriptionId,
- * directoryTenantId, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
+ * directoryTenantId, auditWorkspaceId, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
  * accepted. Faults, clock and state are reachable over `/_emulator/*` (see README.md).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     'expose-latest-backup-hint': { type: 'boolean' },
     'expose-create-only-fields': { type: 'boolean' },
     'ltr-backup-at-deletion': { type: 'boolean' },
+    'sql-key-auto-rotation-minutes': { type: 'string' },
+    'audit-workspace-retention-days': { type: 'string' },
   },
 });
 
@@ -54,7 +57,11 @@ const behaviours: Partial<AzureBehaviours> = {
   ...(values['expose-latest-backup-hint'] ? { exposeLatestBackupHint: true } : {}),
   ...(values['expose-create-only-fields'] ? { exposeCreateOnlyFields: true } : {}),
   ...(values['ltr-backup-at-deletion'] ? { ltrBackupAtDeletion: true } : {}),
+  ...(values['sql-key-auto-rotation-minutes'] === undefined
+    ? {}
+    : { sqlKeyAutoRotationDelayMs: Number(values['sql-key-auto-rotation-minutes']) * 60_000 }),
 };
+const auditRetention = values['audit-workspace-retention-days'];
 
 const port = Number(values.port ?? process.env.ARM_EMULATOR_PORT ?? 0);
 const emulator = await startArmEmulator({
@@ -69,6 +76,9 @@ const emulator = await startArmEmulator({
   ...(values['clock-running'] ? { clockRunning: true } : {}),
   ...(values.profile === undefined ? {} : { profile: parseOperationProfile(values.profile) }),
   ...(values['time-factor'] === undefined ? {} : { timeFactor: Number(values['time-factor']) }),
+  ...(auditRetention === undefined
+    ? {}
+    : { auditWorkspaceRetentionDays: auditRetention === 'none' ? false : Number(auditRetention) }),
   behaviours,
 });
 
@@ -76,6 +86,7 @@ const info: Record<string, unknown> = {
   endpoint: emulator.endpoint,
   subscriptionId: emulator.subscriptionId,
   directoryTenantId: emulator.directoryTenantId,
+  auditWorkspaceId: emulator.auditWorkspaceId,
   pid: process.pid,
 };
 if (values['out-dir'] !== undefined) {

@@ -34,7 +34,12 @@ export type OperationKind =
   | 'entraAuthentication.write'
   | 'retentionPolicy.write'
   | 'wafPolicy.write'
-  | 'wafPolicy.delete';
+  | 'wafPolicy.delete'
+  | 'sqlAuditing.write'
+  | 'threatProtection.write'
+  | 'diagnosticSetting.write'
+  | 'workspace.write'
+  | 'workspaceTable.write';
 
 export interface OperationDuration {
   /** Realistic duration in milliseconds (before the time factor). */
@@ -115,6 +120,14 @@ export const REALISTIC_DURATIONS: Readonly<Record<OperationKind, OperationDurati
     source: `${ESTIMATE}: Network resource provider write (answered synchronously by the emulator)`,
   },
   'wafPolicy.delete': { realisticMs: 10_000, source: ESTIMATE },
+  'sqlAuditing.write': {
+    realisticMs: 10_000,
+    source: `${ESTIMATE}: a long-running server setting (409 ServerBlobAuditingPolicyInProgress while one runs)`,
+  },
+  'threatProtection.write': { realisticMs: 10_000, source: `${ESTIMATE}: a long-running server setting` },
+  'diagnosticSetting.write': { realisticMs: 1_000, source: `${ESTIMATE}: a synchronous Azure Monitor write` },
+  'workspace.write': { realisticMs: 10_000, source: ESTIMATE },
+  'workspaceTable.write': { realisticMs: 10_000, source: ESTIMATE },
 };
 
 /** What the instant profile gives a long-running operation (what the emulator always did). */
@@ -161,6 +174,16 @@ export function operationKind(
       return 'retentionPolicy.write';
     case 'microsoft.network/applicationgatewaywebapplicationfirewallpolicies':
       return del ? 'wafPolicy.delete' : 'wafPolicy.write';
+    case 'microsoft.sql/servers/auditingsettings':
+      return 'sqlAuditing.write';
+    case 'microsoft.sql/servers/advancedthreatprotectionsettings':
+      return 'threatProtection.write';
+    case 'microsoft.insights/diagnosticsettings':
+      return 'diagnosticSetting.write';
+    case 'microsoft.operationalinsights/workspaces':
+      return 'workspace.write';
+    case 'microsoft.operationalinsights/workspaces/tables':
+      return 'workspaceTable.write';
     default:
       return undefined;
   }

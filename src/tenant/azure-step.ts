@@ -28,16 +28,19 @@ import {
 import { type AzureFailure, classifyAzureError } from '../azure/errors.ts';
 import { AZURE_TAGS, props, str } from '../azure/kinds/common.ts';
 import { identityOutputs } from '../azure/kinds/identity.ts';
-import { KEY_VAULT_API_VERSION } from '../azure/kinds/key-vault.ts';
+import { KEY_VAULT_API_VERSION, keyVersionOf } from '../azure/kinds/key-vault.ts';
+import { tableRetentionDays } from '../azure/kinds/monitor.ts';
 import {
   databaseOutputs,
   keepsLongTermBackups,
   type LongTermRetention,
   longTermRetentionOf,
+  protectorKeyVersion,
   type ShortTermRetention,
   SQL_API_VERSION,
   sqlLongTermRetentionKind,
   sqlServerOutputs,
+  threatDetectionState,
 } from '../azure/kinds/sql.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
@@ -124,8 +127,10 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
     provisioning: 'The workload identity is being created',
   },
   KeyVaultReady: {
-    keys: ['keyVault', 'tdeKey'],
-    ready: 'The Key Vault exists: RBAC, soft delete, purge protection, private.',
+    // The audit workspace's retention counts for both audited components.
+    keys: ['keyVault', 'tdeKey', 'keyVaultAudit', 'auditRetention'],
+    ready:
+      'The Key Vault exists: RBAC, soft delete, purge protection, private; its key rotates on policy; its AuditEvent log is kept in the audit workspace.',
     provisioning: 'The Key Vault is being created',
   },
   DatabaseReady: {
@@ -140,8 +145,13 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
       'sqlTde',
       'sqlShortTermRetention',
       'sqlLongTermRetention',
+      'sqlAuditing',
+      'sqlAuditDiagnostics',
+      'sqlThreatProtection',
+      'auditRetention',
     ],
-    ready: 'The database is online: Entra-only, TLS 1.2, private, encrypted with the tenant’s key.',
+    ready:
+      'The database is online: Entra-only, TLS 1.2, private, encrypted with the tenant’s key, audited to the audit workspace, watched by Defender for SQL.',
     provisioning: 'The database is being created',
   },
   WafEnforced: { keys: ['wafPolicy'], ready: '', provisioning: 'The WAF policy is being created' },
@@ -215,6 +225,12 @@ export class TenantAzureStep {
       sqlServerFqdn: previous?.sqlServerFqdn,
       earliestRestorePoint: previous?.earliestRestorePoint,
       retention: plan.backup ? { shortTerm: plan.backup.shortTerm, longTerm: plan.backup.longTerm } : undefined,
+      keyVersion: previous?.keyVersion,
+      keyCreatedAt: previous?.keyCreatedAt,
+      keyExpiresAt: previous?.keyExpiresAt,
+      sqlKeyVersion: previous?.sqlKeyVersion,
+      threatDetection: previous?.threatDetection,
+      auditRetentionDays: previous?.auditRetentionDays,
     };
   }
 
@@ -318,6 +334,7 @@ export class TenantAzureStep {
     const database = databaseOutputs(pass.outputs.get('sqlDatabase'));
     const shortTerm = pass.outputs.get('sqlShortTermRetention');
     const longTerm = pass.outputs.get('sqlLongTermRetention');
+    const key = keyVersionOf(pass.outputs.get('tdeKey'));
     return {
       resourceGroup: plan.names.resourceGroup,
       keyVaultName: plan.names.keyVault,
@@ -333,6 +350,12 @@ export class TenantAzureStep {
         shortTerm === undefined && longTerm === undefined
           ? undefined
           : { shortTerm: shortTermOf(shortTerm), longTerm: longTermRetentionOf(longTerm) },
+      keyVersion: key?.version,
+      keyCreatedAt: key?.createdAt?.toISOString(),
+      keyExpiresAt: key?.expiresAt?.toISOString(),
+      sqlKeyVersion: protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
+      threatDetection: threatDetectionState(pass.outputs.get('sqlThreatProtection')),
+      auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
     };
   }
 

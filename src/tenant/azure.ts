@@ -18,7 +18,8 @@ import {
   identityOutputs,
   serviceAccountSubject,
 } from '../azure/kinds/identity.ts';
-import { vaultId, vaultKeyKind, vaultKind } from '../azure/kinds/key-vault.ts';
+import { type KeyRotation, vaultId, vaultKeyKind, vaultKind } from '../azure/kinds/key-vault.ts';
+import { AUDIT_TABLE, auditRetentionKind, diagnosticSettingKind } from '../azure/kinds/monitor.ts';
 import { type WafCustomRuleSpec, wafPolicyId, wafPolicyKind } from '../azure/kinds/network.ts';
 import { resourceGroupId, resourceGroupKind } from '../azure/kinds/resources.ts';
 import {
@@ -33,12 +34,14 @@ import {
   sqlEntraAdminKind,
   sqlEntraOnlyKind,
   sqlLongTermRetentionKind,
+  sqlServerAuditingKind,
   sqlServerId,
   sqlServerKeyKind,
   sqlServerKind,
   sqlServerOutputs,
   sqlShortTermRetentionKind,
   sqlTdeKind,
+  sqlThreatProtectionKind,
 } from '../azure/kinds/sql.ts';
 import type { OperatorConfig } from '../config.ts';
 import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
@@ -50,6 +53,9 @@ type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
 /** One WAF policy per tenant resource group. */
 export const WAF_POLICY_NAME = 'tenant-waf';
+
+/** The diagnostic setting that sends a tenant resource's audit logs to the audit workspace. */
+export const AUDIT_DIAGNOSTIC_SETTING = 'tenant-operator-audit';
 
 /**
  * Long-term retention made sure of before a database is deleted (deletionPolicy Delete) when its
@@ -91,6 +97,10 @@ export interface TenantAzurePlan {
    * created nor changed (held with a reason), never provisioned with a guessed redundancy.
    */
   backup: BackupPlan | undefined;
+  /** Where SQL auditing and Key Vault `AuditEvent` logs go, and how long they must be kept. */
+  audit: { workspaceId: string; retentionDays: number };
+  /** The encryption key's rotation policy. */
+  keyRotation: KeyRotation;
 }
 
 export function tenantNames(tenant: Tenant, azure: AzureConfig): TenantAzureNames {
@@ -143,6 +153,8 @@ export function tenantAzurePlan(
     },
     waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant) },
     backup,
+    audit: { workspaceId: azure.audit.logAnalyticsWorkspaceId, retentionDays: azure.audit.retentionDays },
+    keyRotation: { ...azure.keyRotation },
   };
 }
 
@@ -157,6 +169,8 @@ export function tenantAzureIds(subscriptionId: string, names: TenantAzureNames) 
     sqlServer: server,
     database: `${server}/databases/${names.sqlDatabase}`,
     wafPolicy: wafPolicyId(rg, WAF_POLICY_NAME),
+    /** Server-level audit records are sent from the server's `master` database. */
+    sqlAuditDiagnostics: `${server}/databases/master/providers/Microsoft.Insights/diagnosticSettings/${AUDIT_DIAGNOSTIC_SETTING}`,
   };
 }
 
@@ -205,7 +219,31 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       }),
       ['resourceGroup'],
     ),
-    resource('tdeKey', vaultKeyKind, () => ({ vaultId: ids.vault, name: names.tdeKey, keySize: 3072 as const }), ['keyVault']),
+    resource(
+      'tdeKey',
+      vaultKeyKind,
+      () => ({ vaultId: ids.vault, name: names.tdeKey, keySize: 3072 as const, rotation: plan.keyRotation }),
+      ['keyVault'],
+    ),
+    // Audit: one read of the shared workspace's table, and four writes per tenant, each once (its
+    // server is the tenant's own): the vault's AuditEvent log, server auditing, where the server's
+    // audit records go, and Defender for SQL.
+    resource('auditRetention', auditRetentionKind, () => ({
+      workspaceId: plan.audit.workspaceId,
+      table: AUDIT_TABLE,
+      minimumDays: plan.audit.retentionDays,
+    })),
+    resource(
+      'keyVaultAudit',
+      diagnosticSettingKind,
+      () => ({
+        scopeId: ids.vault,
+        name: AUDIT_DIAGNOSTIC_SETTING,
+        workspaceId: plan.audit.workspaceId,
+        categories: ['AuditEvent'],
+      }),
+      ['keyVault'],
+    ),
     resource(
       'roleAssignment.secretsUser',
       roleAssignmentKind,
@@ -231,6 +269,19 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
     ),
     resource('sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: ids.sqlServer, admin: plan.entraAdmin }), ['sqlServer']),
     resource('sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: ids.sqlServer }), ['sqlEntraAdmin']),
+    resource('sqlAuditing', sqlServerAuditingKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
+    resource(
+      'sqlAuditDiagnostics',
+      diagnosticSettingKind,
+      () => ({
+        scopeId: `${ids.sqlServer}/databases/master`,
+        name: AUDIT_DIAGNOSTIC_SETTING,
+        workspaceId: plan.audit.workspaceId,
+        categories: ['SQLSecurityAuditEvents'],
+      }),
+      ['sqlServer'],
+    ),
+    resource('sqlThreatProtection', sqlThreatProtectionKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
     resource(
       'roleAssignment.cryptoServiceEncryptionUser',
       roleAssignmentKind,
@@ -351,6 +402,9 @@ export function tenantDeleteInventory(subscriptionId: string, names: TenantAzure
   const ids = tenantAzureIds(subscriptionId, names);
   return [
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
+    // Azure keeps a deleted resource's diagnostic settings (a server re-created under the name
+    // would inherit them): remove the server's before the server.
+    existing('sqlAuditDiagnostics', ids.sqlAuditDiagnostics, diagnosticSettingKind),
     existing('sqlServer', ids.sqlServer, sqlServerKind),
     existing('identity', ids.identity, identityKind),
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),

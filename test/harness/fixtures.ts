@@ -4,6 +4,7 @@
  * polls a condition with a timeout (never a fixed sleep).
  */
 import { readFileSync } from 'node:fs';
+import { platformAuditWorkspaceId } from '../../hack/arm-emulator/monitoring.ts';
 import { type OperatorConfig, parseConfig } from '../../src/config.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { Operator } from '../../src/operator.ts';
@@ -39,6 +40,8 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     credential: 'emulator',
     oidcIssuer: 'https://oidc.test.example/issuer/',
     sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
+    // The platform's audit workspace, which the emulator starts with (180 days).
+    audit: { logAnalyticsWorkspaceId: platformAuditWorkspaceId(arm.subscriptionId) },
     writesPerSecond: 50,
     writeBurst: 100,
     readsPerSecond: 1000,

@@ -179,6 +179,18 @@ export const REASONS = {
   DrillFailed: entry('platform', 'The latest restore drill failed: restores are not proven to work.'),
   DrillExceededRTO: entry('platform', 'The latest restore drill took longer than the RTO.'),
   DrillCleanupFailed: entry('platform', 'The drill’s scratch database could not be deleted; it costs money until removed.'),
+  AuditRetentionTooShort: entry(
+    'platform',
+    'The audit workspace’s table keeps records fewer days than `azure.audit.retentionDays` (at least 180): raise its retention.',
+  ),
+  AuditWorkspaceNotFound: entry(
+    'platform',
+    'The Log Analytics workspace `azure.audit` names does not exist: create it or fix the configuration.',
+  ),
+  KeyRotationPolicyDiffers: entry(
+    'platform',
+    'The tenant key’s rotation policy was removed or changed by hand; ARM cannot restore it on an existing key: set it again (README, “Key rotation”).',
+  ),
 } as const satisfies Record<string, ReasonEntry>;
 
 export type Reason = keyof typeof REASONS;

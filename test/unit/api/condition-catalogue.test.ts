@@ -63,6 +63,8 @@ const NOT_REASONS = {
   azureEnumsAndCodes: [
     'ActiveDirectory',
     'AsyncOperation',
+    'AuditEvent',
+    'AzureDiagnostics',
     'AutoClosed',
     'AzureKeyVault',
     'AzureServices',

@@ -39,6 +39,7 @@ describe('config/prometheus/alerts.yaml', () => {
   test('covers what the platform pages on', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([
       'TenantBackupRpoBreached',
+      'TenantEncryptionKeyExpiringUnrotated',
       'TenantMaintenanceChangesStuck',
       'TenantNotReady',
       'TenantOperatorAzureThrottled',
