@@ -702,6 +702,16 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         }
         return;
       }
+      case 'POST /_emulator/key-rotate': {
+        // {"keyId": "..."}: a new current version of the key now (`az keyvault key rotate`)
+        try {
+          keyVault.rotate(asString(body.keyId) ?? '');
+          send(res, 200, {}, { ok: true });
+        } catch (err) {
+          send(res, 400, {}, { error: { code: 'BadRequest', message: (err as Error).message } });
+        }
+        return;
+      }
       case 'POST /_emulator/database-size': {
         // {"database": "name", "bytes": N}
         const database = asString(body.database);

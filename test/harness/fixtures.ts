@@ -255,6 +255,19 @@ export async function advanceArmClock(arm: ArmInfo, ms: number): Promise<void> {
   await armAdmin(arm, 'POST', '/_emulator/clock', { advanceMs: ms });
 }
 
+/**
+ * Key Vault's data plane on the shared emulator: `az keyvault key rotation-policy update` (a
+ * policy) or its removal (none), behind the operator's back.
+ */
+export async function setArmKeyRotationPolicy(arm: ArmInfo, keyId: string, policy?: Record<string, unknown>): Promise<void> {
+  await armAdmin(arm, 'POST', '/_emulator/key-rotation-policy', { keyId, ...(policy ? { policy } : {}) });
+}
+
+/** `az keyvault key rotate` on the shared emulator: a new current version now. */
+export async function rotateArmKey(arm: ArmInfo, keyId: string): Promise<void> {
+  await armAdmin(arm, 'POST', '/_emulator/key-rotate', { keyId });
+}
+
 export async function clearArmFaults(arm: ArmInfo): Promise<void> {
   await armAdmin(arm, 'DELETE', '/_emulator/faults');
 }
