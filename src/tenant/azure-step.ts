@@ -267,7 +267,8 @@ export class TenantAzureStep {
     }
     for (const [key, report] of pass.reports) {
       const body = pass.outputs.get(key);
-      if (report.phase === 'Ready' && body !== undefined && report.id !== undefined)
+      // A finding (Ready, but not as promised) is read again on every pass, never trusted.
+      if (report.phase === 'Ready' && report.error === undefined && body !== undefined && report.id !== undefined)
         known.ready.set(key, { id: report.id, body });
       else known.ready.delete(key);
     }
