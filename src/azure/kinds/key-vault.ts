@@ -6,6 +6,7 @@ import { PlatformError } from '../../runtime/errors.ts';
 import { isoDurationMs } from '../../runtime/iso-duration.ts';
 import type { ArmApi, ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
+import { PLATFORM_RETRY_MS } from '../errors.ts';
 import {
   mergeTags,
   type Placement,
@@ -198,6 +199,7 @@ export const vaultKeyKind: ResourceKind<VaultKeyParams> = {
     return new PlatformError(
       'KeyRotationPolicyDiffers',
       `the rotation policy of key ${p.name} is missing or differs from the configuration (rotate after ${p.rotation.rotateAfter}, expire after ${p.rotation.expireAfter}, notify ${p.rotation.notifyBefore} before expiry); ARM cannot change an existing key's policy: set it with \`az keyvault key rotation-policy update --vault-name ${vault} --name ${p.name} --value <policy>\` (README, “Key rotation”)`,
+      { retryAfterMs: PLATFORM_RETRY_MS },
     );
   },
 };
