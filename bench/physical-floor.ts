@@ -58,6 +58,11 @@ const GRAPH_PLAN: TenantAzurePlan = {
     subnetId: 'subnet',
     dnsZones: { sql: 'privatelink.database.windows.net', keyVault: 'privatelink.vaultcore.azure.net' },
   },
+  audit: {
+    workspaceId: '/subscriptions/floor/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/audit',
+    retentionDays: 180,
+  },
+  keyRotation: { rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' },
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { isValidTimeZone } from './maintenance/zoned-time.ts';
+import { isoDurationMs } from './runtime/iso-duration.ts';
 import { canonicalQuantity } from './runtime/quantity.ts';
 
 /** A Go-notation duration setting ("8h", "90m"); parsed where used (api/v1alpha1 goDurationMs). */
@@ -70,6 +71,45 @@ const quantity = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
+
+/** An ISO 8601 duration as Azure takes it (`P1Y`, `P18M`, `P30D`). */
+const isoDuration = z.string().refine((v) => isoDurationMs(v) !== undefined, 'must be an ISO 8601 duration such as P1Y or P30D');
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The tenant key's rotation, as Key Vault's rotation policy: Key Vault refuses a rotation sooner
+ * than 7 days after creation or later than 7 days before expiry, and an expiry under 28 days.
+ */
+const keyRotationSchema = z
+  .object({
+    /** A new key version this long after the current one was created. */
+    rotateAfter: isoDuration.default('P1Y'),
+    /** Every version expires this long after its creation (so a rotation always comes first). */
+    expireAfter: isoDuration.default('P2Y'),
+    /** Key Vault's near-expiry notification (Event Grid `KeyNearExpiry`) this long before expiry. */
+    notifyBefore: isoDuration.default('P30D'),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const rotate = isoDurationMs(r.rotateAfter) ?? 0;
+    const expire = isoDurationMs(r.expireAfter) ?? 0;
+    const notify = isoDurationMs(r.notifyBefore) ?? 0;
+    if (rotate < 7 * DAY_MS)
+      ctx.addIssue({ code: 'custom', path: ['rotateAfter'], message: 'Key Vault rotates at the earliest 7 days after creation' });
+    if (expire < 28 * DAY_MS)
+      ctx.addIssue({ code: 'custom', path: ['expireAfter'], message: 'Key Vault needs an expiry of at least 28 days' });
+    if (rotate > expire - 7 * DAY_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rotateAfter'],
+        message: 'must be at least 7 days shorter than expireAfter: a key must be rotated before it expires',
+      });
+    }
+    if (notify <= 0 || notify >= expire) {
+      ctx.addIssue({ code: 'custom', path: ['notifyBefore'], message: 'must be positive and shorter than expireAfter' });
+    }
+  });
 
 const tierSizingSchema = z.object({
   quota: z
@@ -301,6 +341,29 @@ export const configSchema = z
         wafMode: z.enum(['Prevention', 'Detection']).default('Prevention'),
         /** Tags added to every Azure resource. */
         tags: z.record(z.string(), z.string()).default({}),
+        /**
+         * Where audit records go and how long they stay: every tenant's SQL auditing and Key Vault
+         * `AuditEvent` logs are sent to this Log Analytics workspace, whose audit table must keep
+         * them `retentionDays` (checked on every drift check; the workspace is the platform's).
+         */
+        audit: z
+          .object({
+            logAnalyticsWorkspaceId: z
+              .string()
+              .regex(
+                /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.OperationalInsights\/workspaces\/[^/]+$/i,
+                'must be the ARM id of a Log Analytics workspace (/subscriptions/…/resourceGroups/…/providers/Microsoft.OperationalInsights/workspaces/NAME)',
+              ),
+            retentionDays: z
+              .number()
+              .int()
+              .min(180, 'audit records are promised for at least 180 days')
+              .max(4383, 'Log Analytics keeps records at most 12 years (4383 days)')
+              .default(180),
+          })
+          .strict(),
+        /** Rotation of every tenant's encryption key (Key Vault rotation policy). */
+        keyRotation: keyRotationSchema.default({ rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' }),
       })
       .strict()
       .refine(

@@ -44,6 +44,16 @@ export interface AzureFacts {
   privateEndpoints?: PrivateEndpointAddresses | undefined;
   /** Backup retention in force on the database, as Azure reports it (or as verified). */
   retention?: { shortTerm: ShortTermRetention | undefined; longTerm: LongTermRetention | undefined } | undefined;
+  /** The encryption key's current version, when it was created and when it expires (RFC 3339). */
+  keyVersion?: string | undefined;
+  keyCreatedAt?: string | undefined;
+  keyExpiresAt?: string | undefined;
+  /** The key version the SQL server's encryption protector uses. */
+  sqlKeyVersion?: string | undefined;
+  /** Microsoft Defender for SQL on the server. */
+  threatDetection?: 'Enabled' | 'Disabled' | undefined;
+  /** Days the audit workspace's table keeps records, as last read. */
+  auditRetentionDays?: number | undefined;
 }
 
 /** Where a private endpoint answers. */

@@ -30,6 +30,7 @@ import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
 import { armClientOf, createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
+import { registerEncryptionKeyMetrics } from './tenant/key-metrics.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { registerTenantMetrics } from './tenant/metrics.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
@@ -122,6 +123,7 @@ export class Operator {
     };
     this.#makeInformer = informer;
     registerTenantMetrics(metrics.registry, caches, config);
+    registerEncryptionKeyMetrics(metrics.registry, () => caches.tenants.list());
     this.ctx = {
       client: writer,
       applier,

@@ -1,6 +1,7 @@
 /**
  * The api-versions the emulator accepts, per resource type: exactly what the SDK versions pinned in
- * package.json send (read from their sources in node_modules). A request with another version is
+ * package.json send (read from their sources in node_modules), or, for types no pinned SDK covers,
+ * what the operator's kinds send. A request with another version is
  * refused like ARM refuses an unregistered one, so an SDK upgrade shows up as a clear test failure.
  */
 export const API_VERSIONS = {
@@ -26,6 +27,8 @@ export const API_VERSIONS = {
   sqlDatabaseUsages: '2021-02-01-preview',
   /** @azure/arm-sql 10.0.0: long-term retention backups (list) */
   sqlLongTermRetentionBackups: '2021-05-01-preview',
+  /** @azure/arm-sql 10.0.0: server auditing settings, advanced threat protection (Defender for SQL) */
+  sqlAuditing: '2021-11-01-preview',
   /** @azure/arm-network 39.0.0 (WAF policies, private endpoints and their DNS zone groups, virtual networks) */
   network: '2026-01-01',
   /**
@@ -33,4 +36,12 @@ export const API_VERSIONS = {
    * never reads zones (it only names them in zone groups); served for inspection.
    */
   privateDns: '2024-06-01',
+  /**
+   * No SDK of the operator's covers these (it calls them by id through its ARM client): the
+   * api-versions it sends, chosen from the REST specs. Diagnostic settings: the latest
+   * (monitor/.../preview/2021-05-01-preview/diagnosticsSettings_API.json).
+   */
+  diagnosticSettings: '2021-05-01-preview',
+  /** Log Analytics workspaces and tables (operationalinsights/.../stable/2023-09-01). */
+  logAnalytics: '2023-09-01',
 } as const;

@@ -7,6 +7,7 @@ import { API_VERSIONS } from './api-versions.ts';
 import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
+import { followKeyRotations, rotateDueKeys } from './key-rotation.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
 import { advanceSchedules, PIM_TYPES } from './pim.ts';
 import { renderPrivateEndpointConnections } from './private-link.ts';
@@ -134,9 +135,14 @@ function ctxOf(engine: Engine): TypeContext {
   return { store: engine.store, clock: engine.clock, settings: engine.settings, sql: sqlSettings(engine.config) };
 }
 
-/** Settle due operations, expire soft-deleted vaults and retained backups past their dates, move PIM schedules. */
+/**
+ * Settle due operations, expire soft-deleted vaults and retained backups past their dates, move PIM
+ * schedules, and let Key Vault rotate due keys and Azure SQL follow them.
+ */
 export function tick(engine: Engine): void {
   settleDueOperations(engine.store, Date.now(), engine.clock.now);
+  rotateDueKeys(ctxOf(engine));
+  followKeyRotations(ctxOf(engine), engine.settings.behaviours.sqlKeyAutoRotationDelayMs);
   const now = engine.clock.now().getTime();
   for (const [name, deleted] of engine.store.deletedVaults) {
     if (deleted.scheduledPurgeDate.getTime() <= now) engine.store.deletedVaults.delete(name);
@@ -273,7 +279,13 @@ function missingContainer(engine: Engine, target: ArmTarget): ArmError | undefin
   const parentKey = idKey(target.parentId);
   const isSubscription = /^\/subscriptions\/[^/]+$/.test(parentKey);
   const isResourceGroup = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+$/.test(parentKey);
-  if (!isSubscription && !isResourceGroup && getResource(engine.store, target.parentId) === undefined) {
+  // Every logical server has a `master` database (server-level auditing sends its records from it);
+  // the emulator does not list it among the server's databases.
+  const masterOf = /^(.*\/providers\/microsoft\.sql\/servers\/[^/]+)\/databases\/master$/.exec(parentKey)?.[1];
+  const parentExists =
+    getResource(engine.store, target.parentId) !== undefined ||
+    (masterOf !== undefined && getResource(engine.store, masterOf) !== undefined);
+  if (!isSubscription && !isResourceGroup && !parentExists) {
     const parentName = target.parentId.split('/').pop();
     return target.nestedInParent
       ? armError(

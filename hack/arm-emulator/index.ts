@@ -21,10 +21,13 @@ import {
 } from './engine.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
+import { rotateKey } from './key-rotation.ts';
+import { platformAuditWorkspaceId, seedPlatformAuditWorkspace } from './monitoring.ts';
 import type { OperationProfileName, OperationTiming } from './operation-profiles.ts';
 import { type PlatformNetwork, seedPlatformNetwork } from './private-link.ts';
 import {
   type AzureBehaviours,
+  checkRotationPolicy,
   DEFAULT_RBAC_PROPAGATION_MS,
   type EmulatorSettings,
   recordDatabaseActivity,
@@ -45,6 +48,7 @@ import { generateSelfSignedCertificate, type TlsMaterial } from './tls.ts';
 export type { ControllableClock } from './clock.ts';
 export type { FaultAction, FaultHandle, FaultInjector, FaultMatcher, FaultRule } from './faults.ts';
 export type { JsonObject } from './json.ts';
+export { PLATFORM_AUDIT_WORKSPACE, platformAuditWorkspaceId } from './monitoring.ts';
 export {
   INSTANT_OPERATION_MS,
   type OperationDuration,
@@ -152,6 +156,11 @@ export interface ArmEmulatorOptions {
   tls?: TlsMaterial;
   /** Accept only this bearer token (default: any non-empty bearer token). */
   requiredToken?: string;
+  /**
+   * Retention in days of the platform's audit workspace the emulator starts with (see
+   * `auditWorkspaceId`): default 180; `false` starts without it.
+   */
+  auditWorkspaceRetentionDays?: number | false;
 }
 
 export interface OperationSummary {
@@ -175,6 +184,17 @@ export interface SqlControls {
    * timer restarts (Azure resumes a serverless database on login).
    */
   connect(database: string): void;
+}
+
+/**
+ * Key Vault's data plane, which ARM does not serve (its key PUT only creates): what a person with
+ * `az keyvault key ...` can do to a key behind the operator's back.
+ */
+export interface KeyVaultControls {
+  /** `az keyvault key rotation-policy update` (a policy) or removing it (`undefined`), by key id. */
+  setRotationPolicy(keyId: string, policy: JsonObject | undefined): void;
+  /** `az keyvault key rotate`: a new current version now. */
+  rotate(keyId: string): void;
 }
 
 /** Read access to the emulator's state, for assertions. Bodies are what a GET would return. */
@@ -213,6 +233,11 @@ export interface ArmEmulator {
   subscriptionId: string;
   /** The emulated directory's tenant id. */
   directoryTenantId: string;
+  /**
+   * ARM id of the platform's Log Analytics workspace for audit records, which the emulator starts
+   * with (a prerequisite of the operator, not its resource); there after `reset()` too.
+   */
+  auditWorkspaceId: string;
   /** Every request, in arrival order (live array). */
   requests: RecordedRequest[];
   /** Requests after `sinceSeq` (default: all) that ARM counts as writes. */
@@ -228,6 +253,7 @@ export interface ArmEmulator {
    */
   config: EngineConfig;
   sql: SqlControls;
+  keyVault: KeyVaultControls;
   /** Forget all resources, operations, requests and fault rules; reset the clock to its start. */
   reset(): void;
   /** Add subnets and private DNS zones to the platform's network (kept by `reset()` only if given at start). */
@@ -247,6 +273,7 @@ export function realisticBehaviours(timeFactor = 1): AzureBehaviours {
     rbacPropagationClock: 'real',
     managedIdentityWritesPerSecond: 2,
     frontDoorRegion: 'westeurope',
+    sqlKeyAutoRotationDelayMs: 60 * 60_000,
   };
 }
 
@@ -335,9 +362,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     restoreDurationMs: options.restoreDurationMs ?? 0,
   };
   const config: EngineConfig = { ...initialConfig };
+  const subscriptionId = EMULATOR_SUBSCRIPTION_ID;
+  const auditRetention = options.auditWorkspaceRetentionDays ?? 180;
   const freshStore = () => {
     const store = createStore();
     if (options.platformNetwork !== undefined) seedPlatformNetwork(store, options.platformNetwork);
+    if (auditRetention !== false) seedPlatformAuditWorkspace(store, clock, subscriptionId, auditRetention);
     return store;
   };
   let engine = createEngine(freshStore(), clock, settings, config);
@@ -581,6 +611,27 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     },
   };
 
+  const keyOf = (keyId: string) => {
+    tick(engine);
+    const key = getResource(engine.store, keyId);
+    if (key === undefined || key.type !== 'Microsoft.KeyVault/vaults/keys') throw new Error(`no key '${keyId}'`);
+    return key;
+  };
+  const keyVault: KeyVaultControls = {
+    setRotationPolicy: (keyId, policy) => {
+      const key = keyOf(keyId);
+      const p = asObject(key.body.properties);
+      if (policy === undefined) {
+        delete p.rotationPolicy;
+        return;
+      }
+      const checked = checkRotationPolicy(policy, Math.floor(clock.now().getTime() / 1000));
+      if (!checked.ok) throw new Error(checked.error.message);
+      p.rotationPolicy = checked.value;
+    },
+    rotate: (keyId) => rotateKey(keyOf(keyId), Math.floor(clock.now().getTime() / 1000)),
+  };
+
   /** A small JSON admin API on the same port, for an operator running in another process. */
   async function handleAdmin(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
@@ -675,6 +726,27 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         send(res, 200, {}, { ok: database !== undefined });
         return;
       }
+      case 'POST /_emulator/key-rotation-policy': {
+        // {"keyId": "...", "policy"?: {...}}: set (or, without "policy", remove) a key's rotation policy
+        const keyId = asString(body.keyId) ?? '';
+        try {
+          keyVault.setRotationPolicy(keyId, body.policy === undefined ? undefined : asObject(body.policy));
+          send(res, 200, {}, { ok: true });
+        } catch (err) {
+          send(res, 400, {}, { error: { code: 'BadRequest', message: (err as Error).message } });
+        }
+        return;
+      }
+      case 'POST /_emulator/key-rotate': {
+        // {"keyId": "..."}: a new current version of the key now (`az keyvault key rotate`)
+        try {
+          keyVault.rotate(asString(body.keyId) ?? '');
+          send(res, 200, {}, { ok: true });
+        } catch (err) {
+          send(res, 400, {}, { error: { code: 'BadRequest', message: (err as Error).message } });
+        }
+        return;
+      }
       case 'POST /_emulator/database-size': {
         // {"database": "name", "bytes": N}
         const database = asString(body.database);
@@ -702,6 +774,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     credential: testCredential(options.requiredToken ?? TEST_TOKEN),
     subscriptionId: EMULATOR_SUBSCRIPTION_ID,
     directoryTenantId: settings.directoryTenantId,
+    auditWorkspaceId: platformAuditWorkspaceId(subscriptionId),
     requests,
     writes: (since = 0) => requests.filter((r) => r.seq > since && r.write),
     mark: () => requests.length,
@@ -710,6 +783,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     state,
     config,
     sql,
+    keyVault,
     reset,
     seedPlatformNetwork: (network) => seedPlatformNetwork(engine.store, network),
     stop: async () => {

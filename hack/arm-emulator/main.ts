@@ -7,13 +7,13 @@
  *                                  [--rbac-propagation-ms N] [--managed-identity-writes-per-second N]
  *                                  [--front-door-region REGION|any] [--no-serverless-auto-pause]
  *                                  [--expose-latest-backup-hint] [--expose-create-only-fields] [--ltr-backup-at-deletion]
- *                                  [--platform-network]
+ *                                  [--platform-network] [--sql-key-auto-rotation-minutes 60] [--audit-workspace-retention-days 180|none]
  *
  * `--platform-network` seeds the default platform network (a private endpoint subnet per region and
  * the SQL and Key Vault private DNS zones: `defaultPlatformNetwork` in private-link.ts).
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
  * `endpoint` and `emulator.json` there. Prints one JSON line ({ endpoint, caPath, subscriptionId,
- * directoryTenantId, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
+ * directoryTenantId, auditWorkspaceId, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
  * accepted. Faults, clock and state are reachable over `/_emulator/*` (see README.md).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -48,6 +48,8 @@ const { values } = parseArgs({
     'expose-create-only-fields': { type: 'boolean' },
     'ltr-backup-at-deletion': { type: 'boolean' },
     'platform-network': { type: 'boolean' },
+    'sql-key-auto-rotation-minutes': { type: 'string' },
+    'audit-workspace-retention-days': { type: 'string' },
   },
 });
 
@@ -64,7 +66,11 @@ const behaviours: Partial<AzureBehaviours> = {
   ...(values['expose-latest-backup-hint'] ? { exposeLatestBackupHint: true } : {}),
   ...(values['expose-create-only-fields'] ? { exposeCreateOnlyFields: true } : {}),
   ...(values['ltr-backup-at-deletion'] ? { ltrBackupAtDeletion: true } : {}),
+  ...(values['sql-key-auto-rotation-minutes'] === undefined
+    ? {}
+    : { sqlKeyAutoRotationDelayMs: Number(values['sql-key-auto-rotation-minutes']) * 60_000 }),
 };
+const auditRetention = values['audit-workspace-retention-days'];
 
 const port = Number(values.port ?? process.env.ARM_EMULATOR_PORT ?? 0);
 const emulator = await startArmEmulator({
@@ -80,6 +86,9 @@ const emulator = await startArmEmulator({
   ...(values.profile === undefined ? {} : { profile: parseOperationProfile(values.profile) }),
   ...(values['time-factor'] === undefined ? {} : { timeFactor: Number(values['time-factor']) }),
   ...(values['platform-network'] ? { platformNetwork: defaultPlatformNetwork(EMULATOR_SUBSCRIPTION_ID, DEFAULT_LOCATIONS) } : {}),
+  ...(auditRetention === undefined
+    ? {}
+    : { auditWorkspaceRetentionDays: auditRetention === 'none' ? false : Number(auditRetention) }),
   behaviours,
 });
 
@@ -87,6 +96,7 @@ const info: Record<string, unknown> = {
   endpoint: emulator.endpoint,
   subscriptionId: emulator.subscriptionId,
   directoryTenantId: emulator.directoryTenantId,
+  auditWorkspaceId: emulator.auditWorkspaceId,
   pid: process.pid,
 };
 if (values['out-dir'] !== undefined) {

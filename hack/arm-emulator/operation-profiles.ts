@@ -39,7 +39,12 @@ export type OperationKind =
   | 'privateEndpoint.update'
   | 'privateEndpoint.delete'
   | 'privateDnsZoneGroup.write'
-  | 'privateDnsZoneGroup.delete';
+  | 'privateDnsZoneGroup.delete'
+  | 'sqlAuditing.write'
+  | 'threatProtection.write'
+  | 'diagnosticSetting.write'
+  | 'workspace.write'
+  | 'workspaceTable.write';
 
 export interface OperationDuration {
   /** Realistic duration in milliseconds (before the time factor). */
@@ -129,6 +134,14 @@ export const REALISTIC_DURATIONS: Readonly<Record<OperationKind, OperationDurati
   'privateEndpoint.delete': { realisticMs: 30_000, source: `${ESTIMATE}: removes the network interface and the connection` },
   'privateDnsZoneGroup.write': { realisticMs: 15_000, source: `${ESTIMATE}: writes one A record per zone` },
   'privateDnsZoneGroup.delete': { realisticMs: 10_000, source: ESTIMATE },
+  'sqlAuditing.write': {
+    realisticMs: 10_000,
+    source: `${ESTIMATE}: a long-running server setting (409 ServerBlobAuditingPolicyInProgress while one runs)`,
+  },
+  'threatProtection.write': { realisticMs: 10_000, source: `${ESTIMATE}: a long-running server setting` },
+  'diagnosticSetting.write': { realisticMs: 1_000, source: `${ESTIMATE}: a synchronous Azure Monitor write` },
+  'workspace.write': { realisticMs: 10_000, source: ESTIMATE },
+  'workspaceTable.write': { realisticMs: 10_000, source: ESTIMATE },
 };
 
 /** What the instant profile gives a long-running operation (what the emulator always did). */
@@ -180,6 +193,16 @@ export function operationKind(
       return del ? 'privateEndpoint.delete' : facts.created ? 'privateEndpoint.create' : 'privateEndpoint.update';
     case 'microsoft.network/privateendpoints/privatednszonegroups':
       return del ? 'privateDnsZoneGroup.delete' : 'privateDnsZoneGroup.write';
+    case 'microsoft.sql/servers/auditingsettings':
+      return 'sqlAuditing.write';
+    case 'microsoft.sql/servers/advancedthreatprotectionsettings':
+      return 'threatProtection.write';
+    case 'microsoft.insights/diagnosticsettings':
+      return 'diagnosticSetting.write';
+    case 'microsoft.operationalinsights/workspaces':
+      return 'workspace.write';
+    case 'microsoft.operationalinsights/workspaces/tables':
+      return 'workspaceTable.write';
     default:
       return undefined;
   }

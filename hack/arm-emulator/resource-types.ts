@@ -8,6 +8,7 @@ import type { ArmTarget } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
 import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
+import { monitoringTypeSpecs } from './monitoring.ts';
 import { privateLinkSpecs } from './private-link.ts';
 import { DEFAULT_DATABASE_USED_BYTES, pausesFor, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
 import {
@@ -83,6 +84,11 @@ export interface AzureBehaviours {
    * there. Undefined accepts any region. Default `westeurope`.
    */
   frontDoorRegion: string | undefined;
+  /**
+   * Emulated time after a new key version appears before a SQL server whose encryption protector
+   * has `autoRotationEnabled` switches to it. Azure documents "within 60 minutes": default 60 minutes.
+   */
+  sqlKeyAutoRotationDelayMs: number;
 }
 
 export interface TypeContext {
@@ -472,6 +478,60 @@ const vaults: ResourceTypeSpec = {
 
 const KEY_SIZES = new Set([2048, 3072, 4096]);
 
+const DAY_MS = 86_400_000;
+
+/**
+ * Validate a key rotation policy as Key Vault does (how-to-configure-key-rotation): an expiry of at
+ * least 28 days; a rotation at least 7 days after creation and at least 7 days before expiry; a
+ * notification (and a rotation before expiry) only with an expiry to count from. Returns the policy
+ * as stored (with its read-only `created`/`updated`), or an error.
+ */
+export function checkRotationPolicy(
+  policy: unknown,
+  nowSeconds: number,
+): { ok: true; value: JsonObject } | { ok: false; error: ArmError } {
+  const bad = (message: string) => ({
+    ok: false as const,
+    error: armError(400, 'BadRequest', `Invalid rotation policy: ${message}`),
+  });
+  const p = asObject(policy);
+  const expiryTime = asString(asObject(p.attributes).expiryTime);
+  const expiryMs = expiryTime === undefined ? undefined : isoDurationMs(expiryTime);
+  if (expiryTime !== undefined && expiryMs === undefined) return bad(`expiryTime '${expiryTime}' is not an ISO 8601 duration.`);
+  if (expiryMs !== undefined && expiryMs < 28 * DAY_MS) return bad('expiryTime must be at least 28 days.');
+  const actions = Array.isArray(p.lifetimeActions) ? p.lifetimeActions : [];
+  const seen = new Set<string>();
+  for (const a of actions) {
+    const type = asString(asObject(asObject(a).action).type)?.toLowerCase();
+    const trigger = asObject(asObject(a).trigger);
+    const afterCreate = asString(trigger.timeAfterCreate) || undefined;
+    const beforeExpiry = asString(trigger.timeBeforeExpiry) || undefined;
+    if (type !== 'rotate' && type !== 'notify') return bad(`action type must be 'rotate' or 'notify', got '${String(type)}'.`);
+    if (seen.has(type)) return bad(`at most one '${type}' action.`);
+    seen.add(type);
+    if ((afterCreate === undefined) === (beforeExpiry === undefined)) {
+      return bad('a trigger takes exactly one of timeAfterCreate and timeBeforeExpiry.');
+    }
+    const ms = isoDurationMs(afterCreate ?? beforeExpiry ?? '');
+    if (ms === undefined) return bad(`'${afterCreate ?? beforeExpiry}' is not an ISO 8601 duration.`);
+    if (type === 'notify' && afterCreate !== undefined) return bad('a notify action takes timeBeforeExpiry.');
+    if (beforeExpiry !== undefined && expiryMs === undefined) return bad('timeBeforeExpiry needs attributes.expiryTime.');
+    if (type === 'rotate') {
+      if (ms < 7 * DAY_MS) return bad('a rotation is due at least 7 days after creation or before expiry.');
+      if (afterCreate !== undefined && expiryMs !== undefined && ms > expiryMs - 7 * DAY_MS) {
+        return bad('timeAfterCreate must be at least 7 days before expiryTime.');
+      }
+    }
+  }
+  return {
+    ok: true,
+    value: compact({
+      lifetimeActions: actions,
+      attributes: compact({ expiryTime, created: nowSeconds, updated: nowSeconds }),
+    }),
+  };
+}
+
 const vaultKeys: ResourceTypeSpec = {
   type: 'Microsoft.KeyVault/vaults/keys',
   apiVersions: [API_VERSIONS.keyVault],
@@ -493,10 +553,17 @@ const vaultKeys: ResourceTypeSpec = {
     if (keySize !== undefined && !KEY_SIZES.has(keySize)) {
       return fail(400, 'BadRequest', `RSA key size must be 2048, 3072 or 4096, got ${keySize}.`);
     }
-    const version = randomUUID().replaceAll('-', '');
-    const keyUri = `https://${vault.name}.vault.azure.net/keys/${target.name}`;
     const created = Math.floor(ctx.clock.now().getTime() / 1000);
+    let rotationPolicy: JsonObject | undefined;
+    if (p.rotationPolicy !== undefined) {
+      const checked = checkRotationPolicy(p.rotationPolicy, created);
+      if (!checked.ok) return { ok: false, error: checked.error };
+      rotationPolicy = checked.value;
+    }
+    const version = newKeyVersion();
+    const keyUri = `https://${vault.name}.vault.azure.net/keys/${target.name}`;
     const attrs = asObject(p.attributes);
+    const exp = asNumber(attrs.exp);
     return {
       ok: true,
       status: 200,
@@ -507,7 +574,7 @@ const vaultKeys: ResourceTypeSpec = {
           attributes: compact({
             enabled: asBoolean(attrs.enabled) ?? true,
             nbf: asNumber(attrs.nbf),
-            exp: asNumber(attrs.exp),
+            exp,
             created,
             updated: created,
             recoveryLevel: props(vault.body).enablePurgeProtection === true ? 'Recoverable' : 'Recoverable+Purgeable',
@@ -519,14 +586,20 @@ const vaultKeys: ResourceTypeSpec = {
           curveName: kty.startsWith('EC') ? (asString(p.curveName) ?? 'P-256') : undefined,
           keyUri,
           keyUriWithVersion: `${keyUri}/${version}`,
-          rotationPolicy: p.rotationPolicy,
+          rotationPolicy,
         }),
-        // Internal (never served): every version, for server-key validation.
+        // Internal (never served): every version, for server-key validation, and their expiries.
         _versions: [version],
+        _versionExpiry: exp === undefined ? {} : { [version]: exp },
       },
     };
   },
 };
+
+/** A Key Vault key version id: 32 lower-case hex digits. */
+export function newKeyVersion(): string {
+  return randomUUID().replaceAll('-', '');
+}
 
 // --- Microsoft.Authorization/roleAssignments ----------------------------------------------------
 
@@ -721,6 +794,12 @@ const sqlServers: ResourceTypeSpec = {
     });
     addChild(ctx, server, 'Microsoft.Sql/servers/azureADOnlyAuthentications', 'Default', {
       properties: { azureADOnlyAuthentication: admins.azureADOnlyAuthentication === true },
+    });
+    // Auditing and Defender for SQL are off until someone turns them on (Defender enabled for the
+    // whole subscription in Defender for Cloud is not modelled).
+    addChild(ctx, server, SERVER_AUDITING_TYPE, 'default', { properties: auditingPolicyBody({ state: 'Disabled' }) });
+    addChild(ctx, server, SERVER_THREAT_PROTECTION_TYPE, 'Default', {
+      properties: { state: 'New', creationTime: '0001-01-01T00:00:00Z' },
     });
     if (isGuid(admins.sid)) {
       addChild(ctx, server, 'Microsoft.Sql/servers/administrators', 'ActiveDirectory', {
@@ -1304,6 +1383,135 @@ const entraAdministrators: ResourceTypeSpec = {
   },
 };
 
+// --- Microsoft.Sql auditing and Defender for SQL (2021-11-01-preview, BlobAuditing.json and
+// ServerAdvancedThreatProtectionSettings.json) --------------------------------------------------
+
+const SERVER_AUDITING_TYPE = 'Microsoft.Sql/servers/auditingSettings';
+const SERVER_THREAT_PROTECTION_TYPE = 'Microsoft.Sql/servers/advancedThreatProtectionSettings';
+
+/** The action groups BlobAuditing.json lists for `auditActionsAndGroups` (server policies take no single actions). */
+export const AUDIT_ACTION_GROUPS: ReadonlySet<string> = new Set([
+  'APPLICATION_ROLE_CHANGE_PASSWORD_GROUP',
+  'BACKUP_RESTORE_GROUP',
+  'DATABASE_LOGOUT_GROUP',
+  'DATABASE_OBJECT_CHANGE_GROUP',
+  'DATABASE_OBJECT_OWNERSHIP_CHANGE_GROUP',
+  'DATABASE_OBJECT_PERMISSION_CHANGE_GROUP',
+  'DATABASE_OPERATION_GROUP',
+  'DATABASE_PERMISSION_CHANGE_GROUP',
+  'DATABASE_PRINCIPAL_CHANGE_GROUP',
+  'DATABASE_PRINCIPAL_IMPERSONATION_GROUP',
+  'DATABASE_ROLE_MEMBER_CHANGE_GROUP',
+  'FAILED_DATABASE_AUTHENTICATION_GROUP',
+  'SCHEMA_OBJECT_ACCESS_GROUP',
+  'SCHEMA_OBJECT_CHANGE_GROUP',
+  'SCHEMA_OBJECT_OWNERSHIP_CHANGE_GROUP',
+  'SCHEMA_OBJECT_PERMISSION_CHANGE_GROUP',
+  'SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP',
+  'USER_CHANGE_PASSWORD_GROUP',
+  'BATCH_STARTED_GROUP',
+  'BATCH_COMPLETED_GROUP',
+  'DBCC_GROUP',
+  'DATABASE_OWNERSHIP_CHANGE_GROUP',
+  'DATABASE_CHANGE_GROUP',
+  'LEDGER_OPERATION_GROUP',
+]);
+
+/** What the portal (and Azure, when the request names none) audits: every batch and every login. */
+const DEFAULT_AUDIT_GROUPS = [
+  'SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP',
+  'FAILED_DATABASE_AUTHENTICATION_GROUP',
+  'BATCH_COMPLETED_GROUP',
+];
+
+/** A server auditing policy as GET returns it: every field, defaults for what a PUT left out. */
+function auditingPolicyBody(p: JsonObject): JsonObject {
+  const enabled = p.state === 'Enabled';
+  const groups = Array.isArray(p.auditActionsAndGroups) ? p.auditActionsAndGroups.map(String) : undefined;
+  return compact({
+    isDevopsAuditEnabled: asBoolean(p.isDevopsAuditEnabled) ?? false,
+    retentionDays: asNumber(p.retentionDays) ?? 0,
+    auditActionsAndGroups: groups ?? (enabled ? DEFAULT_AUDIT_GROUPS : []),
+    isStorageSecondaryKeyInUse: asBoolean(p.isStorageSecondaryKeyInUse) ?? false,
+    isAzureMonitorTargetEnabled: asBoolean(p.isAzureMonitorTargetEnabled) ?? false,
+    queueDelayMs: asNumber(p.queueDelayMs),
+    isManagedIdentityInUse: asBoolean(p.isManagedIdentityInUse) ?? false,
+    state: p.state,
+    storageEndpoint: asString(p.storageEndpoint) ?? '',
+    storageAccountSubscriptionId: asString(p.storageAccountSubscriptionId) ?? '00000000-0000-0000-0000-000000000000',
+  });
+}
+
+/**
+ * Server auditing (`auditingSettings/default`). PUT replaces the policy (fields left out take their
+ * defaults); an enabled policy needs a target (a storage endpoint or Azure Monitor). Records sent to
+ * Azure Monitor go where the `master` database's diagnostic settings say (not modelled: no records).
+ */
+const serverAuditing: ResourceTypeSpec = {
+  type: SERVER_AUDITING_TYPE,
+  apiVersions: [API_VERSIONS.sqlAuditing],
+  writes: { PUT: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(_ctx, { target, body }) {
+    const bad = fixedName('default')(target.name);
+    if (bad) return bad;
+    if (!isObject(body.properties)) {
+      return fail(
+        400,
+        'InvalidServerBlobAuditingPolicyCreateRequest',
+        'The create server blob auditing policy request does not exist or has no properties object.',
+      );
+    }
+    const p = props(body);
+    if (p.state === 'Enabled' && asString(p.storageEndpoint) === undefined && p.isAzureMonitorTargetEnabled !== true) {
+      return fail(
+        400,
+        'DataSecurityInvalidUserSuppliedParameter',
+        'An invalid parameter value was provided by the client: with state Enabled, storageEndpoint or isAzureMonitorTargetEnabled is required.',
+      );
+    }
+    const groups = Array.isArray(p.auditActionsAndGroups) ? p.auditActionsAndGroups : [];
+    const unknown = groups.find((g) => typeof g !== 'string' || !AUDIT_ACTION_GROUPS.has(g));
+    if (unknown !== undefined) {
+      return fail(400, 'InvalidBlobAuditActionsAndGroups', `Invalid audit actions or action groups: '${String(unknown)}'.`);
+    }
+    const retention = asNumber(p.retentionDays) ?? 0;
+    if (!Number.isInteger(retention) || retention < 0 || retention > 3285) {
+      return fail(
+        400,
+        'DataSecurityInvalidUserSuppliedParameter',
+        `retentionDays must be 0 (keep forever) to 3285, got ${retention}.`,
+      );
+    }
+    return { ok: true, body: { properties: auditingPolicyBody(p) } };
+  },
+};
+
+/** Defender for SQL on a server (`advancedThreatProtectionSettings/Default`). */
+const serverThreatProtection: ResourceTypeSpec = {
+  type: SERVER_THREAT_PROTECTION_TYPE,
+  apiVersions: [API_VERSIONS.sqlAuditing],
+  writes: { PUT: 'async' },
+  tracked: false,
+  renderState: 'none',
+  write(ctx, { target, body, existing }) {
+    const bad = fixedName('Default')(target.name);
+    if (bad) return bad;
+    const state = props(body).state;
+    if (state !== 'Enabled' && state !== 'Disabled' && state !== 'New') {
+      return fail(
+        400,
+        'AdvancedThreatProtectionInvalidUserSuppliedParameter',
+        "An invalid parameter value was provided by the client: state must be 'Enabled', 'Disabled' or 'New'.",
+      );
+    }
+    const old = asString(existingProps(existing).creationTime);
+    const creationTime = old !== undefined && !old.startsWith('0001-') ? old : nowIso(ctx);
+    return { ok: true, body: { properties: { state, creationTime } } };
+  },
+};
+
 const KEY_URI = /^https:\/\/([a-zA-Z0-9-]{3,24})\.vault\.azure\.net(?::443)?\/keys\/([a-zA-Z0-9-]{1,127})\/([0-9a-fA-F]{32})$/;
 
 const serverKeys: ResourceTypeSpec = {
@@ -1331,6 +1539,11 @@ const serverKeys: ResourceTypeSpec = {
     const versions = Array.isArray(key?.body._versions) ? key.body._versions : [];
     if (vault === undefined || key === undefined || !versions.includes(version.toLowerCase())) {
       return fail(400, 'AzureKeyVaultKeyNotFound', `The key '${uri}' was not found.`);
+    }
+    // Azure SQL: "Expiration date (if set) must be a future date and time."
+    const expires = asNumber(asObject(asObject(key.body._versionExpiry))[version.toLowerCase()]);
+    if (expires !== undefined && expires * 1000 <= ctx.clock.now().getTime()) {
+      return fail(400, 'AzureKeyVaultKeyExpired', `The key '${uri}' expired at ${new Date(expires * 1000).toISOString()}.`);
     }
     const vp = props(vault.body);
     if (vp.enableSoftDelete !== true || vp.enablePurgeProtection !== true) {
@@ -1527,8 +1740,11 @@ export function resourceTypeSpecs(): Map<string, ResourceTypeSpec> {
     entraAdministrators,
     serverKeys,
     encryptionProtectors,
+    serverAuditing,
+    serverThreatProtection,
     wafPolicies,
     ...privateLinkSpecs(),
+    ...monitoringTypeSpecs(),
   ];
   return new Map(specs.map((s) => [s.type.toLowerCase(), s]));
 }

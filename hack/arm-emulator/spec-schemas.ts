@@ -40,6 +40,8 @@ const REDUNDANCY = ['Geo', 'Local', 'Zone', 'GeoZone'] as const;
 
 const SQL_2022 = 'sql/resource-manager/Microsoft.Sql/preview/2022-08-01-preview';
 const SQL_2020 = 'sql/resource-manager/Microsoft.Sql/preview/2020-11-01-preview';
+const SQL_2021_11 = 'sql/resource-manager/Microsoft.Sql/preview/2021-11-01-preview';
+const LOG_ANALYTICS = 'operationalinsights/resource-manager/Microsoft.OperationalInsights/OperationalInsights/stable/2023-09-01';
 
 /** Keyed by lower-case resource type. */
 export const RESOURCE_SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
@@ -299,6 +301,75 @@ export const RESOURCE_SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
       thumbprint: RO,
       subregion: RO,
       autoRotationEnabled: RW,
+    },
+  },
+  'microsoft.sql/servers/auditingsettings': {
+    specFile: `${SQL_2021_11}/BlobAuditing.json`,
+    properties: {
+      isDevopsAuditEnabled: RW,
+      retentionDays: RW,
+      auditActionsAndGroups: RW,
+      isStorageSecondaryKeyInUse: RW,
+      isAzureMonitorTargetEnabled: RW,
+      queueDelayMs: RW,
+      isManagedIdentityInUse: RW,
+      state: { required: true, enum: ['Enabled', 'Disabled'] },
+      storageEndpoint: RW,
+      storageAccountAccessKey: { access: 'writeOnly' },
+      storageAccountSubscriptionId: RW,
+    },
+  },
+  'microsoft.sql/servers/advancedthreatprotectionsettings': {
+    specFile: `${SQL_2021_11}/ServerAdvancedThreatProtectionSettings.json`,
+    properties: { state: { required: true, enum: ['New', 'Enabled', 'Disabled'] }, creationTime: RO },
+  },
+  'microsoft.insights/diagnosticsettings': {
+    specFile: 'monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json',
+    properties: {
+      storageAccountId: RW,
+      serviceBusRuleId: RW,
+      eventHubAuthorizationRuleId: RW,
+      eventHubName: RW,
+      metrics: RW,
+      logs: RW,
+      workspaceId: RW,
+      marketplacePartnerId: RW,
+      logAnalyticsDestinationType: RW,
+    },
+  },
+  'microsoft.operationalinsights/workspaces': {
+    specFile: `${LOG_ANALYTICS}/Workspaces.json`,
+    properties: {
+      provisioningState: RO,
+      customerId: RO,
+      sku: RW,
+      retentionInDays: RW,
+      workspaceCapping: RW,
+      createdDate: RO,
+      modifiedDate: RO,
+      publicNetworkAccessForIngestion: { enum: ['Enabled', 'Disabled', 'SecuredByPerimeter'] },
+      publicNetworkAccessForQuery: { enum: ['Enabled', 'Disabled', 'SecuredByPerimeter'] },
+      forceCmkForQuery: RW,
+      privateLinkScopedResources: RO,
+      features: RW,
+      defaultDataCollectionRuleResourceId: RW,
+    },
+  },
+  'microsoft.operationalinsights/workspaces/tables': {
+    specFile: `${LOG_ANALYTICS}/Tables.json`,
+    properties: {
+      retentionInDays: RW,
+      totalRetentionInDays: RW,
+      archiveRetentionInDays: RO,
+      searchResults: RW,
+      restoredLogs: RW,
+      resultStatistics: RO,
+      plan: { enum: ['Basic', 'Analytics'] },
+      lastPlanModifiedDate: RO,
+      schema: RW,
+      provisioningState: RO,
+      retentionInDaysAsDefault: RO,
+      totalRetentionInDaysAsDefault: RO,
     },
   },
   'microsoft.network/applicationgatewaywebapplicationfirewallpolicies': {

@@ -41,8 +41,11 @@ export interface ResourceKind<P> {
   label: string;
   apiVersion: string;
   id(params: P): string;
-  /** The PUT body that creates it. */
-  create(params: P): ArmBody;
+  /**
+   * The PUT body that creates it. `now` (the pass's clock; the wall clock when omitted) is for the
+   * rare create-only value that depends on it, such as a key's first expiry, never compared afterwards.
+   */
+  create(params: P, now?: Date): ArmBody;
   /** Names of the fields that differ, compared in Azure's normal form. Empty when converged. */
   diff(params: P, observed: ArmBody): string[];
   /**
@@ -68,6 +71,19 @@ export interface ResourceKind<P> {
   satisfiedBy?: readonly string[];
   /** Read extra facts before a create, e.g. a soft-deleted vault of the same name to recover. */
   beforeCreate?(arm: ArmApi, params: P): Promise<ArmBody | undefined>;
+  /**
+   * Someone else's resource (a shared Log Analytics workspace's table): read and judged by
+   * `findings`, never created, written or tagged.
+   */
+  readOnly?: boolean;
+  /**
+   * What is wrong that the operator must not or cannot write (someone else's resource; a property
+   * ARM cannot change once created, such as a key's rotation policy), as a classified failure
+   * saying who must act. `observed` is undefined when the resource does not exist (only asked of
+   * `readOnly` kinds). The resource still counts as usable for its dependents: a finding blocks
+   * nothing, it only keeps the tenant from being called converged.
+   */
+  findings?(params: P, observed: ArmBody | undefined): AzureFailure | undefined;
 }
 
 /** One resource of a set: a kind, its parameters, and what it waits for. */
@@ -130,7 +146,10 @@ export interface ResourceReport {
   label: string;
   id: string | undefined;
   phase: ResourcePhase;
-  /** For Failed: the classified error. For Waiting: the dependency's key. */
+  /**
+   * For Failed: the classified error. For Ready: a finding (see ResourceKind.findings), usable but
+   * not as promised. For Waiting: see `waitingFor`.
+   */
   error?: AzureFailure | undefined;
   waitingFor?: string | undefined;
 }
@@ -281,6 +300,14 @@ export async function reconcileResources(
         // Succeeded, or expired: look at the resource itself.
       }
       const observed = await arm.get(id, kind.apiVersion);
+      if (kind.readOnly) {
+        const finding = kind.findings?.(params, observed);
+        if (observed !== undefined) result.outputs.set(r.key, observed);
+        report(finding === undefined ? 'Ready' : observed === undefined ? 'Failed' : 'Ready', id, {
+          ...(finding === undefined ? {} : { error: inContext(finding, label) }),
+        });
+        return;
+      }
       if (observed === undefined) {
         // Azure's own waits (a role assignment propagating) run in real time, whatever clock the
         // caller injects for its own decisions.
@@ -291,7 +318,7 @@ export async function reconcileResources(
           return;
         }
         const extra = kind.beforeCreate ? await kind.beforeCreate(arm, params) : undefined;
-        const body = { ...kind.create(params), ...(extra ?? {}) };
+        const body = { ...kind.create(params, options.now), ...(extra ?? {}) };
         await begin(r.key, label, id, 'PUT', body, ['created'], kind);
         return;
       }
@@ -327,7 +354,9 @@ export async function reconcileResources(
         await begin(r.key, label, id, write.method, write.body, what, kind);
         return;
       }
-      report((kind.ready ?? ((o: ArmBody) => !isInProgress(kind.state(o))))(observed) ? 'Ready' : 'NotReady', id);
+      const ready = (kind.ready ?? ((o: ArmBody) => !isInProgress(kind.state(o))))(observed);
+      const finding = ready ? kind.findings?.(params, observed) : undefined;
+      report(ready ? 'Ready' : 'NotReady', id, finding === undefined ? {} : { error: inContext(finding, label) });
     } catch (err) {
       result.outputs.delete(r.key);
       const code = (err as { code?: unknown }).code;
@@ -387,7 +416,8 @@ export async function reconcileResources(
     const op = recorded.get(r.key);
     if (op) result.pending.push(op);
   }
-  result.converged = [...result.reports.values()].every((x) => x.phase === 'Ready');
+  // A finding (Ready, with an error) is not converged: the pass is not trusted as verified.
+  result.converged = [...result.reports.values()].every((x) => x.phase === 'Ready' && x.error === undefined);
   return result;
 }
 

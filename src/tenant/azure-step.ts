@@ -28,17 +28,20 @@ import {
 import { type AzureFailure, classifyAzureError } from '../azure/errors.ts';
 import { AZURE_TAGS, props, str } from '../azure/kinds/common.ts';
 import { identityOutputs } from '../azure/kinds/identity.ts';
-import { KEY_VAULT_API_VERSION } from '../azure/kinds/key-vault.ts';
+import { KEY_VAULT_API_VERSION, keyVersionOf } from '../azure/kinds/key-vault.ts';
+import { tableRetentionDays } from '../azure/kinds/monitor.ts';
 import { dnsZoneGroupAddress, privateEndpointAddress } from '../azure/kinds/private-link.ts';
 import {
   databaseOutputs,
   keepsLongTermBackups,
   type LongTermRetention,
   longTermRetentionOf,
+  protectorKeyVersion,
   type ShortTermRetention,
   SQL_API_VERSION,
   sqlLongTermRetentionKind,
   sqlServerOutputs,
+  threatDetectionState,
 } from '../azure/kinds/sql.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
@@ -125,8 +128,10 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
     provisioning: 'The workload identity is being created',
   },
   KeyVaultReady: {
-    keys: ['keyVault', 'tdeKey', 'privateEndpoint.keyVault', 'privateDnsZoneGroup.keyVault'],
-    ready: 'The Key Vault exists: RBAC, soft delete, purge protection, reachable only through its private endpoint.',
+    // The audit workspace's retention counts for both audited components.
+    keys: ['keyVault', 'tdeKey', 'keyVaultAudit', 'auditRetention', 'privateEndpoint.keyVault', 'privateDnsZoneGroup.keyVault'],
+    ready:
+      'The Key Vault exists: RBAC, soft delete, purge protection, reachable only through its private endpoint; its key rotates on policy; its AuditEvent log is kept in the audit workspace.',
     provisioning: 'The Key Vault is being created',
   },
   DatabaseReady: {
@@ -141,11 +146,15 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
       'sqlTde',
       'sqlShortTermRetention',
       'sqlLongTermRetention',
+      'sqlAuditing',
+      'sqlAuditDiagnostics',
+      'sqlThreatProtection',
+      'auditRetention',
       'privateEndpoint.sql',
       'privateDnsZoneGroup.sql',
     ],
     ready:
-      'The database is online: Entra-only, TLS 1.2, reachable only through its private endpoint, encrypted with the tenant’s key.',
+      'The database is online: Entra-only, TLS 1.2, reachable only through its private endpoint, encrypted with the tenant’s key, audited to the audit workspace, watched by Defender for SQL.',
     provisioning: 'The database is being created',
   },
   WafEnforced: { keys: ['wafPolicy'], ready: '', provisioning: 'The WAF policy is being created' },
@@ -220,6 +229,12 @@ export class TenantAzureStep {
       earliestRestorePoint: previous?.earliestRestorePoint,
       retention: plan.backup ? { shortTerm: plan.backup.shortTerm, longTerm: plan.backup.longTerm } : undefined,
       privateEndpoints: plan.privateEndpoints.configured ? previous?.privateEndpoints : undefined,
+      keyVersion: previous?.keyVersion,
+      keyCreatedAt: previous?.keyCreatedAt,
+      keyExpiresAt: previous?.keyExpiresAt,
+      sqlKeyVersion: previous?.sqlKeyVersion,
+      threatDetection: previous?.threatDetection,
+      auditRetentionDays: previous?.auditRetentionDays,
     };
   }
 
@@ -256,7 +271,8 @@ export class TenantAzureStep {
     }
     for (const [key, report] of pass.reports) {
       const body = pass.outputs.get(key);
-      if (report.phase === 'Ready' && body !== undefined && report.id !== undefined)
+      // A finding (Ready, but not as promised) is read again on every pass, never trusted.
+      if (report.phase === 'Ready' && report.error === undefined && body !== undefined && report.id !== undefined)
         known.ready.set(key, { id: report.id, body });
       else known.ready.delete(key);
     }
@@ -323,6 +339,7 @@ export class TenantAzureStep {
     const database = databaseOutputs(pass.outputs.get('sqlDatabase'));
     const shortTerm = pass.outputs.get('sqlShortTermRetention');
     const longTerm = pass.outputs.get('sqlLongTermRetention');
+    const key = keyVersionOf(pass.outputs.get('tdeKey'));
     return {
       resourceGroup: plan.names.resourceGroup,
       keyVaultName: plan.names.keyVault,
@@ -339,6 +356,12 @@ export class TenantAzureStep {
           ? undefined
           : { shortTerm: shortTermOf(shortTerm), longTerm: longTermRetentionOf(longTerm) },
       privateEndpoints: plan.privateEndpoints.configured ? endpointAddresses(pass, previousEndpoints) : undefined,
+      keyVersion: key?.version,
+      keyCreatedAt: key?.createdAt?.toISOString(),
+      keyExpiresAt: key?.expiresAt?.toISOString(),
+      sqlKeyVersion: protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
+      threatDetection: threatDetectionState(pass.outputs.get('sqlThreatProtection')),
+      auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
     };
   }
 

@@ -18,7 +18,8 @@ import {
   identityOutputs,
   serviceAccountSubject,
 } from '../azure/kinds/identity.ts';
-import { vaultId, vaultKeyKind, vaultKind } from '../azure/kinds/key-vault.ts';
+import { type KeyRotation, vaultId, vaultKeyKind, vaultKind } from '../azure/kinds/key-vault.ts';
+import { AUDIT_TABLE, auditRetentionKind, diagnosticSettingKind } from '../azure/kinds/monitor.ts';
 import { type WafCustomRuleSpec, wafPolicyId, wafPolicyKind } from '../azure/kinds/network.ts';
 import { dnsZoneConfigName, dnsZoneGroupKind, privateEndpointId, privateEndpointKind } from '../azure/kinds/private-link.ts';
 import { resourceGroupId, resourceGroupKind } from '../azure/kinds/resources.ts';
@@ -34,12 +35,14 @@ import {
   sqlEntraAdminKind,
   sqlEntraOnlyKind,
   sqlLongTermRetentionKind,
+  sqlServerAuditingKind,
   sqlServerId,
   sqlServerKeyKind,
   sqlServerKind,
   sqlServerOutputs,
   sqlShortTermRetentionKind,
   sqlTdeKind,
+  sqlThreatProtectionKind,
 } from '../azure/kinds/sql.ts';
 import type { OperatorConfig } from '../config.ts';
 import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
@@ -65,6 +68,8 @@ export const DNS_ZONE_GROUP_NAME = 'default';
 export type PrivateEndpointPlan =
   | { configured: true; subnetId: string; dnsZones: { sql: string; keyVault: string } }
   | { configured: false; missing: string[] };
+/** The diagnostic setting that sends a tenant resource's audit logs to the audit workspace. */
+export const AUDIT_DIAGNOSTIC_SETTING = 'tenant-operator-audit';
 
 /**
  * Long-term retention made sure of before a database is deleted (deletionPolicy Delete) when its
@@ -107,6 +112,10 @@ export interface TenantAzurePlan {
    */
   backup: BackupPlan | undefined;
   privateEndpoints: PrivateEndpointPlan;
+  /** Where SQL auditing and Key Vault `AuditEvent` logs go, and how long they must be kept. */
+  audit: { workspaceId: string; retentionDays: number };
+  /** The encryption key's rotation policy. */
+  keyRotation: KeyRotation;
 }
 
 /** Pure: the subnet of the tenant's region and the DNS zones, or the configuration fields missing. */
@@ -176,6 +185,8 @@ export function tenantAzurePlan(
     waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant) },
     backup,
     privateEndpoints: privateEndpointPlan(tenant.spec.region, azure),
+    audit: { workspaceId: azure.audit.logAnalyticsWorkspaceId, retentionDays: azure.audit.retentionDays },
+    keyRotation: { ...azure.keyRotation },
   };
 }
 
@@ -194,6 +205,8 @@ export function tenantAzureIds(subscriptionId: string, names: TenantAzureNames) 
       sql: privateEndpointId(rg, PRIVATE_ENDPOINT_NAMES.sql),
       keyVault: privateEndpointId(rg, PRIVATE_ENDPOINT_NAMES.keyVault),
     },
+    /** Server-level audit records are sent from the server's `master` database. */
+    sqlAuditDiagnostics: `${server}/databases/master/providers/Microsoft.Insights/diagnosticSettings/${AUDIT_DIAGNOSTIC_SETTING}`,
   };
 }
 
@@ -242,7 +255,31 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       }),
       ['resourceGroup'],
     ),
-    resource('tdeKey', vaultKeyKind, () => ({ vaultId: ids.vault, name: names.tdeKey, keySize: 3072 as const }), ['keyVault']),
+    resource(
+      'tdeKey',
+      vaultKeyKind,
+      () => ({ vaultId: ids.vault, name: names.tdeKey, keySize: 3072 as const, rotation: plan.keyRotation }),
+      ['keyVault'],
+    ),
+    // Audit: one read of the shared workspace's table, and four writes per tenant, each once (its
+    // server is the tenant's own): the vault's AuditEvent log, server auditing, where the server's
+    // audit records go, and Defender for SQL.
+    resource('auditRetention', auditRetentionKind, () => ({
+      workspaceId: plan.audit.workspaceId,
+      table: AUDIT_TABLE,
+      minimumDays: plan.audit.retentionDays,
+    })),
+    resource(
+      'keyVaultAudit',
+      diagnosticSettingKind,
+      () => ({
+        scopeId: ids.vault,
+        name: AUDIT_DIAGNOSTIC_SETTING,
+        workspaceId: plan.audit.workspaceId,
+        categories: ['AuditEvent'],
+      }),
+      ['keyVault'],
+    ),
     resource(
       'roleAssignment.secretsUser',
       roleAssignmentKind,
@@ -268,6 +305,19 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
     ),
     resource('sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: ids.sqlServer, admin: plan.entraAdmin }), ['sqlServer']),
     resource('sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: ids.sqlServer }), ['sqlEntraAdmin']),
+    resource('sqlAuditing', sqlServerAuditingKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
+    resource(
+      'sqlAuditDiagnostics',
+      diagnosticSettingKind,
+      () => ({
+        scopeId: `${ids.sqlServer}/databases/master`,
+        name: AUDIT_DIAGNOSTIC_SETTING,
+        workspaceId: plan.audit.workspaceId,
+        categories: ['SQLSecurityAuditEvents'],
+      }),
+      ['sqlServer'],
+    ),
+    resource('sqlThreatProtection', sqlThreatProtectionKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
     resource(
       'roleAssignment.cryptoServiceEncryptionUser',
       roleAssignmentKind,
@@ -430,6 +480,9 @@ export function tenantDeleteInventory(subscriptionId: string, names: TenantAzure
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
+    // Azure keeps a deleted resource's diagnostic settings (a server re-created under the name
+    // would inherit them): remove the server's before the server.
+    existing('sqlAuditDiagnostics', ids.sqlAuditDiagnostics, diagnosticSettingKind),
     existing('sqlServer', ids.sqlServer, sqlServerKind),
     existing('identity', ids.identity, identityKind),
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),

@@ -11,6 +11,7 @@ import {
   type PlatformNetwork,
   PRIVATE_LINK_ZONES,
 } from '../../hack/arm-emulator/index.ts';
+import { platformAuditWorkspaceId } from '../../hack/arm-emulator/monitoring.ts';
 import { type OperatorConfig, parseConfig } from '../../src/config.ts';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { Operator } from '../../src/operator.ts';
@@ -65,6 +66,8 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     credential: 'emulator',
     oidcIssuer: 'https://oidc.test.example/issuer/',
     sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
+    // The platform's audit workspace, which the emulator starts with (180 days).
+    audit: { logAnalyticsWorkspaceId: platformAuditWorkspaceId(arm.subscriptionId) },
     writesPerSecond: 50,
     writeBurst: 100,
     readsPerSecond: 1000,
@@ -276,6 +279,19 @@ export async function addArmFault(arm: ArmInfo, rule: Record<string, unknown>): 
 /** Moves the shared emulator's clock (weekly full backups, retention expiry follow it). */
 export async function advanceArmClock(arm: ArmInfo, ms: number): Promise<void> {
   await armAdmin(arm, 'POST', '/_emulator/clock', { advanceMs: ms });
+}
+
+/**
+ * Key Vault's data plane on the shared emulator: `az keyvault key rotation-policy update` (a
+ * policy) or its removal (none), behind the operator's back.
+ */
+export async function setArmKeyRotationPolicy(arm: ArmInfo, keyId: string, policy?: Record<string, unknown>): Promise<void> {
+  await armAdmin(arm, 'POST', '/_emulator/key-rotation-policy', { keyId, ...(policy ? { policy } : {}) });
+}
+
+/** `az keyvault key rotate` on the shared emulator: a new current version now. */
+export async function rotateArmKey(arm: ArmInfo, keyId: string): Promise<void> {
+  await armAdmin(arm, 'POST', '/_emulator/key-rotate', { keyId });
 }
 
 export async function clearArmFaults(arm: ArmInfo): Promise<void> {

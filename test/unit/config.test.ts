@@ -119,6 +119,73 @@ describe('private endpoints in the configuration', () => {
   });
 });
 
+describe('the Azure audit and key rotation settings', () => {
+  const WORKSPACE = '/subscriptions/s/resourceGroups/platform/providers/Microsoft.OperationalInsights/workspaces/audit';
+  const azure = (extra: Record<string, unknown>) => ({
+    azure: {
+      subscriptionId: '00000000-0000-4000-8000-000000000001',
+      directoryTenantId: '00000000-0000-4000-8000-000000000002',
+      oidcIssuer: 'https://oidc.example/',
+      sqlAdminGroup: { login: 'sql-admins', objectId: '00000000-0000-4000-8000-000000000003' },
+      audit: { logAnalyticsWorkspaceId: WORKSPACE },
+      ...extra,
+    },
+  });
+
+  test('defaults: audit kept 180 days, the key rotated yearly, expiring after two years, notified 30 days before', () => {
+    const c = parseConfig(azure({}));
+    expect(c.azure?.audit).toEqual({ logAnalyticsWorkspaceId: WORKSPACE, retentionDays: 180 });
+    expect(c.azure?.keyRotation).toEqual({ rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' });
+  });
+
+  test.each([
+    ['no audit destination', { audit: undefined }, 'azure.audit'],
+    [
+      'a workspace name instead of its ARM id',
+      { audit: { logAnalyticsWorkspaceId: 'audit' } },
+      'azure.audit.logAnalyticsWorkspaceId',
+    ],
+    [
+      'a storage account instead of a workspace',
+      {
+        audit: {
+          logAnalyticsWorkspaceId: WORKSPACE.replace(
+            'Microsoft.OperationalInsights/workspaces',
+            'Microsoft.Storage/storageAccounts',
+          ),
+        },
+      },
+      'must be the ARM id of a Log Analytics workspace',
+    ],
+    ['audit kept 90 days', { audit: { logAnalyticsWorkspaceId: WORKSPACE, retentionDays: 90 } }, 'at least 180 days'],
+    [
+      'a rotation period that is not a duration',
+      { keyRotation: { rotateAfter: '1 year' } },
+      'azure.keyRotation.rotateAfter: must be an ISO 8601 duration',
+    ],
+    [
+      'rotation after expiry',
+      { keyRotation: { rotateAfter: 'P2Y', expireAfter: 'P1Y' } },
+      'a key must be rotated before it expires',
+    ],
+    [
+      'rotation a day before expiry',
+      { keyRotation: { rotateAfter: 'P364D', expireAfter: 'P1Y' } },
+      'at least 7 days shorter than expireAfter',
+    ],
+    ['an expiry of a week', { keyRotation: { rotateAfter: 'P7D', expireAfter: 'P7D' } }, 'expiry of at least 28 days'],
+    ['a rotation every day', { keyRotation: { rotateAfter: 'P1D' } }, 'at the earliest 7 days'],
+    ['a notification after expiry', { keyRotation: { notifyBefore: 'P3Y' } }, 'azure.keyRotation.notifyBefore'],
+  ])('refused at start-up: %s', (_name, extra, expected) => {
+    expect(() => parseConfig(azure(extra))).toThrow(ConfigError);
+    expect(() => parseConfig(azure(extra))).toThrow(expected);
+  });
+
+  test('eighteen-month rotation with a two-year expiry is accepted', () => {
+    expect(parseConfig(azure({ keyRotation: { rotateAfter: 'P18M' } })).azure?.keyRotation.rotateAfter).toBe('P18M');
+  });
+});
+
 describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
 

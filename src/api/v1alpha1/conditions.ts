@@ -214,6 +214,18 @@ export const REASONS = {
     'platform',
     'The access admission policy (config/access) is not installed: nothing is granted, since identities would be unchecked.',
   ),
+  AuditRetentionTooShort: entry(
+    'platform',
+    'The audit workspace’s table keeps records fewer days than `azure.audit.retentionDays` (at least 180): raise its retention.',
+  ),
+  AuditWorkspaceNotFound: entry(
+    'platform',
+    'The Log Analytics workspace `azure.audit` names does not exist: create it or fix the configuration.',
+  ),
+  KeyRotationPolicyDiffers: entry(
+    'platform',
+    'The tenant key’s rotation policy was removed or changed by hand; ARM cannot restore it on an existing key: set it again (README, “Key rotation”).',
+  ),
 } as const satisfies Record<string, ReasonEntry>;
 
 export type Reason = keyof typeof REASONS;

@@ -231,6 +231,33 @@ export const tenantStatusSchema = z
           .describe(
             'The private endpoints the application reaches its database and vault through; the tenant’s egress NetworkPolicy allows exactly these addresses.',
           ),
+        keyVersion: z
+          .string()
+          .optional()
+          .describe('Current version of the tenant’s encryption key (Key Vault rotates it on its rotation policy).'),
+        keyCreatedAt: z
+          .string()
+          .optional()
+          .describe('When that key version was created (RFC 3339): the key’s age is now minus this.'),
+        keyExpiresAt: z
+          .string()
+          .optional()
+          .describe('When that key version expires (RFC 3339); a newer version is due well before.'),
+        sqlKeyVersion: z
+          .string()
+          .optional()
+          .describe(
+            'The key version the SQL server’s encryption protector uses; follows keyVersion after a rotation (Azure SQL within an hour, or the operator on its next check).',
+          ),
+        threatDetection: z
+          .enum(['Enabled', 'Disabled'])
+          .optional()
+          .describe('Microsoft Defender for SQL (advanced threat protection) on the tenant’s SQL server.'),
+        auditRetentionDays: z
+          .number()
+          .int()
+          .optional()
+          .describe('Days the audit workspace keeps the tenant’s SQL and Key Vault audit records, as last read.'),
         operations: z
           .array(
             z.object({

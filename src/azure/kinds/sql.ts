@@ -1,7 +1,7 @@
 /**
  * `Microsoft.Sql`: logical servers (system identity, TLS 1.2, no public access, Entra-only),
- * their Entra admin, customer-managed key and encryption protector, databases (SKU in Azure's
- * normal form, backup redundancy), TDE, and backup retention policies.
+ * their Entra admin, customer-managed key and encryption protector, auditing and Defender for SQL,
+ * databases (SKU in Azure's normal form, backup redundancy), TDE, and backup retention policies.
  */
 import { TerminalError } from '../../runtime/errors.ts';
 import type { ArmBody } from '../arm-client.ts';
@@ -25,6 +25,8 @@ export const SQL_API_VERSION = '2022-08-01-preview';
 export const SQL_SECURITY_API_VERSION = '2020-11-01-preview';
 /** Short-term retention policies. */
 export const SQL_SHORT_TERM_RETENTION_API_VERSION = '2021-02-01-preview';
+/** Server auditing settings and advanced threat protection (@azure/arm-sql 10.0.0). */
+export const SQL_AUDITING_API_VERSION = '2021-11-01-preview';
 
 /** Security settings every server has. */
 export const SQL_SERVER_SETTINGS = { minimalTlsVersion: '1.2', publicNetworkAccess: 'Disabled' } as const;
@@ -182,6 +184,67 @@ export const sqlEncryptionProtectorKind: ResourceKind<SqlChildParams & { serverK
   },
   ready: (observed) => props(observed).serverKeyType === 'AzureKeyVault',
 });
+
+/**
+ * What server auditing records: every batch (so every statement, admin changes included) and every
+ * successful and failed login. Azure's documented recommendation and the portal's default; the
+ * batch group already covers the statement-level groups, which would only duplicate records.
+ */
+export const SQL_AUDIT_ACTION_GROUPS = [
+  'BATCH_COMPLETED_GROUP',
+  'SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP',
+  'FAILED_DATABASE_AUTHENTICATION_GROUP',
+] as const;
+
+/**
+ * Server-level auditing (`auditingSettings/default`) to Azure Monitor: it applies to every database
+ * of the server, so one write per server. Where the records go is the diagnostic setting on the
+ * server's `master` database (see monitor.ts), as the REST spec of `isAzureMonitorTargetEnabled` says.
+ */
+export const sqlServerAuditingKind: ResourceKind<SqlChildParams> = settingsKind({
+  type: 'Microsoft.Sql/servers/auditingSettings',
+  label: 'SQL auditing',
+  apiVersion: SQL_AUDITING_API_VERSION,
+  id: (p) => `${p.serverId}/auditingSettings/default`,
+  body: () => ({
+    properties: { state: 'Enabled', isAzureMonitorTargetEnabled: true, auditActionsAndGroups: [...SQL_AUDIT_ACTION_GROUPS] },
+  }),
+  diff: (_p, observed) => {
+    const o = props(observed);
+    const fields: string[] = [];
+    if (o.state !== 'Enabled') fields.push('state');
+    if (o.isAzureMonitorTargetEnabled !== true) fields.push('isAzureMonitorTargetEnabled');
+    // Groups someone added are kept out of the comparison; one of ours missing is a difference.
+    const groups = new Set((Array.isArray(o.auditActionsAndGroups) ? o.auditActionsAndGroups : []).map(String));
+    if (SQL_AUDIT_ACTION_GROUPS.some((g) => !groups.has(g))) fields.push('auditActionsAndGroups');
+    return fields;
+  },
+});
+
+/**
+ * Microsoft Defender for SQL on the server (`advancedThreatProtectionSettings/Default`): threat
+ * detection for every database of the server, its alerts in Defender for Cloud.
+ */
+export const sqlThreatProtectionKind: ResourceKind<SqlChildParams> = settingsKind({
+  type: 'Microsoft.Sql/servers/advancedThreatProtectionSettings',
+  label: 'SQL Defender (advanced threat protection)',
+  apiVersion: SQL_AUDITING_API_VERSION,
+  id: (p) => `${p.serverId}/advancedThreatProtectionSettings/Default`,
+  body: () => ({ properties: { state: 'Enabled' } }),
+  diff: (_p, observed) => (props(observed).state === 'Enabled' ? [] : ['state']),
+});
+
+/** `Enabled` or `Disabled` as status reports it (Azure's `New`, never configured, is Disabled). */
+export function threatDetectionState(observed: ArmBody | undefined): 'Enabled' | 'Disabled' | undefined {
+  if (observed === undefined) return undefined;
+  return props(observed).state === 'Enabled' ? 'Enabled' : 'Disabled';
+}
+
+/** The Key Vault key version an encryption protector uses (the last segment of its `uri`). */
+export function protectorKeyVersion(observed: ArmBody | undefined): string | undefined {
+  if (observed === undefined || props(observed).serverKeyType !== 'AzureKeyVault') return undefined;
+  return str(props(observed).uri)?.split('/').pop();
+}
 
 // --- databases ---------------------------------------------------------------------------------
 

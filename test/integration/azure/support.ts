@@ -73,6 +73,8 @@ export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Prom
       // As long as the emulator's role assignments take to propagate here (minutes on Azure).
       rbacPropagationSeconds: 0.3,
       ...privateNetworkConfig(emulatorPlatformNetwork(emulator.subscriptionId)),
+
+      audit: { logAnalyticsWorkspaceId: emulator.auditWorkspaceId },
       ...options.operatorConfig,
     },
   });
@@ -124,7 +126,8 @@ export async function converge(
   const retries: string[] = [];
   let pending = options.pending ?? [];
   for (let passes = 1; passes <= maxPasses; passes++) {
-    const last = await reconcileResources(env.arm, tenantAzureResources(plan), { pending, now: new Date() });
+    // Azure's clock: what a create computes from now (a key's first expiry) agrees with the emulator's.
+    const last = await reconcileResources(env.arm, tenantAzureResources(plan), { pending, now: env.emulator.clock.now() });
     pending = last.pending;
     for (const r of last.reports.values()) {
       if (!r.error) continue;
@@ -185,12 +188,44 @@ export function expectSecureTenant(emulator: ArmEmulator, plan: TenantAzurePlan)
 
   const key = state.get(ids.key);
   expect(key).toMatchObject({ properties: { kty: 'RSA', keySize: 3072, attributes: { enabled: true } } });
+  // Key Vault rotates the key on its policy; its first version expires like every later one.
+  expect(props(key).rotationPolicy).toMatchObject({
+    attributes: { expiryTime: plan.keyRotation.expireAfter },
+    lifetimeActions: expect.arrayContaining([
+      { trigger: { timeAfterCreate: plan.keyRotation.rotateAfter }, action: { type: 'rotate' } },
+      { trigger: { timeBeforeExpiry: plan.keyRotation.notifyBefore }, action: { type: 'notify' } },
+    ]),
+  });
+  expect((props(key).attributes as { exp?: unknown }).exp).toEqual(expect.any(Number));
   const keyUri = props(key).keyUriWithVersion as string;
   expect(state.get(`${ids.server}/encryptionProtector/current`)).toMatchObject({
     kind: 'azurekeyvault',
     properties: { serverKeyType: 'AzureKeyVault', uri: keyUri, autoRotationEnabled: true },
   });
   expect(state.get(`${ids.database}/transparentDataEncryption/current`)).toMatchObject({ properties: { state: 'Enabled' } });
+
+  // Audit: server-level auditing of every batch and login to Azure Monitor, sent from master to the
+  // configured workspace, the vault's AuditEvent log to the same; Defender for SQL on the server.
+  expect(state.get(`${ids.server}/auditingSettings/default`)).toMatchObject({
+    properties: {
+      state: 'Enabled',
+      isAzureMonitorTargetEnabled: true,
+      auditActionsAndGroups: expect.arrayContaining([
+        'BATCH_COMPLETED_GROUP',
+        'SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP',
+        'FAILED_DATABASE_AUTHENTICATION_GROUP',
+      ]),
+    },
+  });
+  const sentTo = (scope: string, category: string) =>
+    state
+      .list('Microsoft.Insights/diagnosticSettings')
+      .filter((d) => (d.id as string).toLowerCase().startsWith(`${scope.toLowerCase()}/providers/`))
+      .filter((d) => ((props(d).logs ?? []) as ArmBody[]).some((l) => l.category === category && l.enabled === true))
+      .map((d) => (props(d).workspaceId as string).toLowerCase());
+  expect(sentTo(`${ids.server}/databases/master`, 'SQLSecurityAuditEvents')).toEqual([plan.audit.workspaceId.toLowerCase()]);
+  expect(sentTo(ids.vault, 'AuditEvent')).toEqual([plan.audit.workspaceId.toLowerCase()]);
+  expect(state.get(`${ids.server}/advancedThreatProtectionSettings/Default`)).toMatchObject({ properties: { state: 'Enabled' } });
   expect(props(state.get(ids.database))).toMatchObject({ requestedBackupStorageRedundancy: plan.backup?.redundancy });
   expect(['Online', 'Paused']).toContain(props(state.get(ids.database)).status);
 

@@ -43,10 +43,12 @@ describe('the engine over a tenant’s plan', () => {
     const { last, retries } = await converge(env, plan);
 
     expectSecureTenant(emulator, plan);
-    // One write per resource, nothing twice: RG, identity, FIC, vault, key, 2 role assignments,
-    // server (with Entra admin + Entra-only), server key, protector, database, short- and
-    // long-term retention, WAF policy, and per service (SQL, vault) a private endpoint and its
-    // DNS zone group.
+    // One write per resource, nothing twice: RG, identity, FIC, vault, key (with its rotation
+    // policy), 2 role assignments, server (with Entra admin + Entra-only), server key, protector,
+    // database, short- and long-term retention, WAF policy; per service (SQL, vault) a private
+    // endpoint and its DNS zone group; and for audit and threat detection four more: server
+    // auditing, its diagnostic setting on master, the vault's diagnostic setting, Defender for SQL.
+    // The audit workspace's retention is read, never written.
     const writes = emulator.writes(mark);
     // While the crypto role propagates, the server key is refused (and retried later): the only
     // failed writes.
@@ -61,6 +63,8 @@ describe('the engine over a tenant’s plan', () => {
       [
         'Microsoft.Authorization/roleAssignments',
         'Microsoft.Authorization/roleAssignments',
+        'Microsoft.Insights/diagnosticSettings',
+        'Microsoft.Insights/diagnosticSettings',
         'Microsoft.KeyVault/vaults',
         'Microsoft.KeyVault/vaults/keys',
         'Microsoft.ManagedIdentity/userAssignedIdentities',
@@ -72,6 +76,8 @@ describe('the engine over a tenant’s plan', () => {
         'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
         'Microsoft.Resources/resourceGroups',
         'Microsoft.Sql/servers',
+        'Microsoft.Sql/servers/advancedThreatProtectionSettings',
+        'Microsoft.Sql/servers/auditingSettings',
         'Microsoft.Sql/servers/databases',
         'Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies',
         'Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies',

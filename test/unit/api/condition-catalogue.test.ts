@@ -70,6 +70,8 @@ const NOT_REASONS = {
     'AdminRemove',
     'AfterDateTime',
     'AsyncOperation',
+    'AuditEvent',
+    'AzureDiagnostics',
     'AutoClosed',
     'AzureKeyVault',
     'AzureServices',

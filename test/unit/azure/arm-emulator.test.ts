@@ -628,3 +628,285 @@ describe('WAF policy placement', () => {
       expect(response.body).toMatchObject({ error: { code: 'WafPolicyNotInApplicationGatewayForContainersRegion' } });
   });
 });
+
+// --- audit, Defender for SQL, key rotation (issue #17 parts 2-4) ---------------------------------
+
+const AUDITING = '2021-11-01-preview';
+const INSIGHTS = '2021-05-01-preview';
+const LOG_ANALYTICS = '2023-09-01';
+const KV = '2026-02-01';
+const PLATFORM = `${SUB}/resourceGroups/platform`;
+const WORKSPACE = `${PLATFORM}/providers/Microsoft.OperationalInsights/workspaces/audit`;
+const VAULT = `${RG}/providers/Microsoft.KeyVault/vaults/kv1`;
+
+function withWorkspace(e: Engine, retentionInDays?: number): void {
+  call(e, 'PUT', PLATFORM, '2025-04-01', { location: 'westeurope' });
+  call(e, 'PUT', WORKSPACE, LOG_ANALYTICS, { location: 'westeurope', properties: retentionInDays ? { retentionInDays } : {} });
+  settle(e);
+}
+
+function withVault(e: Engine): void {
+  call(e, 'PUT', RG, '2025-04-01', { location: 'westeurope' });
+  call(e, 'PUT', VAULT, KV, {
+    location: 'westeurope',
+    properties: {
+      tenantId: '11111111-1111-4111-8111-111111111111',
+      sku: { family: 'A', name: 'standard' },
+      enablePurgeProtection: true,
+    },
+  });
+  settle(e);
+}
+
+describe('SQL auditing and Defender for SQL', () => {
+  test('a new server audits nothing and has no Defender, as on Azure', () => {
+    const e = engine();
+    withServer(e);
+    expect(props(call(e, 'GET', `${SERVER}/auditingSettings/default`, AUDITING).body)).toMatchObject({
+      state: 'Disabled',
+      isAzureMonitorTargetEnabled: false,
+      auditActionsAndGroups: [],
+    });
+    expect(props(call(e, 'GET', `${SERVER}/advancedThreatProtectionSettings/Default`, AUDITING).body)).toMatchObject({
+      state: 'New',
+    });
+  });
+
+  test.each([
+    ['enabled without a target', { state: 'Enabled' }, 400, 'DataSecurityInvalidUserSuppliedParameter'],
+    [
+      'an unknown action group',
+      { state: 'Enabled', isAzureMonitorTargetEnabled: true, auditActionsAndGroups: ['EVERYTHING'] },
+      400,
+      'InvalidBlobAuditActionsAndGroups',
+    ],
+    ['a state outside the spec', { state: 'On', isAzureMonitorTargetEnabled: true }, 400, 'InvalidParameterValue'],
+    ['to Azure Monitor, groups left to Azure', { state: 'Enabled', isAzureMonitorTargetEnabled: true }, 200, undefined],
+  ])('server auditing %s', (_name, properties, status, code) => {
+    const e = engine();
+    withServer(e);
+    const response = call(e, 'PUT', `${SERVER}/auditingSettings/default`, AUDITING, { properties });
+    expect(response.status).toBe(status);
+    if (code) expect(response.body).toMatchObject({ error: { code } });
+    else {
+      settle(e);
+      // The portal's default groups: every batch and every login.
+      expect(props(call(e, 'GET', `${SERVER}/auditingSettings/default`, AUDITING).body).auditActionsAndGroups).toEqual([
+        'SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP',
+        'FAILED_DATABASE_AUTHENTICATION_GROUP',
+        'BATCH_COMPLETED_GROUP',
+      ]);
+    }
+  });
+
+  test('Defender is a long-running server setting with a creation time', () => {
+    const e = engine();
+    withServer(e);
+    const response = call(e, 'PUT', `${SERVER}/advancedThreatProtectionSettings/Default`, AUDITING, {
+      properties: { state: 'Enabled' },
+    });
+    expect(response.headers['Azure-AsyncOperation']).toMatch(/operationStatuses/);
+    settle(e);
+    expect(props(call(e, 'GET', `${SERVER}/advancedThreatProtectionSettings/Default`, AUDITING).body)).toEqual({
+      state: 'Enabled',
+      creationTime: '2026-03-01T00:00:00.000Z',
+    });
+  });
+});
+
+describe('diagnostic settings and Log Analytics retention', () => {
+  const setting = (scope: string, name = 'audit') => `${scope}/providers/Microsoft.Insights/diagnosticSettings/${name}`;
+  const logs = (category: string, extra: Record<string, unknown> = {}) => [{ category, enabled: true, ...extra }];
+
+  test.each([
+    ['to the workspace', { workspaceId: WORKSPACE, logs: logs('AuditEvent') }, 200, undefined],
+    ['without a destination', { logs: logs('AuditEvent') }, 400, 'BadRequest'],
+    ['to a workspace name instead of an id', { workspaceId: 'audit', logs: logs('AuditEvent') }, 400, 'LinkedInvalidPropertyId'],
+    ['to a workspace that does not exist', { workspaceId: `${WORKSPACE}x`, logs: logs('AuditEvent') }, 404, 'ResourceNotFound'],
+    [
+      'with a category the vault does not have',
+      { workspaceId: WORKSPACE, logs: logs('SQLSecurityAuditEvents') },
+      400,
+      'BadRequest',
+    ],
+    [
+      'with the deprecated storage retention',
+      { workspaceId: WORKSPACE, logs: logs('AuditEvent', { retentionPolicy: { enabled: true, days: 180 } }) },
+      400,
+      'BadRequest',
+    ],
+  ])('on a vault: %s', (_name, properties, status, code) => {
+    const e = engine();
+    withWorkspace(e);
+    withVault(e);
+    const response = call(e, 'PUT', setting(VAULT), INSIGHTS, { properties });
+    expect(response.status).toBe(status);
+    if (code) expect(response.body).toMatchObject({ error: { code } });
+  });
+
+  test('a server’s master database takes diagnostic settings though it is not listed; they go with the server', () => {
+    const e = engine();
+    withWorkspace(e);
+    withServer(e);
+    const path = setting(`${SERVER}/databases/master`);
+    expect(
+      call(e, 'PUT', path, INSIGHTS, { properties: { workspaceId: WORKSPACE, logs: logs('SQLSecurityAuditEvents') } }).status,
+    ).toBe(200);
+    expect(
+      call(e, 'PUT', setting(`${SERVER}/databases/other`), INSIGHTS, {
+        properties: { workspaceId: WORKSPACE, logs: logs('Errors') },
+      }).status,
+    ).toBe(404);
+    expect((call(e, 'GET', `${SERVER}/databases`, SQL).body as { value: unknown[] }).value).toEqual([]);
+  });
+
+  test('two settings of one resource may not send the same category to the same workspace', () => {
+    const e = engine();
+    withWorkspace(e);
+    withVault(e);
+    call(e, 'PUT', setting(VAULT, 'a'), INSIGHTS, { properties: { workspaceId: WORKSPACE, logs: logs('AuditEvent') } });
+    expect(
+      call(e, 'PUT', setting(VAULT, 'b'), INSIGHTS, { properties: { workspaceId: WORKSPACE, logs: logs('AuditEvent') } }),
+    ).toMatchObject({
+      status: 400,
+      body: { error: { message: expect.stringContaining("Data sinks can't be reused") } },
+    });
+  });
+
+  test('a table reports the workspace’s retention by default, its own when set, long-term included in the total', () => {
+    const e = engine();
+    withWorkspace(e, 90);
+    const table = `${WORKSPACE}/tables/AzureDiagnostics`;
+    expect(props(call(e, 'GET', table, LOG_ANALYTICS).body)).toMatchObject({
+      retentionInDays: 90,
+      totalRetentionInDays: 90,
+      archiveRetentionInDays: 0,
+      retentionInDaysAsDefault: true,
+    });
+    call(e, 'PATCH', table, LOG_ANALYTICS, { properties: { totalRetentionInDays: 365 } });
+    settle(e);
+    expect(props(call(e, 'GET', table, LOG_ANALYTICS).body)).toMatchObject({
+      retentionInDays: 90,
+      totalRetentionInDays: 365,
+      archiveRetentionInDays: 275,
+      totalRetentionInDaysAsDefault: false,
+    });
+    expect(call(e, 'PATCH', table, LOG_ANALYTICS, { properties: { retentionInDays: 2 } }).status).toBe(400);
+    expect(call(e, 'PUT', WORKSPACE, LOG_ANALYTICS, { location: 'westeurope', properties: { retentionInDays: 7 } }).status).toBe(
+      400,
+    );
+  });
+});
+
+describe('key rotation', () => {
+  const KEY = `${VAULT}/keys/tde`;
+  const policy = (rotate: string, expiry: string, extra: unknown[] = []) => ({
+    attributes: { expiryTime: expiry },
+    lifetimeActions: [{ trigger: { timeAfterCreate: rotate }, action: { type: 'rotate' } }, ...extra],
+  });
+
+  test.each([
+    [
+      'a yearly rotation, two-year expiry, notified 30 days before',
+      policy('P1Y', 'P2Y', [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } }]),
+      200,
+    ],
+    ['an expiry under 28 days', policy('P7D', 'P20D'), 400],
+    ['a rotation sooner than 7 days after creation', policy('P1D', 'P1Y'), 400],
+    ['a rotation later than 7 days before expiry', policy('P360D', 'P1Y'), 400],
+    [
+      'a notification without an expiry',
+      { lifetimeActions: [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } }] },
+      400,
+    ],
+    [
+      'a trigger with both times',
+      {
+        attributes: { expiryTime: 'P2Y' },
+        lifetimeActions: [{ trigger: { timeAfterCreate: 'P1Y', timeBeforeExpiry: 'P30D' }, action: { type: 'rotate' } }],
+      },
+      400,
+    ],
+  ])('a key created with %s', (_name, rotationPolicy, status) => {
+    const e = engine();
+    withVault(e);
+    expect(call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA', rotationPolicy } }).status).toBe(status);
+  });
+
+  test('Key Vault rotates on the emulated clock; rotated versions expire after the policy’s expiry; ARM never updates the key', () => {
+    const e = engine();
+    withVault(e);
+    const exp = Date.parse('2027-03-01T00:00:00Z') / 1000;
+    call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA', attributes: { exp }, rotationPolicy: policy('P6M', 'P1Y') } });
+    const first = props(call(e, 'GET', KEY, KV).body);
+    expect(first.rotationPolicy).toMatchObject({ attributes: { expiryTime: 'P1Y', created: expect.any(Number) } });
+    // A PUT of an existing key is create-if-not-exist: it changes nothing, the policy included.
+    expect(call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA' } }).status).toBe(200);
+    expect(props(call(e, 'GET', KEY, KV).body).rotationPolicy).toEqual(first.rotationPolicy);
+
+    e.clock.advance(179 * DAY);
+    expect(props(call(e, 'GET', KEY, KV).body).keyUriWithVersion).toBe(first.keyUriWithVersion);
+    // Two periods at once: two new versions, the current one created at the second due time.
+    e.clock.advance(182 * DAY);
+    const now = props(call(e, 'GET', KEY, KV).body);
+    expect(now.keyUriWithVersion).not.toBe(first.keyUriWithVersion);
+    const created = (first.attributes as { created: number }).created + 2 * 180 * 86_400;
+    expect(now.attributes).toMatchObject({ created, exp: created + 365 * 86_400 });
+  });
+
+  test('Azure SQL follows a new version only after its delay, adding the version as a server key', () => {
+    const e = engine({ rbacPropagationDelayMs: 0, sqlKeyAutoRotationDelayMs: 60 * 60_000 });
+    withServer(e);
+    withVault(e);
+    call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA', rotationPolicy: policy('P30D', 'P1Y') } });
+    const principalId = (call(e, 'GET', SERVER, SQL).body as { identity: { principalId: string } }).identity.principalId;
+    call(
+      e,
+      'PUT',
+      `${VAULT}/providers/Microsoft.Authorization/roleAssignments/44444444-4444-4444-8444-444444444444`,
+      '2022-04-01',
+      {
+        properties: {
+          roleDefinitionId:
+            '/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6',
+          principalId,
+          principalType: 'ServicePrincipal',
+        },
+      },
+    );
+    const uri = String(props(call(e, 'GET', KEY, KV).body).keyUriWithVersion);
+    const v1 = `kv1_tde_${uri.split('/').pop()}`;
+    call(e, 'PUT', `${SERVER}/keys/${v1}`, SQL_SECURITY, { properties: { serverKeyType: 'AzureKeyVault', uri } });
+    settle(e);
+    call(e, 'PUT', `${SERVER}/encryptionProtector/current`, SQL_SECURITY, {
+      properties: { serverKeyType: 'AzureKeyVault', serverKeyName: v1, autoRotationEnabled: true },
+    });
+    settle(e);
+    const protector = () => props(call(e, 'GET', `${SERVER}/encryptionProtector/current`, SQL_SECURITY).body);
+
+    e.clock.advance(30 * DAY + 30 * 60_000);
+    const v2uri = String(props(call(e, 'GET', KEY, KV).body).keyUriWithVersion);
+    expect(v2uri).not.toBe(uri);
+    expect(protector().serverKeyName).toBe(v1);
+    e.clock.advance(31 * 60_000);
+    expect(protector()).toMatchObject({ serverKeyName: `kv1_tde_${v2uri.split('/').pop()}`, uri: v2uri });
+    // The old version stays a server key: backups taken before need it.
+    expect(call(e, 'GET', `${SERVER}/keys/${v1}`, SQL_SECURITY).status).toBe(200);
+  });
+
+  test('a server key for an expired version is refused', () => {
+    const e = engine({ rbacPropagationDelayMs: 0 });
+    withServer(e);
+    withVault(e);
+    call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA', attributes: { exp: Date.parse('2026-03-02T00:00:00Z') / 1000 } } });
+    const uri = String(props(call(e, 'GET', KEY, KV).body).keyUriWithVersion);
+    e.clock.advance(2 * DAY);
+    expect(
+      call(e, 'PUT', `${SERVER}/keys/kv1_tde_${uri.split('/').pop()}`, SQL_SECURITY, {
+        properties: { serverKeyType: 'AzureKeyVault', uri },
+      }).body,
+    ).toMatchObject({
+      error: { code: 'AzureKeyVaultKeyExpired' },
+    });
+  });
+});

@@ -4,22 +4,38 @@ import type { ArmBody } from '../../../src/azure/arm-client.ts';
 import { BUILT_IN_ROLES, roleAssignmentKind } from '../../../src/azure/kinds/authorization.ts';
 import { AZURE_TAGS, isInProgress, mergeTags, tagsDiffer } from '../../../src/azure/kinds/common.ts';
 import { federatedCredentialKind, identityKind } from '../../../src/azure/kinds/identity.ts';
-import { vaultKeyKind, vaultKind } from '../../../src/azure/kinds/key-vault.ts';
+import {
+  type KeyRotation,
+  keyVersionOf,
+  normalRotationPolicy,
+  rotationPolicyBody,
+  vaultKeyKind,
+  vaultKind,
+} from '../../../src/azure/kinds/key-vault.ts';
+import { auditRetentionKind, diagnosticSettingKind, tableRetentionDays } from '../../../src/azure/kinds/monitor.ts';
 import { type WafPolicyParams, wafPolicyKind } from '../../../src/azure/kinds/network.ts';
 import { resourceGroupKind } from '../../../src/azure/kinds/resources.ts';
 import {
   type DatabaseParams,
   keepsLongTermBackups,
   normalizeSqlSku,
+  protectorKeyVersion,
+  SQL_AUDIT_ACTION_GROUPS,
   sameSku,
   serverKeyName,
   sqlDatabaseKind,
   sqlEncryptionProtectorKind,
   sqlEntraOnlyKind,
   sqlLongTermRetentionKind,
+  sqlServerAuditingKind,
   sqlServerKind,
   sqlShortTermRetentionKind,
+  sqlThreatProtectionKind,
+  threatDetectionState,
 } from '../../../src/azure/kinds/sql.ts';
+import { PlatformError } from '../../../src/runtime/errors.ts';
+
+const ROTATION: KeyRotation = { rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' };
 
 const TAGS = { 'managed-by': 'tenant-operator', 'tenancy.dev-tenant': 'acme' };
 const RG = '/subscriptions/s/resourceGroups/rg-acme-prd';
@@ -134,7 +150,7 @@ describe('key vault and key', () => {
     expect(vaultKind.diff(params, o)).toEqual(expected);
   });
   test('a key of another type or size cannot be fixed in place', () => {
-    const key = { vaultId: `${RG}/kv`, name: 'tde-key', keySize: 3072 as const };
+    const key = { vaultId: `${RG}/kv`, name: 'tde-key', keySize: 3072 as const, rotation: ROTATION };
     expect(vaultKeyKind.diff(key, { properties: { kty: 'RSA', keySize: 3072 } })).toEqual([]);
     expect(vaultKeyKind.diff(key, { properties: { kty: 'RSA', keySize: 2048 } })).toEqual(['keySize']);
     expect(vaultKeyKind.update).toBeUndefined();
@@ -370,5 +386,209 @@ describe('WAF policy', () => {
       tags: { ...TAGS, [AZURE_TAGS.orphaned]: 'true' },
       properties: { customRules: expect.any(Array) },
     });
+  });
+});
+
+describe('key rotation policy', () => {
+  const key = {
+    vaultId: `${RG}/providers/Microsoft.KeyVault/vaults/kv-acme`,
+    name: 'tde-key',
+    keySize: 3072 as const,
+    rotation: ROTATION,
+  };
+  const withPolicy = (rotationPolicy: unknown): ArmBody => ({
+    properties: {
+      kty: 'RSA',
+      keySize: 3072,
+      keyUriWithVersion: 'https://kv-acme.vault.azure.net/keys/tde-key/abc',
+      rotationPolicy,
+    },
+  });
+  test('the create body carries the policy and a first expiry counted from now', () => {
+    const now = new Date('2027-01-01T00:00:00Z');
+    const body = vaultKeyKind.create(key, now) as { properties: { attributes: { exp: number }; rotationPolicy: unknown } };
+    expect(body.properties.attributes.exp).toBe(Date.parse('2028-12-31T00:00:00Z') / 1000);
+    expect(body.properties.rotationPolicy).toEqual({
+      attributes: { expiryTime: 'P2Y' },
+      lifetimeActions: [
+        { trigger: { timeAfterCreate: 'P1Y' }, action: { type: 'rotate' } },
+        { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } },
+      ],
+    });
+  });
+  test.each<[string, unknown, boolean]>([
+    ['as written', rotationPolicyBody(ROTATION), true],
+    [
+      'as Key Vault returns it: capitalised actions, read-only dates, other order',
+      {
+        attributes: { expiryTime: 'P2Y', created: 1, updated: 2 },
+        lifetimeActions: [
+          { trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'Notify' } },
+          { trigger: { timeAfterCreate: 'P1Y', timeBeforeExpiry: null }, action: { type: 'Rotate' } },
+        ],
+      },
+      true,
+    ],
+    ['the same length in other units', { ...rotationPolicyBody(ROTATION), attributes: { expiryTime: 'P730D' } }, true],
+    ['removed', undefined, false],
+    ['no actions left', { attributes: { expiryTime: 'P2Y' }, lifetimeActions: [] }, false],
+    ['rotation slowed down by hand', rotationPolicyBody({ ...ROTATION, rotateAfter: 'P18M' }), false],
+    [
+      'notify only',
+      {
+        attributes: { expiryTime: 'P2Y' },
+        lifetimeActions: [{ trigger: { timeBeforeExpiry: 'P30D' }, action: { type: 'notify' } }],
+      },
+      false,
+    ],
+  ])('policy %s', (_name, policy, ok) => {
+    expect(normalRotationPolicy(policy) === normalRotationPolicy(rotationPolicyBody(ROTATION))).toBe(ok);
+    const finding = vaultKeyKind.findings?.(key, withPolicy(policy));
+    if (ok) expect(finding).toBeUndefined();
+    else {
+      expect(finding).toBeInstanceOf(PlatformError);
+      expect(finding).toMatchObject({
+        reason: 'KeyRotationPolicyDiffers',
+        message: expect.stringContaining('az keyvault key rotation-policy update'),
+      });
+    }
+  });
+  test('a policy difference is a finding, never a write: ARM cannot change an existing key', () => {
+    expect(vaultKeyKind.diff(key, withPolicy(undefined))).toEqual([]);
+    expect(vaultKeyKind.update).toBeUndefined();
+  });
+  test('the current version, its creation and expiry, read from the key', () => {
+    const observed: ArmBody = {
+      properties: {
+        keyUriWithVersion: 'https://kv-acme.vault.azure.net/keys/tde-key/0123456789abcdef0123456789abcdef',
+        attributes: { created: 1_800_000_000, exp: 1_863_072_000 },
+      },
+    };
+    expect(keyVersionOf(observed)).toEqual({
+      version: '0123456789abcdef0123456789abcdef',
+      keyUriWithVersion: 'https://kv-acme.vault.azure.net/keys/tde-key/0123456789abcdef0123456789abcdef',
+      createdAt: new Date(1_800_000_000_000),
+      expiresAt: new Date(1_863_072_000_000),
+    });
+    expect(keyVersionOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('SQL auditing and Defender for SQL', () => {
+  const server = { serverId: `${RG}/providers/Microsoft.Sql/servers/sql-acme` };
+  const policy = (o: Record<string, unknown> = {}): ArmBody => ({
+    properties: {
+      state: 'Enabled',
+      isAzureMonitorTargetEnabled: true,
+      auditActionsAndGroups: [...SQL_AUDIT_ACTION_GROUPS],
+      retentionDays: 0,
+      storageEndpoint: '',
+      ...o,
+    },
+  });
+  test.each<[string, ArmBody, string[]]>([
+    ['as written', policy(), []],
+    [
+      'groups in another order, one added by someone else',
+      policy({ auditActionsAndGroups: ['DBCC_GROUP', ...[...SQL_AUDIT_ACTION_GROUPS].reverse()] }),
+      [],
+    ],
+    ['auditing disabled by hand', policy({ state: 'Disabled' }), ['state']],
+    [
+      'sent to storage only',
+      policy({ isAzureMonitorTargetEnabled: false, storageEndpoint: 'https://x.blob.core.windows.net' }),
+      ['isAzureMonitorTargetEnabled'],
+    ],
+    ['logins no longer audited', policy({ auditActionsAndGroups: ['BATCH_COMPLETED_GROUP'] }), ['auditActionsAndGroups']],
+    [
+      'a new server (Azure’s default)',
+      { properties: { state: 'Disabled', auditActionsAndGroups: [] } },
+      ['state', 'isAzureMonitorTargetEnabled', 'auditActionsAndGroups'],
+    ],
+  ])('auditing %s', (_name, observed, fields) => {
+    expect(sqlServerAuditingKind.diff(server, observed)).toEqual(fields);
+  });
+  test('auditing is fixed with a PUT of the whole policy', () => {
+    expect(sqlServerAuditingKind.update?.(server, policy({ state: 'Disabled' }), ['state'])).toEqual({
+      method: 'PUT',
+      body: {
+        properties: { state: 'Enabled', isAzureMonitorTargetEnabled: true, auditActionsAndGroups: [...SQL_AUDIT_ACTION_GROUPS] },
+      },
+    });
+    expect(sqlServerAuditingKind.id(server)).toBe(`${server.serverId}/auditingSettings/default`);
+  });
+  test.each<[string, string | undefined, string[], 'Enabled' | 'Disabled' | undefined]>([
+    ['enabled', 'Enabled', [], 'Enabled'],
+    ['turned off by hand', 'Disabled', ['state'], 'Disabled'],
+    ['never configured (New)', 'New', ['state'], 'Disabled'],
+  ])('Defender %s', (_name, state, fields, shown) => {
+    const observed = { properties: { state } };
+    expect(sqlThreatProtectionKind.diff(server, observed)).toEqual(fields);
+    expect(threatDetectionState(observed)).toBe(shown);
+  });
+  test('the protector’s key version is the last segment of its uri, for Key Vault keys only', () => {
+    expect(
+      protectorKeyVersion({ properties: { serverKeyType: 'AzureKeyVault', uri: 'https://kv.vault.azure.net/keys/k/0123' } }),
+    ).toBe('0123');
+    expect(protectorKeyVersion({ properties: { serverKeyType: 'ServiceManaged' } })).toBeUndefined();
+  });
+});
+
+describe('audit destinations', () => {
+  const workspaceId = '/subscriptions/s/resourceGroups/platform/providers/Microsoft.OperationalInsights/workspaces/audit';
+  const setting = {
+    scopeId: `${RG}/providers/Microsoft.KeyVault/vaults/kv-acme`,
+    name: 'tenant-operator-audit',
+    workspaceId,
+    categories: ['AuditEvent'],
+  };
+  const observed = (o: Record<string, unknown> = {}): ArmBody => ({
+    properties: {
+      workspaceId: workspaceId.toLowerCase(),
+      logs: [{ category: 'AuditEvent', categoryGroup: null, enabled: true, retentionPolicy: { enabled: false, days: 0 } }],
+      metrics: [],
+      ...o,
+    },
+  });
+  test.each<[string, ArmBody, string[]]>([
+    ['as Azure returns it (id in other case, retention off)', observed(), []],
+    ['sent elsewhere', observed({ workspaceId: `${workspaceId}2` }), ['workspaceId']],
+    ['category turned off', observed({ logs: [{ category: 'AuditEvent', enabled: false }] }), ['logs']],
+    ['category removed', observed({ logs: [] }), ['logs']],
+  ])('diagnostic setting %s', (_name, o, fields) => {
+    expect(diagnosticSettingKind.diff(setting, o)).toEqual(fields);
+  });
+  test('a diagnostic setting is an extension of the resource whose logs it sends, and sets no retention', () => {
+    expect(diagnosticSettingKind.id(setting)).toBe(
+      `${setting.scopeId}/providers/Microsoft.Insights/diagnosticSettings/tenant-operator-audit`,
+    );
+    expect(JSON.stringify(diagnosticSettingKind.create(setting))).not.toContain('retentionPolicy');
+  });
+  const check = { workspaceId, table: 'AzureDiagnostics', minimumDays: 180 };
+  test.each<[string, ArmBody | undefined, number | undefined, string | undefined]>([
+    ['180 days interactive', { properties: { retentionInDays: 180, totalRetentionInDays: 180 } }, 180, undefined],
+    [
+      '90 interactive, two years in total (long-term)',
+      { properties: { retentionInDays: 90, totalRetentionInDays: 730 } },
+      730,
+      undefined,
+    ],
+    [
+      'the workspace default of 30 days',
+      { properties: { retentionInDays: 30, totalRetentionInDays: 30 } },
+      30,
+      'AuditRetentionTooShort',
+    ],
+    ['179 days', { properties: { retentionInDays: 179, totalRetentionInDays: 179 } }, 179, 'AuditRetentionTooShort'],
+    ['no such workspace or table', undefined, undefined, 'AuditWorkspaceNotFound'],
+  ])('audit table keeping %s', (_name, o, days, reason) => {
+    expect(tableRetentionDays(o)).toBe(days);
+    const finding = auditRetentionKind.findings?.(check, o);
+    if (reason === undefined) expect(finding).toBeUndefined();
+    else expect(finding).toMatchObject({ reason, constructor: PlatformError });
+  });
+  test('the audit table is the platform’s: read, never created or written', () => {
+    expect(auditRetentionKind.readOnly).toBe(true);
+    expect(auditRetentionKind.update).toBeUndefined();
   });
 });

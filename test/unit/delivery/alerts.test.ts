@@ -41,6 +41,7 @@ describe('config/prometheus/alerts.yaml', () => {
       'TenantAccessGrantOverdue',
       'TenantBackupRpoBreached',
       'TenantDriftRepeated',
+      'TenantEncryptionKeyExpiringUnrotated',
       'TenantMaintenanceChangesStuck',
       'TenantNotReady',
       'TenantOperatorAzureThrottled',
