@@ -43,6 +43,10 @@ describe('private endpoints in the configuration', () => {
     directoryTenantId: '00000000-0000-4000-8000-000000000002',
     oidcIssuer: 'https://oidc.example/issuer/',
     sqlAdminGroup: { login: 'sql-admins', objectId: '00000000-0000-4000-8000-000000000003' },
+    audit: {
+      logAnalyticsWorkspaceId:
+        '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/platform/providers/Microsoft.OperationalInsights/workspaces/audit',
+    },
     ...extra,
   });
 

@@ -428,6 +428,8 @@ const ALERTS: Record<string, () => Check> = {
   TenantRestoreDrillOverRto: () => empty(NO_DRILL),
   TenantOperatorDown: () => empty('both replicas are scraped under job tenant-operator'),
   TenantOperatorNoLeader: () => empty('prom-a holds the Lease'),
+  TenantEncryptionKeyExpiringUnrotated: () =>
+    empty('every tenant key was created in this test with a two-year expiry (promtool tests the rule)'),
   TenantAccessGrantOverdue: () => empty('no AccessRequest is granted in this test (promtool tests the rule)'),
   TenantDriftRepeated: () =>
     empty('nothing the operator owns is edited by hand in this test (promtool tests the rule with repairs)'),

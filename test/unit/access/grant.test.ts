@@ -17,6 +17,10 @@ const config = parseConfig({
     directoryTenantId: '22222222-3333-4444-8555-666666666666',
     oidcIssuer: 'https://oidc.example/issuer/',
     sqlAdminGroup: { login: 'sql-admins', objectId: '33333333-4444-4555-8666-777777777777' },
+    audit: {
+      logAnalyticsWorkspaceId:
+        '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/platform/providers/Microsoft.OperationalInsights/workspaces/audit',
+    },
   },
 });
 const request = (...m: Parameters<typeof anAccessRequest>) => {

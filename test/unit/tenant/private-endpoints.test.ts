@@ -32,6 +32,10 @@ const config = (network: Record<string, unknown> = {}) =>
       directoryTenantId: '00000000-0000-4000-8000-000000000002',
       oidcIssuer: 'https://oidc.example/issuer/',
       sqlAdminGroup: { login: 'sql-admins', objectId: '00000000-0000-4000-8000-000000000003' },
+      audit: {
+        logAnalyticsWorkspaceId:
+          '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/platform/providers/Microsoft.OperationalInsights/workspaces/audit',
+      },
       privateEndpoints: { subnets: { westeurope: SUBNET } },
       privateDnsZones: { sql: SQL_ZONE, keyVault: VAULT_ZONE },
       ...network,
@@ -116,6 +120,7 @@ describe('the resource graph', () => {
       'privateEndpoint.sql',
       'privateEndpoint.keyVault',
       'sqlDatabase',
+      'sqlAuditDiagnostics',
       'sqlServer',
       'identity',
       'wafPolicy',
