@@ -15,7 +15,16 @@ import { type ArmEmulator, startArmEmulator } from '../../../hack/arm-emulator/i
 import type { Operator } from '../../../src/operator.ts';
 import { ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
-import { adminClient, condition, sharedControlPlane, startOperator, tenant, typeOf, waitFor } from '../../harness/fixtures.ts';
+import {
+  adminClient,
+  condition,
+  emulatorPlatformNetwork,
+  sharedControlPlane,
+  startOperator,
+  tenant,
+  typeOf,
+  waitFor,
+} from '../../harness/fixtures.ts';
 import { type TestUser, testUser } from '../../harness/users.ts';
 
 const info = sharedControlPlane();
@@ -112,7 +121,7 @@ const readerAssignments = () =>
   );
 
 beforeAll(async () => {
-  emulator = await startArmEmulator({ behaviours: { rbacPropagationDelayMs: 300 } });
+  emulator = await startArmEmulator({ platformNetwork: emulatorPlatformNetwork(), behaviours: { rbacPropagationDelayMs: 300 } });
   dir = mkdtempSync(join(tmpdir(), 'access-db-'));
   writeFileSync(join(dir, 'arm-ca.pem'), emulator.ca);
   clock = new ManualClock(emulator.clock.now());

@@ -27,6 +27,7 @@ import { ControlPlane } from '../../harness/control-plane.ts';
 import {
   adminClient,
   condition,
+  emulatorPlatformNetwork,
   startOperator,
   type TenantWithStatus,
   tenant,
@@ -113,6 +114,7 @@ beforeAll(async () => {
   kubelet = startKubeletStandIn(admin);
   emulator = await startArmEmulator({
     lroDelayMs: 5,
+    platformNetwork: emulatorPlatformNetwork(),
     // A day back, frozen: prom-late's database is created then, and its backups stop there.
     startTime: new Date(Date.now() - 26 * HOUR),
     behaviours: { exposeLatestBackupHint: true, rbacPropagationDelayMs: 300 },
