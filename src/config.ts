@@ -207,6 +207,15 @@ export const configSchema = z
           .regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope')
           .optional(),
         /**
+         * Regions with availability zones. Production databases there are zone-redundant; in any
+         * other region the tenant's ZoneRedundant condition says why not. Default: Azure's
+         * published list (DEFAULT_AVAILABILITY_ZONE_REGIONS); add a region here when Azure opens
+         * zones in it.
+         */
+        availabilityZoneRegions: z
+          .array(z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope'))
+          .default(() => [...DEFAULT_AVAILABILITY_ZONE_REGIONS]),
+        /**
          * How often a running Azure operation is looked at. Nothing waits for one: the tenant is
          * requeued after this long (real creates take minutes; tests use a fraction of a second).
          */
@@ -388,6 +397,55 @@ export const DEFAULT_REGION_TIME_ZONES: Readonly<Record<string, string>> = {
   uaenorth: 'Asia/Dubai',
   southafricanorth: 'Africa/Johannesburg',
 };
+
+/**
+ * Azure regions with availability zones, as Azure publishes them ("Azure regions list",
+ * learn.microsoft.com/azure/reliability/regions-list, MicrosoftDocs/reliability-docs
+ * articles/reliability/regions-list.md, ms.date 09/23/2025). Regions without zones (westus,
+ * northcentralus, westcentralus, ukwest, canadaeast, australiasoutheast, switzerlandwest, francesouth,
+ * germanynorth, norwaywest, koreasouth, southindia, westindia, ...) are absent on purpose.
+ * Azure SQL offers zone-redundant databases in every one of them (General Purpose, Business
+ * Critical, Premium, Hyperscale).
+ */
+export const DEFAULT_AVAILABILITY_ZONE_REGIONS: readonly string[] = [
+  'australiaeast',
+  'austriaeast',
+  'belgiumcentral',
+  'brazilsouth',
+  'canadacentral',
+  'centralindia',
+  'centralus',
+  'chilecentral',
+  'eastasia',
+  'eastus',
+  'eastus2',
+  'francecentral',
+  'germanywestcentral',
+  'indonesiacentral',
+  'israelcentral',
+  'italynorth',
+  'japaneast',
+  'japanwest',
+  'koreacentral',
+  'malaysiawest',
+  'mexicocentral',
+  'newzealandnorth',
+  'northeurope',
+  'norwayeast',
+  'polandcentral',
+  'qatarcentral',
+  'southafricanorth',
+  'southcentralus',
+  'southeastasia',
+  'spaincentral',
+  'swedencentral',
+  'switzerlandnorth',
+  'uaenorth',
+  'uksouth',
+  'westeurope',
+  'westus2',
+  'westus3',
+];
 
 /**
  * Default residency zones. Geo-redundant backups copy to the paired region; the default keeps

@@ -5,7 +5,7 @@
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
-import { buildNamespace } from './namespace.ts';
+import { type AppliedSettings, buildNamespace } from './namespace.ts';
 import { buildNetworkPolicies } from './network-policy.ts';
 import { buildLimitRange, buildResourceQuota } from './quota.ts';
 
@@ -15,9 +15,9 @@ export interface TenantObjects {
   namespaced: KubeObject[];
 }
 
-export function buildTenantObjects(tenant: Tenant, config: OperatorConfig): TenantObjects {
+export function buildTenantObjects(tenant: Tenant, config: OperatorConfig, applied: AppliedSettings = {}): TenantObjects {
   return {
-    namespace: buildNamespace(tenant, config),
+    namespace: buildNamespace(tenant, config, applied),
     namespaced: [buildResourceQuota(tenant, config), buildLimitRange(tenant, config), ...buildNetworkPolicies(tenant, config)],
   };
 }

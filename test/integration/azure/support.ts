@@ -85,7 +85,7 @@ export const DEFAULT_BACKUP: BackupPlan = {
 export function tenantPlan(
   env: AzureTestEnv,
   name: string,
-  options: TenantOptions & { backup?: BackupPlan | null } = {},
+  options: TenantOptions & { backup?: BackupPlan | null; zoneRedundancyHeld?: boolean } = {},
 ): TenantAzurePlan {
   const parsed = parseTenant(tenant(name, { environment: 'Production', replicas: 2, ...options }));
   if (!parsed.ok) throw new Error(parsed.message);
@@ -96,6 +96,7 @@ export function tenantPlan(
     env.config,
     azure,
     options.backup === null ? undefined : (options.backup ?? DEFAULT_BACKUP),
+    options.zoneRedundancyHeld,
   );
 }
 
