@@ -275,6 +275,53 @@ export const configSchema = z
       })
       .strict()
       .default(() => ({ noticeHours: 72, regionTimeZones: { ...DEFAULT_REGION_TIME_ZONES } })),
+    /**
+     * Uptime measurement (README "Uptime"): the operator creates a Prometheus Operator `Probe`
+     * (monitoring.coreos.com/v1) in each tenant namespace, once the tenant's front door is
+     * configured, when the cluster serves that kind; Prometheus then has the blackbox exporter
+     * probe the tenant's public URL (`https://<ingress.host><application.healthPath>`).
+     */
+    uptime: z
+      .object({
+        /** Create the Probes (only where the cluster serves the kind). `false` deletes them. */
+        probes: z.boolean().default(true),
+        /** The blackbox exporter Prometheus asks: `host:port` (no scheme), the scheme, and its probe path. */
+        prober: z
+          .object({
+            url: z
+              .string()
+              .regex(/^[^/:\s]+(:[0-9]+)?$/, 'host:port of the blackbox exporter, without a scheme')
+              .default('prometheus-blackbox-exporter.monitoring.svc:9115'),
+            scheme: z.enum(['http', 'https']).default('http'),
+            path: z.string().regex(/^\//).default('/probe'),
+          })
+          .strict()
+          .default({ url: 'prometheus-blackbox-exporter.monitoring.svc:9115', scheme: 'http', path: '/probe' }),
+        /** The blackbox exporter module: an HTTP GET that must answer 2xx (README shows one requiring TLS 1.2). */
+        module: z.string().min(1).default('http_2xx'),
+        /** How often each tenant is probed. */
+        interval: z
+          .string()
+          .regex(/^[0-9]+(ms|s|m)$/, 'a Prometheus duration such as 30s')
+          .default('30s'),
+        /** Labels on every Probe, for the Prometheus `probeSelector` (e.g. `release: kube-prometheus-stack`). */
+        labels: z.record(z.string(), z.string()).default({}),
+        /**
+         * The addresses the blackbox exporter's probes come from (the cluster's egress, or wherever
+         * it runs): exempt from the tenants' allowed-range and allowed-country WAF rules, so a tenant
+         * that admits only its own offices is measured too instead of counting as down.
+         */
+        proberSourceCidrs: z.array(cidr).default([]),
+      })
+      .strict()
+      .default({
+        probes: true,
+        prober: { url: 'prometheus-blackbox-exporter.monitoring.svc:9115', scheme: 'http', path: '/probe' },
+        module: 'http_2xx',
+        interval: '30s',
+        labels: {},
+        proberSourceCidrs: [],
+      }),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),

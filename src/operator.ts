@@ -29,6 +29,7 @@ import { createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-st
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { registerTenantMetrics } from './tenant/metrics.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
+import { registerUptimeMetrics } from './uptime/metrics.ts';
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -125,6 +126,7 @@ export class Operator {
       metrics: this.metrics,
       recorder: new EventRecorder(writer, 'tenant-operator', clock, logger),
     };
+    registerUptimeMetrics(this.metrics.registry, caches, config, clock);
     const steps: TenantSteps = {};
     if (config.azure) {
       metrics.initialize(metrics.azureThrottled, labelCombinations({ service: AZURE_SERVICES }));

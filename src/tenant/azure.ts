@@ -212,7 +212,7 @@ export function tenantAzurePlan(
       serviceAccountName: APP_SERVICE_ACCOUNT,
       oidcIssuer: azure.oidcIssuer,
     },
-    waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant) },
+    waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant, config.uptime.proberSourceCidrs) },
     backup,
   };
 }

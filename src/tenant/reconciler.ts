@@ -30,6 +30,7 @@ import { inContext, PlatformError, RetryableError, TerminalError } from '../runt
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
+import { buildProbe, PROBE_NAME } from '../uptime/probe.ts';
 import { applicationAvailability } from './availability.ts';
 import {
   type BackupPlan,
@@ -58,7 +59,14 @@ import {
 export { classifyKubeError };
 
 /** Application-step kinds that come and go with the spec or configuration: what is not desired is deleted. */
-const PRUNABLE_KINDS = ['HorizontalPodAutoscaler', 'SecretProviderClass', 'HTTPRoute', 'WebApplicationFirewallPolicy', 'Ingress'];
+const PRUNABLE_KINDS = [
+  'HorizontalPodAutoscaler',
+  'SecretProviderClass',
+  'HTTPRoute',
+  'WebApplicationFirewallPolicy',
+  'Ingress',
+  'Probe',
+];
 
 /** One pass over a tenant: what was written, and the status fields gathered on the way. */
 interface Pass {
@@ -386,6 +394,10 @@ export class TenantReconciler implements Reconciler {
 
     const frontDoor = this.#frontDoor(t, azure);
     desired.push(...frontDoor.objects);
+    // Uptime is measured from the first time the tenant is exposed, and then for as long as it
+    // lives: a front door that breaks later is downtime to count, not a reason to stop counting.
+    const probe = this.#probe(t, namespace, frontDoor.condition.status === 'True');
+    if (probe) desired.push(probe);
 
     let deployment = existing;
     for (const obj of desired) {
@@ -458,6 +470,13 @@ export class TenantReconciler implements Reconciler {
             message: `Serving ${tenantUrl(t)} over HTTPS (TLS 1.2+) without a per-tenant WAF policy (Kubernetes-only mode, frontDoor.exposeWithoutWafPolicy).`,
           },
     };
+  }
+
+  /** The tenant's uptime Probe (src/uptime/probe.ts), when configured and the cluster serves the kind. */
+  #probe(t: Tenant, namespace: string, exposed: boolean): KubeObject | undefined {
+    if (!this.ctx.config.uptime.probes || !this.#serves('Probe')) return undefined;
+    const existing = this.ctx.caches.owned.get('Probe')?.get(PROBE_NAME, namespace);
+    return exposed || existing ? buildProbe(t, this.ctx.config) : undefined;
   }
 
   #namespaceExists(tenant: Tenant): boolean {
