@@ -116,6 +116,7 @@ export class Operator {
     };
     this.#makeInformer = informer;
     registerTenantMetrics(metrics.registry, caches, config);
+    registerUptimeMetrics(metrics.registry, caches, config, clock);
     this.ctx = {
       client: writer,
       applier,
@@ -126,7 +127,6 @@ export class Operator {
       metrics: this.metrics,
       recorder: new EventRecorder(writer, 'tenant-operator', clock, logger),
     };
-    registerUptimeMetrics(this.metrics.registry, caches, config, clock);
     const steps: TenantSteps = {};
     if (config.azure) {
       metrics.initialize(metrics.azureThrottled, labelCombinations({ service: AZURE_SERVICES }));

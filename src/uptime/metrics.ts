@@ -8,12 +8,13 @@
  * read `max by (tenant)`; when no replica is scraped the series is absent and the rules count the
  * probes as usual (an operator outage never hides customer downtime).
  */
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { Caches } from '../context.ts';
 import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
 import { windowContaining } from '../maintenance/window.ts';
+import { ScrapeGauge } from '../observability/metrics.ts';
 import type { Clock } from '../runtime/clock.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 
@@ -47,20 +48,18 @@ export function registerUptimeMetrics(
   config: Pick<OperatorConfig, 'defaultMaintenanceWindow' | 'maintenance'>,
   clock: Clock,
 ): void {
-  new Gauge({
+  new ScrapeGauge({
     name: WINDOW_OPEN_METRIC,
     help: "1 while the tenant's maintenance window is open (its own MaintenanceWindow, or the default one in its region's local time), 0 otherwise; computed at scrape time. The uptime SLO rules (slo-rules.yaml) do not count probes while it is 1.",
     labelNames: ['tenant'],
     registers: [registry],
-    collect() {
-      this.reset();
+    samples: function* () {
       // A cache still listing would export a partial fleet, or windows as closed that are open.
       if (!caches.tenants.hasSynced || !caches.maintenanceWindows.hasSynced) return;
       const now = clock.now();
       const lookup = (name: string) => caches.maintenanceWindows.get(name);
-      for (const tenant of caches.tenants.list()) {
-        this.set({ tenant: tenant.metadata.name }, tenantWindowOpen(tenant, config, lookup, now) ? 1 : 0);
-      }
+      for (const tenant of caches.tenants.list())
+        yield { labels: { tenant: tenant.metadata.name }, value: tenantWindowOpen(tenant, config, lookup, now) ? 1 : 0 };
     },
   });
 }

@@ -18,11 +18,11 @@
  * interval; the test could not wait minutes).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { stringify } from 'yaml';
@@ -36,12 +36,9 @@ import { aConfig } from '../../fixtures/tenant.ts';
 import { REPO_ROOT } from '../../harness/control-plane.ts';
 import { tenant, waitFor } from '../../harness/fixtures.ts';
 import { type ProbeObject, probeScrapeConfig } from '../../harness/probe-scrape-config.ts';
-
-/** The Debian packages of hack/tools/apt-packages.txt; missing is a failure with the fix, never a skip. */
-function command(name: string): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, name))) return join(dir, name);
-  throw new Error(`${name} is missing: run \`make tools\` (installs the Debian packages of hack/tools/apt-packages.txt)`);
-}
+import { Prometheus, type PromSample } from '../../harness/prometheus.ts';
+import { asPromql, dashboardQueries, readDashboard } from '../../unit/delivery/promql.ts';
+import { tool } from '../../unit/delivery/tools.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenant-operator-uptime-'));
 const processes: ChildProcess[] = [];
@@ -62,9 +59,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function start(name: string, args: string[]): ChildProcess {
-  const log = openSync(join(dir, `${name}.log`), 'a');
-  const child = spawn(command(name), args, { stdio: ['ignore', log, log] });
+function startBlackboxExporter(args: string[]): ChildProcess {
+  const log = openSync(join(dir, 'blackbox.log'), 'a');
+  const child = spawn(tool('prometheus-blackbox-exporter'), args, { stdio: ['ignore', log, log] });
   processes.push(child);
   return child;
 }
@@ -96,23 +93,16 @@ function maintenanceWindow(extraWindows: { start: string; duration: string }[]):
 
 // --- Prometheus ------------------------------------------------------------------------------------
 
-let prometheus = '';
+const prometheus = new Prometheus();
 
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-async function query(expr: string): Promise<Sample[]> {
-  const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(expr)}`);
-  const body = (await response.json()) as { status: string; error?: string; data: { result: Sample[] } };
-  if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
-  return body.data.result;
+/** An instant query, now or at `time` (Unix seconds). */
+function query(expr: string, time?: number): Promise<PromSample[]> {
+  return prometheus.query(expr, time);
 }
 
 /** The value of a query returning one series per tenant, by tenant. */
-async function byTenant(expr: string): Promise<Partial<Record<Name, number>>> {
-  return Object.fromEntries((await query(expr)).map((s) => [s.metric.tenant, Number(s.value[1])]));
+async function byTenant(expr: string, time?: number): Promise<Partial<Record<Name, number>>> {
+  return Object.fromEntries((await query(expr, time)).map((s) => [s.metric.tenant, Number(s.value[1])]));
 }
 
 /** Waits until Prometheus has stored at least `count` probe results of each tenant equal to `value` in the last `range`. */
@@ -167,10 +157,7 @@ beforeAll(async () => {
     join(dir, 'blackbox.yml'),
     stringify({ modules: { http_2xx: { prober: 'http', timeout: '500ms', http: { preferred_ip_protocol: 'ip4' } } } }),
   );
-  start('prometheus-blackbox-exporter', [
-    `--config.file=${join(dir, 'blackbox.yml')}`,
-    `--web.listen-address=127.0.0.1:${blackboxPort}`,
-  ]);
+  startBlackboxExporter([`--config.file=${join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${blackboxPort}`]);
 
   // The operator's Probes, as the Prometheus Operator would configure Prometheus for them; the
   // targets are the local endpoints instead of https://<host>/healthz.
@@ -185,26 +172,14 @@ beforeAll(async () => {
   const rules = readFileSync(join(REPO_ROOT, 'config', 'prometheus', 'slo-rules.yaml'), 'utf8');
   expect(rules.match(/^ {4}interval: 2m$/gm)).toHaveLength(1);
   writeFileSync(join(dir, 'slo-rules.yaml'), rules.replace(/^ {4}interval: 2m$/m, '    interval: 1s'));
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    stringify({
-      global: { scrape_interval: '1s', scrape_timeout: '800ms', evaluation_interval: '1s' },
-      rule_files: [join(dir, 'slo-rules.yaml')],
-      scrape_configs: [
-        ...scrapeConfigs,
-        { job_name: 'tenant-operator', static_configs: [{ targets: [`127.0.0.1:${metricsPort}`] }] },
-      ],
-    }),
-  );
-  const prometheusPort = await freePort();
-  prometheus = `http://127.0.0.1:${prometheusPort}`;
-  start('prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${prometheusPort}`,
-    '--log.level=warn',
-  ]);
-  await waitFor('Prometheus ready', async () => (await fetch(`${prometheus}/-/ready`)).ok);
+  // Every second, as test/harness/prometheus.ts runs it: the operator's /metrics under job
+  // tenant-operator, the Probes' scrape configurations, the SLO rules.
+  await prometheus.start({
+    job: 'tenant-operator',
+    targets: [`127.0.0.1:${metricsPort}`],
+    ruleFiles: [join(dir, 'slo-rules.yaml')],
+    scrapeConfigs: scrapeConfigs as unknown as Record<string, unknown>[],
+  });
 
   // On cue: all up; maint's window opens; outage and maint go down; both come back; the window closes.
   timeline.startedAt = Date.now();
@@ -237,6 +212,7 @@ afterAll(async () => {
     }
   }
   for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  await prometheus.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -294,5 +270,56 @@ describe('uptime with a real Prometheus and blackbox exporter', () => {
     expect(fired.map((s) => `${s.metric.alertname} ${s.metric.tenant} ${s.metric.severity}`).sort()).toEqual(
       ['TenantUptimeBudgetBurnFast outage critical', 'TenantUptimeBudgetBurnSlow outage high'].sort(),
     );
+  });
+});
+
+/** The dashboard's uptime row, each query with what it must show after the timeline above. */
+describe('the dashboard’s uptime row, on the same data', () => {
+  const dashboard = readDashboard() as unknown as { panels: { type: string; title: string }[] };
+  const rowAt = dashboard.panels.findIndex((p) => p.type === 'row' && p.title.startsWith('Uptime'));
+  const next = dashboard.panels.findIndex((p, i) => i > rowAt && p.type === 'row');
+  const titles = new Set(dashboard.panels.slice(rowAt + 1, next === -1 ? undefined : next).map((p) => p.title));
+  const queries = dashboardQueries().filter((q) => [...titles].some((t) => q.where.startsWith(`panel "${t}" `)));
+
+  type Check = (r: PromSample[], availability: Partial<Record<Name, number>>) => void;
+  const one =
+    (expected: (a: Partial<Record<Name, number>>) => number): Check =>
+    (r, a) => {
+      expect(r).toHaveLength(1);
+      expect(Number(r[0]?.value[1])).toBeCloseTo(expected(a), 9);
+    };
+  const perTenant: Check = (r) => expect(r.map((s) => s.metric.tenant).sort()).toEqual([...NAMES].sort());
+  const EXPECTED: Record<string, Check> = {
+    'panel "Fleet uptime (Production, 30 days)" A': one((a) => ((a.steady ?? 0) + (a.outage ?? 0) + (a.maint ?? 0)) / 3),
+    'panel "Lowest tenant uptime (Production, 30 days)" A': one((a) => a.outage ?? 0),
+    'panel "Production tenants below 99.9 %" A': one(() => 1),
+    'panel "Production tenants burning budget fast (1h)" A': one(() => 1),
+    'panel "Uptime per tenant (30 days)" A': perTenant,
+    'panel "Uptime per tenant (30 days)" B': perTenant,
+    'panel "Uptime per tenant (30 days)" C': (r) => {
+      perTenant(r, {});
+      const errors = Object.fromEntries(r.map((s) => [s.metric.tenant, Number(s.value[1])]));
+      expect([errors.steady, errors.maint, (errors.outage ?? 0) > 0]).toEqual([0, 0, true]);
+    },
+    'panel "Error budget left by tenant (worst first)" A': (r) => {
+      perTenant(r, {});
+      expect(r[0]?.metric.tenant).toBe('outage');
+    },
+    'panel "Error rate per tenant (1h window) against the burn-rate thresholds" A': (r) =>
+      expect(r.map((s) => s.metric.tenant)).toEqual(['outage']),
+    'panel "Error rate per tenant (1h window) against the burn-rate thresholds" B': one(() => 14.4 * (1 - 0.999)),
+    'panel "Availability per tenant (30 days, rolling)" A': perTenant,
+    'panel "Availability per tenant (30 days, rolling)" B': one(() => 0.999),
+  };
+
+  test('each query of the row has its expectation, and each expectation its query', () => {
+    expect(queries.map((q) => q.where).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  test.each(queries.map((q) => [q.where, q.expr] as const))('%s', async (where, expr) => {
+    // One instant for both: the rules keep recording while the test runs.
+    const at = Number((await query('time()'))[0]?.value[0]);
+    const availability = await byTenant('tenant:uptime_availability:ratio_30d', at);
+    (EXPECTED[where] as Check)(await query(asPromql(expr), at), availability);
   });
 });
