@@ -3,14 +3,20 @@
  * makes of it (the translation the real-Prometheus test relies on, held against the Prometheus
  * Operator's own expected output), and the scrape-time maintenance-window gauge (src/uptime/metrics.ts).
  */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { Registry } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
 import type { Caches } from '../../../src/context.ts';
 import type { KubeObject } from '../../../src/runtime/kube-client.ts';
 import { buildWafCustomRules } from '../../../src/tenant/front-door.ts';
 import { registerUptimeMetrics, tenantWindowOpen, WINDOW_OPEN_METRIC } from '../../../src/uptime/metrics.ts';
 import { buildProbe, PROBE_NAME, UPTIME_JOB, uptimeTarget } from '../../../src/uptime/probe.ts';
 import { aConfig, aTenant, type TenantModifier, withEnvironment } from '../../fixtures/tenant.ts';
+import { type Crd, schemaProblems } from '../../fixtures/third-party/crds.ts';
+import { REPO_ROOT } from '../../harness/control-plane.ts';
 import { type ProbeObject, probeScrapeConfig } from '../../harness/probe-scrape-config.ts';
 
 const withHealthPath =
@@ -55,6 +61,31 @@ describe('buildProbe', () => {
       targets: { staticConfig: { static: [target], labels: { tenant: name, environment: tenant.spec.environment } } },
     });
     expect(uptimeTarget(tenant)).toBe(target);
+  });
+
+  test('is valid for the Prometheus Operator’s own Probe CRD (nothing pruned, nothing refused)', () => {
+    const dir = execFileSync('bash', [join(REPO_ROOT, 'hack', 'prometheus-operator-crds.sh')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    }).trim();
+    const crd = parseYaml(readFileSync(join(dir, 'monitoring.coreos.com_probes.yaml'), 'utf8')) as Crd;
+    const version = crd.spec.versions.find((v) => v.name === 'v1' && v.served);
+    expect([crd.spec.group, crd.spec.names.kind, crd.spec.scope, Boolean(version)]).toEqual([
+      'monitoring.coreos.com',
+      'Probe',
+      'Namespaced',
+      true,
+    ]);
+    const probe = buildProbe(
+      aTenant('contoso', withEnvironment('Production')),
+      aConfig({ uptime: { labels: { release: 'x' } } }),
+    );
+    expect(schemaProblems(version!.schema.openAPIV3Schema, probe)).toEqual([]);
+    // The check can fail: a field the CRD lacks would be pruned.
+    expect(
+      schemaProblems(version!.schema.openAPIV3Schema, { ...probe, spec: { ...(probe.spec as object), jobname: 'x' } }),
+    ).not.toEqual([]);
   });
 
   test('the configured prober, module, interval and labels; ownership labels cannot be overridden', () => {
