@@ -4,15 +4,15 @@
  * windows are the SRE workbook's for a 99.9 % / 30-day objective, the rules read only what the
  * blackbox probes and the operator export, and the chart and kustomize ship them unchanged.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { WINDOW_OPEN_METRIC } from '../../../src/uptime/metrics.ts';
 import { UPTIME_JOB } from '../../../src/uptime/probe.ts';
 import { REPO_ROOT } from '../../harness/control-plane.ts';
 import { type AlertRule, metricNames, SLO_RULES_FILE, sloRecordedNames, sloRuleGroups } from './promql.ts';
-import { CHART_DIR, run } from './tools.ts';
+import { CHART_DIR, find, helmTemplate, run, scratch } from './tools.ts';
 
 const TESTS_FILE = join(REPO_ROOT, 'config', 'prometheus', 'slo-rules.test.yaml');
 const groups = sloRuleGroups();
@@ -24,6 +24,9 @@ const recorded = (name: string) => rules.find((r) => 'record' in r && r.record =
 interface RuleTests {
   tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
 }
+
+const chart = scratch('slo-rules');
+afterAll(() => rmSync(chart.dir, { recursive: true, force: true }));
 
 describe('config/prometheus/slo-rules.yaml', () => {
   test('is valid for promtool check rules', () => {
@@ -86,6 +89,15 @@ describe('config/prometheus/slo-rules.yaml', () => {
     const allowed = new Set(['probe_success', WINDOW_OPEN_METRIC, 'tenant_operator_tenant_condition', ...sloRecordedNames()]);
     const read = rules.flatMap((r) => metricNames(r.expr));
     expect(read.filter((n) => !allowed.has(n))).toEqual([]);
+  });
+
+  test('helm renders it as the PrometheusRule <release>-slo when prometheusRule is enabled, and not otherwise', () => {
+    const values = { metrics: { prometheusRule: { enabled: true, labels: { release: 'kube-prometheus-stack' } } } };
+    const objects = helmTemplate(chart.dir, chart.helmEnv, { release: 'ops', namespace: 'monitoring-test', values });
+    const rule = find<{ spec: unknown }>(objects, 'PrometheusRule', 'ops-tenant-operator-slo');
+    expect(rule.metadata).toMatchObject({ namespace: 'monitoring-test', labels: { release: 'kube-prometheus-stack' } });
+    expect(rule.spec).toEqual(parseYaml(readFileSync(SLO_RULES_FILE, 'utf8')));
+    expect(helmTemplate(chart.dir, chart.helmEnv).filter((o) => o.kind === 'PrometheusRule')).toEqual([]);
   });
 
   test('the chart and kustomize ship exactly this file', () => {
