@@ -28,9 +28,10 @@ node: controlplane
 tools:
 	bash hack/build-tools.sh
 
-## third-party-crds: Gateway API and Secrets Store CSI CRDs from their Go modules, into bin/third-party
+## third-party-crds: Gateway API, Secrets Store CSI and Prometheus Operator (Probe) CRDs from their Go modules, into bin/third-party
 third-party-crds:
 	bash hack/third-party-crds.sh >/dev/null
+	bash hack/prometheus-operator-crds.sh >/dev/null
 
 ## dev: local control plane + CRDs + operator + samples, then `kubectl get tenants`
 dev: controlplane node

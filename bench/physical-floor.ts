@@ -43,6 +43,7 @@ const GRAPH_PLAN: TenantAzurePlan = {
   rbacPropagationMs: 0,
   tags: {},
   sqlSku: { name: 'GP_Gen5', capacity: 2 },
+  zoneRedundancy: { zoneRedundant: false, reason: 'NotProduction', message: '', held: false },
   entraAdmin: { login: 'a', objectId: 'o', tenantId: 't', principalType: 'Group' },
   directoryTenantId: 't',
   keyVaultPublicNetworkAccess: false,

@@ -3,7 +3,7 @@
 # hack/tools/versions.env, cached in bin/helm-<version>), status-check built from
 # hack/tools/status-check (Argo CD's health evaluation and Flux's kstatus; cached in
 # bin/status-check-<hash of its sources>), and the Debian packages listed in
-# hack/tools/apt-packages.txt (prometheus and promtool), installed only when a command is missing.
+# hack/tools/apt-packages.txt (prometheus and promtool, the blackbox exporter), installed only when a command is missing.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tools/versions.env
@@ -20,7 +20,7 @@ log() { printf '[build-tools] %s\n' "$*" >&2; }
 
 # The commands each Debian package is installed for (all must be present; the delivery tests run both
 # promtool and the prometheus server); a package not named here is checked with dpkg.
-declare -A provides=([prometheus]="promtool prometheus")
+declare -A provides=([prometheus]="promtool prometheus" [prometheus-blackbox-exporter]=prometheus-blackbox-exporter)
 
 install_apt_packages() {
   local missing=() pkg

@@ -299,6 +299,15 @@ export const configSchema = z
           .regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope')
           .optional(),
         /**
+         * Regions with availability zones. Production databases there are zone-redundant; in any
+         * other region the tenant's ZoneRedundant condition says why not. Default: Azure's
+         * published list (DEFAULT_AVAILABILITY_ZONE_REGIONS); add a region here when Azure opens
+         * zones in it.
+         */
+        availabilityZoneRegions: z
+          .array(z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope'))
+          .default(() => [...DEFAULT_AVAILABILITY_ZONE_REGIONS]),
+        /**
          * How often a running Azure operation is looked at. Nothing waits for one: the tenant is
          * requeued after this long (real creates take minutes; tests use a fraction of a second).
          */
@@ -442,6 +451,53 @@ export const configSchema = z
       })
       .strict()
       .default(() => ({ noticeHours: 72, regionTimeZones: { ...DEFAULT_REGION_TIME_ZONES } })),
+    /**
+     * Uptime measurement (README "Uptime"): the operator creates a Prometheus Operator `Probe`
+     * (monitoring.coreos.com/v1) in each tenant namespace, once the tenant's front door is
+     * configured, when the cluster serves that kind; Prometheus then has the blackbox exporter
+     * probe the tenant's public URL (`https://<ingress.host><application.healthPath>`).
+     */
+    uptime: z
+      .object({
+        /** Create the Probes (only where the cluster serves the kind). `false` deletes them. */
+        probes: z.boolean().default(true),
+        /** The blackbox exporter Prometheus asks: `host:port` (no scheme), the scheme, and its probe path. */
+        prober: z
+          .object({
+            url: z
+              .string()
+              .regex(/^[^/:\s]+(:[0-9]+)?$/, 'host:port of the blackbox exporter, without a scheme')
+              .default('prometheus-blackbox-exporter.monitoring.svc:9115'),
+            scheme: z.enum(['http', 'https']).default('http'),
+            path: z.string().regex(/^\//).default('/probe'),
+          })
+          .strict()
+          .default({ url: 'prometheus-blackbox-exporter.monitoring.svc:9115', scheme: 'http', path: '/probe' }),
+        /** The blackbox exporter module: an HTTP GET that must answer 2xx (README shows one requiring TLS 1.2). */
+        module: z.string().min(1).default('http_2xx'),
+        /** How often each tenant is probed. */
+        interval: z
+          .string()
+          .regex(/^[0-9]+(ms|s|m)$/, 'a Prometheus duration such as 30s')
+          .default('30s'),
+        /** Labels on every Probe, for the Prometheus `probeSelector` (e.g. `release: kube-prometheus-stack`). */
+        labels: z.record(z.string(), z.string()).default({}),
+        /**
+         * The addresses the blackbox exporter's probes come from (the cluster's egress, or wherever
+         * it runs): exempt from the tenants' allowed-range and allowed-country WAF rules, so a tenant
+         * that admits only its own offices is measured too instead of counting as down.
+         */
+        proberSourceCidrs: z.array(cidr).default([]),
+      })
+      .strict()
+      .default({
+        probes: true,
+        prober: { url: 'prometheus-blackbox-exporter.monitoring.svc:9115', scheme: 'http', path: '/probe' },
+        module: 'http_2xx',
+        interval: '30s',
+        labels: {},
+        proberSourceCidrs: [],
+      }),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),
@@ -588,6 +644,55 @@ export const DEFAULT_ACCESS_ROLES: Readonly<Record<string, AccessRole>> = {
   'namespace-debug': { kind: 'Namespace', clusterRole: 'tenant-access-debug' },
   'database-read': { kind: 'Database', azureRoleDefinitionId: 'acdd72a7-3385-48ef-bd42-f606fba81ae7' },
 };
+
+/**
+ * Azure regions with availability zones, as Azure publishes them ("Azure regions list",
+ * learn.microsoft.com/azure/reliability/regions-list, MicrosoftDocs/reliability-docs
+ * articles/reliability/regions-list.md, ms.date 09/23/2025). Regions without zones (westus,
+ * northcentralus, westcentralus, ukwest, canadaeast, australiasoutheast, switzerlandwest, francesouth,
+ * germanynorth, norwaywest, koreasouth, southindia, westindia, ...) are absent on purpose.
+ * Azure SQL offers zone-redundant databases in every one of them (General Purpose, Business
+ * Critical, Premium, Hyperscale).
+ */
+export const DEFAULT_AVAILABILITY_ZONE_REGIONS: readonly string[] = [
+  'australiaeast',
+  'austriaeast',
+  'belgiumcentral',
+  'brazilsouth',
+  'canadacentral',
+  'centralindia',
+  'centralus',
+  'chilecentral',
+  'eastasia',
+  'eastus',
+  'eastus2',
+  'francecentral',
+  'germanywestcentral',
+  'indonesiacentral',
+  'israelcentral',
+  'italynorth',
+  'japaneast',
+  'japanwest',
+  'koreacentral',
+  'malaysiawest',
+  'mexicocentral',
+  'newzealandnorth',
+  'northeurope',
+  'norwayeast',
+  'polandcentral',
+  'qatarcentral',
+  'southafricanorth',
+  'southcentralus',
+  'southeastasia',
+  'spaincentral',
+  'swedencentral',
+  'switzerlandnorth',
+  'uaenorth',
+  'uksouth',
+  'westeurope',
+  'westus2',
+  'westus3',
+];
 
 /**
  * Default residency zones. Geo-redundant backups copy to the paired region; the default keeps

@@ -34,6 +34,7 @@ import { registerEncryptionKeyMetrics } from './tenant/key-metrics.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { registerTenantMetrics } from './tenant/metrics.ts';
 import { TenantReconciler, type TenantSteps } from './tenant/reconciler.ts';
+import { registerUptimeMetrics } from './uptime/metrics.ts';
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -124,6 +125,7 @@ export class Operator {
     this.#makeInformer = informer;
     registerTenantMetrics(metrics.registry, caches, config);
     registerEncryptionKeyMetrics(metrics.registry, () => caches.tenants.list());
+    registerUptimeMetrics(metrics.registry, caches, config, clock);
     this.ctx = {
       client: writer,
       applier,

@@ -44,6 +44,7 @@ import {
   settleDueOperations,
 } from './store.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './tls.ts';
+import { AVAILABILITY_ZONE_REGIONS } from './zones.ts';
 
 export type { ControllableClock } from './clock.ts';
 export type { FaultAction, FaultHandle, FaultInjector, FaultMatcher, FaultRule } from './faults.ts';
@@ -69,6 +70,7 @@ export {
 export type { AzureBehaviours } from './resource-types.ts';
 export type { SpecViolation } from './spec-schemas.ts';
 export type { DroppedDatabase, RetainedBackup } from './store.ts';
+export { AVAILABILITY_ZONE_REGIONS } from './zones.ts';
 
 /** The subscription every emulator serves (any id is accepted; this one is what it reports). */
 export const EMULATOR_SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000c0de';
@@ -143,6 +145,8 @@ export interface ArmEmulatorOptions {
   directoryTenantId?: string;
   /** Accepted locations (default: a list of public Azure regions). */
   locations?: readonly string[];
+  /** Regions with availability zones (default: Azure's published list, zones.ts). */
+  availabilityZoneRegions?: readonly string[];
   /** Refuse role assignments to unknown service principals (default true). */
   strictPrincipals?: boolean;
   /**
@@ -302,6 +306,12 @@ export const DEFAULT_LOCATIONS: readonly string[] = [
   'centralindia',
   'uaenorth',
   'southafricanorth',
+  // Regions without availability zones (a zone-redundant database there is refused).
+  'westus',
+  'northcentralus',
+  'canadaeast',
+  'australiasoutheast',
+  'switzerlandwest',
 ];
 
 const TEST_TOKEN = 'test-token';
@@ -349,6 +359,9 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   const settings: EmulatorSettings = {
     directoryTenantId: options.directoryTenantId ?? '72f988bf-0000-4000-8000-00000000d1e7',
     locations: new Set((options.locations ?? DEFAULT_LOCATIONS).map((l) => l.replaceAll(' ', '').toLowerCase())),
+    availabilityZoneRegions: new Set(
+      (options.availabilityZoneRegions ?? AVAILABILITY_ZONE_REGIONS).map((l) => l.replaceAll(' ', '').toLowerCase()),
+    ),
     strictPrincipals: options.strictPrincipals ?? true,
     behaviours: { ...realisticBehaviours(options.timeFactor ?? 1), ...options.behaviours },
   };

@@ -22,6 +22,7 @@ import {
   type StoredResource,
   subtree,
 } from './store.ts';
+import { AVAILABILITY_ZONE_REGIONS } from './zones.ts';
 
 export interface ArmError {
   status: number;
@@ -46,6 +47,8 @@ export interface EmulatorSettings {
   strictPrincipals: boolean;
   /** Azure behaviours, realistic unless a test names a friendlier one (see README.md "Azure behaviours"). */
   behaviours: AzureBehaviours;
+  /** Regions with availability zones (normalized); default AVAILABILITY_ZONE_REGIONS (zones.ts). */
+  availabilityZoneRegions?: ReadonlySet<string>;
 }
 
 /** RBAC propagation before a new role assignment takes effect on the data plane, unscaled: 5 minutes. */
@@ -903,6 +906,24 @@ export function normalizeDatabaseSku(requested: JsonObject): { ok: true; value: 
 
 const REDUNDANCY = new Set(['Local', 'Zone', 'Geo', 'GeoZone']);
 
+const DEFAULT_ZONE_REGIONS: ReadonlySet<string> = new Set(AVAILABILITY_ZONE_REGIONS);
+
+/**
+ * Azure SQL's refusal of a zone-redundant database where it cannot be one: a region without
+ * availability zones, or a DTU Basic/Standard SKU. Code and text as Azure answers them (SQL error
+ * 45406, "Provisioning of zone redundant database/pool is not supported for your current request";
+ * ARM code `ProvisioningDisabled`).
+ */
+function zoneRedundancyRefusal(ctx: TypeContext, location: string, tier: string): WriteOutcome | undefined {
+  const zoneRegions = ctx.settings.availabilityZoneRegions ?? DEFAULT_ZONE_REGIONS;
+  if (zoneRegions.has(location.replaceAll(' ', '').toLowerCase()) && tier !== 'Basic' && tier !== 'Standard') return undefined;
+  return fail(
+    400,
+    'ProvisioningDisabled',
+    'Provisioning of zone redundant database/pool is not supported for your current request.',
+  );
+}
+
 /** Serverless SKUs (`GP_S_Gen5`, `HS_S_Gen5`) pause when idle. */
 function isServerless(sku: unknown): boolean {
   return /^(GP|HS)_S_/.test(asString(asObject(sku).name) ?? '');
@@ -988,6 +1009,11 @@ const sqlDatabases: ResourceTypeSpec = {
     if (autoPauseDelay !== undefined && autoPauseDelay !== -1 && (autoPauseDelay < 15 || autoPauseDelay > 10080)) {
       return fail(400, 'InvalidParameterValue', `autoPauseDelay must be -1 or 15-10080 minutes, got ${autoPauseDelay}.`);
     }
+    const zoneRedundant = asBoolean(p.zoneRedundant) ?? false;
+    if (zoneRedundant) {
+      const refusal = zoneRedundancyRefusal(ctx, asString(body.location) ?? '', asString(sku.tier) ?? '');
+      if (refusal) return refusal;
+    }
     const usedBytes =
       asNumber(existing?.body._usedBytes) ?? asNumber(restore?.source.body._usedBytes) ?? DEFAULT_DATABASE_USED_BYTES;
     return {
@@ -1015,7 +1041,7 @@ const sqlDatabases: ResourceTypeSpec = {
           requestedServiceObjectiveName: serviceObjective,
           defaultSecondaryLocation: body.location,
           catalogCollation: 'SQL_Latin1_General_CP1_CI_AS',
-          zoneRedundant: asBoolean(p.zoneRedundant) ?? false,
+          zoneRedundant,
           readScale: 'Disabled',
           currentSku: sku,
           autoPauseDelay,

@@ -1,7 +1,8 @@
 /**
  * Which of a Tenant's changes may be applied now. Disruptive changes — the application image or
- * version, and the tier (which resizes the app and scales the database) — wait for the tenant's
- * maintenance window; everything else (labels, allow-lists, secrets, backup retention) applies at
+ * version, the tier (which resizes the app and scales the database), and turning the database's
+ * zone redundancy on or off (an online operation that ends with a brief disconnect) — wait for
+ * the tenant's maintenance window; everything else (labels, allow-lists, secrets, backup retention) applies at
  * once. A tenant never provisioned before gets everything at once: there is nothing to disrupt.
  * An emergency annotation `tenancy.dev/apply-now: "<reason>"` applies at once, once per reason.
  * Advance notice: a held change lands only in a window that opens at least the notice period after
@@ -32,6 +33,12 @@ export interface DisruptiveSettings {
   image: string;
   version: string;
   tier: Tier;
+  /**
+   * The database is zone-redundant. Undefined in desired settings when the operator does not
+   * manage Azure (nothing to change); undefined in running settings when never recorded (a
+   * database made before zone redundancy was decided: not zone-redundant).
+   */
+  zoneRedundant?: boolean | undefined;
 }
 
 export type GateReason =
@@ -85,8 +92,12 @@ export function disruptiveChanges(from: DisruptiveSettings, to: DisruptiveSettin
   if (from.image !== to.image) changes.push(`image ${from.image} -> ${to.image}`);
   if (from.version !== to.version) changes.push(`version ${from.version} -> ${to.version}`);
   if (from.tier !== to.tier) changes.push(`tier ${from.tier} -> ${to.tier}`);
+  if (to.zoneRedundant !== undefined && (from.zoneRedundant ?? false) !== to.zoneRedundant)
+    changes.push(`zone redundancy ${onOff(from.zoneRedundant ?? false)} -> ${onOff(to.zoneRedundant)}`);
   return changes;
 }
+
+const onOff = (b: boolean) => (b ? 'on' : 'off');
 
 export function decideDisruptiveChanges(input: GateInput): GateDecision {
   const { desired, running, schedule, now } = input;

@@ -12,9 +12,17 @@ import type { DisruptiveSettings } from './gate.ts';
 export const APPLIED_APPLICATION_ANNOTATION = 'tenancy.dev/application';
 /** Label on the tenant namespace: the tier the tenant is sized for (lower case). */
 export const APPLIED_TIER_LABEL = 'tenancy.dev/tier';
+/** Annotation on the tenant namespace: whether the operator made the database zone-redundant (`true`/`false`). */
+export const APPLIED_ZONE_REDUNDANCY_ANNOTATION = 'tenancy.dev/zone-redundant';
 
-export function desiredSettings(tenant: Tenant): DisruptiveSettings {
-  return { image: tenant.spec.application.image, version: tenant.spec.application.version, tier: tenant.spec.tier };
+/** `zoneRedundant`: what the tenant's database should be (src/tenant/azure.ts); undefined without Azure. */
+export function desiredSettings(tenant: Tenant, zoneRedundant?: boolean): DisruptiveSettings {
+  return {
+    image: tenant.spec.application.image,
+    version: tenant.spec.application.version,
+    tier: tenant.spec.tier,
+    ...(zoneRedundant === undefined ? {} : { zoneRedundant }),
+  };
 }
 
 /** The settings the tenant runs with, from its namespace; undefined when never provisioned. */
@@ -25,7 +33,13 @@ export function runningSettings(namespace: KubeObject | undefined): DisruptiveSe
   if (!application || !tier) return undefined;
   const colon = application.lastIndexOf(':');
   if (colon <= 0) return undefined;
-  return { image: application.slice(0, colon), version: application.slice(colon + 1), tier };
+  const zone = namespace?.metadata.annotations?.[APPLIED_ZONE_REDUNDANCY_ANNOTATION];
+  return {
+    image: application.slice(0, colon),
+    version: application.slice(colon + 1),
+    tier,
+    ...(zone === 'true' || zone === 'false' ? { zoneRedundant: zone === 'true' } : {}),
+  };
 }
 
 /** The tenant as the builders should see it: disruptive fields replaced by what may run now. */

@@ -32,6 +32,7 @@ export const RESOURCES = {
     'webapplicationfirewallpolicies',
     true,
   ),
+  Probe: t('monitoring.coreos.com/v1', 'Probe', 'probes', true),
 } as const satisfies Record<string, ResourceType>;
 
 export type ResourceKind = keyof typeof RESOURCES;
@@ -50,10 +51,17 @@ export const OWNED_NAMESPACED_KINDS = [
   'HTTPRoute',
   'WebApplicationFirewallPolicy',
   'Ingress',
+  'Probe',
 ] as const satisfies readonly ResourceKind[];
 
 /** Kinds defined by CRDs a cluster may lack; the operator checks for them at start-up. */
-export const OPTIONAL_KINDS: readonly ResourceKind[] = ['HTTPRoute', 'SecretProviderClass', 'WebApplicationFirewallPolicy'];
+export const OPTIONAL_KINDS: readonly ResourceKind[] = [
+  'HTTPRoute',
+  'SecretProviderClass',
+  'WebApplicationFirewallPolicy',
+  // The Prometheus Operator's: without it tenants are not probed (README "Uptime").
+  'Probe',
+];
 
 export function resourceOf(kind: string): ResourceType {
   const type = (RESOURCES as Record<string, ResourceType>)[kind];

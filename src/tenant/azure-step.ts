@@ -36,6 +36,7 @@ import {
   keepsLongTermBackups,
   type LongTermRetention,
   longTermRetentionOf,
+  observedZoneRedundant,
   protectorKeyVersion,
   type ShortTermRetention,
   SQL_API_VERSION,
@@ -98,6 +99,8 @@ export interface AzureStepResult {
   facts: AzureFacts;
   /** IdentityReady, KeyVaultReady, DatabaseReady, WafEnforced, AzureResourcesReady. */
   conditions: ConditionInput[];
+  /** Reported without deciding Ready: ZoneRedundant. */
+  informational: ConditionInput[];
   /** `status.azure.operations` and `status.azure.verified` to write. */
   record: Pick<NonNullable<TenantStatus['azure']>, 'operations' | 'verified'>;
   /** The failure to surface (terminal, platform or retryable), if any resource failed. */
@@ -254,6 +257,8 @@ export class TenantAzureStep {
       return {
         facts: this.#derivedFacts(tenant, plan),
         conditions: this.#conditions(plan, undefined, new Map()),
+        // Verified converged: the database is as planned, unless a change of it is held.
+        informational: [zoneRedundancyCondition(plan, plan.zoneRedundancy.held ? undefined : plan.zoneRedundancy.zoneRedundant)],
         record: { verified: previous?.verified },
       };
     }
@@ -292,9 +297,19 @@ export class TenantAzureStep {
           : { fingerprint, at: now.toISOString() }
         : undefined;
     const pollMs = this.azure.operationPollSeconds * 1000;
+    const database = pass.reports.get('sqlDatabase');
     return {
       facts: this.#facts(plan, pass, previous?.privateEndpoints),
       conditions,
+      informational: [
+        zoneRedundancyCondition(
+          plan,
+          observedZoneRedundant(pass.outputs.get('sqlDatabase')),
+          plan.backup === undefined
+            ? new TerminalError('BackupPolicyNotFound', 'the database waits for the tenant’s BackupPolicy (see DatabaseReady).')
+            : database?.error,
+        ),
+      ],
       record: {
         operations: pass.pending.length > 0 ? pass.pending : undefined,
         verified,
@@ -596,6 +611,36 @@ export class TenantAzureStep {
       },
     ]);
   }
+}
+
+/**
+ * Pure: the tenant's ZoneRedundant condition (informational: a database in one zone still serves,
+ * so it never makes the tenant un-Ready). `observed`: what Azure reports for the database
+ * (undefined while it does not exist or was not read); `failure`: the database's own failure.
+ */
+export function zoneRedundancyCondition(
+  plan: Pick<TenantAzurePlan, 'zoneRedundancy' | 'region'>,
+  observed: boolean | undefined,
+  failure?: AzureFailure | undefined,
+): ConditionInput {
+  const { zoneRedundant, reason, message, held } = plan.zoneRedundancy;
+  const type = 'ZoneRedundant';
+  if (!zoneRedundant) return { type, status: 'False', reason, message };
+  if (observed === true) return { type, status: 'True', reason, message };
+  if (failure) return { type, status: 'False', reason: failure.reason, message: `Not zone-redundant yet: ${failure.message}` };
+  if (held)
+    return {
+      type,
+      status: 'False',
+      reason: 'WaitingForWindow',
+      message: `Not zone-redundant yet: turning zone redundancy on ends with a brief disconnect, so it waits for the maintenance window (UpdatePending says when); until then the database runs in one zone of ${plan.region}.`,
+    };
+  return {
+    type,
+    status: 'False',
+    reason: 'Provisioning',
+    message: `The database is being made zone-redundant across the availability zones of ${plan.region}.`,
+  };
 }
 
 /**

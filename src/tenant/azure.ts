@@ -4,7 +4,8 @@
  * decision allowed it), the WAF rules of its front door, the names, the tags, and which resource
  * waits for which. Pure functions: the ARM engine (src/azure/engine.ts) runs what they return.
  *
- * SQL SKU: `config.tiers[tier].sql`, read here and nowhere else.
+ * SQL SKU: `config.tiers[tier].sql`, read here and nowhere else; zone redundancy
+ * (`decideZoneRedundancy`) is decided here too, from the same SKU.
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
@@ -30,6 +31,7 @@ import {
   type LongTermRetention,
   type ShortTermRetention,
   serverKeyName,
+  skuSupportsZoneRedundancy,
   sqlDatabaseKind,
   sqlEncryptionProtectorKind,
   sqlEntraAdminKind,
@@ -89,6 +91,63 @@ export interface BackupPlan {
   longTerm: LongTermRetention;
 }
 
+/**
+ * Why a tenant's database is zone-redundant or not: the reason of its `ZoneRedundant` condition
+ * once Azure agrees. Only Production is promised 99.9 %: QA and Development stay in one zone.
+ */
+export type ZoneRedundancyReason = 'AcrossAvailabilityZones' | 'NotProduction' | 'NoAvailabilityZones' | 'SkuNotZoneRedundant';
+
+export interface ZoneRedundancyDecision {
+  zoneRedundant: boolean;
+  reason: ZoneRedundancyReason;
+  message: string;
+}
+
+/**
+ * Pure: whether the tenant's database should be zone-redundant: Production, in a region with
+ * availability zones, on a SKU Azure offers zone redundancy for.
+ */
+export function decideZoneRedundancy(
+  tenant: Pick<Tenant, 'spec'>,
+  sku: DatabaseSku,
+  zoneRegions: readonly string[],
+): ZoneRedundancyDecision {
+  const { environment, region } = tenant.spec;
+  if (environment !== 'Production')
+    return {
+      zoneRedundant: false,
+      reason: 'NotProduction',
+      message: `Not zone-redundant: only Production databases are (this is ${environment}).`,
+    };
+  if (!zoneRegions.includes(region))
+    return {
+      zoneRedundant: false,
+      reason: 'NoAvailabilityZones',
+      message: `Not zone-redundant: region ${region} has no availability zones.`,
+    };
+  if (!skuSupportsZoneRedundancy(sku))
+    return {
+      zoneRedundant: false,
+      reason: 'SkuNotZoneRedundant',
+      message: `Not zone-redundant: Azure offers no zone redundancy for SKU ${sku.name} (${sku.tier ?? 'DTU'}); configure the tier with a vCore or Premium SKU.`,
+    };
+  return {
+    zoneRedundant: true,
+    reason: 'AcrossAvailabilityZones',
+    message: `The database is zone-redundant: its replicas span the availability zones of ${region}.`,
+  };
+}
+
+/** The desired zone redundancy of a tenant as its tier is configured (the gate compares it with what runs). */
+export function tenantZoneRedundancy(tenant: Tenant, config: OperatorConfig, azure: AzureConfig): ZoneRedundancyDecision {
+  const sku = config.tiers[tenant.spec.tier].sql;
+  return decideZoneRedundancy(
+    tenant,
+    { name: sku.skuName, tier: sku.tier, capacity: sku.capacity },
+    azure.availabilityZoneRegions,
+  );
+}
+
 /** Everything decided about one tenant's Azure side, before any I/O. */
 export interface TenantAzurePlan {
   subscriptionId: string;
@@ -101,6 +160,12 @@ export interface TenantAzurePlan {
   rbacPropagationMs: number;
   tags: Tags;
   sqlSku: DatabaseSku;
+  /**
+   * Whether the database is zone-redundant, and why; `held` while turning it on or off waits for
+   * the maintenance window (the change ends with a brief disconnect): a new database is created as
+   * decided, an existing one keeps what it has.
+   */
+  zoneRedundancy: ZoneRedundancyDecision & { held: boolean };
   entraAdmin: EntraAdmin;
   directoryTenantId: string;
   keyVaultPublicNetworkAccess: boolean;
@@ -153,12 +218,17 @@ export function tenantAzureTags(tenant: Tenant, azure: AzureConfig): Tags {
   };
 }
 
-/** Pure: the plan for a tenant whose residency was allowed, given its resolved backup settings. */
+/**
+ * Pure: the plan for a tenant whose residency was allowed, given its resolved backup settings.
+ * `zoneRedundancyHeld`: the maintenance gate holds a change of zone redundancy (see
+ * src/maintenance/gate.ts).
+ */
 export function tenantAzurePlan(
   tenant: Tenant,
   config: OperatorConfig,
   azure: AzureConfig,
   backup: BackupPlan | undefined,
+  zoneRedundancyHeld = false,
 ): TenantAzurePlan {
   const sku = config.tiers[tenant.spec.tier].sql;
   return {
@@ -169,6 +239,7 @@ export function tenantAzurePlan(
     rbacPropagationMs: azure.rbacPropagationSeconds * 1000,
     tags: tenantAzureTags(tenant, azure),
     sqlSku: { name: sku.skuName, tier: sku.tier, capacity: sku.capacity },
+    zoneRedundancy: { ...tenantZoneRedundancy(tenant, config, azure), held: zoneRedundancyHeld },
     entraAdmin: {
       login: azure.sqlAdminGroup.login,
       objectId: azure.sqlAdminGroup.objectId,
@@ -182,7 +253,7 @@ export function tenantAzurePlan(
       serviceAccountName: APP_SERVICE_ACCOUNT,
       oidcIssuer: azure.oidcIssuer,
     },
-    waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant) },
+    waf: { mode: azure.wafMode, customRules: buildWafCustomRules(tenant, config.uptime.proberSourceCidrs) },
     backup,
     privateEndpoints: privateEndpointPlan(tenant.spec.region, azure),
     audit: { workspaceId: azure.audit.logAnalyticsWorkspaceId, retentionDays: azure.audit.retentionDays },
@@ -427,6 +498,8 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
           tags,
           sku: plan.sqlSku,
           backupStorageRedundancy: backup.redundancy,
+          zoneRedundant: plan.zoneRedundancy.zoneRedundant,
+          holdZoneRedundancy: plan.zoneRedundancy.held,
         }),
         ['sqlEncryptionProtector', 'sqlEntraOnly'],
       ),

@@ -6,7 +6,7 @@ import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { PrivateEndpointAddresses } from '../context.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
-import { buildNamespace } from './namespace.ts';
+import { type AppliedSettings, buildNamespace } from './namespace.ts';
 import { buildNetworkPolicies } from './network-policy.ts';
 import { buildLimitRange, buildResourceQuota } from './quota.ts';
 
@@ -16,10 +16,18 @@ export interface TenantObjects {
   namespaced: KubeObject[];
 }
 
-/** `endpoints`: the tenant's private endpoints known so far (its egress allows exactly those). */
-export function buildTenantObjects(tenant: Tenant, config: OperatorConfig, endpoints?: PrivateEndpointAddresses): TenantObjects {
+/**
+ * `endpoints`: the tenant's private endpoints known so far (its egress allows exactly those);
+ * `applied`: settings recorded on the namespace as what runs.
+ */
+export function buildTenantObjects(
+  tenant: Tenant,
+  config: OperatorConfig,
+  endpoints?: PrivateEndpointAddresses,
+  applied: AppliedSettings = {},
+): TenantObjects {
   return {
-    namespace: buildNamespace(tenant, config),
+    namespace: buildNamespace(tenant, config, applied),
     namespaced: [
       buildResourceQuota(tenant, config),
       buildLimitRange(tenant, config),

@@ -212,10 +212,25 @@ export type WafCustomRule = WafCustomRuleSpec;
  * `RemoteAddr` is the client address (X-Forwarded-For aware), not the last proxy's socket address.
  * Addresses the WAF cannot place in a country (reported as "ZZ", e.g. private ranges) fail the
  * country rule even when they are inside `allowedSourceRanges`.
+ *
+ * `proberSourceCidrs` (config `uptime.proberSourceCidrs`): the uptime prober's own addresses, exempt
+ * from both rules (a second, ANDed condition), so a tenant that admits only its offices is still
+ * measured; the managed rule set still inspects the prober's requests.
  */
-export function buildWafCustomRules(tenant: Tenant): WafCustomRule[] {
+export function buildWafCustomRules(tenant: Tenant, proberSourceCidrs: readonly string[] = []): WafCustomRule[] {
   const { allowedSourceRanges, allowedCountries } = tenant.spec.ingress;
   const rules: WafCustomRule[] = [];
+  const notFromProber =
+    proberSourceCidrs.length > 0
+      ? [
+          {
+            matchVariables: [{ variableName: 'RemoteAddr' as const }],
+            operator: 'IPMatch' as const,
+            negationConditon: true,
+            matchValues: [...proberSourceCidrs],
+          },
+        ]
+      : [];
   const blockOutside = (name: string, priority: number, operator: 'IPMatch' | 'GeoMatch', values: string[]): WafCustomRule => ({
     name,
     priority,
@@ -223,6 +238,7 @@ export function buildWafCustomRules(tenant: Tenant): WafCustomRule[] {
     action: 'Block',
     matchConditions: [
       { matchVariables: [{ variableName: 'RemoteAddr' }], operator, negationConditon: true, matchValues: values },
+      ...notFromProber,
     ],
   });
   if (allowedSourceRanges?.length) rules.push(blockOutside('BlockOutsideAllowedRanges', 10, 'IPMatch', [...allowedSourceRanges]));

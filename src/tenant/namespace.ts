@@ -5,7 +5,13 @@ import type { OperatorConfig } from '../config.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { TIER_LABEL, tenantLabels, tenantNamespaceName } from './labels.ts';
 
-export function buildNamespace(tenant: Tenant, config: OperatorConfig): KubeObject {
+/** What the maintenance gate let run besides the spec's own fields (src/maintenance/tenant-settings.ts). */
+export interface AppliedSettings {
+  /** The database's zone redundancy; undefined when the operator does not manage Azure. */
+  zoneRedundant?: boolean | undefined;
+}
+
+export function buildNamespace(tenant: Tenant, config: OperatorConfig, applied: AppliedSettings = {}): KubeObject {
   const { spec } = tenant;
   return {
     apiVersion: 'v1',
@@ -24,6 +30,7 @@ export function buildNamespace(tenant: Tenant, config: OperatorConfig): KubeObje
         'tenancy.dev/display-name': spec.displayName,
         // The applied application, read back by the maintenance gate (src/maintenance/tenant-settings.ts).
         'tenancy.dev/application': `${spec.application.image}:${spec.application.version}`,
+        ...(applied.zoneRedundant === undefined ? {} : { 'tenancy.dev/zone-redundant': String(applied.zoneRedundant) }),
       },
     },
   };

@@ -13,7 +13,13 @@ import { type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
 import { desiredRetention } from '../backup/retention.ts';
 import type { TenantBackup, TenantBackupResult } from '../backup/tenant-backup.ts';
 import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
-import { APPLY_NOW_ANNOTATION, decideDisruptiveChanges, disruptiveChanges, type GateDecision } from '../maintenance/gate.ts';
+import {
+  APPLY_NOW_ANNOTATION,
+  type DisruptiveSettings,
+  decideDisruptiveChanges,
+  disruptiveChanges,
+  type GateDecision,
+} from '../maintenance/gate.ts';
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
 import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
 import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
@@ -24,8 +30,15 @@ import { inContext, PlatformError, RetryableError, TerminalError } from '../runt
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
+import { buildProbe, PROBE_NAME } from '../uptime/probe.ts';
 import { applicationAvailability } from './availability.ts';
-import { type BackupPlan, DEFAULT_FINAL_BACKUP_RETENTION, type TenantAzurePlan, tenantAzurePlan } from './azure.ts';
+import {
+  type BackupPlan,
+  DEFAULT_FINAL_BACKUP_RETENTION,
+  type TenantAzurePlan,
+  tenantAzurePlan,
+  tenantZoneRedundancy,
+} from './azure.ts';
 import type { AzureStepResult, TenantAzureStep } from './azure-step.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
@@ -46,11 +59,22 @@ import {
 export { classifyKubeError };
 
 /** Application-step kinds that come and go with the spec or configuration: what is not desired is deleted. */
-const PRUNABLE_KINDS = ['HorizontalPodAutoscaler', 'SecretProviderClass', 'HTTPRoute', 'WebApplicationFirewallPolicy', 'Ingress'];
+const PRUNABLE_KINDS = [
+  'HorizontalPodAutoscaler',
+  'SecretProviderClass',
+  'HTTPRoute',
+  'WebApplicationFirewallPolicy',
+  'Ingress',
+  'Probe',
+];
 
 /** One pass over a tenant: what was written, and the status fields gathered on the way. */
 interface Pass {
   tenant: Tenant;
+  /** The disruptive settings the gate lets run now (`tenant` carries those of its spec). */
+  settings: DisruptiveSettings;
+  /** A change of the database's zone redundancy waits for the maintenance window. */
+  zoneRedundancyHeld: boolean;
   written: string[];
   namespace?: string;
   azure?: AzureFacts;
@@ -122,8 +146,14 @@ export class TenantReconciler implements Reconciler {
       : { refused: new TerminalError(residency.reason, residency.message) };
     const refusal = decision.refused;
 
-    const gate = this.#decideDisruptiveChanges(tenant);
-    const pass: Pass = { tenant: withSettings(tenant, gate.effective), written: [] };
+    const { gate, desired } = this.#decideDisruptiveChanges(tenant);
+    const pass: Pass = {
+      tenant: withSettings(tenant, gate.effective),
+      settings: gate.effective,
+      zoneRedundancyHeld:
+        desired.zoneRedundant !== undefined && (gate.effective.zoneRedundant ?? false) !== desired.zoneRedundant,
+      written: [],
+    };
     const components: ConditionInput[] = [
       refusal
         ? { type: 'DataResidency', status: 'False', reason: refusal.reason, message: refusal.message }
@@ -174,7 +204,10 @@ export class TenantReconciler implements Reconciler {
       ...(provisioned.at ? { provisionedAt: provisioned.at } : {}),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
     };
-    await this.#writeStatus(tenant, components, fields, gate, backup?.conditions);
+    await this.#writeStatus(tenant, components, fields, gate, [
+      ...(backup?.conditions ?? []),
+      ...(pass.azureStep?.informational ?? []),
+    ]);
     // A failed repair is retried on its own terms before the refusal makes the tenant wait for an edit.
     if (failure) throw failure;
     if (refusal) throw refusal;
@@ -225,7 +258,7 @@ export class TenantReconciler implements Reconciler {
         run: async (p) => {
           // Never throws for an Azure failure: it comes back classified, with every component's
           // own condition, and the application step still runs with what exists.
-          const plan: TenantAzurePlan = tenantAzurePlan(p.tenant, this.ctx.config, azure.azure, backup);
+          const plan: TenantAzurePlan = tenantAzurePlan(p.tenant, this.ctx.config, azure.azure, backup, p.zoneRedundancyHeld);
           const result = await azure.reconcile(p.tenant, plan, signal);
           p.azure = result.facts;
           p.azureStep = result;
@@ -324,7 +357,7 @@ export class TenantReconciler implements Reconciler {
   async #isolate(pass: Pass): Promise<ConditionInput[]> {
     // Egress to the endpoints the last pass recorded (none yet for a new tenant: fails closed).
     pass.egress = this.#azure ? pass.tenant.status?.azure?.privateEndpoints : undefined;
-    const desired = buildTenantObjects(pass.tenant, this.ctx.config, pass.egress);
+    const desired = buildTenantObjects(pass.tenant, this.ctx.config, pass.egress, { zoneRedundant: pass.settings.zoneRedundant });
     const namespace = desired.namespace.metadata.name;
     pass.namespace = namespace;
     const ns = await this.#apply(pass, desired.namespace, this.ctx.caches.namespaces.get(namespace));
@@ -384,6 +417,10 @@ export class TenantReconciler implements Reconciler {
 
     const frontDoor = this.#frontDoor(t, azure);
     desired.push(...frontDoor.objects);
+    // Uptime is measured from the first time the tenant is exposed, and then for as long as it
+    // lives: a front door that breaks later is downtime to count, not a reason to stop counting.
+    const probe = this.#probe(t, namespace, frontDoor.condition.status === 'True');
+    if (probe) desired.push(probe);
 
     let deployment = existing;
     for (const obj of desired) {
@@ -458,6 +495,13 @@ export class TenantReconciler implements Reconciler {
     };
   }
 
+  /** The tenant's uptime Probe (src/uptime/probe.ts), when configured and the cluster serves the kind. */
+  #probe(t: Tenant, namespace: string, exposed: boolean): KubeObject | undefined {
+    if (!this.ctx.config.uptime.probes || !this.#serves('Probe')) return undefined;
+    const existing = this.ctx.caches.owned.get('Probe')?.get(PROBE_NAME, namespace);
+    return exposed || existing ? buildProbe(t, this.ctx.config) : undefined;
+  }
+
   #namespaceExists(tenant: Tenant): boolean {
     return (
       this.ctx.caches.namespaces.get(tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, this.ctx.config)) !==
@@ -473,11 +517,13 @@ export class TenantReconciler implements Reconciler {
     return this.ctx.caches.owned.get(obj.kind)?.get(obj.metadata.name, obj.metadata.namespace);
   }
 
-  #decideDisruptiveChanges(tenant: Tenant): GateDecision {
+  #decideDisruptiveChanges(tenant: Tenant): { gate: GateDecision; desired: DisruptiveSettings } {
     const { config, caches, clock } = this.ctx;
     const window = resolveTenantWindow(tenant, config, (n) => caches.maintenanceWindows.get(n));
     const namespace = caches.namespaces.get(tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config));
-    const desired = desiredSettings(tenant);
+    // Zone redundancy is decided where the SKU is (src/tenant/azure.ts), from the desired tier.
+    const azure = this.#azure?.azure;
+    const desired = desiredSettings(tenant, azure ? tenantZoneRedundancy(tenant, config, azure).zoneRedundant : undefined);
     const running = runningSettings(namespace);
     const now = clock.now();
     // The notice runs from when these very changes were first seen: a new or different change
@@ -486,7 +532,7 @@ export class TenantReconciler implements Reconciler {
     const changes = running ? disruptiveChanges(running, desired) : [];
     const seenBefore = changes.length > 0 && changes.join('|') === (previous?.pendingChanges ?? []).join('|');
     const announcedAt = seenBefore && previous?.announcedAt ? new Date(previous.announcedAt) : now;
-    return decideDisruptiveChanges({
+    const gate = decideDisruptiveChanges({
       desired,
       running,
       schedule: window.schedule,
@@ -496,6 +542,7 @@ export class TenantReconciler implements Reconciler {
       announcedAt,
       noticeMs: config.maintenance.noticeHours * 3600_000,
     });
+    return { gate, desired };
   }
 
   async #apply(pass: Pass, desired: KubeObject, observed: KubeObject | undefined): Promise<KubeObject> {

@@ -107,6 +107,15 @@ export async function installThirdPartyCrds(client: KubeClient): Promise<void> {
   await installCrdsFrom(client, dir);
 }
 
+/**
+ * The Prometheus Operator's Probe CRD, from its Go module (hack/prometheus-operator-crds.sh): only
+ * for tests that want tenants probed, so the other tests' operators never see the kind.
+ */
+export async function installPrometheusOperatorCrds(client: KubeClient): Promise<void> {
+  const dir = execFileSync('bash', [join(REPO_ROOT, 'hack/prometheus-operator-crds.sh')], { encoding: 'utf8' }).trim();
+  await installCrdsFrom(client, dir);
+}
+
 /** The username config/admission confines (the kustomize default ServiceAccount). */
 const POLICY_USERNAME = 'system:serviceaccount:tenant-operator-system:tenant-operator';
 

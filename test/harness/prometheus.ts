@@ -25,6 +25,8 @@ export interface PrometheusOptions {
   /** `host:port` of each target's /metrics. */
   targets: string[];
   ruleFiles?: string[];
+  /** More scrape configurations, as Prometheus reads them (the uptime test's Probe translations). */
+  scrapeConfigs?: Record<string, unknown>[];
 }
 
 async function freePort(): Promise<number> {
@@ -57,7 +59,10 @@ export class Prometheus {
       stringify({
         global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
         rule_files: options.ruleFiles ?? [],
-        scrape_configs: [{ job_name: options.job, static_configs: [{ targets: options.targets }] }],
+        scrape_configs: [
+          { job_name: options.job, static_configs: [{ targets: options.targets }] },
+          ...(options.scrapeConfigs ?? []),
+        ],
       }),
     );
     this.#child = spawn(

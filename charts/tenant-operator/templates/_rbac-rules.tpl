@@ -137,6 +137,17 @@
     - patch
     - delete
 - apiGroups:
+    - monitoring.coreos.com
+  resources:
+    - probes
+  verbs:
+    - get
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
     - ""
   resources:
     - events

@@ -67,6 +67,12 @@ export const REASONS = {
   Open: entry('ok', 'The maintenance window is open.'),
   Closed: entry('ok', 'The maintenance window is valid and closed now.'),
   Current: entry('ok', 'The operator has nothing left to do for this generation.'),
+  AcrossAvailabilityZones: entry('ok', 'The database is zone-redundant: its replicas span the region’s availability zones.'),
+  NotProduction: entry('ok', 'Not zone-redundant by design: only Production databases are.'),
+  NoAvailabilityZones: entry(
+    'ok',
+    'Not zone-redundant: the tenant’s region has no availability zones (`azure.availabilityZoneRegions`); nothing to do short of another region.',
+  ),
   // The operator is working.
   Provisioning: entry('progress', 'Azure resources are being created or updated; the operator polls them.'),
   AzureDependencyNotReady: entry('progress', 'An Azure resource waits for another one to exist.'),
@@ -226,6 +232,10 @@ export const REASONS = {
     'platform',
     'The tenant key’s rotation policy was removed or changed by hand; ARM cannot restore it on an existing key: set it again (README, “Key rotation”).',
   ),
+  SkuNotZoneRedundant: entry(
+    'platform',
+    'Not zone-redundant: Azure offers no zone redundancy for the tier’s SQL SKU (DTU Basic or Standard); configure a vCore or Premium SKU.',
+  ),
 } as const satisfies Record<string, ReasonEntry>;
 
 export type Reason = keyof typeof REASONS;
@@ -319,6 +329,12 @@ export const CONDITION_TYPES = {
     kinds: ['Tenant'],
     role: 'informational',
     means: 'The latest restore drill restored the database within the RTO.',
+  },
+  ZoneRedundant: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means:
+      'The tenant’s database is zone-redundant (Production, in a region with availability zones); otherwise the reason says why not.',
   },
   Finalized: {
     kinds: ['Tenant'],

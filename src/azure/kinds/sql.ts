@@ -322,6 +322,33 @@ export interface DatabaseParams extends Placement {
   name: string;
   sku: DatabaseSku;
   backupStorageRedundancy: BackupStorageRedundancy;
+  /**
+   * Replicas spread over the region's availability zones. Undefined: Azure's default (not
+   * zone-redundant) at creation, and whatever the database has afterwards is left alone.
+   */
+  zoneRedundant?: boolean | undefined;
+  /**
+   * True while a change of `zoneRedundant` waits for the maintenance window: a new database is
+   * created as asked, an existing one keeps what it has (turning zone redundancy on or off ends
+   * with a brief disconnect).
+   */
+  holdZoneRedundancy?: boolean | undefined;
+}
+
+/**
+ * Whether Azure offers zone redundancy for a SKU: every vCore tier (General Purpose, serverless
+ * included, Business Critical, Hyperscale) and DTU Premium; not DTU Basic and Standard
+ * (learn.microsoft.com/azure/azure-sql/database/high-availability-sla-local-zone-redundancy).
+ */
+export function skuSupportsZoneRedundancy(sku: DatabaseSku): boolean {
+  const tier = normalizeSqlSku(sku).tier ?? sku.tier;
+  return tier !== 'Basic' && tier !== 'Standard';
+}
+
+/** What Azure reports: `properties.zoneRedundant`, false when absent (its default). */
+export function observedZoneRedundant(observed: ArmBody | undefined): boolean | undefined {
+  if (observed === undefined) return undefined;
+  return props(observed).zoneRedundant === true;
 }
 
 function skuOf(observed: ArmBody): DatabaseSku | undefined {
@@ -349,22 +376,31 @@ export const sqlDatabaseKind: ResourceKind<DatabaseParams> = {
   create: (p) => ({
     ...placement(p),
     sku: skuBody(p.sku),
-    properties: { requestedBackupStorageRedundancy: p.backupStorageRedundancy },
+    properties: {
+      requestedBackupStorageRedundancy: p.backupStorageRedundancy,
+      ...(p.zoneRedundant === undefined ? {} : { zoneRedundant: p.zoneRedundant }),
+    },
   }),
   diff: (p, observed) => {
     const fields = placementDiff(p, observed);
     if (!sameSku(p.sku, skuOf(observed))) fields.push('sku');
     if (props(observed).requestedBackupStorageRedundancy !== p.backupStorageRedundancy) fields.push('backupStorageRedundancy');
+    if (p.zoneRedundant !== undefined && !p.holdZoneRedundancy && observedZoneRedundant(observed) !== p.zoneRedundant)
+      fields.push('zoneRedundant');
     return fields;
   },
   update: (p, observed, fields) =>
-    patchUnlessMoved(fields, () => ({
-      ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
-      ...(fields.includes('sku') ? { sku: skuBody(p.sku) } : {}),
-      ...(fields.includes('backupStorageRedundancy')
-        ? { properties: { requestedBackupStorageRedundancy: p.backupStorageRedundancy } }
-        : {}),
-    })),
+    patchUnlessMoved(fields, () => {
+      const properties = {
+        ...(fields.includes('backupStorageRedundancy') ? { requestedBackupStorageRedundancy: p.backupStorageRedundancy } : {}),
+        ...(fields.includes('zoneRedundant') ? { zoneRedundant: p.zoneRedundant } : {}),
+      };
+      return {
+        ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
+        ...(fields.includes('sku') ? { sku: skuBody(p.sku) } : {}),
+        ...(Object.keys(properties).length > 0 ? { properties } : {}),
+      };
+    }),
   state: (observed) => str(props(observed).status),
   ready: (observed) => USABLE_DATABASE_STATUSES.has(str(props(observed).status) ?? ''),
 };

@@ -92,7 +92,7 @@ export const DEFAULT_BACKUP: BackupPlan = {
 export function tenantPlan(
   env: AzureTestEnv,
   name: string,
-  options: TenantOptions & { backup?: BackupPlan | null } = {},
+  options: TenantOptions & { backup?: BackupPlan | null; zoneRedundancyHeld?: boolean } = {},
 ): TenantAzurePlan {
   const parsed = parseTenant(tenant(name, { environment: 'Production', replicas: 2, ...options }));
   if (!parsed.ok) throw new Error(parsed.message);
@@ -103,6 +103,7 @@ export function tenantPlan(
     env.config,
     azure,
     options.backup === null ? undefined : (options.backup ?? DEFAULT_BACKUP),
+    options.zoneRedundancyHeld,
   );
 }
 

@@ -305,6 +305,7 @@ const empty =
   (r) =>
     expect({ reason, result: r }).toEqual({ reason, result: [] });
 
+const NO_PROBES = 'no blackbox exporter probes the tenants here, and the SLO rules are not loaded';
 const NO_DRILL =
   'no restore drill has finished: the default policy’s first drill waits for a database an hour old, and prom-nodrill has drills off';
 
@@ -407,6 +408,20 @@ const DASHBOARD: Record<string, Check> = {
     // Its window opens in two to three days.
     expect(Number(r[0]?.value[1])).toBeGreaterThan(24 * 3600);
   },
+  // The uptime row reads what config/prometheus/slo-rules.yaml records from blackbox probes; neither
+  // runs in this world. test/integration/uptime/slo.test.ts checks the row on real probes.
+  'panel "Fleet uptime (Production, 30 days)" A': empty(NO_PROBES),
+  'panel "Lowest tenant uptime (Production, 30 days)" A': empty(NO_PROBES),
+  'panel "Production tenants below 99.9 %" A': value(0),
+  'panel "Production tenants burning budget fast (1h)" A': value(0),
+  'panel "Uptime per tenant (30 days)" A': empty(NO_PROBES),
+  'panel "Uptime per tenant (30 days)" B': empty(NO_PROBES),
+  'panel "Uptime per tenant (30 days)" C': empty(NO_PROBES),
+  'panel "Error budget left by tenant (worst first)" A': empty(NO_PROBES),
+  'panel "Error rate per tenant (1h window) against the burn-rate thresholds" A': empty(NO_PROBES),
+  'panel "Error rate per tenant (1h window) against the burn-rate thresholds" B': value(14.4 * (1 - 0.999)),
+  'panel "Availability per tenant (30 days, rolling)" A': empty(NO_PROBES),
+  'panel "Availability per tenant (30 days, rolling)" B': value(0.999),
 };
 
 /** One sample per value of `label`, exactly these. */

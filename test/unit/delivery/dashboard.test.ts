@@ -49,6 +49,7 @@ describe('config/grafana/tenant-operator-dashboard.json', () => {
       'Azure API',
       'Backups: RPO and restore drills',
       'Maintenance',
+      'Uptime (SLO: 99.9 % over 30 days, maintenance windows excluded)',
     ]);
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
     expect(dashboardQueries().length).toBeGreaterThan(30);

@@ -76,12 +76,14 @@ describe('kubectl kustomize config/default', () => {
 describe('kubectl kustomize config/prometheus', () => {
   const objects = kustomize('config/prometheus');
 
-  test('scrapes the metrics Service of config/manager and carries the rule groups of alerts.yaml', () => {
+  test('scrapes the metrics Service of config/manager and carries the rule groups of alerts.yaml and slo-rules.yaml', () => {
     const service = find(kustomize('config/default'), 'Service', 'tenant-operator-metrics');
     const monitor = find<KubeObject & { spec: any }>(objects, 'ServiceMonitor');
     expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
     expect(monitor.spec.endpoints[0].port).toBe((service as KubeObject & { spec: any }).spec.ports[0].name);
-    const rule = find<KubeObject & { spec: unknown }>(objects, 'PrometheusRule');
+    const rule = find<KubeObject & { spec: unknown }>(objects, 'PrometheusRule', 'tenant-operator');
     expect(rule.spec).toEqual(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'prometheus', 'alerts.yaml'), 'utf8')));
+    const slo = find<KubeObject & { spec: unknown }>(objects, 'PrometheusRule', 'tenant-operator-slo');
+    expect(slo.spec).toEqual(parseYaml(readFileSync(join(REPO_ROOT, 'config', 'prometheus', 'slo-rules.yaml'), 'utf8')));
   });
 });

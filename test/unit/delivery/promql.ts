@@ -71,6 +71,24 @@ export function alertRules(): AlertRule[] {
   return groups.flatMap((g) => g.rules);
 }
 
+/** The uptime SLO rules (recording rules and burn-rate alerts), a rule file of their own. */
+export const SLO_RULES_FILE = join(REPO_ROOT, 'config', 'prometheus', 'slo-rules.yaml');
+
+export interface SloRuleGroup {
+  name: string;
+  interval?: string;
+  rules: ({ record: string; expr: string } | AlertRule)[];
+}
+
+export function sloRuleGroups(): SloRuleGroup[] {
+  return (parseYaml(readFileSync(SLO_RULES_FILE, 'utf8')) as { groups: SloRuleGroup[] }).groups;
+}
+
+/** Series the SLO rules record: dashboards may read them besides what the operator exports. */
+export function sloRecordedNames(): Set<string> {
+  return new Set(sloRuleGroups().flatMap((g) => g.rules.flatMap((r) => ('record' in r ? [r.record] : []))));
+}
+
 const NOT_METRICS = new Set([
   'and',
   'or',

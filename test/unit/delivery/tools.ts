@@ -1,5 +1,6 @@
 /**
- * The delivery tests' access to their command-line tools (bin/helm, bin/status-check, kubectl, prometheus, promtool):
+ * The delivery tests' access to their command-line tools (bin/helm, bin/status-check, kubectl, prometheus, promtool,
+ * prometheus-blackbox-exporter):
  * a missing tool fails the test with the command that provides it, never skips it.
  */
 import { execFileSync } from 'node:child_process';
@@ -17,6 +18,7 @@ const HOW_TO_GET: Record<string, string> = {
   promtool: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
   'status-check': 'run `make tools` (bash hack/build-tools.sh builds bin/status-check from hack/tools/status-check)',
   prometheus: 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
+  'prometheus-blackbox-exporter': 'run `make tools` (installs the Debian packages of hack/tools/apt-packages.txt)',
   kubectl: 'install kubectl >= 1.27 (the machine image ships one; Debian’s kubernetes-client is too old for kustomize v5)',
 };
 
