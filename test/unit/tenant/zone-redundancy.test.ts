@@ -61,6 +61,10 @@ describe('decideZoneRedundancy', () => {
         directoryTenantId: '00000000-0000-4000-8000-000000000002',
         oidcIssuer: 'https://oidc.example/',
         sqlAdminGroup: { login: 'admins', objectId: '00000000-0000-4000-8000-000000000003' },
+        audit: {
+          logAnalyticsWorkspaceId:
+            '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/platform/providers/Microsoft.OperationalInsights/workspaces/audit',
+        },
       },
     });
     const azure = config.azure;
