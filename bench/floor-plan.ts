@@ -8,7 +8,7 @@
  */
 
 import { FIELD_MANAGER } from '../src/runtime/apply.ts';
-import type { KubeClient, KubeObject } from '../src/runtime/kube-client.ts';
+import { isNotFound, type KubeClient, type KubeObject } from '../src/runtime/kube-client.ts';
 import { OWNED_NAMESPACED_KINDS, RESOURCES, resourceOf } from '../src/runtime/resources.ts';
 import { MANAGED_BY_LABEL, TENANT_LABEL } from '../src/tenant/labels.ts';
 
@@ -123,13 +123,16 @@ export async function readOperatorObjects(admin: KubeClient, servedKinds: string
     const base = type.apiVersion.includes('/') ? `/apis/${type.apiVersion}` : `/api/${type.apiVersion}`;
     let continueToken: string | undefined;
     do {
-      const page = await admin.request<{ items: KubeObject[]; metadata?: { continue?: string } }>(
-        'GET',
-        `${base}/${type.plural}`,
-        {
+      let page: { items: KubeObject[]; metadata?: { continue?: string } };
+      try {
+        page = await admin.request<{ items: KubeObject[]; metadata?: { continue?: string } }>('GET', `${base}/${type.plural}`, {
           query: { labelSelector: selector, limit: 500, continue: continueToken },
-        },
-      );
+        });
+      } catch (err) {
+        // An optional kind this cluster does not serve (the Probe of a cluster without the Prometheus Operator).
+        if (isNotFound(err)) break;
+        throw err;
+      }
       for (const item of page.items) {
         if (sizes) {
           sizes.objects++;

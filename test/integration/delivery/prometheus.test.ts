@@ -339,10 +339,13 @@ const DASHBOARD: Record<string, Check> = {
       expect.arrayContaining([`${T.offside} DataResidency`, `${T.slow} ApplicationAvailable`, `${T.late} BackupHealthy`]),
     );
     expect(pairs.some((p) => p.startsWith(`${T.noperm} `))).toBe(true);
-    // Ready tenants list only the drill no one has run yet.
+    // Ready tenants list only the drill no one has run yet, and zone redundancy (Development
+    // databases stay in one zone: informational, not un-Ready).
     expect(pairs.filter((p) => p.startsWith(`${T.ready} `) || p.startsWith(`${T.held} `)).sort()).toEqual([
       `${T.held} RestoreDrillSucceeded`,
+      `${T.held} ZoneRedundant`,
       `${T.ready} RestoreDrillSucceeded`,
+      `${T.ready} ZoneRedundant`,
     ]);
   },
   'panel "Not Ready tenants by tier" A': byLabel('tier', { Small: 3 }),
