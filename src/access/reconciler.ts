@@ -88,6 +88,11 @@ interface GrantOutcome {
   retryMs?: number;
 }
 
+/** Not there yet: Ready False with `reason`, looked at again after `retryMs`. */
+function notYet(reason: string, message: string, retryMs: number): GrantOutcome {
+  return { done: false, retryMs, condition: { type: 'Ready', status: 'False', reason, message } };
+}
+
 export class AccessRequestReconciler implements Reconciler {
   readonly ctx: OperatorContext;
   readonly deps: AccessReconcilerDeps;
@@ -183,29 +188,15 @@ export class AccessRequestReconciler implements Reconciler {
     const policy = this.ctx.config.access.admissionPolicyName;
     const missing = await this.#policyProblem(policy);
     if (missing) {
-      return {
-        done: false,
-        retryMs: FAILURE_RETRY_MS,
-        condition: {
-          type: 'Ready',
-          status: 'False',
-          reason: 'AccessPolicyMissing',
-          message: `${missing}: without it requester and approver are unchecked names, so nothing is granted. Install config/access (or the chart's admission policy).`,
-        },
-      };
+      return notYet(
+        'AccessPolicyMissing',
+        `${missing}: without it requester and approver are unchecked names, so nothing is granted. Install config/access (or the chart's admission policy).`,
+        FAILURE_RETRY_MS,
+      );
     }
     const tenant = this.#tenant(request.spec.tenant);
     if (!tenant) {
-      return {
-        done: false,
-        retryMs: FAILURE_RETRY_MS,
-        condition: {
-          type: 'Ready',
-          status: 'False',
-          reason: 'TenantNotFound',
-          message: `Tenant ${request.spec.tenant} does not exist; nothing is granted.`,
-        },
-      };
+      return notYet('TenantNotFound', `Tenant ${request.spec.tenant} does not exist; nothing is granted.`, FAILURE_RETRY_MS);
     }
     const role = this.ctx.config.access.roles[request.spec.role];
     if (role?.kind === 'Namespace') {
@@ -216,16 +207,11 @@ export class AccessRequestReconciler implements Reconciler {
         this.ctx.config,
       ).roleBinding;
       if (grant && !this.ctx.caches.namespaces.get(grant.namespace)) {
-        return {
-          done: false,
-          retryMs: DEPENDENCY_RETRY_MS,
-          condition: {
-            type: 'Ready',
-            status: 'False',
-            reason: 'TenantNotReady',
-            message: `Namespace ${grant.namespace} of tenant ${tenant.name} does not exist yet; granted once it does.`,
-          },
-        };
+        return notYet(
+          'TenantNotReady',
+          `Namespace ${grant.namespace} of tenant ${tenant.name} does not exist yet; granted once it does.`,
+          DEPENDENCY_RETRY_MS,
+        );
       }
     }
     if (role?.kind === 'Database') {
@@ -233,16 +219,11 @@ export class AccessRequestReconciler implements Reconciler {
       const conditions = (this.ctx.caches.tenants.get(tenant.name)?.status as { conditions?: Condition[] } | undefined)
         ?.conditions;
       if (!conditions?.some((c) => c.type === 'DatabaseReady' && c.status === 'True')) {
-        return {
-          done: false,
-          retryMs: DEPENDENCY_RETRY_MS,
-          condition: {
-            type: 'Ready',
-            status: 'False',
-            reason: 'TenantNotReady',
-            message: `The database of tenant ${tenant.name} is not ready yet (its DatabaseReady condition); granted once it is.`,
-          },
-        };
+        return notYet(
+          'TenantNotReady',
+          `The database of tenant ${tenant.name} is not ready yet (its DatabaseReady condition); granted once it is.`,
+          DEPENDENCY_RETRY_MS,
+        );
       }
     }
     return undefined;
@@ -329,16 +310,11 @@ export class AccessRequestReconciler implements Reconciler {
     if (grant.roleBinding) {
       const rb = grant.roleBinding;
       if (!this.ctx.caches.namespaces.get(rb.namespace)) {
-        return {
-          done: false,
-          retryMs: DEPENDENCY_RETRY_MS,
-          condition: {
-            type: 'Ready',
-            status: 'False',
-            reason: 'TenantNotReady',
-            message: `Namespace ${rb.namespace} does not exist (any more); the grant waits for it.`,
-          },
-        };
+        return notYet(
+          'TenantNotReady',
+          `Namespace ${rb.namespace} does not exist (any more); the grant waits for it.`,
+          DEPENDENCY_RETRY_MS,
+        );
       }
       const desired = buildAccessRoleBinding(ref(request), rb, expiresAt);
       const observed = this.deps.roleBindings.get(rb.name, rb.namespace);
@@ -399,16 +375,11 @@ export class AccessRequestReconciler implements Reconciler {
     signal: AbortSignal | undefined,
   ): Promise<GrantOutcome> {
     if (!this.deps.arm) {
-      return {
-        done: false,
-        retryMs: FAILURE_RETRY_MS,
-        condition: {
-          type: 'Ready',
-          status: 'False',
-          reason: 'RoleNotConfigured',
-          message: 'The access was granted on Azure, and this operator has no Azure configuration to manage it.',
-        },
-      };
+      return notYet(
+        'RoleNotConfigured',
+        'The access was granted on Azure, and this operator has no Azure configuration to manage it.',
+        FAILURE_RETRY_MS,
+      );
     }
     const kind = {
       ...roleAssignmentScheduleRequestKind,
@@ -451,16 +422,11 @@ export class AccessRequestReconciler implements Reconciler {
         ),
       );
     }
-    return {
-      done: false,
-      retryMs: DEPENDENCY_RETRY_MS,
-      condition: {
-        type: 'Ready',
-        status: 'False',
-        reason: action === 'assign' ? 'Granting' : 'RemovingAccess',
-        message: `Role assignment schedule request ${params.name} is ${answer ?? 'not answered yet'}.`,
-      },
-    };
+    return notYet(
+      action === 'assign' ? 'Granting' : 'RemovingAccess',
+      `Role assignment schedule request ${params.name} is ${answer ?? 'not answered yet'}.`,
+      DEPENDENCY_RETRY_MS,
+    );
   }
 
   #failed(request: AccessRequest, what: string, err: AzureFailure | RetryableError): GrantOutcome {
@@ -471,11 +437,11 @@ export class AccessRequestReconciler implements Reconciler {
       detail: errorMessage(err),
     });
     const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
-    return {
-      done: false,
-      retryMs: retryAfter ?? (isTerminal(err) ? 5 * FAILURE_RETRY_MS : FAILURE_RETRY_MS),
-      condition: { type: 'Ready', status: 'False', reason: err.reason, message: `${what}: ${errorMessage(err)}` },
-    };
+    return notYet(
+      err.reason,
+      `${what}: ${errorMessage(err)}`,
+      retryAfter ?? (isTerminal(err) ? 5 * FAILURE_RETRY_MS : FAILURE_RETRY_MS),
+    );
   }
 
   /**
