@@ -212,9 +212,11 @@ describe('database-read', () => {
     operator = await start();
     const expired = await waitFor2(R1, 'Expired', (x) => x.status?.phase === 'Expired');
     expect(ready(expired)?.reason).toBe('AccessExpired');
-    // The operator checked: its AdminRemove found nothing left to remove.
+    // The operator checked: its AdminRemove found nothing left to remove (a start-up pass and the
+    // informer's event may both ask before the phase is recorded: every answer is that refusal).
     const removes = emulator.writes(mark).filter((w) => w.path.includes(r.status?.grant?.azure?.removeRequest ?? 'none'));
-    expect(removes.map((w) => w.status)).toEqual([400]);
+    expect(removes.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(removes.map((w) => w.status))).toEqual(new Set([400]));
   });
 
   test('a revocation in Azure’s first five minutes waits until Azure allows it, then removes the access', async () => {
