@@ -94,6 +94,8 @@ function notYet(reason: string, message: string, retryMs: number): GrantOutcome 
 }
 
 export class AccessRequestReconciler implements Reconciler {
+  /** The reason last warned about, per request (uid): one Warning Event per new reason. */
+  readonly #warned = new Map<string, string>();
   readonly ctx: OperatorContext;
   readonly deps: AccessReconcilerDeps;
 
@@ -591,6 +593,10 @@ export class AccessRequestReconciler implements Reconciler {
     if (ready.status === 'True' || ready.reason === 'AwaitingApproval' || ready.reason === 'PolicyViolation') return;
     if (!['transient', 'spec', 'platform'].includes(reasonClass(ready.reason))) return;
     if (previous?.find((c) => c.type === 'Ready')?.reason === ready.reason) return;
+    // The cache may not show the status just written when the retry comes: remember it here too.
+    const key = request.metadata.uid ?? request.metadata.name;
+    if (this.#warned.get(key) === ready.reason) return;
+    this.#warned.set(key, ready.reason);
     await this.ctx.recorder.event(request as unknown as KubeObject, 'Warning', ready.reason, ready.message);
   }
 
