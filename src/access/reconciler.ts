@@ -94,8 +94,11 @@ function notYet(reason: string, message: string, retryMs: number): GrantOutcome 
 }
 
 export class AccessRequestReconciler implements Reconciler {
-  /** The reason last warned about, per request (uid): one Warning Event per new reason. */
-  readonly #warned = new Map<string, string>();
+  /**
+   * The reason last warned about, per request name (with its uid, since a name can be reused):
+   * one Warning Event per new reason. Forgotten when the request is gone or its problem is solved.
+   */
+  readonly #warned = new Map<string, { uid: string | undefined; reason: string }>();
   readonly ctx: OperatorContext;
   readonly deps: AccessReconcilerDeps;
 
@@ -107,6 +110,7 @@ export class AccessRequestReconciler implements Reconciler {
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
     const obj = this.deps.accessRequests.get(name);
     if (!obj) {
+      this.#warned.delete(name);
       await this.#removeOrphans(name, undefined);
       this.deps.metrics.grantGone(name);
       return undefined;
@@ -583,20 +587,24 @@ export class AccessRequestReconciler implements Reconciler {
     }
   }
 
-  /** A grant counts as in place from the moment it is recorded until its removal is confirmed. */
   /**
    * A Warning Event when the request gets stuck on something a person or a retry must fix, once per
    * new reason (a retry every 30 s must not flood `kubectl describe`; the audit line records each).
    */
   async #recordProblem(request: AccessRequest, previous: readonly Condition[] | undefined, ready: ConditionInput): Promise<void> {
+    const name = request.metadata.name;
+    const uid = request.metadata.uid;
     // Waiting for an approver is the normal course; a policy violation has its own Event (a denial).
-    if (ready.status === 'True' || ready.reason === 'AwaitingApproval' || ready.reason === 'PolicyViolation') return;
+    if (ready.status === 'True' || ready.reason === 'AwaitingApproval' || ready.reason === 'PolicyViolation') {
+      this.#warned.delete(name);
+      return;
+    }
     if (!['transient', 'spec', 'platform'].includes(reasonClass(ready.reason))) return;
     if (previous?.find((c) => c.type === 'Ready')?.reason === ready.reason) return;
     // The cache may not show the status just written when the retry comes: remember it here too.
-    const key = request.metadata.uid ?? request.metadata.name;
-    if (this.#warned.get(key) === ready.reason) return;
-    this.#warned.set(key, ready.reason);
+    const last = this.#warned.get(name);
+    if (last?.uid === uid && last?.reason === ready.reason) return;
+    this.#warned.set(name, { uid, reason: ready.reason });
     await this.ctx.recorder.event(request as unknown as KubeObject, 'Warning', ready.reason, ready.message);
   }
 

@@ -18,7 +18,7 @@ import {
   installThirdPartyCrds,
 } from './cluster-setup.ts';
 import { ControlPlane } from './control-plane.ts';
-import { emulatorPlatformNetwork } from './fixtures.ts';
+import { suiteEmulatorOptions } from './fixtures.ts';
 import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
 
 export const INFO_FILE = join(tmpdir(), `tenant-operator-test-cp-${process.pid}.json`);
@@ -36,22 +36,7 @@ export default async function globalSetup(): Promise<void> {
   await installAdmissionPolicy(admin, info.operatorKubeconfig);
   await installAccessPolicy(admin);
   holder.__kubelet = startKubeletStandIn(admin);
-  const arm = await startArmEmulator({
-    lroDelayMs: 5,
-    // The platform team's private endpoint subnets and DNS zones, which exist before any tenant.
-    platformNetwork: emulatorPlatformNetwork(),
-    // Azure's behaviours are the emulator's defaults (hack/arm-emulator/README.md); the ones below
-    // are named, explicit and say why.
-    behaviours: {
-      // Azure lists only the CONTINUOUS restore point, so on Azure BackupHealthy says BackupsUnknown
-      // until the data-plane freshness check exists (issue #16). The RPO tests need a newest backup
-      // to check: this named hint gives them one; production-like runs (the benchmark) never set it.
-      exposeLatestBackupHint: true,
-      // Role assignments reach the data plane after 300 ms (minutes on Azure): the operator retries
-      // the refused server key after azure.rbacPropagationRetrySeconds (0.2 s in the tests).
-      rbacPropagationDelayMs: 300,
-    },
-  });
+  const arm = await startArmEmulator(suiteEmulatorOptions());
   holder.__armEmulator = arm;
   const armCaFile = join(info.dir, 'arm-ca.pem');
   writeFileSync(armCaFile, arm.ca);

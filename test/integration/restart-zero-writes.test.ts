@@ -1,22 +1,26 @@
 /**
  * A restarted operator that finds every tenant converged makes no writes at all: counted from
  * the API server's own audit log, for the operator's user, excluding its leader lease.
- * Runs its own control plane so that no other test's tenants (or clocks) are in the count.
+ * Runs its own control plane and ARM emulator so that no other test's tenants, requests or clocks
+ * are in the count.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { ArmEmulator } from '../../hack/arm-emulator/index.ts';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient } from '../../src/runtime/kube-client.ts';
 import { installCrds, installPlatformDefaults, installRbac, installThirdPartyCrds } from '../harness/cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from '../harness/control-plane.ts';
 import {
   ARM_WRITE_METHODS,
+  type ArmInfo,
   adminClient,
   armMark,
   armRequests,
   auditMark,
   operatorWrites,
-  sharedControlPlane,
   startOperator,
+  startPrivateArmEmulator,
+  type TenantWithStatus,
   tenant,
   typeOf,
   waitFor,
@@ -25,14 +29,16 @@ import {
 import { type KubeletStandIn, startKubeletStandIn } from '../harness/kubelet-stand-in.ts';
 
 const cp = new ControlPlane();
-const arm = sharedControlPlane().arm;
-let info: ControlPlaneInfo & { arm: typeof arm };
+let emulator: ArmEmulator;
+let arm: ArmInfo;
+let info: ControlPlaneInfo & { arm: ArmInfo };
 let kubelet: KubeletStandIn;
 const names = ['restart-a', 'restart-b', 'restart-c', 'restart-d', 'restart-e'];
 let admin: KubeClient;
 let second: Operator | undefined;
 
 beforeAll(async () => {
+  ({ emulator, arm } = await startPrivateArmEmulator());
   info = { ...(await cp.start()), arm };
   admin = adminClient(info.adminKubeconfig);
   await installCrds(admin);
@@ -64,7 +70,14 @@ beforeAll(async () => {
         status?: { tenants?: number; tenantsWithinRpo?: number };
       };
       if (policy.status?.tenants === names.length && policy.status?.tenantsWithinRpo === names.length) return true;
-      throw new Error(`policy status ${JSON.stringify(policy.status)}`);
+      const health = await Promise.all(
+        names.map(async (n) => {
+          const t = (await admin.get(typeOf('Tenant'), n)) as TenantWithStatus;
+          const c = t.status?.conditions?.find((x) => x.type === 'BackupHealthy');
+          return `${n}: ${c?.reason} (${c?.message})`;
+        }),
+      );
+      throw new Error(`policy counts ${policy.status?.tenantsWithinRpo}/${policy.status?.tenants}; ${health.join('; ')}`);
     },
     60_000,
   );
@@ -75,6 +88,7 @@ afterAll(async () => {
   await second?.stop();
   kubelet?.stop();
   await cp.stop();
+  await emulator?.stop();
 });
 
 async function reconcileCount(operator: Operator): Promise<number> {

@@ -8,6 +8,7 @@
  * database is ever left behind and the live database is never written by a drill.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { ArmEmulator } from '../../../hack/arm-emulator/index.ts';
 import type { AzureClients } from '../../../src/azure/clients.ts';
 import { drillSourceDigest } from '../../../src/backup/drill-runner.ts';
 import { BackupPolicyReconciler } from '../../../src/backup/policy-status.ts';
@@ -16,8 +17,10 @@ import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts
 import { createAzureClientsFromConfig } from '../../../src/tenant/azure-step.ts';
 import {
   adminClient,
+  type SharedInfo,
   sharedControlPlane,
   startOperator,
+  startPrivateArmEmulator,
   type TenantWithStatus,
   tenant,
   typeOf,
@@ -38,8 +41,11 @@ import {
   type StoredTenant,
 } from './support.ts';
 
-const info = sharedControlPlane();
-const arm = info.arm;
+// This file moves the emulator's clock by days: it gets an emulator of its own, so no later file
+// creates databases at a time its operator's clock has not reached.
+let emulator: ArmEmulator;
+let info: SharedInfo;
+let arm: SharedInfo['arm'];
 const M = 60_000;
 const H = 60 * M;
 
@@ -103,6 +109,10 @@ async function driveUntilDone(name: string, with_ = backup, ctx = context): Prom
 }
 
 beforeAll(async () => {
+  const own = await startPrivateArmEmulator();
+  emulator = own.emulator;
+  arm = own.arm;
+  info = { ...sharedControlPlane(), arm };
   admin = adminClient(info.adminKubeconfig);
   clock = await SharedClock.start(arm);
   await admin.apply(typeOf('BackupPolicy'), policy(SHARED, {}), 'test');
@@ -140,9 +150,12 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  if (!admin) {
+    await emulator?.stop();
+    return;
+  }
+  // Drill copies are deleted at once, so the tenants' finalizers come off quickly.
   await armAdmin(arm, 'POST', '/_emulator/restores', { durationMs: 0 }).catch(() => {});
-  await armAdmin(arm, 'POST', '/_emulator/backups', { stop: false }).catch(() => {});
-  if (!admin) return;
   // An operator lets the tenants go (deletionPolicy Retain: their finalizers come off).
   const operator = await startOperator({ info, leaseName: 'backup-cleanup' });
   try {
@@ -156,6 +169,7 @@ afterAll(async () => {
     for (const p of [SHARED, DEMANDING]) await admin.delete(typeOf('BackupPolicy'), p).catch(() => {});
   } finally {
     await operator.stop();
+    await emulator.stop();
   }
 }, 60_000);
 
