@@ -13,7 +13,7 @@
  * it, so a mistyped spec or a missing permission is never counted as the operator failing.
  */
 import type { Logger } from 'winston';
-import { errorMessage, PlatformError, RetryableError, TerminalError } from './errors.ts';
+import { errorMessage, FailureWithPendingWork, PlatformError, RetryableError, TerminalError } from './errors.ts';
 import type { WorkQueue } from './queue.ts';
 
 export interface ReconcileResult {
@@ -111,6 +111,12 @@ export class Controller {
   }
 
   #handleError(key: string, err: unknown): ReconcileOutcome {
+    if (err instanceof FailureWithPendingWork) {
+      const outcome = this.#handleError(key, err.failure);
+      // Earliest wins: the failure's own backoff, or the pending work's next look.
+      this.queue.addAfter(key, err.requeueAfterMs, { urgent: true });
+      return outcome;
+    }
     const log = this.options.logger;
     if (err instanceof TerminalError) {
       this.queue.forget(key);

@@ -32,6 +32,25 @@ export class PlatformError extends RetryableError {
   override readonly name = 'PlatformError';
 }
 
+/**
+ * A failure to report while other work of the same object still needs a look soon (an Azure
+ * operation of an independent resource is running). The controller counts, logs and backs off on
+ * `failure` as usual, but also looks again after `requeueAfterMs` at the latest: a TerminalError
+ * alone would wait for a spec change, and a PlatformError for minutes, leaving the running
+ * operation unpolled.
+ */
+export class FailureWithPendingWork extends Error {
+  override readonly name = 'FailureWithPendingWork';
+  readonly failure: RetryableError | TerminalError;
+  readonly requeueAfterMs: number;
+
+  constructor(failure: RetryableError | TerminalError, requeueAfterMs: number) {
+    super(failure.message, { cause: failure });
+    this.failure = failure;
+    this.requeueAfterMs = requeueAfterMs;
+  }
+}
+
 /** A problem only a spec change can fix: a forbidden region, an invalid SKU, a bad reference. */
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';

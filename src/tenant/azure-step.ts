@@ -108,6 +108,11 @@ export interface AzureStepResult {
   /** Look again this soon: an operation runs, or a resource is still becoming ready. */
   requeueAfterMs?: number | undefined;
   /**
+   * Something moves on its own beside any failure (an operation runs, a resource is becoming ready,
+   * a hold ends at an instant): a failure must not stop the next look at it.
+   */
+  moving?: boolean | undefined;
+  /**
    * Writes that undid a change made outside the operator: the plan is the one a full pass last
    * verified (`status.azure.verified`), so a difference now can only come from someone else.
    */
@@ -316,6 +321,7 @@ export class TenantAzureStep {
       },
       failure,
       requeueAfterMs: pass.converged ? undefined : nextLook(pass, now.getTime(), pollMs),
+      moving: isMoving(pass),
       ...(previous?.verified?.fingerprint === fingerprint && pass.changes.length > 0 ? { drift: pass.changes } : {}),
     };
   }
@@ -643,6 +649,17 @@ export function zoneRedundancyCondition(
   };
 }
 
+/** Pure: whether some resource of the pass moves by itself (not merely waits behind a failure). */
+export function isMoving(pass: PassResult): boolean {
+  if (pass.pending.length > 0) return true;
+  return [...pass.reports.values()].some(
+    (r) => r.phase === 'Busy' || r.phase === 'NotReady' || HELD_UNTIL.test(r.waitingFor ?? ''),
+  );
+}
+
+/** A resource held until an instant of Azure's real time (see the engine's notBefore). */
+const HELD_UNTIL = /\(until ([^)]+)\)$/;
+
 /**
  * When to look again while resources are still moving: an operation that has run for a while is
  * likely to run a while longer (Azure's creates take minutes), so the wait grows with its age, from
@@ -656,7 +673,7 @@ export function nextLook(pass: PassResult, now: number, pollMs: number, wallNow 
     waits.push(Math.min(Math.max(pollMs, age / 2), pollMs * 30));
   }
   for (const r of pass.reports.values()) {
-    const until = /\(until ([^)]+)\)$/.exec(r.waitingFor ?? '')?.[1];
+    const until = HELD_UNTIL.exec(r.waitingFor ?? '')?.[1];
     const at = until === undefined ? Number.NaN : Date.parse(until);
     // Held until an instant of Azure's real time (see the engine's notBefore).
     if (!Number.isNaN(at)) waits.push(Math.min(Math.max(pollMs, at - wallNow), pollMs * 30));

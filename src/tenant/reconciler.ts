@@ -26,7 +26,7 @@ import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
-import { inContext, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
+import { FailureWithPendingWork, inContext, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { classifyKubeError } from '../runtime/kube-errors.ts';
 import { RESOURCES } from '../runtime/resources.ts';
@@ -212,7 +212,11 @@ export class TenantReconciler implements Reconciler {
     if (failure) throw failure;
     if (refusal) throw refusal;
     const azureFailure = pass.azureStep?.failure;
-    if (azureFailure) throw azureFailure;
+    if (azureFailure) {
+      // Independent resources may still have operations running: they are polled on time.
+      const next = pass.azureStep?.moving ? pass.azureStep.requeueAfterMs : undefined;
+      throw next === undefined ? azureFailure : new FailureWithPendingWork(azureFailure, next);
+    }
     if (pass.azureStep?.requeueAfterMs !== undefined) {
       // Azure has no watch: look again while an operation runs or a resource is not ready yet,
       // ahead of tenants not started yet.

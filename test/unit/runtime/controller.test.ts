@@ -6,7 +6,7 @@
 import { expect, test } from '@jest/globals';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { Controller, type ReconcileOutcome, type ReconcileResult } from '../../../src/runtime/controller.ts';
-import { PlatformError, RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
+import { FailureWithPendingWork, PlatformError, RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
 import { WorkQueue } from '../../../src/runtime/queue.ts';
 
 test.each<[string, () => ReconcileResult | undefined, ReconcileOutcome]>([
@@ -56,3 +56,39 @@ test.each<[string, () => ReconcileResult | undefined, ReconcileOutcome]>([
   expect(await reported).toBe(expected);
   await controller.stop();
 });
+
+test.each<[string, Error]>([
+  ['a TerminalError', new TerminalError('WafRuleInvalid', 'bad rule')],
+  ['a PlatformError', new PlatformError('AzureAuthorizationFailed', 'no role', { retryAfterMs: 300_000 })],
+])(
+  '%s reported while an operation of another resource runs: counted as the failure, looked at again on time',
+  async (_name, failure) => {
+    const queue = new WorkQueue({ baseDelayMs: 60_000 });
+    const outcomes: ReconcileOutcome[] = [];
+    let calls = 0;
+    let again: () => void = () => {};
+    const second = new Promise<void>((resolve) => {
+      again = resolve;
+    });
+    const controller = new Controller(
+      'tenant',
+      {
+        reconcile: async () => {
+          calls++;
+          if (calls === 1) throw new FailureWithPendingWork(failure as TerminalError, 20);
+          again();
+          return undefined;
+        },
+      },
+      queue,
+      { concurrency: 1, logger: silentLogger(), hooks: { onReconciled: (_c, outcome) => outcomes.push(outcome) } },
+    );
+    controller.start();
+    queue.add('acme');
+    // Without the pending work, a terminal failure waits for a spec change and a platform one 5 minutes.
+    await second;
+    expect(outcomes[0]).toBe(failure instanceof TerminalError ? 'spec_error' : 'platform_error');
+    expect(calls).toBe(2);
+    await controller.stop();
+  },
+);

@@ -1,7 +1,7 @@
 /** When the Azure step looks again while resources are still moving (pure). */
 import { describe, expect, test } from '@jest/globals';
 import type { PassResult, PendingOperation, ResourceReport } from '../../../src/azure/engine.ts';
-import { nextLook } from '../../../src/tenant/azure-step.ts';
+import { isMoving, nextLook } from '../../../src/tenant/azure-step.ts';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 const op = (ageMs: number): PendingOperation => ({
@@ -45,5 +45,29 @@ describe('nextLook', () => {
 
   test('nothing pending and nothing held: the poll interval', () => {
     expect(nextLook(pass([]), NOW, 10_000)).toBe(10_000);
+  });
+});
+
+describe('isMoving: something beside a failure still needs a look', () => {
+  const report = (phase: ResourceReport['phase'], waitingFor?: string): ResourceReport => ({
+    key: 'k',
+    label: 'thing',
+    id: undefined,
+    phase,
+    ...(waitingFor ? { waitingFor } : {}),
+  });
+  test.each<[string, PassResult, boolean]>([
+    ['an operation runs', pass([op(0)]), true],
+    ['a resource is busy with an operation of someone else', pass([], [report('Busy')]), true],
+    ['a resource exists but is not usable yet', pass([], [report('NotReady')]), true],
+    [
+      'a resource is held until an instant',
+      pass([], [report('Waiting', `the role to propagate (until ${new Date(NOW).toISOString()})`)]),
+      true,
+    ],
+    ['resources only wait behind a failed one', pass([], [report('Failed'), report('Waiting', 'wafPolicy')]), false],
+    ['everything is ready', pass([], [report('Ready')]), false],
+  ])('%s: %s', (_name, p, expected) => {
+    expect(isMoving(p)).toBe(expected);
   });
 });
