@@ -44,6 +44,7 @@ const NOT_REASONS = {
     'ProxyConfigError',
     'AbortError',
     'ConfigError',
+    'FailureWithPendingWork',
     'KubeApiError',
     'KubeConfigError',
     'LeadershipLostError',
