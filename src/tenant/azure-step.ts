@@ -108,10 +108,11 @@ export interface AzureStepResult {
   /** Look again this soon: an operation runs, or a resource is still becoming ready. */
   requeueAfterMs?: number | undefined;
   /**
-   * Something moves on its own beside any failure (an operation runs, a resource is becoming ready,
-   * a hold ends at an instant): a failure must not stop the next look at it.
+   * With a failure: when the rest of the tenant's resources need a look all the same (an operation
+   * runs, a resource is becoming ready, a hold ends, another resource's failure retries soon);
+   * undefined when they merely wait behind the failure. A failure must not stop that look.
    */
-  moving?: boolean | undefined;
+  besideFailureMs?: number | undefined;
   /**
    * Writes that undid a change made outside the operator: the plan is the one a full pass last
    * verified (`status.azure.verified`), so a difference now can only come from someone else.
@@ -290,7 +291,8 @@ export class TenantAzureStep {
     this.#recordChanges(tenant, pass.changes);
     const startedAt = new Map(pass.pending.map((p) => [p.key, p.startedAt]));
     const failures = [...pass.reports.values()].flatMap((r) => (r.error ? [r.error] : []));
-    const failure = this.#withRbacRetry(worst(failures));
+    const surfaced = worst(failures);
+    const failure = this.#withRbacRetry(surfaced);
     const conditions = this.#conditions(plan, pass, startedAt, tenant.status?.conditions);
     const converged = pass.converged && pass.changes.length === 0 && plan.backup !== undefined;
     // Recorded only when the trust is worth something (a drift-check interval), and re-stamped only
@@ -321,7 +323,11 @@ export class TenantAzureStep {
       },
       failure,
       requeueAfterMs: pass.converged ? undefined : nextLook(pass, now.getTime(), pollMs),
-      moving: isMoving(pass),
+      ...(surfaced === undefined
+        ? {}
+        : {
+            besideFailureMs: nextLookBesideFailure(pass, surfaced, now.getTime(), pollMs, (e) => this.#withRbacRetry(e)),
+          }),
       ...(previous?.verified?.fingerprint === fingerprint && pass.changes.length > 0 ? { drift: pass.changes } : {}),
     };
   }
@@ -649,12 +655,35 @@ export function zoneRedundancyCondition(
   };
 }
 
-/** Pure: whether some resource of the pass moves by itself (not merely waits behind a failure). */
-export function isMoving(pass: PassResult): boolean {
-  if (pass.pending.length > 0) return true;
-  return [...pass.reports.values()].some(
-    (r) => r.phase === 'Busy' || r.phase === 'NotReady' || HELD_UNTIL.test(r.waitingFor ?? ''),
-  );
+/**
+ * Pure: when to look again at the rest of a pass whose worst failure (`surfaced`) is reported, or
+ * undefined when every other resource merely waits behind it. Others move by themselves when an
+ * operation runs, a resource is busy or becoming ready, or a hold ends at an instant; another
+ * resource's own transient failure (a role still propagating) is retried after its delay
+ * (`retryOf` gives the delay the operator uses for it), never after the surfaced failure's.
+ */
+export function nextLookBesideFailure(
+  pass: PassResult,
+  surfaced: AzureFailure,
+  now: number,
+  pollMs: number,
+  retryOf: (e: AzureFailure) => AzureFailure | undefined = (e) => e,
+  wallNow = Date.now(),
+): number | undefined {
+  const waits: number[] = [];
+  const reports = [...pass.reports.values()];
+  if (
+    pass.pending.length > 0 ||
+    reports.some((r) => r.phase === 'Busy' || r.phase === 'NotReady' || HELD_UNTIL.test(r.waitingFor ?? ''))
+  )
+    waits.push(nextLook(pass, now, pollMs, wallNow));
+  for (const r of reports) {
+    const e = r.error;
+    if (e === undefined || e === surfaced || !(e instanceof RetryableError) || e instanceof PlatformError) continue;
+    const retry = retryOf(e);
+    waits.push(Math.max(retry instanceof RetryableError ? (retry.retryAfterMs ?? pollMs) : pollMs, 1000));
+  }
+  return waits.length > 0 ? Math.min(...waits) : undefined;
 }
 
 /** A resource held until an instant of Azure's real time (see the engine's notBefore). */

@@ -214,7 +214,7 @@ export class TenantReconciler implements Reconciler {
     const azureFailure = pass.azureStep?.failure;
     if (azureFailure) {
       // Independent resources may still have operations running: they are polled on time.
-      const next = pass.azureStep?.moving ? pass.azureStep.requeueAfterMs : undefined;
+      const next = pass.azureStep?.besideFailureMs;
       throw next === undefined ? azureFailure : new FailureWithPendingWork(azureFailure, next);
     }
     if (pass.azureStep?.requeueAfterMs !== undefined) {

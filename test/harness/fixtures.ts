@@ -67,8 +67,11 @@ export function suiteEmulatorOptions(): ArmEmulatorOptions {
  * An ARM emulator of a test file's own, with the suite's settings: for a file that moves the
  * emulator's clock or must count every request, so that no other file sees its clock or its load.
  */
-export async function startPrivateArmEmulator(): Promise<{ emulator: ArmEmulator; arm: ArmInfo }> {
-  const emulator = await startArmEmulator(suiteEmulatorOptions());
+export async function startPrivateArmEmulator(
+  behaviours: ArmEmulatorOptions['behaviours'] = {},
+): Promise<{ emulator: ArmEmulator; arm: ArmInfo }> {
+  const suite = suiteEmulatorOptions();
+  const emulator = await startArmEmulator({ ...suite, behaviours: { ...suite.behaviours, ...behaviours } });
   const caFile = join(mkdtempSync(join(tmpdir(), 'tenant-operator-arm-')), 'arm-ca.pem');
   writeFileSync(caFile, emulator.ca);
   const arm = {

@@ -1,6 +1,7 @@
 /**
  * A failure of one Azure resource does not stall the others: a WAF policy Azure refuses (terminal
- * until the spec changes) while the rest of the tenant's resources are being created. The
+ * until the spec changes) while the rest of the tenant's resources are being created, one of them
+ * refused for a while itself (a role assignment still propagating). The
  * operator reports the refusal and still polls the other operations on time, so every other
  * component becomes Ready; without that, a terminal failure waited for a spec change (or the
  * 10-minute resync) before looking at the running operations again.
@@ -26,7 +27,9 @@ let admin: KubeClient;
 let operator: Operator;
 
 beforeAll(async () => {
-  const own = await startPrivateArmEmulator();
+  // The server's Key Vault role takes 3 s to reach the data plane: the server key is refused
+  // (retried soon, AzureRbacPropagating) beside the WAF policy's terminal refusal.
+  const own = await startPrivateArmEmulator({ rbacPropagationDelayMs: 3_000 });
   emulator = own.emulator;
   emulator.faults.add({
     name: 'WAF policy refused',

@@ -1,7 +1,8 @@
 /** When the Azure step looks again while resources are still moving (pure). */
 import { describe, expect, test } from '@jest/globals';
 import type { PassResult, PendingOperation, ResourceReport } from '../../../src/azure/engine.ts';
-import { isMoving, nextLook } from '../../../src/tenant/azure-step.ts';
+import { PlatformError, RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
+import { nextLook, nextLookBesideFailure } from '../../../src/tenant/azure-step.ts';
 
 const NOW = Date.parse('2026-12-03T12:00:00Z');
 const op = (ageMs: number): PendingOperation => ({
@@ -48,26 +49,44 @@ describe('nextLook', () => {
   });
 });
 
-describe('isMoving: something beside a failure still needs a look', () => {
-  const report = (phase: ResourceReport['phase'], waitingFor?: string): ResourceReport => ({
-    key: 'k',
+describe('nextLookBesideFailure: the rest of a tenant beside its reported failure', () => {
+  const refused = new TerminalError('AzureInvalidRequest', 'WAF policy refused');
+  const report = (phase: ResourceReport['phase'], extra: Partial<ResourceReport> = {}): ResourceReport => ({
+    key: `k${Math.random()}`,
     label: 'thing',
     id: undefined,
     phase,
-    ...(waitingFor ? { waitingFor } : {}),
+    ...extra,
   });
-  test.each<[string, PassResult, boolean]>([
-    ['an operation runs', pass([op(0)]), true],
-    ['a resource is busy with an operation of someone else', pass([], [report('Busy')]), true],
-    ['a resource exists but is not usable yet', pass([], [report('NotReady')]), true],
+  const failed = report('Failed', { error: refused });
+  test.each<[string, PassResult, number | undefined]>([
+    ['an operation runs: the poll interval', pass([op(0)], [failed]), 10_000],
+    ['a resource is busy with an operation of someone else', pass([], [failed, report('Busy')]), 10_000],
+    ['a resource exists but is not usable yet', pass([], [failed, report('NotReady')]), 10_000],
     [
-      'a resource is held until an instant',
-      pass([], [report('Waiting', `the role to propagate (until ${new Date(NOW).toISOString()})`)]),
-      true,
+      'a resource is held until an instant: then',
+      pass(
+        [],
+        [failed, report('Waiting', { waitingFor: `the role to propagate (until ${new Date(NOW + 30_000).toISOString()})` })],
+      ),
+      30_000,
     ],
-    ['resources only wait behind a failed one', pass([], [report('Failed'), report('Waiting', 'wafPolicy')]), false],
-    ['everything is ready', pass([], [report('Ready')]), false],
-  ])('%s: %s', (_name, p, expected) => {
-    expect(isMoving(p)).toBe(expected);
+    [
+      'another resource failed transiently: after its own delay',
+      pass(
+        [],
+        [failed, report('Failed', { error: new RetryableError('AzureRbacPropagating', 'not yet', { retryAfterMs: 2_000 }) })],
+      ),
+      2_000,
+    ],
+    [
+      'another resource needs the platform team: not soon',
+      pass([], [failed, report('Failed', { error: new PlatformError('AzureAuthorizationFailed', 'no role') })]),
+      undefined,
+    ],
+    ['the others only wait behind the failure', pass([], [failed, report('Waiting', { waitingFor: 'wafPolicy' })]), undefined],
+    ['everything else is ready', pass([], [failed, report('Ready')]), undefined],
+  ])('%s', (_name, p, expected) => {
+    expect(nextLookBesideFailure(p, refused, NOW, 10_000, (e) => e, NOW)).toBe(expected);
   });
 });
