@@ -1,0 +1,170 @@
+/**
+ * ApplicationAvailable follows a real rollout on the suite's one-node cluster
+ * (test/harness/node-cluster.ts): the deployment controller and the kubelet write the Deployment's
+ * status, never the test. A tenant becomes Available and Ready from a real pod; a version no
+ * registry has rolls out while the old pod keeps serving; a progress deadline the platform team
+ * sets makes the stuck rollout RolloutStuck; and going back to a good version makes it Available
+ * again. (RolloutPending, a generation the controller has not observed yet, lasts milliseconds on
+ * a real cluster: test/integration/application.test.ts holds it without a controller.)
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Operator } from '../../../src/operator.ts';
+import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
+import {
+  adminClient,
+  condition,
+  sharedNodeCluster,
+  startOperator,
+  type TenantWithStatus,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../../harness/fixtures.ts';
+import { type NodeClient, TEST_APP_IMAGE, TEST_APP_VERSIONS } from '../../harness/node.ts';
+import { ATTACH_TIMEOUT_MS, type AttachedNodeCluster } from '../../harness/node-cluster.ts';
+
+const NAME = 'rollout';
+const NS = 'tenant-rollout-dev';
+const APP_SELECTOR = 'app.kubernetes.io/name=tenant-app';
+const GOOD = TEST_APP_VERSIONS[0] as string;
+/** A tag of the test application no node has and no registry serves: its pull fails for real. */
+const MISSING = '9.9.9';
+/** Generous: a loaded 2-core machine starts a pod in seconds, but CI machines are slower still. */
+const ROLLOUT_TIMEOUT_MS = 120_000;
+
+let cluster: AttachedNodeCluster | undefined;
+let admin: KubeClient;
+let node: NodeClient | undefined;
+let operator: Operator | undefined;
+
+type DeploymentObject = KubeObject & {
+  spec: { template: { spec: { containers: { image: string }[] } }; progressDeadlineSeconds?: number };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+};
+
+/** The tenant at `version`, applied at once (a version change otherwise waits for the maintenance window). */
+async function applyVersion(version: string): Promise<void> {
+  const t = tenant(NAME, { image: TEST_APP_IMAGE, version });
+  t.metadata.annotations = { 'tenancy.dev/apply-now': `availability test: version ${version}` };
+  await admin.apply(typeOf('Tenant'), t, 'test');
+}
+
+/** ApplicationAvailable once it has `reason` for the tenant's current generation. */
+function availabilityWith(reason: string) {
+  return waitFor(
+    `ApplicationAvailable ${reason}`,
+    async () => {
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), NAME);
+      const available = condition(t, 'ApplicationAvailable');
+      return available?.reason === reason && available.observedGeneration === t.metadata.generation ? available : undefined;
+    },
+    ROLLOUT_TIMEOUT_MS,
+  );
+}
+
+async function deployment(): Promise<DeploymentObject> {
+  return admin.get<DeploymentObject>(typeOf('Deployment'), 'tenant-app', NS);
+}
+
+beforeAll(async () => {
+  cluster = await sharedNodeCluster('node/application-availability.test.ts');
+  node = cluster.node;
+  admin = adminClient(cluster.cluster.adminKubeconfig);
+  // Kubernetes only (no Azure here): served without a per-tenant WAF policy, so the tenant can be Ready.
+  operator = await startOperator({
+    info: cluster.cluster,
+    leaseName: 'application-availability',
+    config: { frontDoor: { exposeWithoutWafPolicy: true } },
+  });
+}, ATTACH_TIMEOUT_MS);
+
+afterAll(async () => {
+  await operator?.stop();
+  await cluster?.detach();
+}, 240_000);
+
+describe('ApplicationAvailable on a real node', () => {
+  test(
+    'a new tenant: its pod runs and passes its probes, and the tenant is Available and Ready',
+    async () => {
+      await applyVersion(GOOD);
+      const available = await availabilityWith('Available');
+      expect(available).toMatchObject({ status: 'True', message: '1 of 1 replicas are available and run the current version.' });
+      await waitForReady(admin, NAME, ROLLOUT_TIMEOUT_MS);
+      expect(await node?.readyPods(NS, APP_SELECTOR)).toHaveLength(1);
+      // Written by the real deployment controller, not by a stand-in.
+      const d = await deployment();
+      expect(d.status?.conditions?.find((c) => c.type === 'Available')).toMatchObject({
+        status: 'True',
+        reason: 'MinimumReplicasAvailable',
+        message: 'Deployment has minimum availability.',
+      });
+    },
+    ROLLOUT_TIMEOUT_MS * 2,
+  );
+
+  test(
+    'a version whose image cannot be pulled: RollingOut, the tenant not Ready, the old pod still serving',
+    async () => {
+      await applyVersion(MISSING);
+      const rolling = await availabilityWith('RollingOut');
+      expect(rolling).toMatchObject({ status: 'False', message: 'Rolling out: 1 old replicas are pending termination.' });
+      const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), NAME);
+      expect(condition(t, 'Ready')?.status).not.toBe('True');
+      await waitFor(
+        'the new pod failing to pull its image',
+        async () => {
+          const pods = await admin.request<{
+            items: { status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
+          }>('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(APP_SELECTOR)}`);
+          return pods.items.some((p) =>
+            ['ErrImagePull', 'ImagePullBackOff'].includes(p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? ''),
+          );
+        },
+        ROLLOUT_TIMEOUT_MS,
+      );
+      // maxUnavailable 0: the old pod stays Ready while the new one cannot start.
+      expect(await node?.readyPods(NS, APP_SELECTOR)).toHaveLength(1);
+    },
+    ROLLOUT_TIMEOUT_MS * 2,
+  );
+
+  test(
+    'past the progress deadline the platform team set: RolloutStuck, with the deployment controller’s message',
+    async () => {
+      // The operator does not own progressDeadlineSeconds: another field manager may set it, and keeps it.
+      await admin.request('PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/tenant-app`, {
+        body: { spec: { progressDeadlineSeconds: 5 } },
+        contentType: 'application/merge-patch+json',
+      });
+      const stuck = await availabilityWith('RolloutStuck');
+      expect(stuck.status).toBe('False');
+      expect(stuck.message).toContain('has timed out progressing');
+      expect((await deployment()).spec.progressDeadlineSeconds).toBe(5);
+    },
+    ROLLOUT_TIMEOUT_MS * 2,
+  );
+
+  test(
+    'back to a version the node has: the rollout completes and the tenant is Available again',
+    async () => {
+      await applyVersion(GOOD);
+      const available = await availabilityWith('Available');
+      expect(available.status).toBe('True');
+      await waitFor(
+        'only the good version’s pod left',
+        async () => {
+          const pods = await admin.request<{ items: { spec: { containers: { image: string }[] } }[] }>(
+            'GET',
+            `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(APP_SELECTOR)}`,
+          );
+          return pods.items.length === 1 && pods.items[0]?.spec.containers[0]?.image === `${TEST_APP_IMAGE}:${GOOD}`;
+        },
+        ROLLOUT_TIMEOUT_MS,
+      );
+      expect(await node?.readyPods(NS, APP_SELECTOR)).toHaveLength(1);
+    },
+    ROLLOUT_TIMEOUT_MS * 2,
+  );
+});
