@@ -66,22 +66,26 @@ interface Running {
   info: NodeClusterInfo;
 }
 
-/** Serves the node cluster to test files: POST /attach?file=F (waits for its turn), POST /detach?file=F. */
+/**
+ * Serves the node cluster to test files: POST /attach?file=F&pid=P waits for the file's turn (and
+ * starts the cluster the first time), POST /detach?file=F&pid=P empties it for the next file.
+ */
 export class NodeClusterBroker {
   readonly #server: Server;
   #running: Promise<Running> | undefined;
-  #holder: string | undefined;
-  readonly #queue: (() => void)[] = [];
+  #holder: { file: string; pid: number } | undefined;
 
   constructor() {
     this.#server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://broker');
       const file = url.searchParams.get('file') ?? 'unknown';
+      const pid = Number(url.searchParams.get('pid'));
       const answer = (status: number, body: string) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(body);
       };
-      const work = url.pathname === '/attach' ? this.#attach(file) : url.pathname === '/detach' ? this.#detach(file) : undefined;
+      const work =
+        url.pathname === '/attach' ? this.#attach(file, pid) : url.pathname === '/detach' ? this.#detach(file, pid) : undefined;
       if (!work) return answer(404, JSON.stringify({ error: `no ${url.pathname}` }));
       work.then(
         (body) => answer(200, JSON.stringify(body ?? {})),
@@ -109,34 +113,41 @@ export class NodeClusterBroker {
     await running?.cp.stop();
   }
 
-  async #attach(file: string): Promise<NodeClusterInfo> {
-    if (this.#holder !== undefined) await new Promise<void>((resolve) => this.#queue.push(resolve));
-    this.#holder = file;
+  async #attach(file: string, pid: number): Promise<NodeClusterInfo> {
+    // One file at a time; a holder whose process died (a crashed worker) never detaches: take over.
+    while (this.#holder !== undefined && alive(this.#holder.pid)) await new Promise((r) => setTimeout(r, 500));
+    const abandoned = this.#holder;
+    this.#holder = { file, pid };
     try {
       const first = this.#running === undefined;
       this.#running ??= startNodeCluster();
       const { info } = await this.#running;
+      if (abandoned) await resetNodeCluster(adminClient(info.cluster.adminKubeconfig));
       return first ? info : { ...info, startSeconds: 0 };
     } catch (err) {
-      this.#release();
+      this.#holder = undefined;
       throw err;
     }
   }
 
-  async #detach(file: string): Promise<void> {
-    if (this.#holder !== file)
-      throw new Error(`${file} detaches from the node cluster, but ${this.#holder ?? 'no file'} holds it`);
+  async #detach(file: string, pid: number): Promise<void> {
+    if (this.#holder?.file !== file || this.#holder.pid !== pid)
+      throw new Error(`${file} detaches from the node cluster, but ${this.#holder?.file ?? 'no file'} holds it`);
     try {
       const running = await this.#running;
       if (running) await resetNodeCluster(adminClient(running.info.cluster.adminKubeconfig));
     } finally {
-      this.#release();
+      this.#holder = undefined;
     }
   }
+}
 
-  #release(): void {
-    this.#holder = undefined;
-    this.#queue.shift()?.();
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -239,7 +250,7 @@ export interface AttachedNodeCluster {
  * names the test file in errors; `brokerUrl` comes from the shared info file (fixtures.ts).
  */
 export async function attachNodeCluster(brokerUrl: string, file: string): Promise<AttachedNodeCluster> {
-  const query = `?file=${encodeURIComponent(file)}`;
+  const query = `?file=${encodeURIComponent(file)}&pid=${process.pid}`;
   const info = await post<NodeClusterInfo>(`${brokerUrl}/attach${query}`);
   if (info.startSeconds > 0) process.stdout.write(`The node cluster started in ${info.startSeconds} s\n`);
   return {
