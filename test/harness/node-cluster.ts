@@ -23,7 +23,7 @@ import {
   typeOf,
 } from './cluster-setup.ts';
 import { ControlPlane, type ControlPlaneInfo } from './control-plane.ts';
-import { type Node, NodeClient, type NodeInfo, startNode } from './node.ts';
+import { NodeClient, type NodeInfo, startNode } from './node.ts';
 
 /**
  * Addresses of the node's "outside" namespace, for every test on the node: stand-ins for the
@@ -60,10 +60,12 @@ export interface NodeClusterInfo {
   startSeconds: number;
 }
 
-interface Running {
-  cp: ControlPlane;
-  node: Node;
+/** A started node cluster, as the broker drives it. */
+export interface RunningNodeCluster {
   info: NodeClusterInfo;
+  /** Empties it for the next file. */
+  reset(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -72,10 +74,13 @@ interface Running {
  */
 export class NodeClusterBroker {
   readonly #server: Server;
-  #running: Promise<Running> | undefined;
+  readonly #start: () => Promise<RunningNodeCluster>;
+  #running: Promise<RunningNodeCluster> | undefined;
   #holder: { file: string; pid: number } | undefined;
 
-  constructor() {
+  /** `start` is replaced only by the broker's own test. */
+  constructor(start: () => Promise<RunningNodeCluster> = startNodeCluster) {
+    this.#start = start;
     this.#server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://broker');
       const file = url.searchParams.get('file') ?? 'unknown';
@@ -109,8 +114,7 @@ export class NodeClusterBroker {
   async stop(): Promise<void> {
     this.#server.close();
     const running = await this.#running?.catch(() => undefined);
-    await running?.node.stop();
-    await running?.cp.stop();
+    await running?.stop();
   }
 
   async #attach(file: string, pid: number): Promise<NodeClusterInfo> {
@@ -120,9 +124,10 @@ export class NodeClusterBroker {
     this.#holder = { file, pid };
     try {
       const first = this.#running === undefined;
-      this.#running ??= startNodeCluster();
-      const { info } = await this.#running;
-      if (abandoned) await resetNodeCluster(adminClient(info.cluster.adminKubeconfig));
+      this.#running ??= this.#start();
+      const running = await this.#running;
+      if (abandoned) await running.reset();
+      const { info } = running;
       return first ? info : { ...info, startSeconds: 0 };
     } catch (err) {
       this.#holder = undefined;
@@ -135,7 +140,7 @@ export class NodeClusterBroker {
       throw new Error(`${file} detaches from the node cluster, but ${this.#holder?.file ?? 'no file'} holds it`);
     try {
       const running = await this.#running;
-      if (running) await resetNodeCluster(adminClient(running.info.cluster.adminKubeconfig));
+      await running?.reset();
     } finally {
       this.#holder = undefined;
     }
@@ -151,7 +156,7 @@ function alive(pid: number): boolean {
   }
 }
 
-async function startNodeCluster(): Promise<Running> {
+async function startNodeCluster(): Promise<RunningNodeCluster> {
   const started = Date.now();
   const cp = new ControlPlane();
   try {
@@ -169,7 +174,14 @@ async function startNodeCluster(): Promise<Running> {
       lockTimeoutMs: NODE_LOCK_TIMEOUT_MS,
     });
     const startSeconds = Math.round((Date.now() - started) / 100) / 10;
-    return { cp, node, info: { cluster, node: node.info, startSeconds } };
+    return {
+      info: { cluster, node: node.info, startSeconds },
+      reset: () => resetNodeCluster(admin),
+      stop: async () => {
+        await node.stop();
+        await cp.stop();
+      },
+    };
   } catch (err) {
     await cp.stop();
     throw err;
