@@ -4,11 +4,14 @@
  * status, never the test. A tenant becomes Available and Ready from a real pod; a version no
  * registry has rolls out while the old pod keeps serving; a progress deadline the platform team
  * sets makes the stuck rollout RolloutStuck; and going back to a good version makes it Available
- * again. (RolloutPending, a generation the controller has not observed yet, lasts milliseconds on
- * a real cluster: test/integration/application.test.ts holds it without a controller.)
+ * again. A version bump outside the tenant's maintenance window leaves the running pods alone, and
+ * rolls out for real when the (injected) clock enters the window. (RolloutPending, a generation the
+ * controller has not observed yet, lasts milliseconds on a real cluster:
+ * test/integration/application.test.ts holds it without a controller.)
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../../src/operator.ts';
+import { ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
 import {
   adminClient,
@@ -32,11 +35,17 @@ const GOOD = TEST_APP_VERSIONS[0] as string;
 const MISSING = '9.9.9';
 /** Generous: a loaded 2-core machine starts a pod in seconds, but CI machines are slower still. */
 const ROLLOUT_TIMEOUT_MS = 120_000;
+/** The operator's clock: a Sunday, outside the window below (Wednesdays 02:00-05:00 in Amsterdam). */
+const clock = new ManualClock('2026-11-22T12:00:00Z');
+const IN_WINDOW = '2026-11-25T02:00:00Z';
+const GATED = 'gated';
+const GATED_NS = 'tenant-gated-dev';
 
 let cluster: AttachedNodeCluster | undefined;
 let admin: KubeClient;
 let node: NodeClient | undefined;
 let operator: Operator | undefined;
+let emergencies = 0;
 
 type DeploymentObject = KubeObject & {
   spec: { template: { spec: { containers: { image: string }[] } }; progressDeadlineSeconds?: number };
@@ -46,18 +55,21 @@ type DeploymentObject = KubeObject & {
 /** The tenant at `version`, applied at once (a version change otherwise waits for the maintenance window). */
 async function applyVersion(version: string): Promise<void> {
   const t = tenant(NAME, { image: TEST_APP_IMAGE, version });
-  t.metadata.annotations = { 'tenancy.dev/apply-now': `availability test: version ${version}` };
+  // A new reason each time: the same emergency reason does not apply a later change.
+  emergencies += 1;
+  t.metadata.annotations = { 'tenancy.dev/apply-now': `availability test #${emergencies}: version ${version}` };
   await admin.apply(typeOf('Tenant'), t, 'test');
 }
 
-/** ApplicationAvailable once it has `reason` for the tenant's current generation. */
-function availabilityWith(reason: string) {
+/** ApplicationAvailable once it has `reason` (and `message`, if given) for the tenant's current generation. */
+function availabilityWith(reason: string, message?: string) {
   return waitFor(
     `ApplicationAvailable ${reason}`,
     async () => {
       const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), NAME);
       const available = condition(t, 'ApplicationAvailable');
-      return available?.reason === reason && available.observedGeneration === t.metadata.generation ? available : undefined;
+      const matches = available?.reason === reason && (message === undefined || available.message === message);
+      return matches && available?.observedGeneration === t.metadata.generation ? available : undefined;
     },
     ROLLOUT_TIMEOUT_MS,
   );
@@ -72,10 +84,22 @@ beforeAll(async () => {
   node = cluster.node;
   admin = adminClient(cluster.cluster.adminKubeconfig);
   // Kubernetes only (no Azure here): served without a per-tenant WAF policy, so the tenant can be Ready.
+  await admin.apply(
+    typeOf('MaintenanceWindow'),
+    {
+      apiVersion: 'tenancy.dev/v1alpha1',
+      kind: 'MaintenanceWindow',
+      metadata: { name: 'node-window' },
+      spec: { timeZone: 'Europe/Amsterdam', recurrences: [{ days: ['Wednesday'], start: '02:00', duration: '3h' }] },
+    },
+    'test',
+  );
   operator = await startOperator({
     info: cluster.cluster,
     leaseName: 'application-availability',
-    config: { frontDoor: { exposeWithoutWafPolicy: true } },
+    clock,
+    // This file is about windows, not advance notice: no notice owed.
+    config: { frontDoor: { exposeWithoutWafPolicy: true }, maintenance: { noticeHours: 0 } },
   });
 }, ATTACH_TIMEOUT_MS);
 
@@ -108,8 +132,10 @@ describe('ApplicationAvailable on a real node', () => {
     'a version whose image cannot be pulled: RollingOut, the tenant not Ready, the old pod still serving',
     async () => {
       await applyVersion(MISSING);
-      const rolling = await availabilityWith('RollingOut');
-      expect(rolling).toMatchObject({ status: 'False', message: 'Rolling out: 1 old replicas are pending termination.' });
+      // First "0 of 1 replicas run the current version" until the new ReplicaSet exists, then, for as
+      // long as its pod cannot pull, the surge pod is updated and the old one waits to be replaced.
+      const rolling = await availabilityWith('RollingOut', 'Rolling out: 1 old replicas are pending termination.');
+      expect(rolling.status).toBe('False');
       const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), NAME);
       expect(condition(t, 'Ready')?.status).not.toBe('True');
       await waitFor(
@@ -164,6 +190,82 @@ describe('ApplicationAvailable on a real node', () => {
         ROLLOUT_TIMEOUT_MS,
       );
       expect(await node?.readyPods(NS, APP_SELECTOR)).toHaveLength(1);
+    },
+    ROLLOUT_TIMEOUT_MS * 2,
+  );
+});
+
+/** The gated tenant at `version`, in the window above; `touch` changes a label only (any event requeues it). */
+function gated(version: string, touch?: string): KubeObject {
+  const t = tenant(GATED, { image: TEST_APP_IMAGE, version }) as KubeObject & { spec: Record<string, unknown> };
+  t.spec.maintenanceWindowRef = { name: 'node-window' };
+  if (touch) t.metadata.labels = { touched: touch };
+  return t;
+}
+
+async function podImages(namespace: string): Promise<string[]> {
+  const pods = await admin.request<{ items: { spec: { containers: { image: string }[] } }[] }>(
+    'GET',
+    `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(APP_SELECTOR)}`,
+  );
+  return pods.items.map((p) => p.spec.containers[0]?.image ?? '');
+}
+
+describe('a maintenance-gated rollout on a real node', () => {
+  const [OLD, NEW] = TEST_APP_VERSIONS as [string, string];
+
+  test(
+    'a version bump outside the window is held: UpdatePending, and the pod keeps running the old version',
+    async () => {
+      await admin.apply(typeOf('Tenant'), gated(OLD), 'test');
+      await waitFor(
+        'the gated tenant available',
+        async () => (await node?.readyPods(GATED_NS, APP_SELECTOR))?.length === 1,
+        ROLLOUT_TIMEOUT_MS,
+      );
+      await admin.apply(typeOf('Tenant'), gated(NEW), 'test');
+      const held = await waitFor(
+        'UpdatePending',
+        async () => {
+          const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), GATED);
+          const pending = condition(t, 'UpdatePending');
+          return pending?.status === 'True' && t.status?.observedGeneration === t.metadata.generation ? t : undefined;
+        },
+        ROLLOUT_TIMEOUT_MS,
+      );
+      expect(condition(held, 'UpdatePending')?.reason).toBe('WaitingForWindow');
+      expect(condition(held, 'ApplicationAvailable')?.status).toBe('True');
+      expect(await podImages(GATED_NS)).toEqual([`${TEST_APP_IMAGE}:${OLD}`]);
+      expect(await node?.readyPods(GATED_NS, APP_SELECTOR)).toHaveLength(1);
+    },
+    ROLLOUT_TIMEOUT_MS * 2,
+  );
+
+  test(
+    'when the clock enters the window, the new version rolls out, never below one ready pod',
+    async () => {
+      clock.set(IN_WINDOW);
+      await admin.apply(typeOf('Tenant'), gated(NEW, 'window'), 'test');
+      let fewest = Number.POSITIVE_INFINITY;
+      await waitFor(
+        'the new version running and available',
+        async () => {
+          fewest = Math.min(fewest, (await node?.readyPods(GATED_NS, APP_SELECTOR))?.length ?? 0);
+          const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), GATED);
+          const available = condition(t, 'ApplicationAvailable');
+          const images = await podImages(GATED_NS);
+          return (
+            condition(t, 'UpdatePending')?.status === 'False' &&
+            available?.status === 'True' &&
+            available.observedGeneration === t.metadata.generation &&
+            images.length === 1 &&
+            images[0] === `${TEST_APP_IMAGE}:${NEW}`
+          );
+        },
+        ROLLOUT_TIMEOUT_MS,
+      );
+      expect(fewest).toBeGreaterThanOrEqual(1);
+      expect(await node?.readyPods(GATED_NS, APP_SELECTOR)).toHaveLength(1);
     },
     ROLLOUT_TIMEOUT_MS * 2,
   );
