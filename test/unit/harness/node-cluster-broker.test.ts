@@ -12,6 +12,7 @@ const INFO: NodeClusterInfo = {
   cluster: { server: 'https://127.0.0.1:1' } as ControlPlaneInfo,
   node: { testApp: '/nowhere/testapp', adminKubeconfig: '/nowhere/admin.kubeconfig' },
   startSeconds: 1.5,
+  nodeStartSeconds: 1,
 };
 
 function fakeCluster() {
