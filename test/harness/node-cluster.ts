@@ -195,8 +195,9 @@ type TenantObject = KubeObject & { metadata: { finalizers?: string[] } };
 
 /**
  * Removes what a test file left: its Tenants (finalizers dropped: the file's operator has stopped,
- * and the node cluster's Azure is that file's own emulator, gone with it) and every namespace the
- * operator made, waiting until the real namespace controller has removed them and their pods.
+ * and the node cluster's Azure is that file's own emulator, gone with it), its MaintenanceWindows
+ * and BackupPolicies (the platform's `default` policy stays), and every namespace the operator
+ * made, waiting until the real namespace controller has removed them and their pods.
  */
 async function resetNodeCluster(admin: KubeClient): Promise<void> {
   const list = async <T extends KubeObject>(kind: string, labelSelector?: string) =>
@@ -214,6 +215,9 @@ async function resetNodeCluster(admin: KubeClient): Promise<void> {
       });
     await admin.delete(typeOf('Tenant'), t.metadata.name).catch(() => undefined);
   }
+  for (const w of await list('MaintenanceWindow')) await admin.delete(typeOf('MaintenanceWindow'), w.metadata.name);
+  for (const p of await list('BackupPolicy'))
+    if (p.metadata.name !== 'default') await admin.delete(typeOf('BackupPolicy'), p.metadata.name);
   const selector = 'app.kubernetes.io/managed-by=tenant-operator';
   const namespaces = await list('Namespace', selector);
   for (const ns of namespaces) await admin.delete(typeOf('Namespace'), ns.metadata.name).catch(() => undefined);
