@@ -142,6 +142,11 @@ export class ControlPlane {
   #apiPort = 0;
   #stopped = false;
   readonly #onExit = () => this.killNow();
+  // Ctrl-C or a CI runner's SIGTERM does not run `exit` handlers: kill the children, then die of the signal.
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.killNow();
+    process.kill(process.pid, signal);
+  };
 
   constructor(dir?: string) {
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'tenant-operator-cp-'));
@@ -166,6 +171,8 @@ export class ControlPlane {
   /** Starts etcd and kube-apiserver and waits until /readyz answers. */
   async start(options: { apiServerPort?: number } = {}): Promise<ControlPlaneInfo> {
     process.once('exit', this.#onExit);
+    process.once('SIGINT', this.#onSignal);
+    process.once('SIGTERM', this.#onSignal);
     generateCertificates(this.dir);
     this.#etcdPort = await freePort();
     const peerPort = await freePort();
@@ -238,12 +245,19 @@ export class ControlPlane {
     this.#stopped = true;
     await this.#kill(this.#apiServer);
     await this.#kill(this.#etcd);
-    process.removeListener('exit', this.#onExit);
+    this.#removeListeners();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Synchronous last resort when the test process exits without calling stop(). */
+  #removeListeners(): void {
+    process.removeListener('exit', this.#onExit);
+    process.removeListener('SIGINT', this.#onSignal);
+    process.removeListener('SIGTERM', this.#onSignal);
+  }
+
+  /** Synchronous last resort when the test process exits or is interrupted without calling stop(). */
   killNow(): void {
+    this.#removeListeners();
     for (const child of [this.#apiServer, this.#etcd]) if (child?.exitCode === null) child.kill('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -25,6 +25,7 @@ import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { KubeConnection } from '../../src/runtime/kubeconfig.ts';
 import { adminClient, typeOf } from './cluster-setup.ts';
 import type { AuditEvent, ControlPlaneInfo } from './control-plane.ts';
+import { type AttachedNodeCluster, attachNodeCluster } from './node-cluster.ts';
 
 /** Where the shared ARM emulator listens, and what it trusts. */
 export interface ArmInfo {
@@ -34,7 +35,8 @@ export interface ArmInfo {
   directoryTenantId: string;
 }
 
-export type SharedInfo = ControlPlaneInfo & { arm: ArmInfo };
+/** `nodeClusterBroker`: where test files attach to the real node cluster (node-cluster.ts). */
+export type SharedInfo = ControlPlaneInfo & { arm: ArmInfo; nodeClusterBroker: string };
 
 export function sharedControlPlane(): SharedInfo {
   const file = process.env.TENANT_OPERATOR_TEST_CP;
@@ -81,6 +83,14 @@ export async function startPrivateArmEmulator(
     directoryTenantId: emulator.directoryTenantId,
   };
   return { emulator, arm };
+}
+
+/**
+ * Waits for this file's turn on the suite's real node cluster, a control plane of its own with
+ * kubelet, controllers and CoreDNS (started by the first file that asks). Detach in afterAll.
+ */
+export function sharedNodeCluster(file: string): Promise<AttachedNodeCluster> {
+  return attachNodeCluster(sharedControlPlane().nodeClusterBroker, file);
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Jest global setup for the integration project: one real control plane (CRDs, third-party CRDs
  * and the operator's RBAC installed), a kubelet stand-in that marks tenant Deployments available,
- * and one ARM emulator for all test files. Their coordinates
- * go to a file that `sharedControlPlane()` reads in the test workers.
+ * one ARM emulator for all test files, and the broker of the real node cluster, which starts only
+ * when a file that needs pods asks for it (node-cluster.ts). Their coordinates go to a file that
+ * `sharedControlPlane()` reads in the test workers.
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,12 +21,18 @@ import {
 import { ControlPlane } from './control-plane.ts';
 import { suiteEmulatorOptions } from './fixtures.ts';
 import { type KubeletStandIn, startKubeletStandIn } from './kubelet-stand-in.ts';
+import { NodeClusterBroker } from './node-cluster.ts';
 
 export const INFO_FILE = join(tmpdir(), `tenant-operator-test-cp-${process.pid}.json`);
 
 export default async function globalSetup(): Promise<void> {
   const cp = new ControlPlane();
-  const holder = globalThis as { __controlPlane?: ControlPlane; __armEmulator?: ArmEmulator; __kubelet?: KubeletStandIn };
+  const holder = globalThis as {
+    __controlPlane?: ControlPlane;
+    __armEmulator?: ArmEmulator;
+    __kubelet?: KubeletStandIn;
+    __nodeCluster?: NodeClusterBroker;
+  };
   holder.__controlPlane = cp;
   const info = await cp.start();
   const admin = adminClient(info.adminKubeconfig);
@@ -38,6 +45,9 @@ export default async function globalSetup(): Promise<void> {
   holder.__kubelet = startKubeletStandIn(admin);
   const arm = await startArmEmulator(suiteEmulatorOptions());
   holder.__armEmulator = arm;
+  const nodeCluster = new NodeClusterBroker();
+  holder.__nodeCluster = nodeCluster;
+  const nodeClusterBroker = await nodeCluster.listen();
   const armCaFile = join(info.dir, 'arm-ca.pem');
   writeFileSync(armCaFile, arm.ca);
   writeFileSync(
@@ -50,6 +60,7 @@ export default async function globalSetup(): Promise<void> {
         subscriptionId: arm.subscriptionId,
         directoryTenantId: arm.directoryTenantId,
       },
+      nodeClusterBroker,
     }),
   );
   process.env.TENANT_OPERATOR_TEST_CP = INFO_FILE;

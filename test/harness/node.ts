@@ -73,6 +73,8 @@ export interface NodeOptions {
    * (`make dev` runs config/samples this way). A `latest` tag is still pulled, as on any node.
    */
   imageAliases?: string[];
+  /** How long to wait for another run's node to stop (one node per machine); default 3 minutes. */
+  lockTimeoutMs?: number;
 }
 
 export interface ProbeResult {
@@ -175,7 +177,7 @@ export class Node {
   async start(): Promise<void> {
     const missing = missingNodePrerequisites();
     if (missing.length > 0) throw new Error(`the test node cannot start; missing:\n- ${missing.join('\n- ')}`);
-    await acquireNodeLock(180_000);
+    await acquireNodeLock(this.#options.lockTimeoutMs ?? 180_000);
     // A killed earlier run may have left a node behind: it would hold the bridge and the chains.
     cleanUpHost();
     recordHostState();
@@ -256,45 +258,13 @@ export class Node {
     releaseNodeLock();
   }
 
-  /** Runs the test application's probe client inside a pod: one result per target (`tcp:ip:port`, `udp:ip:port`, `dns:name`). */
-  probeFromPod(namespace: string, pod: string, targets: string[], container = 'app'): ProbeResult[] {
-    const out = sh('kubectl', [
-      `--kubeconfig=${this.#cp.adminKubeconfig}`,
-      '-n',
-      namespace,
-      'exec',
-      pod,
-      '-c',
-      container,
-      '--',
-      '/testapp',
-      'probe',
-      '--timeout=1500ms',
-      ...targets,
-    ]);
-    return parseProbe(out);
+  /** What a test (in any process) needs to use this node: see `NodeClient`. */
+  get info(): NodeInfo {
+    return { testApp: this.#testApp, adminKubeconfig: this.#cp.adminKubeconfig };
   }
 
-  /** Runs the probe client in the outside namespace with `source` as the packets' source address. */
-  /** Runs the probe client on the node itself, where no NetworkPolicy applies (a control for blocked rows). */
-  probeFromNode(targets: string[]): ProbeResult[] {
-    return parseProbe(sh(this.#testApp, ['probe', '--timeout=1500ms', ...targets]));
-  }
-
-  probeFromOutside(source: string, targets: string[]): ProbeResult[] {
-    return parseProbe(
-      sh('ip', ['netns', 'exec', OUTSIDE_NETNS, this.#testApp, 'probe', `--from=${source}`, '--timeout=1500ms', ...targets]),
-    );
-  }
-
-  /** Running, Ready pods of a namespace (optionally matching a label selector), with their IPs. */
-  async readyPods(namespace: string, selector?: string): Promise<{ name: string; ip: string }[]> {
-    const query = selector ? `?labelSelector=${encodeURIComponent(selector)}` : '';
-    const list = await this.#admin.request<{ items: PodObject[] }>('GET', `/api/v1/namespaces/${namespace}/pods${query}`);
-    return list.items
-      .filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-      .filter((p) => !p.metadata.deletionTimestamp)
-      .map((p) => ({ name: p.metadata.name, ip: p.status?.podIP ?? '' }));
+  get client(): NodeClient {
+    return new NodeClient(this.info);
   }
 
   get #containerdSocket(): string {
@@ -649,7 +619,66 @@ state = "${d}/state"
       },
       'test-node',
     );
-    await this.#waitFor('CoreDNS ready', 45_000, async () => (await this.readyPods(ns, 'k8s-app=kube-dns')).length > 0);
+    await this.#waitFor('CoreDNS ready', 45_000, async () => (await this.client.readyPods(ns, 'k8s-app=kube-dns')).length > 0);
+  }
+}
+
+/** Where a running node's parts are, as plain data a test worker can read (the node runs elsewhere). */
+export interface NodeInfo {
+  /** The test application's binary on the host: its `probe` client runs on the node and in the outside namespace. */
+  testApp: string;
+  adminKubeconfig: string;
+}
+
+/** Probes and pod look-ups on a running node; holds no process, so any test worker can make one. */
+export class NodeClient {
+  readonly #info: NodeInfo;
+  readonly #admin: KubeClient;
+
+  constructor(info: NodeInfo) {
+    this.#info = info;
+    this.#admin = adminClient(info.adminKubeconfig);
+  }
+
+  /** Runs the test application's probe client inside a pod: one result per target (`tcp:ip:port`, `udp:ip:port`, `dns:name`). */
+  probeFromPod(namespace: string, pod: string, targets: string[], container = 'app'): ProbeResult[] {
+    const out = sh('kubectl', [
+      `--kubeconfig=${this.#info.adminKubeconfig}`,
+      '-n',
+      namespace,
+      'exec',
+      pod,
+      '-c',
+      container,
+      '--',
+      '/testapp',
+      'probe',
+      '--timeout=1500ms',
+      ...targets,
+    ]);
+    return parseProbe(out);
+  }
+
+  /** Runs the probe client on the node itself, where no NetworkPolicy applies (a control for blocked rows). */
+  probeFromNode(targets: string[]): ProbeResult[] {
+    return parseProbe(sh(this.#info.testApp, ['probe', '--timeout=1500ms', ...targets]));
+  }
+
+  /** Runs the probe client in the outside namespace with `source` as the packets' source address. */
+  probeFromOutside(source: string, targets: string[]): ProbeResult[] {
+    return parseProbe(
+      sh('ip', ['netns', 'exec', OUTSIDE_NETNS, this.#info.testApp, 'probe', `--from=${source}`, '--timeout=1500ms', ...targets]),
+    );
+  }
+
+  /** Running, Ready pods of a namespace (optionally matching a label selector), with their IPs. */
+  async readyPods(namespace: string, selector?: string): Promise<{ name: string; ip: string }[]> {
+    const query = selector ? `?labelSelector=${encodeURIComponent(selector)}` : '';
+    const list = await this.#admin.request<{ items: PodObject[] }>('GET', `/api/v1/namespaces/${namespace}/pods${query}`);
+    return list.items
+      .filter((p) => p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => ({ name: p.metadata.name, ip: p.status?.podIP ?? '' }));
   }
 }
 

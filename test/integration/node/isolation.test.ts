@@ -1,10 +1,10 @@
 /**
- * Tenant isolation with real pods and real packets: the operator creates two tenants on a
- * one-node cluster (test/harness/node.ts) whose NetworkPolicies kube-router enforces, and each
+ * Tenant isolation with real pods and real packets: the operator creates two tenants on the
+ * suite's one-node cluster (test/harness/node-cluster.ts) whose NetworkPolicies kube-router enforces, and each
  * row of the matrix is a TCP connection, a UDP exchange or a DNS look-up made from inside a pod
  * (or from the "outside" namespace that stands for Azure endpoints and the front door's subnet).
  * The matrix is printed; every row is asserted. It also runs a restricted pod's rollout under the
- * PDB and `maxUnavailable: 0`, and leaves nothing behind on the host.
+ * PDB and `maxUnavailable: 0`. Global teardown checks that the node left nothing behind on the host.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,18 +12,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
-import { installCrds, installRbac, installThirdPartyCrds } from '../../harness/cluster-setup.ts';
-import { ControlPlane, type ControlPlaneInfo } from '../../harness/control-plane.ts';
-import { adminClient, condition, startOperator, type TenantWithStatus, tenant, typeOf, waitFor } from '../../harness/fixtures.ts';
+import {
+  adminClient,
+  condition,
+  sharedNodeCluster,
+  startOperator,
+  type TenantWithStatus,
+  tenant,
+  typeOf,
+  waitFor,
+} from '../../harness/fixtures.ts';
 import {
   missingNodePrerequisites,
-  type Node,
-  nodeLeftovers,
+  type NodeClient,
   type ProbeResult,
-  startNode,
   TEST_APP_IMAGE,
   TEST_APP_VERSIONS,
 } from '../../harness/node.ts';
+import { ATTACH_TIMEOUT_MS, type AttachedNodeCluster, OUTSIDE_ADDRESSES } from '../../harness/node-cluster.ts';
 
 /** Addresses of the outside namespace: stand-ins for Azure private endpoints, Entra ID and the front door's subnet. */
 const OUTSIDE = {
@@ -57,10 +63,9 @@ interface Row {
   target?: string;
 }
 
-const cp = new ControlPlane();
-let info: ControlPlaneInfo;
+let cluster: AttachedNodeCluster | undefined;
 let admin: KubeClient;
-let node: Node | undefined;
+let node: NodeClient | undefined;
 let operator: Operator | undefined;
 
 async function serviceIp(namespace: string, name: string): Promise<string> {
@@ -111,23 +116,21 @@ function printMatrix(rows: Row[]): void {
 }
 
 beforeAll(async () => {
-  info = await cp.start();
-  admin = adminClient(info.adminKubeconfig);
-  await installCrds(admin);
-  await installThirdPartyCrds(admin);
-  await installRbac(admin);
-  node = await startNode(info, { outsideAddresses: Object.values(OUTSIDE), outsidePorts: [443, 1433, 8443] });
-  operator = await startOperator({ info, leaseName: 'isolation', config: OPERATOR_NETWORK_CONFIG });
+  const missing = Object.values(OUTSIDE).filter((a) => !OUTSIDE_ADDRESSES.includes(a));
+  if (missing.length > 0) throw new Error(`the node's outside namespace does not answer on ${missing.join(', ')}`);
+  cluster = await sharedNodeCluster('node/isolation.test.ts');
+  node = cluster.node;
+  admin = adminClient(cluster.cluster.adminKubeconfig);
+  operator = await startOperator({ info: cluster.cluster, leaseName: 'isolation', config: OPERATOR_NETWORK_CONFIG });
   const image = { image: TEST_APP_IMAGE, version: TEST_APP_VERSIONS[0] };
   await admin.apply(typeOf('Tenant'), tenant('alpha', { ...image, environment: 'Production', replicas: 2 }), 'test');
   await admin.apply(typeOf('Tenant'), tenant('bravo', image), 'test');
-}, 240_000);
+}, ATTACH_TIMEOUT_MS);
 
 afterAll(async () => {
   await operator?.stop();
-  await node?.stop();
-  await cp.stop();
-}, 60_000);
+  await cluster?.detach();
+}, 240_000);
 
 describe('a node that cannot start', () => {
   test('names what is missing instead of hanging', () => {
@@ -364,12 +367,4 @@ describe('a version rollout on a real node', () => {
     const [probe] = node?.probeFromPod(ALPHA, a1?.name as string, [`tcp:${a2?.ip}:${APP_PORT}`]) ?? [];
     expect(probe?.ok).toBe(true);
   }, 120_000);
-});
-
-describe('teardown', () => {
-  test('leaves no process, interface, iptables chain, ipset, mount or directory behind', async () => {
-    await operator?.stop();
-    await node?.stop();
-    expect(nodeLeftovers()).toEqual([]);
-  }, 60_000);
 });

@@ -1,12 +1,13 @@
 /**
- * Exact egress with real packets: two tenants on the one-node cluster (test/harness/node.ts), their
+ * Exact egress with real packets: two tenants on the suite's one-node cluster (test/harness/node-cluster.ts), their
  * Azure side made by the operator in the ARM emulator, whose platform subnet is the outside
  * namespace's range. Each tenant's private endpoints get addresses from that subnet; the outside
  * namespace answers on all of them (and on addresses no endpoint holds), so every row below is a
  * real TCP connection from a tenant pod (kube-router enforcing its NetworkPolicies): a pod reaches
  * its own SQL endpoint on 1433 and its own vault endpoint on 443, and nothing of the other tenant's.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import {
@@ -17,19 +18,19 @@ import {
 } from '../../../hack/arm-emulator/index.ts';
 import type { Operator } from '../../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
-import { installCrds, installPlatformDefaults, installRbac, installThirdPartyCrds } from '../../harness/cluster-setup.ts';
-import { ControlPlane, type ControlPlaneInfo } from '../../harness/control-plane.ts';
 import {
   type ArmInfo,
   adminClient,
   emulatorAzureConfig,
   privateNetworkConfig,
+  sharedNodeCluster,
   startOperator,
   tenant,
   typeOf,
   waitFor,
 } from '../../harness/fixtures.ts';
-import { type Node, nodeLeftovers, type ProbeResult, startNode, TEST_APP_IMAGE, TEST_APP_VERSIONS } from '../../harness/node.ts';
+import { type NodeClient, type ProbeResult, TEST_APP_IMAGE, TEST_APP_VERSIONS } from '../../harness/node.ts';
+import { ATTACH_TIMEOUT_MS, type AttachedNodeCluster, OUTSIDE_ADDRESSES } from '../../harness/node-cluster.ts';
 
 /** The platform's private endpoint subnet: 16 addresses, of which Azure gives out .4 to .14. */
 const SUBNET_PREFIX = '10.198.4.0/28';
@@ -56,11 +57,11 @@ interface Row {
   detail?: string;
 }
 
-const cp = new ControlPlane();
-let info: ControlPlaneInfo;
+let cluster: AttachedNodeCluster | undefined;
 let admin: KubeClient;
 let emulator: ArmEmulator | undefined;
-let node: Node | undefined;
+let node: NodeClient | undefined;
+const caDir = mkdtempSync(join(tmpdir(), 'tenant-operator-egress-'));
 let operator: Operator | undefined;
 const endpoints: Record<string, Endpoints> = {};
 
@@ -105,19 +106,18 @@ function printMatrix(rows: Row[]): void {
 }
 
 beforeAll(async () => {
-  info = await cp.start();
+  const missing = [...SUBNET_ADDRESSES, ENTRA_ID].filter((a) => !OUTSIDE_ADDRESSES.includes(a));
+  if (missing.length > 0) throw new Error(`the node's outside namespace does not answer on ${missing.join(', ')}`);
+  cluster = await sharedNodeCluster('node/private-endpoint-egress.test.ts');
+  node = cluster.node;
+  const info = cluster.cluster;
   admin = adminClient(info.adminKubeconfig);
-  await installCrds(admin);
-  await installThirdPartyCrds(admin);
-  await installRbac(admin);
-  await installPlatformDefaults(admin);
-  node = await startNode(info, { outsideAddresses: [...SUBNET_ADDRESSES, ENTRA_ID], outsidePorts: [SQL_PORT, HTTPS_PORT] });
   emulator = await startArmEmulator({
     lroDelayMs: 5,
     behaviours: { rbacPropagationDelayMs: 300 },
     platformNetwork: network('00000000-0000-4000-8000-00000000c0de'),
   });
-  const caFile = join(info.dir, 'arm-ca.pem');
+  const caFile = join(caDir, 'arm-ca.pem');
   writeFileSync(caFile, emulator.ca);
   const arm: ArmInfo = {
     endpoint: emulator.endpoint,
@@ -138,14 +138,14 @@ beforeAll(async () => {
   await admin.apply(typeOf('Tenant'), tenant('bravo', image), 'test');
   for (const name of ['alpha', 'bravo'])
     endpoints[name] = await waitFor(`${name}'s private endpoints in status`, () => recordedEndpoints(name), 90_000);
-}, 300_000);
+}, ATTACH_TIMEOUT_MS);
 
 afterAll(async () => {
   await operator?.stop();
-  await node?.stop();
   await emulator?.stop();
-  await cp.stop();
-}, 60_000);
+  await cluster?.detach();
+  rmSync(caDir, { recursive: true, force: true });
+}, 240_000);
 
 describe('private endpoints on a real node', () => {
   test('each tenant’s endpoints have their own addresses in the platform subnet, and its egress policy names exactly those', async () => {
@@ -242,12 +242,4 @@ describe('private endpoints on a real node', () => {
     const controls = node?.probeFromNode(blocked) ?? [];
     expect(controls.filter((c) => !c.ok)).toEqual([]);
   }, 240_000);
-});
-
-describe('teardown', () => {
-  test('leaves nothing behind on the host', async () => {
-    await operator?.stop();
-    await node?.stop();
-    expect(nodeLeftovers()).toEqual([]);
-  }, 60_000);
 });
