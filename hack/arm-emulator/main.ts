@@ -44,7 +44,6 @@ const { values } = parseArgs({
     'managed-identity-writes-per-second': { type: 'string' },
     'front-door-region': { type: 'string' },
     'no-serverless-auto-pause': { type: 'boolean' },
-    'expose-latest-backup-hint': { type: 'boolean' },
     'expose-create-only-fields': { type: 'boolean' },
     'ltr-backup-at-deletion': { type: 'boolean' },
     'platform-network': { type: 'boolean' },
@@ -63,7 +62,6 @@ const behaviours: Partial<AzureBehaviours> = {
     ? {}
     : { frontDoorRegion: values['front-door-region'] === 'any' ? undefined : values['front-door-region'] }),
   ...(values['no-serverless-auto-pause'] ? { serverlessAutoPause: false } : {}),
-  ...(values['expose-latest-backup-hint'] ? { exposeLatestBackupHint: true } : {}),
   ...(values['expose-create-only-fields'] ? { exposeCreateOnlyFields: true } : {}),
   ...(values['ltr-backup-at-deletion'] ? { ltrBackupAtDeletion: true } : {}),
   ...(values['sql-key-auto-rotation-minutes'] === undefined
