@@ -160,7 +160,13 @@ export class TenantBackup {
     // The newest backup: ARM does not expose it, the database lists it (sys.dm_database_backups).
     let newest: Date | undefined;
     let dataPlaneFailure: ConditionInput | undefined;
-    if (database !== undefined && database.status?.toLowerCase() === 'online') {
+    // A paused serverless database is not woken (a login resumes it, and bills it) to read what
+    // cannot have changed: nothing is written while it is paused.
+    const pausedSince =
+      database?.status?.toLowerCase() === 'paused' ? (database.pausedDate ?? database.creationDate ?? now) : undefined;
+    if (pausedSince !== undefined && previous?.newestRestorePoint !== undefined) {
+      newest = new Date(previous.newestRestorePoint);
+    } else if (database !== undefined && database.status?.toLowerCase() === 'online') {
       try {
         newest = await withSqlSession(
           this.sqlDataPlane,
@@ -182,6 +188,7 @@ export class TenantBackup {
           database: database === undefined ? undefined : { name: database.name, creationDate: database.creationDate },
           newestRestorePoint: newest,
           earliestRestorePoint: points?.earliestRestoreDate ?? database?.earliestRestoreDate,
+          pausedSince,
         })
       : undefined;
     const backupHealthy: ConditionInput = rpo
