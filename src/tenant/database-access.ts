@@ -136,7 +136,16 @@ export class TenantDatabaseAccess {
         permissions,
         ...(migration ? { migrationPrincipal: migration.name } : {}),
         ...(outcome.excess.length > 0 ? { excessPrivileges: outcome.excess } : {}),
-        verified: { fingerprint, at: now.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        // Recorded only when the trust is worth something (a drift-check interval), and re-stamped
+        // only when it ran out: one status write per tenant per interval, never one per pass.
+        ...(intervalMs > 0
+          ? {
+              verified:
+                now.getTime() - verifiedAt < intervalMs && previous?.verified
+                  ? previous.verified
+                  : { fingerprint, at: now.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+            }
+          : {}),
       };
       const leastPrivilege: ConditionInput =
         outcome.excess.length > 0

@@ -359,7 +359,8 @@ export const CONDITION_TYPES = {
   DatabaseAccessReady: {
     kinds: ['Tenant'],
     role: 'informational',
-    means: 'The workload identity’s contained database user exists with data reader/writer and EXECUTE (T-SQL, checked on the drift interval).',
+    means:
+      'The workload identity’s contained database user exists with data reader/writer and EXECUTE (T-SQL, checked on the drift interval).',
   },
   DatabaseLeastPrivilege: {
     kinds: ['Tenant'],
