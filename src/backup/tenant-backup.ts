@@ -127,6 +127,8 @@ export class TenantBackup {
     facts: AzureFacts,
     previous: TenantStatus['backup'] | undefined,
     policy: ResolvedPolicy,
+    /** The newest backup, when the database step already read it over its session this pass. */
+    newestBackupRead?: { at: Date | undefined },
   ): Promise<TenantBackupResult> {
     const now = this.ctx.clock.now();
     const name = tenant.metadata.name;
@@ -166,6 +168,8 @@ export class TenantBackup {
       database?.status?.toLowerCase() === 'paused' ? (database.pausedDate ?? database.creationDate ?? now) : undefined;
     if (pausedSince !== undefined && previous?.newestRestorePoint !== undefined) {
       newest = new Date(previous.newestRestorePoint);
+    } else if (newestBackupRead !== undefined && database !== undefined) {
+      newest = newestBackupRead.at;
     } else if (database !== undefined && database.status?.toLowerCase() === 'online') {
       try {
         newest = await withSqlSession(

@@ -397,6 +397,7 @@ export class TenantAzureStep {
       identityClientId: identity.clientId,
       keyVaultUri: vault === undefined ? undefined : str(props(vault).vaultUri),
       sqlServerFqdn: server.fullyQualifiedDomainName,
+      databaseStatus: database.status,
       earliestRestorePoint:
         database.earliestRestoreDate === undefined ? undefined : new Date(database.earliestRestoreDate).toISOString(),
       wafPolicyId: pass.reports.get('wafPolicy')?.phase === 'Ready' ? ids.wafPolicy : undefined,

@@ -9,6 +9,7 @@ import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import {
   classifySqlError,
   readCatalogue,
+  readNewestBackup,
   type SqlDataPlaneOptions,
   SqlStatementError,
   withSqlSession,
@@ -30,6 +31,11 @@ export interface DatabaseAccessResult {
   status: DatabaseAccessStatus | undefined;
   /** Statements that changed the database (for the audit trail and an Event). */
   changes: string[];
+  /**
+   * The newest backup, read over the same session (`sys.dm_database_backups`) when one was opened,
+   * so the backup check needs no second login; absent when no session ran.
+   */
+  newestBackup?: { at: Date | undefined } | undefined;
   requeueAfterMs?: number | undefined;
 }
 
@@ -89,21 +95,26 @@ export class TenantDatabaseAccess {
     const previousConditions = (tenant.status?.conditions ?? []).filter(
       (c) => c.type === DATABASE_ACCESS_READY || c.type === DATABASE_LEAST_PRIVILEGE,
     );
-    if (now.getTime() - verifiedAt < intervalMs && previousConditions.length === 2) {
+    // A paused serverless database is not woken (a login resumes it, and bills it) to check users
+    // nobody can change while it is paused: what was last found stands.
+    const paused = facts.databaseStatus?.toLowerCase() === 'paused' && previousConditions.length === 2;
+    if ((now.getTime() - verifiedAt < intervalMs || paused) && previousConditions.length === 2) {
       // Verified recently for exactly this desired state: trust it (a resync reads nothing).
       return {
         conditions: previousConditions.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
         status: previous,
         changes: [],
-        requeueAfterMs: Math.max(1000, verifiedAt + intervalMs - now.getTime()),
+        requeueAfterMs: paused ? undefined : Math.max(1000, verifiedAt + intervalMs - now.getTime()),
       };
     }
 
     const application = desired[0];
     const target = { serverFqdn: facts.sqlServerFqdn, database: facts.databaseName };
     const changes: string[] = [];
+    let newestBackup: { at: Date | undefined } | undefined;
     try {
       const outcome = await withSqlSession(this.plane, target, this.options.fence?.(), async (session) => {
+        newestBackup = { at: await readNewestBackup(session) };
         let catalogue = await readCatalogue(session);
         const plan = planDatabaseAccess(desired, catalogue);
         for (const statement of plan.grants) {
@@ -180,6 +191,7 @@ export class TenantDatabaseAccess {
         ],
         status,
         changes,
+        newestBackup,
         requeueAfterMs: intervalMs > 0 ? intervalMs : undefined,
       };
     } catch (err) {
@@ -193,6 +205,7 @@ export class TenantDatabaseAccess {
         ],
         status: previous === undefined ? undefined : { ...previous, verified: undefined },
         changes,
+        newestBackup,
         requeueAfterMs: 'retryAfterMs' in e ? (e.retryAfterMs ?? 60_000) : undefined,
       };
     }

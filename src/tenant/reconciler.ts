@@ -210,7 +210,7 @@ export class TenantReconciler implements Reconciler {
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
     const settled = !(failure || refusal || provisioning);
     const database = settled ? await this.#database(raw, pass) : undefined;
-    const backup = settled ? await this.#backup(raw, pass, policy) : undefined;
+    const backup = settled ? await this.#backup(raw, pass, policy, database?.newestBackup) : undefined;
     const databaseStatus = database ? database.status : tenant.status?.database;
     const fields = {
       ...this.#statusFields(tenant, pass, maintenance),
@@ -270,11 +270,16 @@ export class TenantReconciler implements Reconciler {
   }
 
   /** Backups after the Azure step: informational conditions (never un-Ready), status.backup, events. */
-  async #backup(raw: KubeObject, pass: Pass, policy: ResolvedPolicy): Promise<TenantBackupResult | undefined> {
+  async #backup(
+    raw: KubeObject,
+    pass: Pass,
+    policy: ResolvedPolicy,
+    newestBackup: { at: Date | undefined } | undefined,
+  ): Promise<TenantBackupResult | undefined> {
     const backup = this.#backupStep;
     if (!backup || !pass.azure) return undefined;
     try {
-      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup, policy);
+      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup, policy, newestBackup);
       for (const e of result.events) this.ctx.recorder.event(raw, e.type, e.reason, e.message).catch(() => {});
       return result;
     } catch (err) {

@@ -145,7 +145,14 @@ describe('the application’s database user', () => {
     expect(condition(result, 'DatabaseAccessReady')).toMatchObject({ status: 'True', reason: 'DatabaseUserReady' });
     expect(result.changes).toEqual([]);
     expect(await changesSince(mark)).toEqual([]);
-    expect((await statementsSince(mark)).length).toBe(3);
+    // The newest backup (for BackupHealthy) is read over the same session: no second login.
+    expect((await statementsSince(mark)).map((s) => s.statement.split(' FROM ')[1]?.split(' ')[0])).toEqual([
+      'sys.dm_database_backups',
+      'sys.database_principals',
+      'sys.database_role_members',
+      'sys.database_permissions',
+    ]);
+    expect(result.newestBackup?.at).toBeInstanceOf(Date);
   });
 
   test('a user dropped by hand is created again with its rights', async () => {
@@ -184,7 +191,23 @@ describe('the application’s database user', () => {
     expect(trusted.requeueAfterMs).toBeLessThanOrEqual(60_000);
     clock.advance(60_000);
     await step(ctx).reconcile(withConditions, facts, verified);
-    expect((await statementsSince(mark)).length).toBe(3);
+    expect((await statementsSince(mark)).length).toBe(4);
+  });
+
+  test('a paused serverless database is not woken to check its users: what was last found stands', async () => {
+    const first = await step().reconcile(stored, facts, stored.status?.database);
+    const withConditions = {
+      ...stored,
+      status: {
+        ...stored.status,
+        conditions: first.conditions.map((c) => ({ ...c, lastTransitionTime: new Date().toISOString() })),
+      },
+    } as StoredTenant;
+    const mark = await lastSeq();
+    const paused = await step().reconcile(withConditions, { ...facts, databaseStatus: 'Paused' }, first.status);
+    expect(await statementsSince(mark)).toEqual([]);
+    expect(condition(paused, 'DatabaseAccessReady')).toMatchObject({ status: 'True', reason: 'DatabaseUserReady' });
+    expect(paused.newestBackup).toBeUndefined();
   });
 });
 
