@@ -211,6 +211,28 @@ describe('the application’s database user', () => {
   });
 });
 
+describe('the migration principal', () => {
+  const GROUP = { name: 'tenant-migrations', objectId: '3c3c3c3c-5d5d-4e6e-8f7f-909090909090' };
+
+  test('the configured group gets db_ddladmin with reader and writer; the application still has no DDL', async () => {
+    const ctx = withConfig((a) => ({ ...a, sqlDataPlane: { ...a.sqlDataPlane, migrationGroup: GROUP } }));
+    const mark = await lastSeq();
+    const result = await step(ctx).reconcile(stored, facts, stored.status?.database);
+    expect(await changesSince(mark)).toEqual([
+      `CREATE USER [${GROUP.name}] FROM EXTERNAL PROVIDER WITH OBJECT_ID = '${GROUP.objectId}'`,
+      `ALTER ROLE [db_datareader] ADD MEMBER [${GROUP.name}]`,
+      `ALTER ROLE [db_datawriter] ADD MEMBER [${GROUP.name}]`,
+      `ALTER ROLE [db_ddladmin] ADD MEMBER [${GROUP.name}]`,
+    ]);
+    expect(result.status).toMatchObject({ migrationPrincipal: GROUP.name, roles: ['db_datareader', 'db_datawriter'] });
+    expect(condition(result, 'DatabaseLeastPrivilege')).toMatchObject({ status: 'True', reason: 'NoExcessPrivileges' });
+    // Without the setting, the group's DDL rights are no longer the operator's grant: reported.
+    const without = await step().reconcile(stored, facts, stored.status?.database);
+    expect(without.status?.excessPrivileges).toEqual([`${GROUP.name}: role db_ddladmin`]);
+    await byHand(`DROP USER [${GROUP.name}]`);
+  });
+});
+
 describe('least privilege', () => {
   const ALICE = 'alice@contoso.example';
 
