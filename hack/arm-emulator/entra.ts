@@ -98,7 +98,10 @@ export function createTokenIssuer(tenantId: string, secret: Buffer = randomBytes
   };
 }
 
-/** The audience a scope such as `https://database.windows.net/.default` asks for. */
+/**
+ * The audience a scope such as `https://database.windows.net/.default` asks for (also the
+ * `//.default` spelling Entra documents for resources ending in a slash).
+ */
 export function audienceOfScope(scope: string): string {
-  return scope.replace(/\/?\.default$/, '/');
+  return scope.replace(/\/*\.default$/, '').replace(/\/*$/, '/');
 }
