@@ -59,7 +59,13 @@ export class TenantDatabaseAccess {
    * previous `status.database` (for the drift interval). Never throws for a SQL failure: it comes
    * back as the conditions' reason, with a requeue.
    */
-  async reconcile(tenant: Tenant, facts: AzureFacts, previous: DatabaseAccessStatus | undefined): Promise<DatabaseAccessResult> {
+  async reconcile(
+    tenant: Tenant,
+    facts: AzureFacts,
+    previous: DatabaseAccessStatus | undefined,
+    /** The reconcile's own signal (shutdown); the leadership term's is added. */
+    signal?: AbortSignal,
+  ): Promise<DatabaseAccessResult> {
     const azure = this.ctx.config.azure;
     const now = this.ctx.clock.now();
     const names = tenantAzureNames(
@@ -113,7 +119,9 @@ export class TenantDatabaseAccess {
     const changes: string[] = [];
     let newestBackup: { at: Date | undefined } | undefined;
     try {
-      const outcome = await withSqlSession(this.plane, target, this.options.fence?.(), async (session) => {
+      const signals = [signal, this.options.fence?.()].filter((s): s is AbortSignal => s !== undefined);
+      const abort = signals.length === 0 ? undefined : AbortSignal.any(signals);
+      const outcome = await withSqlSession(this.plane, target, abort, async (session) => {
         newestBackup = { at: await readNewestBackup(session) };
         let catalogue = await readCatalogue(session);
         const plan = planDatabaseAccess(desired, catalogue);

@@ -209,7 +209,7 @@ export class TenantReconciler implements Reconciler {
     // nothing to check, and the reads would be repeated on every poll of its creation.
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
     const settled = !(failure || refusal || provisioning);
-    const database = settled ? await this.#database(raw, pass) : undefined;
+    const database = settled ? await this.#database(raw, pass, signal) : undefined;
     const backup = settled ? await this.#backup(raw, pass, policy, database?.newestBackup) : undefined;
     const databaseStatus = database ? database.status : tenant.status?.database;
     const fields = {
@@ -250,10 +250,10 @@ export class TenantReconciler implements Reconciler {
   }
 
   /** The database's contained users after the Azure step: informational conditions, status.database, audit. */
-  async #database(raw: KubeObject, pass: Pass): Promise<DatabaseAccessResult | undefined> {
+  async #database(raw: KubeObject, pass: Pass, signal: AbortSignal | undefined): Promise<DatabaseAccessResult | undefined> {
     const step = this.#databaseStep;
     if (!step || !pass.azure) return undefined;
-    const result = await step.reconcile(pass.tenant, pass.azure, pass.tenant.status?.database);
+    const result = await step.reconcile(pass.tenant, pass.azure, pass.tenant.status?.database, signal);
     for (const statement of result.changes) {
       this.ctx.recorder.audit({
         subject: { kind: 'Tenant', name: pass.tenant.metadata.name, generation: pass.tenant.metadata.generation },

@@ -4,6 +4,7 @@
  * admin (here through the admin group) may create users, a contained user logs in with its own
  * token but may not create users, and SQL Server's own errors for what it does not serve.
  */
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type ArmEmulator, EMULATOR_OPERATOR_PRINCIPAL, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
 import { createAzureClients, createWriteLimiter } from '../../../src/azure/clients.ts';
@@ -168,5 +169,34 @@ describe('statements', () => {
     expect(newest?.backup_finish_date.getTime()).toBeGreaterThan(before?.backup_finish_date.getTime() ?? Infinity);
     expect(emulator.clock.now().getTime() - (newest?.backup_finish_date.getTime() ?? 0)).toBeLessThan(10 * 60_000);
     expect(newest?.backup_type).toBe('L');
+  });
+});
+
+describe('bounds', () => {
+  test('a server that accepts and never answers is given up after the timeout, classified as retryable', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const err = await failure(run('SELECT 1', { endpointOverride: `127.0.0.1:${port}`, timeoutMs: 300 }));
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(err.message).toBe('no answer within 300 ms');
+      expect(classifySqlError(err, 'db')).toMatchObject({ reason: 'SqlConnectionFailed', retryAfterMs: 30_000 });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  test('an aborted reconcile opens no session', async () => {
+    const before = emulator.sqlDataPlane.statements.length;
+    const aborted = AbortSignal.abort();
+    const err = await failure(
+      withSqlSession(options(), { serverFqdn: FQDN, database: 'appdb' }, aborted, (s) => s.query('SELECT 1')),
+    );
+    expect(err.name).toBe('AbortError');
+    expect(emulator.sqlDataPlane.statements.length).toBe(before);
   });
 });
