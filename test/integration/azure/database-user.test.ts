@@ -9,6 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { sqlDataPlaneOptionsOf } from '../../../src/azure/sql-data-plane.ts';
+import { resolveBackupPolicy } from '../../../src/backup/policy.ts';
+import { TenantBackup } from '../../../src/backup/tenant-backup.ts';
 import type { OperatorConfig } from '../../../src/config.ts';
 import type { AzureFacts, OperatorContext } from '../../../src/context.ts';
 import { ManualClock } from '../../../src/runtime/clock.ts';
@@ -278,6 +280,28 @@ describe('failures', () => {
     expect(message.message).toContain("SQL error 18456: Login failed for user '<token-identified principal>'.");
     expect(message.message).not.toContain('eyJ');
     expect(result.requeueAfterMs).toBe(5 * 60_000);
+  });
+
+  test('BackupHealthy says why when the backup history cannot be read, and keeps the last newest backup', async () => {
+    const forged = { getToken: async () => ({ token: 'not-a-token', expiresOnTimestamp: Date.now() + 3600_000 }) };
+    await context.refresh();
+    const backup = new TenantBackup(context.ctx, { ...context.clients, credential: forged });
+    const previous = { newestRestorePoint: '2026-01-01T00:00:00.000Z' };
+    const result = await backup.reconcile(stored, facts, previous, resolveBackupPolicy(context.ctx, stored));
+    expect(result.conditions.find((c) => c.type === 'BackupHealthy')).toMatchObject({
+      status: 'Unknown',
+      reason: 'SqlLoginRefused',
+    });
+    expect(result.status?.newestRestorePoint).toBe(previous.newestRestorePoint);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(60_000);
+    // With the operator's own identity the same check reads the newest backup from the database.
+    const healthy = await new TenantBackup(context.ctx, context.clients).reconcile(
+      stored,
+      facts,
+      undefined,
+      resolveBackupPolicy(context.ctx, stored),
+    );
+    expect(healthy.conditions.find((c) => c.type === 'BackupHealthy')).toMatchObject({ status: 'True', reason: 'WithinRPO' });
   });
 
   test('a failed statement surfaces with its SQL error number and message, never a token', async () => {
