@@ -162,6 +162,7 @@ export class TenantBackup {
     // The newest backup: ARM does not expose it, the database lists it (sys.dm_database_backups).
     let newest: Date | undefined;
     let dataPlaneFailure: ConditionInput | undefined;
+    let dataPlaneRetryMs: number | undefined;
     // A paused serverless database is not woken (a login resumes it, and bills it) to read what
     // cannot have changed: nothing is written while it is paused.
     const pausedSince =
@@ -181,6 +182,8 @@ export class TenantBackup {
       } catch (err) {
         const e = classifySqlError(err, `reading the backup history of database ${where.databaseName}`);
         dataPlaneFailure = { type: BACKUP_HEALTHY, status: 'Unknown', reason: e.reason, message: e.message };
+        // Minutes when the platform must act (a refused login), sooner for an outage.
+        dataPlaneRetryMs = e.retryAfterMs ?? 60_000;
       }
     }
 
@@ -255,7 +258,7 @@ export class TenantBackup {
     const requeue = [
       drill?.requeueAfterMs,
       rpo?.breachAt && !dataPlaneFailure ? Math.max(1000, rpo.breachAt.getTime() - now.getTime()) : undefined,
-      dataPlaneFailure ? 60_000 : undefined,
+      dataPlaneRetryMs,
     ].filter((v): v is number => v !== undefined);
     return {
       conditions: [backupHealthy, drillCondition],
