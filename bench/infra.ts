@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
+import { TEST_SQL_ADMIN_GROUP } from '../test/harness/fixtures.ts';
 
 export { REPO_ROOT };
 
@@ -330,6 +331,8 @@ export interface EmulatorInfo {
   caPath: string;
   subscriptionId: string;
   directoryTenantId: string;
+  /** The SQL data plane's TDS endpoint (`127.0.0.1:PORT`). */
+  sqlEndpoint: string;
   pid: number;
 }
 
@@ -340,8 +343,8 @@ export async function startEmulator(
   azure: { profile: 'realistic' | 'instant'; timeFactor: number; managedIdentityWritesPerSecond: number },
 ): Promise<{ child: ChildProcess; info: EmulatorInfo }> {
   // Azure's behaviours, none friendlier: realistic durations, role assignments that propagate,
-  // the managed-identity write limit, WAF policies only in the front door's region, restore points
-  // without a newest-backup hint (BackupHealthy is BackupsUnknown, as on Azure).
+  // the managed-identity write limit, WAF policies only in the front door's region; the newest
+  // backup comes from each database's own backup history over TDS, as on Azure.
   const child = spawnTracked(process.execPath, [
     'hack/arm-emulator/main.ts',
     '--out-dir',
@@ -356,6 +359,9 @@ export async function startEmulator(
     '--clock-running',
     // The platform's private endpoint subnets and DNS zones, which every tenant's endpoints need.
     '--platform-network',
+    // The operator's identity is in the SQL admin group (fixtures: TEST_SQL_ADMIN_GROUP).
+    '--sql-admin-group',
+    TEST_SQL_ADMIN_GROUP,
   ]);
   child.stderr?.on('data', (c: Buffer) => writeFileSync(logFile, c, { flag: 'a' }));
   const info = await new Promise<EmulatorInfo>((resolve, reject) => {

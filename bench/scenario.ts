@@ -246,6 +246,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
             caFile: emulator.info.caPath,
             subscriptionId: emulator.info.subscriptionId,
             directoryTenantId: emulator.info.directoryTenantId,
+            sqlEndpoint: emulator.info.sqlEndpoint,
           }),
           writesPerSecond: o.armWritesPerSecond,
           writeBurst: o.armWriteBurst,

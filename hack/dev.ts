@@ -29,7 +29,7 @@ import {
   typeOf,
 } from '../test/harness/cluster-setup.ts';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
-import { emulatorAzureConfig, emulatorPlatformNetwork } from '../test/harness/fixtures.ts';
+import { emulatorAzureConfig, emulatorDirectory, emulatorPlatformNetwork } from '../test/harness/fixtures.ts';
 import { startKubeletStandIn } from '../test/harness/kubelet-stand-in.ts';
 import { missingNodePrerequisites, type Node, startNode } from '../test/harness/node.ts';
 import { startArmEmulator } from './arm-emulator/index.ts';
@@ -84,6 +84,8 @@ const arm = await startArmEmulator({
   timeFactor: 0.01,
   clockRunning: true,
   platformNetwork: emulatorPlatformNetwork(),
+  // The operator's identity is in the SQL admin group: it creates each tenant's database user.
+  directoryGroups: emulatorDirectory(),
 });
 const armCaFile = join(devDir, 'arm-ca.pem');
 writeFileSync(armCaFile, arm.ca);
@@ -101,6 +103,8 @@ const operator = new Operator({
       caFile: armCaFile,
       subscriptionId: arm.subscriptionId,
       directoryTenantId: arm.directoryTenantId,
+      // Every <server>.database.windows.net:1433 is the emulator's TDS endpoint here.
+      sqlEndpoint: arm.sqlEndpoint,
     }),
   }),
   logger: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }),
@@ -138,6 +142,18 @@ try {
     );
 } catch {
   say('kubectl not found; the tenants are in the API server above');
+}
+for (const name of tenants) {
+  const t = await admin.get<KubeObject & { status?: { database?: { user?: string; roles?: string[]; permissions?: string[] } } }>(
+    typeOf('Tenant'),
+    name,
+  );
+  const d = t.status?.database;
+  say(
+    d?.user
+      ? `tenant ${name}: database user ${d.user} with ${[...(d.roles ?? []), ...(d.permissions ?? [])].join(', ')}`
+      : `tenant ${name}: no database user yet`,
+  );
 }
 const byType = new Map<string, number>();
 for (const r of arm.state.list()) {

@@ -371,6 +371,40 @@ export const configSchema = z
               .default(180),
           })
           .strict(),
+        /**
+         * The Azure SQL data plane (T-SQL over TDS, as the operator's Entra identity, which must be
+         * the SQL admin group's member): each tenant database's contained user and the newest backup.
+         */
+        sqlDataPlane: z
+          .object({
+            /**
+             * `host:port` every SQL server is reached at instead of `<server>.database.windows.net:1433`.
+             * Only for tests and `make dev` (the ARM emulator's TDS endpoint); TLS still verifies the
+             * server's real name.
+             */
+            endpointOverride: z
+              .string()
+              .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, such as 127.0.0.1:14330')
+              .optional(),
+            /** Longest a data-plane session (connect, log in, statements) may take. */
+            timeoutSeconds: z.number().positive().max(120).default(15),
+            /**
+             * Revoke rights an Entra principal of a tenant database holds beyond what the operator
+             * grants (db_owner, db_ddladmin, ALTER, CONTROL, ...: a user made by hand). Off: report them only.
+             */
+            reduceExcessPrivileges: z.boolean().default(false),
+            /**
+             * The Entra group schema changes run as (the platform's deployment pipeline): a contained
+             * user in every tenant database with db_ddladmin, db_datareader and db_datawriter. The
+             * application's identity never gets DDL rights. Unset: no migration principal.
+             */
+            migrationGroup: z
+              .object({ name: z.string().min(1).max(128), objectId: z.string().uuid() })
+              .strict()
+              .optional(),
+          })
+          .strict()
+          .default({ timeoutSeconds: 15, reduceExcessPrivileges: false }),
         /** Rotation of every tenant's encryption key (Key Vault rotation policy). */
         keyRotation: keyRotationSchema.default({ rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' }),
       })

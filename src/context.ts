@@ -35,6 +35,8 @@ export interface AzureFacts {
   keyVaultUri?: string | undefined;
   sqlServerFqdn?: string | undefined;
   databaseName?: string | undefined;
+  /** The database's status as this pass read it (`Online`, `Paused`, ...); absent when not read. */
+  databaseStatus?: string | undefined;
   earliestRestorePoint?: string | undefined;
   wafPolicyId?: string | undefined;
   /**

@@ -10,6 +10,7 @@ import type { Logger } from 'winston';
 import { ACCESS_REQUEST_LABEL } from './access/grant.ts';
 import { AccessRequestReconciler } from './access/reconciler.ts';
 import type { AzureClients } from './azure/clients.ts';
+import { sqlDataPlaneOptionsOf } from './azure/sql-data-plane.ts';
 import { BackupPolicyReconciler } from './backup/policy-status.ts';
 import { TenantBackup } from './backup/tenant-backup.ts';
 import type { OperatorConfig } from './config.ts';
@@ -30,6 +31,7 @@ import { LeaderElector } from './runtime/leader.ts';
 import { WorkQueue } from './runtime/queue.ts';
 import { OPTIONAL_KINDS, OWNED_NAMESPACED_KINDS, RESOURCES } from './runtime/resources.ts';
 import { armClientOf, createAzureClientsFromConfig, TenantAzureStep } from './tenant/azure-step.ts';
+import { TenantDatabaseAccess } from './tenant/database-access.ts';
 import { registerEncryptionKeyMetrics } from './tenant/key-metrics.ts';
 import { MANAGED_SELECTOR, TENANT_LABEL } from './tenant/labels.ts';
 import { registerTenantMetrics } from './tenant/metrics.ts';
@@ -148,6 +150,9 @@ export class Operator {
       // ARM requests carry the leadership term too: nothing reaches Azure after a term ends.
       steps.azure = new TenantAzureStep(this.ctx, config.azure, clients, () => this.#fence());
       steps.backup = new TenantBackup(this.ctx, clients, { fence: () => this.#fence() });
+      steps.database = new TenantDatabaseAccess(this.ctx, sqlDataPlaneOptionsOf(clients, config.azure.sqlDataPlane), {
+        fence: () => this.#fence(),
+      });
       azureClients = clients;
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');

@@ -841,15 +841,7 @@ function handleSpecialRoute(
       if (!('id' in database)) return database;
       if (database.state === 'Creating') return json(200, { value: [] });
       const window = databaseRestoreWindow(ctxOf(engine), database);
-      return json(
-        200,
-        restorePointsBody(
-          database.id,
-          asString(database.body.location) ?? '',
-          window,
-          engine.settings.behaviours.exposeLatestBackupHint,
-        ),
-      );
+      return json(200, restorePointsBody(database.id, asString(database.body.location) ?? '', window));
     }
     case 'microsoft.sql/servers/databases/usages': {
       if (method !== 'GET' || !target.collection) return undefined;

@@ -19,6 +19,14 @@ import {
   sqlSettings,
   tick,
 } from './engine.ts';
+import {
+  audienceOfScope,
+  createTokenIssuer,
+  type DirectoryPrincipal,
+  EMULATOR_OPERATOR_PRINCIPAL,
+  SQL_AUDIENCE,
+  type TokenIssuer,
+} from './entra.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
 import { rotateKey } from './key-rotation.ts';
@@ -33,8 +41,10 @@ import {
   recordDatabaseActivity,
 } from './resource-types.ts';
 import type { SpecViolation } from './spec-schemas.ts';
-import { resumeBackups, stopBackups } from './sql-backups.ts';
+import { backupHistory, pausesFor, resumeBackups, stopBackups } from './sql-backups.ts';
+import { createSqlDataPlane, type DatabaseCatalogue, type RecordedStatement, type SqlDataPlane } from './sql-data-plane.ts';
 import {
+  childrenOfType,
   createStore,
   type DroppedDatabase,
   getResource,
@@ -43,10 +53,12 @@ import {
   resourcesOfType,
   settleDueOperations,
 } from './store.ts';
+import { type StatementResult, startTdsListener } from './tds.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './tls.ts';
 import { AVAILABILITY_ZONE_REGIONS } from './zones.ts';
 
 export type { ControllableClock } from './clock.ts';
+export { EMULATOR_OPERATOR_PRINCIPAL, SQL_AUDIENCE } from './entra.ts';
 export type { FaultAction, FaultHandle, FaultInjector, FaultMatcher, FaultRule } from './faults.ts';
 export type { JsonObject } from './json.ts';
 export { PLATFORM_AUDIT_WORKSPACE, platformAuditWorkspaceId } from './monitoring.ts';
@@ -69,7 +81,9 @@ export {
 } from './private-link.ts';
 export type { AzureBehaviours } from './resource-types.ts';
 export type { SpecViolation } from './spec-schemas.ts';
+export type { DatabaseCatalogue, RecordedStatement } from './sql-data-plane.ts';
 export type { DroppedDatabase, RetainedBackup } from './store.ts';
+export type { StatementResult } from './tds.ts';
 export { AVAILABILITY_ZONE_REGIONS } from './zones.ts';
 
 /** The subscription every emulator serves (any id is accepted; this one is what it reports). */
@@ -158,6 +172,14 @@ export interface ArmEmulatorOptions {
   platformNetwork?: PlatformNetwork;
   /** Reuse a certificate instead of generating one. */
   tls?: TlsMaterial;
+  /**
+   * Groups of the emulated Entra directory: group object id -> member object ids. Tokens the
+   * emulator issues carry them (`groups`), and the SQL data plane admits a group's members as
+   * the server's Entra admin when the group is. `EMULATOR_OPERATOR_PRINCIPAL` is the operator.
+   */
+  directoryGroups?: Readonly<Record<string, readonly string[]>>;
+  /** Port of the SQL data plane's TDS endpoint (default: a free port). */
+  sqlPort?: number;
   /** Accept only this bearer token (default: any non-empty bearer token). */
   requiredToken?: string;
   /**
@@ -199,6 +221,25 @@ export interface KeyVaultControls {
   setRotationPolicy(keyId: string, policy: JsonObject | undefined): void;
   /** `az keyvault key rotate`: a new current version now. */
   rotate(keyId: string): void;
+}
+
+/**
+ * The emulated Azure SQL data plane (TDS 8.0 on `sqlEndpoint`): what was run, and what a database
+ * holds. See README.md "SQL data plane".
+ */
+export interface SqlDataPlaneControls {
+  /** Every statement run over TDS, oldest first (live array); never a token. */
+  statements: RecordedStatement[];
+  /** Principals, role members and permissions of a database (undefined when it does not exist). */
+  catalogue(server: string, database: string): DatabaseCatalogue | undefined;
+  /** Run a batch as the server's Entra admin would by hand (not recorded). */
+  runAsAdmin(server: string, database: string, sql: string): StatementResult[];
+}
+
+/** The emulated Entra ID: tokens it issues are the only ones the data plane accepts. */
+export interface EntraControls {
+  /** A token for `principal` and `audience` (default Azure SQL's), with the principal's directory groups. */
+  issueToken(principal: DirectoryPrincipal, audience?: string, lifetimeMs?: number): string;
 }
 
 /** Read access to the emulator's state, for assertions. Bodies are what a GET would return. */
@@ -257,6 +298,10 @@ export interface ArmEmulator {
    */
   config: EngineConfig;
   sql: SqlControls;
+  /** `127.0.0.1:PORT` of the TDS endpoint every emulated `<server>.database.windows.net` answers on. */
+  sqlEndpoint: string;
+  sqlDataPlane: SqlDataPlaneControls;
+  entra: EntraControls;
   keyVault: KeyVaultControls;
   /** Forget all resources, operations, requests and fault rules; reset the clock to its start. */
   reset(): void;
@@ -269,7 +314,6 @@ export interface ArmEmulator {
 /** Defaults of every behaviour: what Azure documents (see README.md "Azure behaviours"). */
 export function realisticBehaviours(timeFactor = 1): AzureBehaviours {
   return {
-    exposeLatestBackupHint: false,
     exposeCreateOnlyFields: false,
     ltrBackupAtDeletion: false,
     serverlessAutoPause: true,
@@ -316,9 +360,24 @@ export const DEFAULT_LOCATIONS: readonly string[] = [
 
 const TEST_TOKEN = 'test-token';
 
-/** The credential tests hand to SDK clients: a fixed bearer token, valid for an hour. */
-export function testCredential(token = TEST_TOKEN): TokenCredential {
-  return { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
+/**
+ * The credential tests hand to SDK clients: a fixed bearer token for ARM, valid for an hour; with an
+ * issuer, a token it signed for the operator's principal for any other audience (Azure SQL).
+ */
+export function testCredential(token = TEST_TOKEN, issuer?: TokenIssuer, groups: () => string[] = () => []): TokenCredential {
+  return {
+    getToken: async (scopes) => {
+      const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? '';
+      const audience = audienceOfScope(scope);
+      if (issuer !== undefined && audience !== 'https://management.azure.com/' && audience !== '/') {
+        return {
+          token: issuer.issue(EMULATOR_OPERATOR_PRINCIPAL, audience, groups()),
+          expiresOnTimestamp: Date.now() + 3_600_000,
+        };
+      }
+      return { token, expiresOnTimestamp: Date.now() + 3_600_000 };
+    },
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -384,6 +443,70 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     return store;
   };
   let engine = createEngine(freshStore(), clock, settings, config);
+  const issuer = createTokenIssuer(settings.directoryTenantId);
+  const directoryGroups = options.directoryGroups ?? {};
+  const groupsOf = (objectId: string): string[] =>
+    Object.entries(directoryGroups)
+      .filter(([, members]) => members.some((m) => m.toLowerCase() === objectId.toLowerCase()))
+      .map(([group]) => group);
+  const sqlPlane: SqlDataPlane = createSqlDataPlane(
+    {
+      server: (name) => {
+        tick(engine);
+        const server = resourcesOfType(engine.store, 'Microsoft.Sql/servers').find((r) => r.name.toLowerCase() === name);
+        if (server === undefined) return undefined;
+        const admin = childrenOfType(engine.store, server.id, 'Microsoft.Sql/servers/administrators')[0];
+        return {
+          id: server.id,
+          fqdn: asString(asObject(server.body.properties).fullyQualifiedDomainName) ?? '',
+          adminSid: admin === undefined ? undefined : asString(asObject(admin.body.properties).sid),
+        };
+      },
+      database: (serverId, name) => {
+        const db = childrenOfType(engine.store, serverId, 'Microsoft.Sql/servers/databases').find(
+          (r) => r.name.toLowerCase() === name.toLowerCase(),
+        );
+        if (db === undefined) return undefined;
+        const body = render(engine, db);
+        const p = asObject(body.properties);
+        return {
+          id: db.id,
+          name: db.name,
+          databaseId: asString(p.databaseId) ?? '',
+          status: asString(p.status) ?? 'Online',
+          creationMs: Date.parse(asString(p.creationDate) ?? ''),
+        };
+      },
+      backups: (id, limit) => {
+        const db = getResource(engine.store, id);
+        if (db === undefined) return [];
+        const created = Date.parse(asString(asObject(db.body.properties).creationDate) ?? '');
+        return backupHistory(
+          created,
+          clock.now().getTime(),
+          sqlSettings(config).backupIntervalMs,
+          pausesFor(engine.store.backupPauses, db.name),
+          limit,
+        );
+      },
+      touched: (id) => {
+        const db = getResource(engine.store, id);
+        if (db !== undefined) recordDatabaseActivity({ store: engine.store, clock, settings, sql: sqlSettings(config) }, db);
+      },
+      groupsOf,
+      principalNamed: (name) => {
+        const identity = resourcesOfType(engine.store, 'Microsoft.ManagedIdentity/userAssignedIdentities').find(
+          (r) => r.name.toLowerCase() === name.toLowerCase(),
+        );
+        const p = asObject(identity?.body.properties);
+        const objectId = asString(p.principalId);
+        return objectId === undefined ? undefined : { objectId, clientId: asString(p.clientId) };
+      },
+    },
+    issuer,
+    () => clock.now(),
+  );
+  const tds = await startTdsListener({ tls, backend: sqlPlane, host: options.host, port: options.sqlPort });
   const faults = createFaultInjector(options.seed ?? 1);
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -706,6 +829,41 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         }
         return;
       }
+      case 'POST /_emulator/token': {
+        // {"scope": "https://database.windows.net/.default"}: Entra's token endpoint for the operator's identity
+        const scope = asString(body.scope) ?? SQL_AUDIENCE;
+        const token = issuer.issue(
+          EMULATOR_OPERATOR_PRINCIPAL,
+          audienceOfScope(scope),
+          groupsOf(EMULATOR_OPERATOR_PRINCIPAL.objectId),
+        );
+        send(res, 200, {}, { access_token: token, token_type: 'Bearer', expires_on: Math.floor(Date.now() / 1000) + 3600 });
+        return;
+      }
+      case 'GET /_emulator/sql-statements': {
+        const since = Number(url.searchParams.get('since') ?? 0);
+        send(res, 200, {}, { value: sqlPlane.statements.filter((r) => r.seq > since) });
+        return;
+      }
+      case 'GET /_emulator/sql-catalogue': {
+        const catalogue = sqlPlane.catalogue(url.searchParams.get('server') ?? '', url.searchParams.get('database') ?? '');
+        send(res, catalogue ? 200 : 404, {}, catalogue ?? { error: { code: 'NotFound', message: 'No such database.' } });
+        return;
+      }
+      case 'POST /_emulator/sql': {
+        // {"server": "name", "database": "name", "sql": "..."}: run as the server's Entra admin, by hand
+        try {
+          const results = sqlPlane.runAsAdmin(
+            asString(body.server) ?? '',
+            asString(body.database) ?? '',
+            asString(body.sql) ?? '',
+          );
+          send(res, 200, {}, { value: results as unknown as JsonObject[] });
+        } catch (err) {
+          send(res, 404, {}, { error: { code: 'NotFound', message: (err as Error).message } });
+        }
+        return;
+      }
       case 'POST /_emulator/reset':
         reset();
         send(res, 200, {}, { ok: true });
@@ -776,6 +934,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   function reset(): void {
     Object.assign(config, initialConfig);
     engine = createEngine(freshStore(), clock, settings, config);
+    sqlPlane.reset();
     requests.length = 0;
     faults.clear();
     clock.set(startTime);
@@ -784,7 +943,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   return {
     endpoint: baseUrl,
     ca: tls.cert,
-    credential: testCredential(options.requiredToken ?? TEST_TOKEN),
+    credential: testCredential(options.requiredToken ?? TEST_TOKEN, issuer, () => groupsOf(EMULATOR_OPERATOR_PRINCIPAL.objectId)),
     subscriptionId: EMULATOR_SUBSCRIPTION_ID,
     directoryTenantId: settings.directoryTenantId,
     auditWorkspaceId: platformAuditWorkspaceId(subscriptionId),
@@ -796,6 +955,16 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     state,
     config,
     sql,
+    sqlEndpoint: tds.address,
+    sqlDataPlane: {
+      statements: sqlPlane.statements,
+      catalogue: (server, database) => sqlPlane.catalogue(server, database),
+      runAsAdmin: (server, database, sql) => sqlPlane.runAsAdmin(server, database, sql),
+    },
+    entra: {
+      issueToken: (principal, audience = SQL_AUDIENCE, lifetimeMs) =>
+        issuer.issue(principal, audience, groupsOf(principal.objectId), lifetimeMs),
+    },
     keyVault,
     reset,
     seedPlatformNetwork: (network) => seedPlatformNetwork(engine.store, network),
@@ -803,7 +972,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       for (const socket of sockets) socket.destroy();
-      await closed;
+      await Promise.all([closed, tds.stop()]);
     },
   };
 }

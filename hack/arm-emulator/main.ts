@@ -6,14 +6,17 @@
  *                                  [--profile instant|realistic] [--time-factor 0.01]
  *                                  [--rbac-propagation-ms N] [--managed-identity-writes-per-second N]
  *                                  [--front-door-region REGION|any] [--no-serverless-auto-pause]
- *                                  [--expose-latest-backup-hint] [--expose-create-only-fields] [--ltr-backup-at-deletion]
+ *                                  [--expose-create-only-fields] [--ltr-backup-at-deletion]
  *                                  [--platform-network] [--sql-key-auto-rotation-minutes 60] [--audit-workspace-retention-days 180|none]
+ *                                  [--sql-port 14330] [--sql-admin-group GUID]
  *
  * `--platform-network` seeds the default platform network (a private endpoint subnet per region and
  * the SQL and Key Vault private DNS zones: `defaultPlatformNetwork` in private-link.ts).
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
- * `endpoint` and `emulator.json` there. Prints one JSON line ({ endpoint, caPath, subscriptionId,
- * directoryTenantId, auditWorkspaceId, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
+ * `endpoint` and `emulator.json` there. `--sql-admin-group` puts the operator's principal
+ * (EMULATOR_OPERATOR_PRINCIPAL) into that Entra group, as the platform team does before installing
+ * the operator. Prints one JSON line ({ endpoint, caPath, subscriptionId, directoryTenantId,
+ * auditWorkspaceId, sqlEndpoint, pid }) once listening, then serves until SIGINT/SIGTERM. Any bearer token is
  * accepted. Faults, clock and state are reachable over `/_emulator/*` (see README.md).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +26,7 @@ import {
   type AzureBehaviours,
   DEFAULT_LOCATIONS,
   defaultPlatformNetwork,
+  EMULATOR_OPERATOR_PRINCIPAL,
   EMULATOR_SUBSCRIPTION_ID,
   startArmEmulator,
 } from './index.ts';
@@ -32,6 +36,8 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
+    'sql-port': { type: 'string' },
+    'sql-admin-group': { type: 'string' },
     'out-dir': { type: 'string' },
     'lro-delay-ms': { type: 'string' },
     seed: { type: 'string' },
@@ -44,7 +50,6 @@ const { values } = parseArgs({
     'managed-identity-writes-per-second': { type: 'string' },
     'front-door-region': { type: 'string' },
     'no-serverless-auto-pause': { type: 'boolean' },
-    'expose-latest-backup-hint': { type: 'boolean' },
     'expose-create-only-fields': { type: 'boolean' },
     'ltr-backup-at-deletion': { type: 'boolean' },
     'platform-network': { type: 'boolean' },
@@ -63,7 +68,6 @@ const behaviours: Partial<AzureBehaviours> = {
     ? {}
     : { frontDoorRegion: values['front-door-region'] === 'any' ? undefined : values['front-door-region'] }),
   ...(values['no-serverless-auto-pause'] ? { serverlessAutoPause: false } : {}),
-  ...(values['expose-latest-backup-hint'] ? { exposeLatestBackupHint: true } : {}),
   ...(values['expose-create-only-fields'] ? { exposeCreateOnlyFields: true } : {}),
   ...(values['ltr-backup-at-deletion'] ? { ltrBackupAtDeletion: true } : {}),
   ...(values['sql-key-auto-rotation-minutes'] === undefined
@@ -90,6 +94,10 @@ const emulator = await startArmEmulator({
     ? {}
     : { auditWorkspaceRetentionDays: auditRetention === 'none' ? false : Number(auditRetention) }),
   behaviours,
+  ...(values['sql-port'] === undefined ? {} : { sqlPort: Number(values['sql-port']) }),
+  ...(values['sql-admin-group'] === undefined
+    ? {}
+    : { directoryGroups: { [values['sql-admin-group']]: [EMULATOR_OPERATOR_PRINCIPAL.objectId] } }),
 });
 
 const info: Record<string, unknown> = {
@@ -97,6 +105,7 @@ const info: Record<string, unknown> = {
   subscriptionId: emulator.subscriptionId,
   directoryTenantId: emulator.directoryTenantId,
   auditWorkspaceId: emulator.auditWorkspaceId,
+  sqlEndpoint: emulator.sqlEndpoint,
   pid: process.pid,
 };
 if (values['out-dir'] !== undefined) {

@@ -59,11 +59,6 @@ export const DEFAULT_RBAC_PROPAGATION_MS = 5 * 60_000;
  * (see `realisticBehaviours` in index.ts) are what Azure does.
  */
 export interface AzureBehaviours {
-  /**
-   * `restorePoints` also lists a DISCRETE `LatestBackup` point at the newest backup. Azure lists only
-   * the CONTINUOUS point (earliest restore date). Default false.
-   */
-  exposeLatestBackupHint: boolean;
   /** GET returns create-only fields (`createMode`, `sourceDatabaseId`, ...). Azure never does. Default false. */
   exposeCreateOnlyFields: boolean;
   /**

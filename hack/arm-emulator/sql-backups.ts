@@ -56,6 +56,28 @@ export function newestBackupTime(
   return undefined;
 }
 
+/**
+ * The database's backups, newest first, at most `limit`: the one at creation is full (`D`), one a
+ * week after it full again, the rest log backups (`L`), as `sys.dm_database_backups` lists them.
+ */
+export function backupHistory(
+  created: number,
+  now: number,
+  interval: number,
+  pauses: readonly Pick<BackupPause, 'from' | 'to'>[],
+  limit: number,
+): { finishedMs: number; type: 'D' | 'I' | 'L' }[] {
+  const out: { finishedMs: number; type: 'D' | 'I' | 'L' }[] = [];
+  let until = now;
+  while (out.length < limit) {
+    const at = newestBackupTime(created, until, interval, pauses);
+    if (at === undefined) break;
+    out.push({ finishedMs: at, type: (at - created) % (7 * 86_400_000) === 0 ? 'D' : 'L' });
+    until = at - 1;
+  }
+  return out;
+}
+
 /** Pauses that apply to a database of this name. */
 export function pausesFor(pauses: readonly BackupPause[], databaseName: string): BackupPause[] {
   const name = databaseName.toLowerCase();
@@ -106,16 +128,10 @@ export function restoreWindow(
 
 /**
  * `GET .../databases/{db}/restorePoints` (2020-11-01-preview). Real Azure SQL Database answers with one
- * CONTINUOUS point carrying only `earliestRestoreDate`. Only with `latestBackupHint` (the
- * `exposeLatestBackupHint` behaviour) the emulator adds one DISCRETE point, `LatestBackup`, whose
- * `restorePointCreationDate` is the newest backup: an instant real Azure does not expose through ARM.
+ * CONTINUOUS point carrying only `earliestRestoreDate`: the newest backup is not exposed through ARM
+ * (the data plane's `sys.dm_database_backups` lists it: sql-data-plane.ts).
  */
-export function restorePointsBody(
-  databaseId: string,
-  location: string,
-  window: RestoreWindow,
-  latestBackupHint: boolean,
-): JsonObject {
+export function restorePointsBody(databaseId: string, location: string, window: RestoreWindow): JsonObject {
   const type = 'Microsoft.Sql/servers/databases/restorePoints';
   const value: JsonObject[] = [];
   if (window.earliest !== undefined && window.newest !== undefined) {
@@ -125,19 +141,6 @@ export function restorePointsBody(
       type,
       location,
       properties: { restorePointType: 'CONTINUOUS', earliestRestoreDate: new Date(window.earliest).toISOString() },
-    });
-  }
-  if (latestBackupHint && window.newest !== undefined) {
-    value.push({
-      id: `${databaseId}/restorePoints/LatestBackup`,
-      name: 'LatestBackup',
-      type,
-      location,
-      properties: {
-        restorePointType: 'DISCRETE',
-        restorePointCreationDate: new Date(window.newest).toISOString(),
-        restorePointLabel: 'LatestBackup',
-      },
     });
   }
   return { value };

@@ -12,7 +12,8 @@ export interface TlsMaterial {
 }
 
 /**
- * Generate a P-256 self-signed certificate valid for `127.0.0.1`, `::1` and `localhost`, for two days.
+ * Generate a P-256 self-signed certificate valid for `127.0.0.1`, `::1`, `localhost` and
+ * `*.database.windows.net` (the SQL data plane's TDS endpoint is reached by the server's real name), for two days.
  *
  * Why openssl: node:crypto can make keys but not X.509 certificates. The certificate is its own CA
  * (`basicConstraints CA:TRUE`), so clients pass it as `tlsOptions.ca`, which replaces Mozilla's
@@ -42,7 +43,7 @@ export function generateSelfSignedCertificate(): TlsMaterial {
         '-subj',
         '/CN=arm-emulator',
         '-addext',
-        'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+        'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:*.database.windows.net',
         '-addext',
         'basicConstraints=critical,CA:TRUE',
         '-addext',

@@ -58,6 +58,10 @@ export interface AzureClients {
   readonly authorization: AuthorizationManagementClient;
   readonly sql: SqlManagementClient;
   readonly network: NetworkManagementClient;
+  /** The operator's identity, for the data planes ARM does not front (Azure SQL's T-SQL). */
+  readonly credential: TokenCredential;
+  /** The CA the clients trust instead of the public roots, when one is configured. */
+  readonly ca: string | undefined;
   readonly writeLimiter: WriteLimiter;
   readonly readLimiter: WriteLimiter | undefined;
 }
@@ -151,6 +155,8 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     authorization: new AuthorizationManagementClient(credential, id, options('authorization')),
     sql: new SqlManagementClient(credential, id, options('sql')),
     network: new NetworkManagementClient(credential, id, options('network')),
+    credential,
+    ca: config.ca,
     writeLimiter: config.writeLimiter,
     readLimiter: config.readLimiter,
   };

@@ -34,6 +34,8 @@ export interface DatabaseObserved {
   createMode?: string | undefined;
   /** The database a restore or copy was made from, when Azure reports it. */
   sourceDatabaseId?: string | undefined;
+  /** When a serverless database paused (`status: Paused`). */
+  pausedDate?: Date | undefined;
 }
 
 type Database = Awaited<ReturnType<Sql['databases']['get']>>;
@@ -51,6 +53,7 @@ function toDatabase(db: Database, name: string): DatabaseObserved {
     creationDate: db.creationDate,
     createMode: db.createMode,
     sourceDatabaseId: db.sourceDatabaseId,
+    pausedDate: db.pausedDate,
   };
 }
 

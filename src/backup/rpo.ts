@@ -16,6 +16,11 @@ export interface RpoInput {
   newestRestorePoint: Date | undefined;
   /** The oldest restorable instant (the continuous restore point), when reported. */
   earliestRestorePoint: Date | undefined;
+  /**
+   * Since when a serverless database is paused: nothing is written after that, so the data at risk
+   * is what was written between the newest backup and the pause.
+   */
+  pausedSince?: Date | undefined;
 }
 
 export interface RpoResult {
@@ -51,7 +56,10 @@ export function isoSeconds(date: Date): string {
  *   backup may still be running), `RPOBreached` once it is older
  */
 export function checkRpo(input: RpoInput): RpoResult {
-  const { now, rpoMs, database, newestRestorePoint: newest } = input;
+  const { rpoMs, database, newestRestorePoint: newest, pausedSince } = input;
+  const now = pausedSince !== undefined && pausedSince < input.now ? pausedSince : input.now;
+  const pausedNote =
+    pausedSince === undefined ? '' : ` The database is paused since ${isoSeconds(pausedSince)}: nothing was written after that.`;
   const rpo = formatAge(rpoMs);
   const unknown = (message: string): RpoResult => ({
     condition: { type: BACKUP_HEALTHY, status: 'Unknown', reason: 'BackupsUnknown', message },
@@ -62,7 +70,7 @@ export function checkRpo(input: RpoInput): RpoResult {
   if (newest === undefined) {
     if (input.earliestRestorePoint !== undefined) {
       return unknown(
-        `Azure reports point-in-time restore back to ${isoSeconds(input.earliestRestorePoint)} but not the newest restore point, so the RPO of ${rpo} cannot be checked.`,
+        `Azure reports point-in-time restore back to ${isoSeconds(input.earliestRestorePoint)} but the database lists no completed backup yet, so the RPO of ${rpo} cannot be checked.`,
       );
     }
     const created = database.creationDate;
@@ -87,10 +95,10 @@ export function checkRpo(input: RpoInput): RpoResult {
         type: BACKUP_HEALTHY,
         status: 'True',
         reason: 'WithinRPO',
-        message: `The newest restore point (${isoSeconds(newest)}) is within the RPO of ${rpo}.`,
+        message: `The newest restore point (${isoSeconds(newest)}) is within the RPO of ${rpo}.${pausedNote}`,
       },
       ageMs,
-      breachAt: new Date(newest.getTime() + rpoMs + 1),
+      breachAt: pausedSince === undefined ? new Date(newest.getTime() + rpoMs + 1) : undefined,
     };
   }
   return {
@@ -98,7 +106,7 @@ export function checkRpo(input: RpoInput): RpoResult {
       type: BACKUP_HEALTHY,
       status: 'False',
       reason: 'RPOBreached',
-      message: `The newest restore point (${isoSeconds(newest)}) is ${formatAge(ageMs)} old, beyond the RPO of ${rpo}: a failure now would lose more data than the BackupPolicy allows.`,
+      message: `The newest restore point (${isoSeconds(newest)}) is ${formatAge(ageMs)} old, beyond the RPO of ${rpo}: a failure now would lose more data than the BackupPolicy allows.${pausedNote}`,
     },
     ageMs,
     breachAt: undefined,

@@ -25,6 +25,13 @@ import {
   observeRestorePoints,
   type RestorePointsObserved,
 } from '../azure/sql-backups.ts';
+import {
+  classifySqlError,
+  readNewestBackup,
+  type SqlDataPlaneOptions,
+  sqlDataPlaneOptionsOf,
+  withSqlSession,
+} from '../azure/sql-data-plane.ts';
 import type { AzureFacts, OperatorContext } from '../context.ts';
 import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
 import { isWithinWindow, nextWindow } from '../maintenance/window.ts';
@@ -99,11 +106,14 @@ export class TenantBackup {
   readonly ctx: OperatorContext;
   readonly clients: AzureClients;
   readonly options: Required<Omit<TenantBackupOptions, 'fence'>> & Pick<TenantBackupOptions, 'fence'>;
+  /** Where the newest backup is read: the database's own `sys.dm_database_backups`. */
+  readonly sqlDataPlane: SqlDataPlaneOptions;
 
   constructor(ctx: OperatorContext, clients: AzureClients, options: TenantBackupOptions = {}) {
     this.ctx = ctx;
     this.clients = clients;
     this.options = { ...DEFAULTS, ...options };
+    this.sqlDataPlane = sqlDataPlaneOptionsOf(clients, ctx.config.azure?.sqlDataPlane);
   }
 
   /**
@@ -117,6 +127,8 @@ export class TenantBackup {
     facts: AzureFacts,
     previous: TenantStatus['backup'] | undefined,
     policy: ResolvedPolicy,
+    /** The newest backup, when the database step already read it over its session this pass. */
+    newestBackupRead?: { at: Date | undefined },
   ): Promise<TenantBackupResult> {
     const now = this.ctx.clock.now();
     const name = tenant.metadata.name;
@@ -147,6 +159,33 @@ export class TenantBackup {
     } catch (err) {
       throw classified(err, `backups of tenant ${name}`);
     }
+    // The newest backup: ARM does not expose it, the database lists it (sys.dm_database_backups).
+    let newest: Date | undefined;
+    let dataPlaneFailure: ConditionInput | undefined;
+    let dataPlaneRetryMs: number | undefined;
+    // A paused serverless database is not woken (a login resumes it, and bills it) to read what
+    // cannot have changed: nothing is written while it is paused.
+    const pausedSince =
+      database?.status?.toLowerCase() === 'paused' ? (database.pausedDate ?? database.creationDate ?? now) : undefined;
+    if (pausedSince !== undefined && previous?.newestRestorePoint !== undefined) {
+      newest = new Date(previous.newestRestorePoint);
+    } else if (newestBackupRead !== undefined && database !== undefined) {
+      newest = newestBackupRead.at;
+    } else if (database !== undefined && database.status?.toLowerCase() === 'online') {
+      try {
+        newest = await withSqlSession(
+          this.sqlDataPlane,
+          { serverFqdn: facts.sqlServerFqdn ?? `${where.serverName}.database.windows.net`, database: where.databaseName },
+          azure.signal,
+          readNewestBackup,
+        );
+      } catch (err) {
+        const e = classifySqlError(err, `reading the backup history of database ${where.databaseName}`);
+        dataPlaneFailure = { type: BACKUP_HEALTHY, status: 'Unknown', reason: e.reason, message: e.message };
+        // Minutes when the platform must act (a refused login), sooner for an outage.
+        dataPlaneRetryMs = e.retryAfterMs ?? 60_000;
+      }
+    }
 
     // RPO.
     const rpo = targets
@@ -154,12 +193,13 @@ export class TenantBackup {
           now,
           rpoMs: targets.rpoMs,
           database: database === undefined ? undefined : { name: database.name, creationDate: database.creationDate },
-          newestRestorePoint: points?.newestRestorePoint,
+          newestRestorePoint: newest,
           earliestRestorePoint: points?.earliestRestoreDate ?? database?.earliestRestoreDate,
+          pausedSince,
         })
       : undefined;
     const backupHealthy: ConditionInput = rpo
-      ? rpo.condition
+      ? (dataPlaneFailure ?? rpo.condition)
       : { type: BACKUP_HEALTHY, status: 'False', reason: 'BackupPolicyNotFound', message: policyMessage(policy) };
 
     // Drill.
@@ -189,7 +229,7 @@ export class TenantBackup {
         scratch,
         restoreWindow: {
           earliest: points?.earliestRestoreDate ?? database.earliestRestoreDate,
-          newest: points?.newestRestorePoint,
+          newest,
         },
       });
       const executed = await executeDrillActions(azure, target, previousDrill, decision, {
@@ -211,13 +251,14 @@ export class TenantBackup {
     const status = compact<BackupStatus>({
       policy: policy.name,
       retention,
-      newestRestorePoint: points?.newestRestorePoint?.toISOString(),
+      newestRestorePoint: newest?.toISOString() ?? (dataPlaneFailure ? previous?.newestRestorePoint : undefined),
       drill: drillStatus,
     });
 
     const requeue = [
       drill?.requeueAfterMs,
-      rpo?.breachAt ? Math.max(1000, rpo.breachAt.getTime() - now.getTime()) : undefined,
+      rpo?.breachAt && !dataPlaneFailure ? Math.max(1000, rpo.breachAt.getTime() - now.getTime()) : undefined,
+      dataPlaneRetryMs,
     ].filter((v): v is number => v !== undefined);
     return {
       conditions: [backupHealthy, drillCondition],

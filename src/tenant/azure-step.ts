@@ -9,6 +9,7 @@
  * plan changes: a resync or a restart over a converged fleet reads nothing from ARM here.
  */
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
@@ -64,20 +65,47 @@ type AzureConfig = NonNullable<OperatorConfig['azure']>;
 /** api-version of the long-term-retention backups list (@azure/arm-sql 10.0.0). */
 const LTR_BACKUPS_API_VERSION = '2021-05-01-preview';
 
-/** A fixed token for the local ARM emulator; config refuses it for any non-loopback endpoint. */
-const emulatorCredential: TokenCredential = {
-  getToken: async () => ({ token: 'emulator-token', expiresOnTimestamp: Date.now() + 3600_000 }),
-};
+/**
+ * The local ARM emulator's credential (config refuses it for any non-loopback endpoint): a fixed
+ * token for ARM, which accepts any; for Azure SQL, a token from the emulator's Entra token endpoint
+ * (`POST /_emulator/token`), which its TDS endpoint validates.
+ */
+function emulatorCredential(endpoint: string | undefined, ca: string | undefined): TokenCredential {
+  return {
+    getToken: async (scopes) => {
+      const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? '';
+      if (endpoint === undefined || !scope.startsWith('https://database.windows.net')) {
+        return { token: 'emulator-token', expiresOnTimestamp: Date.now() + 3600_000 };
+      }
+      const answer = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(
+          `${endpoint}/_emulator/token`,
+          { method: 'POST', ...(ca === undefined ? {} : { ca }), headers: { 'content-type': 'application/json' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ scope }));
+      });
+      const parsed = JSON.parse(answer) as { access_token: string; expires_on: number };
+      return { token: parsed.access_token, expiresOnTimestamp: parsed.expires_on * 1000 };
+    },
+  };
+}
 
 export function createAzureClientsFromConfig(
   azure: AzureConfig,
   onResponse?: (service: string, method: string, status: number) => void,
 ): AzureClients {
+  const ca = azure.caFile ? readFileSync(azure.caFile, 'utf8') : undefined;
   return createAzureClients({
     subscriptionId: azure.subscriptionId,
     endpoint: azure.endpoint,
-    ca: azure.caFile ? readFileSync(azure.caFile, 'utf8') : undefined,
-    credential: azure.credential === 'emulator' ? emulatorCredential : createDefaultCredential(),
+    ca,
+    credential: azure.credential === 'emulator' ? emulatorCredential(azure.endpoint, ca) : createDefaultCredential(),
     writeLimiter: createWriteLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
     readLimiter: createWriteLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
     managedIdentityWriteLimiter: createWriteLimiter({ writesPerSecond: azure.managedIdentityWritesPerSecond, burst: 2 }),
@@ -375,6 +403,7 @@ export class TenantAzureStep {
       identityClientId: identity.clientId,
       keyVaultUri: vault === undefined ? undefined : str(props(vault).vaultUri),
       sqlServerFqdn: server.fullyQualifiedDomainName,
+      databaseStatus: database.status,
       earliestRestorePoint:
         database.earliestRestoreDate === undefined ? undefined : new Date(database.earliestRestoreDate).toISOString(),
       wafPolicyId: pass.reports.get('wafPolicy')?.phase === 'Ready' ? ids.wafPolicy : undefined,

@@ -40,6 +40,12 @@ import {
   tenantZoneRedundancy,
 } from './azure.ts';
 import type { AzureStepResult, TenantAzureStep } from './azure-step.ts';
+import {
+  DATABASE_ACCESS_READY,
+  DATABASE_LEAST_PRIVILEGE,
+  type DatabaseAccessResult,
+  type TenantDatabaseAccess,
+} from './database-access.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
@@ -97,17 +103,21 @@ interface Step {
 export interface TenantSteps {
   azure?: TenantAzureStep | undefined;
   backup?: TenantBackup | undefined;
+  /** The tenant database's contained users (T-SQL over the data plane). */
+  database?: TenantDatabaseAccess | undefined;
 }
 
 export class TenantReconciler implements Reconciler {
   readonly ctx: OperatorContext;
   readonly #azure: TenantAzureStep | undefined;
   readonly #backupStep: TenantBackup | undefined;
+  readonly #databaseStep: TenantDatabaseAccess | undefined;
 
   constructor(ctx: OperatorContext, steps: TenantSteps = {}) {
     this.ctx = ctx;
     this.#azure = steps.azure;
     this.#backupStep = steps.backup;
+    this.#databaseStep = steps.database;
   }
 
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
@@ -198,14 +208,22 @@ export class TenantReconciler implements Reconciler {
     // Backups are checked once the tenant's Azure side stands: a database still being created has
     // nothing to check, and the reads would be repeated on every poll of its creation.
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
-    const backup = failure || refusal || provisioning ? undefined : await this.#backup(raw, pass, policy);
+    const settled = !(failure || refusal || provisioning);
+    const database = settled ? await this.#database(raw, pass, signal) : undefined;
+    const backup = settled ? await this.#backup(raw, pass, policy, database?.newestBackup) : undefined;
+    const databaseStatus = database ? database.status : tenant.status?.database;
     const fields = {
       ...this.#statusFields(tenant, pass, maintenance),
       ...(provisioned.at ? { provisionedAt: provisioned.at } : {}),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
+      ...(databaseStatus ? { database: databaseStatus } : {}),
     };
+    const previousDatabaseConditions: ConditionInput[] = (tenant.status?.conditions ?? [])
+      .filter((c) => c.type === DATABASE_ACCESS_READY || c.type === DATABASE_LEAST_PRIVILEGE)
+      .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
     await this.#writeStatus(tenant, components, fields, gate, [
       ...(backup?.conditions ?? []),
+      ...(database?.conditions ?? (this.#databaseStep ? previousDatabaseConditions : [])),
       ...(pass.azureStep?.informational ?? []),
     ]);
     // A failed repair is retried on its own terms before the refusal makes the tenant wait for an edit.
@@ -222,20 +240,46 @@ export class TenantReconciler implements Reconciler {
       // ahead of tenants not started yet.
       return { requeueAfterMs: Math.min(pass.azureStep.requeueAfterMs, backup?.requeueAfterMs ?? Infinity), urgent: true };
     }
+    const later = Math.min(backup?.requeueAfterMs ?? Infinity, database?.requeueAfterMs ?? Infinity);
     if (gate.pending.length > 0 && gate.window) {
       // Look again when the window opens (capped: a resync or an edit may come sooner anyway).
       const untilOpen = gate.window.opensAt.getTime() - this.ctx.clock.now().getTime();
-      return { requeueAfterMs: Math.min(Math.max(untilOpen, 1000), 6 * 3600_000, backup?.requeueAfterMs ?? Infinity) };
+      return { requeueAfterMs: Math.min(Math.max(untilOpen, 1000), 6 * 3600_000, later) };
     }
-    return backup?.requeueAfterMs === undefined ? undefined : { requeueAfterMs: backup.requeueAfterMs };
+    return later === Infinity ? undefined : { requeueAfterMs: later };
+  }
+
+  /** The database's contained users after the Azure step: informational conditions, status.database, audit. */
+  async #database(raw: KubeObject, pass: Pass, signal: AbortSignal | undefined): Promise<DatabaseAccessResult | undefined> {
+    const step = this.#databaseStep;
+    if (!step || !pass.azure) return undefined;
+    const result = await step.reconcile(pass.tenant, pass.azure, pass.tenant.status?.database, signal);
+    for (const statement of result.changes) {
+      this.ctx.recorder.audit({
+        subject: { kind: 'Tenant', name: pass.tenant.metadata.name, generation: pass.tenant.metadata.generation },
+        action: `sql ${statement}`,
+        result: 'ok',
+      });
+    }
+    if (result.changes.length > 0) {
+      this.ctx.recorder
+        .event(raw, 'Normal', 'DatabaseAccessApplied', `Ran on the database: ${result.changes.join('; ')}`)
+        .catch(() => {});
+    }
+    return result;
   }
 
   /** Backups after the Azure step: informational conditions (never un-Ready), status.backup, events. */
-  async #backup(raw: KubeObject, pass: Pass, policy: ResolvedPolicy): Promise<TenantBackupResult | undefined> {
+  async #backup(
+    raw: KubeObject,
+    pass: Pass,
+    policy: ResolvedPolicy,
+    newestBackup: { at: Date | undefined } | undefined,
+  ): Promise<TenantBackupResult | undefined> {
     const backup = this.#backupStep;
     if (!backup || !pass.azure) return undefined;
     try {
-      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup, policy);
+      const result = await backup.reconcile(pass.tenant, pass.azure, pass.tenant.status?.backup, policy, newestBackup);
       for (const e of result.events) this.ctx.recorder.event(raw, e.type, e.reason, e.message).catch(() => {});
       return result;
     } catch (err) {

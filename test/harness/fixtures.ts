@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EMULATOR_OPERATOR_PRINCIPAL } from '../../hack/arm-emulator/entra.ts';
 import {
   type ArmEmulator,
   type ArmEmulatorOptions,
@@ -33,6 +34,19 @@ export interface ArmInfo {
   caFile: string;
   subscriptionId: string;
   directoryTenantId: string;
+  /** `127.0.0.1:PORT` of the emulator's SQL data plane (TDS). */
+  sqlEndpoint?: string | undefined;
+}
+
+/** The SQL admin group every test configuration names (azure.sqlAdminGroup). */
+export const TEST_SQL_ADMIN_GROUP = '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c';
+
+/**
+ * The emulated directory of the tests and `make dev`: the operator's identity is a member of the SQL
+ * admin group, as the platform team sets it up before installing the operator.
+ */
+export function emulatorDirectory(): Record<string, string[]> {
+  return { [TEST_SQL_ADMIN_GROUP]: [EMULATOR_OPERATOR_PRINCIPAL.objectId] };
 }
 
 /** `nodeClusterBroker`: where test files attach to the real node cluster (node-cluster.ts). */
@@ -53,11 +67,9 @@ export function suiteEmulatorOptions(): ArmEmulatorOptions {
     lroDelayMs: 5,
     // The platform team's private endpoint subnets and DNS zones, which exist before any tenant.
     platformNetwork: emulatorPlatformNetwork(),
+    // The operator's identity is in the SQL admin group (its T-SQL logs in as the server's admin).
+    directoryGroups: emulatorDirectory(),
     behaviours: {
-      // Azure lists only the CONTINUOUS restore point, so on Azure BackupHealthy says BackupsUnknown
-      // until the data-plane freshness check exists (issue #16). The RPO tests need a newest backup
-      // to check: this named hint gives them one; production-like runs (the benchmark) never set it.
-      exposeLatestBackupHint: true,
       // Role assignments reach the data plane after 300 ms (minutes on Azure): the operator retries
       // the refused server key after azure.rbacPropagationRetrySeconds (0.2 s in the tests).
       rbacPropagationDelayMs: 300,
@@ -81,6 +93,7 @@ export async function startPrivateArmEmulator(
     caFile,
     subscriptionId: emulator.subscriptionId,
     directoryTenantId: emulator.directoryTenantId,
+    sqlEndpoint: emulator.sqlEndpoint,
   };
   return { emulator, arm };
 }
@@ -121,7 +134,9 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     caFile: arm.caFile,
     credential: 'emulator',
     oidcIssuer: 'https://oidc.test.example/issuer/',
-    sqlAdminGroup: { login: 'sql-admins', objectId: '5f0e8c1a-3b6d-4e2f-9a7c-1d2e3f4a5b6c' },
+    sqlAdminGroup: { login: 'sql-admins', objectId: TEST_SQL_ADMIN_GROUP },
+    // The emulator's TDS endpoint stands for every <server>.database.windows.net:1433.
+    ...(arm.sqlEndpoint === undefined ? {} : { sqlDataPlane: { endpointOverride: arm.sqlEndpoint } }),
     // The platform's audit workspace, which the emulator starts with (180 days).
     audit: { logAnalyticsWorkspaceId: platformAuditWorkspaceId(arm.subscriptionId) },
     writesPerSecond: 50,

@@ -59,6 +59,7 @@ export default async function globalSetup(): Promise<void> {
         caFile: armCaFile,
         subscriptionId: arm.subscriptionId,
         directoryTenantId: arm.directoryTenantId,
+        sqlEndpoint: arm.sqlEndpoint,
       },
       nodeClusterBroker,
     }),

@@ -61,6 +61,15 @@ export const REASONS = {
   MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
   EmergencyChange: entry('ok', 'Held changes were applied at once through `tenancy.dev/apply-now`.'),
   WithinRPO: entry('ok', 'The newest restore point is within the recovery point objective.'),
+  DatabaseUserReady: entry(
+    'ok',
+    'The workload identity’s contained database user has db_datareader, db_datawriter and EXECUTE (never db_owner or DDL).',
+  ),
+  NoExcessPrivileges: entry('ok', 'No Entra principal of the database holds db_owner, DDL or security rights it was not given.'),
+  ExcessPrivilegesRevoked: entry(
+    'ok',
+    'Rights beyond what the operator grants were revoked (`azure.sqlDataPlane.reduceExcessPrivileges`); which, in the message.',
+  ),
   DrillSucceeded: entry('ok', 'The latest restore drill restored the database within the RTO.'),
   DrillsDisabled: entry('ok', 'The BackupPolicy asks for no restore drills.'),
   Accepted: entry('ok', 'The BackupPolicy is valid and in force.'),
@@ -108,6 +117,7 @@ export const REASONS = {
   DrillNotStarted: entry('transient', 'The restore drill could not start; it is retried.'),
   DrillCanceled: entry('progress', 'The drill was canceled (policy change or tenant deletion); its scratch database is removed.'),
   BackupsUnknown: entry('progress', 'The backups of a new database are not known yet.'),
+  DatabaseNotReady: entry('progress', 'The database and the workload identity must exist before its user is created.'),
   DeletingAzureResources: entry('progress', 'The tenant is being deleted: its Azure resources go first.'),
   ReleasingAzureResources: entry(
     'progress',
@@ -115,6 +125,8 @@ export const REASONS = {
   ),
   // Errors the operator retries by itself.
   AzureThrottled: entry('transient', 'Azure throttled the operator (429); it waits as Retry-After says.'),
+  SqlUnavailable: entry('transient', 'The database refused the connection for now (SQL error 40613, 40501, ...); retried.'),
+  SqlConnectionFailed: entry('transient', 'The database could not be reached over TDS (network, timeout); retried.'),
   AzureUnavailable: entry('transient', 'Azure answered 5xx or could not be reached; retried with backoff.'),
   AzureRequestTimeout: entry('transient', 'An Azure request timed out; retried.'),
   AzureConflict: entry('transient', 'Another operation runs on the same Azure resource; retried.'),
@@ -189,6 +201,19 @@ export const REASONS = {
     'platform',
     'The cluster does not serve the front door’s API (Gateway API or Ingress): install it or set `frontDoor.mode`.',
   ),
+  SqlLoginRefused: entry(
+    'platform',
+    'The database refused the operator’s login (SQL error 18456): its identity must be the server’s Entra admin or in `azure.sqlAdminGroup`.',
+  ),
+  SqlStatementFailed: entry(
+    'platform',
+    'A T-SQL statement the operator ran failed: the SQL error number and message say why (e.g. 15063: a user with that identity exists under another name).',
+  ),
+  SqlTlsRefused: entry('platform', 'The SQL server’s TLS certificate was not trusted for its name.'),
+  ExcessPrivileges: entry(
+    'platform',
+    'An Entra principal of the database holds db_owner, DDL or security rights the operator did not grant: revoke them, or set `azure.sqlDataPlane.reduceExcessPrivileges`.',
+  ),
   RPOBreached: entry('platform', 'The newest restore point is older than the RPO: check the database’s backups in Azure.'),
   DrillFailed: entry('platform', 'The latest restore drill failed: restores are not proven to work.'),
   DrillExceededRTO: entry('platform', 'The latest restore drill took longer than the RTO.'),
@@ -260,6 +285,8 @@ export const EVENT_REASONS = {
   AccessRequested: 'Someone asked for time-limited access (who, which role, which tenant, how long; never the reason text).',
   AccessApproved: 'An approver approved an AccessRequest.',
   AccessRemoved: 'A grant was removed because its AccessRequest was deleted (or is gone), not because it expired.',
+  DatabaseAccessApplied:
+    'T-SQL changed who may use the tenant’s database (a user created, a role or permission granted or revoked): the statements, in the message.',
 } as const;
 
 export type ConditionKind = 'Tenant' | 'BackupPolicy' | 'MaintenanceWindow' | 'AccessRequest';
@@ -324,7 +351,22 @@ export const CONDITION_TYPES = {
     role: 'informational',
     means: 'True while disruptive changes wait for the maintenance window.',
   },
-  BackupHealthy: { kinds: ['Tenant'], role: 'informational', means: 'The newest restore point is within the RPO.' },
+  BackupHealthy: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means: 'The newest restore point (the newest backup the database lists) is within the RPO.',
+  },
+  DatabaseAccessReady: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means:
+      'The workload identity’s contained database user exists with data reader/writer and EXECUTE (T-SQL, checked on the drift interval).',
+  },
+  DatabaseLeastPrivilege: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means: 'No Entra principal of the database holds db_owner, DDL or security rights beyond what the operator grants.',
+  },
   RestoreDrillSucceeded: {
     kinds: ['Tenant'],
     role: 'informational',

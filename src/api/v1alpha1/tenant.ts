@@ -326,11 +326,41 @@ export const tenantStatusSchema = z
         newestRestorePoint: z
           .string()
           .optional()
-          .describe('Newest point in time the database can be restored to, when Azure reports it (RFC 3339).'),
+          .describe(
+            'Newest point in time the database can be restored to: the newest completed backup the database lists (sys.dm_database_backups) (RFC 3339).',
+          ),
         drill: restoreDrillStatusSchema.optional(),
       })
       .optional()
       .describe('Backups: retention in force, the newest restore point, and restore drills.'),
+    database: z
+      .object({
+        user: z
+          .string()
+          .optional()
+          .describe('The contained database user of the tenant’s workload identity (the application logs in as it).'),
+        roles: z.array(z.string()).optional().describe('Database roles that user is a member of.'),
+        permissions: z.array(z.string()).optional().describe('Database-scope permissions granted to that user.'),
+        migrationPrincipal: z
+          .string()
+          .optional()
+          .describe(
+            'The principal schema changes run as (azure.sqlDataPlane.migrationGroup), with db_ddladmin; never the application.',
+          ),
+        excessPrivileges: z
+          .array(z.string())
+          .optional()
+          .describe('Rights beyond what the operator grants, held by Entra principals of the database, as last checked.'),
+        verified: z
+          .object({
+            fingerprint: z.string().describe('Hash of the desired principals that were found in place.'),
+            at: z.string().describe('When (RFC 3339).'),
+          })
+          .optional()
+          .describe('The last check that found every principal as desired; trusted for azure.driftCheckIntervalSeconds.'),
+      })
+      .optional()
+      .describe('Who may use the tenant’s database, as its catalogue showed it. Never contains a token.'),
   })
   .describe('Observed state, written by the operator only.');
 

@@ -27,6 +27,7 @@ import { ControlPlane } from '../../harness/control-plane.ts';
 import {
   adminClient,
   condition,
+  emulatorDirectory,
   emulatorPlatformNetwork,
   startOperator,
   type TenantWithStatus,
@@ -117,7 +118,9 @@ beforeAll(async () => {
     platformNetwork: emulatorPlatformNetwork(),
     // A day back, frozen: prom-late's database is created then, and its backups stop there.
     startTime: new Date(Date.now() - 26 * HOUR),
-    behaviours: { exposeLatestBackupHint: true, rbacPropagationDelayMs: 300 },
+    // The operator's identity is a SQL admin: the newest backup is read from the database itself.
+    directoryGroups: emulatorDirectory(),
+    behaviours: { rbacPropagationDelayMs: 300 },
   });
   const caFile = join(cp.dir, 'arm-ca.pem');
   writeFileSync(caFile, emulator.ca);
@@ -126,6 +129,7 @@ beforeAll(async () => {
     caFile,
     subscriptionId: emulator.subscriptionId,
     directoryTenantId: emulator.directoryTenantId,
+    sqlEndpoint: emulator.sqlEndpoint,
   };
   emulator.faults.add({
     name: 'no permission',

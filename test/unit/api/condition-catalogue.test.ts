@@ -49,6 +49,7 @@ const NOT_REASONS = {
     'KubeConfigError',
     'LeadershipLostError',
     'PlatformError',
+    'SqlStatementError',
     'RestError',
     'RetryableError',
     'TerminalError',

@@ -432,10 +432,7 @@ describe('backups and restores', () => {
     });
   });
 
-  test.each([
-    ['Azure: the CONTINUOUS point only', {}, ['CONTINUOUS']],
-    ['exposeLatestBackupHint: also the DISCRETE LatestBackup', { exposeLatestBackupHint: true }, ['CONTINUOUS', 'DISCRETE']],
-  ])('restorePoints lists %s', (_name, behaviours, types) => {
+  test.each([['Azure: the CONTINUOUS point only', {}, ['CONTINUOUS']]])('restorePoints lists %s', (_name, behaviours, types) => {
     const e = engine(behaviours);
     withServer(e);
     putDatabase(e, { name: 'GP_Gen5', capacity: 2 });

@@ -48,18 +48,36 @@ describe('checkRpo around the 2 h boundary', () => {
     });
     expect(result.breachAt?.getTime()).toBe(NOW.getTime() + H + 1);
   });
+
+  test.each([
+    ['paused 1h after its newest backup: nothing written since, within', H, 'True', 'WithinRPO'],
+    ['paused 3h after its newest backup: those 3h are at risk', 3 * H, 'False', 'RPOBreached'],
+  ])('a paused serverless database is judged at its pause: %s', (_name, pausedAfter, status, reason) => {
+    const newest = ago(10 * H);
+    const result = checkRpo({
+      now: NOW,
+      rpoMs: 2 * H,
+      database: db,
+      newestRestorePoint: newest,
+      earliestRestorePoint: undefined,
+      pausedSince: new Date(newest.getTime() + pausedAfter),
+    });
+    expect(result.condition).toMatchObject({ status, reason });
+    expect(result.condition.message).toContain('The database is paused since');
+    expect(result.breachAt).toBeUndefined();
+  });
 });
 
 describe('checkRpo without a newest restore point', () => {
   test.each([
     ['no database', undefined, undefined, 'Unknown', 'BackupsUnknown', 'does not exist yet'],
     [
-      'Azure lists only the continuous point (real Azure SQL Database)',
+      'the database lists no completed backup yet, Azure only the continuous point',
       db,
       ago(14 * 24 * H),
       'Unknown',
       'BackupsUnknown',
-      'not the newest restore point',
+      'lists no completed backup yet',
     ],
     [
       'a database 30 minutes old without a backup yet',
