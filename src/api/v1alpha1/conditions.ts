@@ -170,6 +170,10 @@ export const REASONS = {
   AzureAuthenticationFailed: entry('platform', 'The operator could not authenticate to Azure; check its workload identity.'),
   AzureProviderNotRegistered: entry('platform', 'A resource provider is not registered in the subscription; register it.'),
   AzureQuotaExceeded: entry('platform', 'A subscription quota or limit is reached; raise it or add capacity.'),
+  AzureVmSizeNotAvailable: entry(
+    'platform',
+    "The node pool's VM size (`azure.cluster.nodePools`) is not offered in the cluster's region or subscription; choose another size.",
+  ),
   AzureSubscriptionNotFound: entry('platform', 'The configured subscription does not exist or is not visible to the operator.'),
   AzureSubscriptionDisabled: entry('platform', 'The subscription is disabled or read-only.'),
   AzureReferenceNotFound: entry(
