@@ -56,6 +56,7 @@ import {
   tenantAzureResources,
   tenantDeleteInventory,
   tenantNames,
+  tenantNodePoolInventory,
   tenantReleaseInventory,
 } from './azure.ts';
 
@@ -141,6 +142,11 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
     ready:
       'The Key Vault exists: RBAC, soft delete, purge protection, reachable only through its private endpoint; its key rotates on policy; its AuditEvent log is kept in the audit workspace.',
     provisioning: 'The Key Vault is being created',
+  },
+  NodePoolReady: {
+    keys: ['nodePool'],
+    ready: 'The tenant’s own AKS node pool exists, labelled and tainted for it alone; its pods are placed there.',
+    provisioning: 'The node pool is being created',
   },
   DatabaseReady: {
     keys: [
@@ -243,6 +249,9 @@ export class TenantAzureStep {
       sqlKeyVersion: previous?.sqlKeyVersion,
       threatDetection: previous?.threatDetection,
       auditRetentionDays: previous?.auditRetentionDays,
+      // Verified converged: a wanted pool is there.
+      nodePoolReady: plan.nodePool.kind === 'dedicated',
+      nodePool: plan.nodePool.kind === 'dedicated' ? plan.nodePool.pool.name : undefined,
     };
   }
 
@@ -257,7 +266,8 @@ export class TenantAzureStep {
     const intervalMs = this.azure.driftCheckIntervalSeconds * 1000;
     const verifiedAt = previous?.verified?.fingerprint === fingerprint ? Date.parse(previous.verified.at) : Number.NaN;
     const age = now.getTime() - verifiedAt;
-    if ((previous?.operations?.length ?? 0) === 0 && age >= 0 && age < intervalMs) {
+    const poolToRemove = plan.nodePool.kind !== 'dedicated' && tenant.status?.nodePool !== undefined;
+    if ((previous?.operations?.length ?? 0) === 0 && !poolToRemove && age >= 0 && age < intervalMs) {
       this.ctx.metrics.azureStateChecks.inc({ source: 'cache' });
       return {
         facts: this.#derivedFacts(tenant, plan),
@@ -303,8 +313,14 @@ export class TenantAzureStep {
         : undefined;
     const pollMs = this.azure.operationPollSeconds * 1000;
     const database = pass.reports.get('sqlDatabase');
+    // Shared again (the maintenance gate let the change through): the pods left the pool with the
+    // Deployment written after this step, so the pool goes, one step per pass.
+    const removal = poolToRemove ? await this.#removeNodePool(tenant, signal) : undefined;
+    const facts = this.#facts(plan, pass, previous?.privateEndpoints);
+    if (removal !== undefined && !removal.finished) facts.nodePool = tenant.status?.nodePool;
+    const operations = [...pass.pending, ...(removal?.pending ?? [])];
     return {
-      facts: this.#facts(plan, pass, previous?.privateEndpoints),
+      facts,
       conditions,
       informational: [
         zoneRedundancyCondition(
@@ -316,12 +332,14 @@ export class TenantAzureStep {
         ),
       ],
       record: {
-        operations: pass.pending.length > 0 ? pass.pending : undefined,
-        verified,
+        operations: operations.length > 0 ? operations : undefined,
+        verified: removal !== undefined && !removal.finished ? undefined : verified,
       },
-      failure,
-      requeueAfterMs: pass.converged ? undefined : nextLook(pass, now.getTime(), pollMs),
-      moving: isMoving(pass),
+      failure: failure ?? removal?.failure,
+      requeueAfterMs:
+        pass.converged && (removal?.finished ?? true) ? undefined : (nextLook(pass, now.getTime(), pollMs) ?? pollMs),
+      // A node pool being deleted is an operation running too: look again when it may have ended.
+      moving: isMoving(pass) || (removal !== undefined && !removal.finished),
       ...(previous?.verified?.fingerprint === fingerprint && pass.changes.length > 0 ? { drift: pass.changes } : {}),
     };
   }
@@ -383,6 +401,8 @@ export class TenantAzureStep {
       sqlKeyVersion: protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
       threatDetection: threatDetectionState(pass.outputs.get('sqlThreatProtection')),
       auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
+      nodePoolReady: pass.reports.get('nodePool')?.phase === 'Ready',
+      nodePool: plan.nodePool.kind === 'dedicated' ? plan.nodePool.pool.name : undefined,
     };
   }
 
@@ -412,6 +432,20 @@ export class TenantAzureStep {
           message:
             'The tenant’s BackupPolicy is missing or invalid: the database is neither created nor changed until it exists (see BackupHealthy).',
         });
+        continue;
+      }
+      if (type === 'NodePoolReady' && plan.nodePool.kind !== 'dedicated') {
+        list.push(
+          plan.nodePool.kind === 'shared'
+            ? { type, status: 'True', reason: 'SharedNodes', message: 'Isolation Shared: the tenant runs on the shared nodes.' }
+            : {
+                type,
+                status: 'False',
+                reason: 'NodePoolNotConfigured',
+                message:
+                  'Isolation Dedicated, but the operator configuration names no AKS cluster (azure.cluster): the platform team must configure it; the tenant runs on the shared nodes meanwhile.',
+              },
+        );
         continue;
       }
       if (pass === undefined) {
@@ -482,11 +516,29 @@ export class TenantAzureStep {
   }
 
   /**
+   * Deletes the tenant's dedicated node pool, one step per pass (a tenant deleted, or Shared
+   * again). Nothing to do without a configured cluster or when no pool was ever recorded.
+   */
+  async #removeNodePool(tenant: Tenant, signal?: AbortSignal): Promise<TeardownResult> {
+    const inventory = tenant.status?.nodePool === undefined ? [] : tenantNodePoolInventory(tenant, this.azure);
+    const outcome = await deleteResources(this.arm.withSignal(signal), inventory, {
+      pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
+      now: this.ctx.clock.now(),
+      owner: this.#owner(),
+    });
+    this.#recordChanges(tenant, outcome.changes);
+    return outcome;
+  }
+
+  /**
    * deletionPolicy Retain, one step per pass: every existing resource tagged as orphaned, found
    * by id (names only), so a tenant refused for its region or policy is released all the same.
    */
   async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
+    // The node pool holds no customer data: it goes whatever the deletionPolicy (node-pool.ts).
+    const pool = await this.#removeNodePool(tenant, signal);
+    if (!pool.finished) return teardown(pool);
     const names = tenantNames(tenant, this.azure);
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
@@ -512,6 +564,8 @@ export class TenantAzureStep {
    */
   async delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
+    const pool = await this.#removeNodePool(tenant, signal);
+    if (!pool.finished) return teardown(pool);
     const arm = this.arm.withSignal(signal);
     const names = tenantNames(tenant, this.azure);
     const ids = tenantAzureIds(this.azure.subscriptionId, names);

@@ -57,6 +57,11 @@ export const REASONS = {
     'The front door serves the tenant’s URL over HTTPS without a per-tenant WAF policy (Kubernetes-only mode, opted in).',
   ),
   NotManaged: entry('ok', 'This component is not managed by the operator in this installation (Kubernetes-only mode).'),
+  SharedNodes: entry('ok', 'Isolation Shared: the tenant runs on the cluster’s shared nodes; it has no node pool of its own.'),
+  NodePoolNotConfigured: entry(
+    'platform',
+    'Isolation Dedicated, but the operator configuration names no AKS cluster (`azure.cluster`): the platform team must configure it.',
+  ),
   NoPendingChanges: entry('ok', 'Nothing waits for a maintenance window.'),
   MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
   EmergencyChange: entry('ok', 'Held changes were applied at once through `tenancy.dev/apply-now`.'),
@@ -320,6 +325,12 @@ export const CONDITION_TYPES = {
     means: 'The tenant’s database is online, private, Entra-only and encrypted with its key.',
   },
   WafEnforced: { kinds: ['Tenant'], role: 'component', means: 'The tenant’s WAF policy exists with its rules.' },
+  NodePoolReady: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means:
+      'Isolation Dedicated: the tenant’s own AKS node pool exists, labelled and tainted for it, and its pods are placed there. Shared: True (SharedNodes).',
+  },
   AzureResourcesReady: { kinds: ['Tenant'], role: 'component', means: 'Every Azure resource of the tenant exists as specified.' },
   ApplicationAvailable: { kinds: ['Tenant'], role: 'component', means: 'The application serves with its desired replicas.' },
   IngressReady: { kinds: ['Tenant'], role: 'component', means: 'The front door serves the tenant’s URL.' },
