@@ -12,6 +12,7 @@ import {
   DEFAULT_LOCATIONS,
   defaultPlatformNetwork,
   EMULATOR_SUBSCRIPTION_ID,
+  type PlatformCluster,
   type PlatformNetwork,
   PRIVATE_LINK_ZONES,
   startArmEmulator,
@@ -51,6 +52,8 @@ export function suiteEmulatorOptions(): ArmEmulatorOptions {
     lroDelayMs: 5,
     // The platform team's private endpoint subnets and DNS zones, which exist before any tenant.
     platformNetwork: emulatorPlatformNetwork(),
+    // The platform team's AKS cluster (emulatorAzureConfig names it), where Dedicated tenants get node pools.
+    platformClusters: [emulatorPlatformCluster()],
     behaviours: {
       // Azure lists only the CONTINUOUS restore point, so on Azure BackupHealthy says BackupsUnknown
       // until the data-plane freshness check exists (issue #16). The RPO tests need a newest backup
@@ -88,6 +91,13 @@ export function emulatorPlatformNetwork(subscriptionId = EMULATOR_SUBSCRIPTION_I
   return defaultPlatformNetwork(subscriptionId, DEFAULT_LOCATIONS);
 }
 
+/** The platform's AKS cluster in the emulator (global-setup.ts seeds it), where Dedicated tenants get node pools. */
+export const EMULATOR_CLUSTER = { resourceGroup: 'platform-aks', name: 'aks-platform', location: 'westeurope' } as const;
+
+export function emulatorPlatformCluster(subscriptionId = EMULATOR_SUBSCRIPTION_ID): PlatformCluster {
+  return { subscriptionId, ...EMULATOR_CLUSTER };
+}
+
 /** The operator configuration naming a platform network's subnets (by region) and DNS zones. */
 export function privateNetworkConfig(network: PlatformNetwork): Record<string, unknown> {
   const zone = (name: string) => network.privateDnsZones.find((id) => id.toLowerCase().endsWith(`/${name}`));
@@ -118,6 +128,8 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     // The emulator's front door (Application Gateway for Containers) is in westeurope, like Azure's
     // rule that a WAF policy lives with it.
     frontDoorRegion: 'westeurope',
+    // Dedicated tenants' node pools go into the emulator's platform cluster (emulatorPlatformCluster).
+    cluster: { resourceGroup: EMULATOR_CLUSTER.resourceGroup, name: EMULATOR_CLUSTER.name },
     // Nothing waits for an Azure operation; a tenant is looked at again this soon while one runs.
     operationPollSeconds: 0.05,
     // The emulator's role assignments propagate in a fraction of a second here (see global-setup.ts).
@@ -138,6 +150,7 @@ export interface TenantOptions {
   replicas?: number;
   host?: string;
   deletionPolicy?: 'Retain' | 'Delete';
+  isolation?: 'Shared' | 'Dedicated';
   allowedCountries?: string[];
   allowedSourceRanges?: string[];
 }
@@ -164,6 +177,7 @@ export function tenant(name: string, o: TenantOptions = {}): KubeObject {
         ...(o.allowedSourceRanges ? { allowedSourceRanges: o.allowedSourceRanges } : {}),
       },
       ...(o.deletionPolicy ? { deletionPolicy: o.deletionPolicy } : {}),
+      ...(o.isolation ? { isolation: o.isolation } : {}),
     },
   };
 }
