@@ -29,7 +29,7 @@ import {
   typeOf,
 } from '../test/harness/cluster-setup.ts';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
-import { emulatorAzureConfig, emulatorPlatformNetwork } from '../test/harness/fixtures.ts';
+import { emulatorAzureConfig, emulatorPlatformCluster, emulatorPlatformNetwork } from '../test/harness/fixtures.ts';
 import { startKubeletStandIn } from '../test/harness/kubelet-stand-in.ts';
 import { missingNodePrerequisites, type Node, startNode } from '../test/harness/node.ts';
 import { startArmEmulator } from './arm-emulator/index.ts';
@@ -84,6 +84,8 @@ const arm = await startArmEmulator({
   timeFactor: 0.01,
   clockRunning: true,
   platformNetwork: emulatorPlatformNetwork(),
+  // The platform's AKS cluster (emulatorAzureConfig names it): Dedicated tenants' node pools go there.
+  platformClusters: [emulatorPlatformCluster()],
 });
 const armCaFile = join(devDir, 'arm-ca.pem');
 writeFileSync(armCaFile, arm.ca);
