@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
+import { EMULATOR_CLUSTER } from '../test/harness/fixtures.ts';
 
 export { REPO_ROOT };
 
@@ -362,6 +363,10 @@ export async function startEmulator(
     // convergence, not placement, so it names the raise instead of hitting the quota.
     '--quotas',
     'raised-for-one-shared-subscription',
+    // The platform's AKS cluster the operator configuration names (emulatorAzureConfig); the
+    // bench's tenants are Shared, so it only answers their deletions' look for a node pool.
+    '--platform-cluster',
+    `${EMULATOR_CLUSTER.resourceGroup}/${EMULATOR_CLUSTER.name}/${EMULATOR_CLUSTER.location}`,
   ]);
   child.stderr?.on('data', (c: Buffer) => writeFileSync(logFile, c, { flag: 'a' }));
   const info = await new Promise<EmulatorInfo>((resolve, reject) => {

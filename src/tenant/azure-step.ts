@@ -516,11 +516,14 @@ export class TenantAzureStep {
   }
 
   /**
-   * Deletes the tenant's dedicated node pool, one step per pass (a tenant deleted, or Shared
-   * again). Nothing to do without a configured cluster or when no pool was ever recorded.
+   * Deletes the tenant's dedicated node pool, one step per pass. A deleted tenant's pool is looked
+   * for by name whatever its status says (a lost status must not leak a pool of nodes); a tenant
+   * Shared again only when status recorded a pool (one GET per Shared tenant per pass otherwise).
+   * Nothing to do without a configured cluster.
    */
-  async #removeNodePool(tenant: Tenant, signal?: AbortSignal): Promise<TeardownResult> {
-    const inventory = tenant.status?.nodePool === undefined ? [] : tenantNodePoolInventory(tenant, this.azure);
+  async #removeNodePool(tenant: Tenant, signal?: AbortSignal, lookAlways = false): Promise<TeardownResult> {
+    const wanted = lookAlways || tenant.status?.nodePool !== undefined;
+    const inventory = wanted ? tenantNodePoolInventory(tenant, this.azure) : [];
     const outcome = await deleteResources(this.arm.withSignal(signal), inventory, {
       pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
       now: this.ctx.clock.now(),
@@ -537,7 +540,7 @@ export class TenantAzureStep {
   async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
     // The node pool holds no customer data: it goes whatever the deletionPolicy (node-pool.ts).
-    const pool = await this.#removeNodePool(tenant, signal);
+    const pool = await this.#removeNodePool(tenant, signal, true);
     if (!pool.finished) return teardown(pool);
     const names = tenantNames(tenant, this.azure);
     const outcome = await releaseResources(
@@ -564,7 +567,7 @@ export class TenantAzureStep {
    */
   async delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
-    const pool = await this.#removeNodePool(tenant, signal);
+    const pool = await this.#removeNodePool(tenant, signal, true);
     if (!pool.finished) return teardown(pool);
     const arm = this.arm.withSignal(signal);
     const names = tenantNames(tenant, this.azure);
