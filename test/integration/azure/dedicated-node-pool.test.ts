@@ -111,7 +111,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   operator ??= await startOperator({ info, clock, config: CONFIG });
-  for (const name of ['npded', 'npquota', 'npgate']) await deleteAndWait(name).catch(() => {});
+  for (const name of ['npded', 'npquota', 'npsku', 'npgate']) await deleteAndWait(name).catch(() => {});
   await operator?.stop();
 }, 120_000);
 
@@ -144,7 +144,7 @@ describe('a Dedicated tenant', () => {
 });
 
 describe('a pool Azure refuses', () => {
-  test('over the vCPU quota: NodePoolReady says so, on the platform team; pods stay on the shared nodes', async () => {
+  test('over the vCPU quota, or a VM size the region lacks: NodePoolReady says which, on the platform team; pods stay on the shared nodes', async () => {
     await operator?.stop();
     // 100 nodes of 2 vCPUs: beyond the emulator's 100 DSv5 vCPUs per region (Azure's QuotaExceeded).
     const azure = {
@@ -154,7 +154,8 @@ describe('a pool Azure refuses', () => {
         name: EMULATOR_CLUSTER.name,
         nodePools: {
           Small: { vmSize: 'Standard_D2s_v5', count: 100 },
-          Medium: { vmSize: 'Standard_D4s_v5', count: 2 },
+          // Offered in a few US regions only: westeurope's cluster cannot have it.
+          Medium: { vmSize: 'Standard_NC6s_v3', count: 1 },
           Large: { vmSize: 'Standard_D8s_v5', count: 3 },
         },
       },
@@ -173,9 +174,19 @@ describe('a pool Azure refuses', () => {
     const spec = await waitFor('the Deployment', () => podSpecOf('npquota').catch(() => undefined));
     expect(spec.nodeSelector).toBeUndefined();
     expect(spec.tolerations).toBeUndefined();
+    // A VM size the cluster's region does not offer: said as such, also the platform team's.
+    await admin.apply(typeOf('Tenant'), theTenant('npsku', { isolation: 'Dedicated', tier: 'Medium' }), 'test');
+    const sku = await waitForTenant(
+      'npsku',
+      'VM size refusal',
+      (x) => condition(x, 'NodePoolReady')?.reason === 'AzureVmSizeNotAvailable',
+    );
+    expect(condition(sku, 'NodePoolReady')?.message).toContain("is not allowed in your subscription in location 'westeurope'");
+    expect(await poolOf('npsku')).toBeUndefined();
+    await deleteAndWait('npquota');
+    await deleteAndWait('npsku');
     await operator?.stop();
     operator = await startOperator({ info, clock, config: CONFIG });
-    await deleteAndWait('npquota');
   });
 });
 
