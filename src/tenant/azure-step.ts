@@ -337,7 +337,11 @@ export class TenantAzureStep {
       },
       failure: failure ?? removal?.failure,
       requeueAfterMs:
-        pass.converged && (removal?.finished ?? true) ? undefined : (nextLook(pass, now.getTime(), pollMs) ?? pollMs),
+        removal !== undefined && !removal.finished
+          ? (nextLook(pass, now.getTime(), pollMs) ?? pollMs)
+          : pass.converged
+            ? undefined
+            : nextLook(pass, now.getTime(), pollMs),
       // A node pool being deleted is an operation running too: look again when it may have ended.
       moving: isMoving(pass) || (removal !== undefined && !removal.finished),
       ...(previous?.verified?.fingerprint === fingerprint && pass.changes.length > 0 ? { drift: pass.changes } : {}),
