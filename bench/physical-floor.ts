@@ -64,6 +64,8 @@ const GRAPH_PLAN: TenantAzurePlan = {
     retentionDays: 180,
   },
   keyRotation: { rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' },
+  // The bench's tenants are Shared: no node pool in their chain.
+  nodePool: { kind: 'shared' },
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {

@@ -29,7 +29,12 @@ import {
   typeOf,
 } from '../test/harness/cluster-setup.ts';
 import { ControlPlane, REPO_ROOT } from '../test/harness/control-plane.ts';
-import { emulatorAzureConfig, emulatorDirectory, emulatorPlatformNetwork } from '../test/harness/fixtures.ts';
+import {
+  emulatorAzureConfig,
+  emulatorDirectory,
+  emulatorPlatformCluster,
+  emulatorPlatformNetwork,
+} from '../test/harness/fixtures.ts';
 import { startKubeletStandIn } from '../test/harness/kubelet-stand-in.ts';
 import { missingNodePrerequisites, type Node, startNode } from '../test/harness/node.ts';
 import { startArmEmulator } from './arm-emulator/index.ts';
@@ -86,6 +91,8 @@ const arm = await startArmEmulator({
   platformNetwork: emulatorPlatformNetwork(),
   // The operator's identity is in the SQL admin group: it creates each tenant's database user.
   directoryGroups: emulatorDirectory(),
+  // The platform's AKS cluster (emulatorAzureConfig names it): Dedicated tenants' node pools go there.
+  platformClusters: [emulatorPlatformCluster()],
 });
 const armCaFile = join(devDir, 'arm-ca.pem');
 writeFileSync(armCaFile, arm.ca);

@@ -144,6 +144,24 @@ const tierSizingSchema = z.object({
     .optional(),
 });
 
+/** A Dedicated tenant's AKS node pool: its VM size and fixed node count (AKS allows 0-1000 for User pools). */
+const nodePoolSizingSchema = z
+  .object({
+    vmSize: z.string().regex(/^[A-Za-z][A-Za-z0-9_]+$/, 'an Azure VM size such as Standard_D4s_v5'),
+    count: z.number().int().min(1).max(1000),
+  })
+  .strict();
+
+/**
+ * Two nodes for every tier (a Production tenant's replicas spread over both), bigger nodes for
+ * bigger tiers: each holds the tier's namespace quota with room for the system daemons.
+ */
+export const DEFAULT_NODE_POOLS = {
+  Small: { vmSize: 'Standard_D2s_v5', count: 2 },
+  Medium: { vmSize: 'Standard_D4s_v5', count: 2 },
+  Large: { vmSize: 'Standard_D8s_v5', count: 3 },
+} as const satisfies Record<string, z.infer<typeof nodePoolSizingSchema>>;
+
 export const configSchema = z
   .object({
     /** Prefix of every tenant namespace: `<prefix><tenant>-<env>`. */
@@ -344,6 +362,25 @@ export const configSchema = z
           .partial()
           .strict()
           .default({}),
+        /**
+         * The AKS cluster the operator runs in (created by the platform team), where Dedicated
+         * tenants get a node pool of their own, sized per tier. Unset: Dedicated tenants are refused
+         * with NodePoolReady False (NodePoolNotConfigured).
+         */
+        cluster: z
+          .object({
+            /** Default: `azure.subscriptionId`. */
+            subscriptionId: z.string().uuid().optional(),
+            resourceGroup: z.string().min(1).max(90),
+            name: z.string().min(1).max(63),
+            /** VM size and node count of a Dedicated tenant's pool, per tier (a VM size the region offers). */
+            nodePools: z
+              .object({ Small: nodePoolSizingSchema, Medium: nodePoolSizingSchema, Large: nodePoolSizingSchema })
+              .strict()
+              .default(() => DEFAULT_NODE_POOLS),
+          })
+          .strict()
+          .optional(),
         /** Leave Key Vault public network access on (off by default: private endpoints only). */
         keyVaultPublicNetworkAccess: z.boolean().default(false),
         /** WAF mode of every tenant's policy. */

@@ -56,6 +56,10 @@ export interface AzureFacts {
   threatDetection?: 'Enabled' | 'Disabled' | undefined;
   /** Days the audit workspace's table keeps records, as last read. */
   auditRetentionDays?: number | undefined;
+  /** The tenant's dedicated node pool exists and is usable (isolation Dedicated): pods may be placed there. */
+  nodePoolReady?: boolean | undefined;
+  /** Name of the tenant's dedicated node pool while one exists or is wanted (status.nodePool). */
+  nodePool?: string | undefined;
 }
 
 /** Where a private endpoint answers. */

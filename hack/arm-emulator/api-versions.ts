@@ -44,4 +44,6 @@ export const API_VERSIONS = {
   diagnosticSettings: '2021-05-01-preview',
   /** Log Analytics workspaces and tables (operationalinsights/.../stable/2023-09-01). */
   logAnalytics: '2023-09-01',
+  /** @azure/arm-containerservice 25.5.0: managed clusters and their agent pools */
+  containerService: '2026-06-01',
 } as const;

@@ -11,6 +11,7 @@ import { followKeyRotations, rotateDueKeys } from './key-rotation.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
 import { advanceSchedules, PIM_TYPES } from './pim.ts';
 import { renderPrivateEndpointConnections } from './private-link.ts';
+import { AZURE_DEFAULT_QUOTAS, quotaRefusal } from './quotas.ts';
 import {
   type ArmError,
   armError,
@@ -518,6 +519,15 @@ function handleWrite(
   const ctx = ctxOf(engine);
   const outcome = spec.write(ctx, { target, method, body, existing });
   if (!outcome.ok) return errorResponse(outcome.error);
+  const overQuota = quotaRefusal(
+    engine.store,
+    engine.settings.quotas ?? AZURE_DEFAULT_QUOTAS,
+    target,
+    outcome.body,
+    existing === undefined,
+    asString(outcome.body.location) ?? asString(outcome.body._location),
+  );
+  if (overQuota !== undefined) return errorResponse(overQuota);
   if (outcome.unchanged && existing !== undefined) return json(outcome.status ?? 200, render(engine, existing));
 
   const created = existing === undefined;

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TokenCredential } from '@azure/core-auth';
 import { type ControllableClock, createControllableClock } from './clock.ts';
+import { type PlatformCluster, seedPlatformCluster } from './container-service.ts';
 import {
   createEngine,
   describeRequest,
@@ -33,6 +34,7 @@ import { rotateKey } from './key-rotation.ts';
 import { platformAuditWorkspaceId, seedPlatformAuditWorkspace } from './monitoring.ts';
 import type { OperationProfileName, OperationTiming } from './operation-profiles.ts';
 import { type PlatformNetwork, seedPlatformNetwork } from './private-link.ts';
+import { AZURE_DEFAULT_QUOTAS, type AzureQuotas } from './quotas.ts';
 import {
   type AzureBehaviours,
   checkRotationPolicy,
@@ -58,6 +60,12 @@ import { generateSelfSignedCertificate, type TlsMaterial } from './tls.ts';
 import { AVAILABILITY_ZONE_REGIONS } from './zones.ts';
 
 export type { ControllableClock } from './clock.ts';
+export {
+  AGENT_POOL_TYPE,
+  MANAGED_CLUSTER_TYPE,
+  managedClusterId,
+  type PlatformCluster,
+} from './container-service.ts';
 export { EMULATOR_OPERATOR_PRINCIPAL, SQL_AUDIENCE } from './entra.ts';
 export type { FaultAction, FaultHandle, FaultInjector, FaultMatcher, FaultRule } from './faults.ts';
 export type { JsonObject } from './json.ts';
@@ -79,6 +87,12 @@ export {
   type PlatformSubnet,
   PRIVATE_LINK_ZONES,
 } from './private-link.ts';
+export {
+  AZURE_DEFAULT_QUOTAS,
+  type AzureQuotas,
+  QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION,
+  VM_SIZES,
+} from './quotas.ts';
 export type { AzureBehaviours } from './resource-types.ts';
 export type { SpecViolation } from './spec-schemas.ts';
 export type { DatabaseCatalogue, RecordedStatement } from './sql-data-plane.ts';
@@ -170,6 +184,16 @@ export interface ArmEmulatorOptions {
    * `defaultPlatformNetwork(EMULATOR_SUBSCRIPTION_ID, DEFAULT_LOCATIONS)` gives every region one.
    */
   platformNetwork?: PlatformNetwork;
+  /**
+   * The platform's AKS cluster(s), there before any tenant (and again after `reset()`), in which
+   * node pools are created. Without one every node pool write is 404 (`ParentResourceNotFound`).
+   */
+  platformClusters?: readonly PlatformCluster[];
+  /**
+   * Subscription, regional and per-resource quotas (quotas.ts). Default: Azure's
+   * (`AZURE_DEFAULT_QUOTAS`); a raise must be named, e.g. `QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION`.
+   */
+  quotas?: Partial<AzureQuotas>;
   /** Reuse a certificate instead of generating one. */
   tls?: TlsMaterial;
   /**
@@ -423,6 +447,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     ),
     strictPrincipals: options.strictPrincipals ?? true,
     behaviours: { ...realisticBehaviours(options.timeFactor ?? 1), ...options.behaviours },
+    quotas: { ...AZURE_DEFAULT_QUOTAS, ...options.quotas },
   };
   const timing: OperationTiming = { profile: options.profile ?? 'instant', timeFactor: options.timeFactor ?? 1 };
   if (!(timing.timeFactor > 0)) throw new RangeError(`timeFactor must be > 0, got ${timing.timeFactor}`);
@@ -439,6 +464,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   const freshStore = () => {
     const store = createStore();
     if (options.platformNetwork !== undefined) seedPlatformNetwork(store, options.platformNetwork);
+    for (const cluster of options.platformClusters ?? []) seedPlatformCluster(store, cluster);
     if (auditRetention !== false) seedPlatformAuditWorkspace(store, clock, subscriptionId, auditRetention);
     return store;
   };

@@ -9,7 +9,10 @@
  *                                  [--expose-create-only-fields] [--ltr-backup-at-deletion]
  *                                  [--platform-network] [--sql-key-auto-rotation-minutes 60] [--audit-workspace-retention-days 180|none]
  *                                  [--sql-port 14330] [--sql-admin-group GUID]
+ *                                  [--platform-cluster RG/NAME/LOCATION] [--quotas azure|raised-for-one-shared-subscription]
  *
+ * `--platform-cluster` seeds the platform's AKS cluster (node pools go there). `--quotas` picks the
+ * quota set (quotas.ts): Azure's defaults unless the raise is named.
  * `--platform-network` seeds the default platform network (a private endpoint subnet per region and
  * the SQL and Key Vault private DNS zones: `defaultPlatformNetwork` in private-link.ts).
  * `--port` defaults to $ARM_EMULATOR_PORT, else a free port. With `--out-dir`, writes `ca.pem`,
@@ -23,11 +26,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  AZURE_DEFAULT_QUOTAS,
   type AzureBehaviours,
   DEFAULT_LOCATIONS,
   defaultPlatformNetwork,
   EMULATOR_OPERATOR_PRINCIPAL,
   EMULATOR_SUBSCRIPTION_ID,
+  QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION,
   startArmEmulator,
 } from './index.ts';
 import { parseOperationProfile } from './operation-profiles.ts';
@@ -55,6 +60,8 @@ const { values } = parseArgs({
     'platform-network': { type: 'boolean' },
     'sql-key-auto-rotation-minutes': { type: 'string' },
     'audit-workspace-retention-days': { type: 'string' },
+    'platform-cluster': { type: 'string' },
+    quotas: { type: 'string' },
   },
 });
 
@@ -75,6 +82,15 @@ const behaviours: Partial<AzureBehaviours> = {
     : { sqlKeyAutoRotationDelayMs: Number(values['sql-key-auto-rotation-minutes']) * 60_000 }),
 };
 const auditRetention = values['audit-workspace-retention-days'];
+
+const QUOTA_SETS = {
+  azure: AZURE_DEFAULT_QUOTAS,
+  'raised-for-one-shared-subscription': QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION,
+};
+const quotaSet = values.quotas ?? 'azure';
+if (!(quotaSet in QUOTA_SETS)) throw new Error(`--quotas: '${quotaSet}' is not one of ${Object.keys(QUOTA_SETS).join(', ')}`);
+const clusterArg = values['platform-cluster']?.split('/');
+if (clusterArg !== undefined && clusterArg.length !== 3) throw new Error('--platform-cluster takes RESOURCE_GROUP/NAME/LOCATION');
 
 const port = Number(values.port ?? process.env.ARM_EMULATOR_PORT ?? 0);
 const emulator = await startArmEmulator({
@@ -98,6 +114,19 @@ const emulator = await startArmEmulator({
   ...(values['sql-admin-group'] === undefined
     ? {}
     : { directoryGroups: { [values['sql-admin-group']]: [EMULATOR_OPERATOR_PRINCIPAL.objectId] } }),
+  quotas: QUOTA_SETS[quotaSet as keyof typeof QUOTA_SETS],
+  ...(clusterArg === undefined
+    ? {}
+    : {
+        platformClusters: [
+          {
+            subscriptionId: EMULATOR_SUBSCRIPTION_ID,
+            resourceGroup: clusterArg[0]!,
+            name: clusterArg[1]!,
+            location: clusterArg[2]!,
+          },
+        ],
+      }),
 });
 
 const info: Record<string, unknown> = {

@@ -44,7 +44,10 @@ export type OperationKind =
   | 'threatProtection.write'
   | 'diagnosticSetting.write'
   | 'workspace.write'
-  | 'workspaceTable.write';
+  | 'workspaceTable.write'
+  | 'agentPool.create'
+  | 'agentPool.update'
+  | 'agentPool.delete';
 
 export interface OperationDuration {
   /** Realistic duration in milliseconds (before the time factor). */
@@ -142,6 +145,16 @@ export const REALISTIC_DURATIONS: Readonly<Record<OperationKind, OperationDurati
   'diagnosticSetting.write': { realisticMs: 1_000, source: `${ESTIMATE}: a synchronous Azure Monitor write` },
   'workspace.write': { realisticMs: 10_000, source: ESTIMATE },
   'workspaceTable.write': { realisticMs: 10_000, source: ESTIMATE },
+  'agentPool.create': {
+    realisticMs: 240_000,
+    source:
+      'https://learn.microsoft.com/azure/aks/create-node-pools ("It takes a few minutes for the node pool to be created"): 4 minutes, VMSS nodes provisioned and joined',
+  },
+  'agentPool.update': { realisticMs: 120_000, source: `${ESTIMATE}: a scale of a running pool, nodes added or drained` },
+  'agentPool.delete': {
+    realisticMs: 180_000,
+    source: `${ESTIMATE}: nodes cordoned, drained and the scale set deleted ("a few minutes" as for create)`,
+  },
 };
 
 /** What the instant profile gives a long-running operation (what the emulator always did). */
@@ -203,6 +216,8 @@ export function operationKind(
       return 'workspace.write';
     case 'microsoft.operationalinsights/workspaces/tables':
       return 'workspaceTable.write';
+    case 'microsoft.containerservice/managedclusters/agentpools':
+      return del ? 'agentPool.delete' : facts.created ? 'agentPool.create' : 'agentPool.update';
     default:
       return undefined;
   }

@@ -6,10 +6,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { API_VERSIONS } from './api-versions.ts';
 import type { ArmTarget } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
+import { containerServiceSpecs } from './container-service.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
 import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
 import { monitoringTypeSpecs } from './monitoring.ts';
 import { privateLinkSpecs } from './private-link.ts';
+import type { AzureQuotas } from './quotas.ts';
 import { DEFAULT_DATABASE_USED_BYTES, pausesFor, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
 import {
   childrenOfType,
@@ -49,6 +51,8 @@ export interface EmulatorSettings {
   behaviours: AzureBehaviours;
   /** Regions with availability zones (normalized); default AVAILABILITY_ZONE_REGIONS (zones.ts). */
   availabilityZoneRegions?: ReadonlySet<string>;
+  /** Quotas enforced on creates (quotas.ts); default AZURE_DEFAULT_QUOTAS. */
+  quotas?: AzureQuotas;
 }
 
 /** RBAC propagation before a new role assignment takes effect on the data plane, unscaled: 5 minutes. */
@@ -325,9 +329,6 @@ const federatedIdentityCredentials: ResourceTypeSpec = {
     const siblings = childrenOfType(ctx.store, target.parentId, target.type).filter(
       (s) => s.id.toLowerCase() !== target.id.toLowerCase(),
     );
-    if (siblings.length >= 20) {
-      return fail(400, 'BadRequest', 'A managed identity can have at most 20 federated identity credentials.');
-    }
     const clash = siblings.find((s) => props(s.body).issuer === issuer && props(s.body).subject === subject);
     if (clash !== undefined) {
       return fail(409, 'Conflict', `Federated credential '${clash.name}' already has this issuer and subject.`);
@@ -1766,6 +1767,7 @@ export function resourceTypeSpecs(): Map<string, ResourceTypeSpec> {
     wafPolicies,
     ...privateLinkSpecs(),
     ...monitoringTypeSpecs(),
+    ...containerServiceSpecs(),
   ];
   return new Map(specs.map((s) => [s.type.toLowerCase(), s]));
 }

@@ -45,6 +45,30 @@ const LOG_ANALYTICS = 'operationalinsights/resource-manager/Microsoft.Operationa
 
 /** Keyed by lower-case resource type. */
 export const RESOURCE_SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
+  'microsoft.containerservice/managedclusters/agentpools': {
+    // Fields the operator may send or read; the rest of the (large) AgentPool model is unknown here.
+    specFile: 'containerservice/resource-manager/Microsoft.ContainerService/aks/stable/2026-06-01/managedClusters.json',
+    properties: {
+      count: RW,
+      vmSize: RW,
+      osType: { enum: ['Linux', 'Windows'] },
+      osSKU: RW,
+      mode: { enum: ['System', 'User', 'Gateway', 'Machines', 'ManagedSystem'] },
+      type: { enum: ['VirtualMachineScaleSets', 'AvailabilitySet', 'VirtualMachines'] },
+      enableAutoScaling: RW,
+      minCount: RW,
+      maxCount: RW,
+      nodeLabels: RW,
+      nodeTaints: RW,
+      maxPods: RW,
+      osDiskSizeGB: RW,
+      orchestratorVersion: RW,
+      currentOrchestratorVersion: RO,
+      powerState: RW,
+      tags: RW,
+      provisioningState: RO,
+    },
+  },
   'microsoft.resources/resourcegroups': {
     specFile: 'resources/resource-manager/Microsoft.Resources/stable/2025-04-01/resources.json',
     properties: { provisioningState: RO },

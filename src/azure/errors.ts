@@ -94,7 +94,24 @@ const PLATFORM_CODES: Readonly<Record<string, string>> = {
   InvalidResourceReference: 'AzureReferenceNotFound',
   // The private endpoint subnet has no free address left.
   SubnetIsFull: 'AzureQuotaExceeded',
+  // Subscription, regional and per-resource limits (guide §9; hack/arm-emulator/quotas.ts): no spec
+  // change fixes a full subscription, region, server or cluster.
+  ResourceGroupQuotaExceeded: 'AzureQuotaExceeded',
+  ServerQuotaExceeded: 'AzureQuotaExceeded',
+  DatabaseQuotaExceeded: 'AzureQuotaExceeded',
+  RoleAssignmentLimitExceeded: 'AzureQuotaExceeded',
+  FederatedIdentityCredentialsLimitExceeded: 'AzureQuotaExceeded',
+  // AKS: Compute's regional vCPU quota of the pool's VM family; node pools per cluster.
+  QuotaExceeded: 'AzureQuotaExceeded',
+  AgentPoolLimitExceeded: 'AzureQuotaExceeded',
 };
+
+/**
+ * AKS refuses a VM size its region or subscription does not offer with a bare `BadRequest` (no code
+ * of its own: dotnet/core#8000, MicrosoftDocs/azure-docs#45485); its message is the only sign. The
+ * platform team chose the size (azure.cluster.nodePools), so it must act.
+ */
+const VM_SIZE_NOT_OFFERED = /The VM size of .* is not allowed in your subscription in location/i;
 
 function headerGetter(err: object): ((name: string) => string | undefined) | undefined {
   const response = (err as { response?: { headers?: { get?: unknown } } }).response;
@@ -212,6 +229,7 @@ export function classifyAzureError(err: unknown, now = Date.now()): AzureFailure
   const status = facts.statusCode;
 
   if (status === 429) return retryable('AzureThrottled');
+  if (VM_SIZE_NOT_OFFERED.test(facts.message)) return platform('AzureVmSizeNotAvailable');
   if (status === 408 || (status !== undefined && status >= 500)) return retryable('AzureUnavailable');
   const code = facts.code;
   if (code !== undefined) {

@@ -1,6 +1,7 @@
 /**
  * Which of a Tenant's changes may be applied now. Disruptive changes — the application image or
- * version, the tier (which resizes the app and scales the database), and turning the database's
+ * version, the tier (which resizes the app and scales the database), the isolation (every pod
+ * moves between the shared nodes and the tenant's own node pool), and turning the database's
  * zone redundancy on or off (an online operation that ends with a brief disconnect) — wait for
  * the tenant's maintenance window; everything else (labels, allow-lists, secrets, backup retention) applies at
  * once. A tenant never provisioned before gets everything at once: there is nothing to disrupt.
@@ -9,7 +10,7 @@
  * the change was first seen (announced); a window already open, or opening sooner, is skipped.
  * Pure: the caller supplies what is running, the window schedule and the time.
  */
-import type { Tier } from '../api/v1alpha1/tenant.ts';
+import type { Isolation, Tier } from '../api/v1alpha1/tenant.ts';
 import { textDigest } from '../observability/redaction.ts';
 import { nextWindow, type WindowInterval, type WindowSchedule, windowContaining } from './window.ts';
 
@@ -39,6 +40,11 @@ export interface DisruptiveSettings {
    * database made before zone redundancy was decided: not zone-redundant).
    */
   zoneRedundant?: boolean | undefined;
+  /**
+   * Shared nodes or the tenant's own node pool: a change moves every pod. Undefined in running
+   * settings when never recorded (a tenant from before isolation existed: Shared).
+   */
+  isolation?: Isolation | undefined;
 }
 
 export type GateReason =
@@ -92,6 +98,8 @@ export function disruptiveChanges(from: DisruptiveSettings, to: DisruptiveSettin
   if (from.image !== to.image) changes.push(`image ${from.image} -> ${to.image}`);
   if (from.version !== to.version) changes.push(`version ${from.version} -> ${to.version}`);
   if (from.tier !== to.tier) changes.push(`tier ${from.tier} -> ${to.tier}`);
+  if ((from.isolation ?? 'Shared') !== (to.isolation ?? 'Shared'))
+    changes.push(`isolation ${from.isolation ?? 'Shared'} -> ${to.isolation ?? 'Shared'}`);
   if (to.zoneRedundant !== undefined && (from.zoneRedundant ?? false) !== to.zoneRedundant)
     changes.push(`zone redundancy ${onOff(from.zoneRedundant ?? false)} -> ${onOff(to.zoneRedundant)}`);
   return changes;

@@ -4,7 +4,7 @@
  * status, so a lost status cannot make the operator think a change was already applied.
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
-import { TIERS, type Tier } from '../api/v1alpha1/tenant.ts';
+import { ISOLATIONS, type Isolation, TIERS, type Tier } from '../api/v1alpha1/tenant.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import type { DisruptiveSettings } from './gate.ts';
 
@@ -14,6 +14,8 @@ export const APPLIED_APPLICATION_ANNOTATION = 'tenancy.dev/application';
 export const APPLIED_TIER_LABEL = 'tenancy.dev/tier';
 /** Annotation on the tenant namespace: whether the operator made the database zone-redundant (`true`/`false`). */
 export const APPLIED_ZONE_REDUNDANCY_ANNOTATION = 'tenancy.dev/zone-redundant';
+/** Annotation on the tenant namespace: the isolation the tenant runs with (`Shared`/`Dedicated`). */
+export const APPLIED_ISOLATION_ANNOTATION = 'tenancy.dev/isolation';
 
 /** `zoneRedundant`: what the tenant's database should be (src/tenant/azure.ts); undefined without Azure. */
 export function desiredSettings(tenant: Tenant, zoneRedundant?: boolean): DisruptiveSettings {
@@ -21,6 +23,7 @@ export function desiredSettings(tenant: Tenant, zoneRedundant?: boolean): Disrup
     image: tenant.spec.application.image,
     version: tenant.spec.application.version,
     tier: tenant.spec.tier,
+    isolation: tenant.spec.isolation ?? 'Shared',
     ...(zoneRedundant === undefined ? {} : { zoneRedundant }),
   };
 }
@@ -34,10 +37,12 @@ export function runningSettings(namespace: KubeObject | undefined): DisruptiveSe
   const colon = application.lastIndexOf(':');
   if (colon <= 0) return undefined;
   const zone = namespace?.metadata.annotations?.[APPLIED_ZONE_REDUNDANCY_ANNOTATION];
+  const isolation = ISOLATIONS.find((i) => i === namespace?.metadata.annotations?.[APPLIED_ISOLATION_ANNOTATION]);
   return {
     image: application.slice(0, colon),
     version: application.slice(colon + 1),
     tier,
+    ...(isolation === undefined ? {} : { isolation }),
     ...(zone === 'true' || zone === 'false' ? { zoneRedundant: zone === 'true' } : {}),
   };
 }
@@ -49,6 +54,7 @@ export function withSettings(tenant: Tenant, settings: DisruptiveSettings): Tena
     spec: {
       ...tenant.spec,
       tier: settings.tier as Tier,
+      isolation: (settings.isolation ?? 'Shared') as Isolation,
       application: { ...tenant.spec.application, image: settings.image, version: settings.version },
     },
   };

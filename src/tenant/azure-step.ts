@@ -57,6 +57,7 @@ import {
   tenantAzureResources,
   tenantDeleteInventory,
   tenantNames,
+  tenantNodePoolInventory,
   tenantReleaseInventory,
 } from './azure.ts';
 
@@ -171,6 +172,11 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
       'The Key Vault exists: RBAC, soft delete, purge protection, reachable only through its private endpoint; its key rotates on policy; its AuditEvent log is kept in the audit workspace.',
     provisioning: 'The Key Vault is being created',
   },
+  NodePoolReady: {
+    keys: ['nodePool'],
+    ready: 'The tenant’s own AKS node pool exists, labelled and tainted for it alone; its pods are placed there.',
+    provisioning: 'The node pool is being created',
+  },
   DatabaseReady: {
     keys: [
       'sqlServer',
@@ -272,6 +278,9 @@ export class TenantAzureStep {
       sqlKeyVersion: previous?.sqlKeyVersion,
       threatDetection: previous?.threatDetection,
       auditRetentionDays: previous?.auditRetentionDays,
+      // Verified converged: a wanted pool is there.
+      nodePoolReady: plan.nodePool.kind === 'dedicated',
+      nodePool: plan.nodePool.kind === 'dedicated' ? plan.nodePool.pool.name : undefined,
     };
   }
 
@@ -286,7 +295,8 @@ export class TenantAzureStep {
     const intervalMs = this.azure.driftCheckIntervalSeconds * 1000;
     const verifiedAt = previous?.verified?.fingerprint === fingerprint ? Date.parse(previous.verified.at) : Number.NaN;
     const age = now.getTime() - verifiedAt;
-    if ((previous?.operations?.length ?? 0) === 0 && age >= 0 && age < intervalMs) {
+    const poolToRemove = plan.nodePool.kind !== 'dedicated' && tenant.status?.nodePool !== undefined;
+    if ((previous?.operations?.length ?? 0) === 0 && !poolToRemove && age >= 0 && age < intervalMs) {
       this.ctx.metrics.azureStateChecks.inc({ source: 'cache' });
       return {
         facts: this.#derivedFacts(tenant, plan),
@@ -333,8 +343,24 @@ export class TenantAzureStep {
         : undefined;
     const pollMs = this.azure.operationPollSeconds * 1000;
     const database = pass.reports.get('sqlDatabase');
+    // Shared again (the maintenance gate let the change through): the pods left the pool with the
+    // Deployment written after this step, so the pool goes, one step per pass.
+    const removal = poolToRemove ? await this.#removeNodePool(tenant, signal) : undefined;
+    const facts = this.#facts(plan, pass, previous?.privateEndpoints);
+    if (removal !== undefined && !removal.finished) facts.nodePool = tenant.status?.nodePool;
+    const operations = [...pass.pending, ...(removal?.pending ?? [])];
+    // A node pool being deleted is an operation running too: look again when it may have ended.
+    const removing = removal !== undefined && !removal.finished;
+    const reported = failure ?? removal?.failure;
+    const besideResources =
+      surfaced !== undefined
+        ? nextLookBesideFailure(pass, surfaced, now.getTime(), pollMs, (e) => this.#withRbacRetry(e))
+        : pass.converged
+          ? undefined
+          : nextLook(pass, now.getTime(), pollMs);
+    const besideFailureMs = removing ? Math.min(pollMs, besideResources ?? pollMs) : besideResources;
     return {
-      facts: this.#facts(plan, pass, previous?.privateEndpoints),
+      facts,
       conditions,
       informational: [
         zoneRedundancyCondition(
@@ -346,16 +372,12 @@ export class TenantAzureStep {
         ),
       ],
       record: {
-        operations: pass.pending.length > 0 ? pass.pending : undefined,
-        verified,
+        operations: operations.length > 0 ? operations : undefined,
+        verified: removal !== undefined && !removal.finished ? undefined : verified,
       },
-      failure,
-      requeueAfterMs: pass.converged ? undefined : nextLook(pass, now.getTime(), pollMs),
-      ...(surfaced === undefined
-        ? {}
-        : {
-            besideFailureMs: nextLookBesideFailure(pass, surfaced, now.getTime(), pollMs, (e) => this.#withRbacRetry(e)),
-          }),
+      failure: reported,
+      requeueAfterMs: pass.converged && !removing ? undefined : nextLook(pass, now.getTime(), pollMs),
+      ...(reported === undefined ? {} : { besideFailureMs }),
       ...(previous?.verified?.fingerprint === fingerprint && pass.changes.length > 0 ? { drift: pass.changes } : {}),
     };
   }
@@ -418,6 +440,8 @@ export class TenantAzureStep {
       sqlKeyVersion: protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
       threatDetection: threatDetectionState(pass.outputs.get('sqlThreatProtection')),
       auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
+      nodePoolReady: pass.reports.get('nodePool')?.phase === 'Ready',
+      nodePool: plan.nodePool.kind === 'dedicated' ? plan.nodePool.pool.name : undefined,
     };
   }
 
@@ -447,6 +471,20 @@ export class TenantAzureStep {
           message:
             'The tenant’s BackupPolicy is missing or invalid: the database is neither created nor changed until it exists (see BackupHealthy).',
         });
+        continue;
+      }
+      if (type === 'NodePoolReady' && plan.nodePool.kind !== 'dedicated') {
+        list.push(
+          plan.nodePool.kind === 'shared'
+            ? { type, status: 'True', reason: 'SharedNodes', message: 'Isolation Shared: the tenant runs on the shared nodes.' }
+            : {
+                type,
+                status: 'False',
+                reason: 'NodePoolNotConfigured',
+                message:
+                  'Isolation Dedicated, but the operator configuration names no AKS cluster (azure.cluster): the platform team must configure it; the tenant runs on the shared nodes meanwhile.',
+              },
+        );
         continue;
       }
       if (pass === undefined) {
@@ -517,11 +555,32 @@ export class TenantAzureStep {
   }
 
   /**
+   * Deletes the tenant's dedicated node pool, one step per pass. A deleted tenant's pool is looked
+   * for by name whatever its status says (a lost status must not leak a pool of nodes); a tenant
+   * Shared again only when status recorded a pool (one GET per Shared tenant per pass otherwise).
+   * Nothing to do without a configured cluster.
+   */
+  async #removeNodePool(tenant: Tenant, signal?: AbortSignal, lookAlways = false): Promise<TeardownResult> {
+    const wanted = lookAlways || tenant.status?.nodePool !== undefined;
+    const inventory = wanted ? tenantNodePoolInventory(tenant, this.azure) : [];
+    const outcome = await deleteResources(this.arm.withSignal(signal), inventory, {
+      pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
+      now: this.ctx.clock.now(),
+      owner: this.#owner(),
+    });
+    this.#recordChanges(tenant, outcome.changes);
+    return outcome;
+  }
+
+  /**
    * deletionPolicy Retain, one step per pass: every existing resource tagged as orphaned, found
    * by id (names only), so a tenant refused for its region or policy is released all the same.
    */
   async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
+    // The node pool holds no customer data: it goes whatever the deletionPolicy (node-pool.ts).
+    const pool = await this.#removeNodePool(tenant, signal, true);
+    if (!pool.finished) return teardown(pool);
     const names = tenantNames(tenant, this.azure);
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
@@ -547,6 +606,8 @@ export class TenantAzureStep {
    */
   async delete(tenant: Tenant, finalRetention: LongTermRetention, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
+    const pool = await this.#removeNodePool(tenant, signal, true);
+    if (!pool.finished) return teardown(pool);
     const arm = this.arm.withSignal(signal);
     const names = tenantNames(tenant, this.azure);
     const ids = tenantAzureIds(this.azure.subscriptionId, names);

@@ -12,6 +12,7 @@ import type { ArmBody } from '../azure/arm-client.ts';
 import { type ArmResource, type ExistingResource, type Outputs, resource } from '../azure/engine.ts';
 import { BUILT_IN_ROLES, roleAssignmentKind } from '../azure/kinds/authorization.ts';
 import { AZURE_TAGS, props, str, type Tags } from '../azure/kinds/common.ts';
+import { agentPoolId, agentPoolKind, managedClusterId } from '../azure/kinds/container-service.ts';
 import {
   federatedCredentialKind,
   identityId,
@@ -50,6 +51,7 @@ import type { OperatorConfig } from '../config.ts';
 import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
 import { buildWafCustomRules } from './front-door.ts';
 import { tenantNamespaceName } from './labels.ts';
+import { type NodePoolPlan, nodePoolName, nodePoolPlan } from './node-pool.ts';
 import { APP_SERVICE_ACCOUNT } from './workload.ts';
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
@@ -181,6 +183,8 @@ export interface TenantAzurePlan {
   audit: { workspaceId: string; retentionDays: number };
   /** The encryption key's rotation policy. */
   keyRotation: KeyRotation;
+  /** The tenant's own AKS node pool (isolation Dedicated), or why it has none (node-pool.ts). */
+  nodePool: NodePoolPlan;
 }
 
 /** Pure: the subnet of the tenant's region and the DNS zones, or the configuration fields missing. */
@@ -258,6 +262,7 @@ export function tenantAzurePlan(
     privateEndpoints: privateEndpointPlan(tenant.spec.region, azure),
     audit: { workspaceId: azure.audit.logAnalyticsWorkspaceId, retentionDays: azure.audit.retentionDays },
     keyRotation: { ...azure.keyRotation },
+    nodePool: nodePoolPlan(tenant, azure, tenantAzureTags(tenant, azure)),
   };
 }
 
@@ -485,6 +490,9 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       );
     }
   }
+  const nodePool = plan.nodePool;
+  // In the platform's cluster, not the tenant's resource group: it waits for nothing of the tenant's.
+  if (nodePool.kind === 'dedicated') list.push(resource('nodePool', agentPoolKind, () => nodePool.pool));
   const backup = plan.backup;
   if (backup !== undefined) {
     list.push(
@@ -522,6 +530,18 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
 }
 
 const existing = (key: string, id: string, kind: ExistingResource['kind']): ExistingResource => ({ key, id, kind });
+
+/**
+ * The tenant's dedicated node pool, if the configuration names a cluster: deleted whatever the
+ * deletionPolicy (it holds no customer data, node-pool.ts), and when the tenant is Shared again.
+ * Known from the tenant's name alone, like every inventory.
+ */
+export function tenantNodePoolInventory(tenant: Tenant, azure: AzureConfig): ExistingResource[] {
+  const cluster = azure.cluster;
+  if (cluster === undefined) return [];
+  const clusterId = managedClusterId(cluster.subscriptionId ?? azure.subscriptionId, cluster.resourceGroup, cluster.name);
+  return [existing('nodePool', agentPoolId(clusterId, nodePoolName(tenant.metadata.name, azure.nameSalt)), agentPoolKind)];
+}
 
 /**
  * The tenant's resources to let go of (deletionPolicy Retain), by id: known from the names alone,

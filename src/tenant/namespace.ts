@@ -31,6 +31,8 @@ export function buildNamespace(tenant: Tenant, config: OperatorConfig, applied: 
         // The applied application, read back by the maintenance gate (src/maintenance/tenant-settings.ts).
         'tenancy.dev/application': `${spec.application.image}:${spec.application.version}`,
         ...(applied.zoneRedundant === undefined ? {} : { 'tenancy.dev/zone-redundant': String(applied.zoneRedundant) }),
+        // The applied isolation, read back by the maintenance gate like the tier and application.
+        'tenancy.dev/isolation': spec.isolation ?? 'Shared',
       },
     },
   };

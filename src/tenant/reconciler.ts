@@ -50,6 +50,7 @@ import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
+import { DEDICATED_NODE_KEY } from './node-pool.ts';
 import { parseTenant } from './parse.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
@@ -302,7 +303,7 @@ export class TenantReconciler implements Reconciler {
     const azure = this.#azure;
     if (azure) {
       steps.push({
-        conditions: ['IdentityReady', 'KeyVaultReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'],
+        conditions: ['IdentityReady', 'KeyVaultReady', 'NodePoolReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'],
         run: async (p) => {
           // Never throws for an Azure failure: it comes back classified, with every component's
           // own condition, and the application step still runs with what exists.
@@ -459,7 +460,8 @@ export class TenantReconciler implements Reconciler {
     // Pods that mount secrets start only once their SecretProviderClass exists, or they hang on the mount.
     const existing = this.ctx.caches.owned.get('Deployment')?.get('tenant-app', namespace);
     const secretsBlocked = wantsSecrets && !spc;
-    if (!secretsBlocked || existing) desired.push(buildDeployment(t, config, identity));
+    if (!secretsBlocked || existing)
+      desired.push(buildDeployment(t, config, { ...identity, dedicatedNodePoolReady: onOwnPool(t, azure, existing) }));
     const hpa = buildHorizontalPodAutoscaler(t, config, identity);
     if (hpa) desired.push(hpa);
 
@@ -792,6 +794,13 @@ export class TenantReconciler implements Reconciler {
       ...(pass.namespace ? { namespace: pass.namespace } : {}),
       // What runs: the gate's effective tier, once the namespace that records it was written.
       ...(pass.namespace ? { tier: pass.tenant.spec.tier } : tenant.status?.tier ? { tier: tenant.status.tier } : {}),
+      ...(pass.namespace
+        ? { isolation: pass.tenant.spec.isolation ?? 'Shared' }
+        : tenant.status?.isolation
+          ? { isolation: tenant.status.isolation }
+          : {}),
+      // Recorded while the pool exists or is wanted, so a tenant back on Shared (or deleted) finds it to remove.
+      ...(a ? (a.nodePool ? { nodePool: a.nodePool } : {}) : tenant.status?.nodePool ? { nodePool: tenant.status.nodePool } : {}),
       ...(pass.url ? { url: pass.url } : {}),
       ...(azure && Object.keys(azure).length > 0 ? { azure } : {}),
       ...(maintenance ? { maintenance } : {}),
@@ -867,4 +876,17 @@ export function decideBackupPlan(
   }
   const retention = desiredRetention(policy.spec);
   return { plan: { redundancy, shortTerm: retention.shortTerm, longTerm: retention.longTerm } };
+}
+
+/**
+ * Whether the tenant's pods go to its own node pool: Dedicated, and the pool reported Ready in this
+ * pass, or the running Deployment already placed there (an Azure hiccup must not move every pod
+ * back to the shared nodes; only the maintenance gate's change of isolation does).
+ */
+function onOwnPool(tenant: Tenant, azure: AzureFacts, running: KubeObject | undefined): boolean {
+  if ((tenant.spec.isolation ?? 'Shared') !== 'Dedicated') return false;
+  if (azure.nodePoolReady === true) return true;
+  const placed = (running?.spec as { template?: { spec?: { nodeSelector?: Record<string, string> } } } | undefined)?.template
+    ?.spec?.nodeSelector?.[DEDICATED_NODE_KEY];
+  return placed === tenant.metadata.name;
 }

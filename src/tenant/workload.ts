@@ -12,6 +12,7 @@ import type { OperatorConfig } from '../config.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { tenantLabels, tenantNamespaceName } from './labels.ts';
 import { APP_SELECTOR } from './network-policy.ts';
+import { podPlacement } from './node-pool.ts';
 
 /** Name of the Deployment, Service, PodDisruptionBudget, HPA and ServiceAccount. */
 export const APP_NAME = 'tenant-app';
@@ -46,6 +47,11 @@ export interface WorkloadOptions {
    * tier's `autoscaling` bounds apply, if the configuration has them (none by default).
    */
   autoscaling?: AutoscalingBounds | false;
+  /**
+   * The tenant's dedicated node pool exists (isolation Dedicated): its pods get the pool's node
+   * selector and toleration (node-pool.ts). False or omitted: no placement, the shared nodes.
+   */
+  dedicatedNodePoolReady?: boolean;
 }
 
 /** The tier table entry with the proposed, not yet existing, `autoscaling` field read defensively. */
@@ -173,6 +179,7 @@ export function buildDeployment(tenant: Tenant, config: OperatorConfig, options:
           // the automounted API token (read in the webhook source, azure-workload-identity pkg/webhook).
           automountServiceAccountToken: false,
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          ...podPlacement(tenant, options.dedicatedNodePoolReady ?? false),
           topologySpreadConstraints: topologySpread(tenant, replicas),
           containers: [
             {

@@ -13,6 +13,7 @@ import {
   DEFAULT_LOCATIONS,
   defaultPlatformNetwork,
   EMULATOR_SUBSCRIPTION_ID,
+  type PlatformCluster,
   type PlatformNetwork,
   PRIVATE_LINK_ZONES,
   startArmEmulator,
@@ -69,6 +70,8 @@ export function suiteEmulatorOptions(): ArmEmulatorOptions {
     platformNetwork: emulatorPlatformNetwork(),
     // The operator's identity is in the SQL admin group (its T-SQL logs in as the server's admin).
     directoryGroups: emulatorDirectory(),
+    // The platform team's AKS cluster (emulatorAzureConfig names it), where Dedicated tenants get node pools.
+    platformClusters: [emulatorPlatformCluster()],
     behaviours: {
       // Role assignments reach the data plane after 300 ms (minutes on Azure): the operator retries
       // the refused server key after azure.rbacPropagationRetrySeconds (0.2 s in the tests).
@@ -114,6 +117,13 @@ export function emulatorPlatformNetwork(subscriptionId = EMULATOR_SUBSCRIPTION_I
   return defaultPlatformNetwork(subscriptionId, DEFAULT_LOCATIONS);
 }
 
+/** The platform's AKS cluster in the emulator (global-setup.ts seeds it), where Dedicated tenants get node pools. */
+export const EMULATOR_CLUSTER = { resourceGroup: 'platform-aks', name: 'aks-platform', location: 'westeurope' } as const;
+
+export function emulatorPlatformCluster(subscriptionId = EMULATOR_SUBSCRIPTION_ID): PlatformCluster {
+  return { subscriptionId, ...EMULATOR_CLUSTER };
+}
+
 /** The operator configuration naming a platform network's subnets (by region) and DNS zones. */
 export function privateNetworkConfig(network: PlatformNetwork): Record<string, unknown> {
   const zone = (name: string) => network.privateDnsZones.find((id) => id.toLowerCase().endsWith(`/${name}`));
@@ -146,6 +156,8 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     // The emulator's front door (Application Gateway for Containers) is in westeurope, like Azure's
     // rule that a WAF policy lives with it.
     frontDoorRegion: 'westeurope',
+    // Dedicated tenants' node pools go into the emulator's platform cluster (emulatorPlatformCluster).
+    cluster: { resourceGroup: EMULATOR_CLUSTER.resourceGroup, name: EMULATOR_CLUSTER.name },
     // Nothing waits for an Azure operation; a tenant is looked at again this soon while one runs.
     operationPollSeconds: 0.05,
     // The emulator's role assignments propagate in a fraction of a second here (see global-setup.ts).
@@ -166,6 +178,7 @@ export interface TenantOptions {
   replicas?: number;
   host?: string;
   deletionPolicy?: 'Retain' | 'Delete';
+  isolation?: 'Shared' | 'Dedicated';
   allowedCountries?: string[];
   allowedSourceRanges?: string[];
 }
@@ -192,6 +205,7 @@ export function tenant(name: string, o: TenantOptions = {}): KubeObject {
         ...(o.allowedSourceRanges ? { allowedSourceRanges: o.allowedSourceRanges } : {}),
       },
       ...(o.deletionPolicy ? { deletionPolicy: o.deletionPolicy } : {}),
+      ...(o.isolation ? { isolation: o.isolation } : {}),
     },
   };
 }

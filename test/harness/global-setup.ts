@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ArmEmulator, startArmEmulator } from '../../hack/arm-emulator/index.ts';
+import { type ArmEmulator, QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION, startArmEmulator } from '../../hack/arm-emulator/index.ts';
 import {
   adminClient,
   installAccessPolicy,
@@ -43,7 +43,14 @@ export default async function globalSetup(): Promise<void> {
   await installAdmissionPolicy(admin, info.operatorKubeconfig);
   await installAccessPolicy(admin);
   holder.__kubelet = startKubeletStandIn(admin);
-  const arm = await startArmEmulator(suiteEmulatorOptions());
+  const arm = await startArmEmulator({
+    ...suiteEmulatorOptions(),
+    // This one emulator serves every test file of a run in one subscription, and tenants kept under
+    // deletionPolicy Retain pile up across files: more than Azure's 20 SQL servers per region (each
+    // file stands for a fresh subscription on Azure). Quota refusals are tested with Azure's
+    // defaults on emulators of their own (test/integration/azure/quotas.test.ts).
+    quotas: QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION,
+  });
   holder.__armEmulator = arm;
   const nodeCluster = new NodeClusterBroker();
   holder.__nodeCluster = nodeCluster;

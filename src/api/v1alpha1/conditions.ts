@@ -57,6 +57,11 @@ export const REASONS = {
     'The front door serves the tenant’s URL over HTTPS without a per-tenant WAF policy (Kubernetes-only mode, opted in).',
   ),
   NotManaged: entry('ok', 'This component is not managed by the operator in this installation (Kubernetes-only mode).'),
+  SharedNodes: entry('ok', 'Isolation Shared: the tenant runs on the cluster’s shared nodes; it has no node pool of its own.'),
+  NodePoolNotConfigured: entry(
+    'platform',
+    'Isolation Dedicated, but the operator configuration names no AKS cluster (`azure.cluster`): the platform team must configure it.',
+  ),
   NoPendingChanges: entry('ok', 'Nothing waits for a maintenance window.'),
   MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
   EmergencyChange: entry('ok', 'Held changes were applied at once through `tenancy.dev/apply-now`.'),
@@ -182,6 +187,10 @@ export const REASONS = {
   AzureAuthenticationFailed: entry('platform', 'The operator could not authenticate to Azure; check its workload identity.'),
   AzureProviderNotRegistered: entry('platform', 'A resource provider is not registered in the subscription; register it.'),
   AzureQuotaExceeded: entry('platform', 'A subscription quota or limit is reached; raise it or add capacity.'),
+  AzureVmSizeNotAvailable: entry(
+    'platform',
+    "The node pool's VM size (`azure.cluster.nodePools`) is not offered in the cluster's region or subscription; choose another size.",
+  ),
   AzureSubscriptionNotFound: entry('platform', 'The configured subscription does not exist or is not visible to the operator.'),
   AzureSubscriptionDisabled: entry('platform', 'The subscription is disabled or read-only.'),
   AzureReferenceNotFound: entry(
@@ -343,6 +352,12 @@ export const CONDITION_TYPES = {
     means: 'The tenant’s database is online, private, Entra-only and encrypted with its key.',
   },
   WafEnforced: { kinds: ['Tenant'], role: 'component', means: 'The tenant’s WAF policy exists with its rules.' },
+  NodePoolReady: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means:
+      'Isolation Dedicated: the tenant’s own AKS node pool exists, labelled and tainted for it, and its pods are placed there. Shared: True (SharedNodes).',
+  },
   AzureResourcesReady: { kinds: ['Tenant'], role: 'component', means: 'Every Azure resource of the tenant exists as specified.' },
   ApplicationAvailable: { kinds: ['Tenant'], role: 'component', means: 'The application serves with its desired replicas.' },
   IngressReady: { kinds: ['Tenant'], role: 'component', means: 'The front door serves the tenant’s URL.' },

@@ -8,6 +8,9 @@ import { ISO_COUNTRY_CODES } from './countries.ts';
 
 export const TIERS = ['Small', 'Medium', 'Large'] as const;
 export const ENVIRONMENTS = ['Production', 'QA', 'Development'] as const;
+/** Where a tenant runs: on the shared nodes, or on an AKS node pool of its own (and, later, its own SQL server). */
+export const ISOLATIONS = ['Shared', 'Dedicated'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
 export type Tier = (typeof TIERS)[number];
 export type Environment = (typeof ENVIRONMENTS)[number];
 
@@ -125,6 +128,12 @@ export const tenantSpecSchema = z
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
     backupPolicyRef: localObjectReference('BackupPolicy').optional(),
     maintenanceWindowRef: localObjectReference('MaintenanceWindow').optional(),
+    isolation: z
+      .enum(ISOLATIONS)
+      .default('Shared')
+      .describe(
+        'Shared (default): the application runs on the cluster’s shared nodes. Dedicated: on an AKS node pool of the tenant’s own, tainted for it alone. A change waits for the maintenance window (pods move).',
+      ),
     deletionPolicy: z
       .enum(['Retain', 'Delete'])
       .default('Retain')
@@ -213,6 +222,16 @@ export const tenantStatusSchema = z
       .enum(TIERS)
       .optional()
       .describe('The tier that runs now; differs from spec.tier while a tier change waits for the maintenance window.'),
+    isolation: z
+      .enum(ISOLATIONS)
+      .optional()
+      .describe('The isolation that runs now; differs from spec.isolation while a change waits for the maintenance window.'),
+    nodePool: z
+      .string()
+      .optional()
+      .describe(
+        'Name of the tenant’s dedicated AKS node pool (isolation Dedicated), in the cluster the operator configuration names.',
+      ),
     url: z.string().optional().describe('The address the tenant is reached at.'),
     azure: z
       .object({

@@ -56,6 +56,8 @@ const NOT_REASONS = {
     'TimeoutError',
   ],
   kubernetesEnums: [
+    // A taint effect (src/tenant/node-pool.ts)
+    'NoSchedule',
     'IfAvailable',
     'AlwaysAllow',
     'DoNotSchedule',
@@ -66,6 +68,8 @@ const NOT_REASONS = {
     'RequestRedirect',
   ],
   azureEnumsAndCodes: [
+    // AKS agent pool fields (src/azure/kinds/container-service.ts)
+    'VirtualMachineScaleSets',
     'ActiveDirectory',
     'ActiveDurationTooShort',
     'AdminAssign',

@@ -74,6 +74,23 @@ describe('classifyAzureError', () => {
     ['409 SQL server quota', restError(409, 'SubscriptionServerQuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
     ['400 limit code', restError(400, 'DatabaseLimitReached'), ['platform', 'AzureQuotaExceeded']],
     ['400 anything else', restError(400, 'InvalidParameterValue'), ['terminal', 'AzureInvalidRequest']],
+    ['409 resource group quota', restError(409, 'ResourceGroupQuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
+    ['400 SQL servers per region', restError(400, 'ServerQuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
+    ['400 databases per server', restError(400, 'DatabaseQuotaExceeded'), ['platform', 'AzureQuotaExceeded']],
+    ['400 role assignments per subscription', restError(400, 'RoleAssignmentLimitExceeded'), ['platform', 'AzureQuotaExceeded']],
+    [
+      '400 federated credentials per identity',
+      restError(400, 'FederatedIdentityCredentialsLimitExceeded'),
+      ['platform', 'AzureQuotaExceeded'],
+    ],
+    ['400 node pools per cluster', restError(400, 'AgentPoolLimitExceeded'), ['platform', 'AzureQuotaExceeded']],
+    [
+      '400 AKS VM size not offered in the region (a bare BadRequest)',
+      Object.assign(restError(400, 'BadRequest'), {
+        message: "The VM size of Agentpool:t1 is not allowed in your subscription in location 'westus'.",
+      }),
+      ['platform', 'AzureVmSizeNotAvailable'],
+    ],
     ['401', restError(401, 'InvalidAuthenticationToken'), ['platform', 'AzureAuthenticationFailed']],
     ['403 AuthorizationFailed', restError(403, 'AuthorizationFailed'), ['platform', 'AzureAuthorizationFailed']],
     [
