@@ -371,6 +371,21 @@ export const configSchema = z
               .default(180),
           })
           .strict(),
+        /**
+         * Where new tenants' databases go (src/tenant/placement.ts). `defaultIsolation`: for a
+         * Tenant without `spec.isolation` (tenants placed before are never moved). A shared server
+         * takes at most `maxDatabasesPerServer` databases, counted from what Azure lists: Azure
+         * allows 5,000, but every database of a server shares its failover, its server-level
+         * settings and its blast radius, and a server's management operations slow with thousands
+         * of databases, so the default keeps a tenth of that.
+         */
+        placement: z
+          .object({
+            defaultIsolation: z.enum(['Shared', 'Dedicated']).default('Shared'),
+            maxDatabasesPerServer: z.number().int().min(1).max(5000).default(500),
+          })
+          .strict()
+          .default({ defaultIsolation: 'Shared', maxDatabasesPerServer: 500 }),
         /** Rotation of every tenant's encryption key (Key Vault rotation policy). */
         keyRotation: keyRotationSchema.default({ rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' }),
       })

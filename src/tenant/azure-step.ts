@@ -31,7 +31,9 @@ import { identityOutputs } from '../azure/kinds/identity.ts';
 import { KEY_VAULT_API_VERSION, keyVersionOf } from '../azure/kinds/key-vault.ts';
 import { tableRetentionDays } from '../azure/kinds/monitor.ts';
 import { dnsZoneGroupAddress, privateEndpointAddress } from '../azure/kinds/private-link.ts';
+import { resourceGroupId } from '../azure/kinds/resources.ts';
 import {
+  databaseKeyOf,
   databaseOutputs,
   keepsLongTermBackups,
   type LongTermRetention,
@@ -41,6 +43,7 @@ import {
   type ShortTermRetention,
   SQL_API_VERSION,
   sqlLongTermRetentionKind,
+  sqlServerId,
   sqlServerOutputs,
   threatDetectionState,
 } from '../azure/kinds/sql.ts';
@@ -51,6 +54,7 @@ import type { ConditionInput } from '../runtime/conditions.ts';
 import { isTerminal, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import {
+  sharedServerOf,
   type TenantAzurePlan,
   tenantAzureIds,
   tenantAzureResources,
@@ -58,6 +62,13 @@ import {
   tenantNames,
   tenantReleaseInventory,
 } from './azure.ts';
+import {
+  decidePlacement,
+  type PlacementDecision,
+  type SharedServerObservation,
+  sharedPoolResourceGroup,
+  sharedServerName,
+} from './placement.ts';
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
@@ -144,6 +155,7 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
   },
   DatabaseReady: {
     keys: [
+      'sqlResourceGroup',
       'sqlServer',
       'sqlEntraAdmin',
       'sqlEntraOnly',
@@ -216,6 +228,101 @@ export class TenantAzureStep {
     this.arm = armClientOf(clients, azure, fence);
   }
 
+  /** Databases placed on a shared server (by server id) and perhaps not created yet: counted as there. */
+  readonly #reserved = new Map<string, Set<string>>();
+  /** One placement at a time per pool, so two new tenants never both take a server's last place. */
+  readonly #placing = new Map<string, Promise<unknown>>();
+
+  /**
+   * Where the tenant's database lives: its recorded placement, or a new one (one list of each
+   * shared server's databases, in order, up to the first with room). Never throws for a Kubernetes
+   * reason; an ARM read that fails throws the classified Azure failure.
+   */
+  async place(tenant: Tenant, signal?: AbortSignal): Promise<Exclude<PlacementDecision, { observePool: true }>> {
+    const placement = this.azure.placement;
+    const input = {
+      tenant,
+      subscriptionId: this.azure.subscriptionId,
+      names: tenantNames(tenant, this.azure),
+      defaultIsolation: placement.defaultIsolation,
+      maxDatabasesPerServer: placement.maxDatabasesPerServer,
+      salt: this.azure.nameSalt,
+      now: this.ctx.clock.now(),
+    };
+    const first = decidePlacement(input);
+    if (!('observePool' in first)) return first;
+    const { region, environment } = tenant.spec;
+    const poolKey = `${input.subscriptionId}/${region}/${environment}`;
+    const run = async () => {
+      const pool = await this.#observePool(
+        tenant,
+        input.names.sqlDatabase,
+        input.subscriptionId,
+        input.maxDatabasesPerServer,
+        signal,
+      );
+      const decision = decidePlacement({ ...input, pool });
+      if ('observePool' in decision) throw new Error('placement: the pool was observed');
+      const server = decision.placement.sqlServer;
+      const id = sqlServerId(resourceGroupId(input.subscriptionId, server.resourceGroup), server.name).toLowerCase();
+      this.#reserved.set(id, (this.#reserved.get(id) ?? new Set()).add(input.names.sqlDatabase));
+      return decision;
+    };
+    const previous = this.#placing.get(poolKey) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    this.#placing.set(
+      poolKey,
+      next.catch(() => {}),
+    );
+    try {
+      return await next;
+    } catch (err) {
+      throw classifyAzureError(err);
+    }
+  }
+
+  /**
+   * The shared servers of the tenant's pool, in order, up to the first with room: what Azure lists
+   * on each (without `master`), with the databases placed there and not created yet (this
+   * process's reservations, and every tenant whose recorded placement names the server).
+   */
+  async #observePool(
+    tenant: Tenant,
+    database: string,
+    subscriptionId: string,
+    max: number,
+    signal?: AbortSignal,
+  ): Promise<SharedServerObservation[]> {
+    const { region, environment } = tenant.spec;
+    const group = sharedPoolResourceGroup(region, environment);
+    const placedHere = new Map<string, Set<string>>();
+    for (const raw of this.ctx.caches.tenants.list()) {
+      const other = raw as unknown as Tenant;
+      const server = other.status?.placement?.sqlServer;
+      if (!server?.shared || other.metadata.name === tenant.metadata.name || other.spec?.environment === undefined) continue;
+      const set = placedHere.get(server.name) ?? new Set<string>();
+      set.add(tenantNames(other, this.azure).sqlDatabase);
+      placedHere.set(server.name, set);
+    }
+    const arm = this.arm.withSignal(signal);
+    const pool: SharedServerObservation[] = [];
+    // Azure allows at most 250 servers per subscription and region.
+    for (let index = 1; index <= 250; index++) {
+      const name = sharedServerName(region, environment, index, this.azure.nameSalt);
+      const id = sqlServerId(resourceGroupId(subscriptionId, group), name);
+      const listed = await arm.list(`${id}/databases`, SQL_API_VERSION);
+      const names = new Set(listed.map((d) => String(d.name ?? '').toLowerCase()).filter((n) => n !== '' && n !== 'master'));
+      for (const n of [...(this.#reserved.get(id.toLowerCase()) ?? []), ...(placedHere.get(name) ?? [])])
+        names.add(n.toLowerCase());
+      const holdsTenantDatabase = names.has(database.toLowerCase());
+      names.delete(database.toLowerCase());
+      const observation = { index, name, databases: names.size, holdsTenantDatabase };
+      pool.push(observation);
+      if (holdsTenantDatabase || names.size < max) break;
+    }
+    return pool;
+  }
+
   /** This instance's ownership tag: resources tagged by another instance are left alone. */
   #owner(): { tag: string; value: string } {
     return { tag: AZURE_TAGS.instance, value: this.azure.instanceName };
@@ -223,10 +330,11 @@ export class TenantAzureStep {
 
   /** Facts known from the names and the last recorded status, without reading ARM. */
   #derivedFacts(tenant: Tenant, plan: TenantAzurePlan): AzureFacts {
-    const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+    const ids = tenantAzureIds(plan.subscriptionId, plan.names, plan.sharedSql);
     const previous = tenant.status?.azure;
     return {
       resourceGroup: plan.names.resourceGroup,
+      sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,
       databaseName: plan.names.sqlDatabase,
       azureTenantId: plan.directoryTenantId,
@@ -353,7 +461,7 @@ export class TenantAzureStep {
   }
 
   #facts(plan: TenantAzurePlan, pass: PassResult, previousEndpoints: PrivateEndpointAddresses | undefined): AzureFacts {
-    const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+    const ids = tenantAzureIds(plan.subscriptionId, plan.names, plan.sharedSql);
     const identity = identityOutputs(pass.outputs.get('identity'));
     const vault = pass.outputs.get('keyVault');
     const server = sqlServerOutputs(pass.outputs.get('sqlServer'));
@@ -363,6 +471,7 @@ export class TenantAzureStep {
     const key = keyVersionOf(pass.outputs.get('tdeKey'));
     return {
       resourceGroup: plan.names.resourceGroup,
+      sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,
       databaseName: plan.names.sqlDatabase,
       azureTenantId: identity.tenantId ?? plan.directoryTenantId,
@@ -380,7 +489,9 @@ export class TenantAzureStep {
       keyVersion: key?.version,
       keyCreatedAt: key?.createdAt?.toISOString(),
       keyExpiresAt: key?.expiresAt?.toISOString(),
-      sqlKeyVersion: protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
+      sqlKeyVersion: plan.sharedSql
+        ? databaseKeyOf(pass.outputs.get('sqlDatabase')).encryptionProtector?.split('/').pop()
+        : protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
       threatDetection: threatDetectionState(pass.outputs.get('sqlThreatProtection')),
       auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
     };
@@ -488,9 +599,10 @@ export class TenantAzureStep {
   async release(tenant: Tenant, signal?: AbortSignal): Promise<AzureTeardown> {
     this.forget(tenant);
     const names = tenantNames(tenant, this.azure);
+    const placement = tenant.status?.placement;
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
-      tenantReleaseInventory(this.azure.subscriptionId, names),
+      tenantReleaseInventory(placement?.subscriptionId ?? this.azure.subscriptionId, names, sharedServerOf(placement)),
       {
         pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
         now: this.ctx.clock.now(),
@@ -514,7 +626,10 @@ export class TenantAzureStep {
     this.forget(tenant);
     const arm = this.arm.withSignal(signal);
     const names = tenantNames(tenant, this.azure);
-    const ids = tenantAzureIds(this.azure.subscriptionId, names);
+    const placement = tenant.status?.placement;
+    const subscriptionId = placement?.subscriptionId ?? this.azure.subscriptionId;
+    const shared = sharedServerOf(placement);
+    const ids = tenantAzureIds(subscriptionId, names, shared);
     const now = this.ctx.clock.now();
     const pending = (tenant.status?.azure?.operations ?? []) as PendingOperation[];
     const requestedAt = tenant.metadata.deletionTimestamp ? new Date(tenant.metadata.deletionTimestamp) : now;
@@ -559,7 +674,7 @@ export class TenantAzureStep {
         }
         // 2. A long-term backup newer than the deletion request.
         const backups = await arm.list(
-          `/subscriptions/${this.azure.subscriptionId}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${names.sqlServer}/longTermRetentionDatabases/${names.sqlDatabase}/longTermRetentionBackups`,
+          `/subscriptions/${subscriptionId}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${shared?.name ?? names.sqlServer}/longTermRetentionDatabases/${names.sqlDatabase}/longTermRetentionBackups`,
           LTR_BACKUPS_API_VERSION,
         );
         const final = backups
@@ -583,7 +698,7 @@ export class TenantAzureStep {
         await this.#keepVault(arm, ids.vault, keepUntil, tenant);
       }
       // 3. Delete children first.
-      const outcome = await deleteResources(arm, tenantDeleteInventory(this.azure.subscriptionId, names), {
+      const outcome = await deleteResources(arm, tenantDeleteInventory(subscriptionId, names, shared), {
         pending,
         now,
         owner: this.#owner(),

@@ -46,6 +46,11 @@ export interface WorkloadOptions {
    * tier's `autoscaling` bounds apply, if the configuration has them (none by default).
    */
   autoscaling?: AutoscalingBounds | false;
+  /**
+   * Names the pods resolve to fixed addresses: a shared SQL server's name to the tenant's own
+   * private endpoint (no shared DNS record can name each tenant's endpoint).
+   */
+  hostAliases?: { ip: string; hostnames: string[] }[];
 }
 
 /** The tier table entry with the proposed, not yet existing, `autoscaling` field read defensively. */
@@ -172,6 +177,7 @@ export function buildDeployment(tenant: Tenant, config: OperatorConfig, options:
           // CSI driver receives the pod's token through the CSIDriver's tokenRequests; neither uses
           // the automounted API token (read in the webhook source, azure-workload-identity pkg/webhook).
           automountServiceAccountToken: false,
+          ...(options.hostAliases && options.hostAliases.length > 0 ? { hostAliases: options.hostAliases } : {}),
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           topologySpreadConstraints: topologySpread(tenant, replicas),
           containers: [

@@ -57,6 +57,19 @@ export const REASONS = {
     'The front door serves the tenant’s URL over HTTPS without a per-tenant WAF policy (Kubernetes-only mode, opted in).',
   ),
   NotManaged: entry('ok', 'This component is not managed by the operator in this installation (Kubernetes-only mode).'),
+  PlacedOnSharedServer: entry(
+    'ok',
+    'The database lives on a shared SQL server of its region and environment, encrypted with the tenant’s own key through its own identity.',
+  ),
+  PlacedOnDedicatedServer: entry('ok', 'The database lives on a SQL server of the tenant’s own (spec.isolation Dedicated).'),
+  KeptOnOwnServer: entry(
+    'ok',
+    'The tenant existed before shared servers and stays on its own SQL server (recorded as Dedicated; nothing was moved).',
+  ),
+  IsolationChangeNeedsMigration: entry(
+    'ok',
+    'spec.isolation differs from where the database lives; the operator never moves a live database: plan a migration (README "Placement") or set spec.isolation back.',
+  ),
   NoPendingChanges: entry('ok', 'Nothing waits for a maintenance window.'),
   MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
   EmergencyChange: entry('ok', 'Held changes were applied at once through `tenancy.dev/apply-now`.'),
@@ -297,6 +310,11 @@ export const CONDITION_TYPES = {
     means: 'False only when another cluster serves the tenant’s region (`servedRegions`); absent otherwise.',
   },
   SpecValid: { kinds: ['Tenant'], role: 'component', means: 'The spec passes the rules the schema cannot express.' },
+  Placed: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means: 'Where the tenant’s database lives is decided and recorded (status.placement): a shared SQL server or its own.',
+  },
   DataResidency: {
     kinds: ['Tenant'],
     role: 'component',

@@ -10,6 +10,8 @@ export const TIERS = ['Small', 'Medium', 'Large'] as const;
 export const ENVIRONMENTS = ['Production', 'QA', 'Development'] as const;
 export type Tier = (typeof TIERS)[number];
 export type Environment = (typeof ENVIRONMENTS)[number];
+export const ISOLATIONS = ['Shared', 'Dedicated'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
 
 const HOSTNAME_PATTERN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -125,6 +127,12 @@ export const tenantSpecSchema = z
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
     backupPolicyRef: localObjectReference('BackupPolicy').optional(),
     maintenanceWindowRef: localObjectReference('MaintenanceWindow').optional(),
+    isolation: z
+      .enum(ISOLATIONS)
+      .optional()
+      .describe(
+        'Shared: the tenant’s database (with its own key and identity) lives on a shared SQL server of its region and environment. Dedicated: the tenant gets its own SQL server. Unset: the operator’s azure.placement.defaultIsolation (Shared unless configured). Decided once, when the tenant is placed (status.placement); changing it later needs a planned migration.',
+      ),
     deletionPolicy: z
       .enum(['Retain', 'Delete'])
       .default('Retain')
@@ -217,6 +225,12 @@ export const tenantStatusSchema = z
     azure: z
       .object({
         resourceGroup: z.string().optional().describe('Resource group holding the tenant’s Azure resources.'),
+        sqlResourceGroup: z
+          .string()
+          .optional()
+          .describe(
+            'Resource group of the SQL server holding the database, when it is a shared one (not the tenant’s own group).',
+          ),
         sqlServerFqdn: z.string().optional().describe('Fully qualified domain name of the tenant’s SQL server.'),
         databaseName: z.string().optional().describe('Name of the tenant’s dedicated database.'),
         keyVaultUri: z.string().optional().describe('URI of the tenant’s Key Vault.'),
@@ -283,6 +297,25 @@ export const tenantStatusSchema = z
       })
       .optional()
       .describe('Where the tenant’s Azure resources are. Never contains secret values.'),
+    placement: z
+      .object({
+        isolation: z.enum(ISOLATIONS).describe('Shared or Dedicated, as placed.'),
+        subscriptionId: z.string().describe('The Azure subscription holding the tenant’s resources.'),
+        sqlServer: z
+          .object({
+            resourceGroup: z.string().describe('Resource group of the SQL server.'),
+            name: z.string().describe('Name of the SQL server.'),
+            shared: z.boolean().describe('True for a shared server of the region and environment.'),
+          })
+          .describe('The SQL server that holds the tenant’s database.'),
+        placedAt: z.string().describe('When the placement was recorded (RFC 3339).'),
+        migrated: z
+          .boolean()
+          .optional()
+          .describe('True when recorded for a tenant that existed before placement (kept on its own server).'),
+      })
+      .optional()
+      .describe('Where the tenant’s database lives. Recorded once and stable: a live database is never moved.'),
     maintenance: z
       .object({
         nextWindowOpens: z.string().optional().describe('When the next maintenance window opens (RFC 3339).'),

@@ -1,0 +1,166 @@
+/**
+ * Where a tenant's database lives (issue #15): on a shared SQL server of its subscription, region
+ * and environment (Shared, the default), or on a server of its own (Dedicated). Pure: the Azure
+ * step observes the shared pool (src/tenant/azure-step.ts) and records the decision in
+ * `status.placement`, after which it never changes by itself: a live database is never moved.
+ *
+ * Shared servers live in a platform resource group `tenancy-sql-<region>-<env>` and are numbered
+ * (`sqlpool-<region>-<env>-<n>-<hash>`); a new tenant goes to the first one with room, counted from
+ * the databases Azure lists on it (and those placed there but not created yet), so a server is never
+ * asked for a database beyond `azure.placement.maxDatabasesPerServer`: the quota is prevented, never
+ * retried. Each database is still encrypted with the tenant's own key, through the tenant's own
+ * identity (database-level customer-managed key).
+ */
+import type { Isolation, Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import { environmentCode, shortHash, slug, type TenantAzureNames } from './azure-names.ts';
+
+export type SqlPlacement = NonNullable<TenantStatus['placement']>;
+
+/** The platform resource group holding the shared servers of a region and environment. */
+export function sharedPoolResourceGroup(region: string, environment: string): string {
+  return `tenancy-sql-${slug(region)}-${environmentCode(environment)}`;
+}
+
+/**
+ * The `index`-th shared server of a region and environment: 1-63 lower-case letters, digits and
+ * hyphens, globally unique (a DNS name), so salted and hashed like a tenant's own server.
+ */
+export function sharedServerName(region: string, environment: string, index: number, salt = ''): string {
+  const hash = shortHash([salt, 'sqlpool', region, environment, String(index)]);
+  const tail = `-${environmentCode(environment)}-${index}-${hash}`;
+  const head = `sqlpool-${slug(region)}`.slice(0, 63 - tail.length).replace(/-+$/, '');
+  return `${head}${tail}`;
+}
+
+/** What the Azure step found on one shared server of the pool (in index order, from 1). */
+export interface SharedServerObservation {
+  index: number;
+  name: string;
+  /** Databases Azure lists on it (without `master`), plus those placed there and not created yet. */
+  databases: number;
+  /** The tenant's own database is already there (a placement whose record was lost). */
+  holdsTenantDatabase: boolean;
+}
+
+/**
+ * Whether the tenant was provisioned before placement existed (the one-server-per-tenant layout):
+ * its status shows Azure resources but no placement. It is kept on its own server.
+ */
+export function provisionedBeforePlacement(tenant: Pick<Tenant, 'status'>): boolean {
+  const s = tenant.status;
+  if (s === undefined || s.placement !== undefined) return false;
+  const a = s.azure;
+  return (
+    s.provisionedAt !== undefined ||
+    (a !== undefined &&
+      (a.sqlServerFqdn !== undefined ||
+        a.databaseName !== undefined ||
+        a.resourceGroup !== undefined ||
+        (a.operations?.length ?? 0) > 0))
+  );
+}
+
+/** The isolation the tenant asks for: its spec, else the operator's default. */
+export function desiredIsolation(tenant: Pick<Tenant, 'spec'>, defaultIsolation: Isolation): Isolation {
+  return tenant.spec.isolation ?? defaultIsolation;
+}
+
+export type PlacementReason =
+  | 'PlacedOnSharedServer'
+  | 'PlacedOnDedicatedServer'
+  | 'KeptOnOwnServer'
+  | 'IsolationChangeNeedsMigration';
+
+export type PlacementDecision =
+  /** Recorded before (or decided now): `record` is true when status must be written. */
+  | { placement: SqlPlacement; record: boolean; reason: PlacementReason; message: string }
+  /** Shared, and the pool must be observed first (the caller lists the servers and asks again). */
+  | { observePool: true };
+
+export interface PlacementInput {
+  tenant: Pick<Tenant, 'spec' | 'status'>;
+  subscriptionId: string;
+  names: TenantAzureNames;
+  defaultIsolation: Isolation;
+  maxDatabasesPerServer: number;
+  salt?: string | undefined;
+  /** The shared pool as observed, in index order; undefined when not observed (yet). */
+  pool?: readonly SharedServerObservation[] | undefined;
+  now: Date;
+}
+
+function describe(p: SqlPlacement): string {
+  return p.sqlServer.shared
+    ? `The database is on shared SQL server ${p.sqlServer.name} (resource group ${p.sqlServer.resourceGroup}), encrypted with the tenant’s own key through the tenant’s own identity.`
+    : `The database is on the tenant’s own SQL server ${p.sqlServer.name} (resource group ${p.sqlServer.resourceGroup}).`;
+}
+
+/**
+ * Pure: where the tenant's database goes. A recorded placement wins (a change of `spec.isolation`
+ * is reported, never acted on: moving a live database needs a planned migration); a tenant
+ * provisioned before placement existed is recorded as Dedicated where it is; a new Dedicated
+ * tenant gets its own server; a new Shared one the first pool server with room (or the one that
+ * already holds its database), else the next server of the pool.
+ */
+export function decidePlacement(input: PlacementInput): PlacementDecision {
+  const { tenant, subscriptionId, names, now } = input;
+  const recorded = tenant.status?.placement;
+  const wanted = desiredIsolation(tenant, input.defaultIsolation);
+  if (recorded !== undefined) {
+    if (tenant.spec.isolation !== undefined && tenant.spec.isolation !== recorded.isolation) {
+      return {
+        placement: recorded,
+        record: false,
+        reason: 'IsolationChangeNeedsMigration',
+        message: `spec.isolation asks for ${tenant.spec.isolation}, but the tenant’s database lives on ${recorded.isolation === 'Shared' ? 'shared' : 'its own'} SQL server ${recorded.sqlServer.name}: a live database is never moved by the operator. Moving it is a planned migration (README "Placement"); until then the tenant stays where it is.`,
+      };
+    }
+    return {
+      placement: recorded,
+      record: false,
+      reason: recorded.migrated
+        ? 'KeptOnOwnServer'
+        : recorded.sqlServer.shared
+          ? 'PlacedOnSharedServer'
+          : 'PlacedOnDedicatedServer',
+      message: describe(recorded),
+    };
+  }
+  const placedAt = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const own = (migrated: boolean): SqlPlacement => ({
+    isolation: 'Dedicated',
+    subscriptionId,
+    sqlServer: { resourceGroup: names.resourceGroup, name: names.sqlServer, shared: false },
+    placedAt,
+    ...(migrated ? { migrated: true } : {}),
+  });
+  if (provisionedBeforePlacement(tenant)) {
+    const placement = own(true);
+    return {
+      placement,
+      record: true,
+      reason: 'KeptOnOwnServer',
+      message: `The tenant was provisioned on its own SQL server before shared servers existed and stays there (recorded as Dedicated). ${describe(placement)}`,
+    };
+  }
+  if (wanted === 'Dedicated') {
+    const placement = own(false);
+    return { placement, record: true, reason: 'PlacedOnDedicatedServer', message: describe(placement) };
+  }
+  if (input.pool === undefined) return { observePool: true };
+  const { region, environment } = tenant.spec;
+  const chosen =
+    input.pool.find((s) => s.holdsTenantDatabase) ?? input.pool.find((s) => s.databases < input.maxDatabasesPerServer);
+  const index = chosen?.index ?? Math.max(0, ...input.pool.map((s) => s.index)) + 1;
+  const placement: SqlPlacement = {
+    isolation: 'Shared',
+    subscriptionId,
+    sqlServer: {
+      resourceGroup: sharedPoolResourceGroup(region, environment),
+      name: chosen?.name ?? sharedServerName(region, environment, index, input.salt),
+      shared: true,
+    },
+    placedAt,
+  };
+  return { placement, record: true, reason: 'PlacedOnSharedServer', message: describe(placement) };
+}
