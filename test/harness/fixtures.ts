@@ -143,6 +143,7 @@ export interface TenantOptions {
   deletionPolicy?: 'Retain' | 'Delete';
   allowedCountries?: string[];
   allowedSourceRanges?: string[];
+  isolation?: 'Shared' | 'Dedicated';
 }
 
 /** A valid Tenant; options override single fields. */
@@ -167,6 +168,7 @@ export function tenant(name: string, o: TenantOptions = {}): KubeObject {
         ...(o.allowedSourceRanges ? { allowedSourceRanges: o.allowedSourceRanges } : {}),
       },
       ...(o.deletionPolicy ? { deletionPolicy: o.deletionPolicy } : {}),
+      ...(o.isolation ? { isolation: o.isolation } : {}),
     },
   };
 }
