@@ -372,6 +372,39 @@ export const configSchema = z
           })
           .strict(),
         /**
+         * Subscription shards (issue #15): the subscriptions new tenants are placed in, in order, each
+         * optionally only for some regions or environments, with Azure's limits (raise one after a
+         * quota increase: SQL servers per region go up to 250). A new tenant goes to the first one
+         * with room, counted from what Azure lists; a placed tenant never moves. Unset: one shard,
+         * `subscriptionId`, with Azure's default limits.
+         */
+        subscriptions: z
+          .array(
+            z
+              .object({
+                id: z.string().uuid('must be a subscription id (a GUID)'),
+                regions: z
+                  .array(z.string().regex(/^[a-z0-9]+$/, 'an Azure region name'))
+                  .min(1)
+                  .optional(),
+                environments: z
+                  .array(z.enum(['Production', 'QA', 'Development']))
+                  .min(1)
+                  .optional(),
+                limits: z
+                  .object({
+                    resourceGroups: z.number().int().min(1).max(980).default(980),
+                    sqlServersPerRegion: z.number().int().min(1).max(250).default(20),
+                    roleAssignments: z.number().int().min(1).max(4000).default(4000),
+                  })
+                  .strict()
+                  .default({ resourceGroups: 980, sqlServersPerRegion: 20, roleAssignments: 4000 }),
+              })
+              .strict(),
+          )
+          .min(1)
+          .optional(),
+        /**
          * Where new tenants' databases go (src/tenant/placement.ts). `defaultIsolation`: for a
          * Tenant without `spec.isolation` (tenants placed before are never moved). A shared server
          * takes at most `maxDatabasesPerServer` databases, counted from what Azure lists: Azure

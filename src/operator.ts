@@ -75,6 +75,9 @@ export class Operator {
   /** AccessRequests and the RoleBindings they granted (src/access/). */
   readonly #access: { requests: Informer; roleBindings: Informer };
   readonly #controllers: Controller[];
+  /** The Azure step, for the subscription check (start of leadership, then every 5 minutes). */
+  readonly #azureStep: TenantAzureStep | undefined;
+  #subscriptionCheck: ReturnType<typeof setInterval> | undefined;
   readonly #elector: LeaderElector | undefined;
   /** Unfenced: discovery and caches, on every replica. */
   readonly #reader: KubeClient;
@@ -149,6 +152,7 @@ export class Operator {
       steps.azure = new TenantAzureStep(this.ctx, config.azure, clients, () => this.#fence());
       steps.backup = new TenantBackup(this.ctx, clients, { fence: () => this.#fence() });
       azureClients = clients;
+      this.#azureStep = steps.azure;
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
     }
@@ -418,6 +422,17 @@ export class Operator {
 
   #startLeading(): void {
     this.#leading = true;
+    // Placement subscriptions: one that does not exist or cannot be read is reported now (log and
+    // tenant_operator_subscription_readable), and their capacity metrics are refreshed on a slow
+    // timer, never per reconcile.
+    const azureStep = this.#azureStep;
+    if (azureStep) {
+      const check = () => void azureStep.checkSubscriptions().catch(() => {});
+      check();
+      clearInterval(this.#subscriptionCheck);
+      this.#subscriptionCheck = setInterval(() => (this.#leading ? check() : undefined), 300_000);
+      this.#subscriptionCheck.unref?.();
+    }
     for (const controller of this.#controllers) controller.start();
     // Whatever changed while another replica (or nobody) led is looked at again.
     for (const t of this.ctx.caches.tenants.list()) this.#queue.add(t.metadata.name);
@@ -434,6 +449,7 @@ export class Operator {
 
   /** Graceful shutdown: stop taking work, finish reconciles in flight, release the lease. */
   async stop(): Promise<void> {
+    clearInterval(this.#subscriptionCheck);
     await Promise.all(this.#controllers.map((c) => c.stop()));
     this.#leading = false;
     this.#elector?.stop();

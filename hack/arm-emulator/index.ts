@@ -100,6 +100,11 @@ export interface RecordedRequest {
 export interface ArmEmulatorOptions {
   /** Port to listen on (default: a free port). */
   port?: number;
+  /**
+   * More subscriptions the emulated account holds, besides EMULATOR_SUBSCRIPTION_ID (subscription
+   * shards, issue #15). A request for any other subscription is 404 `SubscriptionNotFound`, as ARM answers.
+   */
+  extraSubscriptions?: readonly string[];
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
   /**
@@ -363,6 +368,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       (options.availabilityZoneRegions ?? AVAILABILITY_ZONE_REGIONS).map((l) => l.replaceAll(' ', '').toLowerCase()),
     ),
     strictPrincipals: options.strictPrincipals ?? true,
+    subscriptions: new Set([EMULATOR_SUBSCRIPTION_ID, ...(options.extraSubscriptions ?? [])].map((x) => x.toLowerCase())),
     behaviours: { ...realisticBehaviours(options.timeFactor ?? 1), ...options.behaviours },
   };
   const timing: OperationTiming = { profile: options.profile ?? 'instant', timeFactor: options.timeFactor ?? 1 };

@@ -45,6 +45,8 @@ export interface EmulatorSettings {
    * know (a managed identity or a SQL server's system identity), like ARM's `PrincipalNotFound`.
    */
   strictPrincipals: boolean;
+  /** The subscriptions the emulated account holds (lower case); others are 404 `SubscriptionNotFound`. */
+  subscriptions: ReadonlySet<string>;
   /** Azure behaviours, realistic unless a test names a friendlier one (see README.md "Azure behaviours"). */
   behaviours: AzureBehaviours;
   /** Regions with availability zones (normalized); default AVAILABILITY_ZONE_REGIONS (zones.ts). */

@@ -47,6 +47,7 @@ import {
   sqlServerOutputs,
   threatDetectionState,
 } from '../azure/kinds/sql.ts';
+import { readSubscriptionUsage, type SubscriptionUsage } from '../azure/subscription-usage.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
 import { hashOf } from '../runtime/compare.ts';
@@ -62,13 +63,27 @@ import {
   tenantNames,
   tenantReleaseInventory,
 } from './azure.ts';
+import type { TenantAzureNames } from './azure-names.ts';
 import {
   decidePlacement,
   type PlacementDecision,
+  type Shard,
+  type ShardObservation,
   type SharedServerObservation,
+  type SqlPlacement,
+  shardsFor,
   sharedPoolResourceGroup,
   sharedServerName,
+  subscriptionShards,
 } from './placement.ts';
+
+/** A tenant placed in a subscription: what it takes there. */
+interface Placed {
+  resourceGroup: string;
+  sqlResourceGroup: string;
+  server: string;
+  region: string;
+}
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
@@ -230,55 +245,123 @@ export class TenantAzureStep {
 
   /** Databases placed on a shared server (by server id) and perhaps not created yet: counted as there. */
   readonly #reserved = new Map<string, Set<string>>();
-  /** One placement at a time per pool, so two new tenants never both take a server's last place. */
-  readonly #placing = new Map<string, Promise<unknown>>();
+  /** Tenants placed by this process, by subscription: their groups and servers count before Azure lists them. */
+  readonly #placedHere = new Map<string, Placed[]>();
+  /** One new placement at a time, so two new tenants never both take a server's or a subscription's last place. */
+  #placing: Promise<unknown> = Promise.resolve();
 
   /**
-   * Where the tenant's database lives: its recorded placement, or a new one (one list of each
-   * shared server's databases, in order, up to the first with room). Never throws for a Kubernetes
-   * reason; an ARM read that fails throws the classified Azure failure.
+   * Where the tenant's database lives: its recorded placement, or a new one, decided from what Azure
+   * lists in each shard for its region and environment (usage, and the shared pool up to the first
+   * server with room). A refusal (every shard full) creates nothing. An ARM read that fails throws
+   * the classified Azure failure.
    */
-  async place(tenant: Tenant, signal?: AbortSignal): Promise<Exclude<PlacementDecision, { observePool: true }>> {
-    const placement = this.azure.placement;
+  async place(tenant: Tenant, signal?: AbortSignal): Promise<Extract<PlacementDecision, { placement: SqlPlacement }>> {
     const input = {
       tenant,
-      subscriptionId: this.azure.subscriptionId,
+      homeSubscriptionId: this.azure.subscriptionId,
       names: tenantNames(tenant, this.azure),
-      defaultIsolation: placement.defaultIsolation,
-      maxDatabasesPerServer: placement.maxDatabasesPerServer,
+      defaultIsolation: this.azure.placement.defaultIsolation,
+      maxDatabasesPerServer: this.azure.placement.maxDatabasesPerServer,
       salt: this.azure.nameSalt,
       now: this.ctx.clock.now(),
     };
     const first = decidePlacement(input);
-    if (!('observePool' in first)) return first;
-    const { region, environment } = tenant.spec;
-    const poolKey = `${input.subscriptionId}/${region}/${environment}`;
+    if ('placement' in first) return first;
+    if (!('observeShards' in first)) throw new PlatformError(first.reason, first.message);
     const run = async () => {
-      const pool = await this.#observePool(
-        tenant,
-        input.names.sqlDatabase,
-        input.subscriptionId,
-        input.maxDatabasesPerServer,
-        signal,
-      );
-      const decision = decidePlacement({ ...input, pool });
-      if ('observePool' in decision) throw new Error('placement: the pool was observed');
-      const server = decision.placement.sqlServer;
-      const id = sqlServerId(resourceGroupId(input.subscriptionId, server.resourceGroup), server.name).toLowerCase();
-      this.#reserved.set(id, (this.#reserved.get(id) ?? new Set()).add(input.names.sqlDatabase));
-      return decision;
+      const { region, environment } = tenant.spec;
+      const shards: ShardObservation[] = [];
+      for (const shard of shardsFor(subscriptionShards(this.azure), region, environment)) {
+        shards.push(await this.#observeShard(tenant, shard, first.isolation, input.names.sqlDatabase, signal));
+        // The first shard with room wins: later ones need not be read.
+        const decided = decidePlacement({ ...input, shards });
+        if ('placement' in decided) return this.#reserve(decided, input.names, region);
+      }
+      const decided = decidePlacement({ ...input, shards });
+      if ('observeShards' in decided) throw new Error('placement: the shards were observed');
+      if ('placement' in decided) return this.#reserve(decided, input.names, region);
+      // Every shard full: nothing is created; looked at again later (someone must add room).
+      throw new PlatformError(decided.reason, decided.message, { retryAfterMs: 300_000 });
     };
-    const previous = this.#placing.get(poolKey) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    this.#placing.set(
-      poolKey,
-      next.catch(() => {}),
-    );
+    const next = this.#placing.then(run, run);
+    this.#placing = next.catch(() => {});
     try {
       return await next;
     } catch (err) {
-      throw classifyAzureError(err);
+      throw err instanceof RetryableError || err instanceof TerminalError ? err : classifyAzureError(err);
     }
+  }
+
+  #reserve<D extends { placement: SqlPlacement }>(decided: D, names: TenantAzureNames, region: string): D {
+    const p = decided.placement;
+    const server = sqlServerId(resourceGroupId(p.subscriptionId, p.sqlServer.resourceGroup), p.sqlServer.name).toLowerCase();
+    this.#reserved.set(server, (this.#reserved.get(server) ?? new Set()).add(names.sqlDatabase));
+    const list = this.#placedHere.get(p.subscriptionId.toLowerCase()) ?? [];
+    list.push({
+      resourceGroup: names.resourceGroup,
+      sqlResourceGroup: p.sqlServer.resourceGroup,
+      server: p.sqlServer.name,
+      region,
+    });
+    this.#placedHere.set(p.subscriptionId.toLowerCase(), list);
+    return decided;
+  }
+
+  /**
+   * One shard for a new tenant: its usage as Azure lists it, with the tenants placed there whose
+   * groups and servers Azure does not list yet (this process's, and every tenant in the cache whose
+   * recorded placement names the subscription); and, for a Shared tenant, its pool.
+   */
+  async #observeShard(
+    tenant: Tenant,
+    shard: Shard,
+    isolation: 'Shared' | 'Dedicated',
+    database: string,
+    signal?: AbortSignal,
+  ): Promise<ShardObservation> {
+    const { region, environment } = tenant.spec;
+    const arm = this.arm.withSignal(signal);
+    const listed = await readSubscriptionUsage(arm, shard.id);
+    this.#exportUsage(shard, listed);
+    const placed: Placed[] = [...(this.#placedHere.get(shard.id.toLowerCase()) ?? [])];
+    for (const raw of this.ctx.caches.tenants.list()) {
+      const other = raw as unknown as Tenant;
+      const p = other.status?.placement;
+      if (p === undefined || p.subscriptionId.toLowerCase() !== shard.id.toLowerCase() || other.spec?.environment === undefined)
+        continue;
+      placed.push({
+        resourceGroup: tenantNames(other, this.azure).resourceGroup,
+        sqlResourceGroup: p.sqlServer.resourceGroup,
+        server: p.sqlServer.name,
+        region: other.spec.region,
+      });
+    }
+    const groups = new Set(listed.resourceGroups);
+    const servers = new Set(listed.sqlServersByRegion.get(region) ?? []);
+    let unlistedTenants = 0;
+    for (const p of placed) {
+      if (!groups.has(p.resourceGroup.toLowerCase())) unlistedTenants++;
+      groups.add(p.resourceGroup.toLowerCase());
+      groups.add(p.sqlResourceGroup.toLowerCase());
+      if (p.region === region) servers.add(p.server.toLowerCase());
+    }
+    const poolGroup = sharedPoolResourceGroup(region, environment);
+    return {
+      shard,
+      usage: {
+        resourceGroups: groups.size,
+        sqlServersInRegion: servers.size,
+        // Each placed tenant whose group Azure does not list yet will assign two roles.
+        roleAssignments: listed.roleAssignments + 2 * unlistedTenants,
+      },
+      existingServers: new Set(listed.sqlServersByRegion.get(region) ?? []),
+      poolGroupExists: listed.resourceGroups.has(poolGroup.toLowerCase()),
+      pool:
+        isolation === 'Shared'
+          ? await this.#observePool(tenant, database, shard.id, this.azure.placement.maxDatabasesPerServer, signal)
+          : [],
+    };
   }
 
   /**
@@ -321,6 +404,49 @@ export class TenantAzureStep {
       if (holdsTenantDatabase || names.size < max) break;
     }
     return pool;
+  }
+
+  /** Capacity per subscription and region, as last read (metrics; never per reconcile). */
+  #exportUsage(shard: Shard, usage: SubscriptionUsage): void {
+    const m = this.ctx.metrics;
+    if (m?.subscriptionUsage === undefined) return;
+    const subscription = shard.id;
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'resource_groups' }, usage.resourceGroups.size);
+    m.subscriptionLimit.set({ subscription, region: '', quota: 'resource_groups' }, shard.limits.resourceGroups);
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'role_assignments' }, usage.roleAssignments);
+    m.subscriptionLimit.set({ subscription, region: '', quota: 'role_assignments' }, shard.limits.roleAssignments);
+    const regions = new Set([...(shard.regions ?? []), ...usage.sqlServersByRegion.keys()]);
+    for (const region of regions) {
+      m.subscriptionUsage.set({ subscription, region, quota: 'sql_servers' }, usage.sqlServersByRegion.get(region)?.size ?? 0);
+      m.subscriptionLimit.set({ subscription, region, quota: 'sql_servers' }, shard.limits.sqlServersPerRegion);
+    }
+  }
+
+  /**
+   * Reads every configured subscription once (start-up and a slow timer): refreshes the capacity
+   * metrics, and reports a subscription that does not exist or that the operator cannot read.
+   * Never throws.
+   */
+  async checkSubscriptions(signal?: AbortSignal): Promise<{ subscription: string; problem?: string }[]> {
+    const arm = this.arm.withSignal(signal);
+    const results: { subscription: string; problem?: string }[] = [];
+    for (const shard of subscriptionShards(this.azure)) {
+      try {
+        this.#exportUsage(shard, await readSubscriptionUsage(arm, shard.id));
+        this.ctx.metrics?.subscriptionReadable?.set({ subscription: shard.id }, 1);
+        results.push({ subscription: shard.id });
+      } catch (err) {
+        const failure = classifyAzureError(err);
+        this.ctx.metrics?.subscriptionReadable?.set({ subscription: shard.id }, 0);
+        this.ctx.logger.error('subscription not usable for placement', {
+          subscription: shard.id,
+          reason: failure.reason,
+          error: failure.message,
+        });
+        results.push({ subscription: shard.id, problem: `${failure.reason}: ${failure.message}` });
+      }
+    }
+    return results;
   }
 
   /** This instance's ownership tag: resources tagged by another instance are left alone. */

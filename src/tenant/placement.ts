@@ -11,10 +11,91 @@
  * retried. Each database is still encrypted with the tenant's own key, through the tenant's own
  * identity (database-level customer-managed key).
  */
-import type { Isolation, Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import type { Environment, Isolation, Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
+import type { OperatorConfig } from '../config.ts';
 import { environmentCode, shortHash, slug, type TenantAzureNames } from './azure-names.ts';
 
 export type SqlPlacement = NonNullable<TenantStatus['placement']>;
+
+/** Azure's limits on one subscription that placement counts against (configurable after quota increases). */
+export interface ShardLimits {
+  resourceGroups: number;
+  sqlServersPerRegion: number;
+  roleAssignments: number;
+}
+
+/** One subscription new tenants may be placed in. */
+export interface Shard {
+  id: string;
+  regions?: readonly string[] | undefined;
+  environments?: readonly Environment[] | undefined;
+  limits: ShardLimits;
+}
+
+/** Azure's published defaults: 980 resource groups, 20 SQL servers per region, 4,000 role assignments. */
+export const AZURE_DEFAULT_LIMITS: ShardLimits = { resourceGroups: 980, sqlServersPerRegion: 20, roleAssignments: 4000 };
+
+/** The configured shards; `azure.subscriptionId` alone is one shard with Azure's default limits. */
+export function subscriptionShards(
+  azure: Pick<NonNullable<OperatorConfig['azure']>, 'subscriptionId' | 'subscriptions'>,
+): Shard[] {
+  return azure.subscriptions ?? [{ id: azure.subscriptionId, limits: { ...AZURE_DEFAULT_LIMITS } }];
+}
+
+/** The shards that take tenants of this region and environment, in configured order. */
+export function shardsFor(shards: readonly Shard[], region: string, environment: Environment): Shard[] {
+  return shards.filter(
+    (s) =>
+      (s.regions === undefined || s.regions.includes(region)) &&
+      (s.environments === undefined || s.environments.includes(environment)),
+  );
+}
+
+/** What a subscription holds, as Azure lists it (plus what was placed there and not created yet). */
+export interface ShardUsage {
+  resourceGroups: number;
+  /** SQL servers in the tenant's region. */
+  sqlServersInRegion: number;
+  roleAssignments: number;
+}
+
+/** One shard as observed for a new tenant. */
+export interface ShardObservation {
+  shard: Shard;
+  usage: ShardUsage;
+  /** Names (lower case) of the SQL servers that exist in the tenant's region. */
+  existingServers: ReadonlySet<string>;
+  /** The shared pool's resource group exists in this subscription. */
+  poolGroupExists: boolean;
+  /** The shared pool in this subscription (Shared tenants only). */
+  pool: readonly SharedServerObservation[];
+}
+
+/** What one new tenant adds to a subscription: its group (and the pool's), a server, two role assignments. */
+export function tenantNeeds(
+  isolation: Isolation,
+  observation: Pick<ShardObservation, 'poolGroupExists' | 'existingServers'>,
+  sharedServer: string | undefined,
+): ShardUsage {
+  if (isolation === 'Dedicated') return { resourceGroups: 1, sqlServersInRegion: 1, roleAssignments: 2 };
+  return {
+    resourceGroups: 1 + (observation.poolGroupExists ? 0 : 1),
+    sqlServersInRegion: sharedServer !== undefined && observation.existingServers.has(sharedServer.toLowerCase()) ? 0 : 1,
+    roleAssignments: 2,
+  };
+}
+
+/** The limits a tenant's needs would exceed in a shard (empty: it fits). */
+export function exceededLimits(usage: ShardUsage, needs: ShardUsage, limits: ShardLimits, region: string): string[] {
+  const over: string[] = [];
+  if (usage.resourceGroups + needs.resourceGroups > limits.resourceGroups)
+    over.push(`${usage.resourceGroups}/${limits.resourceGroups} resource groups`);
+  if (usage.sqlServersInRegion + needs.sqlServersInRegion > limits.sqlServersPerRegion)
+    over.push(`${usage.sqlServersInRegion}/${limits.sqlServersPerRegion} SQL servers in ${region}`);
+  if (usage.roleAssignments + needs.roleAssignments > limits.roleAssignments)
+    over.push(`${usage.roleAssignments}/${limits.roleAssignments} role assignments`);
+  return over;
+}
 
 /** The platform resource group holding the shared servers of a region and environment. */
 export function sharedPoolResourceGroup(region: string, environment: string): string {
@@ -74,18 +155,21 @@ export type PlacementReason =
 export type PlacementDecision =
   /** Recorded before (or decided now): `record` is true when status must be written. */
   | { placement: SqlPlacement; record: boolean; reason: PlacementReason; message: string }
-  /** Shared, and the pool must be observed first (the caller lists the servers and asks again). */
-  | { observePool: true };
+  /** Every subscription for the tenant's region and environment is full: nothing is created. */
+  | { refused: true; reason: 'NoSubscriptionCapacity'; message: string }
+  /** A new tenant: the shards must be observed first (the caller reads them and asks again). */
+  | { observeShards: true; isolation: Isolation };
 
 export interface PlacementInput {
   tenant: Pick<Tenant, 'spec' | 'status'>;
-  subscriptionId: string;
+  /** Where tenants from before placement live (`azure.subscriptionId`). */
+  homeSubscriptionId: string;
   names: TenantAzureNames;
   defaultIsolation: Isolation;
   maxDatabasesPerServer: number;
   salt?: string | undefined;
-  /** The shared pool as observed, in index order; undefined when not observed (yet). */
-  pool?: readonly SharedServerObservation[] | undefined;
+  /** The shards for the tenant's region and environment as observed, in order; undefined when not observed (yet). */
+  shards?: readonly ShardObservation[] | undefined;
   now: Date;
 }
 
@@ -103,7 +187,7 @@ function describe(p: SqlPlacement): string {
  * already holds its database), else the next server of the pool.
  */
 export function decidePlacement(input: PlacementInput): PlacementDecision {
-  const { tenant, subscriptionId, names, now } = input;
+  const { tenant, names, now } = input;
   const recorded = tenant.status?.placement;
   const wanted = desiredIsolation(tenant, input.defaultIsolation);
   if (recorded !== undefined) {
@@ -127,7 +211,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     };
   }
   const placedAt = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const own = (migrated: boolean): SqlPlacement => ({
+  const own = (migrated: boolean, subscriptionId = input.homeSubscriptionId): SqlPlacement => ({
     isolation: 'Dedicated',
     subscriptionId,
     sqlServer: { resourceGroup: names.resourceGroup, name: names.sqlServer, shared: false },
@@ -143,24 +227,47 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
       message: `The tenant was provisioned on its own SQL server before shared servers existed and stays there (recorded as Dedicated). ${describe(placement)}`,
     };
   }
-  if (wanted === 'Dedicated') {
-    const placement = own(false);
-    return { placement, record: true, reason: 'PlacedOnDedicatedServer', message: describe(placement) };
-  }
-  if (input.pool === undefined) return { observePool: true };
+  if (input.shards === undefined) return { observeShards: true, isolation: wanted };
   const { region, environment } = tenant.spec;
-  const chosen =
-    input.pool.find((s) => s.holdsTenantDatabase) ?? input.pool.find((s) => s.databases < input.maxDatabasesPerServer);
-  const index = chosen?.index ?? Math.max(0, ...input.pool.map((s) => s.index)) + 1;
-  const placement: SqlPlacement = {
-    isolation: 'Shared',
-    subscriptionId,
-    sqlServer: {
-      resourceGroup: sharedPoolResourceGroup(region, environment),
-      name: chosen?.name ?? sharedServerName(region, environment, index, input.salt),
-      shared: true,
-    },
-    placedAt,
+  const full: string[] = [];
+  for (const observed of input.shards) {
+    const subscriptionId = observed.shard.id;
+    if (wanted === 'Dedicated') {
+      const over = exceededLimits(observed.usage, tenantNeeds('Dedicated', observed, undefined), observed.shard.limits, region);
+      if (over.length > 0) {
+        full.push(`${subscriptionId} (${over.join(', ')})`);
+        continue;
+      }
+      const placement = own(false, subscriptionId);
+      return { placement, record: true, reason: 'PlacedOnDedicatedServer', message: describe(placement) };
+    }
+    const pool = observed.pool;
+    const holding = pool.find((s) => s.holdsTenantDatabase);
+    const chosen = holding ?? pool.find((s) => s.databases < input.maxDatabasesPerServer);
+    const index = chosen?.index ?? Math.max(0, ...pool.map((s) => s.index)) + 1;
+    const name = chosen?.name ?? sharedServerName(region, environment, index, input.salt);
+    // A database already there (a placement whose record was lost) stays where it is, full or not.
+    const over = holding
+      ? []
+      : exceededLimits(observed.usage, tenantNeeds('Shared', observed, name), observed.shard.limits, region);
+    if (over.length > 0) {
+      full.push(`${subscriptionId} (${over.join(', ')})`);
+      continue;
+    }
+    const placement: SqlPlacement = {
+      isolation: 'Shared',
+      subscriptionId,
+      sqlServer: { resourceGroup: sharedPoolResourceGroup(region, environment), name, shared: true },
+      placedAt,
+    };
+    return { placement, record: true, reason: 'PlacedOnSharedServer', message: describe(placement) };
+  }
+  return {
+    refused: true,
+    reason: 'NoSubscriptionCapacity',
+    message:
+      full.length === 0
+        ? `No subscription is configured for region ${region} and environment ${environment} (azure.subscriptions): the platform team must add one. Nothing was created.`
+        : `No subscription has room for a new ${wanted} tenant in ${region}: ${full.join('; ')}. The platform team must add a subscription to azure.subscriptions or raise a quota (and its configured limit). Nothing was created; existing tenants are not affected.`,
   };
-  return { placement, record: true, reason: 'PlacedOnSharedServer', message: describe(placement) };
 }

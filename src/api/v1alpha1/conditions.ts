@@ -179,6 +179,10 @@ export const REASONS = {
     'platform',
     'An Azure resource with the tenant’s name is tagged as owned by another operator instance: it is never adopted, changed or deleted; check `azure.instanceName`.',
   ),
+  NoSubscriptionCapacity: entry(
+    'platform',
+    'Every subscription configured for the tenant’s region and environment is at a limit (resource groups, SQL servers in the region, role assignments): add a subscription to azure.subscriptions or raise a quota and its configured limit. Nothing was created; existing tenants are not affected.',
+  ),
   AzureAuthorizationFailed: entry('platform', 'The operator’s identity lacks an Azure permission; grant it.'),
   AzureAuthenticationFailed: entry('platform', 'The operator could not authenticate to Azure; check its workload identity.'),
   AzureProviderNotRegistered: entry('platform', 'A resource provider is not registered in the subscription; register it.'),

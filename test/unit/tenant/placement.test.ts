@@ -4,12 +4,17 @@ import { NAME_RULES, tenantAzureNames } from '../../../src/tenant/azure-names.ts
 import { parseTenant } from '../../../src/tenant/parse.ts';
 import {
   decidePlacement,
+  exceededLimits,
   type PlacementInput,
   provisionedBeforePlacement,
+  type ShardObservation,
   type SharedServerObservation,
   type SqlPlacement,
+  shardsFor,
   sharedPoolResourceGroup,
   sharedServerName,
+  subscriptionShards,
+  tenantNeeds,
 } from '../../../src/tenant/placement.ts';
 import { tenant as tenantFixture } from '../../harness/fixtures.ts';
 
@@ -39,15 +44,33 @@ const recordedShared: SqlPlacement = {
   placedAt: '2026-11-01T00:00:00Z',
 };
 
-function input(o: Partial<PlacementInput>): PlacementInput {
+const LIMITS = { resourceGroups: 980, sqlServersPerRegion: 20, roleAssignments: 4000 };
+
+/** One shard as observed: its pool, its usage, the servers that exist in the region. */
+function shard(
+  pool: SharedServerObservation[],
+  o: { id?: string; usage?: Partial<ShardObservation['usage']>; limits?: Partial<typeof LIMITS>; poolGroupExists?: boolean } = {},
+): ShardObservation {
+  return {
+    shard: { id: o.id ?? SUB, limits: { ...LIMITS, ...o.limits } },
+    usage: { resourceGroups: 10, sqlServersInRegion: pool.length, roleAssignments: 20, ...o.usage },
+    existingServers: new Set(pool.filter((s) => s.databases > 0 || s.holdsTenantDatabase).map((s) => s.name)),
+    poolGroupExists: o.poolGroupExists ?? true,
+    pool,
+  };
+}
+
+function input(o: Partial<PlacementInput> & { pool?: SharedServerObservation[] }): PlacementInput {
+  const { pool, ...rest } = o;
   return {
     tenant: tenantWith(),
-    subscriptionId: SUB,
+    homeSubscriptionId: SUB,
+    ...(pool ? { shards: [shard(pool)] } : {}),
     names: NAMES,
     defaultIsolation: 'Shared',
     maxDatabasesPerServer: 3,
     now: NOW,
-    ...o,
+    ...rest,
   };
 }
 
@@ -83,14 +106,14 @@ describe('decidePlacement', () => {
     },
     {
       name: 'Dedicated by spec gets its own server',
-      in: input({ tenant: tenantWith('Dedicated') }),
+      in: input({ tenant: tenantWith('Dedicated'), pool: [] }),
       reason: 'PlacedOnDedicatedServer',
       record: true,
       server: NAMES.sqlServer,
     },
     {
       name: 'Dedicated by the operator default gets its own server',
-      in: input({ defaultIsolation: 'Dedicated' }),
+      in: input({ defaultIsolation: 'Dedicated', pool: [] }),
       reason: 'PlacedOnDedicatedServer',
       record: true,
       server: NAMES.sqlServer,
@@ -125,15 +148,15 @@ describe('decidePlacement', () => {
     },
   ])('$name', (c) => {
     const d = decidePlacement(c.in);
-    if ('observePool' in d) throw new Error('expected a decision');
+    if (!('placement' in d)) throw new Error('expected a placement');
     expect(d.reason).toBe(c.reason);
     expect(d.record).toBe(c.record);
     expect(d.placement.sqlServer.name).toBe(c.server);
     expect(d.placement.subscriptionId).toBe(SUB);
   });
 
-  test('a new Shared tenant needs the pool observed first; its placement is in the pool group, shared', () => {
-    expect(decidePlacement(input({}))).toEqual({ observePool: true });
+  test('a new Shared tenant needs the shards observed first; its placement is in the pool group, shared', () => {
+    expect(decidePlacement(input({}))).toEqual({ observeShards: true, isolation: 'Shared' });
     const d = decidePlacement(input({ pool: [] }));
     expect(d).toMatchObject({
       placement: {
@@ -146,10 +169,115 @@ describe('decidePlacement', () => {
 
   test('a migrated tenant is marked so, and keeps that reason once recorded', () => {
     const first = decidePlacement(input({ tenant: tenantWith(undefined, { azure: { databaseName: NAMES.sqlDatabase } }) }));
-    if ('observePool' in first) throw new Error('expected a decision');
+    if (!('placement' in first)) throw new Error('expected a placement');
     expect(first.placement).toMatchObject({ isolation: 'Dedicated', migrated: true });
     const again = decidePlacement(input({ tenant: tenantWith(undefined, { placement: first.placement }) }));
     expect(again).toMatchObject({ reason: 'KeptOnOwnServer', record: false });
+  });
+});
+
+describe('subscription shards', () => {
+  const S2 = '00000000-0000-0000-0000-000000000002';
+  const S3 = '00000000-0000-0000-0000-000000000003';
+  const full = { sqlServersInRegion: 20 };
+  test.each([
+    {
+      name: 'the first shard with room',
+      shards: [shard([server(1, 1)]), shard([], { id: S2 })],
+      subscription: SUB,
+    },
+    {
+      name: 'a Shared tenant fits a shard whose servers are at the limit when a server has room (no new server)',
+      shards: [shard([server(1, 1)], { usage: full })],
+      subscription: SUB,
+    },
+    {
+      name: 'a Shared tenant that would open a server skips a shard at the server limit',
+      shards: [shard([server(1, 3)], { usage: full }), shard([], { id: S2 })],
+      subscription: S2,
+    },
+    {
+      name: 'resource groups full: the next shard (the pool group counts when it does not exist yet)',
+      shards: [shard([server(1, 0)], { usage: { resourceGroups: 979 }, poolGroupExists: false }), shard([], { id: S2 })],
+      subscription: S2,
+    },
+    {
+      name: 'role assignments full: the next shard',
+      shards: [shard([server(1, 1)], { usage: { roleAssignments: 3999 } }), shard([server(1, 0)], { id: S3 })],
+      subscription: S3,
+    },
+    {
+      name: 'a raised limit (quota increase) counts',
+      shards: [shard([server(1, 3)], { usage: full, limits: { sqlServersPerRegion: 250 } })],
+      subscription: SUB,
+    },
+    {
+      name: 'a database already on a full shard’s server stays there (lost record)',
+      shards: [shard([server(1, 3, true)], { usage: { resourceGroups: 980 } }), shard([], { id: S2 })],
+      subscription: SUB,
+    },
+  ])('$name', ({ shards, subscription }) => {
+    const d = decidePlacement(input({ shards }));
+    if (!('placement' in d)) throw new Error(`expected a placement, got ${JSON.stringify(d)}`);
+    expect(d.placement.subscriptionId).toBe(subscription);
+  });
+
+  test('every shard full: refused with the limits of each, nothing placed', () => {
+    const d = decidePlacement(
+      input({ shards: [shard([server(1, 3)], { usage: full }), shard([], { id: S2, usage: { resourceGroups: 980 } })] }),
+    );
+    expect(d).toMatchObject({ refused: true, reason: 'NoSubscriptionCapacity' });
+    if (!('refused' in d)) throw new Error('expected a refusal');
+    expect(d.message).toContain(`${SUB} (20/20 SQL servers in westeurope)`);
+    expect(d.message).toContain(`${S2} (980/980 resource groups)`);
+  });
+
+  test('no shard for the region or environment: refused, saying so', () => {
+    expect(decidePlacement(input({ shards: [] }))).toMatchObject({
+      refused: true,
+      message: expect.stringMatching(/No subscription is configured for region westeurope and environment Production/),
+    });
+  });
+
+  test('Dedicated needs a server in the region whatever the pool', () => {
+    const d = decidePlacement(
+      input({ tenant: tenantWith('Dedicated'), shards: [shard([server(1, 0)], { usage: full }), shard([], { id: S2 })] }),
+    );
+    expect(d).toMatchObject({ placement: { isolation: 'Dedicated', subscriptionId: S2 } });
+  });
+
+  test('tenantNeeds and exceededLimits', () => {
+    const observed = { poolGroupExists: false, existingServers: new Set(['a']) };
+    expect(tenantNeeds('Dedicated', observed, undefined)).toEqual({
+      resourceGroups: 1,
+      sqlServersInRegion: 1,
+      roleAssignments: 2,
+    });
+    expect(tenantNeeds('Shared', observed, 'A')).toEqual({ resourceGroups: 2, sqlServersInRegion: 0, roleAssignments: 2 });
+    expect(tenantNeeds('Shared', { ...observed, poolGroupExists: true }, 'b')).toEqual({
+      resourceGroups: 1,
+      sqlServersInRegion: 1,
+      roleAssignments: 2,
+    });
+    expect(
+      exceededLimits(
+        { resourceGroups: 0, sqlServersInRegion: 0, roleAssignments: 0 },
+        tenantNeeds('Dedicated', observed, undefined),
+        LIMITS,
+        'x',
+      ),
+    ).toEqual([]);
+  });
+
+  test('shards: subscriptionId alone is one shard with Azure’s limits; filters by region and environment', () => {
+    expect(subscriptionShards({ subscriptionId: SUB, subscriptions: undefined })).toEqual([{ id: SUB, limits: LIMITS }]);
+    const configured = [
+      { id: SUB, regions: ['westeurope'], limits: LIMITS },
+      { id: S2, environments: ['Production' as const], limits: LIMITS },
+      { id: S3, limits: LIMITS },
+    ];
+    expect(shardsFor(configured, 'northeurope', 'QA').map((s) => s.id)).toEqual([S3]);
+    expect(shardsFor(configured, 'westeurope', 'Production').map((s) => s.id)).toEqual([SUB, S2, S3]);
   });
 });
 
