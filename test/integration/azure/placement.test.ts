@@ -281,3 +281,92 @@ describe('migration from one server per tenant', () => {
     expect(countRequests(emulator, mark)).toEqual({ reads: 0, writes: 0, polls: 0 });
   });
 });
+
+describe('subscription shards', () => {
+  const S2 = '00000000-0000-4000-8000-0000000005b2';
+  const MISSING = '00000000-0000-4000-8000-00000000dead';
+  let shards: AzureTestEnv;
+  beforeAll(async () => {
+    // Two subscriptions of one SQL server per region each (a tiny quota, so it fills here).
+    shards = await startAzureTestEnv({
+      extraSubscriptions: [S2],
+      operatorConfig: {
+        placement: { defaultIsolation: 'Dedicated' },
+        subscriptions: [
+          { id: '00000000-0000-4000-8000-00000000c0de', limits: { sqlServersPerRegion: 1 } },
+          { id: S2, limits: { sqlServersPerRegion: 1 } },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await shards.emulator.stop();
+  });
+
+  test('a full subscription sends the next tenant to the next one; when all are full, nothing is created', async () => {
+    const { emulator } = shards;
+    const { step, metrics } = azureStep(shards);
+    const first = await step.place(storedTenant('one'));
+    expect(first.placement.subscriptionId).toBe(emulator.subscriptionId);
+    await converge(shards, tenantPlan(shards, 'one', { placement: first.placement }));
+
+    // The first subscription holds its one SQL server in westeurope: the next tenant goes to S2,
+    // and its resources are created there.
+    const second = await step.place(storedTenant('two'));
+    expect(second.placement.subscriptionId).toBe(S2);
+    const plan = tenantPlan(shards, 'two', { placement: second.placement });
+    await converge(shards, plan);
+    const ids = tenantAzureIds(S2, plan.names);
+    expect(emulator.state.get(ids.database)).toBeDefined();
+    expect(emulator.state.get(ids.sqlServer)?.id).toMatch(new RegExp(`^/subscriptions/${S2}/`));
+
+    // Both full: a clear refusal, no write at all, and the capacity shows in the metrics.
+    const mark = emulator.mark();
+    await expect(step.place(storedTenant('three'))).rejects.toMatchObject({
+      reason: 'NoSubscriptionCapacity',
+      message: expect.stringContaining(`${S2} (1/1 SQL servers in westeurope)`),
+    });
+    expect(countRequests(emulator, mark).writes).toBe(0);
+    const usage = (await metrics.registry.getSingleMetric('tenant_operator_subscription_usage')?.get())?.values ?? [];
+    expect(usage).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ labels: { subscription: S2, region: 'westeurope', quota: 'sql_servers' }, value: 1 }),
+      ]),
+    );
+
+    // Placed tenants are not affected: converged, nothing to write.
+    const steady = emulator.mark();
+    await converge(shards, tenantPlan(shards, 'one', { placement: first.placement }));
+    expect(emulator.writes(steady)).toEqual([]);
+  });
+
+  test('a configured subscription that does not exist is reported by the check, the others are measured', async () => {
+    const env2 = {
+      ...shards,
+      config: {
+        ...shards.config,
+        azure: {
+          ...shards.config.azure!,
+          subscriptions: [
+            {
+              id: shards.emulator.subscriptionId,
+              limits: { resourceGroups: 980, sqlServersPerRegion: 1, roleAssignments: 4000 },
+            },
+            { id: MISSING, limits: { resourceGroups: 980, sqlServersPerRegion: 20, roleAssignments: 4000 } },
+          ],
+        },
+      },
+    };
+    const { step, metrics } = azureStep(env2);
+    const results = await step.checkSubscriptions();
+    expect(results).toEqual([
+      { subscription: shards.emulator.subscriptionId },
+      { subscription: MISSING, problem: expect.stringMatching(/SubscriptionNotFound|could not be found/) },
+    ]);
+    const readable = (await metrics.registry.getSingleMetric('tenant_operator_subscription_readable')?.get())?.values ?? [];
+    expect(readable.map((v) => [v.labels.subscription, v.value])).toEqual([
+      [shards.emulator.subscriptionId, 1],
+      [MISSING, 0],
+    ]);
+  });
+});
