@@ -50,6 +50,7 @@ const { values } = parseArgs({
     'platform-network': { type: 'boolean' },
     'sql-key-auto-rotation-minutes': { type: 'string' },
     'audit-workspace-retention-days': { type: 'string' },
+    subscription: { type: 'string', multiple: true },
   },
 });
 
@@ -89,6 +90,7 @@ const emulator = await startArmEmulator({
   ...(auditRetention === undefined
     ? {}
     : { auditWorkspaceRetentionDays: auditRetention === 'none' ? false : Number(auditRetention) }),
+  ...(values.subscription === undefined ? {} : { extraSubscriptions: values.subscription }),
   behaviours,
 });
 
