@@ -378,24 +378,24 @@ export class TenantAzureStep {
   ): Promise<SharedServerObservation[]> {
     const { region, environment } = tenant.spec;
     const group = sharedPoolResourceGroup(region, environment);
+    // Databases of tenants whose recorded placement names a server of this pool, by server id.
     const placedHere = new Map<string, Set<string>>();
     for (const raw of this.ctx.caches.tenants.list()) {
       const other = raw as unknown as Tenant;
-      const server = other.status?.placement?.sqlServer;
-      if (!server?.shared || other.metadata.name === tenant.metadata.name || other.spec?.environment === undefined) continue;
-      const set = placedHere.get(server.name) ?? new Set<string>();
-      set.add(tenantNames(other, this.azure).sqlDatabase);
-      placedHere.set(server.name, set);
+      const p = other.status?.placement;
+      if (!p?.sqlServer.shared || other.metadata.name === tenant.metadata.name || other.spec?.environment === undefined) continue;
+      const id = sqlServerId(resourceGroupId(p.subscriptionId, p.sqlServer.resourceGroup), p.sqlServer.name).toLowerCase();
+      placedHere.set(id, (placedHere.get(id) ?? new Set<string>()).add(tenantNames(other, this.azure).sqlDatabase));
     }
     const arm = this.arm.withSignal(signal);
     const pool: SharedServerObservation[] = [];
     // Azure allows at most 250 servers per subscription and region.
     for (let index = 1; index <= 250; index++) {
-      const name = sharedServerName(region, environment, index, this.azure.nameSalt);
+      const name = sharedServerName(region, environment, index, this.azure.nameSalt, subscriptionId);
       const id = sqlServerId(resourceGroupId(subscriptionId, group), name);
       const listed = await arm.list(`${id}/databases`, SQL_API_VERSION);
       const names = new Set(listed.map((d) => String(d.name ?? '').toLowerCase()).filter((n) => n !== '' && n !== 'master'));
-      for (const n of [...(this.#reserved.get(id.toLowerCase()) ?? []), ...(placedHere.get(name) ?? [])])
+      for (const n of [...(this.#reserved.get(id.toLowerCase()) ?? []), ...(placedHere.get(id.toLowerCase()) ?? [])])
         names.add(n.toLowerCase());
       const holdsTenantDatabase = names.has(database.toLowerCase());
       names.delete(database.toLowerCase());

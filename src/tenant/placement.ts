@@ -103,11 +103,12 @@ export function sharedPoolResourceGroup(region: string, environment: string): st
 }
 
 /**
- * The `index`-th shared server of a region and environment: 1-63 lower-case letters, digits and
- * hyphens, globally unique (a DNS name), so salted and hashed like a tenant's own server.
+ * The `index`-th shared server of a subscription's pool for a region and environment: 1-63
+ * lower-case letters, digits and hyphens, globally unique (a DNS name: every subscription's pool
+ * needs names of its own), so salted and hashed like a tenant's own server.
  */
-export function sharedServerName(region: string, environment: string, index: number, salt = ''): string {
-  const hash = shortHash([salt, 'sqlpool', region, environment, String(index)]);
+export function sharedServerName(region: string, environment: string, index: number, salt = '', subscriptionId = ''): string {
+  const hash = shortHash([salt, 'sqlpool', subscriptionId.toLowerCase(), region, environment, String(index)]);
   const tail = `-${environmentCode(environment)}-${index}-${hash}`;
   const head = `sqlpool-${slug(region)}`.slice(0, 63 - tail.length).replace(/-+$/, '');
   return `${head}${tail}`;
@@ -245,7 +246,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     const holding = pool.find((s) => s.holdsTenantDatabase);
     const chosen = holding ?? pool.find((s) => s.databases < input.maxDatabasesPerServer);
     const index = chosen?.index ?? Math.max(0, ...pool.map((s) => s.index)) + 1;
-    const name = chosen?.name ?? sharedServerName(region, environment, index, input.salt);
+    const name = chosen?.name ?? sharedServerName(region, environment, index, input.salt, subscriptionId);
     // A database already there (a placement whose record was lost) stays where it is, full or not.
     const over = holding
       ? []

@@ -32,7 +32,7 @@ function tenantWith(isolation?: 'Shared' | 'Dedicated', status?: TenantStatus): 
 
 const server = (index: number, databases: number, holdsTenantDatabase = false): SharedServerObservation => ({
   index,
-  name: sharedServerName('westeurope', 'Production', index),
+  name: sharedServerName('westeurope', 'Production', index, '', SUB),
   databases,
   holdsTenantDatabase,
 });
@@ -40,7 +40,11 @@ const server = (index: number, databases: number, holdsTenantDatabase = false): 
 const recordedShared: SqlPlacement = {
   isolation: 'Shared',
   subscriptionId: SUB,
-  sqlServer: { resourceGroup: 'tenancy-sql-westeurope-prd', name: sharedServerName('westeurope', 'Production', 1), shared: true },
+  sqlServer: {
+    resourceGroup: 'tenancy-sql-westeurope-prd',
+    name: sharedServerName('westeurope', 'Production', 1, '', SUB),
+    shared: true,
+  },
   placedAt: '2026-11-01T00:00:00Z',
 };
 
@@ -311,6 +315,10 @@ describe('shared pool names', () => {
     expect(NAME_RULES.sqlServer(name)).toBe(true);
     expect(name).not.toBe(sharedServerName(region, environment, index + 1, 'salt'));
     expect(name).not.toBe(sharedServerName(region, environment, index, 'other'));
+    // Server names are global DNS names: each subscription's pool has its own.
+    expect(sharedServerName(region, environment, index, 'salt', SUB)).not.toBe(
+      sharedServerName(region, environment, index, 'salt', '00000000-0000-0000-0000-000000000002'),
+    );
     expect(NAME_RULES.resourceGroup(sharedPoolResourceGroup(region, environment))).toBe(true);
   });
 });
