@@ -24,7 +24,7 @@ import {
 const info = sharedControlPlane();
 let admin: KubeClient;
 let operator: Operator;
-const mine = ['placed-one', 'placed-two', 'placed-own'];
+const mine = ['placed-one', 'placed-two', 'placed-own', 'placed-nowhere'];
 
 beforeAll(async () => {
   admin = adminClient(info.adminKubeconfig);
@@ -32,13 +32,24 @@ beforeAll(async () => {
   operator = await startOperator({
     info,
     leaseName: 'placement',
-    config: { azure: { ...emulatorAzureConfig(info.arm), placement: { defaultIsolation: 'Shared' } } },
+    config: {
+      azure: {
+        ...emulatorAzureConfig(info.arm),
+        placement: { defaultIsolation: 'Shared' },
+        // One shard, for Europe's regions but not the UK's: a UK tenant has no subscription to go to.
+        subscriptions: [{ id: info.arm.subscriptionId, regions: ['northeurope', 'westeurope'] }],
+      },
+    },
   });
   await waitFor('leadership', () => operator.isLeader);
   for (const name of mine)
     await admin.apply(
       typeOf('Tenant'),
-      tenant(name, { environment: 'QA', region: 'northeurope', ...(name === 'placed-own' ? { isolation: 'Dedicated' } : {}) }),
+      tenant(name, {
+        environment: 'QA',
+        region: name === 'placed-nowhere' ? 'uksouth' : 'northeurope',
+        ...(name === 'placed-own' ? { isolation: 'Dedicated' } : {}),
+      }),
       'test',
     );
 }, 60_000);
@@ -107,5 +118,31 @@ describe('placement by the operator', () => {
       .map((id) => id.split('/').pop())
       .sort();
     expect(databases).toEqual(['sqldb-placed-one-qa', 'sqldb-placed-two-qa']);
+  });
+
+  test('a tenant no subscription has room for is refused with a clear condition, and nothing is created for it', async () => {
+    const refused = await waitFor(
+      'placed-nowhere refused',
+      async () => {
+        const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-nowhere');
+        return condition(t, 'Placed')?.reason === 'NoSubscriptionCapacity' ? t : undefined;
+      },
+      60_000,
+    );
+    expect(condition(refused, 'Placed')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('No subscription is configured for region uksouth'),
+    });
+    expect(condition(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'NoSubscriptionCapacity' });
+    expect(condition(refused, 'Stalled')).toMatchObject({ status: 'True', reason: 'NoSubscriptionCapacity' });
+    expect((refused.status as Record<string, any>).placement).toBeUndefined();
+    const created = (await armResources(info.arm as never)).filter(
+      (r) => (r.tags as Record<string, string> | undefined)?.['tenancy.dev-tenant'] === 'placed-nowhere',
+    );
+    expect(created).toEqual([]);
+    // The placed tenants are not affected.
+    expect(condition(await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-one'), 'Ready')).toMatchObject({
+      status: 'True',
+    });
   });
 });
