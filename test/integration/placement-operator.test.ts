@@ -99,6 +99,16 @@ describe('placement by the operator', () => {
       expect(endpoint.fqdn).toBe(status.azure.sqlServerFqdn);
       const deployment = (await admin.get(typeOf('Deployment'), 'tenant-app', status.namespace)) as Record<string, any>;
       expect(deployment.spec.template.spec.hostAliases).toEqual([{ ip: endpoint.ip, hostnames: [endpoint.fqdn] }]);
+      // Exact egress stays per tenant: SQL only to its own endpoint's address.
+      const egress = (await admin.get(
+        { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
+        'allow-azure-egress',
+        status.namespace,
+      )) as Record<string, any>;
+      const sqlRules = (egress.spec.egress as { to: { ipBlock: { cidr: string } }[]; ports: { port: number }[] }[]).filter((r) =>
+        r.ports.some((p) => p.port === 1433),
+      );
+      expect(sqlRules.flatMap((r) => r.to.map((t) => t.ipBlock.cidr))).toEqual([`${endpoint.ip}/32`]);
       addresses.push(endpoint.ip);
     }
     expect(addresses[0]).not.toBe(addresses[1]);
