@@ -271,14 +271,21 @@ export class TenantAzureStep {
     if (!('observeShards' in first)) throw new PlatformError(first.reason, first.message);
     const run = async () => {
       const { region, environment } = tenant.spec;
+      // A tenant from before placement whose status was lost still has its own server: it stays there.
+      const own = tenantAzureIds(this.azure.subscriptionId, input.names).sqlServer;
+      const ownServerExists = (await this.arm.withSignal(signal).get(own, SQL_API_VERSION)) !== undefined;
+      if (ownServerExists) {
+        const decided = decidePlacement({ ...input, ownServerExists, shards: [] });
+        if ('placement' in decided) return decided;
+      }
       const shards: ShardObservation[] = [];
       for (const shard of shardsFor(subscriptionShards(this.azure), region, environment)) {
         shards.push(await this.#observeShard(tenant, shard, first.isolation, input.names.sqlDatabase, signal));
         // The first shard with room wins: later ones need not be read.
-        const decided = decidePlacement({ ...input, shards });
+        const decided = decidePlacement({ ...input, ownServerExists, shards });
         if ('placement' in decided) return this.#reserve(decided, input.names, region);
       }
-      const decided = decidePlacement({ ...input, shards });
+      const decided = decidePlacement({ ...input, ownServerExists, shards });
       if ('observeShards' in decided) throw new Error('placement: the shards were observed');
       if ('placement' in decided) return this.#reserve(decided, input.names, region);
       // Every shard full: nothing is created; looked at again later (someone must add room).

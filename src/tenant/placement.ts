@@ -169,6 +169,11 @@ export interface PlacementInput {
   defaultIsolation: Isolation;
   maxDatabasesPerServer: number;
   salt?: string | undefined;
+  /**
+   * The tenant's own server (the one-server-per-tenant layout's name, in the home subscription)
+   * exists in Azure: a tenant from before placement whose status was lost. Undefined: not looked at yet.
+   */
+  ownServerExists?: boolean | undefined;
   /** The shards for the tenant's region and environment as observed, in order; undefined when not observed (yet). */
   shards?: readonly ShardObservation[] | undefined;
   now: Date;
@@ -183,7 +188,8 @@ function describe(p: SqlPlacement): string {
 /**
  * Pure: where the tenant's database goes. A recorded placement wins (a change of `spec.isolation`
  * is reported, never acted on: moving a live database needs a planned migration); a tenant
- * provisioned before placement existed is recorded as Dedicated where it is; a new Dedicated
+ * provisioned before placement existed (its status says so, or its own server exists) is recorded
+ * as Dedicated where it is; a new Dedicated
  * tenant gets its own server; a new Shared one the first pool server with room (or the one that
  * already holds its database), else the next server of the pool.
  */
@@ -219,7 +225,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
     placedAt,
     ...(migrated ? { migrated: true } : {}),
   });
-  if (provisionedBeforePlacement(tenant)) {
+  if (provisionedBeforePlacement(tenant) || input.ownServerExists === true) {
     const placement = own(true);
     return {
       placement,
@@ -228,7 +234,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
       message: `The tenant was provisioned on its own SQL server before shared servers existed and stays there (recorded as Dedicated). ${describe(placement)}`,
     };
   }
-  if (input.shards === undefined) return { observeShards: true, isolation: wanted };
+  if (input.shards === undefined || input.ownServerExists === undefined) return { observeShards: true, isolation: wanted };
   const { region, environment } = tenant.spec;
   const full: string[] = [];
   for (const observed of input.shards) {

@@ -266,6 +266,16 @@ describe('migration from one server per tenant', () => {
     expect(emulator.writes(mark)).toEqual([]);
   });
 
+  test('a tenant whose status was lost but whose own server exists stays on it (never a second database elsewhere)', async () => {
+    const { step } = azureStep(env, () => cluster);
+    // 'legacy' (above) has its own server; here it comes back without any status.
+    const decision = await step.place(storedTenant('legacy'));
+    expect(decision).toMatchObject({
+      reason: 'KeptOnOwnServer',
+      placement: { isolation: 'Dedicated', migrated: true, sqlServer: { shared: false } },
+    });
+  });
+
   test('changing spec.isolation of a placed tenant moves nothing and says a planned migration is needed', async () => {
     const { emulator } = env;
     const { step } = azureStep(env, () => cluster);

@@ -69,6 +69,7 @@ function input(o: Partial<PlacementInput> & { pool?: SharedServerObservation[] }
   return {
     tenant: tenantWith(),
     homeSubscriptionId: SUB,
+    ownServerExists: false,
     ...(pool ? { shards: [shard(pool)] } : {}),
     names: NAMES,
     defaultIsolation: 'Shared',
@@ -104,6 +105,13 @@ describe('decidePlacement', () => {
     {
       name: 'a tenant provisioned before placement stays even when it asks for Shared',
       in: input({ tenant: tenantWith('Shared', { provisionedAt: '2026-01-01T00:00:00Z' }) }),
+      reason: 'KeptOnOwnServer',
+      record: true,
+      server: NAMES.sqlServer,
+    },
+    {
+      name: 'a tenant whose status was lost but whose own server exists stays there (migration)',
+      in: input({ ownServerExists: true, pool: [server(1, 0)] }),
       reason: 'KeptOnOwnServer',
       record: true,
       server: NAMES.sqlServer,
@@ -161,6 +169,10 @@ describe('decidePlacement', () => {
 
   test('a new Shared tenant needs the shards observed first; its placement is in the pool group, shared', () => {
     expect(decidePlacement(input({}))).toEqual({ observeShards: true, isolation: 'Shared' });
+    expect(decidePlacement(input({ pool: [], ownServerExists: undefined }))).toEqual({
+      observeShards: true,
+      isolation: 'Shared',
+    });
     const d = decidePlacement(input({ pool: [] }));
     expect(d).toMatchObject({
       placement: {
