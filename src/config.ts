@@ -442,6 +442,54 @@ export const configSchema = z
           })
           .strict()
           .default({ timeoutSeconds: 15, reduceExcessPrivileges: false }),
+        /**
+         * Subscription shards (issue #15): the subscriptions new tenants are placed in, in order, each
+         * optionally only for some regions or environments, with Azure's limits (raise one after a
+         * quota increase: SQL servers per region go up to 250). A new tenant goes to the first one
+         * with room, counted from what Azure lists; a placed tenant never moves. Unset: one shard,
+         * `subscriptionId`, with Azure's default limits.
+         */
+        subscriptions: z
+          .array(
+            z
+              .object({
+                id: z.string().uuid('must be a subscription id (a GUID)'),
+                regions: z
+                  .array(z.string().regex(/^[a-z0-9]+$/, 'an Azure region name'))
+                  .min(1)
+                  .optional(),
+                environments: z
+                  .array(z.enum(['Production', 'QA', 'Development']))
+                  .min(1)
+                  .optional(),
+                limits: z
+                  .object({
+                    resourceGroups: z.number().int().min(1).max(980).default(980),
+                    sqlServersPerRegion: z.number().int().min(1).max(250).default(20),
+                    roleAssignments: z.number().int().min(1).max(4000).default(4000),
+                  })
+                  .strict()
+                  .default({ resourceGroups: 980, sqlServersPerRegion: 20, roleAssignments: 4000 }),
+              })
+              .strict(),
+          )
+          .min(1)
+          .optional(),
+        /**
+         * Where new tenants' databases go (src/tenant/placement.ts). `defaultIsolation`: for a
+         * Tenant without `spec.isolation` (tenants placed before are never moved). A shared server
+         * takes at most `maxDatabasesPerServer` databases, counted from what Azure lists: Azure
+         * allows 5,000, but every database of a server shares its failover, its server-level
+         * settings and its blast radius, and a server's management operations slow with thousands
+         * of databases, so the default keeps a tenth of that.
+         */
+        placement: z
+          .object({
+            defaultIsolation: z.enum(['Shared', 'Dedicated']).default('Shared'),
+            maxDatabasesPerServer: z.number().int().min(1).max(5000).default(500),
+          })
+          .strict()
+          .default({ defaultIsolation: 'Shared', maxDatabasesPerServer: 500 }),
         /** Rotation of every tenant's encryption key (Key Vault rotation policy). */
         keyRotation: keyRotationSchema.default({ rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' }),
       })

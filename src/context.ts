@@ -29,6 +29,8 @@ export interface Caches {
  */
 export interface AzureFacts {
   resourceGroup?: string | undefined;
+  /** Resource group of the SQL server when it is not the tenant's own (a shared server). */
+  sqlResourceGroup?: string | undefined;
   identityClientId?: string | undefined;
   azureTenantId?: string | undefined;
   keyVaultName?: string | undefined;

@@ -77,6 +77,9 @@ export class Operator {
   /** AccessRequests and the RoleBindings they granted (src/access/). */
   readonly #access: { requests: Informer; roleBindings: Informer };
   readonly #controllers: Controller[];
+  /** The Azure step, for the subscription check (start of leadership, then every 5 minutes). */
+  readonly #azureStep: TenantAzureStep | undefined;
+  #subscriptionCheck: ReturnType<typeof setInterval> | undefined;
   readonly #elector: LeaderElector | undefined;
   /** Unfenced: discovery and caches, on every replica. */
   readonly #reader: KubeClient;
@@ -154,6 +157,7 @@ export class Operator {
         fence: () => this.#fence(),
       });
       azureClients = clients;
+      this.#azureStep = steps.azure;
     } else {
       logger.warn('no Azure configuration: tenants get Kubernetes objects only, and no front door without a WAF policy');
     }
@@ -423,6 +427,17 @@ export class Operator {
 
   #startLeading(): void {
     this.#leading = true;
+    // Placement subscriptions: one that does not exist or cannot be read is reported now (log and
+    // tenant_operator_subscription_readable), and their capacity metrics are refreshed on a slow
+    // timer, never per reconcile.
+    const azureStep = this.#azureStep;
+    if (azureStep) {
+      const check = () => void azureStep.checkSubscriptions().catch(() => {});
+      check();
+      clearInterval(this.#subscriptionCheck);
+      this.#subscriptionCheck = setInterval(() => (this.#leading ? check() : undefined), 300_000);
+      this.#subscriptionCheck.unref?.();
+    }
     for (const controller of this.#controllers) controller.start();
     // Whatever changed while another replica (or nobody) led is looked at again.
     for (const t of this.ctx.caches.tenants.list()) this.#queue.add(t.metadata.name);
@@ -439,6 +454,7 @@ export class Operator {
 
   /** Graceful shutdown: stop taking work, finish reconciles in flight, release the lease. */
   async stop(): Promise<void> {
+    clearInterval(this.#subscriptionCheck);
     await Promise.all(this.#controllers.map((c) => c.stop()));
     this.#leading = false;
     this.#elector?.stop();

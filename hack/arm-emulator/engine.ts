@@ -203,6 +203,21 @@ export function handleRequest(engine: Engine, req: EngineRequest): EngineRespons
   tick(engine);
   const method = req.method.toUpperCase();
   const target = parseArmPath(req.path);
+  if (target !== undefined && !engine.settings.subscriptions.has(target.subscriptionId.toLowerCase())) {
+    return errorResponse(
+      armError(404, 'SubscriptionNotFound', `The subscription '${target.subscriptionId}' could not be found.`),
+    );
+  }
+  if (target !== undefined && target.type === undefined && target.resourceGroup === undefined && method === 'GET') {
+    // GET /subscriptions/{id} (Microsoft.Resources, any api-version the SDK sends).
+    return json(200, {
+      id: `/subscriptions/${target.subscriptionId}`,
+      subscriptionId: target.subscriptionId,
+      displayName: `emulated ${target.subscriptionId.slice(0, 8)}`,
+      state: 'Enabled',
+      tenantId: engine.settings.directoryTenantId,
+    });
+  }
   if (target === undefined || target.type === undefined) {
     return errorResponse(armError(404, 'NotFound', `No route for '${req.path}'.`));
   }
@@ -247,7 +262,18 @@ export function handleRequest(engine: Engine, req: EngineRequest): EngineRespons
     if (method !== 'GET') return errorResponse(armError(405, 'MethodNotAllowed', `${method} is not allowed on a collection.`));
     const missing = missingContainer(engine, target);
     if (missing !== undefined) return errorResponse(missing);
-    const items = childrenOfType(engine.store, target.parentId, spec.type).map((r) => render(engine, r));
+    // A top-level type listed for a whole subscription (`/subscriptions/{s}/providers/Microsoft.Sql/servers`):
+    // every one in any of its resource groups.
+    const subscriptionWide =
+      /^\/subscriptions\/[^/]+$/i.test(target.parentId) && !spec.type.toLowerCase().startsWith('microsoft.authorization/');
+    const prefix = `${idKey(target.parentId)}/resourcegroups/`;
+    const found = subscriptionWide
+      ? resourcesOfType(engine.store, spec.type).filter(
+          (r) =>
+            idKey(r.id).startsWith(prefix) && /^[^/]+\/providers\/[^/]+\/[^/]+\/[^/]+$/.test(idKey(r.id).slice(prefix.length)),
+        )
+      : childrenOfType(engine.store, target.parentId, spec.type);
+    const items = found.map((r) => render(engine, r));
     return json(200, { value: items });
   }
   const resourceTarget = target as ResourceTarget;

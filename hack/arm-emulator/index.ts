@@ -128,6 +128,11 @@ export interface RecordedRequest {
 export interface ArmEmulatorOptions {
   /** Port to listen on (default: a free port). */
   port?: number;
+  /**
+   * More subscriptions the emulated account holds, besides EMULATOR_SUBSCRIPTION_ID (subscription
+   * shards, issue #15). A request for any other subscription is 404 `SubscriptionNotFound`, as ARM answers.
+   */
+  extraSubscriptions?: readonly string[];
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
   /**
@@ -446,6 +451,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       (options.availabilityZoneRegions ?? AVAILABILITY_ZONE_REGIONS).map((l) => l.replaceAll(' ', '').toLowerCase()),
     ),
     strictPrincipals: options.strictPrincipals ?? true,
+    subscriptions: new Set([EMULATOR_SUBSCRIPTION_ID, ...(options.extraSubscriptions ?? [])].map((x) => x.toLowerCase())),
     behaviours: { ...realisticBehaviours(options.timeFactor ?? 1), ...options.behaviours },
     quotas: { ...AZURE_DEFAULT_QUOTAS, ...options.quotas },
   };

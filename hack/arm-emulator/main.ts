@@ -62,6 +62,7 @@ const { values } = parseArgs({
     'audit-workspace-retention-days': { type: 'string' },
     'platform-cluster': { type: 'string' },
     quotas: { type: 'string' },
+    subscription: { type: 'string', multiple: true },
   },
 });
 
@@ -109,6 +110,7 @@ const emulator = await startArmEmulator({
   ...(auditRetention === undefined
     ? {}
     : { auditWorkspaceRetentionDays: auditRetention === 'none' ? false : Number(auditRetention) }),
+  ...(values.subscription === undefined ? {} : { extraSubscriptions: values.subscription }),
   behaviours,
   ...(values['sql-port'] === undefined ? {} : { sqlPort: Number(values['sql-port']) }),
   ...(values['sql-admin-group'] === undefined

@@ -47,6 +47,8 @@ export interface EmulatorSettings {
    * know (a managed identity or a SQL server's system identity), like ARM's `PrincipalNotFound`.
    */
   strictPrincipals: boolean;
+  /** The subscriptions the emulated account holds (lower case); others are 404 `SubscriptionNotFound`. */
+  subscriptions: ReadonlySet<string>;
   /** Azure behaviours, realistic unless a test names a friendlier one (see README.md "Azure behaviours"). */
   behaviours: AzureBehaviours;
   /** Regions with availability zones (normalized); default AVAILABILITY_ZONE_REGIONS (zones.ts). */
@@ -170,7 +172,9 @@ export function isGuid(value: unknown): value is string {
   return typeof value === 'string' && GUID.test(value);
 }
 
-function fail(status: number, code: string, message: string): WriteOutcome {
+type Refusal = Extract<WriteOutcome, { ok: false }>;
+
+function fail(status: number, code: string, message: string): Refusal {
   return { ok: false, error: armError(status, code, message) };
 }
 
@@ -1010,6 +1014,8 @@ const sqlDatabases: ResourceTypeSpec = {
       const refusal = zoneRedundancyRefusal(ctx, asString(body.location) ?? '', asString(sku.tier) ?? '');
       if (refusal) return refusal;
     }
+    const cmk = databaseKeySettings(ctx, name, body, existing);
+    if (!cmk.ok) return cmk;
     const usedBytes =
       asNumber(existing?.body._usedBytes) ?? asNumber(restore?.source.body._usedBytes) ?? DEFAULT_DATABASE_USED_BYTES;
     return {
@@ -1019,6 +1025,7 @@ const sqlDatabases: ResourceTypeSpec = {
       body: {
         location: body.location,
         tags: body.tags,
+        ...(cmk.identity ? { identity: cmk.identity } : {}),
         sku,
         kind: serverless ? 'v12.0,user,vcore,serverless' : 'v12.0,user,vcore',
         // Internal: the data size the usages endpoint reports (a restore brings the source's).
@@ -1046,6 +1053,8 @@ const sqlDatabases: ResourceTypeSpec = {
           requestedBackupStorageRedundancy: redundancy,
           isLedgerOn: false,
           isInfraEncryptionEnabled: false,
+          keys: cmk.keys,
+          encryptionProtector: cmk.encryptionProtector,
         }),
       },
     };
@@ -1536,6 +1545,150 @@ const serverThreatProtection: ResourceTypeSpec = {
 
 const KEY_URI = /^https:\/\/([a-zA-Z0-9-]{3,24})\.vault\.azure\.net(?::443)?\/keys\/([a-zA-Z0-9-]{1,127})\/([0-9a-fA-F]{32})$/;
 
+/**
+ * Why Azure SQL refuses a Key Vault key for a server or a database, or undefined when it may use
+ * it: the key must exist in that version and not be expired, its vault must be recoverable and
+ * reachable by trusted Azure services, and one of `principals` must hold a crypto role on the vault
+ * (or an access policy with get, wrapKey and unwrapKey) that has reached the data plane.
+ */
+function vaultKeyRefusal(
+  ctx: TypeContext,
+  uri: string,
+  principals: readonly string[],
+  who: string,
+  grantee: string,
+): Refusal | undefined {
+  const m = KEY_URI.exec(uri);
+  if (m === null) return fail(400, 'AzureKeyVaultMalformedKeyUri', `'${uri}' is not a versioned Azure Key Vault key URI.`);
+  const [, vaultName = '', keyName = '', version = ''] = m;
+  const vault = findVaultByName(ctx.store, vaultName);
+  const key = vault === undefined ? undefined : getResource(ctx.store, `${vault.id}/keys/${keyName}`);
+  const versions = Array.isArray(key?.body._versions) ? key.body._versions : [];
+  if (vault === undefined || key === undefined || !versions.includes(version.toLowerCase())) {
+    return fail(400, 'AzureKeyVaultKeyNotFound', `The key '${uri}' was not found.`);
+  }
+  // Azure SQL: "Expiration date (if set) must be a future date and time."
+  const expires = asNumber(asObject(asObject(key.body._versionExpiry))[version.toLowerCase()]);
+  if (expires !== undefined && expires * 1000 <= ctx.clock.now().getTime()) {
+    return fail(400, 'AzureKeyVaultKeyExpired', `The key '${uri}' expired at ${new Date(expires * 1000).toISOString()}.`);
+  }
+  const vp = props(vault.body);
+  if (vp.enableSoftDelete !== true || vp.enablePurgeProtection !== true) {
+    return fail(
+      400,
+      'AzureKeyVaultNotRecoverable',
+      `The vault '${vaultName}' must have soft delete and purge protection enabled to protect TDE keys.`,
+    );
+  }
+  const acls = asObject(vp.networkAcls);
+  if ((vp.publicNetworkAccess === 'Disabled' || acls.defaultAction === 'Deny') && acls.bypass !== 'AzureServices') {
+    return fail(
+      400,
+      'AzureKeyVaultKeyInaccessible',
+      `The vault '${vaultName}' denies network access and does not let trusted Azure services bypass it.`,
+    );
+  }
+  const wanted = new Set(principals.map((x) => x.toLowerCase()));
+  const permitted =
+    vp.enableRbacAuthorization === true
+      ? assignmentsCovering(ctx.store, vault.id).some(
+          (ra) =>
+            wanted.has(asString(props(ra.body).principalId)?.toLowerCase() ?? '') &&
+            CRYPTO_ROLES.has(roleGuid(asString(props(ra.body).roleDefinitionId) ?? '') ?? '') &&
+            hasPropagated(ctx, ra),
+        )
+      : (Array.isArray(vp.accessPolicies) ? vp.accessPolicies : []).some((ap) => {
+          const keys = asObject(asObject(ap).permissions).keys;
+          const allowed = Array.isArray(keys) ? keys.map((k) => String(k).toLowerCase()) : [];
+          return (
+            wanted.has(asString(asObject(ap).objectId)?.toLowerCase() ?? '') &&
+            ['get', 'wrapkey', 'unwrapkey'].every((perm) => allowed.includes(perm) || allowed.includes('all'))
+          );
+        });
+  if (!permitted) {
+    return fail(
+      400,
+      'AzureKeyVaultMissingPermissions',
+      `${who} requires the following Azure Key Vault permissions: 'Get, WrapKey, UnwrapKey'. Grant them to ${grantee}.`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * A database's own customer-managed key (api-version 2022-08-01-preview): `identity` (None or
+ * UserAssigned; each identity must exist), `keys` (versioned Key Vault key URIs; a null value
+ * removes one) and `encryptionProtector` (one of those keys). Every key must be usable through one
+ * of the database's identities (vaultKeyRefusal). Returns what GET shows, or the refusal.
+ */
+function databaseKeySettings(
+  ctx: TypeContext,
+  name: string,
+  body: JsonObject,
+  existing: StoredResource | undefined,
+):
+  | { ok: true; identity: JsonObject | undefined; keys: JsonObject | undefined; encryptionProtector: string | undefined }
+  | Refusal {
+  const requested = isObject(body.identity) ? body.identity : existing?.body.identity;
+  const identity = asObject(requested);
+  const type = asString(identity.type) ?? 'None';
+  if (type !== 'None' && type !== 'UserAssigned') {
+    return fail(400, 'InvalidParameterValue', `A database identity type is 'None' or 'UserAssigned', not '${type}'.`);
+  }
+  const rendered: JsonObject = {};
+  const principals: string[] = [];
+  if (type === 'UserAssigned') {
+    for (const id of Object.keys(asObject(identity.userAssignedIdentities))) {
+      const uami = getResource(ctx.store, id);
+      if (uami === undefined || uami.type.toLowerCase() !== 'microsoft.managedidentity/userassignedidentities') {
+        return fail(400, 'InvalidParameterValue', `The user-assigned identity '${id}' of database '${name}' does not exist.`);
+      }
+      const principalId = asString(props(uami.body).principalId) ?? '';
+      principals.push(principalId);
+      rendered[uami.id] = { principalId, clientId: asString(props(uami.body).clientId) ?? '' };
+    }
+  }
+  const p = props(body);
+  const old = existingProps(existing);
+  const keys: JsonObject = { ...asObject(old.keys) };
+  for (const [uri, value] of Object.entries(asObject(p.keys))) {
+    if (value === null) delete keys[uri];
+    else if (keys[uri] === undefined) keys[uri] = {};
+  }
+  const protector = asString(p.encryptionProtector) ?? asString(old.encryptionProtector);
+  if (protector !== undefined && !Object.keys(keys).some((k) => k.toLowerCase() === protector.toLowerCase())) {
+    return fail(400, 'InvalidParameterValue', `The encryption protector '${protector}' must be one of the database's keys.`);
+  }
+  if (Object.keys(keys).length > 0 && principals.length === 0) {
+    return fail(
+      400,
+      'InvalidParameterValue',
+      `Database '${name}' needs a user-assigned identity to use a customer-managed key at the database level.`,
+    );
+  }
+  for (const uri of Object.keys(keys)) {
+    if (asObject(asObject(old.keys)[uri]).thumbprint !== undefined) {
+      keys[uri] = asObject(old.keys)[uri] ?? {};
+      continue;
+    }
+    const refusal = vaultKeyRefusal(ctx, uri, principals, `The database '${name}'`, 'its user-assigned identity');
+    if (refusal) return refusal;
+    keys[uri] = {
+      type: 'AzureKeyVault',
+      thumbprint: randomBytes(20).toString('hex').toUpperCase(),
+      creationDate: nowIso(ctx),
+      subregion: asString(body.location) ?? '',
+    };
+  }
+  return {
+    ok: true,
+    identity:
+      type === 'UserAssigned' ? { type, tenantId: ctx.settings.directoryTenantId, userAssignedIdentities: rendered } : undefined,
+    keys: Object.keys(keys).length > 0 ? keys : undefined,
+    encryptionProtector: protector,
+  };
+}
+
 const serverKeys: ResourceTypeSpec = {
   type: 'Microsoft.Sql/servers/keys',
   apiVersions: [API_VERSIONS.sqlSecurity],
@@ -1556,61 +1709,13 @@ const serverKeys: ResourceTypeSpec = {
     if (target.name !== `${vaultName}_${keyName}_${version}`) {
       return fail(400, 'InvalidServerKeyName', `The server key name must be '${vaultName}_${keyName}_${version}'.`);
     }
-    const vault = findVaultByName(ctx.store, vaultName);
-    const key = vault === undefined ? undefined : getResource(ctx.store, `${vault.id}/keys/${keyName}`);
-    const versions = Array.isArray(key?.body._versions) ? key.body._versions : [];
-    if (vault === undefined || key === undefined || !versions.includes(version.toLowerCase())) {
-      return fail(400, 'AzureKeyVaultKeyNotFound', `The key '${uri}' was not found.`);
-    }
-    // Azure SQL: "Expiration date (if set) must be a future date and time."
-    const expires = asNumber(asObject(asObject(key.body._versionExpiry))[version.toLowerCase()]);
-    if (expires !== undefined && expires * 1000 <= ctx.clock.now().getTime()) {
-      return fail(400, 'AzureKeyVaultKeyExpired', `The key '${uri}' expired at ${new Date(expires * 1000).toISOString()}.`);
-    }
-    const vp = props(vault.body);
-    if (vp.enableSoftDelete !== true || vp.enablePurgeProtection !== true) {
-      return fail(
-        400,
-        'AzureKeyVaultNotRecoverable',
-        `The vault '${vaultName}' must have soft delete and purge protection enabled to protect TDE keys.`,
-      );
-    }
-    const acls = asObject(vp.networkAcls);
-    if ((vp.publicNetworkAccess === 'Disabled' || acls.defaultAction === 'Deny') && acls.bypass !== 'AzureServices') {
-      return fail(
-        400,
-        'AzureKeyVaultKeyInaccessible',
-        `The vault '${vaultName}' denies network access and does not let trusted Azure services bypass it.`,
-      );
-    }
     const server = parentOf(ctx, target)!;
     const principal = asString(asObject(server.body.identity).principalId);
     if (principal === undefined) {
       return fail(400, 'ServerIdentityMissing', 'The server needs a managed identity to use a customer-managed key.');
     }
-    const permitted =
-      vp.enableRbacAuthorization === true
-        ? assignmentsCovering(ctx.store, vault.id).some(
-            (ra) =>
-              asString(props(ra.body).principalId)?.toLowerCase() === principal.toLowerCase() &&
-              CRYPTO_ROLES.has(roleGuid(asString(props(ra.body).roleDefinitionId) ?? '') ?? '') &&
-              hasPropagated(ctx, ra),
-          )
-        : (Array.isArray(vp.accessPolicies) ? vp.accessPolicies : []).some((ap) => {
-            const keys = asObject(asObject(ap).permissions).keys;
-            const allowed = Array.isArray(keys) ? keys.map((k) => String(k).toLowerCase()) : [];
-            return (
-              asString(asObject(ap).objectId)?.toLowerCase() === principal.toLowerCase() &&
-              ['get', 'wrapkey', 'unwrapkey'].every((perm) => allowed.includes(perm) || allowed.includes('all'))
-            );
-          });
-    if (!permitted) {
-      return fail(
-        400,
-        'AzureKeyVaultMissingPermissions',
-        `The server '${server.name}' requires the following Azure Key Vault permissions: 'Get, WrapKey, UnwrapKey'. Grant them to the server's identity.`,
-      );
-    }
+    const refusal = vaultKeyRefusal(ctx, uri, [principal], `The server '${server.name}'`, "the server's identity");
+    if (refusal) return refusal;
     return {
       ok: true,
       body: {

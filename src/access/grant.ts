@@ -9,9 +9,10 @@ import { roleDefinitionId } from '../azure/kinds/authorization.ts';
 import { type RoleAssignmentScheduleRequestParams, scheduleRequestName } from '../azure/kinds/role-assignment-schedule.ts';
 import type { AccessRole, OperatorConfig } from '../config.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
-import { tenantAzureIds } from '../tenant/azure.ts';
+import { sharedServerOf, tenantAzureIds } from '../tenant/azure.ts';
 import { tenantAzureNames } from '../tenant/azure-names.ts';
 import { MANAGED_BY, MANAGED_BY_LABEL, TENANT_LABEL, tenantNamespaceName } from '../tenant/labels.ts';
+import type { SqlPlacement } from '../tenant/placement.ts';
 
 /** On every grant: the AccessRequest it belongs to (how grants are found, orphans included). */
 export const ACCESS_REQUEST_LABEL = 'tenancy.dev/access-request';
@@ -29,6 +30,8 @@ export function accessRoleBindingName(request: string): string {
 export interface TenantRef {
   name: string;
   environment: Environment;
+  /** Where its database lives (status.placement); absent: its own server in `azure.subscriptionId`. */
+  placement?: SqlPlacement | undefined;
 }
 
 /**
@@ -58,10 +61,11 @@ export function plannedGrant(
     tenant.environment.toLowerCase(),
     azure.nameSalt === undefined ? {} : { salt: azure.nameSalt },
   );
+  const subscriptionId = tenant.placement?.subscriptionId ?? azure.subscriptionId;
   return {
     azure: {
-      scope: tenantAzureIds(azure.subscriptionId, names).database,
-      roleDefinitionId: roleDefinitionId(azure.subscriptionId, role.azureRoleDefinitionId),
+      scope: tenantAzureIds(subscriptionId, names, sharedServerOf(tenant.placement)).database,
+      roleDefinitionId: roleDefinitionId(subscriptionId, role.azureRoleDefinitionId),
       principalId: request.spec.azurePrincipalId.toLowerCase(),
       assignRequest: scheduleRequestName(request.uid, 'assign'),
       removeRequest: scheduleRequestName(request.uid, 'remove'),

@@ -54,6 +54,7 @@ import {
   buildAccessRoleBinding,
   plannedGrant,
   removeRequest,
+  type TenantRef,
 } from './grant.ts';
 import { type AccessDecision, accessSettings, decideAccess, isoSeconds, requeueDelayMs } from './policy.ts';
 
@@ -255,11 +256,13 @@ export class AccessRequestReconciler implements Reconciler {
     }
   }
 
-  #tenant(name: string): { name: string; environment: Environment } | undefined {
+  #tenant(name: string): TenantRef | undefined {
     const t = this.ctx.caches.tenants.get(name);
     const environment = (t?.spec as { environment?: string } | undefined)?.environment;
     if (!t || !ENVIRONMENTS.includes(environment as Environment)) return undefined;
-    return { name, environment: environment as Environment };
+    // Where its database lives (a shared server, another subscription), once placed.
+    const placement = (t.status as { placement?: TenantRef['placement'] } | undefined)?.placement;
+    return { name, environment: environment as Environment, ...(placement ? { placement } : {}) };
   }
 
   /**

@@ -89,7 +89,7 @@ export interface DatabaseLocation {
 export function locateDatabase(tenant: Tenant, facts: AzureFacts, salt: string | undefined): DatabaseLocation {
   const names = tenantAzureNames(tenant.metadata.name, tenant.spec.environment.toLowerCase(), salt === undefined ? {} : { salt });
   return {
-    resourceGroup: facts.resourceGroup ?? names.resourceGroup,
+    resourceGroup: facts.sqlResourceGroup ?? facts.resourceGroup ?? names.resourceGroup,
     serverName: facts.sqlServerFqdn?.split('.')[0] || names.sqlServer,
     databaseName: facts.databaseName ?? names.sqlDatabase,
   };

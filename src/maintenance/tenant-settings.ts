@@ -6,6 +6,7 @@
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import { ISOLATIONS, type Isolation, TIERS, type Tier } from '../api/v1alpha1/tenant.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
+import { nodeIsolation } from '../tenant/node-pool.ts';
 import type { DisruptiveSettings } from './gate.ts';
 
 /** Annotation on the tenant namespace: the `image:version` the tenant runs. */
@@ -23,7 +24,7 @@ export function desiredSettings(tenant: Tenant, zoneRedundant?: boolean): Disrup
     image: tenant.spec.application.image,
     version: tenant.spec.application.version,
     tier: tenant.spec.tier,
-    isolation: tenant.spec.isolation ?? 'Shared',
+    isolation: nodeIsolation(tenant.spec),
     ...(zoneRedundant === undefined ? {} : { zoneRedundant }),
   };
 }

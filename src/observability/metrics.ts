@@ -100,6 +100,27 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly subscriptionUsage = new Gauge({
+    name: 'tenant_operator_subscription_usage',
+    help: 'What a placement subscription holds of what Azure limits, as last listed (at start-up, every 5 minutes, and when a new tenant is placed): quota resource_groups and role_assignments per subscription (region ""), sql_servers per subscription and region.',
+    labelNames: ['subscription', 'region', 'quota'] as const,
+    registers: [this.registry],
+  });
+
+  readonly subscriptionLimit = new Gauge({
+    name: 'tenant_operator_subscription_limit',
+    help: 'The configured limit (azure.subscriptions[].limits; Azure defaults 980 resource groups, 20 SQL servers per region, 4000 role assignments) matching tenant_operator_subscription_usage.',
+    labelNames: ['subscription', 'region', 'quota'] as const,
+    registers: [this.registry],
+  });
+
+  readonly subscriptionReadable = new Gauge({
+    name: 'tenant_operator_subscription_readable',
+    help: '1 when the operator could list a configured placement subscription at its last check, 0 when it does not exist or cannot be read (the log says why).',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
+
   readonly maintenanceWindowOpen = new Gauge({
     name: 'tenant_operator_maintenance_window_open',
     help: '1 while the maintenance window is open.',

@@ -32,7 +32,9 @@ import { identityOutputs } from '../azure/kinds/identity.ts';
 import { KEY_VAULT_API_VERSION, keyVersionOf } from '../azure/kinds/key-vault.ts';
 import { tableRetentionDays } from '../azure/kinds/monitor.ts';
 import { dnsZoneGroupAddress, privateEndpointAddress } from '../azure/kinds/private-link.ts';
+import { resourceGroupId } from '../azure/kinds/resources.ts';
 import {
+  databaseKeyOf,
   databaseOutputs,
   keepsLongTermBackups,
   type LongTermRetention,
@@ -42,9 +44,11 @@ import {
   type ShortTermRetention,
   SQL_API_VERSION,
   sqlLongTermRetentionKind,
+  sqlServerId,
   sqlServerOutputs,
   threatDetectionState,
 } from '../azure/kinds/sql.ts';
+import { readSubscriptionUsage, type SubscriptionUsage } from '../azure/subscription-usage.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
 import { hashOf } from '../runtime/compare.ts';
@@ -52,6 +56,7 @@ import type { ConditionInput } from '../runtime/conditions.ts';
 import { isTerminal, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import {
+  sharedServerOf,
   type TenantAzurePlan,
   tenantAzureIds,
   tenantAzureResources,
@@ -60,6 +65,27 @@ import {
   tenantNodePoolInventory,
   tenantReleaseInventory,
 } from './azure.ts';
+import type { TenantAzureNames } from './azure-names.ts';
+import {
+  decidePlacement,
+  type PlacementDecision,
+  type Shard,
+  type ShardObservation,
+  type SharedServerObservation,
+  type SqlPlacement,
+  shardsFor,
+  sharedPoolResourceGroup,
+  sharedServerName,
+  subscriptionShards,
+} from './placement.ts';
+
+/** A tenant placed in a subscription: what it takes there. */
+interface Placed {
+  resourceGroup: string;
+  sqlResourceGroup: string;
+  server: string;
+  region: string;
+}
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
@@ -179,6 +205,7 @@ const COMPONENTS: Record<string, { keys: string[]; ready: string; provisioning: 
   },
   DatabaseReady: {
     keys: [
+      'sqlResourceGroup',
       'sqlServer',
       'sqlEntraAdmin',
       'sqlEntraOnly',
@@ -251,6 +278,219 @@ export class TenantAzureStep {
     this.arm = armClientOf(clients, azure, fence);
   }
 
+  /** Databases placed on a shared server (by server id) and perhaps not created yet: counted as there. */
+  readonly #reserved = new Map<string, Set<string>>();
+  /** Tenants placed by this process, by subscription: their groups and servers count before Azure lists them. */
+  readonly #placedHere = new Map<string, Placed[]>();
+  /** One new placement at a time, so two new tenants never both take a server's or a subscription's last place. */
+  #placing: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Where the tenant's database lives: its recorded placement, or a new one, decided from what Azure
+   * lists in each shard for its region and environment (usage, and the shared pool up to the first
+   * server with room). A refusal (every shard full) creates nothing. An ARM read that fails throws
+   * the classified Azure failure.
+   */
+  async place(tenant: Tenant, signal?: AbortSignal): Promise<Extract<PlacementDecision, { placement: SqlPlacement }>> {
+    const input = {
+      tenant,
+      homeSubscriptionId: this.azure.subscriptionId,
+      names: tenantNames(tenant, this.azure),
+      defaultIsolation: this.azure.placement.defaultIsolation,
+      maxDatabasesPerServer: this.azure.placement.maxDatabasesPerServer,
+      salt: this.azure.nameSalt,
+      now: this.ctx.clock.now(),
+    };
+    const first = decidePlacement(input);
+    if ('placement' in first) return first;
+    if (!('observeShards' in first)) throw new PlatformError(first.reason, first.message);
+    const run = async () => {
+      const { region, environment } = tenant.spec;
+      // A tenant from before placement whose status was lost still has its own server: it stays there.
+      const own = tenantAzureIds(this.azure.subscriptionId, input.names).sqlServer;
+      const ownServerExists = (await this.arm.withSignal(signal).get(own, SQL_API_VERSION)) !== undefined;
+      if (ownServerExists) {
+        const decided = decidePlacement({ ...input, ownServerExists, shards: [] });
+        if ('placement' in decided) return decided;
+      }
+      const shards: ShardObservation[] = [];
+      for (const shard of shardsFor(subscriptionShards(this.azure), region, environment)) {
+        shards.push(await this.#observeShard(tenant, shard, first.isolation, input.names.sqlDatabase, signal));
+        // The first shard with room wins: later ones need not be read.
+        const decided = decidePlacement({ ...input, ownServerExists, shards });
+        if ('placement' in decided) return this.#reserve(decided, input.names, region);
+      }
+      const decided = decidePlacement({ ...input, ownServerExists, shards });
+      if ('observeShards' in decided) throw new Error('placement: the shards were observed');
+      if ('placement' in decided) return this.#reserve(decided, input.names, region);
+      // Every shard full: nothing is created; looked at again later (someone must add room).
+      throw new PlatformError(decided.reason, decided.message, { retryAfterMs: 300_000 });
+    };
+    const next = this.#placing.then(run, run);
+    this.#placing = next.catch(() => {});
+    try {
+      return await next;
+    } catch (err) {
+      throw err instanceof RetryableError || err instanceof TerminalError ? err : classifyAzureError(err);
+    }
+  }
+
+  #reserve<D extends { placement: SqlPlacement }>(decided: D, names: TenantAzureNames, region: string): D {
+    const p = decided.placement;
+    const server = sqlServerId(resourceGroupId(p.subscriptionId, p.sqlServer.resourceGroup), p.sqlServer.name).toLowerCase();
+    this.#reserved.set(server, (this.#reserved.get(server) ?? new Set()).add(names.sqlDatabase));
+    const list = this.#placedHere.get(p.subscriptionId.toLowerCase()) ?? [];
+    list.push({
+      resourceGroup: names.resourceGroup,
+      sqlResourceGroup: p.sqlServer.resourceGroup,
+      server: p.sqlServer.name,
+      region,
+    });
+    this.#placedHere.set(p.subscriptionId.toLowerCase(), list);
+    return decided;
+  }
+
+  /**
+   * One shard for a new tenant: its usage as Azure lists it, with the tenants placed there whose
+   * groups and servers Azure does not list yet (this process's, and every tenant in the cache whose
+   * recorded placement names the subscription); and, for a Shared tenant, its pool.
+   */
+  async #observeShard(
+    tenant: Tenant,
+    shard: Shard,
+    isolation: 'Shared' | 'Dedicated',
+    database: string,
+    signal?: AbortSignal,
+  ): Promise<ShardObservation> {
+    const { region, environment } = tenant.spec;
+    const arm = this.arm.withSignal(signal);
+    const listed = await readSubscriptionUsage(arm, shard.id);
+    this.#exportUsage(shard, listed);
+    const placed: Placed[] = [...(this.#placedHere.get(shard.id.toLowerCase()) ?? [])];
+    for (const raw of this.ctx.caches.tenants.list()) {
+      const other = raw as unknown as Tenant;
+      const p = other.status?.placement;
+      if (p === undefined || p.subscriptionId.toLowerCase() !== shard.id.toLowerCase() || other.spec?.environment === undefined)
+        continue;
+      placed.push({
+        resourceGroup: tenantNames(other, this.azure).resourceGroup,
+        sqlResourceGroup: p.sqlServer.resourceGroup,
+        server: p.sqlServer.name,
+        region: other.spec.region,
+      });
+    }
+    const groups = new Set(listed.resourceGroups);
+    const servers = new Set(listed.sqlServersByRegion.get(region) ?? []);
+    let unlistedTenants = 0;
+    for (const p of placed) {
+      if (!groups.has(p.resourceGroup.toLowerCase())) unlistedTenants++;
+      groups.add(p.resourceGroup.toLowerCase());
+      groups.add(p.sqlResourceGroup.toLowerCase());
+      if (p.region === region) servers.add(p.server.toLowerCase());
+    }
+    const poolGroup = sharedPoolResourceGroup(region, environment);
+    return {
+      shard,
+      usage: {
+        resourceGroups: groups.size,
+        sqlServersInRegion: servers.size,
+        // Each placed tenant whose group Azure does not list yet will assign two roles.
+        roleAssignments: listed.roleAssignments + 2 * unlistedTenants,
+      },
+      existingServers: new Set(listed.sqlServersByRegion.get(region) ?? []),
+      poolGroupExists: listed.resourceGroups.has(poolGroup.toLowerCase()),
+      pool:
+        isolation === 'Shared'
+          ? await this.#observePool(tenant, database, shard.id, this.azure.placement.maxDatabasesPerServer, signal)
+          : [],
+    };
+  }
+
+  /**
+   * The shared servers of the tenant's pool, in order, up to the first with room: what Azure lists
+   * on each (without `master`), with the databases placed there and not created yet (this
+   * process's reservations, and every tenant whose recorded placement names the server).
+   */
+  async #observePool(
+    tenant: Tenant,
+    database: string,
+    subscriptionId: string,
+    max: number,
+    signal?: AbortSignal,
+  ): Promise<SharedServerObservation[]> {
+    const { region, environment } = tenant.spec;
+    const group = sharedPoolResourceGroup(region, environment);
+    // Databases of tenants whose recorded placement names a server of this pool, by server id.
+    const placedHere = new Map<string, Set<string>>();
+    for (const raw of this.ctx.caches.tenants.list()) {
+      const other = raw as unknown as Tenant;
+      const p = other.status?.placement;
+      if (!p?.sqlServer.shared || other.metadata.name === tenant.metadata.name || other.spec?.environment === undefined) continue;
+      const id = sqlServerId(resourceGroupId(p.subscriptionId, p.sqlServer.resourceGroup), p.sqlServer.name).toLowerCase();
+      placedHere.set(id, (placedHere.get(id) ?? new Set<string>()).add(tenantNames(other, this.azure).sqlDatabase));
+    }
+    const arm = this.arm.withSignal(signal);
+    const pool: SharedServerObservation[] = [];
+    // Azure allows at most 250 servers per subscription and region.
+    for (let index = 1; index <= 250; index++) {
+      const name = sharedServerName(region, environment, index, this.azure.nameSalt, subscriptionId);
+      const id = sqlServerId(resourceGroupId(subscriptionId, group), name);
+      const listed = await arm.list(`${id}/databases`, SQL_API_VERSION);
+      const names = new Set(listed.map((d) => String(d.name ?? '').toLowerCase()).filter((n) => n !== '' && n !== 'master'));
+      for (const n of [...(this.#reserved.get(id.toLowerCase()) ?? []), ...(placedHere.get(id.toLowerCase()) ?? [])])
+        names.add(n.toLowerCase());
+      const holdsTenantDatabase = names.has(database.toLowerCase());
+      names.delete(database.toLowerCase());
+      const observation = { index, name, databases: names.size, holdsTenantDatabase };
+      pool.push(observation);
+      if (holdsTenantDatabase || names.size < max) break;
+    }
+    return pool;
+  }
+
+  /** Capacity per subscription and region, as last read (metrics; never per reconcile). */
+  #exportUsage(shard: Shard, usage: SubscriptionUsage): void {
+    const m = this.ctx.metrics;
+    if (m?.subscriptionUsage === undefined) return;
+    const subscription = shard.id;
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'resource_groups' }, usage.resourceGroups.size);
+    m.subscriptionLimit.set({ subscription, region: '', quota: 'resource_groups' }, shard.limits.resourceGroups);
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'role_assignments' }, usage.roleAssignments);
+    m.subscriptionLimit.set({ subscription, region: '', quota: 'role_assignments' }, shard.limits.roleAssignments);
+    const regions = new Set([...(shard.regions ?? []), ...usage.sqlServersByRegion.keys()]);
+    for (const region of regions) {
+      m.subscriptionUsage.set({ subscription, region, quota: 'sql_servers' }, usage.sqlServersByRegion.get(region)?.size ?? 0);
+      m.subscriptionLimit.set({ subscription, region, quota: 'sql_servers' }, shard.limits.sqlServersPerRegion);
+    }
+  }
+
+  /**
+   * Reads every configured subscription once (start-up and a slow timer): refreshes the capacity
+   * metrics, and reports a subscription that does not exist or that the operator cannot read.
+   * Never throws.
+   */
+  async checkSubscriptions(signal?: AbortSignal): Promise<{ subscription: string; problem?: string }[]> {
+    const arm = this.arm.withSignal(signal);
+    const results: { subscription: string; problem?: string }[] = [];
+    for (const shard of subscriptionShards(this.azure)) {
+      try {
+        this.#exportUsage(shard, await readSubscriptionUsage(arm, shard.id));
+        this.ctx.metrics?.subscriptionReadable?.set({ subscription: shard.id }, 1);
+        results.push({ subscription: shard.id });
+      } catch (err) {
+        const failure = classifyAzureError(err);
+        this.ctx.metrics?.subscriptionReadable?.set({ subscription: shard.id }, 0);
+        this.ctx.logger.error('subscription not usable for placement', {
+          subscription: shard.id,
+          reason: failure.reason,
+          error: failure.message,
+        });
+        results.push({ subscription: shard.id, problem: `${failure.reason}: ${failure.message}` });
+      }
+    }
+    return results;
+  }
+
   /** This instance's ownership tag: resources tagged by another instance are left alone. */
   #owner(): { tag: string; value: string } {
     return { tag: AZURE_TAGS.instance, value: this.azure.instanceName };
@@ -258,10 +498,11 @@ export class TenantAzureStep {
 
   /** Facts known from the names and the last recorded status, without reading ARM. */
   #derivedFacts(tenant: Tenant, plan: TenantAzurePlan): AzureFacts {
-    const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+    const ids = tenantAzureIds(plan.subscriptionId, plan.names, plan.sharedSql);
     const previous = tenant.status?.azure;
     return {
       resourceGroup: plan.names.resourceGroup,
+      sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,
       databaseName: plan.names.sqlDatabase,
       azureTenantId: plan.directoryTenantId,
@@ -409,7 +650,7 @@ export class TenantAzureStep {
   }
 
   #facts(plan: TenantAzurePlan, pass: PassResult, previousEndpoints: PrivateEndpointAddresses | undefined): AzureFacts {
-    const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+    const ids = tenantAzureIds(plan.subscriptionId, plan.names, plan.sharedSql);
     const identity = identityOutputs(pass.outputs.get('identity'));
     const vault = pass.outputs.get('keyVault');
     const server = sqlServerOutputs(pass.outputs.get('sqlServer'));
@@ -419,6 +660,7 @@ export class TenantAzureStep {
     const key = keyVersionOf(pass.outputs.get('tdeKey'));
     return {
       resourceGroup: plan.names.resourceGroup,
+      sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,
       databaseName: plan.names.sqlDatabase,
       azureTenantId: identity.tenantId ?? plan.directoryTenantId,
@@ -437,7 +679,9 @@ export class TenantAzureStep {
       keyVersion: key?.version,
       keyCreatedAt: key?.createdAt?.toISOString(),
       keyExpiresAt: key?.expiresAt?.toISOString(),
-      sqlKeyVersion: protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
+      sqlKeyVersion: plan.sharedSql
+        ? databaseKeyOf(pass.outputs.get('sqlDatabase')).encryptionProtector?.split('/').pop()
+        : protectorKeyVersion(pass.outputs.get('sqlEncryptionProtector')),
       threatDetection: threatDetectionState(pass.outputs.get('sqlThreatProtection')),
       auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
       nodePoolReady: pass.reports.get('nodePool')?.phase === 'Ready',
@@ -582,9 +826,10 @@ export class TenantAzureStep {
     const pool = await this.#removeNodePool(tenant, signal, true);
     if (!pool.finished) return teardown(pool);
     const names = tenantNames(tenant, this.azure);
+    const placement = tenant.status?.placement;
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
-      tenantReleaseInventory(this.azure.subscriptionId, names),
+      tenantReleaseInventory(placement?.subscriptionId ?? this.azure.subscriptionId, names, sharedServerOf(placement)),
       {
         pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
         now: this.ctx.clock.now(),
@@ -610,7 +855,10 @@ export class TenantAzureStep {
     if (!pool.finished) return teardown(pool);
     const arm = this.arm.withSignal(signal);
     const names = tenantNames(tenant, this.azure);
-    const ids = tenantAzureIds(this.azure.subscriptionId, names);
+    const placement = tenant.status?.placement;
+    const subscriptionId = placement?.subscriptionId ?? this.azure.subscriptionId;
+    const shared = sharedServerOf(placement);
+    const ids = tenantAzureIds(subscriptionId, names, shared);
     const now = this.ctx.clock.now();
     const pending = (tenant.status?.azure?.operations ?? []) as PendingOperation[];
     const requestedAt = tenant.metadata.deletionTimestamp ? new Date(tenant.metadata.deletionTimestamp) : now;
@@ -655,7 +903,7 @@ export class TenantAzureStep {
         }
         // 2. A long-term backup newer than the deletion request.
         const backups = await arm.list(
-          `/subscriptions/${this.azure.subscriptionId}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${names.sqlServer}/longTermRetentionDatabases/${names.sqlDatabase}/longTermRetentionBackups`,
+          `/subscriptions/${subscriptionId}/providers/Microsoft.Sql/locations/${location}/longTermRetentionServers/${shared?.name ?? names.sqlServer}/longTermRetentionDatabases/${names.sqlDatabase}/longTermRetentionBackups`,
           LTR_BACKUPS_API_VERSION,
         );
         const final = backups
@@ -679,7 +927,7 @@ export class TenantAzureStep {
         await this.#keepVault(arm, ids.vault, keepUntil, tenant);
       }
       // 3. Delete children first.
-      const outcome = await deleteResources(arm, tenantDeleteInventory(this.azure.subscriptionId, names), {
+      const outcome = await deleteResources(arm, tenantDeleteInventory(subscriptionId, names, shared), {
         pending,
         now,
         owner: this.#owner(),

@@ -52,6 +52,7 @@ import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from
 import { buildWafCustomRules } from './front-door.ts';
 import { tenantNamespaceName } from './labels.ts';
 import { type NodePoolPlan, nodePoolName, nodePoolPlan } from './node-pool.ts';
+import type { SqlPlacement } from './placement.ts';
 import { APP_SERVICE_ACCOUNT } from './workload.ts';
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
@@ -185,6 +186,29 @@ export interface TenantAzurePlan {
   keyRotation: KeyRotation;
   /** The tenant's own AKS node pool (isolation Dedicated), or why it has none (node-pool.ts). */
   nodePool: NodePoolPlan;
+  /**
+   * Set when the tenant's database lives on a shared server of its region and environment
+   * (src/tenant/placement.ts); undefined for a server of its own. Undefined keeps the plan, and so
+   * its fingerprint, exactly what it was before placement existed.
+   */
+  sharedSql?: SharedSqlServer | undefined;
+}
+
+/** A shared SQL server: in a platform resource group, tagged with no tenant. */
+export interface SharedSqlServer {
+  resourceGroup: string;
+  name: string;
+  tags: Tags;
+}
+
+/** Tags of the shared pool (its resource group and servers): the platform's, never a tenant's. */
+export function sharedPoolTags(environment: string, azure: AzureConfig): Tags {
+  return {
+    ...azure.tags,
+    [AZURE_TAGS.managedBy]: 'tenant-operator',
+    [AZURE_TAGS.environment]: environment.toLowerCase(),
+    [AZURE_TAGS.instance]: azure.instanceName,
+  };
 }
 
 /** Pure: the subnet of the tenant's region and the DNS zones, or the configuration fields missing. */
@@ -233,10 +257,12 @@ export function tenantAzurePlan(
   azure: AzureConfig,
   backup: BackupPlan | undefined,
   zoneRedundancyHeld = false,
+  placement?: SqlPlacement | undefined,
 ): TenantAzurePlan {
   const sku = config.tiers[tenant.spec.tier].sql;
+  const shared = placement?.sqlServer.shared === true ? placement.sqlServer : undefined;
   return {
-    subscriptionId: azure.subscriptionId,
+    subscriptionId: placement?.subscriptionId ?? azure.subscriptionId,
     names: tenantNames(tenant, azure),
     region: tenant.spec.region,
     wafRegion: azure.frontDoorRegion ?? tenant.spec.region,
@@ -263,13 +289,34 @@ export function tenantAzurePlan(
     audit: { workspaceId: azure.audit.logAnalyticsWorkspaceId, retentionDays: azure.audit.retentionDays },
     keyRotation: { ...azure.keyRotation },
     nodePool: nodePoolPlan(tenant, azure, tenantAzureTags(tenant, azure)),
+    ...(shared
+      ? {
+          sharedSql: {
+            resourceGroup: shared.resourceGroup,
+            name: shared.name,
+            tags: sharedPoolTags(tenant.spec.environment, azure),
+          },
+        }
+      : {}),
   };
 }
 
+/** Where the tenant's SQL server is: the shared one it was placed on, else its own. */
+export type SqlServerLocation = Pick<SharedSqlServer, 'resourceGroup' | 'name'> | undefined;
+
+/** The shared server of a recorded placement, or undefined for a server of the tenant's own. */
+export function sharedServerOf(placement: SqlPlacement | undefined): SqlServerLocation {
+  return placement?.sqlServer.shared === true
+    ? { resourceGroup: placement.sqlServer.resourceGroup, name: placement.sqlServer.name }
+    : undefined;
+}
+
 /** The ids of a tenant's resources: derived from names only, so they are known in any state. */
-export function tenantAzureIds(subscriptionId: string, names: TenantAzureNames) {
+export function tenantAzureIds(subscriptionId: string, names: TenantAzureNames, shared?: SqlServerLocation) {
   const rg = resourceGroupId(subscriptionId, names.resourceGroup);
-  const server = sqlServerId(rg, names.sqlServer);
+  const server = shared
+    ? sqlServerId(resourceGroupId(subscriptionId, shared.resourceGroup), shared.name)
+    : sqlServerId(rg, names.sqlServer);
   return {
     resourceGroup: rg,
     identity: identityId(rg, names.identity),
@@ -298,7 +345,10 @@ function output(outputs: Outputs, key: string, read: (body: ArmBody) => string |
  */
 export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
   const { names, region: location, tags, subscriptionId } = plan;
-  const ids = tenantAzureIds(subscriptionId, names);
+  const shared = plan.sharedSql;
+  const ids = tenantAzureIds(subscriptionId, names, shared);
+  // A shared server and its settings carry the platform's tags, never a tenant's.
+  const serverTags = shared?.tags ?? tags;
   const rg = ids.resourceGroup;
   const identityPrincipal = (o: Outputs) => output(o, 'identity', (b) => identityOutputs(b).principalId);
   const serverPrincipal = (o: Outputs) => output(o, 'sqlServer', (b) => sqlServerOutputs(b).principalId);
@@ -373,11 +423,27 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       },
       ['identity', 'keyVault'],
     ),
+    ...(shared
+      ? [
+          resource('sqlResourceGroup', resourceGroupKind, () => ({
+            subscriptionId,
+            name: shared.resourceGroup,
+            location,
+            tags: shared.tags,
+          })),
+        ]
+      : []),
     resource(
       'sqlServer',
       sqlServerKind,
-      () => ({ resourceGroupId: rg, name: names.sqlServer, location, tags, entraAdmin: plan.entraAdmin }),
-      ['resourceGroup'],
+      () => ({
+        resourceGroupId: shared ? resourceGroupId(subscriptionId, shared.resourceGroup) : rg,
+        name: shared?.name ?? names.sqlServer,
+        location,
+        tags: serverTags,
+        entraAdmin: plan.entraAdmin,
+      }),
+      [shared ? 'sqlResourceGroup' : 'resourceGroup'],
     ),
     resource('sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: ids.sqlServer, admin: plan.entraAdmin }), ['sqlServer']),
     resource('sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: ids.sqlServer }), ['sqlEntraAdmin']),
@@ -394,6 +460,143 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       ['sqlServer'],
     ),
     resource('sqlThreatProtection', sqlThreatProtectionKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
+    ...(shared ? databaseKeyAccess(plan, ids, identityPrincipal) : serverKeyResources(plan, ids, serverPrincipal, keyUri)),
+    resource(
+      'wafPolicy',
+      wafPolicyKind,
+      () => ({
+        resourceGroupId: rg,
+        name: WAF_POLICY_NAME,
+        location: plan.wafRegion,
+        tags,
+        mode: plan.waf.mode,
+        customRules: plan.waf.customRules,
+      }),
+      ['resourceGroup'],
+    ),
+  ];
+  const pe = plan.privateEndpoints;
+  if (pe.configured) {
+    // The endpoint gives the service an address in the platform's network; the zone group makes
+    // the service's own name resolve to it there. Both wait only for the service itself.
+    for (const [service, target, groupId] of [
+      ['sql', ids.sqlServer, 'sqlServer'],
+      ['keyVault', ids.vault, 'vault'],
+    ] as const) {
+      const dnsZone = pe.dnsZones[service];
+      // Several tenants' endpoints target one shared server: a DNS zone group of each would fight
+      // over the server's one record in the zone. Each tenant's pods resolve the server's name to
+      // their own endpoint instead (a host alias, src/tenant/workload.ts).
+      const zoneGroup = !(shared && service === 'sql');
+      list.push(
+        resource(
+          `privateEndpoint.${service}`,
+          privateEndpointKind,
+          () => ({
+            resourceGroupId: rg,
+            name: PRIVATE_ENDPOINT_NAMES[service],
+            location,
+            tags,
+            subnetId: pe.subnetId,
+            targetId: target,
+            groupId,
+          }),
+          // A shared server is not in the tenant's group, where its endpoint goes.
+          service === 'keyVault' ? ['keyVault'] : shared ? ['sqlServer', 'resourceGroup'] : ['sqlServer'],
+        ),
+        ...(zoneGroup
+          ? [
+              resource(
+                `privateDnsZoneGroup.${service}`,
+                dnsZoneGroupKind,
+                () => ({
+                  privateEndpointId: ids.privateEndpoints[service],
+                  name: DNS_ZONE_GROUP_NAME,
+                  zones: [{ name: dnsZoneConfigName(dnsZone), privateDnsZoneId: dnsZone }],
+                }),
+                [`privateEndpoint.${service}`],
+              ),
+            ]
+          : []),
+      );
+    }
+  }
+  const nodePool = plan.nodePool;
+  // In the platform's cluster, not the tenant's resource group: it waits for nothing of the tenant's.
+  if (nodePool.kind === 'dedicated') list.push(resource('nodePool', agentPoolKind, () => nodePool.pool));
+  const backup = plan.backup;
+  if (backup !== undefined) {
+    list.push(
+      resource(
+        'sqlDatabase',
+        sqlDatabaseKind,
+        (o) => {
+          // On a shared server the database carries the tenant's key and identity itself.
+          const uri = shared ? keyUri(o) : undefined;
+          if (shared && uri === undefined) return undefined;
+          return {
+            serverId: ids.sqlServer,
+            name: names.sqlDatabase,
+            location,
+            tags,
+            sku: plan.sqlSku,
+            backupStorageRedundancy: backup.redundancy,
+            zoneRedundant: plan.zoneRedundancy.zoneRedundant,
+            holdZoneRedundancy: plan.zoneRedundancy.held,
+            ...(uri === undefined ? {} : { customerManagedKey: { identityId: ids.identity, keyUriWithVersion: uri } }),
+          };
+        },
+        shared
+          ? ['sqlEntraOnly', 'tdeKey', 'identity', 'roleAssignment.cryptoServiceEncryptionUser']
+          : ['sqlEncryptionProtector', 'sqlEntraOnly'],
+        // The tenant identity's crypto role must reach Key Vault's data plane before Azure SQL
+        // accepts the key for the database (AzureKeyVaultMissingPermissions until then).
+        shared
+          ? afterPropagation(
+              plan,
+              'roleAssignment.cryptoServiceEncryptionUser',
+              'the tenant identity’s Key Vault role to propagate',
+            )
+          : undefined,
+      ),
+      resource('sqlTde', sqlTdeKind, () => ({ databaseId: ids.database }), ['sqlDatabase']),
+      resource(
+        'sqlShortTermRetention',
+        sqlShortTermRetentionKind,
+        () => ({ databaseId: ids.database, retention: backup.shortTerm }),
+        ['sqlDatabase'],
+      ),
+      resource(
+        'sqlLongTermRetention',
+        sqlLongTermRetentionKind,
+        () => ({ databaseId: ids.database, retention: backup.longTerm }),
+        ['sqlDatabase'],
+      ),
+    );
+  }
+  return list;
+}
+
+type Ids = ReturnType<typeof tenantAzureIds>;
+type Read = (o: Outputs) => string | undefined;
+
+/** When a role assignment's grant reaches Key Vault's data plane (see `rbacPropagationMs`). */
+function afterPropagation(plan: TenantAzurePlan, roleKey: string, why: string): ArmResource['notBefore'] {
+  return (o, now) => {
+    const createdOn = Date.parse(output(o, roleKey, (b) => str(props(b).createdOn)) ?? '');
+    // No date, or one ahead of our clock (skew): just try; a refusal is retried anyway.
+    if (Number.isNaN(createdOn) || createdOn > now.getTime()) return undefined;
+    return { at: new Date(createdOn + plan.rbacPropagationMs), why };
+  };
+}
+
+/**
+ * A server of the tenant's own: its system identity may use the tenant's key, which becomes the
+ * server's key and encryption protector (server-level customer-managed key).
+ */
+function serverKeyResources(plan: TenantAzurePlan, ids: Ids, serverPrincipal: Read, keyUri: Read): ArmResource[] {
+  const { subscriptionId } = plan;
+  return [
     resource(
       'roleAssignment.cryptoServiceEncryptionUser',
       roleAssignmentKind,
@@ -421,14 +624,7 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       ['sqlServer', 'tdeKey', 'roleAssignment.cryptoServiceEncryptionUser'],
       // The server's crypto role takes minutes to reach Key Vault's data plane; until then Azure
       // refuses the key (AzureKeyVaultMissingPermissions). Wait for it instead of writing in vain.
-      (o, now) => {
-        const createdOn = Date.parse(
-          output(o, 'roleAssignment.cryptoServiceEncryptionUser', (b) => str(props(b).createdOn)) ?? '',
-        );
-        // No date, or one ahead of our clock (skew): just try; a refusal is retried anyway.
-        if (Number.isNaN(createdOn) || createdOn > now.getTime()) return undefined;
-        return { at: new Date(createdOn + plan.rbacPropagationMs), why: 'the SQL server’s Key Vault role to propagate' };
-      },
+      afterPropagation(plan, 'roleAssignment.cryptoServiceEncryptionUser', 'the SQL server’s Key Vault role to propagate'),
     ),
     resource(
       'sqlEncryptionProtector',
@@ -439,94 +635,33 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       },
       ['sqlServerKey'],
     ),
+  ];
+}
+
+/**
+ * A shared server: the tenant's own identity may use the tenant's key, which the database names
+ * as its own (database-level customer-managed key), so the server holds no tenant's key.
+ */
+function databaseKeyAccess(plan: TenantAzurePlan, ids: Ids, identityPrincipal: Read): ArmResource[] {
+  return [
     resource(
-      'wafPolicy',
-      wafPolicyKind,
-      () => ({
-        resourceGroupId: rg,
-        name: WAF_POLICY_NAME,
-        location: plan.wafRegion,
-        tags,
-        mode: plan.waf.mode,
-        customRules: plan.waf.customRules,
-      }),
-      ['resourceGroup'],
+      'roleAssignment.cryptoServiceEncryptionUser',
+      roleAssignmentKind,
+      (o) => {
+        const principalId = identityPrincipal(o);
+        return principalId === undefined
+          ? undefined
+          : {
+              subscriptionId: plan.subscriptionId,
+              scope: ids.vault,
+              role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser,
+              principalId,
+              principalType: 'ServicePrincipal' as const,
+            };
+      },
+      ['identity', 'keyVault'],
     ),
   ];
-  const pe = plan.privateEndpoints;
-  if (pe.configured) {
-    // The endpoint gives the service an address in the platform's network; the zone group makes
-    // the service's own name resolve to it there. Both wait only for the service itself.
-    for (const [service, target, groupId] of [
-      ['sql', ids.sqlServer, 'sqlServer'],
-      ['keyVault', ids.vault, 'vault'],
-    ] as const) {
-      const dnsZone = pe.dnsZones[service];
-      list.push(
-        resource(
-          `privateEndpoint.${service}`,
-          privateEndpointKind,
-          () => ({
-            resourceGroupId: rg,
-            name: PRIVATE_ENDPOINT_NAMES[service],
-            location,
-            tags,
-            subnetId: pe.subnetId,
-            targetId: target,
-            groupId,
-          }),
-          [service === 'sql' ? 'sqlServer' : 'keyVault'],
-        ),
-        resource(
-          `privateDnsZoneGroup.${service}`,
-          dnsZoneGroupKind,
-          () => ({
-            privateEndpointId: ids.privateEndpoints[service],
-            name: DNS_ZONE_GROUP_NAME,
-            zones: [{ name: dnsZoneConfigName(dnsZone), privateDnsZoneId: dnsZone }],
-          }),
-          [`privateEndpoint.${service}`],
-        ),
-      );
-    }
-  }
-  const nodePool = plan.nodePool;
-  // In the platform's cluster, not the tenant's resource group: it waits for nothing of the tenant's.
-  if (nodePool.kind === 'dedicated') list.push(resource('nodePool', agentPoolKind, () => nodePool.pool));
-  const backup = plan.backup;
-  if (backup !== undefined) {
-    list.push(
-      resource(
-        'sqlDatabase',
-        sqlDatabaseKind,
-        () => ({
-          serverId: ids.sqlServer,
-          name: names.sqlDatabase,
-          location,
-          tags,
-          sku: plan.sqlSku,
-          backupStorageRedundancy: backup.redundancy,
-          zoneRedundant: plan.zoneRedundancy.zoneRedundant,
-          holdZoneRedundancy: plan.zoneRedundancy.held,
-        }),
-        ['sqlEncryptionProtector', 'sqlEntraOnly'],
-      ),
-      resource('sqlTde', sqlTdeKind, () => ({ databaseId: ids.database }), ['sqlDatabase']),
-      resource(
-        'sqlShortTermRetention',
-        sqlShortTermRetentionKind,
-        () => ({ databaseId: ids.database, retention: backup.shortTerm }),
-        ['sqlDatabase'],
-      ),
-      resource(
-        'sqlLongTermRetention',
-        sqlLongTermRetentionKind,
-        () => ({ databaseId: ids.database, retention: backup.longTerm }),
-        ['sqlDatabase'],
-      ),
-    );
-  }
-  return list;
 }
 
 const existing = (key: string, id: string, kind: ExistingResource['kind']): ExistingResource => ({ key, id, kind });
@@ -547,13 +682,18 @@ export function tenantNodePoolInventory(tenant: Tenant, azure: AzureConfig): Exi
  * The tenant's resources to let go of (deletionPolicy Retain), by id: known from the names alone,
  * so a tenant whose region was refused or whose policy is gone can still be released.
  */
-export function tenantReleaseInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
-  const ids = tenantAzureIds(subscriptionId, names);
+export function tenantReleaseInventory(
+  subscriptionId: string,
+  names: TenantAzureNames,
+  shared?: SqlServerLocation,
+): ExistingResource[] {
+  const ids = tenantAzureIds(subscriptionId, names, shared);
   return [
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
-    existing('sqlServer', ids.sqlServer, sqlServerKind),
+    // A shared server is the platform's: it never goes with a tenant (its other databases live on).
+    ...(shared ? [] : [existing('sqlServer', ids.sqlServer, sqlServerKind)]),
     existing('keyVault', ids.vault, vaultKind),
     existing('identity', ids.identity, identityKind),
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
@@ -567,16 +707,25 @@ export function tenantReleaseInventory(subscriptionId: string, names: TenantAzur
  * TenantAzureStep.delete). Its private endpoint goes: nothing of the tenant's runs to use it, and
  * it holds an address of the platform's subnet (its DNS zone group goes with it).
  */
-export function tenantDeleteInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
-  const ids = tenantAzureIds(subscriptionId, names);
+export function tenantDeleteInventory(
+  subscriptionId: string,
+  names: TenantAzureNames,
+  shared?: SqlServerLocation,
+): ExistingResource[] {
+  const ids = tenantAzureIds(subscriptionId, names, shared);
   return [
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
-    // Azure keeps a deleted resource's diagnostic settings (a server re-created under the name
-    // would inherit them): remove the server's before the server.
-    existing('sqlAuditDiagnostics', ids.sqlAuditDiagnostics, diagnosticSettingKind),
-    existing('sqlServer', ids.sqlServer, sqlServerKind),
+    // A shared server (and its audit setting) stays: other tenants' databases live on it.
+    ...(shared
+      ? []
+      : [
+          // Azure keeps a deleted resource's diagnostic settings (a server re-created under the name
+          // would inherit them): remove the server's before the server.
+          existing('sqlAuditDiagnostics', ids.sqlAuditDiagnostics, diagnosticSettingKind),
+          existing('sqlServer', ids.sqlServer, sqlServerKind),
+        ]),
     existing('identity', ids.identity, identityKind),
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
   ];

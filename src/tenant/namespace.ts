@@ -4,6 +4,7 @@ import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { TIER_LABEL, tenantLabels, tenantNamespaceName } from './labels.ts';
+import { nodeIsolation } from './node-pool.ts';
 
 /** What the maintenance gate let run besides the spec's own fields (src/maintenance/tenant-settings.ts). */
 export interface AppliedSettings {
@@ -32,7 +33,7 @@ export function buildNamespace(tenant: Tenant, config: OperatorConfig, applied: 
         'tenancy.dev/application': `${spec.application.image}:${spec.application.version}`,
         ...(applied.zoneRedundant === undefined ? {} : { 'tenancy.dev/zone-redundant': String(applied.zoneRedundant) }),
         // The applied isolation, read back by the maintenance gate like the tier and application.
-        'tenancy.dev/isolation': spec.isolation ?? 'Shared',
+        'tenancy.dev/isolation': nodeIsolation(spec),
       },
     },
   };

@@ -7,7 +7,7 @@
  * deletionPolicy says, and when the tenant returns to Shared.
  */
 import { createHash } from 'node:crypto';
-import type { Tenant } from '../api/v1alpha1/tenant.ts';
+import type { Isolation, Tenant } from '../api/v1alpha1/tenant.ts';
 import { type AgentPoolParams, managedClusterId } from '../azure/kinds/container-service.ts';
 import type { OperatorConfig } from '../config.ts';
 import { TENANT_LABEL } from './labels.ts';
@@ -40,6 +40,15 @@ export function dedicatedTaint(tenantName: string): string {
 }
 
 /**
+ * The isolation of a tenant's nodes: Dedicated only when its spec says so. The operator-wide
+ * `azure.placement.defaultIsolation` decides where an unset tenant's database goes
+ * (placement.ts), never that it gets a node pool: a pool per tenant is a cost the spec asks for.
+ */
+export function nodeIsolation(spec: { isolation?: Isolation | undefined }): Isolation {
+  return spec.isolation ?? 'Shared';
+}
+
+/**
  * Where the pool goes and what it is, or why there is none: `shared` (isolation Shared),
  * `notConfigured` (Dedicated, but the configuration names no cluster).
  */
@@ -47,7 +56,7 @@ export type NodePoolPlan = { kind: 'shared' } | { kind: 'notConfigured' } | { ki
 
 /** Pure: the pool of a tenant whose effective isolation is `tenant.spec.isolation`. */
 export function nodePoolPlan(tenant: Tenant, azure: AzureConfig, tags: Record<string, string>): NodePoolPlan {
-  if ((tenant.spec.isolation ?? 'Shared') !== 'Dedicated') return { kind: 'shared' };
+  if (nodeIsolation(tenant.spec) !== 'Dedicated') return { kind: 'shared' };
   const cluster = azure.cluster;
   if (cluster === undefined) return { kind: 'notConfigured' };
   const sizing = cluster.nodePools[tenant.spec.tier];

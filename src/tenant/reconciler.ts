@@ -50,8 +50,9 @@ import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
 import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
-import { DEDICATED_NODE_KEY } from './node-pool.ts';
+import { DEDICATED_NODE_KEY, nodeIsolation } from './node-pool.ts';
 import { parseTenant } from './parse.ts';
+import type { SqlPlacement } from './placement.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
 import { nextTenantStatus, statusChanged } from './status.ts';
@@ -87,6 +88,8 @@ interface Pass {
   azure?: AzureFacts;
   /** What the Azure step asks to record and how it went. */
   azureStep?: AzureStepResult;
+  /** Where the tenant's database lives (recorded in status.placement). */
+  placement?: SqlPlacement;
   /** The private endpoints the egress policy was built with this pass. */
   egress?: PrivateEndpointAddresses | undefined;
   url?: string;
@@ -303,11 +306,30 @@ export class TenantReconciler implements Reconciler {
     const azure = this.#azure;
     if (azure) {
       steps.push({
-        conditions: ['IdentityReady', 'KeyVaultReady', 'NodePoolReady', 'DatabaseReady', 'WafEnforced', 'AzureResourcesReady'],
+        conditions: [
+          'Placed',
+          'IdentityReady',
+          'KeyVaultReady',
+          'NodePoolReady',
+          'DatabaseReady',
+          'WafEnforced',
+          'AzureResourcesReady',
+        ],
         run: async (p) => {
+          // Where the database lives, decided once and recorded (throws only when reading the
+          // shared pool from Azure failed: nothing is created before the tenant is placed).
+          const placed = await azure.place(p.tenant, signal);
+          p.placement = placed.placement;
           // Never throws for an Azure failure: it comes back classified, with every component's
           // own condition, and the application step still runs with what exists.
-          const plan: TenantAzurePlan = tenantAzurePlan(p.tenant, this.ctx.config, azure.azure, backup, p.zoneRedundancyHeld);
+          const plan: TenantAzurePlan = tenantAzurePlan(
+            p.tenant,
+            this.ctx.config,
+            azure.azure,
+            backup,
+            p.zoneRedundancyHeld,
+            placed.placement,
+          );
           const result = await azure.reconcile(p.tenant, plan, signal);
           p.azure = result.facts;
           p.azureStep = result;
@@ -324,7 +346,7 @@ export class TenantReconciler implements Reconciler {
               .event(p.tenant as unknown as KubeObject, 'Warning', result.failure.reason, result.failure.message)
               .catch(() => {});
           }
-          return result.conditions;
+          return [{ type: 'Placed', status: 'True', reason: placed.reason, message: placed.message }, ...result.conditions];
         },
       });
     } else {
@@ -460,8 +482,14 @@ export class TenantReconciler implements Reconciler {
     // Pods that mount secrets start only once their SecretProviderClass exists, or they hang on the mount.
     const existing = this.ctx.caches.owned.get('Deployment')?.get('tenant-app', namespace);
     const secretsBlocked = wantsSecrets && !spc;
+    // On a shared server the server's name resolves to this tenant's own private endpoint.
+    const sqlEndpoint = azure.sqlResourceGroup === undefined ? undefined : azure.privateEndpoints?.sql;
+    const hostAliases =
+      sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
     if (!secretsBlocked || existing)
-      desired.push(buildDeployment(t, config, { ...identity, dedicatedNodePoolReady: onOwnPool(t, azure, existing) }));
+      desired.push(
+        buildDeployment(t, config, { ...identity, ...hostAliases, dedicatedNodePoolReady: onOwnPool(t, azure, existing) }),
+      );
     const hpa = buildHorizontalPodAutoscaler(t, config, identity);
     if (hpa) desired.push(hpa);
 
@@ -773,6 +801,7 @@ export class TenantReconciler implements Reconciler {
       ? Object.fromEntries(
           Object.entries({
             resourceGroup: a.resourceGroup,
+            sqlResourceGroup: a.sqlResourceGroup,
             sqlServerFqdn: a.sqlServerFqdn,
             databaseName: a.databaseName,
             keyVaultUri: a.keyVaultUri,
@@ -795,7 +824,7 @@ export class TenantReconciler implements Reconciler {
       // What runs: the gate's effective tier, once the namespace that records it was written.
       ...(pass.namespace ? { tier: pass.tenant.spec.tier } : tenant.status?.tier ? { tier: tenant.status.tier } : {}),
       ...(pass.namespace
-        ? { isolation: pass.tenant.spec.isolation ?? 'Shared' }
+        ? { isolation: nodeIsolation(pass.tenant.spec) }
         : tenant.status?.isolation
           ? { isolation: tenant.status.isolation }
           : {}),
@@ -803,6 +832,7 @@ export class TenantReconciler implements Reconciler {
       ...(a ? (a.nodePool ? { nodePool: a.nodePool } : {}) : tenant.status?.nodePool ? { nodePool: tenant.status.nodePool } : {}),
       ...(pass.url ? { url: pass.url } : {}),
       ...(azure && Object.keys(azure).length > 0 ? { azure } : {}),
+      ...((pass.placement ?? tenant.status?.placement) ? { placement: pass.placement ?? tenant.status?.placement } : {}),
       ...(maintenance ? { maintenance } : {}),
     };
   }
@@ -884,7 +914,7 @@ export function decideBackupPlan(
  * back to the shared nodes; only the maintenance gate's change of isolation does).
  */
 function onOwnPool(tenant: Tenant, azure: AzureFacts, running: KubeObject | undefined): boolean {
-  if ((tenant.spec.isolation ?? 'Shared') !== 'Dedicated') return false;
+  if (nodeIsolation(tenant.spec) !== 'Dedicated') return false;
   if (azure.nodePoolReady === true) return true;
   const placed = (running?.spec as { template?: { spec?: { nodeSelector?: Record<string, string> } } } | undefined)?.template
     ?.spec?.nodeSelector?.[DEDICATED_NODE_KEY];

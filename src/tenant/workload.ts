@@ -52,6 +52,11 @@ export interface WorkloadOptions {
    * selector and toleration (node-pool.ts). False or omitted: no placement, the shared nodes.
    */
   dedicatedNodePoolReady?: boolean;
+  /**
+   * Names the pods resolve to fixed addresses: a shared SQL server's name to the tenant's own
+   * private endpoint (no shared DNS record can name each tenant's endpoint).
+   */
+  hostAliases?: { ip: string; hostnames: string[] }[];
 }
 
 /** The tier table entry with the proposed, not yet existing, `autoscaling` field read defensively. */
@@ -178,6 +183,7 @@ export function buildDeployment(tenant: Tenant, config: OperatorConfig, options:
           // CSI driver receives the pod's token through the CSIDriver's tokenRequests; neither uses
           // the automounted API token (read in the webhook source, azure-workload-identity pkg/webhook).
           automountServiceAccountToken: false,
+          ...(options.hostAliases && options.hostAliases.length > 0 ? { hostAliases: options.hostAliases } : {}),
           securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
           ...podPlacement(tenant, options.dedicatedNodePoolReady ?? false),
           topologySpreadConstraints: topologySpread(tenant, replicas),

@@ -166,6 +166,9 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     // Most tests change Azure behind the operator's back and expect the next pass to see it; the
     // drift-check cache has its own test (test/integration/azure/drift-check-cache.test.ts).
     driftCheckIntervalSeconds: 0,
+    // The tests written before shared servers are about a tenant with its own server; placement on
+    // shared servers has its own tests (test/integration/azure/placement.test.ts).
+    placement: { defaultIsolation: 'Dedicated' },
   };
 }
 

@@ -62,6 +62,19 @@ export const REASONS = {
     'platform',
     'Isolation Dedicated, but the operator configuration names no AKS cluster (`azure.cluster`): the platform team must configure it.',
   ),
+  PlacedOnSharedServer: entry(
+    'ok',
+    'The database lives on a shared SQL server of its region and environment, encrypted with the tenant’s own key through its own identity.',
+  ),
+  PlacedOnDedicatedServer: entry('ok', 'The database lives on a SQL server of the tenant’s own (spec.isolation Dedicated).'),
+  KeptOnOwnServer: entry(
+    'ok',
+    'The tenant existed before shared servers and stays on its own SQL server (recorded as Dedicated; nothing was moved).',
+  ),
+  IsolationChangeNeedsMigration: entry(
+    'ok',
+    'spec.isolation differs from where the database lives; the operator never moves a live database: plan a migration (README "Placement") or set spec.isolation back.',
+  ),
   NoPendingChanges: entry('ok', 'Nothing waits for a maintenance window.'),
   MaintenanceApplied: entry('ok', 'The held changes were applied in the maintenance window.'),
   EmergencyChange: entry('ok', 'Held changes were applied at once through `tenancy.dev/apply-now`.'),
@@ -182,6 +195,10 @@ export const REASONS = {
   AzureOwnedByAnotherInstance: entry(
     'platform',
     'An Azure resource with the tenant’s name is tagged as owned by another operator instance: it is never adopted, changed or deleted; check `azure.instanceName`.',
+  ),
+  NoSubscriptionCapacity: entry(
+    'platform',
+    'Every subscription configured for the tenant’s region and environment is at a limit (resource groups, SQL servers in the region, role assignments): add a subscription to azure.subscriptions or raise a quota and its configured limit. Nothing was created; existing tenants are not affected.',
   ),
   AzureAuthorizationFailed: entry('platform', 'The operator’s identity lacks an Azure permission; grant it.'),
   AzureAuthenticationFailed: entry('platform', 'The operator could not authenticate to Azure; check its workload identity.'),
@@ -333,6 +350,11 @@ export const CONDITION_TYPES = {
     means: 'False only when another cluster serves the tenant’s region (`servedRegions`); absent otherwise.',
   },
   SpecValid: { kinds: ['Tenant'], role: 'component', means: 'The spec passes the rules the schema cannot express.' },
+  Placed: {
+    kinds: ['Tenant'],
+    role: 'component',
+    means: 'Where the tenant’s database lives is decided and recorded (status.placement): a shared SQL server or its own.',
+  },
   DataResidency: {
     kinds: ['Tenant'],
     role: 'component',

@@ -8,11 +8,11 @@ import { ISO_COUNTRY_CODES } from './countries.ts';
 
 export const TIERS = ['Small', 'Medium', 'Large'] as const;
 export const ENVIRONMENTS = ['Production', 'QA', 'Development'] as const;
-/** Where a tenant runs: on the shared nodes, or on an AKS node pool of its own (and, later, its own SQL server). */
-export const ISOLATIONS = ['Shared', 'Dedicated'] as const;
-export type Isolation = (typeof ISOLATIONS)[number];
 export type Tier = (typeof TIERS)[number];
 export type Environment = (typeof ENVIRONMENTS)[number];
+/** Dedicated infrastructure: a SQL server and an AKS node pool of the tenant's own. */
+export const ISOLATIONS = ['Shared', 'Dedicated'] as const;
+export type Isolation = (typeof ISOLATIONS)[number];
 
 const HOSTNAME_PATTERN = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -130,9 +130,9 @@ export const tenantSpecSchema = z
     maintenanceWindowRef: localObjectReference('MaintenanceWindow').optional(),
     isolation: z
       .enum(ISOLATIONS)
-      .default('Shared')
+      .optional()
       .describe(
-        'Shared (default): the application runs on the cluster’s shared nodes. Dedicated: on an AKS node pool of the tenant’s own, tainted for it alone. A change waits for the maintenance window (pods move).',
+        'Dedicated: the tenant gets its own SQL server and its own AKS node pool, tainted for it alone. Shared: its database (with its own key and identity) lives on a shared SQL server of its region and environment, and its pods run on the shared nodes. Unset: shared nodes, and the database placed by the operator’s azure.placement.defaultIsolation (Shared unless configured). The database’s placement is decided once (status.placement) and never moved by the operator; the node pool follows a change in the maintenance window.',
       ),
     deletionPolicy: z
       .enum(['Retain', 'Delete'])
@@ -236,6 +236,12 @@ export const tenantStatusSchema = z
     azure: z
       .object({
         resourceGroup: z.string().optional().describe('Resource group holding the tenant’s Azure resources.'),
+        sqlResourceGroup: z
+          .string()
+          .optional()
+          .describe(
+            'Resource group of the SQL server holding the database, when it is a shared one (not the tenant’s own group).',
+          ),
         sqlServerFqdn: z.string().optional().describe('Fully qualified domain name of the tenant’s SQL server.'),
         databaseName: z.string().optional().describe('Name of the tenant’s dedicated database.'),
         keyVaultUri: z.string().optional().describe('URI of the tenant’s Key Vault.'),
@@ -302,6 +308,25 @@ export const tenantStatusSchema = z
       })
       .optional()
       .describe('Where the tenant’s Azure resources are. Never contains secret values.'),
+    placement: z
+      .object({
+        isolation: z.enum(ISOLATIONS).describe('Shared or Dedicated, as placed.'),
+        subscriptionId: z.string().describe('The Azure subscription holding the tenant’s resources.'),
+        sqlServer: z
+          .object({
+            resourceGroup: z.string().describe('Resource group of the SQL server.'),
+            name: z.string().describe('Name of the SQL server.'),
+            shared: z.boolean().describe('True for a shared server of the region and environment.'),
+          })
+          .describe('The SQL server that holds the tenant’s database.'),
+        placedAt: z.string().describe('When the placement was recorded (RFC 3339).'),
+        migrated: z
+          .boolean()
+          .optional()
+          .describe('True when recorded for a tenant that existed before placement (kept on its own server).'),
+      })
+      .optional()
+      .describe('Where the tenant’s database lives. Recorded once and stable: a live database is never moved.'),
     maintenance: z
       .object({
         nextWindowOpens: z.string().optional().describe('When the next maintenance window opens (RFC 3339).'),

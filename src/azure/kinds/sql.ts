@@ -333,6 +333,38 @@ export interface DatabaseParams extends Placement {
    * with a brief disconnect).
    */
   holdZoneRedundancy?: boolean | undefined;
+  /**
+   * Database-level customer-managed key: the database's own user-assigned identity and the
+   * versioned Key Vault key it is encrypted with (`keys` + `encryptionProtector`). Undefined: the
+   * server's encryption protector applies (a server of the tenant's own).
+   */
+  customerManagedKey?: DatabaseKeyParams | undefined;
+}
+
+export interface DatabaseKeyParams {
+  /** ARM id of the user-assigned identity that reaches the key. */
+  identityId: string;
+  keyUriWithVersion: string;
+}
+
+/** The identity and key a database with its own customer-managed key reports. */
+export function databaseKeyOf(observed: ArmBody | undefined): {
+  identityIds: string[];
+  encryptionProtector?: string | undefined;
+} {
+  const identities = (observed?.identity as { userAssignedIdentities?: Record<string, unknown> } | undefined)
+    ?.userAssignedIdentities;
+  return {
+    identityIds: Object.keys(identities ?? {}),
+    encryptionProtector: observed === undefined ? undefined : str(props(observed).encryptionProtector),
+  };
+}
+
+function databaseKeyBody(key: DatabaseKeyParams): ArmBody {
+  return {
+    identity: { type: 'UserAssigned', userAssignedIdentities: { [key.identityId]: {} } },
+    properties: { keys: { [key.keyUriWithVersion]: {} }, encryptionProtector: key.keyUriWithVersion },
+  };
 }
 
 /**
@@ -373,20 +405,32 @@ export const sqlDatabaseKind: ResourceKind<DatabaseParams> = {
   label: 'SQL database',
   apiVersion: SQL_API_VERSION,
   id: (p) => `${p.serverId}/databases/${p.name}`,
-  create: (p) => ({
-    ...placement(p),
-    sku: skuBody(p.sku),
-    properties: {
-      requestedBackupStorageRedundancy: p.backupStorageRedundancy,
-      ...(p.zoneRedundant === undefined ? {} : { zoneRedundant: p.zoneRedundant }),
-    },
-  }),
+  create: (p) => {
+    const key = p.customerManagedKey === undefined ? undefined : databaseKeyBody(p.customerManagedKey);
+    return {
+      ...placement(p),
+      ...(key ? { identity: key.identity } : {}),
+      sku: skuBody(p.sku),
+      properties: {
+        requestedBackupStorageRedundancy: p.backupStorageRedundancy,
+        ...(p.zoneRedundant === undefined ? {} : { zoneRedundant: p.zoneRedundant }),
+        ...(key ? (key.properties as ArmBody) : {}),
+      },
+    };
+  },
   diff: (p, observed) => {
     const fields = placementDiff(p, observed);
     if (!sameSku(p.sku, skuOf(observed))) fields.push('sku');
     if (props(observed).requestedBackupStorageRedundancy !== p.backupStorageRedundancy) fields.push('backupStorageRedundancy');
     if (p.zoneRedundant !== undefined && !p.holdZoneRedundancy && observedZoneRedundant(observed) !== p.zoneRedundant)
       fields.push('zoneRedundant');
+    const cmk = p.customerManagedKey;
+    if (cmk !== undefined) {
+      const observedKey = databaseKeyOf(observed);
+      if (!observedKey.identityIds.some((id) => sameId(id, cmk.identityId))) fields.push('identity');
+      if (observedKey.encryptionProtector?.toLowerCase() !== cmk.keyUriWithVersion.toLowerCase())
+        fields.push('encryptionProtector');
+    }
     return fields;
   },
   update: (p, observed, fields) =>
@@ -395,10 +439,17 @@ export const sqlDatabaseKind: ResourceKind<DatabaseParams> = {
         ...(fields.includes('backupStorageRedundancy') ? { requestedBackupStorageRedundancy: p.backupStorageRedundancy } : {}),
         ...(fields.includes('zoneRedundant') ? { zoneRedundant: p.zoneRedundant } : {}),
       };
+      // A new key version (rotation) or a lost identity: the database names both again.
+      const key =
+        p.customerManagedKey !== undefined && (fields.includes('identity') || fields.includes('encryptionProtector'))
+          ? databaseKeyBody(p.customerManagedKey)
+          : undefined;
+      const all = { ...properties, ...((key?.properties as ArmBody | undefined) ?? {}) };
       return {
         ...(fields.includes('tags') ? { tags: mergeTags(p.tags, observed.tags as Tags | undefined) } : {}),
         ...(fields.includes('sku') ? { sku: skuBody(p.sku) } : {}),
-        ...(Object.keys(properties).length > 0 ? { properties } : {}),
+        ...(key ? { identity: key.identity } : {}),
+        ...(Object.keys(all).length > 0 ? { properties: all } : {}),
       };
     }),
   state: (observed) => str(props(observed).status),

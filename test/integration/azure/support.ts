@@ -21,6 +21,7 @@ import { type BackupPlan, type TenantAzurePlan, tenantAzurePlan, tenantAzureReso
 import type { TenantAzureNames } from '../../../src/tenant/azure-names.ts';
 import { armClientOf, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
 import { parseTenant } from '../../../src/tenant/parse.ts';
+import type { SqlPlacement } from '../../../src/tenant/placement.ts';
 import { emulatorPlatformNetwork, privateNetworkConfig, type TenantOptions, tenant } from '../../harness/fixtures.ts';
 
 export interface AzureTestEnv {
@@ -92,7 +93,7 @@ export const DEFAULT_BACKUP: BackupPlan = {
 export function tenantPlan(
   env: AzureTestEnv,
   name: string,
-  options: TenantOptions & { backup?: BackupPlan | null; zoneRedundancyHeld?: boolean } = {},
+  options: TenantOptions & { backup?: BackupPlan | null; zoneRedundancyHeld?: boolean; placement?: SqlPlacement } = {},
 ): TenantAzurePlan {
   const parsed = parseTenant(tenant(name, { environment: 'Production', replicas: 2, ...options }));
   if (!parsed.ok) throw new Error(parsed.message);
@@ -104,6 +105,7 @@ export function tenantPlan(
     azure,
     options.backup === null ? undefined : (options.backup ?? DEFAULT_BACKUP),
     options.zoneRedundancyHeld,
+    options.placement,
   );
 }
 
@@ -317,7 +319,11 @@ export function expectSecureTenant(emulator: ArmEmulator, plan: TenantAzurePlan)
 }
 
 /** The Tenant reconciler's Azure step, with a context of its own (no operator): clock = the emulator's. */
-export function azureStep(env: AzureTestEnv): { step: TenantAzureStep; events: string[]; metrics: OperatorMetrics } {
+export function azureStep(
+  env: AzureTestEnv,
+  /** The Tenants the operator's cache holds (placement counts those placed on a shared server). */
+  tenants: () => Tenant[] = () => [],
+): { step: TenantAzureStep; events: string[]; metrics: OperatorMetrics } {
   const logger = silentLogger();
   const metrics = new OperatorMetrics({ defaultMetrics: false });
   const events: string[] = [];
@@ -325,7 +331,8 @@ export function azureStep(env: AzureTestEnv): { step: TenantAzureStep; events: s
   recorder.event = async (_obj, type, reason, message) => {
     events.push(`${type} ${reason}: ${message}`);
   };
-  const ctx = { config: env.config, clock: env.emulator.clock, logger, metrics, recorder } as unknown as OperatorContext;
+  const caches = { tenants: { list: tenants } };
+  const ctx = { config: env.config, clock: env.emulator.clock, logger, metrics, recorder, caches } as unknown as OperatorContext;
   const azure = env.config.azure;
   if (!azure) throw new Error('no azure config');
   return { step: new TenantAzureStep(ctx, azure, env.clients), events, metrics };

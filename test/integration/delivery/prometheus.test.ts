@@ -442,6 +442,7 @@ const ALERTS: Record<string, () => Check> = {
   TenantStalledOnPlatform: () =>
     rows(['tenant', 'reason', 'tier', 'region'], `${T.noperm} AzureAuthorizationFailed Small westeurope`),
   TenantStalledOnOwner: () => rows(['tenant', 'reason', 'tier', 'region'], `${T.offside} RegionNotAllowed Small eastus2`),
+  TenantNoSubscriptionCapacity: () => empty('every tenant of this test is placed (promtool tests the rule with refused tenants)'),
   TenantMaintenanceChangesStuck: () =>
     empty('prom-held’s changes wait for a window that has not opened yet; prom-ready’s open window applied its change at once'),
   TenantBackupRpoBreached: () => (r) => {

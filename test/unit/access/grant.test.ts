@@ -68,6 +68,31 @@ describe('plannedGrant', () => {
   });
 });
 
+describe('plannedGrant for a placed tenant', () => {
+  test('database-read on a shared server (in another subscription) scopes the database where it lives', () => {
+    const S2 = '00000000-0000-4000-8000-000000000002';
+    const placed = {
+      ...tenant,
+      placement: {
+        isolation: 'Shared' as const,
+        subscriptionId: S2,
+        sqlServer: { resourceGroup: 'tenancy-sql-westeurope-prd', name: 'sqlpool-westeurope-prd-1-abcdef', shared: true },
+        placedAt: '2026-12-01T00:00:00Z',
+      },
+    };
+    const grant = plannedGrant(
+      request(withSpec({ role: 'database-read', azurePrincipalId: PRINCIPAL })),
+      DEFAULT_ACCESS_ROLES['database-read']!,
+      placed,
+      config,
+    );
+    expect(grant.azure).toMatchObject({
+      scope: `/subscriptions/${S2}/resourceGroups/tenancy-sql-westeurope-prd/providers/Microsoft.Sql/servers/sqlpool-westeurope-prd-1-abcdef/databases/sqldb-acme-prd`,
+      roleDefinitionId: `/subscriptions/${S2}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`,
+    });
+  });
+});
+
 describe('buildAccessRoleBinding', () => {
   test('binds exactly the requester, as a User, and says when it ends', () => {
     const r = request();

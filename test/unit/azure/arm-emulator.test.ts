@@ -147,6 +147,7 @@ function engine(behaviours: Partial<AzureBehaviours> = {}, timing?: OperationTim
       directoryTenantId: '11111111-1111-4111-8111-111111111111',
       locations: new Set(['westeurope', 'northeurope']),
       strictPrincipals: true,
+      subscriptions: new Set(['s1']),
       behaviours: { ...realisticBehaviours(), ...behaviours },
     },
     {

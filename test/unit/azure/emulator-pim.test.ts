@@ -28,6 +28,7 @@ beforeEach(() => {
       directoryTenantId: '11111111-1111-4111-8111-111111111111',
       locations: new Set(['westeurope']),
       strictPrincipals: true,
+      subscriptions: new Set(['s1']),
       behaviours: realisticBehaviours(),
     },
     { lroDelayMs: 0, pollHoldMs: 0, timing: { profile: 'instant', timeFactor: 1 } },

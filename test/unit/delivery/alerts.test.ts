@@ -43,6 +43,7 @@ describe('config/prometheus/alerts.yaml', () => {
       'TenantDriftRepeated',
       'TenantEncryptionKeyExpiringUnrotated',
       'TenantMaintenanceChangesStuck',
+      'TenantNoSubscriptionCapacity',
       'TenantNotReady',
       'TenantOperatorAzureThrottled',
       'TenantOperatorDown',

@@ -25,6 +25,10 @@ describe('OperatorMetrics', () => {
         'window',
         // drift_repaired_total: a Kubernetes kind or an Azure resource label, never free text.
         'kind',
+        // subscription_usage/limit/readable: configured subscription ids, their regions, three quotas.
+        'subscription',
+        'region',
+        'quota',
       ]),
     );
   });

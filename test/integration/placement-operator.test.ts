@@ -1,0 +1,158 @@
+/**
+ * Placement through the running operator (real API server, ARM emulator, the operator as its
+ * restricted user): a new tenant lands on a shared SQL server by default, records where in
+ * `status.placement`, says so in `Placed`, and its pods resolve the shared server's name to the
+ * tenant's own private endpoint; a Dedicated tenant gets its own server.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Operator } from '../../src/operator.ts';
+import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
+import {
+  adminClient,
+  armResources,
+  condition,
+  emulatorAzureConfig,
+  sharedControlPlane,
+  startOperator,
+  type TenantWithStatus,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../harness/fixtures.ts';
+
+const info = sharedControlPlane();
+let admin: KubeClient;
+let operator: Operator;
+const mine = ['placed-one', 'placed-two', 'placed-own', 'placed-nowhere'];
+
+beforeAll(async () => {
+  admin = adminClient(info.adminKubeconfig);
+  if (!info.arm) throw new Error('the shared control plane has no ARM emulator');
+  operator = await startOperator({
+    info,
+    leaseName: 'placement',
+    config: {
+      azure: {
+        ...emulatorAzureConfig(info.arm),
+        placement: { defaultIsolation: 'Shared' },
+        // One shard, for Europe's regions but not the UK's: a UK tenant has no subscription to go to.
+        subscriptions: [{ id: info.arm.subscriptionId, regions: ['northeurope', 'westeurope'] }],
+      },
+    },
+  });
+  await waitFor('leadership', () => operator.isLeader);
+  for (const name of mine)
+    await admin.apply(
+      typeOf('Tenant'),
+      tenant(name, {
+        environment: 'QA',
+        region: name === 'placed-nowhere' ? 'uksouth' : 'northeurope',
+        ...(name === 'placed-own' ? { isolation: 'Dedicated' } : {}),
+      }),
+      'test',
+    );
+}, 60_000);
+
+afterAll(async () => {
+  for (const name of mine) await admin.delete(typeOf('Tenant'), name).catch(() => {});
+  await waitFor(
+    'this file’s tenants released',
+    async () => {
+      const items = (await admin.request<{ items: KubeObject[] }>('GET', '/apis/tenancy.dev/v1alpha1/tenants')).items;
+      return items.every((t) => !mine.includes(t.metadata.name));
+    },
+    60_000,
+  ).catch(() => {});
+  await operator?.stop();
+});
+
+describe('placement by the operator', () => {
+  let one: TenantWithStatus;
+  let two: TenantWithStatus;
+  beforeAll(async () => {
+    one = await waitForReady(admin, 'placed-one', 60_000);
+    two = await waitForReady(admin, 'placed-two', 60_000);
+  }, 130_000);
+
+  test('new tenants share a server of their region and environment, recorded in status and Placed', () => {
+    const placement = (t: TenantWithStatus) => (t.status as Record<string, any>).placement;
+    expect(placement(one)).toMatchObject({
+      isolation: 'Shared',
+      subscriptionId: info.arm?.subscriptionId,
+      sqlServer: { resourceGroup: 'tenancy-sql-northeurope-qa', shared: true },
+      placedAt: expect.any(String),
+    });
+    expect(placement(two).sqlServer).toEqual(placement(one).sqlServer);
+    expect(condition(one, 'Placed')).toMatchObject({ status: 'True', reason: 'PlacedOnSharedServer' });
+    expect((one.status as Record<string, any>).azure).toMatchObject({
+      sqlResourceGroup: 'tenancy-sql-northeurope-qa',
+      sqlServerFqdn: `${placement(one).sqlServer.name}.database.windows.net`,
+    });
+  });
+
+  test('each tenant’s pods resolve the shared server to the tenant’s own endpoint, the only SQL address its egress allows', async () => {
+    const addresses: string[] = [];
+    for (const t of [one, two]) {
+      const status = t.status as Record<string, any>;
+      const endpoint = status.azure.privateEndpoints.sql as { ip: string; fqdn: string };
+      expect(endpoint.fqdn).toBe(status.azure.sqlServerFqdn);
+      const deployment = (await admin.get(typeOf('Deployment'), 'tenant-app', status.namespace)) as Record<string, any>;
+      expect(deployment.spec.template.spec.hostAliases).toEqual([{ ip: endpoint.ip, hostnames: [endpoint.fqdn] }]);
+      // Exact egress stays per tenant: SQL only to its own endpoint's address.
+      const egress = (await admin.get(
+        { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
+        'allow-azure-egress',
+        status.namespace,
+      )) as Record<string, any>;
+      const sqlRules = (egress.spec.egress as { to: { ipBlock: { cidr: string } }[]; ports: { port: number }[] }[]).filter((r) =>
+        r.ports.some((p) => p.port === 1433),
+      );
+      expect(sqlRules.flatMap((r) => r.to.map((t) => t.ipBlock.cidr))).toEqual([`${endpoint.ip}/32`]);
+      addresses.push(endpoint.ip);
+    }
+    expect(addresses[0]).not.toBe(addresses[1]);
+  });
+
+  test('a Dedicated tenant gets its own server; the shared server holds exactly the shared tenants’ databases', async () => {
+    const own = await waitForReady(admin, 'placed-own', 60_000);
+    expect((own.status as Record<string, any>).placement).toMatchObject({
+      isolation: 'Dedicated',
+      sqlServer: { resourceGroup: 'rg-placed-own-qa', shared: false },
+    });
+    expect(condition(own, 'Placed')).toMatchObject({ status: 'True', reason: 'PlacedOnDedicatedServer' });
+    const shared = (one.status as Record<string, any>).placement.sqlServer.name as string;
+    const databases = (await armResources(info.arm as never, 'Microsoft.Sql/servers/databases'))
+      .map((d) => d.id as string)
+      .filter((id) => id.includes(`/servers/${shared}/databases/`))
+      .map((id) => id.split('/').pop())
+      .sort();
+    expect(databases).toEqual(['sqldb-placed-one-qa', 'sqldb-placed-two-qa']);
+  });
+
+  test('a tenant no subscription has room for is refused with a clear condition, and nothing is created for it', async () => {
+    const refused = await waitFor(
+      'placed-nowhere refused',
+      async () => {
+        const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-nowhere');
+        return condition(t, 'Placed')?.reason === 'NoSubscriptionCapacity' ? t : undefined;
+      },
+      60_000,
+    );
+    expect(condition(refused, 'Placed')).toMatchObject({
+      status: 'False',
+      message: expect.stringContaining('No subscription is configured for region uksouth'),
+    });
+    expect(condition(refused, 'Ready')).toMatchObject({ status: 'False', reason: 'NoSubscriptionCapacity' });
+    expect(condition(refused, 'Stalled')).toMatchObject({ status: 'True', reason: 'NoSubscriptionCapacity' });
+    expect((refused.status as Record<string, any>).placement).toBeUndefined();
+    const created = (await armResources(info.arm as never)).filter(
+      (r) => (r.tags as Record<string, string> | undefined)?.['tenancy.dev-tenant'] === 'placed-nowhere',
+    );
+    expect(created).toEqual([]);
+    // The placed tenants are not affected.
+    expect(condition(await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-one'), 'Ready')).toMatchObject({
+      status: 'True',
+    });
+  });
+});
