@@ -64,6 +64,9 @@ const GRAPH_PLAN: TenantAzurePlan = {
     retentionDays: 180,
   },
   keyRotation: { rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' },
+  geoReplication: { enabled: false, reason: 'NotRequested', message: '' },
+  geoNames: { sqlServer: 'sqlgeo', failoverGroup: 'fog' },
+  geoPrivateEndpoints: undefined,
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {

@@ -822,5 +822,12 @@ export function decideBackupPlan(
     };
   }
   const retention = desiredRetention(policy.spec);
-  return { plan: { redundancy, shortTerm: retention.shortTerm, longTerm: retention.longTerm } };
+  return {
+    plan: {
+      redundancy,
+      shortTerm: retention.shortTerm,
+      longTerm: retention.longTerm,
+      geoReplication: policy.spec.geoReplication === 'Enabled',
+    },
+  };
 }

@@ -113,6 +113,12 @@ export const backupPolicySpecSchema = z
       .describe(
         'Backup storage redundancy. Geo and GeoZone copy backups to the paired region; the tenant’s residency rules must allow it.',
       ),
+    geoReplication: z
+      .enum(['Enabled', 'Disabled'])
+      .default('Disabled')
+      .describe(
+        'Enabled: a readable geo-secondary of each tenant database in the region paired with the tenant’s region, in a failover group whose read-write listener the application uses. Only when the paired region is in the tenant’s residency zone; otherwise the tenant’s GeoReplicated condition says why and nothing is created.',
+      ),
     rpo: durationField('Recovery point objective: the newest restore point may be at most this old. At least 10m.', [
       atLeast('10m', 'rpo must be at least 10m: Azure SQL takes log backups every 5-10 minutes, so a shorter RPO cannot be met'),
     ]).default('2h'),
