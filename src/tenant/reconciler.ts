@@ -739,6 +739,8 @@ export class TenantReconciler implements Reconciler {
             sqlKeyVersion: a.sqlKeyVersion,
             threatDetection: a.threatDetection,
             auditRetentionDays: a.auditRetentionDays,
+            databaseHost: a.databaseHost,
+            geoReplication: a.geoReplication,
             operations: record?.operations,
             verified: record?.verified,
           }).filter(([, v]) => v !== undefined),

@@ -73,7 +73,17 @@ export const REASONS = {
     'ok',
     'Not zone-redundant: the tenant’s region has no availability zones (`azure.availabilityZoneRegions`); nothing to do short of another region.',
   ),
+  Replicating: entry(
+    'ok',
+    'The database is geo-replicated to the paired region; the application uses the failover group’s read-write listener.',
+  ),
+  NotRequested: entry('ok', 'Not geo-replicated by design: the tenant’s BackupPolicy does not set `geoReplication: Enabled`.'),
+  NoPairedRegion: entry(
+    'ok',
+    'Not geo-replicated: Azure pairs the tenant’s region with no other (`azure.regionPairs`); nothing to do short of another region.',
+  ),
   // The operator is working.
+  Seeding: entry('progress', 'The geo-secondary database is being seeded (a full copy) before it follows the primary.'),
   Provisioning: entry('progress', 'Azure resources are being created or updated; the operator polls them.'),
   AzureDependencyNotReady: entry('progress', 'An Azure resource waits for another one to exist.'),
   AzureRbacPropagating: entry('progress', 'A new Azure role assignment is propagating (Azure needs up to a few minutes).'),
@@ -232,6 +242,10 @@ export const REASONS = {
     'platform',
     'The tenant key’s rotation policy was removed or changed by hand; ARM cannot restore it on an existing key: set it again (README, “Key rotation”).',
   ),
+  PairedRegionOutsideResidency: entry(
+    'spec',
+    'Not geo-replicated: the paired region is outside the tenant’s data-residency zone, so no secondary is created; use a BackupPolicy without `geoReplication`, or another region.',
+  ),
   SkuNotZoneRedundant: entry(
     'platform',
     'Not zone-redundant: Azure offers no zone redundancy for the tier’s SQL SKU (DTU Basic or Standard); configure a vCore or Premium SKU.',
@@ -335,6 +349,12 @@ export const CONDITION_TYPES = {
     role: 'informational',
     means:
       'The tenant’s database is zone-redundant (Production, in a region with availability zones); otherwise the reason says why not.',
+  },
+  GeoReplicated: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means:
+      'The tenant’s database has a geo-secondary in the paired region, caught up, behind a failover group; otherwise the reason says why not.',
   },
   Finalized: {
     kinds: ['Tenant'],

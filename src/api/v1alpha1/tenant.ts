@@ -226,6 +226,9 @@ export const tenantStatusSchema = z
           .object({
             sql: privateEndpointStatus.optional().describe('The SQL server’s private endpoint.'),
             keyVault: privateEndpointStatus.optional().describe('The Key Vault’s private endpoint.'),
+            sqlSecondary: privateEndpointStatus
+              .optional()
+              .describe('The geo-secondary SQL server’s private endpoint (paired region), reached after a failover.'),
           })
           .optional()
           .describe(
@@ -258,6 +261,32 @@ export const tenantStatusSchema = z
           .int()
           .optional()
           .describe('Days the audit workspace keeps the tenant’s SQL and Key Vault audit records, as last read.'),
+        databaseHost: z
+          .string()
+          .optional()
+          .describe(
+            'The host name the application connects to: the failover group’s read-write listener when the database is geo-replicated (it follows a failover), else the SQL server’s own name.',
+          ),
+        geoReplication: z
+          .object({
+            failoverGroup: z.string().optional().describe('Name of the tenant database’s failover group.'),
+            listener: z.string().optional().describe('Read-write listener (always the current primary).'),
+            readOnlyListener: z.string().optional().describe('Read-only listener (the current secondary).'),
+            primaryRegion: z.string().optional().describe('Region that serves reads and writes now.'),
+            partnerRegion: z.string().optional().describe('Region of the geo-secondary (the tenant region’s pair).'),
+            role: z
+              .enum(['Primary', 'Secondary'])
+              .optional()
+              .describe('Role of the tenant’s home-region server: Secondary after a failover to the paired region.'),
+            state: z
+              .string()
+              .optional()
+              .describe(
+                'Azure’s replication state: SEEDING while the secondary is first copied, CATCH_UP once it follows the primary. Replication lag is not reported by ARM (only by the database’s sys.dm_geo_replication_link_status).',
+              ),
+          })
+          .optional()
+          .describe('The database’s geo-replication, as Azure last reported it.'),
         operations: z
           .array(
             z.object({
