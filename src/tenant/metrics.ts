@@ -219,6 +219,22 @@ export const TENANT_METRICS: readonly TenantMetric[] = [
     samples: (t) => one(t, seconds(lastDrill(t)?.finishedAt)),
   },
   {
+    name: 'tenant_operator_geo_replication_caught_up',
+    help: 'Per geo-replicated tenant (status.azure.geoReplication): 1 while its geo-secondary follows the primary (Azure’s CATCH_UP), 0 while it seeds or is unknown. primary_region: where reads and writes are served now (the partner after a failover); role: the home-region server’s role. Replication lag is not exported: ARM does not report it.',
+    labelNames: ['tenant', 'primary_region', 'partner_region', 'role'],
+    samples: (t) => {
+      const geo = t.status?.azure?.geoReplication;
+      if (geo === undefined) return [];
+      const labels = {
+        tenant: t.metadata.name,
+        primary_region: geo.primaryRegion ?? '',
+        partner_region: geo.partnerRegion ?? '',
+        role: geo.role ?? '',
+      };
+      return [{ labels, value: geo.state === 'CATCH_UP' ? 1 : 0 }];
+    },
+  },
+  {
     name: 'tenant_operator_maintenance_pending_changes',
     help: 'Disruptive changes waiting for the tenant’s maintenance window (status.maintenance.pendingChanges).',
     labelNames: ['tenant'],
