@@ -798,3 +798,19 @@ export function tenantDeleteInventory(subscriptionId: string, names: TenantAzure
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
   ];
 }
+
+/**
+ * Where a failover drill acts: the tenant's failover group as each server sees it and the
+ * geo-secondary database; undefined without geo-replication.
+ */
+export function failoverDrillTarget(plan: TenantAzurePlan) {
+  if (!plan.geoReplication.enabled || plan.geoReplication.partnerRegion === undefined) return undefined;
+  const secondary = geoSecondaryServer(plan);
+  return {
+    homeGroupId: tenantFailoverGroupId(plan),
+    partnerGroupId: `${secondary.id}/failoverGroups/${plan.geoNames.failoverGroup}`,
+    partnerDatabaseId: `${secondary.id}/databases/${plan.names.sqlDatabase}`,
+    homeRegion: plan.region,
+    partnerRegion: plan.geoReplication.partnerRegion,
+  };
+}

@@ -263,6 +263,13 @@ export const EVENT_REASONS = {
   Applied: 'Kubernetes objects of the tenant were created or updated (which ones, in the message).',
   AzureApplied: 'Azure resources were created or updated after the first provisioning: what changed, old -> new, in the message.',
   UpdatePending: 'A disruptive change is held for the maintenance window.',
+  FailoverDrillStarted:
+    'A failover drill began in the maintenance window: a planned failover of the geo-replicated database to the paired region, then back.',
+  FailoverDrillSucceeded: 'A failover drill ended within the RTO with no data lost; the home region serves again.',
+  FailoverDrillExceededRTO: 'A failover drill ended, but the paired region served later than the RTO (Warning).',
+  FailoverDrillFailed:
+    'A failover drill could not fail over; the home region still serves (Warning, Azure’s error in the message).',
+  FailoverDrillRetrying: 'Failing back at the end of a failover drill failed and was requested again (Warning).',
   Deleting: 'The tenant is being deleted with `deletionPolicy: Delete`: what will be removed.',
   Deleted: 'The tenant’s namespace (and Azure resources) were deleted.',
   Releasing: 'The tenant is being deleted with `deletionPolicy: Retain`: what will be kept.',

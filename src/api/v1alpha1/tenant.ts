@@ -214,6 +214,36 @@ export const tenantStatusSchema = z
       .optional()
       .describe('The tier that runs now; differs from spec.tier while a tier change waits for the maintenance window.'),
     url: z.string().optional().describe('The address the tenant is reached at.'),
+    failoverDrill: z
+      .object({
+        running: z
+          .object({
+            phase: z.enum(['FailingOver', 'FailingBack']).describe('FailingOver: to the paired region; FailingBack: home again.'),
+            startedAt: z.string().describe('When the failover was requested (RFC 3339); the RTO is measured from here.'),
+            homeRegion: z.string().describe('The tenant’s region.'),
+            partnerRegion: z.string().describe('The paired region the drill fails over to.'),
+            servedAt: z.string().optional().describe('When the paired region served (RFC 3339).'),
+            operation: z
+              .object({ url: z.string(), kind: z.enum(['AsyncOperation', 'Location']) })
+              .optional()
+              .describe('The Azure operation of the current phase, polled by the next pass (after a restart too).'),
+          })
+          .optional()
+          .describe('The drill in progress, if any: an operator restart resumes it from here.'),
+        last: z
+          .object({
+            result: z.enum(['Succeeded', 'ExceededRTO', 'Failed']).describe('Outcome of the latest finished drill.'),
+            startedAt: z.string(),
+            finishedAt: z.string(),
+            measuredRtoSeconds: z.number().optional().describe('Time to serve again from the paired region (achieved RTO).'),
+            dataLossSeconds: z.number().optional().describe('Data lost (achieved RPO): 0 for a planned failover.'),
+            message: z.string(),
+          })
+          .optional()
+          .describe('The latest finished failover drill.'),
+      })
+      .optional()
+      .describe('Failover drills of the geo-replicated database (BackupPolicy failoverDrill).'),
     azure: z
       .object({
         resourceGroup: z.string().optional().describe('Resource group holding the tenant’s Azure resources.'),
