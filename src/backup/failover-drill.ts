@@ -169,7 +169,14 @@ export async function stepFailoverDrill(
     if (running.operation === undefined || operationFailed !== undefined) {
       // Resumed after a restart with no operation Azure still runs, or a failback that failed:
       // request the phase's failover again (the home region must come back).
-      const begun = await arm.beginAction(`${phaseTargetGroup}/failover`, SQL_FAILOVER_GROUP_API_VERSION);
+      const begun = await arm
+        .beginAction(`${phaseTargetGroup}/failover`, SQL_FAILOVER_GROUP_API_VERSION)
+        .catch((err: unknown) => {
+          // Azure still runs the failover we lost track of: wait for it, never request a second.
+          if ((err as { code?: unknown }).code === 'FailoverGroupBusy') return undefined;
+          throw err;
+        });
+      if (begun === undefined) return keep({ ...running, operation: undefined });
       const events: FailoverDrillEvent[] =
         operationFailed === undefined
           ? []
