@@ -125,14 +125,14 @@ export async function stepFailoverDrill(
       };
     }
     if (!settings.ready) return { status: { last }, events: [], requeueAfterMs: settings.pollMs };
-    const begun = await arm.beginAction(`${target.partnerGroupId}/failover`, SQL_FAILOVER_GROUP_API_VERSION);
+    // Recorded before anything is requested: a restart between the request and the status write
+    // must find the drill (and fail back), never a database left in the paired region unrecorded.
     return keep(
       {
         phase: 'FailingOver',
         startedAt: now.toISOString(),
         homeRegion: target.homeRegion,
         partnerRegion: target.partnerRegion,
-        operation: begun.done ? undefined : { url: begun.operation.url, kind: begun.operation.kind },
       },
       [
         {
@@ -141,6 +141,7 @@ export async function stepFailoverDrill(
           message: `Failover drill: planned failover to ${target.partnerRegion} in the maintenance window; the database comes back to ${target.homeRegion} afterwards.`,
         },
       ],
+      1,
     );
   }
 
@@ -167,13 +168,15 @@ export async function stepFailoverDrill(
       };
     }
     if (running.operation === undefined || operationFailed !== undefined) {
-      // Resumed after a restart with no operation Azure still runs, or a failback that failed:
-      // request the phase's failover again (the home region must come back).
+      // The phase's failover is not requested yet (or Azure forgot it after a restart, or a
+      // failback failed): request it. The home region must come back.
       const begun = await arm
         .beginAction(`${phaseTargetGroup}/failover`, SQL_FAILOVER_GROUP_API_VERSION)
         .catch((err: unknown) => {
-          // Azure still runs the failover we lost track of: wait for it, never request a second.
-          if ((err as { code?: unknown }).code === 'FailoverGroupBusy') return undefined;
+          // Azure still runs the failover we lost track of (busy), or it just finished (the server
+          // is primary already): look again, never request a second one.
+          const code = (err as { code?: unknown }).code;
+          if (code === 'FailoverGroupBusy' || code === 'FailoverGroupFailoverRequestOnPrimary') return undefined;
           throw err;
         });
       if (begun === undefined) return keep({ ...running, operation: undefined });
@@ -200,13 +203,12 @@ export async function stepFailoverDrill(
     // Serving again means the new primary's database is Online, not only the roles switched.
     const database = await arm.get(target.partnerDatabaseId, SQL_API_VERSION);
     if (str(props(database ?? {}).status) !== 'Online') return keep({ ...running, operation: undefined });
-    const begun = await arm.beginAction(`${target.homeGroupId}/failover`, SQL_FAILOVER_GROUP_API_VERSION);
-    return keep({
-      ...running,
-      phase: 'FailingBack',
-      servedAt: running.servedAt ?? now.toISOString(),
-      operation: begun.done ? undefined : { url: begun.operation.url, kind: begun.operation.kind },
-    });
+    // Served from the paired region: recorded first, the failback is requested on the next pass.
+    return keep(
+      { ...running, phase: 'FailingBack', servedAt: running.servedAt ?? now.toISOString(), operation: undefined },
+      [],
+      1,
+    );
   }
 
   // Home again: the drill is over.

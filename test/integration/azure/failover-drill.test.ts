@@ -137,7 +137,11 @@ describe('a failover drill', () => {
     const { target, listener } = await geoTenant('drill-restart');
     // A fresh drill, interrupted right after it was begun: only its status survives.
     const at = Date.parse('2026-12-09T02:00:00Z');
-    const started = await stepFailoverDrill(env.arm, target, SETTINGS, undefined, new Date(at));
+    // Recorded before anything is requested, then the failover is requested on the next pass.
+    const recorded = await stepFailoverDrill(env.arm, target, SETTINGS, undefined, new Date(at));
+    expect(recorded.status.running).toMatchObject({ phase: 'FailingOver' });
+    expect(recorded.status.running?.operation).toBeUndefined();
+    const started = await stepFailoverDrill(env.arm, target, SETTINGS, recorded.status, new Date(at));
     expect(started.status.running).toMatchObject({ phase: 'FailingOver', operation: expect.anything() });
     const stored = JSON.parse(JSON.stringify(started.status)) as FailoverDrillStatus;
     // The restarted operator finds the operation Azure no longer knows (expired): the record
