@@ -267,7 +267,6 @@ function writeFailoverGroup(
       `All servers linked by Geo replication should have the same key material as the encryption protector of the primary server. Please add the key '${uri}' with the same key material to the secondary server '${partner.name}'.`,
     );
   }
-  const old = asObject(existing?.body.properties);
   return {
     ok: true,
     body: {
