@@ -58,6 +58,7 @@ import {
   tenantAzureIds,
   tenantAzureResources,
   tenantDeleteInventory,
+  tenantGeoNames,
   tenantNames,
   tenantReleaseInventory,
 } from './azure.ts';
@@ -513,7 +514,7 @@ export class TenantAzureStep {
     const names = tenantNames(tenant, this.azure);
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
-      tenantReleaseInventory(this.azure.subscriptionId, names),
+      tenantReleaseInventory(this.azure.subscriptionId, names, tenantGeoNames(tenant, this.azure)),
       {
         pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
         now: this.ctx.clock.now(),
@@ -606,11 +607,15 @@ export class TenantAzureStep {
         await this.#keepVault(arm, ids.vault, keepUntil, tenant);
       }
       // 3. Delete children first.
-      const outcome = await deleteResources(arm, tenantDeleteInventory(this.azure.subscriptionId, names), {
-        pending,
-        now,
-        owner: this.#owner(),
-      });
+      const outcome = await deleteResources(
+        arm,
+        tenantDeleteInventory(this.azure.subscriptionId, names, tenantGeoNames(tenant, this.azure)),
+        {
+          pending,
+          now,
+          owner: this.#owner(),
+        },
+      );
       this.#recordChanges(tenant, outcome.changes);
       if (outcome.finished) await this.#keepVault(arm, ids.vault, undefined, tenant);
       return teardown(outcome);

@@ -764,9 +764,14 @@ const existing = (key: string, id: string, kind: ExistingResource['kind']): Exis
  * The tenant's resources to let go of (deletionPolicy Retain), by id: known from the names alone,
  * so a tenant whose region was refused or whose policy is gone can still be released.
  */
-export function tenantReleaseInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
+export function tenantReleaseInventory(
+  subscriptionId: string,
+  names: TenantAzureNames,
+  geo?: { sqlServer: string; failoverGroup: string },
+): ExistingResource[] {
   const ids = tenantAzureIds(subscriptionId, names);
   return [
+    ...geoInventory(subscriptionId, names, geo, false),
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
@@ -784,9 +789,14 @@ export function tenantReleaseInventory(subscriptionId: string, names: TenantAzur
  * TenantAzureStep.delete). Its private endpoint goes: nothing of the tenant's runs to use it, and
  * it holds an address of the platform's subnet (its DNS zone group goes with it).
  */
-export function tenantDeleteInventory(subscriptionId: string, names: TenantAzureNames): ExistingResource[] {
+export function tenantDeleteInventory(
+  subscriptionId: string,
+  names: TenantAzureNames,
+  geo?: { sqlServer: string; failoverGroup: string },
+): ExistingResource[] {
   const ids = tenantAzureIds(subscriptionId, names);
   return [
+    ...geoInventory(subscriptionId, names, geo, true),
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
@@ -813,4 +823,35 @@ export function failoverDrillTarget(plan: TenantAzurePlan) {
     homeRegion: plan.region,
     partnerRegion: plan.geoReplication.partnerRegion,
   };
+}
+
+/** The names of a tenant's geo-replication (whether or not it has one: inventories are by name). */
+export function tenantGeoNames(tenant: Tenant, azure: AzureConfig) {
+  return geoReplicationNames(
+    tenant.metadata.name,
+    tenant.spec.environment.toLowerCase(),
+    azure.nameSalt === undefined ? {} : { salt: azure.nameSalt },
+  );
+}
+
+/**
+ * The geo-replication resources of an inventory, first: the secondary's private endpoint, (when
+ * deleting) the failover group, then the secondary server, which takes the geo-secondary database
+ * with it. Released, the server and endpoint are tagged like the rest; the group needs no tag.
+ */
+function geoInventory(
+  subscriptionId: string,
+  names: TenantAzureNames,
+  geo: { sqlServer: string; failoverGroup: string } | undefined,
+  deleting: boolean,
+): ExistingResource[] {
+  if (geo === undefined) return [];
+  const rg = resourceGroupId(subscriptionId, names.resourceGroup);
+  const server = sqlServerId(rg, geo.sqlServer);
+  const group = `${tenantAzureIds(subscriptionId, names).sqlServer}/failoverGroups/${geo.failoverGroup}`;
+  return [
+    existing('privateEndpoint.sqlSecondary', privateEndpointId(rg, GEO_PRIVATE_ENDPOINT_NAME), privateEndpointKind),
+    ...(deleting ? [existing('failoverGroup', group, sqlFailoverGroupKind)] : []),
+    existing('geo.sqlServer', server, sqlServerKind),
+  ];
 }

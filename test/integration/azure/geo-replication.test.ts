@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { ArmRequestError } from '../../../src/azure/arm-client.ts';
 import { SQL_API_VERSION, SQL_FAILOVER_GROUP_API_VERSION, SQL_SERVER_SETTINGS } from '../../../src/azure/kinds/sql.ts';
-import { geoSecondaryServer, tenantFailoverGroupId } from '../../../src/tenant/azure.ts';
+import { DEFAULT_FINAL_BACKUP_RETENTION, geoSecondaryServer, tenantFailoverGroupId } from '../../../src/tenant/azure.ts';
 import {
   type AzureTestEnv,
   azureStep,
@@ -219,5 +219,37 @@ describe('the emulator refuses what Azure refuses', () => {
     const plan = tenantPlan(env, 'geo-we');
     const db = env.emulator.state.get(resourceIds(env.emulator, plan.names).database);
     expect(props(db).defaultSecondaryLocation).toBe('northeurope');
+  });
+});
+
+describe('deleting a geo-replicated tenant (deletionPolicy Delete)', () => {
+  test('the failover group, the secondary server and its geo-secondary database go too', async () => {
+    const name = 'geo-del';
+    const plan = tenantPlan(env, name, { backup: GEO_BACKUP });
+    await converge(env, plan);
+    const secondary = geoSecondaryServer(plan);
+    const secondaryDb = `${secondary.id}/databases/${plan.names.sqlDatabase}`;
+    expect(env.emulator.state.get(secondaryDb)).toBeDefined();
+    const { step } = azureStep(env);
+    const requested = env.emulator.clock.now();
+    const stored = storedTenant(name);
+    const tenant = { ...stored, metadata: { ...stored.metadata, deletionTimestamp: requested.toISOString() } };
+    // The final weekly backup is copied a week later; then the deletion goes ahead.
+    env.emulator.clock.advance(7 * 86_400_000 + 60_000);
+    let operations: unknown;
+    for (let i = 0; i < 300; i++) {
+      const outcome = await step.delete(
+        { ...tenant, status: { azure: { operations } } } as Parameters<typeof step.delete>[0],
+        DEFAULT_FINAL_BACKUP_RETENTION,
+      );
+      operations = outcome.operations;
+      if (outcome.failure) throw outcome.failure;
+      if (outcome.finished) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(env.emulator.state.get(tenantFailoverGroupId(plan))).toBeUndefined();
+    expect(env.emulator.state.get(secondary.id)).toBeUndefined();
+    expect(env.emulator.state.get(secondaryDb)).toBeUndefined();
+    expect(env.emulator.state.get(resourceIds(env.emulator, plan.names).server)).toBeUndefined();
   });
 });
