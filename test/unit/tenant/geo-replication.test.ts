@@ -4,9 +4,13 @@
  * comparison, the GeoReplicated condition and status facts, the egress to the secondary's
  * endpoint, and the region-pair table held against the emulator's own copy.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
+import { parse } from 'yaml';
 import { seedingProgress } from '../../../hack/arm-emulator/geo-replication.ts';
 import { REGION_PAIRS } from '../../../hack/arm-emulator/region-pairs.ts';
+import { backupPolicySpecSchema } from '../../../src/api/v1alpha1/backup-policy.ts';
 import { sqlFailoverGroupKind } from '../../../src/azure/kinds/sql.ts';
 import { DEFAULT_REGION_PAIRS, DEFAULT_RESIDENCY } from '../../../src/config.ts';
 import { RetryableError } from '../../../src/runtime/errors.ts';
@@ -20,6 +24,7 @@ import {
 import { geoFacts, geoReplicationCondition } from '../../../src/tenant/azure-step.ts';
 import { buildNetworkPolicies, sameEgressAddresses } from '../../../src/tenant/network-policy.ts';
 import { aConfig, aTenant, type TenantModifier } from '../../fixtures/tenant.ts';
+import { REPO_ROOT } from '../../harness/control-plane.ts';
 
 const inRegion =
   (region: string): TenantModifier =>
@@ -202,6 +207,14 @@ describe('egress to the secondary’s private endpoint', () => {
     expect(egress).toContain('10.0.0.4/32');
     expect(egress).toContain('10.1.0.4/32');
     expect(sameEgressAddresses(endpoints, { ...endpoints, sqlSecondary: { ip: '10.1.0.9' } })).toBe(false);
+  });
+});
+
+describe('the geo-replicated sample BackupPolicy', () => {
+  test('is valid and asks for geo-replication and monthly failover drills', () => {
+    const raw = readFileSync(join(REPO_ROOT, 'config', 'samples', 'backuppolicy-geo.yaml'), 'utf8');
+    const spec = backupPolicySpecSchema.parse((parse(raw) as { spec: unknown }).spec);
+    expect(spec).toMatchObject({ geoReplication: 'Enabled', failoverDrill: { enabled: true, every: '720h' } });
   });
 });
 
