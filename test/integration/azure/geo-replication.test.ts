@@ -253,3 +253,51 @@ describe('deleting a geo-replicated tenant (deletionPolicy Delete)', () => {
     expect(env.emulator.state.get(resourceIds(env.emulator, plan.names).server)).toBeUndefined();
   });
 });
+
+describe('seeding, and a forced failover', () => {
+  test('the secondary seeds (SEEDING, percentComplete below 100, planned failover refused) before it catches up', async () => {
+    const name = 'geo-seed';
+    await converge(env, tenantPlan(env, name));
+    const plan = tenantPlan(env, name, { backup: GEO_BACKUP });
+    const ids = resourceIds(env.emulator, plan.names);
+    const partnerGroup = `${geoSecondaryServer(plan).id}/failoverGroups/${plan.geoNames.failoverGroup}`;
+    // Slow operations (and so a slow seeding) for this tenant's geo-replication only.
+    env.emulator.config.lroDelayMs = 1_500;
+    const converging = converge(env, plan, { delayMs: 20 });
+    try {
+      const seeding = await (async () => {
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          const links = await env.arm.list(`${ids.database}/replicationLinks`, REPLICATION_LINKS_API_VERSION);
+          const link = links.map(props)[0];
+          if (link?.replicationState === 'SEEDING') return link;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        throw new Error('never saw SEEDING');
+      })();
+      expect(seeding.percentComplete).toBeLessThan(100);
+      expect(props(env.emulator.state.get(tenantFailoverGroupId(plan))).replicationState).toBe('SEEDING');
+      const refused = await env.arm
+        .post(`${partnerGroup}/failover`, SQL_FAILOVER_GROUP_API_VERSION)
+        .catch((err: unknown) => err as ArmRequestError);
+      expect(refused).toMatchObject({ statusCode: 409, code: 'InvalidDatabaseStateForOperation' });
+      await converging;
+    } finally {
+      env.emulator.config.lroDelayMs = undefined;
+    }
+    const links = await env.arm.list(`${ids.database}/replicationLinks`, REPLICATION_LINKS_API_VERSION);
+    expect(links.map(props)[0]).toMatchObject({ replicationState: 'CATCH_UP', percentComplete: 100 });
+  });
+
+  test('forceFailoverAllowDataLoss on the secondary swaps the roles too; a planned failover brings it back', async () => {
+    const plan = tenantPlan(env, 'geo-seed', { backup: GEO_BACKUP });
+    const partnerGroup = `${geoSecondaryServer(plan).id}/failoverGroups/${plan.geoNames.failoverGroup}`;
+    const listener = `${plan.geoNames.failoverGroup}.database.windows.net`;
+    await env.arm.post(`${partnerGroup}/forceFailoverAllowDataLoss`, SQL_FAILOVER_GROUP_API_VERSION);
+    await waitForRole(partnerGroup, 'Primary');
+    expect(env.emulator.sql.resolveHost(listener)?.location).toBe('northeurope');
+    await env.arm.post(`${tenantFailoverGroupId(plan)}/failover`, SQL_FAILOVER_GROUP_API_VERSION);
+    await waitForRole(tenantFailoverGroupId(plan), 'Primary');
+    expect(env.emulator.sql.resolveHost(listener)?.location).toBe('westeurope');
+  });
+});
