@@ -66,6 +66,9 @@ const GRAPH_PLAN: TenantAzurePlan = {
   keyRotation: { rotateAfter: 'P1Y', expireAfter: 'P2Y', notifyBefore: 'P30D' },
   // The bench's tenants are Shared: no node pool in their chain.
   nodePool: { kind: 'shared' },
+  geoReplication: { enabled: false, reason: 'NotRequested', message: '' },
+  geoNames: { sqlServer: 'sqlgeo', failoverGroup: 'fog' },
+  geoPrivateEndpoints: undefined,
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {

@@ -326,6 +326,14 @@ export const configSchema = z
           .array(z.string().regex(/^[a-z0-9]+$/, 'an Azure region name such as westeurope'))
           .default(() => [...DEFAULT_AVAILABILITY_ZONE_REGIONS]),
         /**
+         * Azure's region pairs (region -> its pair): a geo-secondary goes to the tenant region's
+         * pair, only when that pair is in the tenant's residency zone. Default: Microsoft's
+         * published table (DEFAULT_REGION_PAIRS).
+         */
+        regionPairs: z
+          .record(z.string().regex(/^[a-z0-9]+$/), z.string().regex(/^[a-z0-9]+$/))
+          .default(() => ({ ...DEFAULT_REGION_PAIRS })),
+        /**
          * How often a running Azure operation is looked at. Nothing waits for one: the tenant is
          * requeued after this long (real creates take minutes; tests use a fraction of a second).
          */
@@ -812,6 +820,61 @@ export const DEFAULT_AVAILABILITY_ZONE_REGIONS: readonly string[] = [
   'westus2',
   'westus3',
 ];
+
+/**
+ * Azure's region pairs ("Azure region pairs and nonpaired regions",
+ * https://learn.microsoft.com/azure/reliability/regions-paired, table "Azure paired regions";
+ * sovereign clouds left out). Some pairs are one-way (westus3 -> eastus, brazilsouth ->
+ * southcentralus, westindia -> southindia); nonpaired regions (italynorth, polandcentral,
+ * spaincentral, qatarcentral, israelcentral, mexicocentral, ...) have no entry. The ARM emulator
+ * keeps its own copy (hack/arm-emulator/region-pairs.ts) and a test holds this one against it.
+ */
+export const DEFAULT_REGION_PAIRS: Readonly<Record<string, string>> = {
+  eastasia: 'southeastasia',
+  southeastasia: 'eastasia',
+  australiaeast: 'australiasoutheast',
+  australiasoutheast: 'australiaeast',
+  australiacentral: 'australiacentral2',
+  australiacentral2: 'australiacentral',
+  brazilsouth: 'southcentralus',
+  brazilsoutheast: 'brazilsouth',
+  canadacentral: 'canadaeast',
+  canadaeast: 'canadacentral',
+  northeurope: 'westeurope',
+  westeurope: 'northeurope',
+  francecentral: 'francesouth',
+  francesouth: 'francecentral',
+  germanywestcentral: 'germanynorth',
+  germanynorth: 'germanywestcentral',
+  centralindia: 'southindia',
+  southindia: 'centralindia',
+  westindia: 'southindia',
+  japaneast: 'japanwest',
+  japanwest: 'japaneast',
+  koreacentral: 'koreasouth',
+  koreasouth: 'koreacentral',
+  norwayeast: 'norwaywest',
+  norwaywest: 'norwayeast',
+  southafricanorth: 'southafricawest',
+  southafricawest: 'southafricanorth',
+  swedencentral: 'swedensouth',
+  swedensouth: 'swedencentral',
+  switzerlandnorth: 'switzerlandwest',
+  switzerlandwest: 'switzerlandnorth',
+  uaenorth: 'uaecentral',
+  uaecentral: 'uaenorth',
+  uksouth: 'ukwest',
+  ukwest: 'uksouth',
+  eastus: 'westus',
+  westus: 'eastus',
+  eastus2: 'centralus',
+  centralus: 'eastus2',
+  northcentralus: 'southcentralus',
+  southcentralus: 'northcentralus',
+  westus2: 'westcentralus',
+  westcentralus: 'westus2',
+  westus3: 'eastus',
+};
 
 /**
  * Default residency zones. Geo-redundant backups copy to the paired region; the default keeps

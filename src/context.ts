@@ -62,6 +62,21 @@ export interface AzureFacts {
   nodePoolReady?: boolean | undefined;
   /** Name of the tenant's dedicated node pool while one exists or is wanted (status.nodePool). */
   nodePool?: string | undefined;
+  /** The host the application connects to: the failover group's listener when geo-replicated. */
+  databaseHost?: string | undefined;
+  /** The database's geo-replication as Azure last reported it. */
+  geoReplication?: GeoReplicationFacts | undefined;
+}
+
+/** A geo-replicated database's failover group, as Azure reports it. */
+export interface GeoReplicationFacts {
+  failoverGroup?: string | undefined;
+  listener?: string | undefined;
+  readOnlyListener?: string | undefined;
+  primaryRegion?: string | undefined;
+  partnerRegion?: string | undefined;
+  role?: 'Primary' | 'Secondary' | undefined;
+  state?: string | undefined;
 }
 
 /** Where a private endpoint answers. */
@@ -74,6 +89,8 @@ export interface PrivateEndpointAddress {
 export interface PrivateEndpointAddresses {
   sql?: PrivateEndpointAddress | undefined;
   keyVault?: PrivateEndpointAddress | undefined;
+  /** The geo-secondary server's endpoint (paired region): where the data is served after a failover. */
+  sqlSecondary?: PrivateEndpointAddress | undefined;
 }
 
 export interface OperatorContext {

@@ -27,6 +27,10 @@ export const API_VERSIONS = {
   sqlDatabaseUsages: '2021-02-01-preview',
   /** @azure/arm-sql 10.0.0: long-term retention backups (list) */
   sqlLongTermRetentionBackups: '2021-05-01-preview',
+  /** @azure/arm-sql 10.0.0: failover groups (and their failover actions) */
+  sqlFailoverGroups: '2020-11-01-preview',
+  /** @azure/arm-sql 10.0.0: replication links (list) */
+  sqlReplicationLinks: '2022-02-01-preview',
   /** @azure/arm-sql 10.0.0: server auditing settings, advanced threat protection (Defender for SQL) */
   sqlAuditing: '2021-11-01-preview',
   /** @azure/arm-network 39.0.0 (WAF policies, private endpoints and their DNS zone groups, virtual networks) */

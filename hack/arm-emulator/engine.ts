@@ -6,6 +6,7 @@
 import { API_VERSIONS } from './api-versions.ts';
 import { type ArmTarget, idKey, parseArmPath } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
+import { beginFailover, replicationLinksBody } from './geo-replication.ts';
 import { armMergePatch, asObject, asString, clone, compact as compactJson, isObject, type JsonObject } from './json.ts';
 import { followKeyRotations, rotateDueKeys } from './key-rotation.ts';
 import { type OperationTiming, operationDurationMs, operationKind } from './operation-profiles.ts';
@@ -133,7 +134,13 @@ export function sqlSettings(config: EngineConfig): SqlBackupSettings {
 }
 
 function ctxOf(engine: Engine): TypeContext {
-  return { store: engine.store, clock: engine.clock, settings: engine.settings, sql: sqlSettings(engine.config) };
+  return {
+    store: engine.store,
+    clock: engine.clock,
+    settings: engine.settings,
+    sql: sqlSettings(engine.config),
+    geoSeedingMs: engine.config.lroDelayMs ?? operationDurationMs(engine.config.timing, 'geoSecondary.seeding', true),
+  };
 }
 
 /**
@@ -463,7 +470,7 @@ function startOperation(
   resource: StoredResource,
   method: Operation['method'],
   settle: (succeeded: boolean) => void,
-  facts: { created: boolean; pointInTimeRestore?: boolean },
+  facts: { created: boolean; pointInTimeRestore?: boolean; failover?: 'Planned' | 'Forced' },
   clockMs?: number,
 ): Operation {
   const profileMs = operationDurationMs(engine.config.timing, operationKind(resource.type, method, facts), true);
@@ -757,6 +764,9 @@ const SPECIAL_ROUTE_VERSIONS: Readonly<Record<string, string>> = {
     API_VERSIONS.sqlLongTermRetentionBackups,
   'microsoft.sql/servers/databases/restorepoints': API_VERSIONS.sqlRestorePoints,
   'microsoft.sql/servers/databases/usages': API_VERSIONS.sqlDatabaseUsages,
+  'microsoft.sql/servers/databases/replicationlinks': API_VERSIONS.sqlReplicationLinks,
+  'microsoft.sql/servers/failovergroups/failover': API_VERSIONS.sqlFailoverGroups,
+  'microsoft.sql/servers/failovergroups/forcefailoverallowdataloss': API_VERSIONS.sqlFailoverGroups,
 };
 
 /** The database a `.../databases/{db}/<collection>` request is about, or the 404 to answer. */
@@ -885,6 +895,42 @@ function handleSpecialRoute(
       if (!('id' in database)) return database;
       const used = typeof database.body._usedBytes === 'number' ? database.body._usedBytes : DEFAULT_DATABASE_USED_BYTES;
       return json(200, usagesBody(database.id, database.body, used));
+    }
+    case 'microsoft.sql/servers/databases/replicationlinks': {
+      if (method !== 'GET' || !target.collection) return undefined;
+      const database = databaseOf(engine, target);
+      if (!('id' in database)) return database;
+      return json(200, replicationLinksBody(engine.store, database));
+    }
+    case 'microsoft.sql/servers/failovergroups/failover':
+    case 'microsoft.sql/servers/failovergroups/forcefailoverallowdataloss': {
+      if (method !== 'POST') return undefined;
+      const missing = missingContainer(engine, target);
+      if (missing !== undefined) return errorResponse(missing);
+      const group = getResource(engine.store, target.parentId);
+      if (group === undefined) {
+        return errorResponse(
+          armError(404, 'ResourceNotFound', `The failover group '${target.parentId.split('/').pop() ?? ''}' was not found.`),
+        );
+      }
+      const forced = type.endsWith('forcefailoverallowdataloss');
+      const begun = beginFailover(engine.store, group, forced);
+      if (!begun.ok) return errorResponse(begun.error);
+      const op = startOperation(
+        engine,
+        req,
+        group,
+        'POST',
+        (succeeded) => {
+          if (succeeded) begun.apply();
+        },
+        { created: false, failover: forced ? 'Forced' : 'Planned' },
+      );
+      const urls = operationUrls(req, op, req.query.get('api-version') ?? '');
+      return {
+        status: 202,
+        headers: { 'Azure-AsyncOperation': urls.status, Location: urls.result, 'Retry-After': '0' },
+      };
     }
     default:
       return undefined;

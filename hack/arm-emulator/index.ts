@@ -3,6 +3,7 @@
  * Azure SDK clients run their real pipeline (bearer auth, retries, long-running-operation pollers)
  * against it. See README.md for what it supports and which ARM behaviours it reproduces.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -29,6 +30,7 @@ import {
   type TokenIssuer,
 } from './entra.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
+import { resolveSqlHost } from './geo-replication.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
 import { rotateKey } from './key-rotation.ts';
 import { platformAuditWorkspaceId, seedPlatformAuditWorkspace } from './monitoring.ts';
@@ -239,6 +241,12 @@ export interface SqlControls {
    * timer restarts (Azure resumes a serverless database on login).
    */
   connect(database: string): void;
+  /**
+   * What a SQL host name resolves to now: a failover group's read-write listener
+   * (`<group>.database.windows.net`) the current primary server, its read-only listener
+   * (`<group>.secondary.database.windows.net`) the secondary, a server's own name that server.
+   */
+  resolveHost(host: string): { serverId: string; location: string } | undefined;
 }
 
 /**
@@ -764,6 +772,11 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
   };
 
   const sql: SqlControls = {
+    resolveHost: (host) => {
+      tick(engine);
+      const server = resolveSqlHost(engine.store, host);
+      return server === undefined ? undefined : { serverId: server.id, location: String(server.body.location) };
+    },
     stopBackups: (database) => stopBackups(engine.store.backupPauses, clock.now().getTime(), database),
     resumeBackups: (database) => resumeBackups(engine.store.backupPauses, clock.now().getTime(), database),
     setDatabaseSize: (database, bytes) => {

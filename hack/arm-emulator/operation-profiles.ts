@@ -47,7 +47,13 @@ export type OperationKind =
   | 'workspaceTable.write'
   | 'agentPool.create'
   | 'agentPool.update'
-  | 'agentPool.delete';
+  | 'agentPool.delete'
+  | 'failoverGroup.create'
+  | 'failoverGroup.update'
+  | 'failoverGroup.delete'
+  | 'failoverGroup.plannedFailover'
+  | 'failoverGroup.forcedFailover'
+  | 'geoSecondary.seeding';
 
 export interface OperationDuration {
   /** Realistic duration in milliseconds (before the time factor). */
@@ -155,6 +161,27 @@ export const REALISTIC_DURATIONS: Readonly<Record<OperationKind, OperationDurati
     realisticMs: 180_000,
     source: `${ESTIMATE}: nodes cordoned, drained and the scale set deleted ("a few minutes" as for create)`,
   },
+  'failoverGroup.create': {
+    realisticMs: 60_000,
+    source: `${ESTIMATE}: the group and its two listener DNS records; the secondaries then seed (geoSecondary.seeding)`,
+  },
+  'failoverGroup.update': { realisticMs: 30_000, source: ESTIMATE },
+  'failoverGroup.delete': { realisticMs: 30_000, source: `${ESTIMATE}: removes the listener records; databases stay replicated` },
+  'failoverGroup.plannedFailover': {
+    realisticMs: 60_000,
+    source:
+      'https://learn.microsoft.com/azure/azure-sql/database/business-continuity-high-availability-disaster-recover-hadr-overview (geo-replication and failover groups: RTO 60 s); https://learn.microsoft.com/powershell/module/az.sql/switch-azsqldatabasefailovergroup (a planned failover "waits until both roles are switched")',
+  },
+  'failoverGroup.forcedFailover': {
+    realisticMs: 30_000,
+    source:
+      'https://learn.microsoft.com/powershell/module/az.sql/switch-azsqldatabasefailovergroup (with AllowDataLoss the command "only waits until the new primary assumes its role"): half the planned figure, an estimate',
+  },
+  'geoSecondary.seeding': {
+    realisticMs: 300_000,
+    source:
+      'https://learn.microsoft.com/azure/azure-sql/database/active-geo-replication-overview (seeding copies the whole database; its time depends on size and network): 5 minutes for a small database, an estimate',
+  },
 };
 
 /** What the instant profile gives a long-running operation (what the emulator always did). */
@@ -164,7 +191,7 @@ export const INSTANT_OPERATION_MS = 5;
 export function operationKind(
   resourceType: string,
   method: string,
-  facts: { created: boolean; pointInTimeRestore?: boolean },
+  facts: { created: boolean; pointInTimeRestore?: boolean; failover?: 'Planned' | 'Forced' },
 ): OperationKind | undefined {
   const m = method.toUpperCase();
   const del = m === 'DELETE';
@@ -218,6 +245,10 @@ export function operationKind(
       return 'workspaceTable.write';
     case 'microsoft.containerservice/managedclusters/agentpools':
       return del ? 'agentPool.delete' : facts.created ? 'agentPool.create' : 'agentPool.update';
+    case 'microsoft.sql/servers/failovergroups':
+      if (facts.failover !== undefined)
+        return facts.failover === 'Planned' ? 'failoverGroup.plannedFailover' : 'failoverGroup.forcedFailover';
+      return del ? 'failoverGroup.delete' : facts.created ? 'failoverGroup.create' : 'failoverGroup.update';
     default:
       return undefined;
   }

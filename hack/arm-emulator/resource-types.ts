@@ -8,10 +8,12 @@ import type { ArmTarget } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { containerServiceSpecs } from './container-service.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
+import { failoverGroupSpec } from './geo-replication.ts';
 import { asBoolean, asNumber, asObject, asString, clone, compact, isObject, type JsonObject } from './json.ts';
 import { monitoringTypeSpecs } from './monitoring.ts';
 import { privateLinkSpecs } from './private-link.ts';
 import type { AzureQuotas } from './quotas.ts';
+import { REGION_PAIRS } from './region-pairs.ts';
 import { DEFAULT_DATABASE_USED_BYTES, pausesFor, restoreWindow, type SqlBackupSettings } from './sql-backups.ts';
 import {
   childrenOfType,
@@ -101,6 +103,8 @@ export interface TypeContext {
   settings: EmulatorSettings;
   /** Live SQL backup settings (the engine's config). */
   sql: SqlBackupSettings;
+  /** Real milliseconds a new geo-secondary seeds before it is caught up (the operation profile's). */
+  geoSeedingMs?: number;
 }
 
 export type ResourceTarget = ArmTarget & { id: string; name: string; type: string };
@@ -1042,7 +1046,8 @@ const sqlDatabases: ResourceTypeSpec = {
           creationDate: asString(old.creationDate) ?? nowIso(ctx),
           currentServiceObjectiveName: serviceObjective,
           requestedServiceObjectiveName: serviceObjective,
-          defaultSecondaryLocation: body.location,
+          // Azure names the region's pair (a nonpaired region names itself).
+          defaultSecondaryLocation: REGION_PAIRS[asString(body.location) ?? ''] ?? body.location,
           catalogCollation: 'SQL_Latin1_General_CP1_CI_AS',
           zoneRedundant,
           readScale: 'Disabled',
@@ -1870,6 +1875,7 @@ export function resourceTypeSpecs(): Map<string, ResourceTypeSpec> {
     serverAuditing,
     serverThreatProtection,
     wafPolicies,
+    failoverGroupSpec,
     ...privateLinkSpecs(),
     ...monitoringTypeSpecs(),
     ...containerServiceSpecs(),

@@ -291,6 +291,19 @@ export const RESOURCE_SCHEMAS: Readonly<Record<string, ResourceSchema>> = {
     specFile: `${SQL_2020}/LongTermRetentionPolicies.json`,
     properties: { weeklyRetention: RW, monthlyRetention: RW, yearlyRetention: RW, weekOfYear: RW },
   },
+  'microsoft.sql/servers/failovergroups': {
+    // Required fields (readWriteEndpoint, partnerServers) are checked by the type itself, with
+    // FailoverGroups.json's own error codes.
+    specFile: `${SQL_2020}/FailoverGroups.json`,
+    properties: {
+      readWriteEndpoint: RW,
+      readOnlyEndpoint: RW,
+      replicationRole: RO,
+      replicationState: RO,
+      partnerServers: RW,
+      databases: RW,
+    },
+  },
   'microsoft.sql/servers/azureadonlyauthentications': {
     specFile: `${SQL_2020}/ServerAzureADOnlyAuthentications.json`,
     properties: { azureADOnlyAuthentication: REQUIRED },

@@ -244,6 +244,25 @@ export class ArmClient implements ArmApi {
     return { status: 'InProgress', retryAfterMs: retryAfterMs(response.headers) };
   }
 
+  /**
+   * Begin a long-running POST action (a failover group's `failover`); never waits for it. Like a
+   * write: the operation's URL to record, or the answer when ARM finished at once.
+   */
+  async beginAction(id: string, apiVersion: string, body?: ArmBody): Promise<WriteOutcome> {
+    const { status, body: answer, response } = await this.#send('POST', this.#url(id, apiVersion), body ?? {});
+    if (status >= 300) this.#fail(status, answer, response, `POST ${id}`);
+    const asyncUrl = response.headers.get('azure-asyncoperation');
+    const locationUrl = response.headers.get('location');
+    const url = asyncUrl ?? (status === 202 ? locationUrl : undefined);
+    if (url !== undefined) {
+      return {
+        done: false,
+        operation: { url, kind: asyncUrl ? 'AsyncOperation' : 'Location', retryAfterMs: retryAfterMs(response.headers) },
+      };
+    }
+    return { done: true, body: answer };
+  }
+
   /** POST an action (e.g. a name check); returns the answer body. */
   async post(id: string, apiVersion: string, body?: ArmBody): Promise<ArmBody | undefined> {
     const { status, body: answer, response } = await this.#send('POST', this.#url(id, apiVersion), body ?? {});

@@ -114,3 +114,16 @@ export const NAME_RULES = {
   sqlDatabase: (n: string): boolean => n.length >= 1 && n.length <= 128 && !/[<>*%&:\\/?]/.test(n) && !/[. ]$/.test(n),
   federatedCredential: (n: string): boolean => /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,119}$/.test(n),
 } as const;
+
+/**
+ * Names of a tenant's geo-replication: the secondary server (`sqlgeo-<tenant>-<env>-<hash6>`) and
+ * its failover group (`fog-<tenant>-<env>-<hash6>`), both globally unique DNS names (the group's is
+ * the read-write listener `<group>.database.windows.net`). One group per tenant database.
+ */
+export function geoReplicationNames(tenant: string, environment: string, options: NameOptions = {}) {
+  const salt = options.salt ?? '';
+  return {
+    sqlServer: compose('sqlgeo', tenant, environment, 63, true, salt),
+    failoverGroup: compose('fog', tenant, environment, 63, true, salt),
+  };
+}

@@ -36,6 +36,9 @@ import { resourceGroupId } from '../azure/kinds/resources.ts';
 import {
   databaseKeyOf,
   databaseOutputs,
+  failoverGroupListener,
+  failoverGroupOutputs,
+  failoverGroupReadOnlyListener,
   keepsLongTermBackups,
   type LongTermRetention,
   longTermRetentionOf,
@@ -50,7 +53,7 @@ import {
 } from '../azure/kinds/sql.ts';
 import { readSubscriptionUsage, type SubscriptionUsage } from '../azure/subscription-usage.ts';
 import type { OperatorConfig } from '../config.ts';
-import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
+import type { AzureFacts, GeoReplicationFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
 import { hashOf } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import { isTerminal, PlatformError, RetryableError, TerminalError } from '../runtime/errors.ts';
@@ -61,6 +64,7 @@ import {
   tenantAzureIds,
   tenantAzureResources,
   tenantDeleteInventory,
+  tenantGeoNames,
   tenantNames,
   tenantNodePoolInventory,
   tenantReleaseInventory,
@@ -522,6 +526,8 @@ export class TenantAzureStep {
       // Verified converged: a wanted pool is there.
       nodePoolReady: plan.nodePool.kind === 'dedicated',
       nodePool: plan.nodePool.kind === 'dedicated' ? plan.nodePool.pool.name : undefined,
+      databaseHost: previous?.databaseHost,
+      geoReplication: plan.geoReplication.enabled ? previous?.geoReplication : undefined,
     };
   }
 
@@ -543,7 +549,10 @@ export class TenantAzureStep {
         facts: this.#derivedFacts(tenant, plan),
         conditions: this.#conditions(plan, undefined, new Map()),
         // Verified converged: the database is as planned, unless a change of it is held.
-        informational: [zoneRedundancyCondition(plan, plan.zoneRedundancy.held ? undefined : plan.zoneRedundancy.zoneRedundant)],
+        informational: [
+          zoneRedundancyCondition(plan, plan.zoneRedundancy.held ? undefined : plan.zoneRedundancy.zoneRedundant),
+          geoReplicationCondition(plan, previous?.geoReplication),
+        ],
         record: { verified: previous?.verified },
       };
     }
@@ -611,6 +620,12 @@ export class TenantAzureStep {
             ? new TerminalError('BackupPolicyNotFound', 'the database waits for the tenant’s BackupPolicy (see DatabaseReady).')
             : database?.error,
         ),
+        geoReplicationCondition(
+          plan,
+          geoFacts(plan, pass.outputs.get('failoverGroup'), undefined).geoReplication,
+          pass.reports.get('failoverGroup')?.error ??
+            [...pass.reports.values()].find((r) => r.key.startsWith('geo.') && r.error !== undefined)?.error,
+        ),
       ],
       record: {
         operations: operations.length > 0 ? operations : undefined,
@@ -675,7 +690,9 @@ export class TenantAzureStep {
         shortTerm === undefined && longTerm === undefined
           ? undefined
           : { shortTerm: shortTermOf(shortTerm), longTerm: longTermRetentionOf(longTerm) },
-      privateEndpoints: plan.privateEndpoints.configured ? endpointAddresses(pass, previousEndpoints) : undefined,
+      privateEndpoints: plan.privateEndpoints.configured
+        ? endpointAddresses(pass, geoReplicationOn(plan, previousEndpoints))
+        : undefined,
       keyVersion: key?.version,
       keyCreatedAt: key?.createdAt?.toISOString(),
       keyExpiresAt: key?.expiresAt?.toISOString(),
@@ -686,6 +703,7 @@ export class TenantAzureStep {
       auditRetentionDays: tableRetentionDays(pass.outputs.get('auditRetention')),
       nodePoolReady: pass.reports.get('nodePool')?.phase === 'Ready',
       nodePool: plan.nodePool.kind === 'dedicated' ? plan.nodePool.pool.name : undefined,
+      ...geoFacts(plan, pass.outputs.get('failoverGroup'), server.fullyQualifiedDomainName),
     };
   }
 
@@ -829,7 +847,12 @@ export class TenantAzureStep {
     const placement = tenant.status?.placement;
     const outcome = await releaseResources(
       this.arm.withSignal(signal),
-      tenantReleaseInventory(placement?.subscriptionId ?? this.azure.subscriptionId, names, sharedServerOf(placement)),
+      tenantReleaseInventory(
+        placement?.subscriptionId ?? this.azure.subscriptionId,
+        names,
+        sharedServerOf(placement),
+        tenantGeoNames(tenant, this.azure),
+      ),
       {
         pending: (tenant.status?.azure?.operations ?? []) as PendingOperation[],
         now: this.ctx.clock.now(),
@@ -927,11 +950,11 @@ export class TenantAzureStep {
         await this.#keepVault(arm, ids.vault, keepUntil, tenant);
       }
       // 3. Delete children first.
-      const outcome = await deleteResources(arm, tenantDeleteInventory(subscriptionId, names, shared), {
-        pending,
-        now,
-        owner: this.#owner(),
-      });
+      const outcome = await deleteResources(
+        arm,
+        tenantDeleteInventory(subscriptionId, names, shared, tenantGeoNames(tenant, this.azure)),
+        { pending, now, owner: this.#owner() },
+      );
       this.#recordChanges(tenant, outcome.changes);
       if (outcome.finished) await this.#keepVault(arm, ids.vault, undefined, tenant);
       return teardown(outcome);
@@ -1028,6 +1051,80 @@ export function nextLookBesideFailure(
 const HELD_UNTIL = /\(until ([^)]+)\)$/;
 
 /**
+ * Pure: what the failover group reports, as status facts, and the host the application connects
+ * to: the read-write listener when geo-replication is on (it follows a failover), else the server.
+ */
+export function geoFacts(
+  plan: Pick<TenantAzurePlan, 'geoReplication' | 'geoNames' | 'region'>,
+  group: ArmBody | undefined,
+  serverFqdn: string | undefined,
+): Pick<AzureFacts, 'databaseHost' | 'geoReplication'> {
+  if (!plan.geoReplication.enabled) return { databaseHost: serverFqdn };
+  const name = plan.geoNames.failoverGroup;
+  const observed = failoverGroupOutputs(group);
+  if (observed === undefined) return { databaseHost: serverFqdn };
+  const role = observed.role === 'Primary' || observed.role === 'Secondary' ? observed.role : undefined;
+  const partnerRegion = observed.partnerLocation ?? plan.geoReplication.partnerRegion;
+  return {
+    databaseHost: failoverGroupListener(name),
+    geoReplication: {
+      failoverGroup: name,
+      listener: failoverGroupListener(name),
+      readOnlyListener: failoverGroupReadOnlyListener(name),
+      primaryRegion: role === 'Secondary' ? partnerRegion : plan.region,
+      partnerRegion,
+      role,
+      state: observed.replicationState,
+    },
+  };
+}
+
+/** Forgets the secondary's endpoint address once geo-replication is off (its egress goes too). */
+function geoReplicationOn(
+  plan: Pick<TenantAzurePlan, 'geoReplication'>,
+  previous: PrivateEndpointAddresses | undefined,
+): PrivateEndpointAddresses | undefined {
+  if (plan.geoReplication.enabled || previous?.sqlSecondary === undefined) return previous;
+  const { sqlSecondary: _gone, ...rest } = previous;
+  return rest;
+}
+
+/**
+ * Pure: the tenant's GeoReplicated condition (informational: a database without its secondary
+ * still serves). `observed`: the group's facts (undefined while it does not exist or was not read).
+ */
+export function geoReplicationCondition(
+  plan: Pick<TenantAzurePlan, 'geoReplication' | 'region'>,
+  observed: GeoReplicationFacts | undefined,
+  failure?: AzureFailure | undefined,
+): ConditionInput {
+  const decision = plan.geoReplication;
+  const type = 'GeoReplicated';
+  if (!decision.enabled) return { type, status: 'False', reason: decision.reason, message: decision.message };
+  if (failure) return { type, status: 'False', reason: failure.reason, message: `Not geo-replicated yet: ${failure.message}` };
+  if (observed?.state === 'CATCH_UP') {
+    const where =
+      observed.role === 'Secondary'
+        ? ` After a failover the database is served from ${observed.primaryRegion ?? decision.partnerRegion} and replicated back to ${plan.region}.`
+        : '';
+    return { type, status: 'True', reason: 'Replicating', message: `${decision.message}${where}` };
+  }
+  if (observed?.state === 'SEEDING')
+    return {
+      type,
+      status: 'False',
+      reason: 'Seeding',
+      message: `The geo-secondary in ${decision.partnerRegion} is being seeded (a full copy of the database) before it follows the primary.`,
+    };
+  return {
+    type,
+    status: 'False',
+    reason: 'Provisioning',
+    message: `The geo-secondary server and failover group in ${decision.partnerRegion} are being created.`,
+  };
+}
+
+/**
  * When to look again while resources are still moving: an operation that has run for a while is
  * likely to run a while longer (Azure's creates take minutes), so the wait grows with its age, from
  * `pollMs` up to 30 times that; a resource held until an instant (a role assignment propagating) is
@@ -1060,7 +1157,7 @@ export function endpointAddresses(
   previous: PrivateEndpointAddresses | undefined,
 ): PrivateEndpointAddresses | undefined {
   const result: PrivateEndpointAddresses = {};
-  for (const service of ['sql', 'keyVault'] as const) {
+  for (const service of ['sql', 'keyVault', 'sqlSecondary'] as const) {
     const observed =
       dnsZoneGroupAddress(pass.outputs.get(`privateDnsZoneGroup.${service}`)) ??
       privateEndpointAddress(pass.outputs.get(`privateEndpoint.${service}`));
@@ -1068,7 +1165,7 @@ export function endpointAddresses(
     const address = observed ?? (created ? undefined : previous?.[service]);
     if (address !== undefined) result[service] = address.fqdn === undefined ? { ip: address.ip } : address;
   }
-  return result.sql === undefined && result.keyVault === undefined ? undefined : result;
+  return result.sql === undefined && result.keyVault === undefined && result.sqlSecondary === undefined ? undefined : result;
 }
 
 /**

@@ -37,6 +37,7 @@ import {
   sqlEncryptionProtectorKind,
   sqlEntraAdminKind,
   sqlEntraOnlyKind,
+  sqlFailoverGroupKind,
   sqlLongTermRetentionKind,
   sqlServerAuditingKind,
   sqlServerId,
@@ -48,11 +49,12 @@ import {
   sqlThreatProtectionKind,
 } from '../azure/kinds/sql.ts';
 import type { OperatorConfig } from '../config.ts';
-import { federatedCredentialName, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
+import { federatedCredentialName, geoReplicationNames, type TenantAzureNames, tenantAzureNames } from './azure-names.ts';
 import { buildWafCustomRules } from './front-door.ts';
 import { tenantNamespaceName } from './labels.ts';
 import { type NodePoolPlan, nodePoolName, nodePoolPlan } from './node-pool.ts';
 import type { SqlPlacement } from './placement.ts';
+import { checkResidency } from './residency.ts';
 import { APP_SERVICE_ACCOUNT } from './workload.ts';
 
 type AzureConfig = NonNullable<OperatorConfig['azure']>;
@@ -92,6 +94,66 @@ export interface BackupPlan {
   redundancy: BackupStorageRedundancy;
   shortTerm: ShortTermRetention;
   longTerm: LongTermRetention;
+  /** The policy asks for a geo-secondary (`geoReplication: Enabled`). */
+  geoReplication?: boolean | undefined;
+}
+
+/** The reason of a tenant's `GeoReplicated` condition, as decided before any I/O. */
+export type GeoReplicationReason =
+  | 'NotRequested'
+  | 'NoPairedRegion'
+  | 'PairedRegionOutsideResidency'
+  | 'SharedServerNotReplicated'
+  | 'Replicating';
+
+export interface GeoReplicationDecision {
+  enabled: boolean;
+  reason: GeoReplicationReason;
+  message: string;
+  /** The region the secondary lives in (the tenant region's pair), when there is one. */
+  partnerRegion?: string | undefined;
+}
+
+/**
+ * Pure: whether the tenant gets a geo-secondary, and where. Its BackupPolicy must ask for it; the
+ * secondary goes to the region Azure pairs with the tenant's, and only when that region is in the
+ * tenant's residency zone (data never leaves the zone, not even as a replica).
+ */
+export function decideGeoReplication(
+  region: string,
+  requested: boolean,
+  zone: { name: string; regions: readonly string[] } | undefined,
+  regionPairs: Readonly<Record<string, string>>,
+): GeoReplicationDecision {
+  if (!requested)
+    return { enabled: false, reason: 'NotRequested', message: 'The tenant’s BackupPolicy does not ask for geo-replication.' };
+  const partner = regionPairs[region];
+  if (partner === undefined)
+    return {
+      enabled: false,
+      reason: 'NoPairedRegion',
+      message: `Not geo-replicated: Azure pairs region ${region} with no other region (azure.regionPairs).`,
+    };
+  if (zone === undefined || !zone.regions.includes(partner))
+    return {
+      enabled: false,
+      reason: 'PairedRegionOutsideResidency',
+      partnerRegion: partner,
+      message: `Not geo-replicated: ${region}’s paired region ${partner} is outside data-residency zone ${zone?.name ?? '(none)'}; no secondary is created. Choose a BackupPolicy without geoReplication, or ask the platform team.`,
+    };
+  return {
+    enabled: true,
+    reason: 'Replicating',
+    partnerRegion: partner,
+    message: `The database is geo-replicated to ${partner} (${region}’s paired region) in failover group listeners the application uses.`,
+  };
+}
+
+/** The tenant's geo-replication decision from its spec, its policy's request and the configuration. */
+export function tenantGeoReplication(tenant: Tenant, config: OperatorConfig, azure: AzureConfig, requested: boolean) {
+  const verdict = checkResidency(tenant.spec, config);
+  const zone = verdict.allowed ? { name: verdict.zone, regions: config.residency.zones[verdict.zone]?.regions ?? [] } : undefined;
+  return decideGeoReplication(tenant.spec.region, requested, zone, azure.regionPairs);
 }
 
 /**
@@ -192,6 +254,12 @@ export interface TenantAzurePlan {
    * its fingerprint, exactly what it was before placement existed.
    */
   sharedSql?: SharedSqlServer | undefined;
+  /** Whether (and where) the database has a geo-secondary in a failover group. */
+  geoReplication: GeoReplicationDecision;
+  /** The secondary server and failover group names (used only when geo-replication is enabled). */
+  geoNames: { sqlServer: string; failoverGroup: string };
+  /** Private endpoint placement of the secondary server, in the paired region's subnet. */
+  geoPrivateEndpoints: PrivateEndpointPlan | undefined;
 }
 
 /** A shared SQL server: in a platform resource group, tagged with no tenant. */
@@ -298,6 +366,7 @@ export function tenantAzurePlan(
           },
         }
       : {}),
+    ...geoPlan(tenant, config, azure, backup, shared !== undefined),
   };
 }
 
@@ -309,6 +378,59 @@ export function sharedServerOf(placement: SqlPlacement | undefined): SqlServerLo
   return placement?.sqlServer.shared === true
     ? { resourceGroup: placement.sqlServer.resourceGroup, name: placement.sqlServer.name }
     : undefined;
+}
+
+function geoPlan(
+  tenant: Tenant,
+  config: OperatorConfig,
+  azure: AzureConfig,
+  backup: BackupPlan | undefined,
+  onSharedServer: boolean,
+) {
+  const decided = tenantGeoReplication(tenant, config, azure, backup?.geoReplication === true);
+  // A failover group on a shared server needs a shared secondary and database-level keys on both
+  // sides: not built yet, so it is said, never half-made.
+  const geoReplication: GeoReplicationDecision =
+    decided.enabled && onSharedServer
+      ? {
+          enabled: false,
+          reason: 'SharedServerNotReplicated',
+          message:
+            'Not geo-replicated: the database lives on a shared SQL server, whose geo-replication the operator does not build yet; a tenant that needs it gets spec.isolation Dedicated (placed on its own server).',
+        }
+      : decided;
+  return {
+    geoReplication,
+    geoNames: geoReplicationNames(
+      tenant.metadata.name,
+      tenant.spec.environment.toLowerCase(),
+      azure.nameSalt === undefined ? {} : { salt: azure.nameSalt },
+    ),
+    geoPrivateEndpoints:
+      geoReplication.enabled && geoReplication.partnerRegion !== undefined
+        ? privateEndpointPlan(geoReplication.partnerRegion, azure)
+        : undefined,
+  };
+}
+
+/**
+ * Which server holds the tenant's geo-secondary: one small function, so shared servers (issue #15)
+ * can change the answer in one place. Today: the tenant's own secondary server in the paired region.
+ */
+export function geoSecondaryServer(plan: Pick<TenantAzurePlan, 'subscriptionId' | 'names' | 'geoNames' | 'geoReplication'>) {
+  const rg = resourceGroupId(plan.subscriptionId, plan.names.resourceGroup);
+  return {
+    resourceGroupId: rg,
+    name: plan.geoNames.sqlServer,
+    id: sqlServerId(rg, plan.geoNames.sqlServer),
+    location: plan.geoReplication.partnerRegion ?? '',
+  };
+}
+
+/** The failover group of the tenant's database, on the primary server (one group per tenant database). */
+export function tenantFailoverGroupId(plan: Pick<TenantAzurePlan, 'subscriptionId' | 'names' | 'geoNames'>): string {
+  const ids = tenantAzureIds(plan.subscriptionId, plan.names);
+  return `${ids.sqlServer}/failoverGroups/${plan.geoNames.failoverGroup}`;
 }
 
 /** The ids of a tenant's resources: derived from names only, so they are known in any state. */
@@ -573,6 +695,7 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
         ['sqlDatabase'],
       ),
     );
+    if (plan.geoReplication.enabled) list.push(...geoReplicationResources(plan));
   }
   return list;
 }
@@ -664,6 +787,142 @@ function databaseKeyAccess(plan: TenantAzurePlan, ids: Ids, identityPrincipal: R
   ];
 }
 
+/** The private endpoint of the tenant's secondary server (in the paired region's subnet). */
+export const GEO_PRIVATE_ENDPOINT_NAME = 'pe-sql-geo';
+
+/**
+ * Pure: the geo-secondary's server, secured as the primary is (Entra-only with the same admin,
+ * TLS 1.2, no public access, auditing to the same workspace, Defender, the tenant's own key as its
+ * TDE protector), its private endpoint, and the failover group that makes Azure seed the secondary
+ * database. The group waits for the secondary's key: Azure refuses to geo-replicate a database
+ * whose key the partner server lacks (KeyMaterialNotFoundOnRemoteServer).
+ */
+function geoReplicationResources(plan: TenantAzurePlan): ArmResource[] {
+  const { tags, subscriptionId } = plan;
+  const ids = tenantAzureIds(subscriptionId, plan.names);
+  const secondary = geoSecondaryServer(plan);
+  const keyUri = (o: Outputs) => output(o, 'tdeKey', (b) => str(props(b).keyUriWithVersion));
+  const principal = (o: Outputs) => output(o, 'geo.sqlServer', (b) => sqlServerOutputs(b).principalId);
+  const list: ArmResource[] = [
+    resource(
+      'geo.sqlServer',
+      sqlServerKind,
+      () => ({
+        resourceGroupId: secondary.resourceGroupId,
+        name: secondary.name,
+        location: secondary.location,
+        tags,
+        entraAdmin: plan.entraAdmin,
+      }),
+      ['resourceGroup'],
+    ),
+    resource('geo.sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: secondary.id, admin: plan.entraAdmin }), [
+      'geo.sqlServer',
+    ]),
+    resource('geo.sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: secondary.id }), ['geo.sqlEntraAdmin']),
+    resource('geo.sqlAuditing', sqlServerAuditingKind, () => ({ serverId: secondary.id }), ['geo.sqlServer']),
+    resource(
+      'geo.sqlAuditDiagnostics',
+      diagnosticSettingKind,
+      () => ({
+        scopeId: `${secondary.id}/databases/master`,
+        name: AUDIT_DIAGNOSTIC_SETTING,
+        workspaceId: plan.audit.workspaceId,
+        categories: ['SQLSecurityAuditEvents'],
+      }),
+      ['geo.sqlServer'],
+    ),
+    resource('geo.sqlThreatProtection', sqlThreatProtectionKind, () => ({ serverId: secondary.id }), ['geo.sqlServer']),
+    resource(
+      'geo.roleAssignment.cryptoServiceEncryptionUser',
+      roleAssignmentKind,
+      (o) => {
+        const principalId = principal(o);
+        return principalId === undefined
+          ? undefined
+          : {
+              subscriptionId,
+              scope: ids.vault,
+              role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser,
+              principalId,
+              principalType: 'ServicePrincipal' as const,
+            };
+      },
+      ['geo.sqlServer', 'keyVault'],
+    ),
+    resource(
+      'geo.sqlServerKey',
+      sqlServerKeyKind,
+      (o) => {
+        const uri = keyUri(o);
+        return uri === undefined ? undefined : { serverId: secondary.id, keyUriWithVersion: uri };
+      },
+      ['geo.sqlServer', 'tdeKey', 'geo.roleAssignment.cryptoServiceEncryptionUser'],
+      (o, now) => {
+        const createdOn = Date.parse(
+          output(o, 'geo.roleAssignment.cryptoServiceEncryptionUser', (b) => str(props(b).createdOn)) ?? '',
+        );
+        if (Number.isNaN(createdOn) || createdOn > now.getTime()) return undefined;
+        return {
+          at: new Date(createdOn + plan.rbacPropagationMs),
+          why: 'the secondary SQL server’s Key Vault role to propagate',
+        };
+      },
+    ),
+    resource(
+      'geo.sqlEncryptionProtector',
+      sqlEncryptionProtectorKind,
+      (o) => {
+        const uri = keyUri(o);
+        return uri === undefined ? undefined : { serverId: secondary.id, serverKeyName: serverKeyName(uri) };
+      },
+      ['geo.sqlServerKey'],
+    ),
+    resource(
+      'failoverGroup',
+      sqlFailoverGroupKind,
+      () => ({
+        serverId: ids.sqlServer,
+        name: plan.geoNames.failoverGroup,
+        partnerServerId: secondary.id,
+        databaseIds: [ids.database],
+        tags,
+      }),
+      ['sqlDatabase', 'sqlEncryptionProtector', 'geo.sqlEncryptionProtector', 'geo.sqlEntraOnly'],
+    ),
+  ];
+  const pe = plan.geoPrivateEndpoints;
+  if (pe?.configured) {
+    list.push(
+      resource(
+        'privateEndpoint.sqlSecondary',
+        privateEndpointKind,
+        () => ({
+          resourceGroupId: secondary.resourceGroupId,
+          name: GEO_PRIVATE_ENDPOINT_NAME,
+          location: secondary.location,
+          tags,
+          subnetId: pe.subnetId,
+          targetId: secondary.id,
+          groupId: 'sqlServer',
+        }),
+        ['geo.sqlServer'],
+      ),
+      resource(
+        'privateDnsZoneGroup.sqlSecondary',
+        dnsZoneGroupKind,
+        () => ({
+          privateEndpointId: privateEndpointId(secondary.resourceGroupId, GEO_PRIVATE_ENDPOINT_NAME),
+          name: DNS_ZONE_GROUP_NAME,
+          zones: [{ name: dnsZoneConfigName(pe.dnsZones.sql), privateDnsZoneId: pe.dnsZones.sql }],
+        }),
+        ['privateEndpoint.sqlSecondary'],
+      ),
+    );
+  }
+  return list;
+}
+
 const existing = (key: string, id: string, kind: ExistingResource['kind']): ExistingResource => ({ key, id, kind });
 
 /**
@@ -686,9 +945,11 @@ export function tenantReleaseInventory(
   subscriptionId: string,
   names: TenantAzureNames,
   shared?: SqlServerLocation,
+  geo?: { sqlServer: string; failoverGroup: string },
 ): ExistingResource[] {
   const ids = tenantAzureIds(subscriptionId, names, shared);
   return [
+    ...geoInventory(subscriptionId, names, geo, false),
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
@@ -711,9 +972,11 @@ export function tenantDeleteInventory(
   subscriptionId: string,
   names: TenantAzureNames,
   shared?: SqlServerLocation,
+  geo?: { sqlServer: string; failoverGroup: string },
 ): ExistingResource[] {
   const ids = tenantAzureIds(subscriptionId, names, shared);
   return [
+    ...geoInventory(subscriptionId, names, geo, true),
     existing('privateEndpoint.sql', ids.privateEndpoints.sql, privateEndpointKind),
     existing('privateEndpoint.keyVault', ids.privateEndpoints.keyVault, privateEndpointKind),
     existing('sqlDatabase', ids.database, sqlDatabaseKind),
@@ -728,5 +991,52 @@ export function tenantDeleteInventory(
         ]),
     existing('identity', ids.identity, identityKind),
     existing('wafPolicy', ids.wafPolicy, wafPolicyKind),
+  ];
+}
+
+/**
+ * Where a failover drill acts: the tenant's failover group as each server sees it and the
+ * geo-secondary database; undefined without geo-replication.
+ */
+export function failoverDrillTarget(plan: TenantAzurePlan) {
+  if (!plan.geoReplication.enabled || plan.geoReplication.partnerRegion === undefined) return undefined;
+  const secondary = geoSecondaryServer(plan);
+  return {
+    homeGroupId: tenantFailoverGroupId(plan),
+    partnerGroupId: `${secondary.id}/failoverGroups/${plan.geoNames.failoverGroup}`,
+    partnerDatabaseId: `${secondary.id}/databases/${plan.names.sqlDatabase}`,
+    homeRegion: plan.region,
+    partnerRegion: plan.geoReplication.partnerRegion,
+  };
+}
+
+/** The names of a tenant's geo-replication (whether or not it has one: inventories are by name). */
+export function tenantGeoNames(tenant: Tenant, azure: AzureConfig) {
+  return geoReplicationNames(
+    tenant.metadata.name,
+    tenant.spec.environment.toLowerCase(),
+    azure.nameSalt === undefined ? {} : { salt: azure.nameSalt },
+  );
+}
+
+/**
+ * The geo-replication resources of an inventory, first: the secondary's private endpoint, (when
+ * deleting) the failover group, then the secondary server, which takes the geo-secondary database
+ * with it. Released, the server and endpoint are tagged like the rest; the group needs no tag.
+ */
+function geoInventory(
+  subscriptionId: string,
+  names: TenantAzureNames,
+  geo: { sqlServer: string; failoverGroup: string } | undefined,
+  deleting: boolean,
+): ExistingResource[] {
+  if (geo === undefined) return [];
+  const rg = resourceGroupId(subscriptionId, names.resourceGroup);
+  const server = sqlServerId(rg, geo.sqlServer);
+  const group = `${tenantAzureIds(subscriptionId, names).sqlServer}/failoverGroups/${geo.failoverGroup}`;
+  return [
+    existing('privateEndpoint.sqlSecondary', privateEndpointId(rg, GEO_PRIVATE_ENDPOINT_NAME), privateEndpointKind),
+    ...(deleting ? [existing('failoverGroup', group, sqlFailoverGroupKind)] : []),
+    existing('geo.sqlServer', server, sqlServerKind),
   ];
 }

@@ -219,6 +219,56 @@ export const TENANT_METRICS: readonly TenantMetric[] = [
     samples: (t) => one(t, seconds(lastDrill(t)?.finishedAt)),
   },
   {
+    name: 'tenant_operator_geo_replication_caught_up',
+    help: 'Per geo-replicated tenant (status.azure.geoReplication): 1 while its geo-secondary follows the primary (Azure’s CATCH_UP), 0 while it seeds or is unknown. primary_region: where reads and writes are served now (the partner after a failover); role: the home-region server’s role. Replication lag is not exported: ARM does not report it.',
+    labelNames: ['tenant', 'primary_region', 'partner_region', 'role'],
+    samples: (t) => {
+      const geo = t.status?.azure?.geoReplication;
+      if (geo === undefined) return [];
+      const labels = {
+        tenant: t.metadata.name,
+        primary_region: geo.primaryRegion ?? '',
+        partner_region: geo.partnerRegion ?? '',
+        role: geo.role ?? '',
+      };
+      return [{ labels, value: geo.state === 'CATCH_UP' ? 1 : 0 }];
+    },
+  },
+  {
+    name: 'tenant_operator_failover_drill_last_success',
+    help: '1 when the latest finished failover drill (status.failoverDrill.last) served from the paired region within the RTO, 0 when it failed or exceeded it.',
+    labelNames: ['tenant'],
+    samples: (t) =>
+      one(
+        t,
+        mapDefined(t.status?.failoverDrill?.last?.result, (r) => (r === 'Succeeded' ? 1 : 0)),
+      ),
+  },
+  {
+    name: 'tenant_operator_failover_drill_last_rto_seconds',
+    help: 'Time to serve again from the paired region (achieved RTO) in the latest finished failover drill.',
+    labelNames: ['tenant'],
+    samples: (t) => one(t, t.status?.failoverDrill?.last?.measuredRtoSeconds),
+  },
+  {
+    name: 'tenant_operator_failover_drill_last_data_loss_seconds',
+    help: 'Data lost (achieved RPO) in the latest finished failover drill: 0 for a planned failover.',
+    labelNames: ['tenant'],
+    samples: (t) => one(t, t.status?.failoverDrill?.last?.dataLossSeconds),
+  },
+  {
+    name: 'tenant_operator_failover_drill_last_timestamp_seconds',
+    help: 'Unix time the latest failover drill finished.',
+    labelNames: ['tenant'],
+    samples: (t) => one(t, seconds(t.status?.failoverDrill?.last?.finishedAt)),
+  },
+  {
+    name: 'tenant_operator_failover_drill_running',
+    help: 'Present (1) while a failover drill of the tenant runs (status.failoverDrill.running): the database may be served from the paired region.',
+    labelNames: ['tenant'],
+    samples: (t) => (t.status?.failoverDrill?.running === undefined ? [] : one(t, 1)),
+  },
+  {
     name: 'tenant_operator_maintenance_pending_changes',
     help: 'Disruptive changes waiting for the tenant’s maintenance window (status.maintenance.pendingChanges).',
     labelNames: ['tenant'],

@@ -34,7 +34,7 @@ export const AZURE_EGRESS_POLICY = 'allow-azure-egress';
 
 /** Whether two sets of endpoints open the same addresses (names aside). */
 export function sameEgressAddresses(a: PrivateEndpointAddresses | undefined, b: PrivateEndpointAddresses | undefined): boolean {
-  return a?.sql?.ip === b?.sql?.ip && a?.keyVault?.ip === b?.keyVault?.ip;
+  return a?.sql?.ip === b?.sql?.ip && a?.keyVault?.ip === b?.keyVault?.ip && a?.sqlSecondary?.ip === b?.sqlSecondary?.ip;
 }
 
 /** Azure SQL over a private endpoint: the TDS port only (no redirect ports through Private Link). */
@@ -103,6 +103,8 @@ export function buildNetworkPolicies(tenant: Tenant, config: OperatorConfig, end
   const own = (address: { ip: string } | undefined) => (address !== undefined && isIPv4(address.ip) ? [`${address.ip}/32`] : []);
   const azure = [
     ...to(own(endpoints?.sql), SQL_PORT),
+    // After a failover the listener resolves to the secondary's endpoint: the data must stay reachable.
+    ...to(own(endpoints?.sqlSecondary), SQL_PORT),
     ...to(own(endpoints?.keyVault), HTTPS_PORT),
     // Shared ranges: Kubernetes-only mode only (the configuration refuses them when Azure is managed here).
     ...to(config.azureEgressCidrs.sql, SQL_PORT),

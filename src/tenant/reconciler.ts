@@ -8,8 +8,12 @@
  * or tagged as orphaned), Delete removes it. The namespace never has an ownerReference to the
  * Tenant: reinstalling the CRD must not delete customers.
  */
+
+import { goDurationMs } from '../api/v1alpha1/common.ts';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
-import { type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
+import { classifyAzureError } from '../azure/errors.ts';
+import { type FailoverDrillOutcome, stepFailoverDrill } from '../backup/failover-drill.ts';
+import { backupTargets, type ResolvedPolicy, resolveBackupPolicy } from '../backup/policy.ts';
 import { desiredRetention } from '../backup/retention.ts';
 import type { TenantBackup, TenantBackupResult } from '../backup/tenant-backup.ts';
 import type { AzureFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
@@ -23,6 +27,7 @@ import {
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
 import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
 import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
+import { isWithinWindow, nextWindow } from '../maintenance/window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 import type { ReconcileResult, Reconciler } from '../runtime/controller.ts';
@@ -35,6 +40,7 @@ import { applicationAvailability } from './availability.ts';
 import {
   type BackupPlan,
   DEFAULT_FINAL_BACKUP_RETENTION,
+  failoverDrillTarget,
   type TenantAzurePlan,
   tenantAzurePlan,
   tenantZoneRedundancy,
@@ -90,6 +96,8 @@ interface Pass {
   azureStep?: AzureStepResult;
   /** Where the tenant's database lives (recorded in status.placement). */
   placement?: SqlPlacement;
+  /** The tenant's Azure plan this pass (the failover drill acts on its failover group). */
+  plan?: TenantAzurePlan;
   /** The private endpoints the egress policy was built with this pass. */
   egress?: PrivateEndpointAddresses | undefined;
   url?: string;
@@ -216,7 +224,15 @@ export class TenantReconciler implements Reconciler {
     const database = settled ? await this.#database(raw, pass, signal) : undefined;
     const backup = settled ? await this.#backup(raw, pass, policy, database?.newestBackup) : undefined;
     const databaseStatus = database ? database.status : tenant.status?.database;
+    const drill = settled ? await this.#failoverDrill(raw, pass, policy) : undefined;
+    const failoverDrill = drill === undefined ? tenant.status?.failoverDrill : drill.status;
+    const later = Math.min(
+      backup?.requeueAfterMs ?? Infinity,
+      database?.requeueAfterMs ?? Infinity,
+      drill?.requeueAfterMs ?? Infinity,
+    );
     const fields = {
+      ...(failoverDrill && (failoverDrill.running || failoverDrill.last) ? { failoverDrill } : {}),
       ...this.#statusFields(tenant, pass, maintenance),
       ...(provisioned.at ? { provisionedAt: provisioned.at } : {}),
       ...((backup?.status ?? tenant.status?.backup) ? { backup: backup?.status ?? tenant.status?.backup } : {}),
@@ -242,9 +258,8 @@ export class TenantReconciler implements Reconciler {
     if (pass.azureStep?.requeueAfterMs !== undefined) {
       // Azure has no watch: look again while an operation runs or a resource is not ready yet,
       // ahead of tenants not started yet.
-      return { requeueAfterMs: Math.min(pass.azureStep.requeueAfterMs, backup?.requeueAfterMs ?? Infinity), urgent: true };
+      return { requeueAfterMs: Math.min(pass.azureStep.requeueAfterMs, later), urgent: true };
     }
-    const later = Math.min(backup?.requeueAfterMs ?? Infinity, database?.requeueAfterMs ?? Infinity);
     if (gate.pending.length > 0 && gate.window) {
       // Look again when the window opens (capped: a resync or an edit may come sooner anyway).
       const untilOpen = gate.window.opensAt.getTime() - this.ctx.clock.now().getTime();
@@ -271,6 +286,67 @@ export class TenantReconciler implements Reconciler {
         .catch(() => {});
     }
     return result;
+  }
+
+  /**
+   * The failover drill of a geo-replicated tenant (src/backup/failover-drill.ts): one step per
+   * pass, its state in status.failoverDrill, Events for its start and end. A failed ARM request is
+   * retried on a later pass; the drill recorded in status is never forgotten.
+   */
+  async #failoverDrill(raw: KubeObject, pass: Pass, policy: ResolvedPolicy): Promise<FailoverDrillOutcome | undefined> {
+    const plan = pass.plan;
+    const azure = this.#azure;
+    const previous = pass.tenant.status?.failoverDrill;
+    if (!azure || !plan || !policy.found) return undefined;
+    const drillPolicy = policy.spec.failoverDrill;
+    // Geo-replication off or drills disabled: a drill already running still finishes (fails back).
+    if ((!plan.geoReplication.enabled || !drillPolicy.enabled) && previous?.running === undefined) return undefined;
+    const target = failoverDrillTarget(plan);
+    if (target === undefined) return undefined;
+    const now = this.ctx.clock.now();
+    const geo = pass.azure?.geoReplication;
+    const targets = backupTargets(policy.spec);
+    try {
+      const outcome = await stepFailoverDrill(
+        azure.arm,
+        target,
+        {
+          everyMs: goDurationMs(drillPolicy.every),
+          rtoMs: targets.rtoMs,
+          window: this.#windowNow(pass.tenant, now),
+          ready: geo?.state === 'CATCH_UP' && geo.role === 'Primary',
+          pollMs: this.ctx.config.azure ? this.ctx.config.azure.operationPollSeconds * 1000 : 10_000,
+        },
+        previous,
+        now,
+      );
+      for (const e of outcome.events) this.ctx.recorder.event(raw, e.type, e.reason, e.message).catch(() => {});
+      return outcome;
+    } catch (err) {
+      const e = classifyAzureError(err);
+      this.ctx.logger.warn('failover drill step failed', { tenant: pass.tenant.metadata.name, reason: e.reason });
+      return {
+        status: previous ?? {},
+        events: [],
+        requeueAfterMs: e instanceof RetryableError ? (e.retryAfterMs ?? 30_000) : undefined,
+      };
+    }
+  }
+
+  /** Whether the tenant's own maintenance window is open now, and when it opens next. */
+  #windowNow(tenant: Tenant, now: Date): { open: boolean; nextOpensAt: Date | undefined } {
+    const { schedule } = resolveTenantWindow(
+      tenant,
+      this.ctx.config,
+      (n) => this.ctx.caches.maintenanceWindows.get(n),
+      tenant.spec.maintenanceWindowRef?.name,
+    );
+    if (!schedule) return { open: false, nextOpensAt: undefined };
+    try {
+      return { open: isWithinWindow(schedule, now), nextOpensAt: nextWindow(schedule, now)?.opensAt };
+    } catch {
+      return { open: false, nextOpensAt: undefined };
+    }
   }
 
   /** Backups after the Azure step: informational conditions (never un-Ready), status.backup, events. */
@@ -330,6 +406,7 @@ export class TenantReconciler implements Reconciler {
             p.zoneRedundancyHeld,
             placed.placement,
           );
+          p.plan = plan;
           const result = await azure.reconcile(p.tenant, plan, signal);
           p.azure = result.facts;
           p.azureStep = result;
@@ -814,6 +891,8 @@ export class TenantReconciler implements Reconciler {
             sqlKeyVersion: a.sqlKeyVersion,
             threatDetection: a.threatDetection,
             auditRetentionDays: a.auditRetentionDays,
+            databaseHost: a.databaseHost,
+            geoReplication: a.geoReplication,
             operations: record?.operations,
             verified: record?.verified,
           }).filter(([, v]) => v !== undefined),
@@ -905,7 +984,14 @@ export function decideBackupPlan(
     };
   }
   const retention = desiredRetention(policy.spec);
-  return { plan: { redundancy, shortTerm: retention.shortTerm, longTerm: retention.longTerm } };
+  return {
+    plan: {
+      redundancy,
+      shortTerm: retention.shortTerm,
+      longTerm: retention.longTerm,
+      geoReplication: policy.spec.geoReplication === 'Enabled',
+    },
+  };
 }
 
 /**

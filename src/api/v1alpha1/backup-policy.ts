@@ -113,6 +113,27 @@ export const backupPolicySpecSchema = z
       .describe(
         'Backup storage redundancy. Geo and GeoZone copy backups to the paired region; the tenant’s residency rules must allow it.',
       ),
+    geoReplication: z
+      .enum(['Enabled', 'Disabled'])
+      .default('Disabled')
+      .describe(
+        'Enabled: a readable geo-secondary of each tenant database in the region paired with the tenant’s region, in a failover group whose read-write listener the application uses. Only when the paired region is in the tenant’s residency zone; otherwise the tenant’s GeoReplicated condition says why and nothing is created.',
+      ),
+    failoverDrill: z
+      .object({
+        enabled: z.boolean().default(true).describe('Whether failover drills run (only for geo-replicated tenants).'),
+        every: durationField('How often a failover drill runs per tenant, for example "720h"; 24h to 2160h (90 days).', [
+          atLeast('24h', 'failoverDrill.every must be at least 24h: each drill moves the live database twice'),
+          {
+            rule: `${wellFormed('self')} || duration(self) <= duration('2160h')`,
+            message: 'failoverDrill.every must be at most 2160h (90 days): failover must be proven regularly',
+          },
+        ]).default('720h'),
+      })
+      .default({ enabled: true, every: '720h' })
+      .describe(
+        'Planned failovers of each geo-replicated tenant database to its paired region and back, always inside the tenant’s maintenance window (the application reconnects twice). Each measures the time to serve again from the paired region against rto, and the data lost (zero for a planned failover) against rpo.',
+      ),
     rpo: durationField('Recovery point objective: the newest restore point may be at most this old. At least 10m.', [
       atLeast('10m', 'rpo must be at least 10m: Azure SQL takes log backups every 5-10 minutes, so a shorter RPO cannot be met'),
     ]).default('2h'),

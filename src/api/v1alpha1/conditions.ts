@@ -100,7 +100,17 @@ export const REASONS = {
     'ok',
     'Not zone-redundant: the tenant’s region has no availability zones (`azure.availabilityZoneRegions`); nothing to do short of another region.',
   ),
+  Replicating: entry(
+    'ok',
+    'The database is geo-replicated to the paired region; the application uses the failover group’s read-write listener.',
+  ),
+  NotRequested: entry('ok', 'Not geo-replicated by design: the tenant’s BackupPolicy does not set `geoReplication: Enabled`.'),
+  NoPairedRegion: entry(
+    'ok',
+    'Not geo-replicated: Azure pairs the tenant’s region with no other (`azure.regionPairs`); nothing to do short of another region.',
+  ),
   // The operator is working.
+  Seeding: entry('progress', 'The geo-secondary database is being seeded (a full copy) before it follows the primary.'),
   Provisioning: entry('progress', 'Azure resources are being created or updated; the operator polls them.'),
   AzureDependencyNotReady: entry('progress', 'An Azure resource waits for another one to exist.'),
   AzureRbacPropagating: entry('progress', 'A new Azure role assignment is propagating (Azure needs up to a few minutes).'),
@@ -283,6 +293,14 @@ export const REASONS = {
     'platform',
     'The tenant key’s rotation policy was removed or changed by hand; ARM cannot restore it on an existing key: set it again (README, “Key rotation”).',
   ),
+  PairedRegionOutsideResidency: entry(
+    'spec',
+    'Not geo-replicated: the paired region is outside the tenant’s data-residency zone, so no secondary is created; use a BackupPolicy without `geoReplication`, or another region.',
+  ),
+  SharedServerNotReplicated: entry(
+    'platform',
+    'Not geo-replicated: the database lives on a shared SQL server, whose geo-replication the operator does not build yet; place the tenant on its own server (spec.isolation Dedicated) when it needs a secondary.',
+  ),
   SkuNotZoneRedundant: entry(
     'platform',
     'Not zone-redundant: Azure offers no zone redundancy for the tier’s SQL SKU (DTU Basic or Standard); configure a vCore or Premium SKU.',
@@ -300,6 +318,13 @@ export const EVENT_REASONS = {
   Applied: 'Kubernetes objects of the tenant were created or updated (which ones, in the message).',
   AzureApplied: 'Azure resources were created or updated after the first provisioning: what changed, old -> new, in the message.',
   UpdatePending: 'A disruptive change is held for the maintenance window.',
+  FailoverDrillStarted:
+    'A failover drill began in the maintenance window: a planned failover of the geo-replicated database to the paired region, then back.',
+  FailoverDrillSucceeded: 'A failover drill ended within the RTO with no data lost; the home region serves again.',
+  FailoverDrillExceededRTO: 'A failover drill ended, but the paired region served later than the RTO (Warning).',
+  FailoverDrillFailed:
+    'A failover drill could not fail over; the home region still serves (Warning, Azure’s error in the message).',
+  FailoverDrillRetrying: 'Failing back at the end of a failover drill failed and was requested again (Warning).',
   Deleting: 'The tenant is being deleted with `deletionPolicy: Delete`: what will be removed.',
   Deleted: 'The tenant’s namespace (and Azure resources) were deleted.',
   Releasing: 'The tenant is being deleted with `deletionPolicy: Retain`: what will be kept.',
@@ -414,6 +439,12 @@ export const CONDITION_TYPES = {
     role: 'informational',
     means:
       'The tenant’s database is zone-redundant (Production, in a region with availability zones); otherwise the reason says why not.',
+  },
+  GeoReplicated: {
+    kinds: ['Tenant'],
+    role: 'informational',
+    means:
+      'The tenant’s database has a geo-secondary in the paired region, caught up, behind a failover group; otherwise the reason says why not.',
   },
   Finalized: {
     kinds: ['Tenant'],

@@ -233,6 +233,36 @@ export const tenantStatusSchema = z
         'Name of the tenant’s dedicated AKS node pool (isolation Dedicated), in the cluster the operator configuration names.',
       ),
     url: z.string().optional().describe('The address the tenant is reached at.'),
+    failoverDrill: z
+      .object({
+        running: z
+          .object({
+            phase: z.enum(['FailingOver', 'FailingBack']).describe('FailingOver: to the paired region; FailingBack: home again.'),
+            startedAt: z.string().describe('When the failover was requested (RFC 3339); the RTO is measured from here.'),
+            homeRegion: z.string().describe('The tenant’s region.'),
+            partnerRegion: z.string().describe('The paired region the drill fails over to.'),
+            servedAt: z.string().optional().describe('When the paired region served (RFC 3339).'),
+            operation: z
+              .object({ url: z.string(), kind: z.enum(['AsyncOperation', 'Location']) })
+              .optional()
+              .describe('The Azure operation of the current phase, polled by the next pass (after a restart too).'),
+          })
+          .optional()
+          .describe('The drill in progress, if any: an operator restart resumes it from here.'),
+        last: z
+          .object({
+            result: z.enum(['Succeeded', 'ExceededRTO', 'Failed']).describe('Outcome of the latest finished drill.'),
+            startedAt: z.string(),
+            finishedAt: z.string(),
+            measuredRtoSeconds: z.number().optional().describe('Time to serve again from the paired region (achieved RTO).'),
+            dataLossSeconds: z.number().optional().describe('Data lost (achieved RPO): 0 for a planned failover.'),
+            message: z.string(),
+          })
+          .optional()
+          .describe('The latest finished failover drill.'),
+      })
+      .optional()
+      .describe('Failover drills of the geo-replicated database (BackupPolicy failoverDrill).'),
     azure: z
       .object({
         resourceGroup: z.string().optional().describe('Resource group holding the tenant’s Azure resources.'),
@@ -251,6 +281,9 @@ export const tenantStatusSchema = z
           .object({
             sql: privateEndpointStatus.optional().describe('The SQL server’s private endpoint.'),
             keyVault: privateEndpointStatus.optional().describe('The Key Vault’s private endpoint.'),
+            sqlSecondary: privateEndpointStatus
+              .optional()
+              .describe('The geo-secondary SQL server’s private endpoint (paired region), reached after a failover.'),
           })
           .optional()
           .describe(
@@ -283,6 +316,32 @@ export const tenantStatusSchema = z
           .int()
           .optional()
           .describe('Days the audit workspace keeps the tenant’s SQL and Key Vault audit records, as last read.'),
+        databaseHost: z
+          .string()
+          .optional()
+          .describe(
+            'The host name the application connects to: the failover group’s read-write listener when the database is geo-replicated (it follows a failover), else the SQL server’s own name.',
+          ),
+        geoReplication: z
+          .object({
+            failoverGroup: z.string().optional().describe('Name of the tenant database’s failover group.'),
+            listener: z.string().optional().describe('Read-write listener (always the current primary).'),
+            readOnlyListener: z.string().optional().describe('Read-only listener (the current secondary).'),
+            primaryRegion: z.string().optional().describe('Region that serves reads and writes now.'),
+            partnerRegion: z.string().optional().describe('Region of the geo-secondary (the tenant region’s pair).'),
+            role: z
+              .enum(['Primary', 'Secondary'])
+              .optional()
+              .describe('Role of the tenant’s home-region server: Secondary after a failover to the paired region.'),
+            state: z
+              .string()
+              .optional()
+              .describe(
+                'Azure’s replication state: SEEDING while the secondary is first copied, CATCH_UP once it follows the primary. Replication lag is not reported by ARM (only by the database’s sys.dm_geo_replication_link_status).',
+              ),
+          })
+          .optional()
+          .describe('The database’s geo-replication, as Azure last reported it.'),
         operations: z
           .array(
             z.object({

@@ -553,3 +553,98 @@ export const sqlLongTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { r
     return fields;
   },
 });
+
+// --- geo-replication -------------------------------------------------------------------------
+
+/** Failover groups and their failover actions (@azure/arm-sql 10.0.0). */
+export const SQL_FAILOVER_GROUP_API_VERSION = '2020-11-01-preview';
+
+export interface FailoverGroupParams {
+  /** The server the group is created on (its primary at creation). */
+  serverId: string;
+  name: string;
+  partnerServerId: string;
+  databaseIds: readonly string[];
+  tags: Tags;
+}
+
+/** The read-write listener: always the group's current primary. */
+export function failoverGroupListener(name: string): string {
+  return `${name}.database.windows.net`;
+}
+
+/** The read-only listener: the group's current secondary. */
+export function failoverGroupReadOnlyListener(name: string): string {
+  return `${name}.secondary.database.windows.net`;
+}
+
+function failoverGroupDatabases(observed: ArmBody): string[] {
+  const list = props(observed).databases;
+  return Array.isArray(list) ? list.map(String) : [];
+}
+
+function failoverGroupPartner(observed: ArmBody): string | undefined {
+  const partners = props(observed).partnerServers;
+  return Array.isArray(partners) ? str((partners[0] as { id?: unknown } | undefined)?.id) : undefined;
+}
+
+/**
+ * A failover group with a customer-managed (`Manual`) read-write policy: the operator (a drill) or
+ * the platform team decides a failover, never a grace period. Azure creates the geo-secondary of
+ * each listed database on the partner server itself. Its partner cannot change (a new group would
+ * be needed): a different partner is a difference only a person can resolve.
+ */
+export const sqlFailoverGroupKind: ResourceKind<FailoverGroupParams> = {
+  type: 'Microsoft.Sql/servers/failoverGroups',
+  label: 'SQL failover group',
+  apiVersion: SQL_FAILOVER_GROUP_API_VERSION,
+  id: (p) => `${p.serverId}/failoverGroups/${p.name}`,
+  create: (p) => ({
+    tags: p.tags,
+    properties: {
+      readWriteEndpoint: { failoverPolicy: 'Manual' },
+      readOnlyEndpoint: { failoverPolicy: 'Disabled' },
+      partnerServers: [{ id: p.partnerServerId }],
+      databases: [...p.databaseIds],
+    },
+  }),
+  diff: (p, observed) => {
+    const fields: string[] = [];
+    if (!sameId(failoverGroupPartner(observed), p.partnerServerId)) fields.push('partnerServers');
+    const have = failoverGroupDatabases(observed);
+    if (p.databaseIds.some((d) => !have.some((h) => sameId(h, d)))) fields.push('databases');
+    return fields;
+  },
+  update: (p, observed, fields) =>
+    fields.includes('partnerServers')
+      ? undefined
+      : {
+          method: 'PUT',
+          body: {
+            tags: mergeTags(p.tags, observed.tags as Tags | undefined),
+            properties: {
+              readWriteEndpoint: props(observed).readWriteEndpoint ?? { failoverPolicy: 'Manual' },
+              readOnlyEndpoint: props(observed).readOnlyEndpoint ?? { failoverPolicy: 'Disabled' },
+              partnerServers: [{ id: p.partnerServerId }],
+              databases: [...new Set([...failoverGroupDatabases(observed), ...p.databaseIds])],
+            },
+          },
+        },
+  // A group has no provisioning state; its secondaries seed (SEEDING) before they catch up.
+  state: () => undefined,
+  ready: (observed) => str(props(observed).replicationState) === 'CATCH_UP',
+};
+
+/** What a failover group reports: who is primary now, and how far replication is. */
+export function failoverGroupOutputs(observed: ArmBody | undefined) {
+  if (observed === undefined) return undefined;
+  const p = props(observed);
+  const partners = Array.isArray(p.partnerServers) ? (p.partnerServers as Record<string, unknown>[]) : [];
+  return {
+    /** Role of the server the group was read from. */
+    role: str(p.replicationRole),
+    replicationState: str(p.replicationState),
+    partnerLocation: str(partners[0]?.location),
+    partnerRole: str(partners[0]?.replicationRole),
+  };
+}

@@ -31,6 +31,9 @@ const post = (spec: object, name?: string) =>
 describe('a BackupPolicy is rejected at admission', () => {
   test.each([
     ['drills more often than hourly', { restoreDrill: { every: '30m' } }, 'restoreDrill.every must be at least 1h'],
+    ['failover drills more often than daily', { failoverDrill: { every: '12h' } }, 'failoverDrill.every must be at least 24h'],
+    ['failover drills rarer than 90 days', { failoverDrill: { every: '2200h' } }, 'failoverDrill.every must be at most 2160h'],
+    ['geo-replication neither Enabled nor Disabled', { geoReplication: 'Paired' }, 'Unsupported value: "Paired"'],
     ['drills less often than every 90 days', { restoreDrill: { every: '2200h' } }, 'restoreDrill.every must be at most 2160h'],
     [
       'weekly long-term retention beyond 10 years',
@@ -105,6 +108,9 @@ describe('a BackupPolicy is accepted', () => {
       rpo: '2h',
       rto: '2h',
       restoreDrill: { every: '168h', enabled: true, verify: { databaseOnline: true } },
+      // Geo-replication (issue #18) is off unless asked for; failover drills run only with it.
+      geoReplication: 'Disabled',
+      failoverDrill: { enabled: true, every: '720h' },
     });
   });
 

@@ -451,6 +451,8 @@ const ALERTS: Record<string, () => Check> = {
   },
   TenantRestoreDrillFailed: () => empty(NO_DRILL),
   TenantRestoreDrillOverRto: () => empty(NO_DRILL),
+  TenantFailoverDrillFailed: () =>
+    empty('no tenant in this test is geo-replicated, so no failover drill runs (promtool tests the rule)'),
   TenantOperatorDown: () => empty('both replicas are scraped under job tenant-operator'),
   TenantOperatorNoLeader: () => empty('prom-a holds the Lease'),
   TenantEncryptionKeyExpiringUnrotated: () =>

@@ -84,6 +84,8 @@ const NOT_REASONS = {
     'BlockOutsideAllowedCountries',
     'BlockOutsideAllowedRanges',
     'BusinessCritical',
+    'FailoverGroupBusy',
+    'FailoverGroupFailoverRequestOnPrimary',
     'GeneralPurpose',
     'GeoMatch',
     'GeoZone',
@@ -110,7 +112,7 @@ const NOT_REASONS = {
     'SystemAssigned',
     'UserAssigned',
   ],
-  internalStates: ['CleaningUp', 'NotFound', 'NotReady'],
+  internalStates: ['CleaningUp', 'NotFound', 'NotReady', 'FailingOver', 'FailingBack'],
 };
 
 const IGNORED = new Set(Object.values(NOT_REASONS).flat());

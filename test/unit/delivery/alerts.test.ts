@@ -42,6 +42,7 @@ describe('config/prometheus/alerts.yaml', () => {
       'TenantBackupRpoBreached',
       'TenantDriftRepeated',
       'TenantEncryptionKeyExpiringUnrotated',
+      'TenantFailoverDrillFailed',
       'TenantMaintenanceChangesStuck',
       'TenantNoSubscriptionCapacity',
       'TenantNotReady',

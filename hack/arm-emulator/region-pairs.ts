@@ -1,0 +1,56 @@
+/**
+ * Azure's region pairs, as Microsoft publishes them: the emulator's own copy (a database's
+ * `defaultSecondaryLocation` is its region's pair), so a test holds the operator's table
+ * (src/config.ts DEFAULT_REGION_PAIRS) against it instead of against itself. Source: "Azure region
+ * pairs and nonpaired regions", https://learn.microsoft.com/azure/reliability/regions-paired
+ * (formerly "Cross-region replication in Azure", .../cross-region-replication-azure), table "Azure
+ * paired regions". Some pairs are one-way (West US 3 -> East US, Brazil South -> South Central US,
+ * West India -> South India); sovereign clouds are left out; nonpaired regions (Italy North,
+ * Poland Central, Spain Central, Qatar Central, Israel Central, Mexico Central, ...) have no entry.
+ */
+export const REGION_PAIRS: Readonly<Record<string, string>> = {
+  eastasia: 'southeastasia',
+  southeastasia: 'eastasia',
+  australiaeast: 'australiasoutheast',
+  australiasoutheast: 'australiaeast',
+  australiacentral: 'australiacentral2',
+  australiacentral2: 'australiacentral',
+  brazilsouth: 'southcentralus',
+  brazilsoutheast: 'brazilsouth',
+  canadacentral: 'canadaeast',
+  canadaeast: 'canadacentral',
+  northeurope: 'westeurope',
+  westeurope: 'northeurope',
+  francecentral: 'francesouth',
+  francesouth: 'francecentral',
+  germanywestcentral: 'germanynorth',
+  germanynorth: 'germanywestcentral',
+  centralindia: 'southindia',
+  southindia: 'centralindia',
+  westindia: 'southindia',
+  japaneast: 'japanwest',
+  japanwest: 'japaneast',
+  koreacentral: 'koreasouth',
+  koreasouth: 'koreacentral',
+  norwayeast: 'norwaywest',
+  norwaywest: 'norwayeast',
+  southafricanorth: 'southafricawest',
+  southafricawest: 'southafricanorth',
+  swedencentral: 'swedensouth',
+  swedensouth: 'swedencentral',
+  switzerlandnorth: 'switzerlandwest',
+  switzerlandwest: 'switzerlandnorth',
+  uaenorth: 'uaecentral',
+  uaecentral: 'uaenorth',
+  uksouth: 'ukwest',
+  ukwest: 'uksouth',
+  eastus: 'westus',
+  westus: 'eastus',
+  eastus2: 'centralus',
+  centralus: 'eastus2',
+  northcentralus: 'southcentralus',
+  southcentralus: 'northcentralus',
+  westus2: 'westcentralus',
+  westcentralus: 'westus2',
+  westus3: 'eastus',
+};
