@@ -362,10 +362,11 @@ export async function startEmulator(
     // The operator's identity is in the SQL admin group (fixtures: TEST_SQL_ADMIN_GROUP).
     '--sql-admin-group',
     TEST_SQL_ADMIN_GROUP,
-    // Why raised: the bench puts up to 1000 tenants, each with its own resource group and SQL server,
-    // in one subscription and region; Azure stops that layout at 20 servers per region and 980
-    // groups. Until shared servers and subscription shards (issue #15) land, the bench measures
-    // convergence, not placement, so it names the raise instead of hitting the quota.
+    // Why raised: the bench puts up to 1000 tenants, each with its own resource group and SQL server
+    // (emulatorAzureConfig places them Dedicated, the layout all figures so far measured), in one
+    // subscription and region; Azure stops that layout at 20 servers per region and 980 groups.
+    // Shared servers and subscription shards (src/tenant/placement.ts) fit Azure's quotas; the
+    // bench has no shared-placement mode yet (issue #15), so it names the raise.
     '--quotas',
     'raised-for-one-shared-subscription',
     // The platform's AKS cluster the operator configuration names (emulatorAzureConfig); the

@@ -50,12 +50,15 @@ export function runningSettings(namespace: KubeObject | undefined): DisruptiveSe
 
 /** The tenant as the builders should see it: disruptive fields replaced by what may run now. */
 export function withSettings(tenant: Tenant, settings: DisruptiveSettings): Tenant {
+  // Isolation is replaced only while a change of it is held: an unset spec.isolation stays unset,
+  // since placement gives an unset tenant's database the operator's default (placement.ts).
+  const isolation = (settings.isolation ?? 'Shared') as Isolation;
   return {
     ...tenant,
     spec: {
       ...tenant.spec,
+      ...(isolation === nodeIsolation(tenant.spec) ? {} : { isolation }),
       tier: settings.tier as Tier,
-      isolation: (settings.isolation ?? 'Shared') as Isolation,
       application: { ...tenant.spec.application, image: settings.image, version: settings.version },
     },
   };

@@ -343,11 +343,14 @@ const DASHBOARD: Record<string, Check> = {
       expect.arrayContaining([`${T.offside} DataResidency`, `${T.slow} ApplicationAvailable`, `${T.late} BackupHealthy`]),
     );
     expect(pairs.some((p) => p.startsWith(`${T.noperm} `))).toBe(true);
-    // Ready tenants list only the drill no one has run yet, and zone redundancy (Development
-    // databases stay in one zone: informational, not un-Ready).
+    // Ready tenants list only the drill no one has run yet, zone redundancy (Development
+    // databases stay in one zone) and geo-replication (their BackupPolicy asks for none):
+    // informational, not un-Ready.
     expect(pairs.filter((p) => p.startsWith(`${T.ready} `) || p.startsWith(`${T.held} `)).sort()).toEqual([
+      `${T.held} GeoReplicated`,
       `${T.held} RestoreDrillSucceeded`,
       `${T.held} ZoneRedundant`,
+      `${T.ready} GeoReplicated`,
       `${T.ready} RestoreDrillSucceeded`,
       `${T.ready} ZoneRedundant`,
     ]);

@@ -202,6 +202,18 @@ describe('isolation is a disruptive setting', () => {
     expect(withSettings(tenant, decision.effective).spec.isolation).toBe('Shared');
   });
 
+  test('an unset spec.isolation stays unset for the builders: placement gives its database the operator default', () => {
+    const tenant = aTenant('acme');
+    const decision = decideDisruptiveChanges({
+      desired: desiredSettings(tenant),
+      running: running('Shared'),
+      schedule: undefined,
+      now: new Date('2026-06-03T12:00:00Z'),
+    });
+    expect(decision.pending).toEqual([]);
+    expect(withSettings(tenant, decision.effective).spec.isolation).toBeUndefined();
+  });
+
   test('the namespace records the applied isolation, and the gate reads it back', () => {
     const ns = buildNamespace(aTenant('acme', withIsolation('Dedicated')), aConfig());
     ns.metadata.labels = { ...ns.metadata.labels, 'tenancy.dev/tier': 'small' };
