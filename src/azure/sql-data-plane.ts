@@ -28,9 +28,14 @@ export interface SqlDataPlaneOptions {
 }
 
 export interface SqlTarget {
-  /** `<server>.database.windows.net`. */
+  /** `<server>.database.windows.net`: the name TLS verifies and the login names. */
   serverFqdn: string;
   database: string;
+  /**
+   * The address to connect to (port 1433) instead of resolving `serverFqdn`, e.g. the caller's
+   * own private endpoint to a server whose name has no private DNS record.
+   */
+  address?: string | undefined;
 }
 
 export type SqlRow = Record<string, unknown>;
@@ -132,7 +137,12 @@ export async function withSqlSession<T>(
   abort.throwIfAborted();
   const token = await options.credential.getToken(SQL_SCOPE, { abortSignal: abort });
   if (!token) throw new Error('no access token for Azure SQL');
-  const override = options.endpointOverride ? splitHostPort(options.endpointOverride) : undefined;
+  // Tests and `make dev` reach every server at the emulator's endpoint; otherwise the target's own address, if given.
+  const override = options.endpointOverride
+    ? splitHostPort(options.endpointOverride)
+    : target.address === undefined
+      ? undefined
+      : { host: target.address, port: 1433 };
   const connection = new Connection({
     server: target.serverFqdn,
     authentication: { type: 'azure-active-directory-access-token', options: { token: token.token } },

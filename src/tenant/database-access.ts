@@ -20,6 +20,7 @@ import type { ConditionInput } from '../runtime/conditions.ts';
 import { type RetryableError, TerminalError } from '../runtime/errors.ts';
 import { tenantAzureNames } from './azure-names.ts';
 import { describeExcess, desiredDatabasePrincipals, planDatabaseAccess } from './database-principals.ts';
+import { sharedServerEndpoint } from './placement.ts';
 
 export const DATABASE_ACCESS_READY = 'DatabaseAccessReady';
 export const DATABASE_LEAST_PRIVILEGE = 'DatabaseLeastPrivilege';
@@ -115,7 +116,7 @@ export class TenantDatabaseAccess {
     }
 
     const application = desired[0];
-    const target = { serverFqdn: facts.sqlServerFqdn, database: facts.databaseName };
+    const target = { serverFqdn: facts.sqlServerFqdn, database: facts.databaseName, address: sharedServerEndpoint(facts)?.ip };
     const changes: string[] = [];
     let newestBackup: { at: Date | undefined } | undefined;
     try {

@@ -13,6 +13,7 @@
  */
 import type { Environment, Isolation, Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
+import type { AzureFacts, PrivateEndpointAddress } from '../context.ts';
 import { environmentCode, shortHash, slug, type TenantAzureNames } from './azure-names.ts';
 
 export type SqlPlacement = NonNullable<TenantStatus['placement']>;
@@ -277,4 +278,16 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
         ? `No subscription is configured for region ${region} and environment ${environment} (azure.subscriptions): the platform team must add one. Nothing was created.`
         : `No subscription has room for a new ${wanted} tenant in ${region}: ${full.join('; ')}. The platform team must add a subscription to azure.subscriptions or raise a quota (and its configured limit). Nothing was created; existing tenants are not affected.`,
   };
+}
+
+/**
+ * Pure: where this tenant reaches its database's server, when its name must not be resolved
+ * through DNS. A shared server's name has no private DNS record (each tenant has its own endpoint
+ * to it), so the tenant's pods (hostAliases) and the operator's own T-SQL session go to the
+ * tenant's private endpoint; a server of the tenant's own resolves through its private DNS zone.
+ */
+export function sharedServerEndpoint(
+  facts: Pick<AzureFacts, 'sqlResourceGroup' | 'privateEndpoints'>,
+): PrivateEndpointAddress | undefined {
+  return facts.sqlResourceGroup === undefined ? undefined : facts.privateEndpoints?.sql;
 }

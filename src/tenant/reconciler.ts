@@ -58,7 +58,7 @@ import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_
 import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
 import { DEDICATED_NODE_KEY, nodeIsolation } from './node-pool.ts';
 import { parseTenant } from './parse.ts';
-import type { SqlPlacement } from './placement.ts';
+import { type SqlPlacement, sharedServerEndpoint } from './placement.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
 import { nextTenantStatus, statusChanged } from './status.ts';
@@ -560,7 +560,7 @@ export class TenantReconciler implements Reconciler {
     const existing = this.ctx.caches.owned.get('Deployment')?.get('tenant-app', namespace);
     const secretsBlocked = wantsSecrets && !spc;
     // On a shared server the server's name resolves to this tenant's own private endpoint.
-    const sqlEndpoint = azure.sqlResourceGroup === undefined ? undefined : azure.privateEndpoints?.sql;
+    const sqlEndpoint = sharedServerEndpoint(azure);
     const hostAliases =
       sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
     if (!secretsBlocked || existing)

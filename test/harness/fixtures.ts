@@ -169,6 +169,10 @@ export function emulatorAzureConfig(arm: ArmInfo): Record<string, unknown> {
     // The tests written before shared servers are about a tenant with its own server; placement on
     // shared servers has its own tests (test/integration/azure/placement.test.ts).
     placement: { defaultIsolation: 'Dedicated' },
+    // The suite's one subscription holds every file's retained tenants, one SQL server each, well
+    // past Azure's default 20 per region: the limits a quota increase allows (the emulator's quota
+    // is raised to match, QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION in global-setup.ts).
+    subscriptions: [{ id: arm.subscriptionId, limits: { resourceGroups: 980, sqlServersPerRegion: 250, roleAssignments: 4000 } }],
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type SqlPlacement,
   shardsFor,
   sharedPoolResourceGroup,
+  sharedServerEndpoint,
   sharedServerName,
   subscriptionShards,
   tenantNeeds,
@@ -332,5 +333,24 @@ describe('shared pool names', () => {
       sharedServerName(region, environment, index, 'salt', '00000000-0000-0000-0000-000000000002'),
     );
     expect(NAME_RULES.resourceGroup(sharedPoolResourceGroup(region, environment))).toBe(true);
+  });
+});
+
+describe('sharedServerEndpoint: where the tenant reaches a server whose name has no private DNS record', () => {
+  const sql = { ip: '10.100.0.7', fqdn: 'sqlpool-westeurope-dev-1-abc123.database.windows.net' };
+  test.each<[string, Parameters<typeof sharedServerEndpoint>[0], typeof sql | undefined]>([
+    [
+      'on a shared server: its own private endpoint',
+      { sqlResourceGroup: 'tenancy-sql-westeurope-dev', privateEndpoints: { sql } },
+      sql,
+    ],
+    ['on a server of its own: through private DNS', { privateEndpoints: { sql } }, undefined],
+    [
+      'on a shared server before its endpoint has an address: nothing yet',
+      { sqlResourceGroup: 'tenancy-sql-westeurope-dev' },
+      undefined,
+    ],
+  ])('%s', (_name, facts, expected) => {
+    expect(sharedServerEndpoint(facts)).toEqual(expected);
   });
 });
