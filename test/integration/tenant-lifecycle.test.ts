@@ -339,7 +339,13 @@ describe('the WAF policy in Azure', () => {
       req.end();
     });
     const policies = (JSON.parse(text) as { value: any[] }).value;
-    const mine = policies.find((p) => JSON.stringify(p).includes('geo'));
+    // The 'geo' tenant's own policy, by its resource group: other files' tenants (geo-replication's)
+    // share the emulator, and their policies mention 'geo' too.
+    const mine = policies.find((p) =>
+      String(p.id ?? p.body?.id ?? '')
+        .toLowerCase()
+        .includes('/resourcegroups/rg-geo-dev/'),
+    );
     return mine?.body?.properties?.customRules ?? mine?.properties?.customRules ?? [];
   }
 

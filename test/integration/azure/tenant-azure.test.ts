@@ -37,7 +37,10 @@ afterAll(async () => {
 describe('the engine over a tenant’s plan', () => {
   test('creates every resource with its security settings, through RBAC propagation, then makes zero writes', async () => {
     const { emulator } = env;
-    const plan = tenantPlan(env, 'acme');
+    // The key is tried on the pass right after its role exists (no propagation wait assumed), so
+    // Azure's refusal while the role propagates (300 ms here) is met even on a loaded machine; with
+    // the configured wait (also 300 ms) it was a race.
+    const plan = { ...tenantPlan(env, 'acme'), rbacPropagationMs: 0 };
     const mark = emulator.mark();
 
     const { last, retries } = await converge(env, plan);
