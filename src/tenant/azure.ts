@@ -567,22 +567,10 @@ export function tenantAzureResources(plan: TenantAzurePlan): ArmResource[] {
       }),
       [shared ? 'sqlResourceGroup' : 'resourceGroup'],
     ),
-    resource('sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: ids.sqlServer, admin: plan.entraAdmin }), ['sqlServer']),
-    resource('sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: ids.sqlServer }), ['sqlEntraAdmin']),
-    resource('sqlAuditing', sqlServerAuditingKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
-    resource(
-      'sqlAuditDiagnostics',
-      diagnosticSettingKind,
-      () => ({
-        scopeId: `${ids.sqlServer}/databases/master`,
-        name: AUDIT_DIAGNOSTIC_SETTING,
-        workspaceId: plan.audit.workspaceId,
-        categories: ['SQLSecurityAuditEvents'],
-      }),
-      ['sqlServer'],
-    ),
-    resource('sqlThreatProtection', sqlThreatProtectionKind, () => ({ serverId: ids.sqlServer }), ['sqlServer']),
-    ...(shared ? databaseKeyAccess(plan, ids, identityPrincipal) : serverKeyResources(plan, ids, serverPrincipal, keyUri)),
+    ...serverSecurityResources(plan, '', ids.sqlServer),
+    ...(shared
+      ? databaseKeyAccess(plan, ids, identityPrincipal)
+      : serverKeyResources(plan, '', ids.sqlServer, ids.vault, serverPrincipal, keyUri, 'the SQL server’s')),
     resource(
       'wafPolicy',
       wafPolicyKind,
@@ -714,14 +702,49 @@ function afterPropagation(plan: TenantAzurePlan, roleKey: string, why: string): 
 }
 
 /**
- * A server of the tenant's own: its system identity may use the tenant's key, which becomes the
- * server's key and encryption protector (server-level customer-managed key).
+ * The security every SQL server of the tenant's gets, the geo-secondary as the primary: the
+ * tenant's Entra admin and Entra-only authentication, auditing to the platform workspace (with
+ * its diagnostic setting on master), and Defender for SQL. `prefix` keeps the secondary's keys apart.
  */
-function serverKeyResources(plan: TenantAzurePlan, ids: Ids, serverPrincipal: Read, keyUri: Read): ArmResource[] {
+function serverSecurityResources(plan: TenantAzurePlan, prefix: '' | 'geo.', serverId: string): ArmResource[] {
+  const server = `${prefix}sqlServer`;
+  return [
+    resource(`${prefix}sqlEntraAdmin`, sqlEntraAdminKind, () => ({ serverId, admin: plan.entraAdmin }), [server]),
+    resource(`${prefix}sqlEntraOnly`, sqlEntraOnlyKind, () => ({ serverId }), [`${prefix}sqlEntraAdmin`]),
+    resource(`${prefix}sqlAuditing`, sqlServerAuditingKind, () => ({ serverId }), [server]),
+    resource(
+      `${prefix}sqlAuditDiagnostics`,
+      diagnosticSettingKind,
+      () => ({
+        scopeId: `${serverId}/databases/master`,
+        name: AUDIT_DIAGNOSTIC_SETTING,
+        workspaceId: plan.audit.workspaceId,
+        categories: ['SQLSecurityAuditEvents'],
+      }),
+      [server],
+    ),
+    resource(`${prefix}sqlThreatProtection`, sqlThreatProtectionKind, () => ({ serverId }), [server]),
+  ];
+}
+
+/**
+ * A server of the tenant's own (or its geo-secondary): its system identity may use the tenant's
+ * key, which becomes the server's key and encryption protector (server-level customer-managed key).
+ */
+function serverKeyResources(
+  plan: TenantAzurePlan,
+  prefix: '' | 'geo.',
+  serverId: string,
+  vaultId: string,
+  serverPrincipal: Read,
+  keyUri: Read,
+  whose: string,
+): ArmResource[] {
   const { subscriptionId } = plan;
+  const role = `${prefix}roleAssignment.cryptoServiceEncryptionUser`;
   return [
     resource(
-      'roleAssignment.cryptoServiceEncryptionUser',
+      role,
       roleAssignmentKind,
       (o) => {
         const principalId = serverPrincipal(o);
@@ -729,34 +752,34 @@ function serverKeyResources(plan: TenantAzurePlan, ids: Ids, serverPrincipal: Re
           ? undefined
           : {
               subscriptionId,
-              scope: ids.vault,
+              scope: vaultId,
               role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser,
               principalId,
               principalType: 'ServicePrincipal' as const,
             };
       },
-      ['sqlServer', 'keyVault'],
+      [`${prefix}sqlServer`, 'keyVault'],
     ),
     resource(
-      'sqlServerKey',
+      `${prefix}sqlServerKey`,
       sqlServerKeyKind,
       (o) => {
         const uri = keyUri(o);
-        return uri === undefined ? undefined : { serverId: ids.sqlServer, keyUriWithVersion: uri };
+        return uri === undefined ? undefined : { serverId, keyUriWithVersion: uri };
       },
-      ['sqlServer', 'tdeKey', 'roleAssignment.cryptoServiceEncryptionUser'],
+      [`${prefix}sqlServer`, 'tdeKey', role],
       // The server's crypto role takes minutes to reach Key Vault's data plane; until then Azure
       // refuses the key (AzureKeyVaultMissingPermissions). Wait for it instead of writing in vain.
-      afterPropagation(plan, 'roleAssignment.cryptoServiceEncryptionUser', 'the SQL server’s Key Vault role to propagate'),
+      afterPropagation(plan, role, `${whose} Key Vault role to propagate`),
     ),
     resource(
-      'sqlEncryptionProtector',
+      `${prefix}sqlEncryptionProtector`,
       sqlEncryptionProtectorKind,
       (o) => {
         const uri = keyUri(o);
-        return uri === undefined ? undefined : { serverId: ids.sqlServer, serverKeyName: serverKeyName(uri) };
+        return uri === undefined ? undefined : { serverId, serverKeyName: serverKeyName(uri) };
       },
-      ['sqlServerKey'],
+      [`${prefix}sqlServerKey`],
     ),
   ];
 }
@@ -816,68 +839,8 @@ function geoReplicationResources(plan: TenantAzurePlan): ArmResource[] {
       }),
       ['resourceGroup'],
     ),
-    resource('geo.sqlEntraAdmin', sqlEntraAdminKind, () => ({ serverId: secondary.id, admin: plan.entraAdmin }), [
-      'geo.sqlServer',
-    ]),
-    resource('geo.sqlEntraOnly', sqlEntraOnlyKind, () => ({ serverId: secondary.id }), ['geo.sqlEntraAdmin']),
-    resource('geo.sqlAuditing', sqlServerAuditingKind, () => ({ serverId: secondary.id }), ['geo.sqlServer']),
-    resource(
-      'geo.sqlAuditDiagnostics',
-      diagnosticSettingKind,
-      () => ({
-        scopeId: `${secondary.id}/databases/master`,
-        name: AUDIT_DIAGNOSTIC_SETTING,
-        workspaceId: plan.audit.workspaceId,
-        categories: ['SQLSecurityAuditEvents'],
-      }),
-      ['geo.sqlServer'],
-    ),
-    resource('geo.sqlThreatProtection', sqlThreatProtectionKind, () => ({ serverId: secondary.id }), ['geo.sqlServer']),
-    resource(
-      'geo.roleAssignment.cryptoServiceEncryptionUser',
-      roleAssignmentKind,
-      (o) => {
-        const principalId = principal(o);
-        return principalId === undefined
-          ? undefined
-          : {
-              subscriptionId,
-              scope: ids.vault,
-              role: BUILT_IN_ROLES.keyVaultCryptoServiceEncryptionUser,
-              principalId,
-              principalType: 'ServicePrincipal' as const,
-            };
-      },
-      ['geo.sqlServer', 'keyVault'],
-    ),
-    resource(
-      'geo.sqlServerKey',
-      sqlServerKeyKind,
-      (o) => {
-        const uri = keyUri(o);
-        return uri === undefined ? undefined : { serverId: secondary.id, keyUriWithVersion: uri };
-      },
-      ['geo.sqlServer', 'tdeKey', 'geo.roleAssignment.cryptoServiceEncryptionUser'],
-      (o, now) => {
-        const createdOn = Date.parse(
-          output(o, 'geo.roleAssignment.cryptoServiceEncryptionUser', (b) => str(props(b).createdOn)) ?? '',
-        );
-        if (Number.isNaN(createdOn) || createdOn > now.getTime()) return undefined;
-        return {
-          at: new Date(createdOn + plan.rbacPropagationMs),
-          why: 'the secondary SQL server’s Key Vault role to propagate',
-        };
-      },
-    ),
-    resource(
-      'geo.sqlEncryptionProtector',
-      sqlEncryptionProtectorKind,
-      (o) => {
-        const uri = keyUri(o);
-        return uri === undefined ? undefined : { serverId: secondary.id, serverKeyName: serverKeyName(uri) };
-      },
-      ['geo.sqlServerKey'],
-    ),
+    ...serverSecurityResources(plan, 'geo.', secondary.id),
+    ...serverKeyResources(plan, 'geo.', secondary.id, ids.vault, principal, keyUri, 'the secondary SQL server’s'),
     resource(
       'failoverGroup',
       sqlFailoverGroupKind,
