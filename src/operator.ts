@@ -188,7 +188,15 @@ export class Operator {
       new Controller('tenant', new TenantReconciler(this.ctx, steps), this.#queue, {
         concurrency: config.concurrency,
         logger,
-        hooks,
+        hooks: {
+          ...hooks,
+          // A tenant's own status write reaches the cache through observe(), which fires no event:
+          // the policies' counts (coalesced) are looked at after every tenant reconcile instead.
+          onReconciled: (controller: string, outcome: string, seconds: number) => {
+            hooks.onReconciled(controller, outcome, seconds);
+            this.#queueCounters(this.ctx.caches);
+          },
+        },
       }),
       new Controller('maintenancewindow', new MaintenanceWindowReconciler(this.ctx), this.#windowQueue, {
         concurrency: 1,
