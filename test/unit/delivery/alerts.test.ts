@@ -40,6 +40,7 @@ describe('config/prometheus/alerts.yaml', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([
       'TenantAccessGrantOverdue',
       'TenantBackupRpoBreached',
+      'TenantDatabaseExcessPrivileges',
       'TenantDriftRepeated',
       'TenantEncryptionKeyExpiringUnrotated',
       'TenantFailoverDrillFailed',

@@ -205,6 +205,21 @@ describe('backups and maintenance: timestamps from status, never ages', () => {
   });
 });
 
+describe('tenant_operator_database_excess_privileges: counted from the last catalogue check', () => {
+  test.each([
+    ['never checked: no series', undefined, []],
+    ['checked clean: 0', { user: 'id-acme', roles: ['db_datareader'] }, ['database_excess_privileges{tenant="acme"} 0']],
+    [
+      'two rights beyond the grants: 2',
+      { user: 'id-acme', excessPrivileges: ['alice@contoso: db_owner', 'id-acme: ALTER ANY USER'] },
+      ['database_excess_privileges{tenant="acme"} 2'],
+    ],
+  ])('%s', (_name, database, expected) => {
+    const t = cached(1, status(database === undefined ? {} : { database }));
+    expect(series(t, 'tenant_operator_database_excess_privileges')).toEqual(expected);
+  });
+});
+
 test('no label value comes from a message (secrets in messages never reach Prometheus)', () => {
   const secret = ['pass', 'word=', 'Hunter2Hunter2'].join('');
   const t = cached(
