@@ -2,7 +2,8 @@
  * Which of a Tenant's changes may be applied now. Disruptive changes — the application image or
  * version, the tier (which resizes the app and scales the database), the isolation (every pod
  * moves between the shared nodes and the tenant's own node pool), and turning the database's
- * zone redundancy on or off (an online operation that ends with a brief disconnect) — wait for
+ * zone redundancy on or off (an online operation that ends with a brief disconnect), and the
+ * database connection the application is given (new environment rolls every pod) — wait for
  * the tenant's maintenance window; everything else (labels, allow-lists, secrets, backup retention) applies at
  * once. A tenant never provisioned before gets everything at once: there is nothing to disrupt.
  * An emergency annotation `tenancy.dev/apply-now: "<reason>"` applies at once, once per reason.
@@ -45,6 +46,14 @@ export interface DisruptiveSettings {
    * settings when never recorded (a tenant from before isolation existed: Shared).
    */
   isolation?: Isolation | undefined;
+  /**
+   * The database the application is given, `host/name` (tenant-settings.ts). Desired: undefined
+   * when the operator does not manage Azure. Running: undefined when never recorded (pods from
+   * before the operator gave database settings: a first connection waits for the window), `''`
+   * when recorded as none yet (a tenant provisioned before its database was known: its first
+   * connection is applied at once, as part of provisioning: nothing runs that it could disrupt).
+   */
+  database?: string | undefined;
 }
 
 export type GateReason =
@@ -102,10 +111,17 @@ export function disruptiveChanges(from: DisruptiveSettings, to: DisruptiveSettin
     changes.push(`isolation ${from.isolation ?? 'Shared'} -> ${to.isolation ?? 'Shared'}`);
   if (to.zoneRedundant !== undefined && (from.zoneRedundant ?? false) !== to.zoneRedundant)
     changes.push(`zone redundancy ${onOff(from.zoneRedundant ?? false)} -> ${onOff(to.zoneRedundant)}`);
+  if (to.database !== undefined && !firstConnection(from, to) && (from.database ?? '') !== to.database)
+    changes.push(`database ${from.database || '(none)'} -> ${to.database || '(none)'}`);
   return changes;
 }
 
 const onOff = (b: boolean) => (b ? 'on' : 'off');
+
+/** The application, provisioned while its database was unknown, is given its first one: not a disruption. */
+function firstConnection(from: DisruptiveSettings, to: DisruptiveSettings): boolean {
+  return from.database === '' && (to.database ?? '') !== '';
+}
 
 export function decideDisruptiveChanges(input: GateInput): GateDecision {
   const { desired, running, schedule, now } = input;
@@ -123,8 +139,10 @@ export function decideDisruptiveChanges(input: GateInput): GateDecision {
   }
   const decide = (reason: GateReason, apply: boolean): GateDecision => {
     const changes = running ? disruptiveChanges(running, desired) : [];
+    // Held changes keep what runs, except a first database connection, which is never held.
+    const held = running && firstConnection(running, desired) ? { ...running, database: desired.database } : running;
     return {
-      effective: apply || !running ? desired : running,
+      effective: apply || !held ? desired : held,
       pending: apply ? [] : changes,
       applying: apply ? changes : [],
       reason,

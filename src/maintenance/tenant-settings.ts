@@ -17,15 +17,50 @@ export const APPLIED_TIER_LABEL = 'tenancy.dev/tier';
 export const APPLIED_ZONE_REDUNDANCY_ANNOTATION = 'tenancy.dev/zone-redundant';
 /** Annotation on the tenant namespace: the isolation the tenant runs with (`Shared`/`Dedicated`). */
 export const APPLIED_ISOLATION_ANNOTATION = 'tenancy.dev/isolation';
+/** Annotation on the tenant namespace: the database the application is given, `host/name` (`''`: none yet). */
+export const APPLIED_DATABASE_ANNOTATION = 'tenancy.dev/database';
 
-/** `zoneRedundant`: what the tenant's database should be (src/tenant/azure.ts); undefined without Azure. */
-export function desiredSettings(tenant: Tenant, zoneRedundant?: boolean): DisruptiveSettings {
+/** Where the application's database is: the host it connects to and the database's name. */
+export interface DatabaseConnection {
+  host: string;
+  name: string;
+}
+
+/**
+ * The database setting the tenant should run with. `known`: the host and name the Azure side
+ * decided (status.azure.databaseHost: the failover group's listener when geo-replicated); while
+ * unknown, whatever runs stays (a tenant never provisioned records none yet, `''`). Undefined
+ * when the operator does not manage Azure.
+ */
+export function desiredDatabase(
+  managed: boolean,
+  known: Partial<DatabaseConnection>,
+  running: DisruptiveSettings | undefined,
+): string | undefined {
+  if (!managed) return undefined;
+  if (known.host && known.name) return `${known.host}/${known.name}`;
+  return running ? running.database : '';
+}
+
+/** The connection a database setting names; undefined for none. */
+export function databaseConnection(setting: string | undefined): DatabaseConnection | undefined {
+  const slash = setting?.indexOf('/') ?? -1;
+  if (!setting || slash <= 0 || slash === setting.length - 1) return undefined;
+  return { host: setting.slice(0, slash), name: setting.slice(slash + 1) };
+}
+
+/**
+ * `zoneRedundant`: what the tenant's database should be (src/tenant/azure.ts); `database`: from
+ * desiredDatabase. Both undefined without Azure.
+ */
+export function desiredSettings(tenant: Tenant, zoneRedundant?: boolean, database?: string): DisruptiveSettings {
   return {
     image: tenant.spec.application.image,
     version: tenant.spec.application.version,
     tier: tenant.spec.tier,
     isolation: nodeIsolation(tenant.spec),
     ...(zoneRedundant === undefined ? {} : { zoneRedundant }),
+    ...(database === undefined ? {} : { database }),
   };
 }
 
@@ -39,12 +74,14 @@ export function runningSettings(namespace: KubeObject | undefined): DisruptiveSe
   if (colon <= 0) return undefined;
   const zone = namespace?.metadata.annotations?.[APPLIED_ZONE_REDUNDANCY_ANNOTATION];
   const isolation = ISOLATIONS.find((i) => i === namespace?.metadata.annotations?.[APPLIED_ISOLATION_ANNOTATION]);
+  const database = namespace?.metadata.annotations?.[APPLIED_DATABASE_ANNOTATION];
   return {
     image: application.slice(0, colon),
     version: application.slice(colon + 1),
     tier,
     ...(isolation === undefined ? {} : { isolation }),
     ...(zone === 'true' || zone === 'false' ? { zoneRedundant: zone === 'true' } : {}),
+    ...(database === undefined ? {} : { database }),
   };
 }
 

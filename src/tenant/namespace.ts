@@ -10,6 +10,8 @@ import { nodeIsolation } from './node-pool.ts';
 export interface AppliedSettings {
   /** The database's zone redundancy; undefined when the operator does not manage Azure. */
   zoneRedundant?: boolean | undefined;
+  /** The database the application is given (`host/name`, `''` none yet); undefined: not recorded. */
+  database?: string | undefined;
 }
 
 export function buildNamespace(tenant: Tenant, config: OperatorConfig, applied: AppliedSettings = {}): KubeObject {
@@ -32,6 +34,7 @@ export function buildNamespace(tenant: Tenant, config: OperatorConfig, applied: 
         // The applied application, read back by the maintenance gate (src/maintenance/tenant-settings.ts).
         'tenancy.dev/application': `${spec.application.image}:${spec.application.version}`,
         ...(applied.zoneRedundant === undefined ? {} : { 'tenancy.dev/zone-redundant': String(applied.zoneRedundant) }),
+        ...(applied.database === undefined ? {} : { 'tenancy.dev/database': applied.database }),
         // The applied isolation, read back by the maintenance gate like the tier and application.
         'tenancy.dev/isolation': nodeIsolation(spec),
       },

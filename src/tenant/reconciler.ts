@@ -25,7 +25,13 @@ import {
   type GateDecision,
 } from '../maintenance/gate.ts';
 import { maintenanceStatus, updatePendingCondition } from '../maintenance/tenant-maintenance.ts';
-import { desiredSettings, runningSettings, withSettings } from '../maintenance/tenant-settings.ts';
+import {
+  databaseConnection,
+  desiredDatabase,
+  desiredSettings,
+  runningSettings,
+  withSettings,
+} from '../maintenance/tenant-settings.ts';
 import { resolveTenantWindow } from '../maintenance/tenant-window.ts';
 import { isWithinWindow, nextWindow } from '../maintenance/window.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
@@ -226,10 +232,16 @@ export class TenantReconciler implements Reconciler {
     const databaseStatus = database ? database.status : tenant.status?.database;
     const drill = settled ? await this.#failoverDrill(raw, pass, policy) : undefined;
     const failoverDrill = drill === undefined ? tenant.status?.failoverDrill : drill.status;
+    // The gate read the database host the last pass recorded: when this pass's Azure step knows
+    // another (the failover group's listener, first seen now), look again once status records it.
+    const fresh =
+      pass.azure && desiredDatabase(true, { host: pass.azure.databaseHost, name: pass.azure.databaseName }, undefined);
+    const databaseMoved = fresh !== undefined && fresh !== '' && fresh !== desired.database;
     const later = Math.min(
       backup?.requeueAfterMs ?? Infinity,
       database?.requeueAfterMs ?? Infinity,
       drill?.requeueAfterMs ?? Infinity,
+      databaseMoved ? 1000 : Infinity,
     );
     const fields = {
       ...(failoverDrill && (failoverDrill.running || failoverDrill.last) ? { failoverDrill } : {}),
@@ -505,7 +517,10 @@ export class TenantReconciler implements Reconciler {
   async #isolate(pass: Pass): Promise<ConditionInput[]> {
     // Egress to the endpoints the last pass recorded (none yet for a new tenant: fails closed).
     pass.egress = this.#azure ? pass.tenant.status?.azure?.privateEndpoints : undefined;
-    const desired = buildTenantObjects(pass.tenant, this.ctx.config, pass.egress, { zoneRedundant: pass.settings.zoneRedundant });
+    const desired = buildTenantObjects(pass.tenant, this.ctx.config, pass.egress, {
+      zoneRedundant: pass.settings.zoneRedundant,
+      database: pass.settings.database,
+    });
     const namespace = desired.namespace.metadata.name;
     pass.namespace = namespace;
     const ns = await this.#apply(pass, desired.namespace, this.ctx.caches.namespaces.get(namespace));
@@ -565,7 +580,15 @@ export class TenantReconciler implements Reconciler {
       sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
     if (!secretsBlocked || existing)
       desired.push(
-        buildDeployment(t, config, { ...identity, ...hostAliases, dedicatedNodePoolReady: onOwnPool(t, azure, existing) }),
+        buildDeployment(t, config, {
+          ...identity,
+          ...hostAliases,
+          // As the gate lets it run. No alias for a failover group's listener: geo-replicated
+          // databases have their own server, whose private DNS zone answers the listener's CNAME
+          // chain with the current primary's endpoint, so a failover moves no pod.
+          database: databaseConnection(pass.settings.database),
+          dedicatedNodePoolReady: onOwnPool(t, azure, existing),
+        }),
       );
     const hpa = buildHorizontalPodAutoscaler(t, config, identity);
     if (hpa) desired.push(hpa);
@@ -678,8 +701,19 @@ export class TenantReconciler implements Reconciler {
     const namespace = caches.namespaces.get(tenantNamespaceName(tenant.metadata.name, tenant.spec.environment, config));
     // Zone redundancy is decided where the SKU is (src/tenant/azure.ts), from the desired tier.
     const azure = this.#azure?.azure;
-    const desired = desiredSettings(tenant, azure ? tenantZoneRedundancy(tenant, config, azure).zoneRedundant : undefined);
     const running = runningSettings(namespace);
+    // The database's host is decided once, by the Azure step (status.azure.databaseHost).
+    const recorded = tenant.status?.azure;
+    const database = desiredDatabase(
+      azure !== undefined,
+      { host: recorded?.databaseHost, name: recorded?.databaseName },
+      running,
+    );
+    const desired = desiredSettings(
+      tenant,
+      azure ? tenantZoneRedundancy(tenant, config, azure).zoneRedundant : undefined,
+      database,
+    );
     const now = clock.now();
     // The notice runs from when these very changes were first seen: a new or different change
     // is announced afresh, so customers always hear of what will land.

@@ -9,6 +9,7 @@
  */
 import type { Tenant } from '../api/v1alpha1/tenant.ts';
 import type { OperatorConfig } from '../config.ts';
+import type { DatabaseConnection } from '../maintenance/tenant-settings.ts';
 import type { KubeObject } from '../runtime/kube-client.ts';
 import { tenantLabels, tenantNamespaceName } from './labels.ts';
 import { APP_SELECTOR } from './network-policy.ts';
@@ -57,6 +58,29 @@ export interface WorkloadOptions {
    * private endpoint (no shared DNS record can name each tenant's endpoint).
    */
   hostAliases?: { ip: string; hostnames: string[] }[];
+  /**
+   * The database the application connects to, as the maintenance gate lets it run (a change
+   * rolls every pod). The host is the failover group's read-write listener when geo-replicated.
+   */
+  database?: DatabaseConnection | undefined;
+}
+
+/** Environment variable: the host the application's database answers on (TDS, port 1433). */
+export const DATABASE_HOST_ENV = 'DATABASE_HOST';
+/** Environment variable: the name of the application's database. */
+export const DATABASE_NAME_ENV = 'DATABASE_NAME';
+
+/**
+ * The application's database coordinates as plain environment: nothing secret (the app signs in
+ * with its workload identity, whose AZURE_CLIENT_ID, AZURE_TENANT_ID and token file the AKS
+ * workload identity webhook injects from the ServiceAccount's annotation).
+ */
+export function databaseEnv(database: DatabaseConnection | undefined): { name: string; value: string }[] {
+  if (!database) return [];
+  return [
+    { name: DATABASE_HOST_ENV, value: database.host },
+    { name: DATABASE_NAME_ENV, value: database.name },
+  ];
 }
 
 /** The tier table entry with the proposed, not yet existing, `autoscaling` field read defensively. */
@@ -192,6 +216,7 @@ export function buildDeployment(tenant: Tenant, config: OperatorConfig, options:
               name: 'app',
               image: `${application.image}:${application.version}`,
               ports: [{ name: 'http', containerPort: application.port, protocol: 'TCP' }],
+              ...(options.database ? { env: databaseEnv(options.database) } : {}),
               // Startup allows 5 s x 30 = 150 s before liveness takes over; liveness is more patient
               // than readiness so a slow dependency takes a pod out of the Service before it restarts it.
               startupProbe: probe(5, 30),

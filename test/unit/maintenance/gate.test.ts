@@ -161,3 +161,71 @@ describe('advance notice', () => {
     expect(d.reason).toBe('EmergencyOverride');
   });
 });
+
+describe('the database the application is given', () => {
+  const server = 'sql-acme-prod.database.windows.net/sqldb-acme-prod';
+  const listener = 'fog-acme-prod-1a2b.database.windows.net/sqldb-acme-prod';
+  test.each([
+    [
+      'pods from before database settings (nothing recorded) get it only in the window',
+      { running: { ...running }, desired: { ...running, database: server } },
+      'WaitingForWindow',
+      undefined,
+      [`database (none) -> ${server}`],
+    ],
+    [
+      'inside the window it is applied',
+      { running: { ...running }, desired: { ...running, database: server }, now: wednesdayInWindow },
+      'WindowOpen',
+      server,
+      [],
+    ],
+    [
+      'a tenant provisioned before its database was known gets it at once, outside the window',
+      { running: { ...running, database: '' }, desired: { ...running, database: server } },
+      'NoPendingChanges',
+      server,
+      [],
+    ],
+    [
+      'a first connection is not held behind another change that waits',
+      { running: { ...running, database: '' }, desired: { ...running, version: '1.1.0', database: server } },
+      'WaitingForWindow',
+      server,
+      ['version 1.0.0 -> 1.1.0'],
+    ],
+    [
+      'geo-replication turned on: the move to the listener waits for the window',
+      { running: { ...running, database: server }, desired: { ...running, database: listener } },
+      'WaitingForWindow',
+      server,
+      [`database ${server} -> ${listener}`],
+    ],
+    [
+      'the move to the listener in the window',
+      { running: { ...running, database: server }, desired: { ...running, database: listener }, now: wednesdayInWindow },
+      'WindowOpen',
+      listener,
+      [],
+    ],
+    [
+      'a first provisioning records none yet',
+      { running: undefined, desired: { ...running, database: '' } },
+      'FirstProvisioning',
+      '',
+      [],
+    ],
+    [
+      'without Azure nothing is recorded or changed',
+      { running: { ...running, database: server }, desired: { ...running } },
+      'NoPendingChanges',
+      undefined,
+      [],
+    ],
+  ] as const)('%s', (_name, overrides, reason, database, pending) => {
+    const decision = decideDisruptiveChanges(input(overrides as Partial<GateInput>));
+    expect(decision.reason).toBe(reason);
+    expect(decision.effective.database).toBe(database);
+    expect(decision.pending).toEqual(pending);
+  });
+});

@@ -9,6 +9,7 @@ import {
   buildService,
   buildServiceAccount,
   buildWorkload,
+  databaseEnv,
   desiredReplicas,
 } from '../../../src/tenant/workload.ts';
 import { aConfig, aTenant, type TenantModifier, withEnvironment, withPort, withTier } from '../../fixtures/tenant.ts';
@@ -203,6 +204,30 @@ describe('buildDeployment', () => {
       csi: { driver: 'secrets-store.csi.k8s.io', readOnly: true, volumeAttributes: { secretProviderClass: 'tenant-secrets' } },
     });
     expect(mount).toEqual({ name: 'secrets-store', mountPath: '/mnt/secrets', readOnly: true });
+  });
+});
+
+describe('the application’s database settings', () => {
+  const LISTENER = 'fog-acme-prod-1a2b.database.windows.net';
+  test.each([
+    [
+      'the failover group’s listener and the database name, as plain environment',
+      { database: { host: LISTENER, name: 'sqldb-acme-prod' } },
+      [
+        { name: 'DATABASE_HOST', value: LISTENER },
+        { name: 'DATABASE_NAME', value: 'sqldb-acme-prod' },
+      ],
+    ],
+    ['none given (Kubernetes-only, or held for the window): no env at all, the template unchanged', {}, undefined],
+  ] as const)('%s', (_name, options, env) => {
+    const container = podSpec(aTenant('acme'), aConfig(), options).containers[0];
+    expect(container.env).toEqual(env);
+  });
+
+  test('nothing secret, and no workload identity variables (the AKS webhook injects those)', () => {
+    const vars = databaseEnv({ host: LISTENER, name: 'db' });
+    expect(vars.every((v) => !/AZURE_|PASSWORD|SECRET|KEY|TOKEN/.test(v.name))).toBe(true);
+    expect(vars.every((v) => !('valueFrom' in v))).toBe(true);
   });
 });
 
