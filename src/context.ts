@@ -77,6 +77,10 @@ export interface GeoReplicationFacts {
   partnerRegion?: string | undefined;
   role?: 'Primary' | 'Secondary' | undefined;
   state?: string | undefined;
+  /** Seconds the geo-secondary trails the primary, as the primary database last reported it. */
+  lagSeconds?: number | undefined;
+  /** When the primary last heard the secondary harden its log (RFC 3339), with lagSeconds. */
+  lastReplication?: string | undefined;
 }
 
 /** Where a private endpoint answers. */

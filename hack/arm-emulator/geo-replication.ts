@@ -26,6 +26,58 @@ export interface GeoLink {
   /** Real-time ms when initial seeding began and ends (the secondary is SEEDING until then). */
   seedingFrom: number;
   seedingUntil: number;
+  /**
+   * How far the secondary's hardened log trails the primary's commits once caught up (ms): 0 for
+   * an idle database, set by the workload a test plays (SqlControls.setGeoReplicationLag).
+   */
+  lagMs?: number | undefined;
+}
+
+/** One row of `sys.dm_geo_replication_link_status` as the database `database` sees its link. */
+export interface GeoLinkStatus {
+  linkGuid: string;
+  partnerServer: string;
+  partnerDatabase: string;
+  /** When the primary last heard the secondary harden a log block; null on the secondary, and while seeding. */
+  lastReplication: Date | null;
+  /** Seconds the secondary trails the primary; null on the secondary (Azure: primary only), and while seeding. */
+  replicationLagSeconds: number | null;
+  replicationState: 'SEEDING' | 'CATCH_UP';
+  role: 'PRIMARY' | 'SECONDARY';
+}
+
+/**
+ * The database's row in `sys.dm_geo_replication_link_status` (Azure: one per link, both sides;
+ * `last_replication` and `replication_lag_sec` on the primary only), or undefined without a link.
+ */
+export function geoLinkStatus(store: Store, database: StoredResource, now: Date): GeoLinkStatus | undefined {
+  const link = geoLinkOf(database);
+  const partner = link === undefined ? undefined : getResource(store, link.partnerDatabaseId);
+  if (link === undefined || partner === undefined) return undefined;
+  const seeding = seedingProgress(link) !== undefined;
+  const lagMs = Math.max(0, link.lagMs ?? 0);
+  const measured = link.role === 'Primary' && !seeding;
+  return {
+    linkGuid: link.linkId,
+    partnerServer: serverOfId(partner.id).split('/').pop() ?? '',
+    partnerDatabase: partner.name,
+    lastReplication: measured ? new Date(now.getTime() - lagMs) : null,
+    replicationLagSeconds: measured ? Math.round(lagMs / 1000) : null,
+    replicationState: seeding ? 'SEEDING' : 'CATCH_UP',
+    role: link.role === 'Primary' ? 'PRIMARY' : 'SECONDARY',
+  };
+}
+
+/** Sets the lag of every geo link of databases named `database` (both sides of each pair). */
+export function setGeoReplicationLag(store: Store, database: string, lagMs: number): number {
+  let links = 0;
+  for (const db of resourcesOfType(store, DATABASE_TYPE)) {
+    const link = geoLinkOf(db);
+    if (link === undefined || db.name.toLowerCase() !== database.toLowerCase()) continue;
+    db.body._geo = { ...link, lagMs };
+    links++;
+  }
+  return links;
 }
 
 /** Fraction of the initial seeding done (0-1), or undefined once the link is caught up. */

@@ -30,7 +30,7 @@ import {
   type TokenIssuer,
 } from './entra.ts';
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
-import { resolveSqlHost } from './geo-replication.ts';
+import { geoLinkStatus, resolveSqlHost, setGeoReplicationLag } from './geo-replication.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
 import { rotateKey } from './key-rotation.ts';
 import { platformAuditWorkspaceId, seedPlatformAuditWorkspace } from './monitoring.ts';
@@ -247,6 +247,12 @@ export interface SqlControls {
    * (`<group>.secondary.database.windows.net`) the secondary, a server's own name that server.
    */
   resolveHost(host: string): { serverId: string; location: string } | undefined;
+  /**
+   * The workload behind databases named `database`: their geo-secondaries harden log `seconds`
+   * behind the primary's commits (`sys.dm_geo_replication_link_status.replication_lag_sec` on the
+   * primary). 0, the default, is an idle database. Returns how many databases' links were set.
+   */
+  setGeoReplicationLag(database: string, seconds: number): number;
 }
 
 /**
@@ -529,6 +535,10 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
           limit,
         );
       },
+      geoLink: (id) => {
+        const db = getResource(engine.store, id);
+        return db === undefined ? undefined : geoLinkStatus(engine.store, db, clock.now());
+      },
       touched: (id) => {
         const db = getResource(engine.store, id);
         if (db !== undefined) recordDatabaseActivity({ store: engine.store, clock, settings, sql: sqlSettings(config) }, db);
@@ -779,6 +789,10 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     },
     stopBackups: (database) => stopBackups(engine.store.backupPauses, clock.now().getTime(), database),
     resumeBackups: (database) => resumeBackups(engine.store.backupPauses, clock.now().getTime(), database),
+    setGeoReplicationLag: (database, seconds) => {
+      tick(engine);
+      return setGeoReplicationLag(engine.store, database, Math.max(0, seconds) * 1000);
+    },
     setDatabaseSize: (database, bytes) => {
       for (const db of resourcesOfType(engine.store, 'Microsoft.Sql/servers/databases')) {
         if (db.name.toLowerCase() === database.toLowerCase()) db.body._usedBytes = bytes;
@@ -961,6 +975,14 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
         } catch (err) {
           send(res, 400, {}, { error: { code: 'BadRequest', message: (err as Error).message } });
         }
+        return;
+      }
+      case 'POST /_emulator/geo-replication-lag': {
+        // {"database": "name", "seconds": N}: the geo-secondaries of that database trail it by N s
+        const database = asString(body.database);
+        const seconds = asNumber(body.seconds);
+        const links = database !== undefined && seconds !== undefined ? sql.setGeoReplicationLag(database, seconds) : 0;
+        send(res, 200, {}, { ok: links > 0, links });
         return;
       }
       case 'POST /_emulator/database-size': {

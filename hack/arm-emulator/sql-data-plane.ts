@@ -2,8 +2,8 @@
  * The emulated Azure SQL data plane behind the TDS listener (tds.ts): who may log in to a hosted
  * database (an Entra access token from the emulated directory; the server's Entra admin, or a
  * contained user of that database), the statements the operator runs (CREATE/DROP USER, ALTER ROLE
- * ... ADD/DROP MEMBER, GRANT/REVOKE/DENY at database scope, the catalogue views and
- * `sys.dm_database_backups`), per-database principals, role members and permissions, and a record
+ * ... ADD/DROP MEMBER, GRANT/REVOKE/DENY at database scope, the catalogue views,
+ * `sys.dm_database_backups` and `sys.dm_geo_replication_link_status`), per-database principals, role members and permissions, and a record
  * of every statement. Anything else is answered with SQL Server's own error for it.
  *
  * A stand-in, not a SQL engine: catalogue queries are recognised by the view they read and answered
@@ -11,6 +11,7 @@
  * ends its batch (as with XACT_ABORT ON).
  */
 import { type DirectoryPrincipal, SQL_AUDIENCE, type TokenIssuer } from './entra.ts';
+import type { GeoLinkStatus } from './geo-replication.ts';
 import type { ResultColumn, SqlErrorInfo, StatementResult, TdsBackend, TdsSession } from './tds.ts';
 
 /** What the data plane reads from the emulated Azure resources. */
@@ -24,6 +25,8 @@ export interface SqlDataPlaneHost {
   ): { id: string; name: string; databaseId: string; status: string; creationMs: number } | undefined;
   /** Newest first, at most `limit`: finish times (ms) of the database's backups, with their type. */
   backups(databaseResourceId: string, limit: number): { finishedMs: number; type: 'D' | 'I' | 'L' }[];
+  /** The database's geo-replication link as `sys.dm_geo_replication_link_status` shows it; undefined without one. */
+  geoLink(databaseResourceId: string): GeoLinkStatus | undefined;
   /** A login reached the database (a paused serverless database resumes). */
   touched(databaseResourceId: string): void;
   /** The groups `objectId` belongs to in the emulated directory. */
@@ -334,6 +337,36 @@ export function createSqlDataPlane(host: SqlDataPlaneHost, issuer: TokenIssuer, 
         { name: 'backup_type', type: 'char' },
       ];
       return { kind: 'rows', columns, rows: backups.map((b) => [new Date(b.finishedMs), b.type]) };
+    }
+    if (lower.includes('sys.dm_geo_replication_link_status')) {
+      if (!hasPermission(state, caller, 'VIEW DATABASE STATE')) {
+        return err(297, 16, 'The user does not have permission to perform this action.');
+      }
+      const link = host.geoLink(db.id);
+      const columns: ResultColumn[] = [
+        { name: 'link_guid', type: 'nvarchar' },
+        { name: 'partner_server', type: 'nvarchar' },
+        { name: 'partner_database', type: 'nvarchar' },
+        { name: 'last_replication', type: 'datetimeoffset' },
+        { name: 'replication_lag_sec', type: 'int' },
+        { name: 'replication_state_desc', type: 'nvarchar' },
+        { name: 'role_desc', type: 'nvarchar' },
+      ];
+      const rows =
+        link === undefined
+          ? []
+          : [
+              [
+                link.linkGuid,
+                link.partnerServer,
+                link.partnerDatabase,
+                link.lastReplication,
+                link.replicationLagSeconds,
+                link.replicationState,
+                link.role,
+              ],
+            ];
+      return { kind: 'rows', columns, rows };
     }
     if (lower.includes('sys.database_role_members')) {
       const rows = [...state.members].map((key) => key.split('|') as [string, string]);

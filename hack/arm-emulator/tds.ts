@@ -18,7 +18,7 @@ export interface SqlErrorInfo {
   message: string;
 }
 
-export type ColumnType = 'nvarchar' | 'int' | 'datetime2' | 'char';
+export type ColumnType = 'nvarchar' | 'int' | 'datetime2' | 'datetimeoffset' | 'char';
 
 export interface ResultColumn {
   name: string;
@@ -147,6 +147,8 @@ function typeInfo(type: ColumnType): Buffer {
       return Buffer.from([0x26, 0x04]);
     case 'datetime2':
       return Buffer.from([0x2a, 0x07]);
+    case 'datetimeoffset':
+      return Buffer.from([0x2b, 0x07]);
   }
 }
 
@@ -195,6 +197,16 @@ function value(type: ColumnType, v: string | number | Date | null): Buffer {
       b.writeUInt8(8, 0);
       b.writeUIntLE(Number(ticks & 0xffffffffffn), 1, 5);
       b.writeUIntLE(days + EPOCH_DAYS, 6, 3);
+      return b;
+    }
+    case 'datetimeoffset': {
+      // As datetime2 (UTC time and date), then the offset in minutes: always +00:00 here.
+      if (v === null) return Buffer.from([0]);
+      const utc = value('datetime2', v);
+      const b = Buffer.alloc(11);
+      utc.copy(b, 0, 0, 9);
+      b.writeUInt8(10, 0);
+      b.writeInt16LE(0, 9);
       return b;
     }
   }

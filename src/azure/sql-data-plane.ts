@@ -229,6 +229,27 @@ export const PERMISSIONS_QUERY =
 export const NEWEST_BACKUP_QUERY =
   'SELECT TOP 1 backup_finish_date, backup_type FROM sys.dm_database_backups WHERE in_retention = 1 ORDER BY backup_finish_date DESC';
 
+/**
+ * The database's geo-replication link (`sys.dm_geo_replication_link_status`, one row per link, on
+ * both sides; `last_replication` and `replication_lag_sec` on the primary only). ARM reports no lag.
+ */
+export const GEO_REPLICATION_LINK_QUERY =
+  'SELECT TOP 1 partner_server, partner_database, last_replication, replication_lag_sec, replication_state_desc, role_desc FROM sys.dm_geo_replication_link_status';
+
+/** One geo-replication link as the database sees it. */
+export interface GeoReplicationLink {
+  partnerServer: string;
+  partnerDatabase: string;
+  /** When the primary last heard the secondary harden a log block; undefined on the secondary. */
+  lastReplication: Date | undefined;
+  /** Seconds the secondary trails the primary; undefined on the secondary and while seeding. */
+  lagSeconds: number | undefined;
+  /** `SEEDING`, `CATCH_UP`, `SUSPENDED`, `PENDING`. */
+  state: string;
+  /** `PRIMARY` or `SECONDARY`: this database's role. */
+  role: string;
+}
+
 export interface CatalogueRows {
   principals: { name: string; type: string; sid: string | undefined }[];
   roleMembers: { role: string; member: string }[];
@@ -262,6 +283,22 @@ export async function readNewestBackup(session: SqlSession): Promise<Date | unde
   const rows = await session.query(NEWEST_BACKUP_QUERY);
   const finished = rows[0]?.backup_finish_date;
   return finished instanceof Date && !Number.isNaN(finished.getTime()) ? finished : undefined;
+}
+
+/** The database's geo-replication link; undefined when it has none. */
+export async function readGeoReplicationLink(session: SqlSession): Promise<GeoReplicationLink | undefined> {
+  const row = (await session.query(GEO_REPLICATION_LINK_QUERY))[0];
+  if (row === undefined) return undefined;
+  const last = row.last_replication;
+  const lag = row.replication_lag_sec;
+  return {
+    partnerServer: text(row.partner_server),
+    partnerDatabase: text(row.partner_database),
+    lastReplication: last instanceof Date && !Number.isNaN(last.getTime()) ? last : undefined,
+    lagSeconds: typeof lag === 'number' && Number.isFinite(lag) ? lag : undefined,
+    state: text(row.replication_state_desc).trim(),
+    role: text(row.role_desc).trim(),
+  };
 }
 
 /** The data plane's options from the operator's clients (its credential and CA) and its settings. */

@@ -51,6 +51,7 @@ import {
   sqlServerOutputs,
   threatDetectionState,
 } from '../azure/kinds/sql.ts';
+import type { GeoReplicationLink } from '../azure/sql-data-plane.ts';
 import { readSubscriptionUsage, type SubscriptionUsage } from '../azure/subscription-usage.ts';
 import type { OperatorConfig } from '../config.ts';
 import type { AzureFacts, GeoReplicationFacts, OperatorContext, PrivateEndpointAddresses } from '../context.ts';
@@ -1076,6 +1077,32 @@ export function geoFacts(
       role,
       state: observed.replicationState,
     },
+  };
+}
+
+/**
+ * Pure: the geo-replication facts with their replication lag, which ARM does not report: as the
+ * home database showed it this pass (`read`: sys.dm_geo_replication_link_status, over the data
+ * plane's session), else as last recorded (`previous`) while the roles are unchanged. Only a
+ * primary reports lag: a home database that is secondary (after a failover) or seeding has none.
+ */
+export function withReplicationLag(
+  geo: GeoReplicationFacts | undefined,
+  read: { link: GeoReplicationLink | undefined } | undefined,
+  previous: GeoReplicationFacts | undefined,
+): GeoReplicationFacts | undefined {
+  if (geo === undefined) return undefined;
+  const { lagSeconds: _lag, lastReplication: _last, ...base } = geo;
+  if (read === undefined) {
+    const carried = previous?.lagSeconds !== undefined && previous.role === geo.role;
+    return carried ? { ...base, lagSeconds: previous.lagSeconds, lastReplication: previous.lastReplication } : base;
+  }
+  const link = read.link;
+  if (link?.role !== 'PRIMARY' || link.lagSeconds === undefined) return base;
+  return {
+    ...base,
+    lagSeconds: Math.max(0, Math.round(link.lagSeconds)),
+    ...(link.lastReplication ? { lastReplication: link.lastReplication.toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
   };
 }
 

@@ -8,7 +8,9 @@
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import {
   classifySqlError,
+  type GeoReplicationLink,
   readCatalogue,
+  readGeoReplicationLink,
   readNewestBackup,
   type SqlDataPlaneOptions,
   SqlStatementError,
@@ -37,6 +39,11 @@ export interface DatabaseAccessResult {
    * so the backup check needs no second login; absent when no session ran.
    */
   newestBackup?: { at: Date | undefined } | undefined;
+  /**
+   * The geo-replication link, read over the same session (`sys.dm_geo_replication_link_status`)
+   * when the database is geo-replicated; absent when no session ran or it is not.
+   */
+  geoLink?: { link: GeoReplicationLink | undefined } | undefined;
   requeueAfterMs?: number | undefined;
 }
 
@@ -119,11 +126,14 @@ export class TenantDatabaseAccess {
     const target = { serverFqdn: facts.sqlServerFqdn, database: facts.databaseName, address: sharedServerEndpoint(facts)?.ip };
     const changes: string[] = [];
     let newestBackup: { at: Date | undefined } | undefined;
+    let geoLink: { link: GeoReplicationLink | undefined } | undefined;
     try {
       const signals = [signal, this.options.fence?.()].filter((s): s is AbortSignal => s !== undefined);
       const abort = signals.length === 0 ? undefined : AbortSignal.any(signals);
       const outcome = await withSqlSession(this.plane, target, abort, async (session) => {
         newestBackup = { at: await readNewestBackup(session) };
+        // The lag ARM does not report; the home database shows it while it is the primary.
+        if (facts.geoReplication !== undefined) geoLink = { link: await readGeoReplicationLink(session) };
         let catalogue = await readCatalogue(session);
         const plan = planDatabaseAccess(desired, catalogue);
         for (const statement of plan.grants) {
@@ -201,6 +211,7 @@ export class TenantDatabaseAccess {
         status,
         changes,
         newestBackup,
+        geoLink,
         requeueAfterMs: intervalMs > 0 ? intervalMs : undefined,
       };
     } catch (err) {
@@ -215,6 +226,7 @@ export class TenantDatabaseAccess {
         status: previous === undefined ? undefined : { ...previous, verified: undefined },
         changes,
         newestBackup,
+        geoLink,
         requeueAfterMs: 'retryAfterMs' in e ? (e.retryAfterMs ?? 60_000) : undefined,
       };
     }

@@ -220,7 +220,7 @@ export const TENANT_METRICS: readonly TenantMetric[] = [
   },
   {
     name: 'tenant_operator_geo_replication_caught_up',
-    help: 'Per geo-replicated tenant (status.azure.geoReplication): 1 while its geo-secondary follows the primary (Azure’s CATCH_UP), 0 while it seeds or is unknown. primary_region: where reads and writes are served now (the partner after a failover); role: the home-region server’s role. Replication lag is not exported: ARM does not report it.',
+    help: 'Per geo-replicated tenant (status.azure.geoReplication): 1 while its geo-secondary follows the primary (Azure’s CATCH_UP), 0 while it seeds or is unknown. primary_region: where reads and writes are served now (the partner after a failover); role: the home-region server’s role. The lag is tenant_operator_geo_replication_lag_seconds.',
     labelNames: ['tenant', 'primary_region', 'partner_region', 'role'],
     samples: (t) => {
       const geo = t.status?.azure?.geoReplication;
@@ -239,6 +239,12 @@ export const TENANT_METRICS: readonly TenantMetric[] = [
     help: 'Rights beyond what the operator grants, held by Entra principals of the tenant database, as the last catalogue check found them (status.database.excessPrivileges; 0 when none). Absent until the database has been checked.',
     labelNames: ['tenant'],
     samples: (t) => one(t, mapDefined(t.status?.database, (d) => d.excessPrivileges?.length ?? 0)),
+  },
+  {
+    name: 'tenant_operator_geo_replication_lag_seconds',
+    help: 'Per geo-replicated tenant: seconds its geo-secondary trails the primary (status.azure.geoReplication.lagSeconds: replication_lag_sec of the primary database’s sys.dm_geo_replication_link_status, read with its other database checks, every azure.driftCheckIntervalSeconds). Absent while seeding, after a failover, or not read yet. Alert: above the BackupPolicy’s RPO.',
+    labelNames: ['tenant'],
+    samples: (t) => one(t, t.status?.azure?.geoReplication?.lagSeconds),
   },
   {
     name: 'tenant_operator_failover_drill_last_success',

@@ -51,7 +51,7 @@ import {
   tenantAzurePlan,
   tenantZoneRedundancy,
 } from './azure.ts';
-import type { AzureStepResult, TenantAzureStep } from './azure-step.ts';
+import { type AzureStepResult, type TenantAzureStep, withReplicationLag } from './azure-step.ts';
 import {
   DATABASE_ACCESS_READY,
   DATABASE_LEAST_PRIVILEGE,
@@ -228,6 +228,14 @@ export class TenantReconciler implements Reconciler {
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
     const settled = !(failure || refusal || provisioning);
     const database = settled ? await this.#database(raw, pass, signal) : undefined;
+    // The replication lag ARM does not report, from the database session (or as last recorded).
+    if (pass.azure) {
+      pass.azure.geoReplication = withReplicationLag(
+        pass.azure.geoReplication,
+        database?.geoLink,
+        tenant.status?.azure?.geoReplication,
+      );
+    }
     const backup = settled ? await this.#backup(raw, pass, policy, database?.newestBackup) : undefined;
     const databaseStatus = database ? database.status : tenant.status?.database;
     const drill = settled ? await this.#failoverDrill(raw, pass, policy) : undefined;

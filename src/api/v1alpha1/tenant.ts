@@ -337,8 +337,20 @@ export const tenantStatusSchema = z
               .string()
               .optional()
               .describe(
-                'Azure’s replication state: SEEDING while the secondary is first copied, CATCH_UP once it follows the primary. Replication lag is not reported by ARM (only by the database’s sys.dm_geo_replication_link_status).',
+                'Azure’s replication state: SEEDING while the secondary is first copied, CATCH_UP once it follows the primary.',
               ),
+            lagSeconds: z
+              .number()
+              .int()
+              .min(0)
+              .optional()
+              .describe(
+                'Seconds the geo-secondary trails the primary (replication_lag_sec of the database’s sys.dm_geo_replication_link_status; ARM does not report it), read with the database’s other checks while the home-region database is the primary; absent while seeding, after a failover, or not read yet.',
+              ),
+            lastReplication: z
+              .string()
+              .optional()
+              .describe('When the primary last heard the geo-secondary harden its log (RFC 3339), read with lagSeconds.'),
           })
           .optional()
           .describe('The database’s geo-replication, as Azure last reported it.'),

@@ -456,6 +456,8 @@ const ALERTS: Record<string, () => Check> = {
   TenantRestoreDrillOverRto: () => empty(NO_DRILL),
   TenantFailoverDrillFailed: () =>
     empty('no tenant in this test is geo-replicated, so no failover drill runs (promtool tests the rule)'),
+  TenantGeoReplicationLagAboveRpo: () =>
+    empty('no tenant in this test is geo-replicated, so no replication lag is exported (promtool tests the rule)'),
   TenantOperatorDown: () => empty('both replicas are scraped under job tenant-operator'),
   TenantOperatorNoLeader: () => empty('prom-a holds the Lease'),
   TenantEncryptionKeyExpiringUnrotated: () =>

@@ -44,6 +44,7 @@ describe('config/prometheus/alerts.yaml', () => {
       'TenantDriftRepeated',
       'TenantEncryptionKeyExpiringUnrotated',
       'TenantFailoverDrillFailed',
+      'TenantGeoReplicationLagAboveRpo',
       'TenantMaintenanceChangesStuck',
       'TenantNoSubscriptionCapacity',
       'TenantNotReady',

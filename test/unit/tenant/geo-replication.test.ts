@@ -12,7 +12,9 @@ import { seedingProgress } from '../../../hack/arm-emulator/geo-replication.ts';
 import { REGION_PAIRS } from '../../../hack/arm-emulator/region-pairs.ts';
 import { backupPolicySpecSchema } from '../../../src/api/v1alpha1/backup-policy.ts';
 import { sqlFailoverGroupKind } from '../../../src/azure/kinds/sql.ts';
+import type { GeoReplicationLink } from '../../../src/azure/sql-data-plane.ts';
 import { DEFAULT_REGION_PAIRS, DEFAULT_RESIDENCY } from '../../../src/config.ts';
+import type { GeoReplicationFacts } from '../../../src/context.ts';
 import { RetryableError } from '../../../src/runtime/errors.ts';
 import {
   decideGeoReplication,
@@ -21,7 +23,7 @@ import {
   tenantAzurePlan,
   tenantAzureResources,
 } from '../../../src/tenant/azure.ts';
-import { geoFacts, geoReplicationCondition } from '../../../src/tenant/azure-step.ts';
+import { geoFacts, geoReplicationCondition, withReplicationLag } from '../../../src/tenant/azure-step.ts';
 import { buildNetworkPolicies, sameEgressAddresses } from '../../../src/tenant/network-policy.ts';
 import { aConfig, aTenant, type TenantModifier } from '../../fixtures/tenant.ts';
 import { REPO_ROOT } from '../../harness/control-plane.ts';
@@ -234,5 +236,65 @@ describe('the emulator’s seeding progress', () => {
       seedingUntil: 1000,
     };
     expect(seedingProgress(link, at)).toBe(expected);
+  });
+});
+
+describe('replication lag, which ARM does not report', () => {
+  const home: GeoReplicationFacts = {
+    failoverGroup: 'fog-acme',
+    role: 'Primary',
+    state: 'CATCH_UP',
+    primaryRegion: 'westeurope',
+  };
+  const failedOver: GeoReplicationFacts = { ...home, role: 'Secondary', primaryRegion: 'northeurope' };
+  const at = new Date('2026-12-04T02:00:00.000Z');
+  const link = (o: Partial<GeoReplicationLink>): GeoReplicationLink => ({
+    partnerServer: 'sql-acme-geo',
+    partnerDatabase: 'sqldb-acme',
+    lastReplication: at,
+    lagSeconds: 4,
+    state: 'CATCH_UP',
+    role: 'PRIMARY',
+    ...o,
+  });
+  const recorded = { ...home, lagSeconds: 9, lastReplication: '2026-12-04T01:00:00Z' };
+  test.each([
+    [
+      'read on the primary: the lag and when it was heard',
+      home,
+      { link: link({}) },
+      undefined,
+      { lagSeconds: 4, lastReplication: '2026-12-04T02:00:00Z' },
+    ],
+    [
+      'read while seeding: none',
+      home,
+      { link: link({ lagSeconds: undefined, lastReplication: undefined, state: 'SEEDING' }) },
+      recorded,
+      {},
+    ],
+    [
+      'read on the home database after a failover (a secondary reports none): none',
+      failedOver,
+      { link: link({ role: 'SECONDARY', lagSeconds: undefined }) },
+      recorded,
+      {},
+    ],
+    ['read, no link at all: none', home, { link: undefined }, recorded, {}],
+    [
+      'not read this pass: as last recorded',
+      home,
+      undefined,
+      recorded,
+      { lagSeconds: 9, lastReplication: '2026-12-04T01:00:00Z' },
+    ],
+    ['not read, and the roles changed since: none', failedOver, undefined, recorded, {}],
+  ] as const)('%s', (_name, geo, read, previous, expected) => {
+    const facts = withReplicationLag(geo, read, previous);
+    expect(facts).toEqual({ ...geo, ...expected });
+  });
+
+  test('not geo-replicated: nothing', () => {
+    expect(withReplicationLag(undefined, { link: link({}) }, undefined)).toBeUndefined();
   });
 });

@@ -185,6 +185,18 @@ describe('backups and maintenance: timestamps from status, never ages', () => {
 
   test.each([
     [
+      'geo-replicated, lag read on the primary',
+      { role: 'Primary', state: 'CATCH_UP', lagSeconds: 4 },
+      ['geo_replication_lag_seconds{tenant="acme"} 4'],
+    ],
+    ['seeding, or after a failover: no lag series', { role: 'Secondary', state: 'CATCH_UP' }, []],
+  ] as const)('replication lag: %s', (_name, geoReplication, expected) => {
+    const t = cached(1, status({ azure: { geoReplication } }));
+    expect(series(t).filter((l) => l.startsWith('geo_replication_lag'))).toEqual(expected);
+  });
+
+  test.each([
+    [
       'changes held until the next window',
       { pendingChanges: ['version 1.0.0 -> 1.1.0'], nextWindowOpens: '2026-11-25T01:00:00Z', windowOpen: false },
       ['maintenance_next_window_timestamp_seconds{tenant="acme"} 1795568400', 'maintenance_pending_changes{tenant="acme"} 1'],
