@@ -344,7 +344,6 @@ export function createSqlDataPlane(host: SqlDataPlaneHost, issuer: TokenIssuer, 
       }
       const link = host.geoLink(db.id);
       const columns: ResultColumn[] = [
-        { name: 'link_guid', type: 'nvarchar' },
         { name: 'partner_server', type: 'nvarchar' },
         { name: 'partner_database', type: 'nvarchar' },
         { name: 'last_replication', type: 'datetimeoffset' },
@@ -357,7 +356,6 @@ export function createSqlDataPlane(host: SqlDataPlaneHost, issuer: TokenIssuer, 
           ? []
           : [
               [
-                link.linkGuid,
                 link.partnerServer,
                 link.partnerDatabase,
                 link.lastReplication,

@@ -16,6 +16,9 @@
  *   the end. Adding an already queued key as urgent moves it to the urgent lane.
  */
 
+/** The longest delay a Node timer honours (longer ones fire after 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface QueueOptions {
   /** First retry delay after a failure. */
   baseDelayMs?: number;
@@ -95,10 +98,15 @@ export class WorkQueue {
     const existing = this.#delayed.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.#delayed.delete(key);
-      this.add(key, options);
-    }, delayMs);
+    // Node fires a timer longer than 2^31-1 ms (24.8 days) after 1 ms: that would turn a requeue
+    // "in 30 days" (the next failover drill) into a hot loop. Capped: the pass then asks again.
+    const timer = setTimeout(
+      () => {
+        this.#delayed.delete(key);
+        this.add(key, options);
+      },
+      Math.min(delayMs, MAX_TIMER_MS),
+    );
     timer.unref();
     this.#delayed.set(key, { at, timer });
   }

@@ -22,6 +22,7 @@ import {
   typeOf,
   waitFor,
 } from '../../harness/fixtures.ts';
+import { armAdmin } from '../backup/support.ts';
 
 const info = sharedControlPlane();
 const NAME = 'geolistener';
@@ -39,7 +40,12 @@ let operator: Operator | undefined;
 type Status = {
   maintenance?: { pendingChanges?: string[] };
   failoverDrill?: { running?: { phase: string }; last?: { result: string } };
-  azure?: { databaseHost?: string; databaseName?: string; sqlServerFqdn?: string; geoReplication?: { role?: string } };
+  azure?: {
+    databaseHost?: string;
+    databaseName?: string;
+    sqlServerFqdn?: string;
+    geoReplication?: { role?: string; state?: string; lagSeconds?: number; lastReplication?: string };
+  };
 };
 const statusOf = (t: TenantWithStatus) => ((t as { status?: Status }).status ?? {}) as Status;
 const getTenant = () => admin.get<TenantWithStatus>(typeOf('Tenant'), NAME);
@@ -159,6 +165,25 @@ test('in the window the listener reaches the pods; the failover drill that follo
   const t = await getTenant();
   expect(statusOf(t).maintenance?.pendingChanges).toBeUndefined();
   expect(statusOf(t).azure?.databaseHost).toBe(listener);
+});
+
+test('the replication lag the primary database reports reaches status and the metric', async () => {
+  const database = statusOf(await getTenant()).azure?.databaseName ?? '';
+  // The workload behind the database: its secondary trails by 2.5 h (beyond the default 2 h RPO).
+  const set = await armAdmin(info.arm!, 'POST', '/_emulator/geo-replication-lag', { database, seconds: 9000 });
+  expect(set).toMatchObject({ ok: true });
+  // The database is checked again once the drift-check interval (30 min) has passed.
+  clock.set(new Date(Date.parse(IN_WINDOW) + 3600_000));
+  await admin.apply(typeOf('Tenant'), geoTenant('lag'), 'test');
+  const geo = await waitFor('the lag in status', async () => {
+    const g = statusOf(await getTenant()).azure?.geoReplication;
+    return g?.lagSeconds === 9000 ? g : undefined;
+  });
+  expect(geo).toMatchObject({ role: 'Primary', state: 'CATCH_UP' });
+  expect(Date.parse(geo.lastReplication ?? '')).toBeLessThan(Date.now() - 8_000_000);
+  const text = await (await fetch(`http://127.0.0.1:${operator?.httpPort}/metrics`)).text();
+  expect(text).toContain(`tenant_operator_geo_replication_lag_seconds{tenant="${NAME}"} 9000`);
+  await armAdmin(info.arm!, 'POST', '/_emulator/geo-replication-lag', { database, seconds: 0 });
 });
 
 test('an operator upgrade meets pods from before database settings: none is rolled outside the window', async () => {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { ArmRequestError } from '../../../src/azure/arm-client.ts';
 import { SQL_API_VERSION, SQL_FAILOVER_GROUP_API_VERSION, SQL_SERVER_SETTINGS } from '../../../src/azure/kinds/sql.ts';
+import { GEO_REPLICATION_LINK_QUERY } from '../../../src/azure/sql-data-plane.ts';
 import { DEFAULT_FINAL_BACKUP_RETENTION, geoSecondaryServer, tenantFailoverGroupId } from '../../../src/tenant/azure.ts';
 import {
   type AzureTestEnv,
@@ -145,6 +146,25 @@ describe('a westeurope tenant whose BackupPolicy asks for geo-replication', () =
     await waitForRole(primaryGroupId, 'Primary');
     expect(env.emulator.sql.resolveHost(listener)?.location).toBe('westeurope');
   });
+
+  test('sys.dm_geo_replication_link_status: the lag the workload produces, on the primary only', () => {
+    const view = GEO_REPLICATION_LINK_QUERY;
+    const row = (server: string) => {
+      const [result] = env.emulator.sqlDataPlane.runAsAdmin(server, plan.names.sqlDatabase, view);
+      return result?.kind === 'rows' ? result.rows : result;
+    };
+    const secondary = geoSecondaryServer(plan).id.split('/').pop() ?? '';
+    // An idle database: caught up, no lag.
+    const database = plan.names.sqlDatabase;
+    expect(row(plan.names.sqlServer)).toEqual([[secondary, database, expect.any(Date), 0, 'CATCH_UP', 'PRIMARY']]);
+    expect(env.emulator.sql.setGeoReplicationLag(plan.names.sqlDatabase, 42)).toBe(2);
+    const [link] = row(plan.names.sqlServer) as [string, string, Date, number][];
+    expect(link?.[3]).toBe(42);
+    expect(Date.now() - (link?.[2]?.getTime() ?? 0)).toBeGreaterThanOrEqual(42_000);
+    // The secondary reports the link, but lag and last replication only the primary knows (Azure's docs).
+    expect(row(secondary)).toEqual([[plan.names.sqlServer, database, null, null, 'CATCH_UP', 'SECONDARY']]);
+    env.emulator.sql.setGeoReplicationLag(plan.names.sqlDatabase, 0);
+  });
 });
 
 describe('a tenant whose paired region is outside its residency zone', () => {
@@ -277,6 +297,13 @@ describe('seeding, and a forced failover', () => {
       })();
       expect(seeding.percentComplete).toBeLessThan(100);
       expect(props(env.emulator.state.get(tenantFailoverGroupId(plan))).replicationState).toBe('SEEDING');
+      // The primary's view: seeding, and no lag yet (the secondary is not transactionally consistent).
+      const [view] = env.emulator.sqlDataPlane.runAsAdmin(
+        plan.names.sqlServer,
+        plan.names.sqlDatabase,
+        GEO_REPLICATION_LINK_QUERY,
+      );
+      expect(view?.kind === 'rows' ? view.rows[0]?.slice(2) : view).toEqual([null, null, 'SEEDING', 'PRIMARY']);
       const refused = await env.arm
         .post(`${partnerGroup}/failover`, SQL_FAILOVER_GROUP_API_VERSION)
         .catch((err: unknown) => err as ArmRequestError);

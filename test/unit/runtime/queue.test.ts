@@ -94,6 +94,18 @@ describe('WorkQueue', () => {
     q.shutDown();
   });
 
+  test('a delay beyond what a Node timer holds (30 days: the next failover drill) waits, never fires at once', async () => {
+    const q = new WorkQueue();
+    q.addAfter('drill', 30 * 86_400_000);
+    q.add('other');
+    expect(await q.get()).toBe('other');
+    q.done('other');
+    // Uncapped, Node would fire the 30-day timer after 1 ms and hand 'drill' out here.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(q.depth).toBe(0);
+    q.shutDown();
+  });
+
   test('the overall rate limit spaces hand-outs once the burst is spent', async () => {
     const q = new WorkQueue({ ratePerSecond: 20, burst: 2 });
     for (const k of ['a', 'b', 'c', 'd']) q.add(k);
