@@ -13,7 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import type { TokenCredential } from '@azure/core-auth';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
-import { ArmClient, pipelineSender } from '../azure/arm-client.ts';
+import { ArmClient, ArmRequestError, pipelineSender } from '../azure/arm-client.ts';
 import { type AzureClients, createAzureClients, createDefaultCredential, createWriteLimiter } from '../azure/clients.ts';
 import {
   type ArmChange,
@@ -46,6 +46,7 @@ import {
   protectorKeyVersion,
   type ShortTermRetention,
   SQL_API_VERSION,
+  SQL_FAILOVER_GROUP_API_VERSION,
   sqlLongTermRetentionKind,
   sqlServerId,
   sqlServerOutputs,
@@ -887,6 +888,26 @@ export class TenantAzureStep {
     const pending = (tenant.status?.azure?.operations ?? []) as PendingOperation[];
     const requestedAt = tenant.metadata.deletionTimestamp ? new Date(tenant.metadata.deletionTimestamp) : now;
     try {
+      // 0. A failed-over tenant is brought home first (see failBackBeforeDeletion).
+      if (!shared) {
+        const home = await failBackBeforeDeletion(
+          arm,
+          `${ids.sqlServer}/failoverGroups/${tenantGeoNames(tenant, this.azure).failoverGroup}`,
+        );
+        if (home.waitingFor !== undefined) {
+          if (home.requested) {
+            this.#recordChanges(tenant, [
+              {
+                key: 'failoverGroup',
+                label: `failover group ${tenantGeoNames(tenant, this.azure).failoverGroup}`,
+                id: ids.sqlServer,
+                what: ['failed back to the home region before deletion'],
+              },
+            ]);
+          }
+          return { finished: false, operations: pending, waitingFor: home.waitingFor };
+        }
+      }
       const database = await arm.get(ids.database, SQL_API_VERSION);
       if (database !== undefined) {
         const location = str(database.location) ?? tenant.spec.region;
@@ -984,6 +1005,36 @@ export class TenantAzureStep {
         what: ['kept', `until ${until ?? 'released by hand'}`],
       },
     ]);
+  }
+}
+
+/** Azure's answers to a failover request that mean "not now, look again": one runs, or it seeds. */
+const FAILOVER_NOT_NOW = new Set(['FailoverGroupBusy', 'InvalidDatabaseStateForOperation']);
+
+/**
+ * Before a tenant's Azure resources are deleted: when a failover (a drill, or a real one) left the
+ * primary role in the paired region, a planned failover brings it home, with no data lost (Azure
+ * synchronizes first). The deletion's order and its data-keeping steps then hold as for any
+ * tenant: the home database is the primary whose long-term retention and final backup are checked
+ * (the one with the data), the failover group is deleted from the home server (Azure refuses a
+ * delete on the secondary's copy), then the secondary server with its geo-secondary, then the rest.
+ * Level-based: the group's role is read each pass; a request while one runs is answered 409
+ * FailoverGroupBusy, which is waiting too. `waitingFor` undefined: home is primary (or no group).
+ */
+export async function failBackBeforeDeletion(
+  arm: Pick<ArmClient, 'get' | 'beginAction'>,
+  homeGroupId: string,
+): Promise<{ waitingFor?: string | undefined; requested?: boolean }> {
+  const group = await arm.get(homeGroupId, SQL_FAILOVER_GROUP_API_VERSION);
+  if (group === undefined || props(group).replicationRole !== 'Secondary') return {};
+  const waitingFor =
+    'the database to fail back to its home region before deletion (a planned failover: no data lost; its final backup is taken there)';
+  try {
+    await arm.beginAction(`${homeGroupId}/failover`, SQL_FAILOVER_GROUP_API_VERSION);
+    return { waitingFor, requested: true };
+  } catch (err) {
+    if (err instanceof ArmRequestError && err.code !== undefined && FAILOVER_NOT_NOW.has(err.code)) return { waitingFor };
+    throw err;
   }
 }
 

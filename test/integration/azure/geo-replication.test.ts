@@ -274,6 +274,100 @@ describe('deleting a geo-replicated tenant (deletionPolicy Delete)', () => {
   });
 });
 
+describe('deleting a tenant left failed over (the primary in the paired region)', () => {
+  const failOver = async (plan: ReturnType<typeof tenantPlan>) => {
+    const partnerGroup = `${geoSecondaryServer(plan).id}/failoverGroups/${plan.geoNames.failoverGroup}`;
+    await env.arm.post(`${partnerGroup}/failover`, SQL_FAILOVER_GROUP_API_VERSION);
+    await waitForRole(partnerGroup, 'Primary');
+  };
+  const deletingTenant = (name: string) => {
+    const stored = storedTenant(name);
+    return { ...stored, metadata: { ...stored.metadata, deletionTimestamp: env.emulator.clock.now().toISOString() } };
+  };
+
+  test('deletionPolicy Delete: failed back first (planned), then the group, the secondary, the rest; the final backup kept', async () => {
+    const name = 'geo-fodel';
+    const plan = tenantPlan(env, name, { backup: GEO_BACKUP });
+    await converge(env, plan);
+    await failOver(plan);
+    const ids = resourceIds(env.emulator, plan.names);
+    const secondary = geoSecondaryServer(plan);
+    const { step } = azureStep(env);
+    const tenant = deletingTenant(name);
+    const mark = env.emulator.mark();
+    let operations: unknown;
+    let waitedFor: string | undefined;
+    for (let i = 0; i < 400; i++) {
+      const outcome = await step.delete(
+        { ...tenant, status: { azure: { operations } } } as Parameters<typeof step.delete>[0],
+        DEFAULT_FINAL_BACKUP_RETENTION,
+      );
+      operations = outcome.operations;
+      if (outcome.failure) throw outcome.failure;
+      if (outcome.finished) break;
+      waitedFor ??= outcome.waitingFor;
+      // The final weekly backup is copied a week after the request: move time on once home again.
+      if (props(env.emulator.state.get(tenantFailoverGroupId(plan))).replicationRole === 'Primary')
+        env.emulator.clock.advance(86_400_000);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(waitedFor).toContain('fail back to its home region');
+    const writes = env.emulator.writes(mark).map((w) => `${w.method} ${w.path.split('/providers/').pop()}`);
+    const at = (what: RegExp) => writes.findIndex((w) => what.test(w));
+    // Failed back on the home server's copy of the group; then the group is deleted there (Azure
+    // refuses a delete on the secondary's copy), then the secondary server, then the home server.
+    const failback = at(new RegExp(`^POST Microsoft.Sql/servers/${plan.names.sqlServer}/failoverGroups/[^/]+/failover$`));
+    const group = at(new RegExp(`^DELETE Microsoft.Sql/servers/${plan.names.sqlServer}/failoverGroups/`));
+    const secondaryServer = at(new RegExp(`^DELETE Microsoft.Sql/servers/${secondary.id.split('/').pop()}$`));
+    const homeServer = at(new RegExp(`^DELETE Microsoft.Sql/servers/${plan.names.sqlServer}$`));
+    expect(failback).toBeGreaterThanOrEqual(0);
+    expect([failback < group, group < secondaryServer, secondaryServer < homeServer]).toEqual([true, true, true]);
+    expect(writes.filter((w) => /FailoverGroupUpdateOrDeleteRequestOnSecondary/.test(w))).toEqual([]);
+    expect(env.emulator.requests.filter((r) => r.seq > mark && r.status >= 400 && r.method !== 'GET')).toEqual([]);
+    for (const id of [
+      tenantFailoverGroupId(plan),
+      secondary.id,
+      `${secondary.id}/databases/${plan.names.sqlDatabase}`,
+      ids.server,
+    ]) {
+      expect(env.emulator.state.get(id)).toBeUndefined();
+    }
+    // What the policy keeps: a long-term backup of the home database taken after the request.
+    const backups = await env.arm.list(
+      `/subscriptions/${env.emulator.subscriptionId}/providers/Microsoft.Sql/locations/westeurope/longTermRetentionServers/${plan.names.sqlServer}/longTermRetentionDatabases/${plan.names.sqlDatabase}/longTermRetentionBackups`,
+      '2021-05-01-preview',
+    );
+    expect(backups.some((b) => Date.parse(String(props(b).backupTime)) >= Date.parse(tenant.metadata.deletionTimestamp))).toBe(
+      true,
+    );
+  });
+
+  test('deletionPolicy Retain: nothing is failed over or deleted; both servers and the group are left, marked', async () => {
+    const name = 'geo-foret';
+    const plan = tenantPlan(env, name, { backup: GEO_BACKUP });
+    await converge(env, plan);
+    await failOver(plan);
+    const ids = resourceIds(env.emulator, plan.names);
+    const secondary = geoSecondaryServer(plan);
+    const { step } = azureStep(env);
+    const mark = env.emulator.mark();
+    for (let i = 0; i < 50; i++) {
+      const outcome = await step.release(deletingTenant(name) as Parameters<typeof step.release>[0]);
+      if (outcome.failure) throw outcome.failure;
+      if (outcome.finished) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const writes = env.emulator.writes(mark);
+    expect(writes.filter((w) => w.method === 'DELETE' || w.method === 'POST')).toEqual([]);
+    expect(props(env.emulator.state.get(`${secondary.id}/failoverGroups/${plan.geoNames.failoverGroup}`)).replicationRole).toBe(
+      'Primary',
+    );
+    for (const id of [secondary.id, ids.server]) {
+      expect((env.emulator.state.get(id)?.tags as Record<string, string> | undefined)?.['tenancy.dev-orphaned']).toBe('true');
+    }
+  });
+});
+
 describe('seeding, and a forced failover', () => {
   test('the secondary seeds (SEEDING, percentComplete below 100, planned failover refused) before it catches up', async () => {
     const name = 'geo-seed';
