@@ -89,6 +89,7 @@ const NOT_REASONS = {
     'GeneralPurpose',
     'GeoMatch',
     'GeoZone',
+    'InvalidDatabaseStateForOperation',
     'InProgress',
     'InvalidApiVersionParameter',
     'InvalidResourceNamespace',
