@@ -333,7 +333,8 @@ export class TenantReconciler implements Reconciler {
         {
           everyMs: goDurationMs(drillPolicy.every),
           rtoMs: targets.rtoMs,
-          window: this.#windowNow(pass.tenant, now),
+          // The policy's drill window when it names one, else the tenant's own.
+          window: this.#windowNow(pass.tenant, now, drillPolicy.maintenanceWindowRef?.name),
           ready: geo?.state === 'CATCH_UP' && geo.role === 'Primary',
           pollMs: this.ctx.config.azure ? this.ctx.config.azure.operationPollSeconds * 1000 : 10_000,
         },
@@ -353,13 +354,13 @@ export class TenantReconciler implements Reconciler {
     }
   }
 
-  /** Whether the tenant's own maintenance window is open now, and when it opens next. */
-  #windowNow(tenant: Tenant, now: Date): { open: boolean; nextOpensAt: Date | undefined } {
+  /** Whether the window (`name`, else the tenant's own) is open now, and when it opens next. */
+  #windowNow(tenant: Tenant, now: Date, name?: string): { open: boolean; nextOpensAt: Date | undefined } {
     const { schedule } = resolveTenantWindow(
       tenant,
       this.ctx.config,
       (n) => this.ctx.caches.maintenanceWindows.get(n),
-      tenant.spec.maintenanceWindowRef?.name,
+      name ?? tenant.spec.maintenanceWindowRef?.name,
     );
     if (!schedule) return { open: false, nextOpensAt: undefined };
     try {

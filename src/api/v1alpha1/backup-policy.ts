@@ -129,10 +129,15 @@ export const backupPolicySpecSchema = z
             message: 'failoverDrill.every must be at most 2160h (90 days): failover must be proven regularly',
           },
         ]).default('720h'),
+        maintenanceWindowRef: localObjectReference('MaintenanceWindow')
+          .optional()
+          .describe(
+            'The MaintenanceWindow failover drills run in instead of the tenant’s own (default): a drill disconnects the application twice, so name a window inside the maintenance times the customers were promised.',
+          ),
       })
       .default({ enabled: true, every: '720h' })
       .describe(
-        'Planned failovers of each geo-replicated tenant database to its paired region and back, always inside the tenant’s maintenance window (the application reconnects twice). Each measures the time to serve again from the paired region against rto, and the data lost (zero for a planned failover) against rpo.',
+        'Planned failovers of each geo-replicated tenant database to its paired region and back, always inside a maintenance window: the tenant’s own, or failoverDrill.maintenanceWindowRef (the application reconnects twice). Each measures the time to serve again from the paired region against rto, and the data lost (zero for a planned failover) against rpo.',
       ),
     rpo: durationField('Recovery point objective: the newest restore point may be at most this old. At least 10m.', [
       atLeast('10m', 'rpo must be at least 10m: Azure SQL takes log backups every 5-10 minutes, so a shorter RPO cannot be met'),
