@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { seedingProgress } from '../../../hack/arm-emulator/geo-replication.ts';
 import { REGION_PAIRS } from '../../../hack/arm-emulator/region-pairs.ts';
 import { backupPolicySpecSchema } from '../../../src/api/v1alpha1/backup-policy.ts';
+import { ArmRequestError } from '../../../src/azure/arm-client.ts';
 import { sqlFailoverGroupKind } from '../../../src/azure/kinds/sql.ts';
 import type { GeoReplicationLink } from '../../../src/azure/sql-data-plane.ts';
 import { DEFAULT_REGION_PAIRS, DEFAULT_RESIDENCY } from '../../../src/config.ts';
@@ -23,7 +24,7 @@ import {
   tenantAzurePlan,
   tenantAzureResources,
 } from '../../../src/tenant/azure.ts';
-import { geoFacts, geoReplicationCondition, withReplicationLag } from '../../../src/tenant/azure-step.ts';
+import { failBackBeforeDeletion, geoFacts, geoReplicationCondition, withReplicationLag } from '../../../src/tenant/azure-step.ts';
 import { buildNetworkPolicies, sameEgressAddresses } from '../../../src/tenant/network-policy.ts';
 import { aConfig, aTenant, type TenantModifier } from '../../fixtures/tenant.ts';
 import { REPO_ROOT } from '../../harness/control-plane.ts';
@@ -296,5 +297,54 @@ describe('replication lag, which ARM does not report', () => {
 
   test('not geo-replicated: nothing', () => {
     expect(withReplicationLag(undefined, { link: link({}) }, undefined)).toBeUndefined();
+  });
+});
+
+describe('deleting a tenant left failed over: failed back first', () => {
+  const GROUP = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/home/failoverGroups/fog-acme';
+  const refusal = (code: string) => new ArmRequestError(409, code, code, { get: () => undefined } as never);
+  const fakeArm = (role: string | undefined, action?: Error) => {
+    const actions: string[] = [];
+    return {
+      actions,
+      arm: {
+        get: async () => (role === undefined ? undefined : { properties: { replicationRole: role } }),
+        beginAction: async (id: string) => {
+          actions.push(id);
+          if (action) throw action;
+          return { done: false as const, operation: { url: 'https://op', kind: 'AsyncOperation' as const } };
+        },
+      },
+    };
+  };
+  test.each([
+    ['not geo-replicated (no group): nothing to do', undefined, undefined, {}, []],
+    ['home is primary: nothing to do', 'Primary', undefined, {}, []],
+    [
+      'home is secondary: a planned failover on the home copy, and wait',
+      'Secondary',
+      undefined,
+      { requested: true },
+      [`${GROUP}/failover`],
+    ],
+    ['a failover already runs (FailoverGroupBusy): wait', 'Secondary', refusal('FailoverGroupBusy'), {}, [`${GROUP}/failover`]],
+    [
+      'seeding (InvalidDatabaseStateForOperation): wait',
+      'Secondary',
+      refusal('InvalidDatabaseStateForOperation'),
+      {},
+      [`${GROUP}/failover`],
+    ],
+  ] as const)('%s', async (_name, role, error, expected, actions) => {
+    const fake = fakeArm(role, error);
+    const outcome = await failBackBeforeDeletion(fake.arm as never, GROUP);
+    expect(outcome).toMatchObject(expected);
+    expect(outcome.waitingFor !== undefined).toBe(role === 'Secondary');
+    expect(fake.actions).toEqual(actions);
+  });
+
+  test('any other refusal is an error for the deletion to report', async () => {
+    const fake = fakeArm('Secondary', refusal('AuthorizationFailed'));
+    await expect(failBackBeforeDeletion(fake.arm as never, GROUP)).rejects.toThrow('AuthorizationFailed');
   });
 });
