@@ -54,6 +54,7 @@ import {
 } from './database-access.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
+import { type CacheView, reuseVerdict, StepObservation, type StepRecord, stepInputs } from './kubernetes-side.ts';
 import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
 import { DEDICATED_NODE_KEY, nodeIsolation } from './node-pool.ts';
@@ -101,6 +102,39 @@ interface Pass {
   /** The private endpoints the egress policy was built with this pass. */
   egress?: PrivateEndpointAddresses | undefined;
   url?: string;
+  /**
+   * The Kubernetes steps' records (kubernetes-side.ts): the last pass's at first, replaced by a new
+   * one when a step runs in full, dropped when a later write of this pass moves what they saw.
+   */
+  isolation?: StepRecord | undefined;
+  application?: StepRecord | undefined;
+  /** What the Kubernetes step running in full has looked at so far. */
+  observing?: StepObservation | undefined;
+}
+
+/** The facts from Azure the application step reads: its inputs besides the Tenant (kubernetes-side.ts). */
+type ApplicationFacts = Pick<
+  AzureFacts,
+  | 'identityClientId'
+  | 'keyVaultName'
+  | 'azureTenantId'
+  | 'sqlResourceGroup'
+  | 'privateEndpoints'
+  | 'nodePoolReady'
+  | 'wafPolicyId'
+>;
+
+function applicationFacts(azure: AzureFacts | undefined): ApplicationFacts {
+  const a = azure ?? {};
+  return {
+    identityClientId: a.identityClientId,
+    keyVaultName: a.keyVaultName,
+    azureTenantId: a.azureTenantId,
+    sqlResourceGroup: a.sqlResourceGroup,
+    privateEndpoints: a.privateEndpoints,
+    nodePoolReady: a.nodePoolReady,
+    wafPolicyId: a.wafPolicyId,
+  };
 }
 
 interface Step {
@@ -124,6 +158,11 @@ export class TenantReconciler implements Reconciler {
   readonly #azure: TenantAzureStep | undefined;
   readonly #backupStep: TenantBackup | undefined;
   readonly #databaseStep: TenantDatabaseAccess | undefined;
+  /**
+   * Per tenant (name): what the last successful pass's Kubernetes steps observed, so a pass whose
+   * Kubernetes inputs did not change (most passes of a creation only poll Azure) skips them.
+   */
+  readonly #kubernetesSide = new Map<string, { isolation?: StepRecord; application?: StepRecord }>();
 
   constructor(ctx: OperatorContext, steps: TenantSteps = {}) {
     this.ctx = ctx;
@@ -134,6 +173,9 @@ export class TenantReconciler implements Reconciler {
 
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
     const raw = this.ctx.caches.tenants.get(name);
+    // Taken out for this pass: put back only when the pass succeeds (a failed step is run in full).
+    const lastSide = this.#kubernetesSide.get(name);
+    this.#kubernetesSide.delete(name);
     if (!raw) return undefined;
     const parsed = parseTenant(raw);
     if (!parsed.ok) {
@@ -175,6 +217,8 @@ export class TenantReconciler implements Reconciler {
       zoneRedundancyHeld:
         desired.zoneRedundant !== undefined && (gate.effective.zoneRedundant ?? false) !== desired.zoneRedundant,
       written: [],
+      ...(lastSide?.isolation ? { isolation: lastSide.isolation } : {}),
+      ...(lastSide?.application ? { application: lastSide.application } : {}),
     };
     const components: ConditionInput[] = [
       refusal
@@ -249,6 +293,7 @@ export class TenantReconciler implements Reconciler {
     // A failed repair is retried on its own terms before the refusal makes the tenant wait for an edit.
     if (failure) throw failure;
     if (refusal) throw refusal;
+    this.#rememberKubernetesSide(name, pass);
     const azureFailure = pass.azureStep?.failure;
     if (azureFailure) {
       // Independent resources may still have operations running: they are polled on time.
@@ -378,7 +423,9 @@ export class TenantReconciler implements Reconciler {
   }
 
   #steps(backup: BackupPlan | undefined, signal?: AbortSignal): Step[] {
-    const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], repairs: true, run: (p) => this.#isolate(p) }];
+    const steps: Step[] = [
+      { conditions: ['NamespaceReady', 'NetworkIsolated'], repairs: true, run: (p) => this.#isolateUnlessUnchanged(p) },
+    ];
     const azure = this.#azure;
     if (azure) {
       steps.push({
@@ -441,7 +488,7 @@ export class TenantReconciler implements Reconciler {
         ],
       });
     }
-    steps.push({ conditions: ['ApplicationAvailable', 'IngressReady'], run: (p) => this.#runApplication(p) });
+    steps.push({ conditions: ['ApplicationAvailable', 'IngressReady'], run: (p) => this.#runApplicationUnlessUnchanged(p) });
     return steps;
   }
 
@@ -483,6 +530,77 @@ export class TenantReconciler implements Reconciler {
     };
   }
 
+  /** What the caches hold now, as the skip rule reads it (kubernetes-side.ts). */
+  readonly #cacheView: CacheView = {
+    resourceVersion: (ref) => {
+      const [kind, path] = ref.split(' ', 2) as [string, string];
+      const slash = path.indexOf('/');
+      const namespace = path.slice(0, slash) || undefined;
+      const name = path.slice(slash + 1);
+      const cache = kind === 'Namespace' ? this.ctx.caches.namespaces : this.ctx.caches.owned.get(kind);
+      return cache?.get(name, namespace)?.metadata.resourceVersion;
+    },
+    countInNamespace: (kind, namespace) => this.ctx.caches.owned.get(kind)?.listInNamespace(namespace).length ?? 0,
+  };
+
+  /**
+   * Runs a Kubernetes step in full, recording what it observed, unless the record of its last full
+   * run still holds (same inputs, every object it saw unchanged): then its conditions are reused.
+   */
+  async #unlessUnchanged(
+    pass: Pass,
+    step: 'isolation' | 'application',
+    inputs: string,
+    run: () => Promise<ConditionInput[]>,
+  ): Promise<ConditionInput[]> {
+    const verdict = reuseVerdict(pass[step], inputs, this.#cacheView);
+    if (verdict.reuse) {
+      pass.namespace = verdict.record.namespace;
+      if (verdict.record.url !== undefined) pass.url = verdict.record.url;
+      this.ctx.metrics.kubernetesStepsReused.inc({ step });
+      return verdict.record.conditions;
+    }
+    pass[step] = undefined;
+    const observing = new StepObservation();
+    pass.observing = observing;
+    try {
+      const conditions = await run();
+      pass[step] = observing.record(inputs, pass.namespace as string, conditions, step === 'application' ? pass.url : undefined);
+      return conditions;
+    } finally {
+      pass.observing = undefined;
+    }
+  }
+
+  /** The tenant's metadata every Kubernetes step depends on: its spec (generation), labels and annotations. */
+  #tenantInputs(pass: Pass): unknown[] {
+    const m = pass.tenant.metadata;
+    return [m.uid, m.generation, m.labels, m.annotations, pass.settings];
+  }
+
+  #isolateUnlessUnchanged(pass: Pass): Promise<ConditionInput[]> {
+    const egress = this.#azure ? pass.tenant.status?.azure?.privateEndpoints : undefined;
+    const inputs = stepInputs([...this.#tenantInputs(pass), egress]);
+    return this.#unlessUnchanged(pass, 'isolation', inputs, () => this.#isolate(pass)).then((conditions) => {
+      pass.egress = egress;
+      return conditions;
+    });
+  }
+
+  #runApplicationUnlessUnchanged(pass: Pass): Promise<ConditionInput[]> {
+    const inputs = stepInputs([...this.#tenantInputs(pass), pass.namespace, applicationFacts(pass.azure)]);
+    return this.#unlessUnchanged(pass, 'application', inputs, () => this.#runApplication(pass));
+  }
+
+  /** After a successful pass: what its Kubernetes steps observed, for the next pass to reuse. */
+  #rememberKubernetesSide(name: string, pass: Pass): void {
+    if (pass.isolation === undefined && pass.application === undefined) return;
+    this.#kubernetesSide.set(name, {
+      ...(pass.isolation ? { isolation: pass.isolation } : {}),
+      ...(pass.application ? { application: pass.application } : {}),
+    });
+  }
+
   /**
    * The isolation step ran before Azure, with the endpoints the last status recorded: when this
    * pass's Azure step knows other addresses (a new endpoint, one re-created), the egress policy
@@ -499,6 +617,8 @@ export class TenantReconciler implements Reconciler {
       await this.#prune(pass, pass.namespace, [], ['NetworkPolicy'], AZURE_EGRESS_POLICY);
     }
     pass.egress = endpoints;
+    // The isolation step saw the policy before this write: the next pass runs it in full.
+    pass.isolation = undefined;
   }
 
   /** Namespace, quota, limits and NetworkPolicies. */
@@ -539,7 +659,8 @@ export class TenantReconciler implements Reconciler {
     const { config } = this.ctx;
     const t = pass.tenant;
     const namespace = pass.namespace as string;
-    const azure = pass.azure ?? {};
+    // Only these facts: they are the step's inputs for the skip rule (kubernetes-side.ts).
+    const azure = applicationFacts(pass.azure);
     const identity = azure.identityClientId ? { identityClientId: azure.identityClientId } : {};
     const desired: KubeObject[] = [buildServiceAccount(t, config, identity)];
 
@@ -702,6 +823,7 @@ export class TenantReconciler implements Reconciler {
 
   async #apply(pass: Pass, desired: KubeObject, observed: KubeObject | undefined): Promise<KubeObject> {
     const { outcome, object, drift } = await this.ctx.applier.apply(desired, observed);
+    pass.observing?.saw(desired.kind, desired.metadata.name, desired.metadata.namespace, object.metadata.resourceVersion);
     if (outcome === 'applied') {
       const cache = desired.kind === 'Namespace' ? this.ctx.caches.namespaces : this.ctx.caches.owned.get(desired.kind);
       cache?.observe(object);
@@ -739,11 +861,15 @@ export class TenantReconciler implements Reconciler {
       const cache = this.ctx.caches.owned.get(kind);
       if (!cache) continue;
       const wanted = new Set(desired.filter((o) => o.kind === kind).map((o) => o.metadata.name));
-      for (const obj of cache.list()) {
-        if (obj.metadata.namespace !== namespace || wanted.has(obj.metadata.name)) continue;
+      const present = cache.listInNamespace(namespace);
+      if (only === undefined) pass.observing?.listedKind(kind, present.length);
+      for (const obj of present) {
+        if (wanted.has(obj.metadata.name)) continue;
         if (only !== undefined && obj.metadata.name !== only) continue;
         if (obj.metadata.labels?.[TENANT_LABEL] !== pass.tenant.metadata.name) continue;
         await this.ctx.applier.delete(obj);
+        // The cache still holds it until the watch says it is gone: look again on the next pass.
+        pass.observing?.void();
         const ref = `${kind} ${namespace}/${obj.metadata.name}`;
         pass.written.push(`-${ref}`);
         this.ctx.recorder.audit({
