@@ -163,6 +163,8 @@ export class TenantReconciler implements Reconciler {
    * Kubernetes inputs did not change (most passes of a creation only poll Azure) skips them.
    */
   readonly #kubernetesSide = new Map<string, { isolation?: StepRecord; application?: StepRecord }>();
+  /** Per tenant (name): the reason of the retryable Azure failure last announced by a Warning Event. */
+  readonly #lastAzureWarning = new Map<string, string>();
 
   constructor(ctx: OperatorContext, steps: TenantSteps = {}) {
     this.ctx = ctx;
@@ -176,7 +178,10 @@ export class TenantReconciler implements Reconciler {
     // Taken out for this pass: put back only when the pass succeeds (a failed step is run in full).
     const lastSide = this.#kubernetesSide.get(name);
     this.#kubernetesSide.delete(name);
-    if (!raw) return undefined;
+    if (!raw) {
+      this.#lastAzureWarning.delete(name);
+      return undefined;
+    }
     const parsed = parseTenant(raw);
     if (!parsed.ok) {
       // Nothing can be built from a spec that does not parse, but the tenant stays isolated.
@@ -465,11 +470,21 @@ export class TenantReconciler implements Reconciler {
               change.label,
               `Azure ${change.label} ${change.id.split('/').pop()}: ${change.what.join(', ')}`,
             );
-          if (result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)) {
+          const retryable =
+            result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)
+              ? result.failure
+              : undefined;
+          // One Warning per run of the same retryable failure, not one per pass retrying it (a role
+          // assignment propagating fails every pass for minutes): each is an API write, and the
+          // condition carries the latest message meanwhile.
+          const name = p.tenant.metadata.name;
+          if (retryable && this.#lastAzureWarning.get(name) !== retryable.reason) {
             this.ctx.recorder
-              .event(p.tenant as unknown as KubeObject, 'Warning', result.failure.reason, result.failure.message)
+              .event(p.tenant as unknown as KubeObject, 'Warning', retryable.reason, retryable.message)
               .catch(() => {});
           }
+          if (retryable) this.#lastAzureWarning.set(name, retryable.reason);
+          else this.#lastAzureWarning.delete(name);
           return [{ type: 'Placed', status: 'True', reason: placed.reason, message: placed.message }, ...result.conditions];
         },
       });
