@@ -270,7 +270,8 @@ export class TenantReconciler implements Reconciler {
     // nothing to check, and the reads would be repeated on every poll of its creation.
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
     const settled = !(failure || refusal || provisioning);
-    const database = settled ? await this.#database(raw, pass, signal) : undefined;
+    const firstProvisioning = provisioned.at === undefined || provisioned.first;
+    const database = settled ? await this.#database(raw, pass, firstProvisioning, signal) : undefined;
     const backup = settled ? await this.#backup(raw, pass, policy, database?.newestBackup) : undefined;
     const databaseStatus = database ? database.status : tenant.status?.database;
     const drill = settled ? await this.#failoverDrill(raw, pass, policy) : undefined;
@@ -318,8 +319,16 @@ export class TenantReconciler implements Reconciler {
     return later === Infinity ? undefined : { requeueAfterMs: later };
   }
 
-  /** The database's contained users after the Azure step: informational conditions, status.database, audit. */
-  async #database(raw: KubeObject, pass: Pass, signal: AbortSignal | undefined): Promise<DatabaseAccessResult | undefined> {
+  /**
+   * The database's contained users after the Azure step: informational conditions, status.database,
+   * audit lines, and an Event once the tenant has been Ready.
+   */
+  async #database(
+    raw: KubeObject,
+    pass: Pass,
+    firstProvisioning: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<DatabaseAccessResult | undefined> {
     const step = this.#databaseStep;
     if (!step || !pass.azure) return undefined;
     const result = await step.reconcile(pass.tenant, pass.azure, pass.tenant.status?.database, signal);
@@ -330,7 +339,9 @@ export class TenantReconciler implements Reconciler {
         result: 'ok',
       });
     }
-    if (result.changes.length > 0) {
+    // During the first provisioning the audit lines, status.database and the DatabaseAccessReady
+    // condition suffice; one Provisioned Event ends it (each Event is an API write).
+    if (result.changes.length > 0 && !firstProvisioning) {
       this.ctx.recorder
         .event(raw, 'Normal', 'DatabaseAccessApplied', `Ran on the database: ${result.changes.join('; ')}`)
         .catch(() => {});
