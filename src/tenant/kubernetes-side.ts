@@ -15,11 +15,17 @@
  */
 import type { ConditionInput } from '../runtime/conditions.ts';
 
+/** A resourceVersion no object has: a voided record never holds. */
+const VOID = '(void)';
+
 /** What one full run of a step looked at and reported. */
 export interface StepRecord {
   /** The step's inputs other than the objects it observed (see `stepInputs`). */
   inputs: string;
-  /** Every object the step compared or applied, by `objectRef`, at the resourceVersion it saw. */
+  /**
+   * Every object the step compared, applied or looked up, by `objectRef`, at the resourceVersion it
+   * saw (undefined: it looked and the object was absent, which must still hold).
+   */
   observed: ReadonlyMap<string, string | undefined>;
   /** Kinds whose objects in the namespace the step listed to prune, with how many it found. */
   listed: ReadonlyMap<string, number>;
@@ -57,8 +63,7 @@ export function reuseVerdict(record: StepRecord | undefined, inputs: string, cac
   if (record === undefined) return { reuse: false, why: 'no full pass recorded' };
   if (record.inputs !== inputs) return { reuse: false, why: 'inputs changed' };
   for (const [ref, version] of record.observed) {
-    const now = cache.resourceVersion(ref);
-    if (now === undefined || now !== version) return { reuse: false, why: `${ref} changed` };
+    if (cache.resourceVersion(ref) !== version) return { reuse: false, why: `${ref} changed` };
   }
   for (const [kind, count] of record.listed) {
     if (cache.countInNamespace(kind, record.namespace) !== count)
@@ -72,7 +77,7 @@ export class StepObservation {
   readonly observed = new Map<string, string | undefined>();
   readonly listed = new Map<string, number>();
 
-  /** An object the step compared (unchanged) or wrote (the server's answer). */
+  /** An object the step compared (unchanged), wrote (the server's answer) or found absent (undefined). */
   saw(kind: string, name: string, namespace: string | undefined, resourceVersion: string | undefined): void {
     this.observed.set(objectRef(kind, name, namespace), resourceVersion);
   }
@@ -84,7 +89,7 @@ export class StepObservation {
 
   /** A step that deleted or could not read back an object cannot be reused: its record is void. */
   void(): void {
-    this.observed.set('(void)', undefined);
+    this.observed.set('(void)', VOID);
   }
 
   record(inputs: string, namespace: string, conditions: ConditionInput[], url?: string): StepRecord {

@@ -705,6 +705,8 @@ export class TenantReconciler implements Reconciler {
 
     // Pods that mount secrets start only once their SecretProviderClass exists, or they hang on the mount.
     const existing = this.ctx.caches.owned.get('Deployment')?.get('tenant-app', namespace);
+    // Whether it exists decides what is built: a record reused later must see the same.
+    pass.observing?.saw('Deployment', 'tenant-app', namespace, existing?.metadata.resourceVersion);
     const secretsBlocked = wantsSecrets && !spc;
     // On a shared server the server's name resolves to this tenant's own private endpoint.
     const sqlEndpoint = sharedServerEndpoint(azure);
@@ -721,7 +723,7 @@ export class TenantReconciler implements Reconciler {
     desired.push(...frontDoor.objects);
     // Uptime is measured from the first time the tenant is exposed, and then for as long as it
     // lives: a front door that breaks later is downtime to count, not a reason to stop counting.
-    const probe = this.#probe(t, namespace, frontDoor.condition.status === 'True');
+    const probe = this.#probe(pass, namespace, frontDoor.condition.status === 'True');
     if (probe) desired.push(probe);
 
     let deployment = existing;
@@ -798,10 +800,11 @@ export class TenantReconciler implements Reconciler {
   }
 
   /** The tenant's uptime Probe (src/uptime/probe.ts), when configured and the cluster serves the kind. */
-  #probe(t: Tenant, namespace: string, exposed: boolean): KubeObject | undefined {
+  #probe(pass: Pass, namespace: string, exposed: boolean): KubeObject | undefined {
     if (!this.ctx.config.uptime.probes || !this.#serves('Probe')) return undefined;
     const existing = this.ctx.caches.owned.get('Probe')?.get(PROBE_NAME, namespace);
-    return exposed || existing ? buildProbe(t, this.ctx.config) : undefined;
+    pass.observing?.saw('Probe', PROBE_NAME, namespace, existing?.metadata.resourceVersion);
+    return exposed || existing ? buildProbe(pass.tenant, this.ctx.config) : undefined;
   }
 
   #namespaceExists(tenant: Tenant): boolean {

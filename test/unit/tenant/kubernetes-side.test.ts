@@ -18,6 +18,8 @@ function recordOf(options: { inputs?: string; voided?: boolean } = {}): StepReco
   seen.saw('NetworkPolicy', 'default-deny', NS, '11');
   seen.saw('NetworkPolicy', 'allow-dns', NS, '12');
   seen.listedKind('NetworkPolicy', 2);
+  // Looked up and absent (a Deployment not built while its secrets wait): must stay absent.
+  seen.saw('Deployment', 'tenant-app', NS, undefined);
   if (options.voided) seen.void();
   return seen.record(options.inputs ?? INPUTS, NS, [
     { type: 'NamespaceReady', status: 'True', reason: 'NamespaceActive', message: 'ok' },
@@ -104,6 +106,14 @@ describe('reuseVerdict: when a pass may skip a Kubernetes step', () => {
       cacheOf({ [objectRef('Namespace', NS, undefined)]: '41' }),
       false,
       'Namespace /tenant-acme-prod changed',
+    ],
+    [
+      'an object the step found absent appeared (it would be taken over)',
+      recordOf(),
+      INPUTS,
+      cacheOf({ [objectRef('Deployment', 'tenant-app', NS)]: '50' }),
+      false,
+      'Deployment tenant-acme-prod/tenant-app changed',
     ],
     [
       'an object of a pruned kind appeared in the namespace (to be pruned)',
