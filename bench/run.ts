@@ -5,7 +5,7 @@
  *                     [--concurrency 4] [--resync-seconds S/2] [--default-resync-seconds 600]
  *                     [--arm-writes-per-second 50]
  *                     [--arm-write-burst 100] [--arm-reads-per-second 1000] [--floor-client pooled|operator] [--operator dist|src]
- *                     [--operator-node-options=--optimize-for-size] [--out FILE]
+ *                     [--operator-node-options=<the Dockerfile ENTRYPOINT's flags>] [--out FILE]
  *                     [--profile realistic|instant] [--time-factor 0.01] [--msi-writes-per-second 10]
  *
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
@@ -38,8 +38,8 @@ const { values } = parseArgs({
     'arm-reads-per-second': { type: 'string', default: '1000' },
     'floor-client': { type: 'string', default: 'pooled' },
     operator: { type: 'string', default: 'dist' },
-    // What the image's entrypoint passes (Dockerfile).
-    'operator-node-options': { type: 'string', default: '--optimize-for-size' },
+    // Default: what the image's entrypoint passes (Dockerfile, the one place the flags are chosen).
+    'operator-node-options': { type: 'string' },
     out: { type: 'string' },
     report: { type: 'string' },
     // Azure's operation durations (hack/arm-emulator/README.md), scaled: 0.01 makes a 2-minute
@@ -90,7 +90,16 @@ const plainFloorMaxTenants = positiveInt('plain-floor-max-tenants', values['plai
 // Node's type stripping alone costs ~17 MB of resident memory, with the image's V8 flags.
 // `--operator src` runs the sources; `--operator-node-options=` (empty) drops the flags.
 const operatorEntry = values.operator === 'src' ? 'src/main.ts' : 'dist/main.js';
-const operatorNodeOptions = (values['operator-node-options'] ?? '').split(/\s+/).filter(Boolean);
+const operatorNodeOptions = (values['operator-node-options'] ?? imageNodeOptions()).split(/\s+/).filter(Boolean);
+
+/** The Node/V8 flags of the image's ENTRYPOINT (Dockerfile): the bench runs the operator as the image does. */
+function imageNodeOptions(): string {
+  const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+  const argv = entry?.[1] === undefined ? [] : (JSON.parse(entry[1]) as string[]);
+  const main = argv.indexOf('dist/main.js');
+  if (main < 1) throw new Error('bench: the Dockerfile ENTRYPOINT does not run node ... dist/main.js');
+  return argv.slice(1, main).join(' ');
+}
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = join(REPO_ROOT, 'bench', 'results');

@@ -188,8 +188,8 @@ export interface PassOptions {
   /**
    * Resources an earlier pass of the same episode (e.g. one tenant's creation) found Ready, by key:
    * trusted without a GET while their id is unchanged and no operation of theirs is recorded, so a
-   * pass reads only what is still moving. The caller verifies with a pass without them before it
-   * calls anything converged.
+   * pass reads only what is still moving. A convergence found partly on trust is only as fresh as
+   * the oldest read it trusts: the caller dates it so (src/tenant/azure-step.ts).
    */
   known?: ReadonlyMap<string, KnownReady>;
   now: Date;

@@ -33,6 +33,8 @@ export class EventRecorder {
 
   /** Writes the audit line; never throws. */
   audit(entry: AuditEntry): void {
+    // Redaction scans every string: not for a line the configured level drops anyway.
+    if (!this.logger.isInfoEnabled()) return;
     this.logger.info('audit', redact({ audit: true, ...entry }) as object);
   }
 

@@ -93,6 +93,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly kubernetesStepsReused = new Counter({
+    name: 'tenant_operator_kubernetes_steps_reused_total',
+    help: "Tenant passes that reused a Kubernetes step's last full run (same inputs, every object it saw unchanged) instead of building and comparing its objects again, by step: 'isolation' or 'application'.",
+    labelNames: ['step'] as const,
+    registers: [this.registry],
+  });
+
   readonly azureThrottled = new Counter({
     name: 'tenant_operator_azure_throttled_total',
     help: 'Azure requests answered 429 (throttled), by service.',

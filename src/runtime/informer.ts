@@ -66,6 +66,11 @@ function isNewer(candidate: string | undefined, current: string | undefined): bo
 
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #cache = new Map<string, T>();
+  /**
+   * The same objects by namespace: a reconcile looks at one tenant's namespace, and listing the
+   * whole cache for it costs O(fleet) per pass (O(fleet²) for an onboarding).
+   */
+  readonly #byNamespace = new Map<string, Map<string, T>>();
   readonly #handlers: InformerHandler<T>[] = [];
   /** uids of deleted objects (oldest first): a uid is never reused, so none of them may come back. */
   readonly #deleted = new Set<string>();
@@ -112,6 +117,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     return [...this.#cache.values()];
   }
 
+  /** The cached objects of one namespace (none for cluster-scoped kinds). */
+  listInNamespace(namespace: string): T[] {
+    const objects = this.#byNamespace.get(namespace);
+    return objects === undefined ? [] : [...objects.values()];
+  }
+
   /**
    * Read-your-own-writes: records an object the caller just wrote (the server's answer) so the
    * next reconcile does not act on the version before it while the watch event is still on its
@@ -124,7 +135,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const key = objectKey(obj);
     const cached = this.#cache.get(key);
     if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) return;
-    this.#cache.set(key, forCache(obj, this.type));
+    this.#put(key, forCache(obj, this.type));
   }
 
   /** Starts the list-watch loop in the background; resolves once the first list is cached. */
@@ -212,7 +223,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const key = objectKey(item);
       seen.add(key);
       const old = this.#cache.get(key);
-      this.#cache.set(key, item);
+      this.#put(key, item);
       if (!old) this.#emit('add', item);
       else if (old.metadata.resourceVersion !== item.metadata.resourceVersion) this.#emit('update', item, old);
     }
@@ -251,7 +262,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.#emit('delete', item);
       } else {
         const cached = this.#cache.get(key);
-        this.#cache.set(key, item);
+        this.#put(key, item);
         // The version observe() already recorded (the operator's own write, answered by the
         // server) changes nothing: handlers saw to it when they wrote it.
         if (cached?.metadata.resourceVersion === item.metadata.resourceVersion) return;
@@ -283,10 +294,28 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** Drops a deleted object and remembers its uid (a bounded number of them). */
   #forget(key: string, obj: T): void {
     this.#cache.delete(key);
+    const namespace = obj.metadata.namespace;
+    const inNamespace = namespace === undefined ? undefined : this.#byNamespace.get(namespace);
+    if (inNamespace !== undefined) {
+      inNamespace.delete(key);
+      if (inNamespace.size === 0) this.#byNamespace.delete(namespace as string);
+    }
     const uid = obj.metadata.uid;
     if (uid === undefined) return;
     this.#deleted.add(uid);
     if (this.#deleted.size > TOMBSTONES) this.#deleted.delete(this.#deleted.values().next().value as string);
+  }
+
+  #put(key: string, obj: T): void {
+    this.#cache.set(key, obj);
+    const namespace = obj.metadata.namespace;
+    if (namespace === undefined) return;
+    let inNamespace = this.#byNamespace.get(namespace);
+    if (inNamespace === undefined) {
+      inNamespace = new Map();
+      this.#byNamespace.set(namespace, inNamespace);
+    }
+    inNamespace.set(key, obj);
   }
 
   #emit(type: InformerEventType, obj: T, previous?: T): void {

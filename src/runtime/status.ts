@@ -1,6 +1,6 @@
 /** Writing status through the /status subresource, only when it changed. */
 import { FIELD_MANAGER } from './apply.ts';
-import { stableStringify } from './compare.ts';
+import { jsonEqual } from './compare.ts';
 import type { KubeClient, KubeObject, ResourceType } from './kube-client.ts';
 import { classifyKubeError } from './kube-errors.ts';
 
@@ -11,7 +11,7 @@ export async function writeStatusIfChanged(
   obj: KubeObject,
   status: object,
 ): Promise<boolean> {
-  if (stableStringify(obj.status ?? {}) === stableStringify(status)) return false;
+  if (jsonEqual(obj.status ?? {}, status)) return false;
   try {
     await client.apply(
       type,

@@ -260,6 +260,8 @@ interface Episode {
   fingerprint: string;
   startedAt: number;
   ready: Map<string, KnownReady>;
+  /** When each resource in `ready` was read from ARM (ms). */
+  readAt: Map<string, number>;
 }
 
 export class TenantAzureStep {
@@ -565,19 +567,25 @@ export class TenantAzureStep {
     const known = this.#episode(uid, fingerprint, now.getTime(), intervalMs);
     const pending = (previous?.operations ?? []) as PendingOperation[];
     const owner = this.#owner();
-    let pass = await reconcileResources(arm, resources, { pending, now, known: known.ready, owner });
-    if (pass.converged && pass.trusted.size > 0 && pass.changes.length === 0) {
-      // Everything looks Ready, partly on trust: read it all once before calling it converged.
-      pass = await reconcileResources(arm, resources, { pending: pass.pending, now, owner });
-    }
+    const pass = await reconcileResources(arm, resources, { pending, now, known: known.ready, owner });
+    // A convergence found partly on trust is as old as the oldest read it trusts: the verified
+    // check is stamped with that time, so the drift-check interval runs from when each resource was
+    // last read, without reading all of them again at the end of every creation (a quarter of a
+    // creation's ARM reads, with their CPU in the operator and in ARM).
+    let oldestRead = now.getTime();
+    for (const key of pass.trusted) oldestRead = Math.min(oldestRead, known.readAt.get(key) ?? now.getTime());
     for (const [key, report] of pass.reports) {
       const body = pass.outputs.get(key);
       // A finding (Ready, but not as promised) is read again on every pass, never trusted.
-      if (report.phase === 'Ready' && report.error === undefined && body !== undefined && report.id !== undefined)
+      if (report.phase === 'Ready' && report.error === undefined && body !== undefined && report.id !== undefined) {
         known.ready.set(key, { id: report.id, body });
-      else known.ready.delete(key);
+        if (!pass.trusted.has(key)) known.readAt.set(key, now.getTime());
+      } else {
+        known.ready.delete(key);
+        known.readAt.delete(key);
+      }
     }
-    if (pass.converged && pass.changes.length === 0 && pass.trusted.size === 0) this.#episodes.delete(uid);
+    if (pass.converged && pass.changes.length === 0) this.#episodes.delete(uid);
     this.#recordChanges(tenant, pass.changes);
     const startedAt = new Map(pass.pending.map((p) => [p.key, p.startedAt]));
     const failures = [...pass.reports.values()].flatMap((r) => (r.error ? [r.error] : []));
@@ -591,7 +599,7 @@ export class TenantAzureStep {
       converged && intervalMs > 0
         ? previous?.verified?.fingerprint === fingerprint && age >= 0 && age < intervalMs
           ? previous.verified
-          : { fingerprint, at: now.toISOString() }
+          : { fingerprint, at: new Date(oldestRead).toISOString() }
         : undefined;
     const pollMs = this.azure.operationPollSeconds * 1000;
     const database = pass.reports.get('sqlDatabase');
@@ -643,7 +651,7 @@ export class TenantAzureStep {
   #episode(uid: string, fingerprint: string, now: number, intervalMs: number): Episode {
     const current = this.#episodes.get(uid);
     if (current && current.fingerprint === fingerprint && now - current.startedAt < Math.max(intervalMs, 60_000)) return current;
-    const fresh: Episode = { fingerprint, startedAt: now, ready: new Map() };
+    const fresh: Episode = { fingerprint, startedAt: now, ready: new Map(), readAt: new Map() };
     this.#episodes.set(uid, fresh);
     // Tenants removed without a release (a finalizer removed by hand) must not leak.
     if (this.#episodes.size % 256 === 0) {

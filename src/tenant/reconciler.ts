@@ -60,6 +60,7 @@ import {
 } from './database-access.ts';
 import { buildTenantObjects } from './desired.ts';
 import { buildFrontDoor, tenantUrl } from './front-door.ts';
+import { type CacheView, reuseVerdict, StepObservation, type StepRecord, stepInputs } from './kubernetes-side.ts';
 import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_LABEL, tenantNamespaceName } from './labels.ts';
 import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
 import { DEDICATED_NODE_KEY, nodeIsolation } from './node-pool.ts';
@@ -107,6 +108,39 @@ interface Pass {
   /** The private endpoints the egress policy was built with this pass. */
   egress?: PrivateEndpointAddresses | undefined;
   url?: string;
+  /**
+   * The Kubernetes steps' records (kubernetes-side.ts): the last pass's at first, replaced by a new
+   * one when a step runs in full, dropped when a later write of this pass moves what they saw.
+   */
+  isolation?: StepRecord | undefined;
+  application?: StepRecord | undefined;
+  /** What the Kubernetes step running in full has looked at so far. */
+  observing?: StepObservation | undefined;
+}
+
+/** The facts from Azure the application step reads: its inputs besides the Tenant (kubernetes-side.ts). */
+type ApplicationFacts = Pick<
+  AzureFacts,
+  | 'identityClientId'
+  | 'keyVaultName'
+  | 'azureTenantId'
+  | 'sqlResourceGroup'
+  | 'privateEndpoints'
+  | 'nodePoolReady'
+  | 'wafPolicyId'
+>;
+
+function applicationFacts(azure: AzureFacts | undefined): ApplicationFacts {
+  const a = azure ?? {};
+  return {
+    identityClientId: a.identityClientId,
+    keyVaultName: a.keyVaultName,
+    azureTenantId: a.azureTenantId,
+    sqlResourceGroup: a.sqlResourceGroup,
+    privateEndpoints: a.privateEndpoints,
+    nodePoolReady: a.nodePoolReady,
+    wafPolicyId: a.wafPolicyId,
+  };
 }
 
 interface Step {
@@ -130,6 +164,13 @@ export class TenantReconciler implements Reconciler {
   readonly #azure: TenantAzureStep | undefined;
   readonly #backupStep: TenantBackup | undefined;
   readonly #databaseStep: TenantDatabaseAccess | undefined;
+  /**
+   * Per tenant (name): what the last successful pass's Kubernetes steps observed, so a pass whose
+   * Kubernetes inputs did not change (most passes of a creation only poll Azure) skips them.
+   */
+  readonly #kubernetesSide = new Map<string, { isolation?: StepRecord; application?: StepRecord }>();
+  /** Per tenant (name): the reason of the retryable Azure failure last announced by a Warning Event. */
+  readonly #lastAzureWarning = new Map<string, string>();
 
   constructor(ctx: OperatorContext, steps: TenantSteps = {}) {
     this.ctx = ctx;
@@ -140,7 +181,13 @@ export class TenantReconciler implements Reconciler {
 
   async reconcile(name: string, signal?: AbortSignal): Promise<ReconcileResult | undefined> {
     const raw = this.ctx.caches.tenants.get(name);
-    if (!raw) return undefined;
+    // Taken out for this pass: put back only when the pass succeeds (a failed step is run in full).
+    const lastSide = this.#kubernetesSide.get(name);
+    this.#kubernetesSide.delete(name);
+    if (!raw) {
+      this.#lastAzureWarning.delete(name);
+      return undefined;
+    }
     const parsed = parseTenant(raw);
     if (!parsed.ok) {
       // Nothing can be built from a spec that does not parse, but the tenant stays isolated.
@@ -181,6 +228,8 @@ export class TenantReconciler implements Reconciler {
       zoneRedundancyHeld:
         desired.zoneRedundant !== undefined && (gate.effective.zoneRedundant ?? false) !== desired.zoneRedundant,
       written: [],
+      ...(lastSide?.isolation ? { isolation: lastSide.isolation } : {}),
+      ...(lastSide?.application ? { application: lastSide.application } : {}),
     };
     const components: ConditionInput[] = [
       refusal
@@ -227,7 +276,8 @@ export class TenantReconciler implements Reconciler {
     // nothing to check, and the reads would be repeated on every poll of its creation.
     const provisioning = pass.azureStep?.requeueAfterMs !== undefined;
     const settled = !(failure || refusal || provisioning);
-    const database = settled ? await this.#database(raw, pass, signal) : undefined;
+    const firstProvisioning = provisioned.at === undefined || provisioned.first;
+    const database = settled ? await this.#database(raw, pass, firstProvisioning, signal) : undefined;
     // The replication lag ARM does not report, from the database session (or as last recorded).
     if (pass.azure) {
       pass.azure.geoReplication = withReplicationLag(
@@ -269,6 +319,7 @@ export class TenantReconciler implements Reconciler {
     // A failed repair is retried on its own terms before the refusal makes the tenant wait for an edit.
     if (failure) throw failure;
     if (refusal) throw refusal;
+    this.#rememberKubernetesSide(name, pass);
     const azureFailure = pass.azureStep?.failure;
     if (azureFailure) {
       // Independent resources may still have operations running: they are polled on time.
@@ -288,8 +339,16 @@ export class TenantReconciler implements Reconciler {
     return later === Infinity ? undefined : { requeueAfterMs: later };
   }
 
-  /** The database's contained users after the Azure step: informational conditions, status.database, audit. */
-  async #database(raw: KubeObject, pass: Pass, signal: AbortSignal | undefined): Promise<DatabaseAccessResult | undefined> {
+  /**
+   * The database's contained users after the Azure step: informational conditions, status.database,
+   * audit lines, and an Event once the tenant has been Ready.
+   */
+  async #database(
+    raw: KubeObject,
+    pass: Pass,
+    firstProvisioning: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<DatabaseAccessResult | undefined> {
     const step = this.#databaseStep;
     if (!step || !pass.azure) return undefined;
     const result = await step.reconcile(pass.tenant, pass.azure, pass.tenant.status?.database, signal);
@@ -300,7 +359,9 @@ export class TenantReconciler implements Reconciler {
         result: 'ok',
       });
     }
-    if (result.changes.length > 0) {
+    // During the first provisioning the audit lines, status.database and the DatabaseAccessReady
+    // condition suffice; one Provisioned Event ends it (each Event is an API write).
+    if (result.changes.length > 0 && !firstProvisioning) {
       this.ctx.recorder
         .event(raw, 'Normal', 'DatabaseAccessApplied', `Ran on the database: ${result.changes.join('; ')}`)
         .catch(() => {});
@@ -399,7 +460,9 @@ export class TenantReconciler implements Reconciler {
   }
 
   #steps(backup: BackupPlan | undefined, signal?: AbortSignal): Step[] {
-    const steps: Step[] = [{ conditions: ['NamespaceReady', 'NetworkIsolated'], repairs: true, run: (p) => this.#isolate(p) }];
+    const steps: Step[] = [
+      { conditions: ['NamespaceReady', 'NetworkIsolated'], repairs: true, run: (p) => this.#isolateUnlessUnchanged(p) },
+    ];
     const azure = this.#azure;
     if (azure) {
       steps.push({
@@ -439,11 +502,21 @@ export class TenantReconciler implements Reconciler {
               change.label,
               `Azure ${change.label} ${change.id.split('/').pop()}: ${change.what.join(', ')}`,
             );
-          if (result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)) {
+          const retryable =
+            result.failure && !(result.failure instanceof TerminalError) && !(result.failure instanceof PlatformError)
+              ? result.failure
+              : undefined;
+          // One Warning per run of the same retryable failure, not one per pass retrying it (a role
+          // assignment propagating fails every pass for minutes): each is an API write, and the
+          // condition carries the latest message meanwhile.
+          const name = p.tenant.metadata.name;
+          if (retryable && this.#lastAzureWarning.get(name) !== retryable.reason) {
             this.ctx.recorder
-              .event(p.tenant as unknown as KubeObject, 'Warning', result.failure.reason, result.failure.message)
+              .event(p.tenant as unknown as KubeObject, 'Warning', retryable.reason, retryable.message)
               .catch(() => {});
           }
+          if (retryable) this.#lastAzureWarning.set(name, retryable.reason);
+          else this.#lastAzureWarning.delete(name);
           return [{ type: 'Placed', status: 'True', reason: placed.reason, message: placed.message }, ...result.conditions];
         },
       });
@@ -462,7 +535,7 @@ export class TenantReconciler implements Reconciler {
         ],
       });
     }
-    steps.push({ conditions: ['ApplicationAvailable', 'IngressReady'], run: (p) => this.#runApplication(p) });
+    steps.push({ conditions: ['ApplicationAvailable', 'IngressReady'], run: (p) => this.#runApplicationUnlessUnchanged(p) });
     return steps;
   }
 
@@ -504,6 +577,77 @@ export class TenantReconciler implements Reconciler {
     };
   }
 
+  /** What the caches hold now, as the skip rule reads it (kubernetes-side.ts). */
+  readonly #cacheView: CacheView = {
+    resourceVersion: (ref) => {
+      const [kind, path] = ref.split(' ', 2) as [string, string];
+      const slash = path.indexOf('/');
+      const namespace = path.slice(0, slash) || undefined;
+      const name = path.slice(slash + 1);
+      const cache = kind === 'Namespace' ? this.ctx.caches.namespaces : this.ctx.caches.owned.get(kind);
+      return cache?.get(name, namespace)?.metadata.resourceVersion;
+    },
+    countInNamespace: (kind, namespace) => this.ctx.caches.owned.get(kind)?.listInNamespace(namespace).length ?? 0,
+  };
+
+  /**
+   * Runs a Kubernetes step in full, recording what it observed, unless the record of its last full
+   * run still holds (same inputs, every object it saw unchanged): then its conditions are reused.
+   */
+  async #unlessUnchanged(
+    pass: Pass,
+    step: 'isolation' | 'application',
+    inputs: string,
+    run: () => Promise<ConditionInput[]>,
+  ): Promise<ConditionInput[]> {
+    const verdict = reuseVerdict(pass[step], inputs, this.#cacheView);
+    if (verdict.reuse) {
+      pass.namespace = verdict.record.namespace;
+      if (verdict.record.url !== undefined) pass.url = verdict.record.url;
+      this.ctx.metrics.kubernetesStepsReused.inc({ step });
+      return verdict.record.conditions;
+    }
+    pass[step] = undefined;
+    const observing = new StepObservation();
+    pass.observing = observing;
+    try {
+      const conditions = await run();
+      pass[step] = observing.record(inputs, pass.namespace as string, conditions, step === 'application' ? pass.url : undefined);
+      return conditions;
+    } finally {
+      pass.observing = undefined;
+    }
+  }
+
+  /** The tenant's metadata every Kubernetes step depends on: its spec (generation), labels and annotations. */
+  #tenantInputs(pass: Pass): unknown[] {
+    const m = pass.tenant.metadata;
+    return [m.uid, m.generation, m.labels, m.annotations, pass.settings];
+  }
+
+  #isolateUnlessUnchanged(pass: Pass): Promise<ConditionInput[]> {
+    const egress = this.#azure ? pass.tenant.status?.azure?.privateEndpoints : undefined;
+    const inputs = stepInputs([...this.#tenantInputs(pass), egress]);
+    return this.#unlessUnchanged(pass, 'isolation', inputs, () => this.#isolate(pass)).then((conditions) => {
+      pass.egress = egress;
+      return conditions;
+    });
+  }
+
+  #runApplicationUnlessUnchanged(pass: Pass): Promise<ConditionInput[]> {
+    const inputs = stepInputs([...this.#tenantInputs(pass), pass.namespace, applicationFacts(pass.azure)]);
+    return this.#unlessUnchanged(pass, 'application', inputs, () => this.#runApplication(pass));
+  }
+
+  /** After a successful pass: what its Kubernetes steps observed, for the next pass to reuse. */
+  #rememberKubernetesSide(name: string, pass: Pass): void {
+    if (pass.isolation === undefined && pass.application === undefined) return;
+    this.#kubernetesSide.set(name, {
+      ...(pass.isolation ? { isolation: pass.isolation } : {}),
+      ...(pass.application ? { application: pass.application } : {}),
+    });
+  }
+
   /**
    * The isolation step ran before Azure, with the endpoints the last status recorded: when this
    * pass's Azure step knows other addresses (a new endpoint, one re-created), the egress policy
@@ -520,6 +664,8 @@ export class TenantReconciler implements Reconciler {
       await this.#prune(pass, pass.namespace, [], ['NetworkPolicy'], AZURE_EGRESS_POLICY);
     }
     pass.egress = endpoints;
+    // The isolation step saw the policy before this write: the next pass runs it in full.
+    pass.isolation = undefined;
   }
 
   /** Namespace, quota, limits and NetworkPolicies. */
@@ -563,7 +709,8 @@ export class TenantReconciler implements Reconciler {
     const { config } = this.ctx;
     const t = pass.tenant;
     const namespace = pass.namespace as string;
-    const azure = pass.azure ?? {};
+    // Only these facts: they are the step's inputs for the skip rule (kubernetes-side.ts).
+    const azure = applicationFacts(pass.azure);
     const identity = azure.identityClientId ? { identityClientId: azure.identityClientId } : {};
     const desired: KubeObject[] = [buildServiceAccount(t, config, identity)];
 
@@ -582,6 +729,8 @@ export class TenantReconciler implements Reconciler {
 
     // Pods that mount secrets start only once their SecretProviderClass exists, or they hang on the mount.
     const existing = this.ctx.caches.owned.get('Deployment')?.get('tenant-app', namespace);
+    // Whether it exists decides what is built: a record reused later must see the same.
+    pass.observing?.saw('Deployment', 'tenant-app', namespace, existing?.metadata.resourceVersion);
     const secretsBlocked = wantsSecrets && !spc;
     // On a shared server the server's name resolves to this tenant's own private endpoint.
     const sqlEndpoint = sharedServerEndpoint(azure);
@@ -606,7 +755,7 @@ export class TenantReconciler implements Reconciler {
     desired.push(...frontDoor.objects);
     // Uptime is measured from the first time the tenant is exposed, and then for as long as it
     // lives: a front door that breaks later is downtime to count, not a reason to stop counting.
-    const probe = this.#probe(t, namespace, frontDoor.condition.status === 'True');
+    const probe = this.#probe(pass, namespace, frontDoor.condition.status === 'True');
     if (probe) desired.push(probe);
 
     let deployment = existing;
@@ -683,10 +832,11 @@ export class TenantReconciler implements Reconciler {
   }
 
   /** The tenant's uptime Probe (src/uptime/probe.ts), when configured and the cluster serves the kind. */
-  #probe(t: Tenant, namespace: string, exposed: boolean): KubeObject | undefined {
+  #probe(pass: Pass, namespace: string, exposed: boolean): KubeObject | undefined {
     if (!this.ctx.config.uptime.probes || !this.#serves('Probe')) return undefined;
     const existing = this.ctx.caches.owned.get('Probe')?.get(PROBE_NAME, namespace);
-    return exposed || existing ? buildProbe(t, this.ctx.config) : undefined;
+    pass.observing?.saw('Probe', PROBE_NAME, namespace, existing?.metadata.resourceVersion);
+    return exposed || existing ? buildProbe(pass.tenant, this.ctx.config) : undefined;
   }
 
   #namespaceExists(tenant: Tenant): boolean {
@@ -745,6 +895,7 @@ export class TenantReconciler implements Reconciler {
 
   async #apply(pass: Pass, desired: KubeObject, observed: KubeObject | undefined): Promise<KubeObject> {
     const { outcome, object, drift } = await this.ctx.applier.apply(desired, observed);
+    pass.observing?.saw(desired.kind, desired.metadata.name, desired.metadata.namespace, object.metadata.resourceVersion);
     if (outcome === 'applied') {
       const cache = desired.kind === 'Namespace' ? this.ctx.caches.namespaces : this.ctx.caches.owned.get(desired.kind);
       cache?.observe(object);
@@ -782,11 +933,15 @@ export class TenantReconciler implements Reconciler {
       const cache = this.ctx.caches.owned.get(kind);
       if (!cache) continue;
       const wanted = new Set(desired.filter((o) => o.kind === kind).map((o) => o.metadata.name));
-      for (const obj of cache.list()) {
-        if (obj.metadata.namespace !== namespace || wanted.has(obj.metadata.name)) continue;
+      const present = cache.listInNamespace(namespace);
+      if (only === undefined) pass.observing?.listedKind(kind, present.length);
+      for (const obj of present) {
+        if (wanted.has(obj.metadata.name)) continue;
         if (only !== undefined && obj.metadata.name !== only) continue;
         if (obj.metadata.labels?.[TENANT_LABEL] !== pass.tenant.metadata.name) continue;
         await this.ctx.applier.delete(obj);
+        // The cache still holds it until the watch says it is gone: look again on the next pass.
+        pass.observing?.void();
         const ref = `${kind} ${namespace}/${obj.metadata.name}`;
         pass.written.push(`-${ref}`);
         this.ctx.recorder.audit({

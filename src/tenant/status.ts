@@ -4,7 +4,7 @@
  */
 import { setSummarizedConditions } from '../api/v1alpha1/conditions.ts';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
-import { stableStringify } from '../runtime/compare.ts';
+import { jsonEqual } from '../runtime/compare.ts';
 import type { ConditionInput } from '../runtime/conditions.ts';
 
 /** Builds the next status from component conditions; Ready, Stalled and Reconciling summarise them. */
@@ -22,5 +22,5 @@ export function nextTenantStatus(
 }
 
 export function statusChanged(previous: TenantStatus | undefined, next: TenantStatus): boolean {
-  return stableStringify(previous ?? {}) !== stableStringify(next);
+  return !jsonEqual(previous ?? {}, next);
 }

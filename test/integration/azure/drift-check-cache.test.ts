@@ -186,3 +186,25 @@ describe('a verified Azure check is trusted for the drift-check interval', () =>
     });
   });
 });
+
+describe('passes that change nothing in Kubernetes skip its steps (src/tenant/kubernetes-side.ts)', () => {
+  test('a pass woken by the BackupPolicy reused both Kubernetes steps; a NetworkPolicy deleted by hand is restored all the same', async () => {
+    const reused = async (step: string) =>
+      (await operator.metrics.kubernetesStepsReused.get()).values.find((v) => v.labels.step === step)?.value ?? 0;
+    // The BackupPolicy change above reconciled the tenant with its generation, labels, settings and
+    // Kubernetes objects unchanged: neither step was built and compared again.
+    expect(await reused('isolation')).toBeGreaterThan(0);
+    expect(await reused('application')).toBeGreaterThan(0);
+    const stored = (await admin.get<never>(typeOf('Tenant'), NAME)) as { status?: { namespace?: string } };
+    const namespace = stored.status?.namespace ?? '';
+    expect(namespace).not.toBe('');
+    const before = await admin.get(typeOf('NetworkPolicy'), 'default-deny', namespace);
+    await admin.delete(typeOf('NetworkPolicy'), 'default-deny', namespace);
+    // The deletion arrives by watch: the record of the isolation step no longer holds, it runs in full.
+    const restored = await waitFor('default-deny restored', async () => {
+      const now = await admin.get(typeOf('NetworkPolicy'), 'default-deny', namespace).catch(() => undefined);
+      return now !== undefined && now.metadata.uid !== before.metadata.uid ? now : undefined;
+    });
+    expect(restored.metadata.uid).not.toBe(before.metadata.uid);
+  });
+});

@@ -225,15 +225,18 @@ describe('the Azure step’s conditions', () => {
     expect(storm.conditions.find((c) => c.type === 'DatabaseReady')).toMatchObject({ status: 'True' });
     expect(storm.conditions.find((c) => c.type === 'AzureResourcesReady')).toMatchObject({ status: 'True' });
 
-    // Authorization taken away: the platform team must act, and the condition says so at once.
+    // Authorization taken away: the platform team must act, and the condition says so at once. On
+    // the SQL server, which the storm kept from being read: what the storm pass did read Ready (the
+    // vault) is trusted for the rest of this episode, as the read of seconds ago it is, and a
+    // convergence found on that trust is dated by it (no re-read of every resource at the end).
     emulator.faults.add({
-      match: { method: 'GET', resourceType: 'Microsoft.KeyVault/vaults' },
+      match: { method: 'GET', resourceType: 'Microsoft.Sql/servers' },
       action: { kind: 'error', status: 403, code: 'AuthorizationFailed', message: 'no access' },
     });
     const denied = await step.reconcile(stored, plan);
     emulator.faults.clear();
     expect(denied.failure).toBeInstanceOf(PlatformError);
-    expect(denied.conditions.find((c) => c.type === 'KeyVaultReady')).toMatchObject({
+    expect(denied.conditions.find((c) => c.type === 'DatabaseReady')).toMatchObject({
       status: 'False',
       reason: 'AzureAuthorizationFailed',
     });

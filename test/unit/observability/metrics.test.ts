@@ -29,6 +29,8 @@ describe('OperatorMetrics', () => {
         'subscription',
         'region',
         'quota',
+        // kubernetes_steps_reused_total: isolation or application.
+        'step',
       ]),
     );
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { withDesiredHash } from '../../../src/runtime/apply.ts';
-import { hashOf, isContainedIn, stableStringify } from '../../../src/runtime/compare.ts';
+import { hashOf, isContainedIn, jsonEqual, stableStringify } from '../../../src/runtime/compare.ts';
 
 describe('isContainedIn', () => {
   test.each([
@@ -33,5 +33,31 @@ describe('desired-state hash', () => {
     // The live object still has label b and the old hash: the new desired object is not contained in it.
     expect(isContainedIn(after, before)).toBe(false);
     expect(isContainedIn(before, before)).toBe(true);
+  });
+});
+
+describe('jsonEqual agrees with comparing stableStringify strings', () => {
+  test.each([
+    ['equal scalars', 1, 1],
+    ['different scalars', 1, 2],
+    ['string and number', '1', 1],
+    ['key order does not matter', { a: 1, b: { c: 2, d: 3 } }, { b: { d: 3, c: 2 }, a: 1 }],
+    ['undefined fields do not count', { a: 1, b: undefined }, { a: 1 }],
+    ['undefined on the right does not count', { a: 1 }, { a: 1, b: undefined }],
+    ['a missing field differs', { a: 1, b: 2 }, { a: 1 }],
+    ['an extra field differs', { a: 1 }, { a: 1, b: null }],
+    ['list order matters', [1, 2], [2, 1]],
+    ['list lengths', [1], [1, 1]],
+    ['object vs array', {}, []],
+    ['null vs object', null, {}],
+    [
+      'nested conditions',
+      { conditions: [{ type: 'Ready', status: 'True' }] },
+      { conditions: [{ type: 'Ready', status: 'False' }] },
+    ],
+    ['empty objects', {}, {}],
+  ])('%s', (_name, a, b) => {
+    expect(jsonEqual(a, b)).toBe(stableStringify(a) === stableStringify(b));
+    expect(jsonEqual(b, a)).toBe(stableStringify(a) === stableStringify(b));
   });
 });
