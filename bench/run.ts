@@ -7,6 +7,7 @@
  *                     [--arm-write-burst 100] [--arm-reads-per-second 1000] [--floor-client pooled|operator] [--operator dist|src]
  *                     [--operator-node-options=--optimize-for-size] [--out FILE]
  *                     [--profile realistic|instant] [--time-factor 0.01] [--msi-writes-per-second 10]
+ *                     [--placement shared|dedicated] [--subscriptions 4] [--regions 3]
  *
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
  * Each size runs in a fresh control plane. Prints a table and writes every figure as JSON to
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, stopAllChildren } from './infra.ts';
 import { mb, msf, num, type Row, renderTable, sec, topCounts } from './report.ts';
+import { DEDICATED_MAX_TENANTS, fleetLayout } from './fleet-layout.ts';
 import { runSize } from './scenario.ts';
 
 const { values } = parseArgs({
@@ -49,6 +51,11 @@ const { values } = parseArgs({
     // Microsoft.ManagedIdentity's write limit, scaled like the ARM write budget (Azure: ~2/s).
     'msi-writes-per-second': { type: 'string', default: '10' },
     'plain-floor-max-tenants': { type: 'string', default: '300' },
+    // The fleet layout (bench/fleet-layout.ts): shared SQL servers across 3 regions and 4
+    // subscriptions at Azure's default quotas, or the old dedicated layout (<= 250 tenants).
+    placement: { type: 'string', default: 'shared' },
+    subscriptions: { type: 'string', default: '4' },
+    regions: { type: 'string', default: '3' },
   },
   allowPositionals: false,
 });
@@ -86,6 +93,21 @@ if (!(timeFactor > 0 && timeFactor <= 1)) {
 }
 const msiWritesPerSecond = positiveInt('msi-writes-per-second', values['msi-writes-per-second'], 10);
 const plainFloorMaxTenants = positiveInt('plain-floor-max-tenants', values['plain-floor-max-tenants'], 300);
+if (values.placement !== 'shared' && values.placement !== 'dedicated') {
+  process.stderr.write('bench: --placement must be shared or dedicated\n');
+  process.exit(2);
+}
+const layout = fleetLayout(
+  values.placement,
+  positiveInt('subscriptions', values.subscriptions, 4),
+  positiveInt('regions', values.regions, 3),
+);
+if (layout.placement === 'dedicated' && !values.report && sizes.some((n) => n > DEDICATED_MAX_TENANTS)) {
+  // One subscription at Azure's ceiling of 250 SQL servers per region: the operator would refuse
+  // the rest with NoSubscriptionCapacity, as it should.
+  process.stderr.write(`bench: --placement dedicated fits at most ${DEDICATED_MAX_TENANTS} tenants (one server each, one subscription)\n`);
+  process.exit(2);
+}
 // By default the operator runs as the image runs it: compiled JavaScript (`npm run build`), since
 // Node's type stripping alone costs ~17 MB of resident memory, with the image's V8 flags.
 // `--operator src` runs the sources; `--operator-node-options=` (empty) drops the flags.
@@ -188,6 +210,7 @@ for (const tenants of saved ? [] : sizes) {
           timeFactor,
           msiWritesPerSecond,
           plainFloorMaxTenants,
+          layout,
           logDir: join(logRoot, `n${tenants}`),
         },
         (msg) => log(`[N=${tenants}] ${msg}`),
@@ -221,6 +244,7 @@ const report = saved ?? {
     profile,
     timeFactor,
     msiWritesPerSecond,
+    layout,
   },
   results,
   ...(failure ? { failure: failure.message } : {}),

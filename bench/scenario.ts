@@ -44,6 +44,7 @@ import {
   WRITE_VERBS,
 } from './infra.ts';
 import { OperatorProcess, operatorCounters, startWatchKubelet, TenantTracker } from './observe.ts';
+import { ENVIRONMENTS, type FleetLayout } from './fleet-layout.ts';
 import { physicalFloor } from './physical-floor.ts';
 import { countBy, percentile, summary } from './report.ts';
 
@@ -71,30 +72,21 @@ export interface SizeOptions {
   msiWritesPerSecond: number;
   /** Above this many tenants the plain-client floor is not run (it blocks on every operation). */
   plainFloorMaxTenants: number;
+  /** Regions, subscriptions and shards (bench/fleet-layout.ts). */
+  layout: FleetLayout;
   logDir: string;
 }
 
 const OPERATOR_USER = 'tenant-operator';
 const TENANTS_PATH = '/apis/tenancy.dev/v1alpha1/tenants';
-const REGIONS = [
-  'westeurope',
-  'northeurope',
-  'swedencentral',
-  'germanywestcentral',
-  'francecentral',
-  'uksouth',
-  'eastus',
-  'eastus2',
-];
 const TIERS = ['Small', 'Medium', 'Large'] as const;
-const ENVIRONMENTS = ['Development', 'QA', 'Production'] as const;
 
 /** A mixed fleet: tiers, environments and regions rotate; every fourth tenant has a country allow-list. */
-export function fleetTenant(name: string, i: number): KubeObject {
+export function fleetTenant(name: string, i: number, regions: readonly string[]): KubeObject {
   return tenant(name, {
     tier: TIERS[i % 3],
     environment: ENVIRONMENTS[Math.floor(i / 3) % 3],
-    region: REGIONS[i % REGIONS.length] as string,
+    region: regions[i % regions.length] as string,
     ...(i % 4 === 0 ? { allowedCountries: ['NL', 'BE', 'DE'] } : {}),
   });
 }
@@ -211,10 +203,13 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       ...readYamlObjects(join(samples, 'backuppolicy-default.yaml')),
       ...readYamlObjects(join(samples, 'maintenancewindow-default.yaml')),
     ]);
+    const emulatorSubscription = o.layout.subscriptionIds[0] as string;
     const emulator = await startEmulator(join(info.dir, 'arm'), join(o.logDir, 'emulator.log'), {
       profile: o.profile,
       timeFactor: o.timeFactor,
       managedIdentityWritesPerSecond: o.msiWritesPerSecond,
+      placement: o.layout.placement,
+      extraSubscriptions: o.layout.subscriptionIds.filter((id) => id !== emulatorSubscription),
     });
     // The operator's own clocks scaled like Azure's durations: with 0.01 it polls a running
     // operation every 0.1 s instead of 10 s and retries a propagating role assignment after 0.3 s.
@@ -259,6 +254,8 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           // What the emulator's realistic profile takes (5 minutes, scaled).
           rbacPropagationSeconds: 300 * scale,
           managedIdentityWritesPerSecond: o.msiWritesPerSecond * 0.9,
+          placement: o.layout.placementConfig,
+          subscriptions: o.layout.shards,
         },
       };
       writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -402,7 +399,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       const wall0 = Date.now();
       const t0 = performance.now();
       await pool(16, names, async (name, i) => {
-        await admin.request('POST', TENANTS_PATH, { body: fleetTenant(name, i) });
+        await admin.request('POST', TENANTS_PATH, { body: fleetTenant(name, i, o.layout.regions) });
       });
       const createdMs = performance.now() - t0;
       const progress = setInterval(() => log(`cold: ${tracker.readyCount(names)}/${N} Ready`), 15_000);
