@@ -5,6 +5,9 @@
  *   assignment to reach the data plane before the server key), and
  * - the ARM writes the cold start needed, at the write budget (after its burst), and
  * - the Microsoft.ManagedIdentity writes, at that provider's own budget.
+ * The budgets are the operator's: one ARM write budget and one Microsoft.ManagedIdentity budget
+ * for the whole operator, whatever the number of subscriptions (src/azure/clients.ts), so the writes
+ * of every subscription are divided by the same one budget.
  * Computed from the same description the operator runs and the emulator's own duration table, with
  * the write counts taken from the emulator's request log.
  */
@@ -22,6 +25,12 @@ export interface PhysicalFloorInput {
   armWriteBurst: number;
   managedIdentityWrites: number;
   managedIdentityWritesPerSecond: number;
+  /**
+   * The fleet's layout: `shared`, the tenant's graph with its database on a shared server (the
+   * first tenant of a pool also creates the server: that chain is the floor); `dedicated`, a server
+   * of its own.
+   */
+  placement?: 'shared' | 'dedicated';
 }
 
 export interface PhysicalFloor {
@@ -72,7 +81,11 @@ const GRAPH_PLAN: TenantAzurePlan = {
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {
-  const resources = tenantAzureResources(GRAPH_PLAN);
+  const resources = tenantAzureResources(
+    input.placement === 'shared'
+      ? { ...GRAPH_PLAN, sharedSql: { resourceGroup: 'tenancy-sql', name: 'sqlpool', tags: {} } }
+      : GRAPH_PLAN,
+  );
   const written = new Set([...input.writtenTypes].map((t) => t.toLowerCase()));
   const finish = new Map<string, { at: number; via: string[] }>();
   const finishOf = (key: string): { at: number; via: string[] } => {

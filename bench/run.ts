@@ -21,9 +21,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEDICATED_MAX_TENANTS, fleetLayout } from './fleet-layout.ts';
 import { REPO_ROOT, stopAllChildren } from './infra.ts';
 import { mb, msf, num, type Row, renderTable, sec, topCounts } from './report.ts';
-import { DEDICATED_MAX_TENANTS, fleetLayout } from './fleet-layout.ts';
 import { runSize } from './scenario.ts';
 
 const { values } = parseArgs({
@@ -105,7 +105,9 @@ const layout = fleetLayout(
 if (layout.placement === 'dedicated' && !values.report && sizes.some((n) => n > DEDICATED_MAX_TENANTS)) {
   // One subscription at Azure's ceiling of 250 SQL servers per region: the operator would refuse
   // the rest with NoSubscriptionCapacity, as it should.
-  process.stderr.write(`bench: --placement dedicated fits at most ${DEDICATED_MAX_TENANTS} tenants (one server each, one subscription)\n`);
+  process.stderr.write(
+    `bench: --placement dedicated fits at most ${DEDICATED_MAX_TENANTS} tenants (one server each, one subscription)\n`,
+  );
   process.exit(2);
 }
 // By default the operator runs as the image runs it: compiled JavaScript (`npm run build`), since
@@ -273,6 +275,18 @@ const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 const rows: Row[] = [
   { section: 'cold convergence (create N Tenants -> all Ready)', label: '', values: [] },
   { label: 'time to all Ready', values: col((r) => sec(r.cold.ms)) },
+  {
+    label: '  placed / Ready / subscriptions used',
+    values: col((r) =>
+      r.cold.fleet
+        ? `${r.cold.fleet.placed} / ${r.cold.fleet.ready} / ${Object.values(r.cold.fleet.subscriptions as Record<string, Json>).filter((s) => s.tenants > 0).length}`
+        : 'n/a',
+    ),
+  },
+  {
+    label: '  quota errors in tenant conditions (goal 0)',
+    values: col((r) => (r.cold.fleet ? `${r.cold.fleet.quotaConditions.length}` : 'n/a')),
+  },
   { label: '  per tenant', values: col((r) => msf(r.cold.ms / r.tenants)) },
   {
     label: '  tenant Ready p50 / p95',
@@ -473,7 +487,7 @@ if (results.length > 0) {
   const rev = report.operator ?? {};
   const st = report.settings;
   process.stdout.write(
-    `\ntenant-operator ${rev.commit ?? '?'}${rev.srcUncommittedFiles ? ` (+${rev.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${st.concurrency}, ARM writes ${st.armWritesPerSecond}/s (burst ${st.armWriteBurst}), resync ${st.resyncSeconds} s in the steady phase, ${st.defaultResyncSeconds ?? 'same'} s otherwise\n\n`,
+    `\ntenant-operator ${rev.commit ?? '?'}${rev.srcUncommittedFiles ? ` (+${rev.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${st.concurrency}, ARM writes ${st.armWritesPerSecond}/s (burst ${st.armWriteBurst}), resync ${st.resyncSeconds} s in the steady phase, ${st.defaultResyncSeconds ?? 'same'} s otherwise${st.layout ? `; ${st.layout.placement} placement, ${st.layout.subscriptionIds.length} subscription(s), ${st.layout.regions.length} regions` : ''}\n\n`,
   );
   process.stdout.write(
     `${renderTable(
@@ -485,6 +499,12 @@ if (results.length > 0) {
     process.stdout.write(`\nN=${r.tenants} details\n`);
     process.stdout.write(`  cold API requests (operator): ${topCounts(r.cold.operatorApi.byVerbResource, 12)}\n`);
     process.stdout.write(`  cold ARM requests: ${topCounts(r.cold.arm.byMethodType, 12)}\n`);
+    for (const [id, sub] of Object.entries((r.cold.fleet?.subscriptions ?? {}) as Record<string, Json>))
+      process.stdout.write(
+        `  subscription ${id}: ${sub.tenants} tenants (${sub.shared} shared, ${sub.dedicated} dedicated) on ${sub.sqlServers} SQL servers; cold ARM writes ${sub.armWrites}, reads ${sub.armReads}\n`,
+      );
+    if (r.cold.fleet?.quotaConditions.length)
+      process.stdout.write(`  quota errors: ${r.cold.fleet.quotaConditions.join(' | ')}\n`);
     if (r.steady.kubeWrites > 0) process.stdout.write(`  steady API writes: ${topCounts(r.steady.kubeWritesByVerbResource)}\n`);
     if (r.steady.armWrites > 0) process.stdout.write(`  steady ARM writes: ${topCounts(r.steady.armWritesByType)}\n`);
     process.stdout.write(`  steady API reads: ${topCounts(r.steady.kubeReadsByVerbResource)}\n`);

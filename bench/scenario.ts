@@ -20,6 +20,7 @@ import {
   readYamlObjects,
 } from '../test/harness/cluster-setup.ts';
 import { emulatorAzureConfig, tenant } from '../test/harness/fixtures.ts';
+import { ENVIRONMENTS, type FleetLayout } from './fleet-layout.ts';
 import { byTenant, type CachedBytes, type FloorPlan, floorTenant, readOperatorObjects } from './floor-plan.ts';
 import {
   type ApiRequest,
@@ -44,7 +45,6 @@ import {
   WRITE_VERBS,
 } from './infra.ts';
 import { OperatorProcess, operatorCounters, startWatchKubelet, TenantTracker } from './observe.ts';
-import { ENVIRONMENTS, type FleetLayout } from './fleet-layout.ts';
 import { physicalFloor } from './physical-floor.ts';
 import { countBy, percentile, summary } from './report.ts';
 
@@ -150,6 +150,58 @@ export function armSummary(records: ArmRecord[]) {
     byMethodType: countBy(records, (r) => `${r.method} ${shortType(r)}`),
     writesByType: countBy(writes, (r) => `${r.method} ${shortType(r)}`),
   };
+}
+
+/** Condition reasons and messages that mean an Azure quota reached a tenant (the goal: none). */
+const QUOTA_SIGNS = /QuotaExceeded|LimitExceeded|NoSubscriptionCapacity|exceed(ing)? .*quota/i;
+
+/**
+ * Where the fleet went and what each subscription served: tenants placed (by subscription and
+ * isolation), Ready, distinct SQL servers, ARM writes and reads per subscription, and every tenant
+ * condition that carries a quota error.
+ */
+export function fleetPlacement(tenants: (KubeObject | undefined)[], arm: ArmRecord[]) {
+  type Placed = { subscriptionId?: string; isolation?: string; sqlServer?: { name?: string } };
+  type Condition = { type: string; status: string; reason?: string; message?: string };
+  const subscriptions: Record<
+    string,
+    { tenants: number; shared: number; dedicated: number; sqlServers: number; armWrites: number; armReads: number }
+  > = {};
+  const servers = new Map<string, Set<string>>();
+  const row = (id: string) => {
+    subscriptions[id] ??= { tenants: 0, shared: 0, dedicated: 0, sqlServers: 0, armWrites: 0, armReads: 0 };
+    return subscriptions[id];
+  };
+  let placed = 0;
+  let ready = 0;
+  const quotaConditions: string[] = [];
+  for (const t of tenants) {
+    const status = (t as { status?: { placement?: Placed; conditions?: Condition[] } } | undefined)?.status;
+    const p = status?.placement;
+    if (p?.subscriptionId) {
+      placed++;
+      const r = row(p.subscriptionId.toLowerCase());
+      r.tenants++;
+      if (p.isolation === 'Dedicated') r.dedicated++;
+      else r.shared++;
+      const set = servers.get(p.subscriptionId.toLowerCase()) ?? new Set();
+      set.add(p.sqlServer?.name ?? '');
+      servers.set(p.subscriptionId.toLowerCase(), set);
+    }
+    for (const c of status?.conditions ?? []) {
+      if (c.type === 'Ready' && c.status === 'True') ready++;
+      if (QUOTA_SIGNS.test(`${c.reason ?? ''} ${c.message ?? ''}`) && quotaConditions.length < 20)
+        quotaConditions.push(`${t?.metadata.name} ${c.type} ${c.reason}`);
+    }
+  }
+  for (const [id, set] of servers) row(id).sqlServers = set.size;
+  for (const r of arm) {
+    const id = /^\/subscriptions\/([^/]+)/i.exec(r.path)?.[1]?.toLowerCase();
+    if (id === undefined || r.kind === 'operation') continue;
+    if (r.write) row(id).armWrites++;
+    else row(id).armReads++;
+  }
+  return { placed, ready, quotaConditions, subscriptions };
 }
 
 type Phase = ReturnType<typeof phaseClock>;
@@ -485,6 +537,10 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           auditAllUsers: allRequests.length,
         },
       };
+      (result.cold as Record<string, unknown>).fleet = fleetPlacement(
+        names.map((n) => tracker.get(n)),
+        armRecords,
+      );
       log(`cold: ${N} Ready in ${(coldMs / 1000).toFixed(1)} s`);
       const settled = await settle('after cold convergence');
       const afterReady = audit.between(wall1, Date.now(), OPERATOR_USER);
@@ -853,6 +909,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         armWriteBurst: o.armWriteBurst,
         managedIdentityWrites: coldWrites.managedIdentityWrites,
         managedIdentityWritesPerSecond: o.msiWritesPerSecond,
+        placement: o.layout.placement,
       });
       (result.floor as Record<string, unknown>).physical = physical;
       (result.floor as Record<string, unknown>).physicalRatio = coldMs / physical.floorMs;

@@ -64,6 +64,11 @@ export interface AzureClients {
   readonly ca: string | undefined;
   readonly writeLimiter: WriteLimiter;
   readonly readLimiter: WriteLimiter | undefined;
+  /**
+   * The same clients bound to another subscription (a subscription shard): same credential,
+   * endpoint and budgets. Built once per subscription; itself for its own.
+   */
+  inSubscription(subscriptionId: string): AzureClients;
 }
 
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
@@ -147,7 +152,8 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     ],
   });
   const id = config.subscriptionId;
-  return {
+  const others = new Map<string, AzureClients>();
+  const clients: AzureClients = {
     subscriptionId: id,
     resources: new ResourceManagementClient(credential, id, options('resources')),
     msi: new ManagedServiceIdentityClient(credential, id, options('msi')),
@@ -159,5 +165,16 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     ca: config.ca,
     writeLimiter: config.writeLimiter,
     readLimiter: config.readLimiter,
+    inSubscription(subscriptionId) {
+      const key = subscriptionId.toLowerCase();
+      if (key === id.toLowerCase()) return clients;
+      let other = others.get(key);
+      if (other === undefined) {
+        other = createAzureClients({ ...config, subscriptionId, credential });
+        others.set(key, other);
+      }
+      return other;
+    },
   };
+  return clients;
 }

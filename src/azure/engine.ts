@@ -213,7 +213,11 @@ function tagsOf(kind: Pick<ResourceKind<unknown>, 'tagsOf'>, observed: ArmBody):
 }
 
 /** The instance owning `observed`, when it is not the caller (see PassOptions.owner). */
-export function otherOwner(kind: Pick<ResourceKind<unknown>, 'tagsOf'>, observed: ArmBody, options: Pick<PassOptions, 'owner'>): string | undefined {
+export function otherOwner(
+  kind: Pick<ResourceKind<unknown>, 'tagsOf'>,
+  observed: ArmBody,
+  options: Pick<PassOptions, 'owner'>,
+): string | undefined {
   if (!options.owner) return undefined;
   const value = tagsOf(kind, observed)[options.owner.tag];
   return value !== undefined && value !== options.owner.value ? value : undefined;

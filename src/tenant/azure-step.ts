@@ -505,6 +505,7 @@ export class TenantAzureStep {
     const ids = tenantAzureIds(plan.subscriptionId, plan.names, plan.sharedSql);
     const previous = tenant.status?.azure;
     return {
+      subscriptionId: plan.subscriptionId,
       resourceGroup: plan.names.resourceGroup,
       sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,
@@ -674,6 +675,7 @@ export class TenantAzureStep {
     const longTerm = pass.outputs.get('sqlLongTermRetention');
     const key = keyVersionOf(pass.outputs.get('tdeKey'));
     return {
+      subscriptionId: plan.subscriptionId,
       resourceGroup: plan.names.resourceGroup,
       sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,

@@ -366,7 +366,7 @@ describe('ownership by operator instance', () => {
     const id = agentPoolId(pool.clusterId, pool.name);
     const poolOf = (instance: string) => ({
       properties: {
-        ...agentPoolKind.create(pool).properties,
+        ...(agentPoolKind.create(pool).properties as ArmBody),
         provisioningState: 'Succeeded',
         tags: { [AZURE_TAGS.instance]: instance },
       },
