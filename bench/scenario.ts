@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_RBAC_PROPAGATION_MS } from '../hack/arm-emulator/resource-types.ts';
 import { backupPolicySpecSchema } from '../src/api/v1alpha1/backup-policy.ts';
+import { subscriptionOfUrl } from '../src/azure/write-limiter.ts';
 import { desiredRetention } from '../src/backup/retention.ts';
 import type { KubeObject } from '../src/runtime/kube-client.ts';
 import { OWNED_NAMESPACED_KINDS } from '../src/runtime/resources.ts';
@@ -517,6 +518,15 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         managedIdentityWrites: armRecords.filter(
           (r) => r.write && r.status < 300 && /\/providers\/microsoft\.managedidentity\//i.test(r.path),
         ).length,
+        // Per subscription: each has its own budgets (the physical floor's rule, and the operator's).
+        acceptedWritesBySubscription: countBy(
+          armRecords.filter((r) => r.write && r.status < 300),
+          (r) => subscriptionOfUrl(r.path).toLowerCase(),
+        ),
+        managedIdentityWritesBySubscription: countBy(
+          armRecords.filter((r) => r.write && r.status < 300 && /\/providers\/microsoft\.managedidentity\//i.test(r.path)),
+          (r) => subscriptionOfUrl(r.path).toLowerCase(),
+        ),
         changesDuringOnboarding: onboardingLatencies.length > 0 ? summary(onboardingLatencies) : undefined,
         reconciles: m1.tenantReconciles - m0.tenantReconciles,
         reconcileMeanMs:
@@ -899,15 +909,20 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         log(`floor: plain-client floor skipped (N > ${o.plainFloorMaxTenants})`);
       }
       const coldMs = (result.cold as { ms: number }).ms;
-      const coldWrites = result.cold as { acceptedWrites: number; managedIdentityWrites: number };
+      const coldWrites = result.cold as {
+        acceptedWritesBySubscription: Record<string, number>;
+        managedIdentityWritesBySubscription: Record<string, number>;
+      };
       const physical = physicalFloor({
         timing: { profile: o.profile, timeFactor: o.timeFactor },
         rbacPropagationMs: Math.round(DEFAULT_RBAC_PROPAGATION_MS * o.timeFactor),
-        writtenTypes: new Set(armSteps),
-        armWrites: coldWrites.acceptedWrites,
+        // Every type the cold start wrote, however often: a shared server is written once per pool,
+        // and the pool's first tenant waits for it.
+        writtenTypes: new Set(Object.keys(cold.arm.writesByType).map((key) => `Microsoft.${key.split(' ')[1]}`)),
+        armWritesBySubscription: Object.values(coldWrites.acceptedWritesBySubscription),
         armWritesPerSecond: o.armWritesPerSecond,
         armWriteBurst: o.armWriteBurst,
-        managedIdentityWrites: coldWrites.managedIdentityWrites,
+        managedIdentityWritesBySubscription: Object.values(coldWrites.managedIdentityWritesBySubscription),
         managedIdentityWritesPerSecond: o.msiWritesPerSecond,
         placement: o.layout.placement,
       });

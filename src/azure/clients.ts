@@ -7,9 +7,14 @@ import { ResourceManagementClient } from '@azure/arm-resources';
 import { SqlManagementClient, type SqlManagementClientOptionalParams } from '@azure/arm-sql';
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { WriteLimiter } from './write-limiter.ts';
+import { subscriptionOfUrl, type WriteLimiter } from './write-limiter.ts';
 
-export { createWriteLimiter, type WriteLimiter, type WriteLimiterOptions } from './write-limiter.ts';
+export {
+  createPerSubscriptionLimiter,
+  createWriteLimiter,
+  type WriteLimiter,
+  type WriteLimiterOptions,
+} from './write-limiter.ts';
 
 /** The pipeline policy shape the SDKs accept in `additionalPolicies` (taken from their own types). */
 type PipelinePolicy = NonNullable<SqlManagementClientOptionalParams['additionalPolicies']>[number]['policy'];
@@ -86,12 +91,15 @@ export function writeLimiterPolicy(
   return {
     name: 'tenantOperatorWriteLimiter',
     async sendRequest(request, next) {
+      // A per-subscription budget takes the bucket of the subscription the request names.
+      const subscription = subscriptionOfUrl(request.url);
+      const of = (l: WriteLimiter) => l.forSubscription?.(subscription) ?? l;
       if (WRITE_METHODS.has(request.method)) {
         if (managedIdentityLimiter && /\/providers\/microsoft\.managedidentity\//i.test(request.url)) {
-          await managedIdentityLimiter.acquire(request.abortSignal);
+          await of(managedIdentityLimiter).acquire(request.abortSignal);
         }
-        await limiter.acquire(request.abortSignal);
-      } else if (readLimiter) await readLimiter.acquire(request.abortSignal);
+        await of(limiter).acquire(request.abortSignal);
+      } else if (readLimiter) await of(readLimiter).acquire(request.abortSignal);
       return next(request);
     },
   };

@@ -14,7 +14,12 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
 import { ArmClient, pipelineSender } from '../azure/arm-client.ts';
-import { type AzureClients, createAzureClients, createDefaultCredential, createWriteLimiter } from '../azure/clients.ts';
+import {
+  type AzureClients,
+  createAzureClients,
+  createDefaultCredential,
+  createPerSubscriptionLimiter,
+} from '../azure/clients.ts';
 import {
   type ArmChange,
   deleteResources,
@@ -137,9 +142,13 @@ export function createAzureClientsFromConfig(
     endpoint: azure.endpoint,
     ca,
     credential: azure.credential === 'emulator' ? emulatorCredential(azure.endpoint, ca) : createDefaultCredential(),
-    writeLimiter: createWriteLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
-    readLimiter: createWriteLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
-    managedIdentityWriteLimiter: createWriteLimiter({ writesPerSecond: azure.managedIdentityWritesPerSecond, burst: 2 }),
+    // Per subscription, as ARM and Microsoft.ManagedIdentity throttle: each subscription shard has its own budget.
+    writeLimiter: createPerSubscriptionLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
+    readLimiter: createPerSubscriptionLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
+    managedIdentityWriteLimiter: createPerSubscriptionLimiter({
+      writesPerSecond: azure.managedIdentityWritesPerSecond,
+      burst: 2,
+    }),
     onResponse,
   });
 }
