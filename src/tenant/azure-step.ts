@@ -80,6 +80,7 @@ import {
   type PlacementDecision,
   type Shard,
   type ShardObservation,
+  type ShardUsage,
   type SharedServerObservation,
   type SqlPlacement,
   shardsFor,
@@ -100,6 +101,12 @@ type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
 /** api-version of the long-term-retention backups list (@azure/arm-sql 10.0.0). */
 const LTR_BACKUPS_API_VERSION = '2021-05-01-preview';
+
+/**
+ * How long a subscription's listed usage serves placements (30 s): the window in which resources
+ * others create in a shard are not yet counted. Placements made meanwhile always count.
+ */
+export const PLACEMENT_LISTING_TTL_MS = 30_000;
 
 /**
  * The local ARM emulator's credential (config refuses it for any non-loopback endpoint): a fixed
@@ -295,6 +302,8 @@ export class TenantAzureStep {
   readonly #reserved = new Map<string, Set<string>>();
   /** Tenants placed by this process, by subscription: their groups and servers count before Azure lists them. */
   readonly #placedHere = new Map<string, Placed[]>();
+  /** Subscription usage as last listed for placement, by subscription (see #listedUsage). */
+  readonly #usageListed = new Map<string, { at: number; usage: SubscriptionUsage }>();
   /** One new placement at a time, so two new tenants never both take a server's or a subscription's last place. */
   #placing: Promise<unknown> = Promise.resolve();
 
@@ -377,8 +386,7 @@ export class TenantAzureStep {
   ): Promise<ShardObservation> {
     const { region, environment } = tenant.spec;
     const arm = this.arm.withSignal(signal);
-    const listed = await readSubscriptionUsage(arm, shard.id);
-    this.#exportUsage(shard, listed);
+    const listed = await this.#listedUsage(arm, shard);
     const placed: Placed[] = [...(this.#placedHere.get(shard.id.toLowerCase()) ?? [])];
     for (const raw of this.ctx.caches.tenants.list()) {
       const other = raw as unknown as Tenant;
@@ -402,14 +410,16 @@ export class TenantAzureStep {
       if (p.region === region) servers.add(p.server.toLowerCase());
     }
     const poolGroup = sharedPoolResourceGroup(region, environment);
+    const usage = {
+      resourceGroups: groups.size,
+      sqlServersInRegion: servers.size,
+      // Each placed tenant whose group Azure does not list yet will assign two roles.
+      roleAssignments: listed.roleAssignments + 2 * unlistedTenants,
+    };
+    this.#exportPlacedUsage(shard, region, usage);
     return {
       shard,
-      usage: {
-        resourceGroups: groups.size,
-        sqlServersInRegion: servers.size,
-        // Each placed tenant whose group Azure does not list yet will assign two roles.
-        roleAssignments: listed.roleAssignments + 2 * unlistedTenants,
-      },
+      usage,
       existingServers: new Set(listed.sqlServersByRegion.get(region) ?? []),
       poolGroupExists: listed.resourceGroups.has(poolGroup.toLowerCase()),
       pool:
@@ -461,6 +471,24 @@ export class TenantAzureStep {
     return pool;
   }
 
+  /**
+   * A shard's usage as Azure lists it, re-read once it is older than PLACEMENT_LISTING_TTL_MS.
+   * Placements in between count on top of it (this process's, and every placed tenant in the
+   * cache), so only what others create in the subscription meanwhile is missed; re-reading three
+   * subscription-wide lists for every new tenant would cost each of 3,000 onboarding tenants
+   * thousands of listed items, one placement at a time.
+   */
+  async #listedUsage(arm: Pick<ArmClient, 'list'>, shard: Shard): Promise<SubscriptionUsage> {
+    const key = shard.id.toLowerCase();
+    const now = performance.now();
+    const known = this.#usageListed.get(key);
+    if (known !== undefined && now - known.at < PLACEMENT_LISTING_TTL_MS) return known.usage;
+    const usage = await readSubscriptionUsage(arm, shard.id);
+    this.#usageListed.set(key, { at: now, usage });
+    this.#exportUsage(shard, usage);
+    return usage;
+  }
+
   /** Capacity per subscription and region, as last read (metrics; never per reconcile). */
   #exportUsage(shard: Shard, usage: SubscriptionUsage): void {
     const m = this.ctx.metrics;
@@ -477,6 +505,17 @@ export class TenantAzureStep {
     }
   }
 
+  /** The usage a placement decided on (the listing plus the placements Azure does not list yet). */
+  #exportPlacedUsage(shard: Shard, region: string, usage: ShardUsage): void {
+    const m = this.ctx.metrics;
+    if (m?.subscriptionUsage === undefined) return;
+    const subscription = shard.id;
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'resource_groups' }, usage.resourceGroups);
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'role_assignments' }, usage.roleAssignments);
+    m.subscriptionUsage.set({ subscription, region, quota: 'sql_servers' }, usage.sqlServersInRegion);
+    m.subscriptionLimit.set({ subscription, region, quota: 'sql_servers' }, shard.limits.sqlServersPerRegion);
+  }
+
   /**
    * Reads every configured subscription once (start-up and a slow timer): refreshes the capacity
    * metrics, and reports a subscription that does not exist or that the operator cannot read.
@@ -487,7 +526,9 @@ export class TenantAzureStep {
     const results: { subscription: string; problem?: string }[] = [];
     for (const shard of subscriptionShards(this.azure)) {
       try {
-        this.#exportUsage(shard, await readSubscriptionUsage(arm, shard.id));
+        const usage = await readSubscriptionUsage(arm, shard.id);
+        this.#usageListed.set(shard.id.toLowerCase(), { at: performance.now(), usage });
+        this.#exportUsage(shard, usage);
         this.ctx.metrics?.subscriptionReadable?.set({ subscription: shard.id }, 1);
         results.push({ subscription: shard.id });
       } catch (err) {
