@@ -17,6 +17,16 @@ import { EMULATOR_SUBSCRIPTION_ID } from '../hack/arm-emulator/index.ts';
 export type Placement = 'shared' | 'dedicated';
 
 export const ENVIRONMENTS = ['Development', 'QA', 'Production'] as const;
+const TIERS = ['Small', 'Medium', 'Large'] as const;
+
+/** The i-th tenant of a fleet: tiers, environments and regions rotate (every 9 tenants, each environment 3 times). */
+export function fleetTenantShape(i: number, regions: readonly string[]) {
+  return {
+    tier: TIERS[i % 3] as (typeof TIERS)[number],
+    environment: ENVIRONMENTS[Math.floor(i / 3) % 3] as (typeof ENVIRONMENTS)[number],
+    region: regions[i % regions.length] as string,
+  };
+}
 
 /** The dedicated layout's regions (unchanged, so its runs stay comparable with the references). */
 const DEDICATED_REGIONS = [

@@ -21,7 +21,7 @@ import {
   readYamlObjects,
 } from '../test/harness/cluster-setup.ts';
 import { emulatorAzureConfig, tenant } from '../test/harness/fixtures.ts';
-import { ENVIRONMENTS, type FleetLayout } from './fleet-layout.ts';
+import { type FleetLayout, fleetTenantShape } from './fleet-layout.ts';
 import { byTenant, type CachedBytes, type FloorPlan, floorTenant, readOperatorObjects } from './floor-plan.ts';
 import {
   type ApiRequest,
@@ -80,14 +80,10 @@ export interface SizeOptions {
 
 const OPERATOR_USER = 'tenant-operator';
 const TENANTS_PATH = '/apis/tenancy.dev/v1alpha1/tenants';
-const TIERS = ['Small', 'Medium', 'Large'] as const;
-
 /** A mixed fleet: tiers, environments and regions rotate; every fourth tenant has a country allow-list. */
 export function fleetTenant(name: string, i: number, regions: readonly string[]): KubeObject {
   return tenant(name, {
-    tier: TIERS[i % 3],
-    environment: ENVIRONMENTS[Math.floor(i / 3) % 3],
-    region: regions[i % regions.length] as string,
+    ...fleetTenantShape(i, regions),
     ...(i % 4 === 0 ? { allowedCountries: ['NL', 'BE', 'DE'] } : {}),
   });
 }
