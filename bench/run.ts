@@ -56,6 +56,8 @@ const { values } = parseArgs({
     placement: { type: 'string', default: 'shared' },
     subscriptions: { type: 'string', default: '4' },
     regions: { type: 'string', default: '3' },
+    // A machine shared with other work needs longer than the default 180 s + 1.5 s per tenant.
+    'cold-deadline-seconds': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -213,6 +215,10 @@ for (const tenants of saved ? [] : sizes) {
           msiWritesPerSecond,
           plainFloorMaxTenants,
           layout,
+          coldDeadlineMs:
+            values['cold-deadline-seconds'] === undefined
+              ? undefined
+              : positiveInt('cold-deadline-seconds', values['cold-deadline-seconds'], 0) * 1000,
           logDir: join(logRoot, `n${tenants}`),
         },
         (msg) => log(`[N=${tenants}] ${msg}`),

@@ -73,6 +73,8 @@ export interface SizeOptions {
   msiWritesPerSecond: number;
   /** Above this many tenants the plain-client floor is not run (it blocks on every operation). */
   plainFloorMaxTenants: number;
+  /** How long cold convergence may take before the run fails (default 180 s + 1.5 s per tenant). */
+  coldDeadlineMs?: number | undefined;
   /** Regions, subscriptions and shards (bench/fleet-layout.ts). */
   layout: FleetLayout;
   logDir: string;
@@ -480,7 +482,11 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         }
       })();
       try {
-        await tracker.waitFor(`${N} tenants Ready`, () => tracker.readyCount(names) === N, 180_000 + N * 1500);
+        await tracker.waitFor(
+          `${N} tenants Ready`,
+          () => tracker.readyCount(names) === N,
+          o.coldDeadlineMs ?? 180_000 + N * 1500,
+        );
       } finally {
         clearInterval(progress);
         onboarding = false;
