@@ -30,7 +30,9 @@ function placeFleet(n: number, subscriptions: number) {
     }
     const u = usage.get(shard.id)!;
     const key = `${shard.id}/${region}/${environment}`;
-    const pool = pools.get(key) ?? (u.groups++, []);
+    // A new pool takes its resource group (tenancy-sql-<region>-<env>) in the subscription.
+    if (!pools.has(key)) u.groups++;
+    const pool = pools.get(key) ?? [];
     const server = pool.findIndex((dbs) => dbs < MAX_DATABASES_PER_SERVER);
     if (server < 0) pool.push(1);
     else pool[server] = (pool[server] ?? 0) + 1;
