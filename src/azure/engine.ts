@@ -213,7 +213,7 @@ function tagsOf(kind: Pick<ResourceKind<unknown>, 'tagsOf'>, observed: ArmBody):
 }
 
 /** The instance owning `observed`, when it is not the caller (see PassOptions.owner). */
-export function otherOwner(
+function otherOwner(
   kind: Pick<ResourceKind<unknown>, 'tagsOf'>,
   observed: ArmBody,
   options: Pick<PassOptions, 'owner'>,
