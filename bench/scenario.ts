@@ -453,7 +453,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         await admin.request('POST', TENANTS_PATH, { body: fleetTenant(name, i, o.layout.regions) });
       });
       const createdMs = performance.now() - t0;
-      const progress = setInterval(() => log(`cold: ${tracker.readyCount(names)}/${N} Ready`), 15_000);
+      const progress = setInterval(() => log(`cold: ${tracker.readyCount()}/${N} Ready`), 15_000);
       // While the fleet onboards, a non-disruptive change to an already-Ready tenant must still land
       // within a second: one every 2 s, to the first Ready tenant not yet touched.
       const onboardingLatencies: number[] = [];
@@ -463,7 +463,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         while (onboarding) {
           await sleep(2000);
           const name = names.find((n) => !touched.has(n) && tracker.states.get(n)?.readyAt !== undefined);
-          if (!onboarding || name === undefined || tracker.readyCount(names) === N) continue;
+          if (!onboarding || name === undefined || tracker.readyCount() === N) continue;
           touched.add(name);
           const c0 = performance.now();
           const updated = await admin.request<KubeObject>('PATCH', `${TENANTS_PATH}/${name}`, {
@@ -482,11 +482,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         }
       })();
       try {
-        await tracker.waitFor(
-          `${N} tenants Ready`,
-          () => tracker.readyCount(names) === N,
-          o.coldDeadlineMs ?? 180_000 + N * 1500,
-        );
+        await tracker.waitFor(`${N} tenants Ready`, () => tracker.readyCount() === N, o.coldDeadlineMs ?? 180_000 + N * 1500);
       } finally {
         clearInterval(progress);
         onboarding = false;
