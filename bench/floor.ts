@@ -95,11 +95,16 @@ async function azureWrites(t: FloorTenant): Promise<void> {
   const started = performance.now();
   const parsed = parseTenant(t.tenant);
   if (!parsed.ok) throw new Error(`floor tenant ${t.name}: ${parsed.message}`);
-  const azurePlan = tenantAzurePlan(parsed.tenant, config, azureConfig, {
-    redundancy: plan.redundancy,
-    shortTerm: plan.retention.shortTerm,
-    longTerm: plan.retention.longTerm,
-  });
+  // The bench tenant's recorded placement: the floor's database goes to the same subscription and
+  // (shared) server, so it meets the same quotas and shares the same pool.
+  const azurePlan = tenantAzurePlan(
+    parsed.tenant,
+    config,
+    azureConfig,
+    { redundancy: plan.redundancy, shortTerm: plan.retention.shortTerm, longTerm: plan.retention.longTerm },
+    false,
+    parsed.tenant.status?.placement,
+  );
   const outputs = new Map<string, ArmBody>();
   const create = async (r: ArmResource): Promise<void> => {
     const params = r.params(outputs);
@@ -127,7 +132,15 @@ async function azureWrites(t: FloorTenant): Promise<void> {
     }
     outputs.set(r.key, (await arm.get(id, r.kind.apiVersion)) ?? {});
   };
-  const resources = tenantAzureResources(azurePlan).filter((r) => has(r.kind.type));
+  const all = tenantAzureResources(azurePlan);
+  const resources = all.filter((r) => has(r.kind.type));
+  // A resource the operator wrote for few tenants (a shared server, written once per pool) is not
+  // written again here; a written resource that needs its outputs reads it once.
+  for (const r of all) {
+    if (has(r.kind.type) || !resources.some((x) => x.dependsOn.includes(r.key))) continue;
+    const params = r.params(outputs);
+    if (params !== undefined) outputs.set(r.key, (await arm.get(r.kind.id(params), r.kind.apiVersion)) ?? {});
+  }
   const done = new Set<string>();
   while (done.size < resources.length) {
     const wave = resources.filter(

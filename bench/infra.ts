@@ -340,7 +340,15 @@ export interface EmulatorInfo {
 export async function startEmulator(
   dir: string,
   logFile: string,
-  azure: { profile: 'realistic' | 'instant'; timeFactor: number; managedIdentityWritesPerSecond: number },
+  azure: {
+    profile: 'realistic' | 'instant';
+    timeFactor: number;
+    managedIdentityWritesPerSecond: number;
+    /** The fleet layout (bench/README.md "Fleet layout"): which quotas the emulator enforces. */
+    placement: 'shared' | 'dedicated';
+    /** Subscriptions the emulated account holds besides the emulator's own (subscription shards). */
+    extraSubscriptions: readonly string[];
+  },
 ): Promise<{ child: ChildProcess; info: EmulatorInfo }> {
   // Azure's behaviours, none friendlier: realistic durations, role assignments that propagate,
   // the managed-identity write limit, WAF policies only in the front door's region; the newest
@@ -362,13 +370,12 @@ export async function startEmulator(
     // The operator's identity is in the SQL admin group (fixtures: TEST_SQL_ADMIN_GROUP).
     '--sql-admin-group',
     TEST_SQL_ADMIN_GROUP,
-    // Why raised: the bench puts up to 1000 tenants, each with its own resource group and SQL server
-    // (emulatorAzureConfig places them Dedicated, the layout all figures so far measured), in one
-    // subscription and region; Azure stops that layout at 20 servers per region and 980 groups.
-    // Shared servers and subscription shards (src/tenant/placement.ts) fit Azure's quotas; the
-    // bench has no shared-placement mode yet (issue #15), so it names the raise.
+    // Shared placement (the default) fits Azure's default quotas: no raise. The old dedicated layout
+    // (`--placement dedicated`: every tenant its own resource group and SQL server, in one
+    // subscription) needs a raise Azure stops at 20 servers per region and 980 groups; it is named.
     '--quotas',
-    'raised-for-one-shared-subscription',
+    azure.placement === 'shared' ? 'azure' : 'raised-for-one-shared-subscription',
+    ...azure.extraSubscriptions.flatMap((id) => ['--subscription', id]),
     // The platform's AKS cluster the operator configuration names (emulatorAzureConfig); the
     // bench's tenants are Shared, so it only answers their deletions' look for a node pool.
     '--platform-cluster',

@@ -3,8 +3,11 @@
  * - one tenant's longest chain of dependent Azure operations at the emulator's operation durations
  *   (the critical path of the tenant's resource graph, src/tenant/azure.ts, plus the wait for a role
  *   assignment to reach the data plane before the server key), and
- * - the ARM writes the cold start needed, at the write budget (after its burst), and
+ * - the ARM writes the cold start needed in the busiest subscription, at the write budget (after its burst), and
  * - the Microsoft.ManagedIdentity writes, at that provider's own budget.
+ * The budgets are per subscription, as ARM and Microsoft.ManagedIdentity throttle and as the
+ * operator keeps them (src/azure/write-limiter.ts createPerSubscriptionLimiter): the busiest
+ * subscription's writes at one subscription's budget bound the fleet.
  * Computed from the same description the operator runs and the emulator's own duration table, with
  * the write counts taken from the emulator's request log.
  */
@@ -17,11 +20,19 @@ export interface PhysicalFloorInput {
   rbacPropagationMs: number;
   /** ARM types the cold start wrote (a type verified by GET only costs nothing). */
   writtenTypes: ReadonlySet<string>;
-  armWrites: number;
+  /** Accepted ARM writes of the cold start, per subscription (each has its own budget). */
+  armWritesBySubscription: readonly number[];
   armWritesPerSecond: number;
   armWriteBurst: number;
-  managedIdentityWrites: number;
+  /** Accepted Microsoft.ManagedIdentity writes, per subscription. */
+  managedIdentityWritesBySubscription: readonly number[];
   managedIdentityWritesPerSecond: number;
+  /**
+   * The fleet's layout: `shared`, the tenant's graph with its database on a shared server (the
+   * first tenant of a pool also creates the server: that chain is the floor); `dedicated`, a server
+   * of its own.
+   */
+  placement?: 'shared' | 'dedicated';
 }
 
 export interface PhysicalFloor {
@@ -72,7 +83,11 @@ const GRAPH_PLAN: TenantAzurePlan = {
 };
 
 export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {
-  const resources = tenantAzureResources(GRAPH_PLAN);
+  const resources = tenantAzureResources(
+    input.placement === 'shared'
+      ? { ...GRAPH_PLAN, sharedSql: { resourceGroup: 'tenancy-sql', name: 'sqlpool', tags: {} } }
+      : GRAPH_PLAN,
+  );
   const written = new Set([...input.writtenTypes].map((t) => t.toLowerCase()));
   const finish = new Map<string, { at: number; via: string[] }>();
   const finishOf = (key: string): { at: number; via: string[] } => {
@@ -99,8 +114,15 @@ export function physicalFloor(input: PhysicalFloorInput): PhysicalFloor {
     const f = finishOf(r.key);
     if (f.at > chain.at) chain = f;
   }
-  const writeBoundMs = (Math.max(0, input.armWrites - input.armWriteBurst) / input.armWritesPerSecond) * 1000;
-  const managedIdentityBoundMs = (input.managedIdentityWrites / input.managedIdentityWritesPerSecond) * 1000;
+  // Each subscription's writes at its own budget: the busiest subscription bounds.
+  const writeBoundMs = Math.max(
+    0,
+    ...input.armWritesBySubscription.map((w) => (Math.max(0, w - input.armWriteBurst) / input.armWritesPerSecond) * 1000),
+  );
+  const managedIdentityBoundMs = Math.max(
+    0,
+    ...input.managedIdentityWritesBySubscription.map((w) => (w / input.managedIdentityWritesPerSecond) * 1000),
+  );
   const floorMs = Math.max(chain.at, writeBoundMs, managedIdentityBoundMs);
   const bound = floorMs === chain.at ? 'chain' : floorMs === writeBoundMs ? 'arm writes' : 'managed-identity writes';
   return { floorMs, chainMs: chain.at, chain: chain.via, writeBoundMs, managedIdentityBoundMs, bound };

@@ -7,6 +7,7 @@
  *                     [--arm-write-burst 100] [--arm-reads-per-second 1000] [--floor-client pooled|operator] [--operator dist|src]
  *                     [--operator-node-options=<the Dockerfile ENTRYPOINT's flags>] [--out FILE]
  *                     [--profile realistic|instant] [--time-factor 0.01] [--msi-writes-per-second 10]
+ *                     [--placement shared|dedicated] [--subscriptions 4] [--regions 3]
  *
  * Quick mode (CI smoke test, under two minutes): `--tenants 10 --steady-seconds 20 --changes 10`.
  * Each size runs in a fresh control plane. Prints a table and writes every figure as JSON to
@@ -20,6 +21,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEDICATED_MAX_TENANTS, fleetLayout } from './fleet-layout.ts';
 import { REPO_ROOT, stopAllChildren } from './infra.ts';
 import { mb, msf, num, type Row, renderTable, sec, topCounts } from './report.ts';
 import { runSize } from './scenario.ts';
@@ -49,6 +51,13 @@ const { values } = parseArgs({
     // Microsoft.ManagedIdentity's write limit, scaled like the ARM write budget (Azure: ~2/s).
     'msi-writes-per-second': { type: 'string', default: '10' },
     'plain-floor-max-tenants': { type: 'string', default: '300' },
+    // The fleet layout (bench/fleet-layout.ts): shared SQL servers across 3 regions and 4
+    // subscriptions at Azure's default quotas, or the old dedicated layout (<= 250 tenants).
+    placement: { type: 'string', default: 'shared' },
+    subscriptions: { type: 'string', default: '4' },
+    regions: { type: 'string', default: '3' },
+    // A machine shared with other work needs longer than the default 180 s + 1.5 s per tenant.
+    'cold-deadline-seconds': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -86,6 +95,23 @@ if (!(timeFactor > 0 && timeFactor <= 1)) {
 }
 const msiWritesPerSecond = positiveInt('msi-writes-per-second', values['msi-writes-per-second'], 10);
 const plainFloorMaxTenants = positiveInt('plain-floor-max-tenants', values['plain-floor-max-tenants'], 300);
+if (values.placement !== 'shared' && values.placement !== 'dedicated') {
+  process.stderr.write('bench: --placement must be shared or dedicated\n');
+  process.exit(2);
+}
+const layout = fleetLayout(
+  values.placement,
+  positiveInt('subscriptions', values.subscriptions, 4),
+  positiveInt('regions', values.regions, 3),
+);
+if (layout.placement === 'dedicated' && !values.report && sizes.some((n) => n > DEDICATED_MAX_TENANTS)) {
+  // One subscription at Azure's ceiling of 250 SQL servers per region: the operator would refuse
+  // the rest with NoSubscriptionCapacity, as it should.
+  process.stderr.write(
+    `bench: --placement dedicated fits at most ${DEDICATED_MAX_TENANTS} tenants (one server each, one subscription)\n`,
+  );
+  process.exit(2);
+}
 // By default the operator runs as the image runs it: compiled JavaScript (`npm run build`), since
 // Node's type stripping alone costs ~17 MB of resident memory, with the image's V8 flags.
 // `--operator src` runs the sources; `--operator-node-options=` (empty) drops the flags.
@@ -197,6 +223,11 @@ for (const tenants of saved ? [] : sizes) {
           timeFactor,
           msiWritesPerSecond,
           plainFloorMaxTenants,
+          layout,
+          coldDeadlineMs:
+            values['cold-deadline-seconds'] === undefined
+              ? undefined
+              : positiveInt('cold-deadline-seconds', values['cold-deadline-seconds'], 0) * 1000,
           logDir: join(logRoot, `n${tenants}`),
         },
         (msg) => log(`[N=${tenants}] ${msg}`),
@@ -230,6 +261,7 @@ const report = saved ?? {
     profile,
     timeFactor,
     msiWritesPerSecond,
+    layout,
   },
   results,
   ...(failure ? { failure: failure.message } : {}),
@@ -258,6 +290,18 @@ const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 const rows: Row[] = [
   { section: 'cold convergence (create N Tenants -> all Ready)', label: '', values: [] },
   { label: 'time to all Ready', values: col((r) => sec(r.cold.ms)) },
+  {
+    label: '  placed / Ready / subscriptions used',
+    values: col((r) =>
+      r.cold.fleet
+        ? `${r.cold.fleet.placed} / ${r.cold.fleet.ready} / ${Object.values(r.cold.fleet.subscriptions as Record<string, Json>).filter((s) => s.tenants > 0).length}`
+        : 'n/a',
+    ),
+  },
+  {
+    label: '  quota errors in tenant conditions (goal 0)',
+    values: col((r) => (r.cold.fleet ? `${r.cold.fleet.quotaConditions.length}` : 'n/a')),
+  },
   { label: '  per tenant', values: col((r) => msf(r.cold.ms / r.tenants)) },
   {
     label: '  tenant Ready p50 / p95',
@@ -458,7 +502,7 @@ if (results.length > 0) {
   const rev = report.operator ?? {};
   const st = report.settings;
   process.stdout.write(
-    `\ntenant-operator ${rev.commit ?? '?'}${rev.srcUncommittedFiles ? ` (+${rev.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${st.concurrency}, ARM writes ${st.armWritesPerSecond}/s (burst ${st.armWriteBurst}), resync ${st.resyncSeconds} s in the steady phase, ${st.defaultResyncSeconds ?? 'same'} s otherwise\n\n`,
+    `\ntenant-operator ${rev.commit ?? '?'}${rev.srcUncommittedFiles ? ` (+${rev.srcUncommittedFiles} uncommitted src files)` : ''} benchmark: ${m.cpus} x ${m.cpuModel}, ${mb(m.memoryBytes)}, Node ${m.node}; concurrency ${st.concurrency}, ARM writes ${st.armWritesPerSecond}/s (burst ${st.armWriteBurst}), resync ${st.resyncSeconds} s in the steady phase, ${st.defaultResyncSeconds ?? 'same'} s otherwise${st.layout ? `; ${st.layout.placement} placement, ${st.layout.subscriptionIds.length} subscription(s), ${st.layout.regions.length} regions` : ''}\n\n`,
   );
   process.stdout.write(
     `${renderTable(
@@ -470,6 +514,12 @@ if (results.length > 0) {
     process.stdout.write(`\nN=${r.tenants} details\n`);
     process.stdout.write(`  cold API requests (operator): ${topCounts(r.cold.operatorApi.byVerbResource, 12)}\n`);
     process.stdout.write(`  cold ARM requests: ${topCounts(r.cold.arm.byMethodType, 12)}\n`);
+    for (const [id, sub] of Object.entries((r.cold.fleet?.subscriptions ?? {}) as Record<string, Json>))
+      process.stdout.write(
+        `  subscription ${id}: ${sub.tenants} tenants (${sub.shared} shared, ${sub.dedicated} dedicated) on ${sub.sqlServers} SQL servers; cold ARM writes ${sub.armWrites}, reads ${sub.armReads}\n`,
+      );
+    if (r.cold.fleet?.quotaConditions.length)
+      process.stdout.write(`  quota errors: ${r.cold.fleet.quotaConditions.join(' | ')}\n`);
     if (r.steady.kubeWrites > 0) process.stdout.write(`  steady API writes: ${topCounts(r.steady.kubeWritesByVerbResource)}\n`);
     if (r.steady.armWrites > 0) process.stdout.write(`  steady ARM writes: ${topCounts(r.steady.armWritesByType)}\n`);
     process.stdout.write(`  steady API reads: ${topCounts(r.steady.kubeReadsByVerbResource)}\n`);

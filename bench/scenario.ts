@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_RBAC_PROPAGATION_MS } from '../hack/arm-emulator/resource-types.ts';
 import { backupPolicySpecSchema } from '../src/api/v1alpha1/backup-policy.ts';
+import { subscriptionOfUrl } from '../src/azure/write-limiter.ts';
 import { desiredRetention } from '../src/backup/retention.ts';
 import type { KubeObject } from '../src/runtime/kube-client.ts';
 import { OWNED_NAMESPACED_KINDS } from '../src/runtime/resources.ts';
@@ -20,6 +21,7 @@ import {
   readYamlObjects,
 } from '../test/harness/cluster-setup.ts';
 import { emulatorAzureConfig, tenant } from '../test/harness/fixtures.ts';
+import { type FleetLayout, fleetTenantShape } from './fleet-layout.ts';
 import { byTenant, type CachedBytes, type FloorPlan, floorTenant, readOperatorObjects } from './floor-plan.ts';
 import {
   type ApiRequest,
@@ -71,30 +73,19 @@ export interface SizeOptions {
   msiWritesPerSecond: number;
   /** Above this many tenants the plain-client floor is not run (it blocks on every operation). */
   plainFloorMaxTenants: number;
+  /** How long cold convergence may take before the run fails (default 180 s + 1.5 s per tenant). */
+  coldDeadlineMs?: number | undefined;
+  /** Regions, subscriptions and shards (bench/fleet-layout.ts). */
+  layout: FleetLayout;
   logDir: string;
 }
 
 const OPERATOR_USER = 'tenant-operator';
 const TENANTS_PATH = '/apis/tenancy.dev/v1alpha1/tenants';
-const REGIONS = [
-  'westeurope',
-  'northeurope',
-  'swedencentral',
-  'germanywestcentral',
-  'francecentral',
-  'uksouth',
-  'eastus',
-  'eastus2',
-];
-const TIERS = ['Small', 'Medium', 'Large'] as const;
-const ENVIRONMENTS = ['Development', 'QA', 'Production'] as const;
-
 /** A mixed fleet: tiers, environments and regions rotate; every fourth tenant has a country allow-list. */
-export function fleetTenant(name: string, i: number): KubeObject {
+export function fleetTenant(name: string, i: number, regions: readonly string[]): KubeObject {
   return tenant(name, {
-    tier: TIERS[i % 3],
-    environment: ENVIRONMENTS[Math.floor(i / 3) % 3],
-    region: REGIONS[i % REGIONS.length] as string,
+    ...fleetTenantShape(i, regions),
     ...(i % 4 === 0 ? { allowedCountries: ['NL', 'BE', 'DE'] } : {}),
   });
 }
@@ -160,6 +151,58 @@ export function armSummary(records: ArmRecord[]) {
   };
 }
 
+/** Condition reasons and messages that mean an Azure quota reached a tenant (the goal: none). */
+const QUOTA_SIGNS = /QuotaExceeded|LimitExceeded|NoSubscriptionCapacity|exceed(ing)? .*quota/i;
+
+/**
+ * Where the fleet went and what each subscription served: tenants placed (by subscription and
+ * isolation), Ready, distinct SQL servers, ARM writes and reads per subscription, and every tenant
+ * condition that carries a quota error.
+ */
+export function fleetPlacement(tenants: (KubeObject | undefined)[], arm: ArmRecord[]) {
+  type Placed = { subscriptionId?: string; isolation?: string; sqlServer?: { name?: string } };
+  type Condition = { type: string; status: string; reason?: string; message?: string };
+  const subscriptions: Record<
+    string,
+    { tenants: number; shared: number; dedicated: number; sqlServers: number; armWrites: number; armReads: number }
+  > = {};
+  const servers = new Map<string, Set<string>>();
+  const row = (id: string) => {
+    subscriptions[id] ??= { tenants: 0, shared: 0, dedicated: 0, sqlServers: 0, armWrites: 0, armReads: 0 };
+    return subscriptions[id];
+  };
+  let placed = 0;
+  let ready = 0;
+  const quotaConditions: string[] = [];
+  for (const t of tenants) {
+    const status = (t as { status?: { placement?: Placed; conditions?: Condition[] } } | undefined)?.status;
+    const p = status?.placement;
+    if (p?.subscriptionId) {
+      placed++;
+      const r = row(p.subscriptionId.toLowerCase());
+      r.tenants++;
+      if (p.isolation === 'Dedicated') r.dedicated++;
+      else r.shared++;
+      const set = servers.get(p.subscriptionId.toLowerCase()) ?? new Set();
+      set.add(p.sqlServer?.name ?? '');
+      servers.set(p.subscriptionId.toLowerCase(), set);
+    }
+    for (const c of status?.conditions ?? []) {
+      if (c.type === 'Ready' && c.status === 'True') ready++;
+      if (QUOTA_SIGNS.test(`${c.reason ?? ''} ${c.message ?? ''}`) && quotaConditions.length < 20)
+        quotaConditions.push(`${t?.metadata.name} ${c.type} ${c.reason}`);
+    }
+  }
+  for (const [id, set] of servers) row(id).sqlServers = set.size;
+  for (const r of arm) {
+    const id = /^\/subscriptions\/([^/]+)/i.exec(r.path)?.[1]?.toLowerCase();
+    if (id === undefined || r.kind === 'operation') continue;
+    if (r.write) row(id).armWrites++;
+    else row(id).armReads++;
+  }
+  return { placed, ready, quotaConditions, subscriptions };
+}
+
 type Phase = ReturnType<typeof phaseClock>;
 
 const metricsNowOf = async (operator: OperatorProcess) => operatorCounters(await operator.metrics());
@@ -211,10 +254,13 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       ...readYamlObjects(join(samples, 'backuppolicy-default.yaml')),
       ...readYamlObjects(join(samples, 'maintenancewindow-default.yaml')),
     ]);
+    const emulatorSubscription = o.layout.subscriptionIds[0] as string;
     const emulator = await startEmulator(join(info.dir, 'arm'), join(o.logDir, 'emulator.log'), {
       profile: o.profile,
       timeFactor: o.timeFactor,
       managedIdentityWritesPerSecond: o.msiWritesPerSecond,
+      placement: o.layout.placement,
+      extraSubscriptions: o.layout.subscriptionIds.filter((id) => id !== emulatorSubscription),
     });
     // The operator's own clocks scaled like Azure's durations: with 0.01 it polls a running
     // operation every 0.1 s instead of 10 s and retries a propagating role assignment after 0.3 s.
@@ -259,6 +305,8 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           // What the emulator's realistic profile takes (5 minutes, scaled).
           rbacPropagationSeconds: 300 * scale,
           managedIdentityWritesPerSecond: o.msiWritesPerSecond * 0.9,
+          placement: o.layout.placementConfig,
+          subscriptions: o.layout.shards,
         },
       };
       writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -402,10 +450,10 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       const wall0 = Date.now();
       const t0 = performance.now();
       await pool(16, names, async (name, i) => {
-        await admin.request('POST', TENANTS_PATH, { body: fleetTenant(name, i) });
+        await admin.request('POST', TENANTS_PATH, { body: fleetTenant(name, i, o.layout.regions) });
       });
       const createdMs = performance.now() - t0;
-      const progress = setInterval(() => log(`cold: ${tracker.readyCount(names)}/${N} Ready`), 15_000);
+      const progress = setInterval(() => log(`cold: ${tracker.readyCount()}/${N} Ready`), 15_000);
       // While the fleet onboards, a non-disruptive change to an already-Ready tenant must still land
       // within a second: one every 2 s, to the first Ready tenant not yet touched.
       const onboardingLatencies: number[] = [];
@@ -415,7 +463,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         while (onboarding) {
           await sleep(2000);
           const name = names.find((n) => !touched.has(n) && tracker.states.get(n)?.readyAt !== undefined);
-          if (!onboarding || name === undefined || tracker.readyCount(names) === N) continue;
+          if (!onboarding || name === undefined || tracker.readyCount() === N) continue;
           touched.add(name);
           const c0 = performance.now();
           const updated = await admin.request<KubeObject>('PATCH', `${TENANTS_PATH}/${name}`, {
@@ -434,7 +482,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         }
       })();
       try {
-        await tracker.waitFor(`${N} tenants Ready`, () => tracker.readyCount(names) === N, 180_000 + N * 1500);
+        await tracker.waitFor(`${N} tenants Ready`, () => tracker.readyCount() === N, o.coldDeadlineMs ?? 180_000 + N * 1500);
       } finally {
         clearInterval(progress);
         onboarding = false;
@@ -468,6 +516,15 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         managedIdentityWrites: armRecords.filter(
           (r) => r.write && r.status < 300 && /\/providers\/microsoft\.managedidentity\//i.test(r.path),
         ).length,
+        // Per subscription: each has its own budgets (the physical floor's rule, and the operator's).
+        acceptedWritesBySubscription: countBy(
+          armRecords.filter((r) => r.write && r.status < 300),
+          (r) => subscriptionOfUrl(r.path).toLowerCase(),
+        ),
+        managedIdentityWritesBySubscription: countBy(
+          armRecords.filter((r) => r.write && r.status < 300 && /\/providers\/microsoft\.managedidentity\//i.test(r.path)),
+          (r) => subscriptionOfUrl(r.path).toLowerCase(),
+        ),
         changesDuringOnboarding: onboardingLatencies.length > 0 ? summary(onboardingLatencies) : undefined,
         reconciles: m1.tenantReconciles - m0.tenantReconciles,
         reconcileMeanMs:
@@ -488,6 +545,10 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           auditAllUsers: allRequests.length,
         },
       };
+      (result.cold as Record<string, unknown>).fleet = fleetPlacement(
+        names.map((n) => tracker.get(n)),
+        armRecords,
+      );
       log(`cold: ${N} Ready in ${(coldMs / 1000).toFixed(1)} s`);
       const settled = await settle('after cold convergence');
       const afterReady = audit.between(wall1, Date.now(), OPERATOR_USER);
@@ -846,16 +907,22 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         log(`floor: plain-client floor skipped (N > ${o.plainFloorMaxTenants})`);
       }
       const coldMs = (result.cold as { ms: number }).ms;
-      const coldWrites = result.cold as { acceptedWrites: number; managedIdentityWrites: number };
+      const coldWrites = result.cold as {
+        acceptedWritesBySubscription: Record<string, number>;
+        managedIdentityWritesBySubscription: Record<string, number>;
+      };
       const physical = physicalFloor({
         timing: { profile: o.profile, timeFactor: o.timeFactor },
         rbacPropagationMs: Math.round(DEFAULT_RBAC_PROPAGATION_MS * o.timeFactor),
-        writtenTypes: new Set(armSteps),
-        armWrites: coldWrites.acceptedWrites,
+        // Every type the cold start wrote, however often: a shared server is written once per pool,
+        // and the pool's first tenant waits for it.
+        writtenTypes: new Set(Object.keys(cold.arm.writesByType).map((key) => `Microsoft.${key.split(' ')[1]}`)),
+        armWritesBySubscription: Object.values(coldWrites.acceptedWritesBySubscription),
         armWritesPerSecond: o.armWritesPerSecond,
         armWriteBurst: o.armWriteBurst,
-        managedIdentityWrites: coldWrites.managedIdentityWrites,
+        managedIdentityWritesBySubscription: Object.values(coldWrites.managedIdentityWritesBySubscription),
         managedIdentityWritesPerSecond: o.msiWritesPerSecond,
+        placement: o.layout.placement,
       });
       (result.floor as Record<string, unknown>).physical = physical;
       (result.floor as Record<string, unknown>).physicalRatio = coldMs / physical.floorMs;

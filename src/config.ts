@@ -290,15 +290,16 @@ export const configSchema = z
           .regex(/^[a-z0-9][a-z0-9-]*$/)
           .default('default'),
         /**
-         * Operator-wide budgets of ARM writes and reads. ARM allows a subscription and principal
-         * 10 writes and 25 reads per second (buckets of 200 and 250), shared with every other
-         * tool using them, so the defaults leave room.
+         * Budgets of ARM writes and reads, per subscription (each subscription shard has its own,
+         * as ARM throttles them). ARM allows a subscription and principal 10 writes and 25 reads
+         * per second (buckets of 200 and 250), shared with every other tool using them, so the
+         * defaults leave room.
          */
         writesPerSecond: z.number().positive().default(5),
         writeBurst: z.number().int().positive().default(20),
         readsPerSecond: z.number().positive().default(20),
         readBurst: z.number().int().positive().default(200),
-        /** Microsoft.ManagedIdentity throttles writes at about 2 per second per subscription. */
+        /** Microsoft.ManagedIdentity throttles writes at about 2 per second per subscription: a budget per subscription. */
         managedIdentityWritesPerSecond: z.number().positive().default(1.5),
         /**
          * How long a tenant's Azure resources, once read and found converged, are trusted without

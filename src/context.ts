@@ -28,6 +28,8 @@ export interface Caches {
  * (workload identity, SecretProviderClass, WAF policy) and for status. Never a secret.
  */
 export interface AzureFacts {
+  /** The subscription the tenant's resources live in: its placement's shard (the pass's plan). */
+  subscriptionId?: string | undefined;
   resourceGroup?: string | undefined;
   /** Resource group of the SQL server when it is not the tenant's own (a shared server). */
   sqlResourceGroup?: string | undefined;

@@ -43,11 +43,11 @@ export const AZURE_DEFAULT_QUOTAS: Readonly<AzureQuotas> = {
 };
 
 /**
- * Limits high enough for everything in one subscription: the benchmark's one-server-per-tenant
- * layout (1000 tenants: 1000 resource groups and servers in one region, 3-4 role assignments each)
- * and the integration harness's one emulator shared by every test file. Azure would refuse that at
- * the 21st server in a region; only runs that measure something else pass this, by name, until
- * shared servers and subscription shards (issue #15) land. Per-resource limits stay Azure's.
+ * Limits high enough for everything in one subscription: the benchmark's old one-server-per-tenant
+ * layout (`--placement dedicated`, up to 250 tenants with a resource group and server each) and the
+ * integration harness's one emulator shared by every test file. Azure would refuse that at the 21st
+ * server in a region; only runs that measure something else pass this, by name (the benchmark's
+ * default layout, shared servers over several subscriptions, needs none). Per-resource limits stay Azure's.
  */
 export const QUOTAS_RAISED_FOR_ONE_SHARED_SUBSCRIPTION: Readonly<AzureQuotas> = {
   ...AZURE_DEFAULT_QUOTAS,

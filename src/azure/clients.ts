@@ -7,9 +7,14 @@ import { ResourceManagementClient } from '@azure/arm-resources';
 import { SqlManagementClient, type SqlManagementClientOptionalParams } from '@azure/arm-sql';
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { WriteLimiter } from './write-limiter.ts';
+import { subscriptionOfUrl, type WriteLimiter } from './write-limiter.ts';
 
-export { createWriteLimiter, type WriteLimiter, type WriteLimiterOptions } from './write-limiter.ts';
+export {
+  createPerSubscriptionLimiter,
+  createWriteLimiter,
+  type WriteLimiter,
+  type WriteLimiterOptions,
+} from './write-limiter.ts';
 
 /** The pipeline policy shape the SDKs accept in `additionalPolicies` (taken from their own types). */
 type PipelinePolicy = NonNullable<SqlManagementClientOptionalParams['additionalPolicies']>[number]['policy'];
@@ -64,6 +69,11 @@ export interface AzureClients {
   readonly ca: string | undefined;
   readonly writeLimiter: WriteLimiter;
   readonly readLimiter: WriteLimiter | undefined;
+  /**
+   * The same clients bound to another subscription (a subscription shard): same credential,
+   * endpoint and budgets. Built once per subscription; itself for its own.
+   */
+  inSubscription(subscriptionId: string): AzureClients;
 }
 
 const WRITE_METHODS = new Set(['PUT', 'PATCH', 'DELETE', 'POST']);
@@ -81,12 +91,15 @@ export function writeLimiterPolicy(
   return {
     name: 'tenantOperatorWriteLimiter',
     async sendRequest(request, next) {
+      // A per-subscription budget takes the bucket of the subscription the request names.
+      const subscription = subscriptionOfUrl(request.url);
+      const of = (l: WriteLimiter) => l.forSubscription?.(subscription) ?? l;
       if (WRITE_METHODS.has(request.method)) {
         if (managedIdentityLimiter && /\/providers\/microsoft\.managedidentity\//i.test(request.url)) {
-          await managedIdentityLimiter.acquire(request.abortSignal);
+          await of(managedIdentityLimiter).acquire(request.abortSignal);
         }
-        await limiter.acquire(request.abortSignal);
-      } else if (readLimiter) await readLimiter.acquire(request.abortSignal);
+        await of(limiter).acquire(request.abortSignal);
+      } else if (readLimiter) await of(readLimiter).acquire(request.abortSignal);
       return next(request);
     },
   };
@@ -147,7 +160,8 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     ],
   });
   const id = config.subscriptionId;
-  return {
+  const others = new Map<string, AzureClients>();
+  const clients: AzureClients = {
     subscriptionId: id,
     resources: new ResourceManagementClient(credential, id, options('resources')),
     msi: new ManagedServiceIdentityClient(credential, id, options('msi')),
@@ -159,5 +173,16 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
     ca: config.ca,
     writeLimiter: config.writeLimiter,
     readLimiter: config.readLimiter,
+    inSubscription(subscriptionId) {
+      const key = subscriptionId.toLowerCase();
+      if (key === id.toLowerCase()) return clients;
+      let other = others.get(key);
+      if (other === undefined) {
+        other = createAzureClients({ ...config, subscriptionId, credential });
+        others.set(key, other);
+      }
+      return other;
+    },
   };
+  return clients;
 }

@@ -62,6 +62,12 @@ export interface ResourceKind<P> {
   state(observed: ArmBody): string | undefined;
   /** Whether dependents may use it (e.g. a Paused serverless database is usable). Default: settled. */
   ready?(observed: ArmBody): boolean;
+  /**
+   * Where the resource carries its Azure tags; default the top-level `tags`. AKS agent pools carry
+   * theirs in `properties.tags`: the owner check must read them there, or two operator instances
+   * would adopt (and delete) each other's node pools.
+   */
+  tagsOf?(observed: ArmBody): Tags | undefined;
   /** The write that adds `tags` to it (release); default PATCH `{ tags }` of the merged tags. */
   tag?(observed: ArmBody, tags: Tags): UpdateWrite | undefined;
   /**
@@ -201,10 +207,19 @@ export interface PassOptions {
   owner?: { tag: string; value: string } | undefined;
 }
 
+/** The tags of an observed resource, where its kind keeps them. */
+function tagsOf(kind: Pick<ResourceKind<unknown>, 'tagsOf'>, observed: ArmBody): Tags {
+  return (kind.tagsOf ? kind.tagsOf(observed) : (observed.tags as Tags | undefined)) ?? {};
+}
+
 /** The instance owning `observed`, when it is not the caller (see PassOptions.owner). */
-function otherOwner(observed: ArmBody, options: PassOptions): string | undefined {
+function otherOwner(
+  kind: Pick<ResourceKind<unknown>, 'tagsOf'>,
+  observed: ArmBody,
+  options: Pick<PassOptions, 'owner'>,
+): string | undefined {
   if (!options.owner) return undefined;
-  const value = (observed.tags as Tags | undefined)?.[options.owner.tag];
+  const value = tagsOf(kind, observed)[options.owner.tag];
   return value !== undefined && value !== options.owner.value ? value : undefined;
 }
 
@@ -322,7 +337,7 @@ export async function reconcileResources(
         await begin(r.key, label, id, 'PUT', body, ['created'], kind);
         return;
       }
-      const owner = otherOwner(observed, options);
+      const owner = otherOwner(kind, observed, options);
       if (owner !== undefined) {
         report('Failed', id, { error: ownedElsewhere(label, owner) });
         return;
@@ -425,7 +440,7 @@ export async function reconcileResources(
 export interface ExistingResource {
   key: string;
   id: string;
-  kind: Pick<ResourceKind<unknown>, 'label' | 'apiVersion' | 'state' | 'tag'>;
+  kind: Pick<ResourceKind<unknown>, 'label' | 'apiVersion' | 'state' | 'tag' | 'tagsOf'>;
 }
 
 export interface TeardownResult {
@@ -469,7 +484,7 @@ export async function deleteResources(
       const observed = await arm.get(r.id, r.kind.apiVersion);
       if (observed === undefined) continue;
       // Another instance's resource is not this tenant's to delete, whatever its name says.
-      if (otherOwner(observed, options) !== undefined) continue;
+      if (otherOwner(r.kind, observed, options) !== undefined) continue;
       if (isInProgress(r.kind.state(observed))) {
         return { finished: false, pending: [], changes, waitingFor: `${label} is ${r.kind.state(observed)}` };
       }
@@ -515,8 +530,8 @@ export async function releaseResources(
         continue;
       }
       const observed = await arm.get(r.id, r.kind.apiVersion);
-      if (observed === undefined || otherOwner(observed, options) !== undefined) continue;
-      const tags = (observed.tags ?? {}) as Tags;
+      if (observed === undefined || otherOwner(r.kind, observed, options) !== undefined) continue;
+      const tags = tagsOf(r.kind, observed);
       if (tags[AZURE_TAGS.orphaned] === 'true') continue;
       if (isInProgress(r.kind.state(observed))) {
         waitingFor ??= `${label} is ${r.kind.state(observed)}`;

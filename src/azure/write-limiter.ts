@@ -14,6 +14,11 @@ export interface AbortSignalLike {
 
 export interface WriteLimiter {
   /**
+   * The bucket of one subscription, when the budget is kept per subscription (ARM's throttles
+   * are per subscription and principal); absent for a single budget.
+   */
+  forSubscription?(subscriptionId: string): WriteLimiter;
+  /**
    * Wait for a write token. Callers are served first come, first served. Rejects with an
    * `AbortError` if `signal` aborts while waiting (the token is then not consumed).
    */
@@ -103,4 +108,35 @@ export function createWriteLimiter(options: WriteLimiterOptions): WriteLimiter {
       return turn;
     },
   };
+}
+
+/**
+ * One token bucket per subscription, each with `options` (ARM throttles each subscription and
+ * principal on its own: a fleet spread over subscription shards has each one's budget). A request
+ * without a subscription in its URL uses a bucket of its own. Stats add up over every bucket.
+ */
+export function createPerSubscriptionLimiter(options: WriteLimiterOptions): WriteLimiter {
+  const buckets = new Map<string, WriteLimiter>();
+  const bucket = (subscriptionId: string): WriteLimiter => {
+    const key = subscriptionId.toLowerCase();
+    let limiter = buckets.get(key);
+    if (limiter === undefined) {
+      limiter = createWriteLimiter(options);
+      buckets.set(key, limiter);
+    }
+    return limiter;
+  };
+  const sum = (field: keyof WriteLimiterStats) => [...buckets.values()].reduce((a, l) => a + l.stats[field], 0);
+  return {
+    get stats(): WriteLimiterStats {
+      return { granted: sum('granted'), delayed: sum('delayed'), waitedMs: sum('waitedMs') };
+    },
+    acquire: (signal) => bucket('').acquire(signal),
+    forSubscription: bucket,
+  };
+}
+
+/** The subscription an ARM request URL names (`.../subscriptions/{id}/...`), or '' when none. */
+export function subscriptionOfUrl(url: string): string {
+  return /\/subscriptions\/([^/?#]+)/i.exec(url)?.[1] ?? '';
 }

@@ -77,18 +77,23 @@ export interface TenantBackupOptions {
 
 /** Where the tenant's database lives. */
 export interface DatabaseLocation {
+  /** The subscription of its placement (a subscription shard); undefined: the operator's own. */
+  subscriptionId: string | undefined;
   resourceGroup: string;
   serverName: string;
   databaseName: string;
 }
 
 /**
- * The database's location: from the facts the Azure step reported (the server name is the first
+ * The database's location: its subscription from the tenant's recorded placement
+ * (`status.placement`: a tenant in another subscription shard is read there, never in the home
+ * subscription), the rest from the facts the Azure step reported (the server name is the first
  * label of its FQDN), else from the deterministic names.
  */
 export function locateDatabase(tenant: Tenant, facts: AzureFacts, salt: string | undefined): DatabaseLocation {
   const names = tenantAzureNames(tenant.metadata.name, tenant.spec.environment.toLowerCase(), salt === undefined ? {} : { salt });
   return {
+    subscriptionId: tenant.status?.placement?.subscriptionId ?? facts.subscriptionId,
     resourceGroup: facts.sqlResourceGroup ?? facts.resourceGroup ?? names.resourceGroup,
     serverName: facts.sqlServerFqdn?.split('.')[0] || names.sqlServer,
     databaseName: facts.databaseName ?? names.sqlDatabase,
@@ -134,7 +139,7 @@ export class TenantBackup {
     const name = tenant.metadata.name;
     const targets = policy.found ? backupTargets(policy.spec) : undefined;
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
-    const azure: AzureContext = { clients: this.clients, signal: this.options.fence?.() };
+    const azure: AzureContext = { clients: this.#clientsFor(where), signal: this.options.fence?.() };
     const events: TenantBackupEvent[] = [];
     const audit = (action: string) =>
       this.ctx.recorder.audit({
@@ -276,7 +281,7 @@ export class TenantBackup {
    */
   async release(tenant: Tenant, facts: AzureFacts): Promise<void> {
     const where = locateDatabase(tenant, facts, this.ctx.config.azure?.nameSalt);
-    const azure: AzureContext = { clients: this.clients, signal: this.options.fence?.() };
+    const azure: AzureContext = { clients: this.#clientsFor(where), signal: this.options.fence?.() };
     let remaining: string[];
     try {
       const all = await listServerDatabasesOrEmpty(azure, where);
@@ -301,6 +306,11 @@ export class TenantBackup {
         { retryAfterMs: 5_000 },
       );
     }
+  }
+
+  /** The SDK clients of the database's subscription. */
+  #clientsFor(where: DatabaseLocation): AzureClients {
+    return where.subscriptionId === undefined ? this.clients : this.clients.inSubscription(where.subscriptionId);
   }
 
   #drillSettings(

@@ -14,7 +14,12 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { Tenant, TenantStatus } from '../api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../azure/arm-client.ts';
 import { ArmClient, ArmRequestError, pipelineSender } from '../azure/arm-client.ts';
-import { type AzureClients, createAzureClients, createDefaultCredential, createWriteLimiter } from '../azure/clients.ts';
+import {
+  type AzureClients,
+  createAzureClients,
+  createDefaultCredential,
+  createPerSubscriptionLimiter,
+} from '../azure/clients.ts';
 import {
   type ArmChange,
   deleteResources,
@@ -77,6 +82,7 @@ import {
   type PlacementDecision,
   type Shard,
   type ShardObservation,
+  type ShardUsage,
   type SharedServerObservation,
   type SqlPlacement,
   shardsFor,
@@ -97,6 +103,12 @@ type AzureConfig = NonNullable<OperatorConfig['azure']>;
 
 /** api-version of the long-term-retention backups list (@azure/arm-sql 10.0.0). */
 const LTR_BACKUPS_API_VERSION = '2021-05-01-preview';
+
+/**
+ * How long a subscription's listed usage serves placements (30 s): the window in which resources
+ * others create in a shard are not yet counted. Placements made meanwhile always count.
+ */
+export const PLACEMENT_LISTING_TTL_MS = 30_000;
 
 /**
  * The local ARM emulator's credential (config refuses it for any non-loopback endpoint): a fixed
@@ -139,9 +151,13 @@ export function createAzureClientsFromConfig(
     endpoint: azure.endpoint,
     ca,
     credential: azure.credential === 'emulator' ? emulatorCredential(azure.endpoint, ca) : createDefaultCredential(),
-    writeLimiter: createWriteLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
-    readLimiter: createWriteLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
-    managedIdentityWriteLimiter: createWriteLimiter({ writesPerSecond: azure.managedIdentityWritesPerSecond, burst: 2 }),
+    // Per subscription, as ARM and Microsoft.ManagedIdentity throttle: each subscription shard has its own budget.
+    writeLimiter: createPerSubscriptionLimiter({ writesPerSecond: azure.writesPerSecond, burst: azure.writeBurst }),
+    readLimiter: createPerSubscriptionLimiter({ writesPerSecond: azure.readsPerSecond, burst: azure.readBurst }),
+    managedIdentityWriteLimiter: createPerSubscriptionLimiter({
+      writesPerSecond: azure.managedIdentityWritesPerSecond,
+      burst: 2,
+    }),
     onResponse,
   });
 }
@@ -290,6 +306,8 @@ export class TenantAzureStep {
   readonly #reserved = new Map<string, Set<string>>();
   /** Tenants placed by this process, by subscription: their groups and servers count before Azure lists them. */
   readonly #placedHere = new Map<string, Placed[]>();
+  /** Subscription usage as last listed for placement, by subscription (see #listedUsage). */
+  readonly #usageListed = new Map<string, { at: number; usage: SubscriptionUsage }>();
   /** One new placement at a time, so two new tenants never both take a server's or a subscription's last place. */
   #placing: Promise<unknown> = Promise.resolve();
 
@@ -372,8 +390,7 @@ export class TenantAzureStep {
   ): Promise<ShardObservation> {
     const { region, environment } = tenant.spec;
     const arm = this.arm.withSignal(signal);
-    const listed = await readSubscriptionUsage(arm, shard.id);
-    this.#exportUsage(shard, listed);
+    const listed = await this.#listedUsage(arm, shard);
     const placed: Placed[] = [...(this.#placedHere.get(shard.id.toLowerCase()) ?? [])];
     for (const raw of this.ctx.caches.tenants.list()) {
       const other = raw as unknown as Tenant;
@@ -397,14 +414,16 @@ export class TenantAzureStep {
       if (p.region === region) servers.add(p.server.toLowerCase());
     }
     const poolGroup = sharedPoolResourceGroup(region, environment);
+    const usage = {
+      resourceGroups: groups.size,
+      sqlServersInRegion: servers.size,
+      // Each placed tenant whose group Azure does not list yet will assign two roles.
+      roleAssignments: listed.roleAssignments + 2 * unlistedTenants,
+    };
+    this.#exportPlacedUsage(shard, region, usage);
     return {
       shard,
-      usage: {
-        resourceGroups: groups.size,
-        sqlServersInRegion: servers.size,
-        // Each placed tenant whose group Azure does not list yet will assign two roles.
-        roleAssignments: listed.roleAssignments + 2 * unlistedTenants,
-      },
+      usage,
       existingServers: new Set(listed.sqlServersByRegion.get(region) ?? []),
       poolGroupExists: listed.resourceGroups.has(poolGroup.toLowerCase()),
       pool:
@@ -456,6 +475,24 @@ export class TenantAzureStep {
     return pool;
   }
 
+  /**
+   * A shard's usage as Azure lists it, re-read once it is older than PLACEMENT_LISTING_TTL_MS.
+   * Placements in between count on top of it (this process's, and every placed tenant in the
+   * cache), so only what others create in the subscription meanwhile is missed; re-reading three
+   * subscription-wide lists for every new tenant would cost each of 3,000 onboarding tenants
+   * thousands of listed items, one placement at a time.
+   */
+  async #listedUsage(arm: Pick<ArmClient, 'list'>, shard: Shard): Promise<SubscriptionUsage> {
+    const key = shard.id.toLowerCase();
+    const now = performance.now();
+    const known = this.#usageListed.get(key);
+    if (known !== undefined && now - known.at < PLACEMENT_LISTING_TTL_MS) return known.usage;
+    const usage = await readSubscriptionUsage(arm, shard.id);
+    this.#usageListed.set(key, { at: now, usage });
+    this.#exportUsage(shard, usage);
+    return usage;
+  }
+
   /** Capacity per subscription and region, as last read (metrics; never per reconcile). */
   #exportUsage(shard: Shard, usage: SubscriptionUsage): void {
     const m = this.ctx.metrics;
@@ -472,6 +509,17 @@ export class TenantAzureStep {
     }
   }
 
+  /** The usage a placement decided on (the listing plus the placements Azure does not list yet). */
+  #exportPlacedUsage(shard: Shard, region: string, usage: ShardUsage): void {
+    const m = this.ctx.metrics;
+    if (m?.subscriptionUsage === undefined) return;
+    const subscription = shard.id;
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'resource_groups' }, usage.resourceGroups);
+    m.subscriptionUsage.set({ subscription, region: '', quota: 'role_assignments' }, usage.roleAssignments);
+    m.subscriptionUsage.set({ subscription, region, quota: 'sql_servers' }, usage.sqlServersInRegion);
+    m.subscriptionLimit.set({ subscription, region, quota: 'sql_servers' }, shard.limits.sqlServersPerRegion);
+  }
+
   /**
    * Reads every configured subscription once (start-up and a slow timer): refreshes the capacity
    * metrics, and reports a subscription that does not exist or that the operator cannot read.
@@ -482,7 +530,9 @@ export class TenantAzureStep {
     const results: { subscription: string; problem?: string }[] = [];
     for (const shard of subscriptionShards(this.azure)) {
       try {
-        this.#exportUsage(shard, await readSubscriptionUsage(arm, shard.id));
+        const usage = await readSubscriptionUsage(arm, shard.id);
+        this.#usageListed.set(shard.id.toLowerCase(), { at: performance.now(), usage });
+        this.#exportUsage(shard, usage);
         this.ctx.metrics?.subscriptionReadable?.set({ subscription: shard.id }, 1);
         results.push({ subscription: shard.id });
       } catch (err) {
@@ -509,6 +559,7 @@ export class TenantAzureStep {
     const ids = tenantAzureIds(plan.subscriptionId, plan.names, plan.sharedSql);
     const previous = tenant.status?.azure;
     return {
+      subscriptionId: plan.subscriptionId,
       resourceGroup: plan.names.resourceGroup,
       sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,
@@ -684,6 +735,7 @@ export class TenantAzureStep {
     const longTerm = pass.outputs.get('sqlLongTermRetention');
     const key = keyVersionOf(pass.outputs.get('tdeKey'));
     return {
+      subscriptionId: plan.subscriptionId,
       resourceGroup: plan.names.resourceGroup,
       sqlResourceGroup: plan.sharedSql?.resourceGroup,
       keyVaultName: plan.names.keyVault,

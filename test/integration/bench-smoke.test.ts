@@ -14,18 +14,43 @@ import { REPO_ROOT } from '../harness/control-plane.ts';
 
 const run = promisify(execFile);
 
-test('npm run bench, 5 tenants: converges, writes nothing when idle or restarted, measures the floor', async () => {
+test('npm run bench, 5 tenants on shared servers in 2 subscriptions: converges, writes nothing when idle or restarted, measures the floor', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'bench-smoke-')), 'result.json');
   await run(
     process.execPath,
-    ['bench/run.ts', '--tenants', '5', '--steady-seconds', '20', '--changes', '3', '--operator', 'src', '--out', out],
+    // The default layout (shared servers, Azure's default quotas) over two subscriptions.
+    [
+      'bench/run.ts',
+      '--tenants',
+      '5',
+      '--steady-seconds',
+      '20',
+      '--changes',
+      '3',
+      '--subscriptions',
+      '2',
+      '--operator',
+      'src',
+      '--out',
+      out,
+    ],
     { cwd: REPO_ROOT, timeout: 240_000, maxBuffer: 16 << 20 },
   );
   const report = JSON.parse(readFileSync(out, 'utf8')) as {
     failure?: string;
     results: {
       tenants: number;
-      cold: { ms: number; perTenantReadyMs: { n: number }; operatorApi: { writes: number } };
+      cold: {
+        ms: number;
+        perTenantReadyMs: { n: number };
+        operatorApi: { writes: number };
+        fleet: {
+          placed: number;
+          ready: number;
+          quotaConditions: string[];
+          subscriptions: Record<string, { tenants: number; shared: number; armWrites: number }>;
+        };
+      };
       steady: { kubeWrites: number; armWrites: number; resyncPasses: number };
       restart: { kubeWrites: number; armWrites: number; exitCode: number };
       changes: { latencyMs?: { n: number } } & Record<string, unknown>;
@@ -37,6 +62,11 @@ test('npm run bench, 5 tenants: converges, writes nothing when idle or restarted
   expect(result?.tenants).toBe(5);
   expect(result?.cold.perTenantReadyMs.n).toBe(5);
   expect(result?.cold.operatorApi.writes).toBeGreaterThan(5 * 10);
+  // Every tenant placed on a shared server, spread over both subscriptions, each written to; no quota error.
+  expect(result?.cold.fleet).toMatchObject({ placed: 5, ready: 5, quotaConditions: [] });
+  const subscriptions = Object.values(result?.cold.fleet.subscriptions ?? {});
+  expect(subscriptions.filter((s) => s.tenants > 0)).toHaveLength(2);
+  expect(subscriptions.every((s) => s.shared === s.tenants && s.armWrites > 0)).toBe(true);
   expect(result?.steady).toMatchObject({ kubeWrites: 0, armWrites: 0 });
   expect(result?.steady.resyncPasses).toBeGreaterThanOrEqual(1);
   expect(result?.restart).toMatchObject({ kubeWrites: 0, armWrites: 0, exitCode: 0 });

@@ -77,6 +77,11 @@ export const agentPoolKind: ResourceKind<AgentPoolParams> = {
   update: (p, observed, fields) =>
     fields.includes('vmSize') ? undefined : { method: 'PUT', body: body({ ...p, tags: mergedTags(p, observed) }) },
   state: provisioningState,
+  // AKS keeps an agent pool's tags in its properties, not at the top level.
+  tagsOf: (observed) => {
+    const tags = props(observed).tags;
+    return typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : undefined;
+  },
 };
 
 function mergedTags(p: AgentPoolParams, observed: ArmBody): Record<string, string> {

@@ -5,10 +5,15 @@
  * placement left untouched, and deletion that never takes a shared server along.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { backupPolicySpecSchema } from '../../../src/api/v1alpha1/backup-policy.ts';
 import type { Tenant, TenantStatus } from '../../../src/api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../../../src/azure/arm-client.ts';
 import { reconcileResources } from '../../../src/azure/engine.ts';
 import { SQL_API_VERSION } from '../../../src/azure/kinds/sql.ts';
+import { TenantBackup } from '../../../src/backup/tenant-backup.ts';
+import type { OperatorContext } from '../../../src/context.ts';
+import { EventRecorder } from '../../../src/observability/events.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
 import { hashOf } from '../../../src/runtime/compare.ts';
 import { DEFAULT_FINAL_BACKUP_RETENTION, tenantAzureIds, tenantAzureResources } from '../../../src/tenant/azure.ts';
 import type { TenantAzureStep } from '../../../src/tenant/azure-step.ts';
@@ -296,6 +301,7 @@ describe('subscription shards', () => {
   const S2 = '00000000-0000-4000-8000-0000000005b2';
   const MISSING = '00000000-0000-4000-8000-00000000dead';
   let shards: AzureTestEnv;
+  let placedInS2: SqlPlacement | undefined;
   beforeAll(async () => {
     // Two subscriptions of one SQL server per region each (a tiny quota, so it fills here).
     shards = await startAzureTestEnv({
@@ -324,6 +330,7 @@ describe('subscription shards', () => {
     // and its resources are created there.
     const second = await step.place(storedTenant('two'));
     expect(second.placement.subscriptionId).toBe(S2);
+    placedInS2 = second.placement;
     const plan = tenantPlan(shards, 'two', { placement: second.placement });
     await converge(shards, plan);
     const ids = tenantAzureIds(S2, plan.names);
@@ -348,6 +355,45 @@ describe('subscription shards', () => {
     const steady = emulator.mark();
     await converge(shards, tenantPlan(shards, 'one', { placement: first.placement }));
     expect(emulator.writes(steady)).toEqual([]);
+  });
+
+  test('backup checks and restore drills of a tenant in another subscription read that subscription', async () => {
+    const { emulator } = shards;
+    // 'two', placed in S2 by the test above (both subscriptions are full now), as its status records it.
+    const placement = placedInS2 as SqlPlacement;
+    expect(placement.subscriptionId).toBe(S2);
+    const plan = tenantPlan(shards, 'two', { placement });
+    const tenant: Tenant = { ...storedTenant('two'), status: { placement } };
+    const logger = silentLogger();
+    const ctx = {
+      config: shards.config,
+      clock: emulator.clock,
+      logger,
+      recorder: new EventRecorder(undefined, 'backup-test', emulator.clock, logger),
+      caches: { maintenanceWindows: { get: () => undefined } },
+    } as unknown as OperatorContext;
+    const backup = new TenantBackup(ctx, shards.clients);
+    const spec = backupPolicySpecSchema.parse({ rpo: '2h', rto: '2h', restoreDrill: { every: '168h' } });
+    const mark = emulator.mark();
+    // What a pass reports before it reads Azure (facts without a subscription): the placement decides.
+    const result = await backup.reconcile(
+      tenant,
+      { resourceGroup: plan.names.resourceGroup, databaseName: plan.names.sqlDatabase },
+      undefined,
+      { name: 'default', found: true, spec, generation: 1 },
+      { at: emulator.clock.now() },
+    );
+    const sqlReads = emulator.requests.filter((r) => r.seq > mark && /\/providers\/Microsoft\.Sql\//i.test(r.path));
+    expect(sqlReads.length).toBeGreaterThan(0);
+    expect(sqlReads.filter((r) => !r.path.startsWith(`/subscriptions/${S2}/`)).map((r) => r.path)).toEqual([]);
+    // The database was found there: within the RPO, and the first drill is due after its grace hour.
+    expect(result.conditions.find((c) => c.type === 'BackupHealthy')).toMatchObject({ status: 'True' });
+    expect(result.conditions.find((c) => c.type === 'RestoreDrillSucceeded')).toMatchObject({
+      reason: 'NoDrillYet',
+      message: expect.stringMatching(/first is due at/),
+    });
+    // The drill looked for its scratch databases on the tenant's server, in S2.
+    expect(sqlReads.some((r) => r.kind === 'collection' && /\/databases$/i.test(r.path))).toBe(true);
   });
 
   test('a configured subscription that does not exist is reported by the check, the others are measured', async () => {

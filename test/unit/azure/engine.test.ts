@@ -22,6 +22,7 @@ import {
   resource,
 } from '../../../src/azure/engine.ts';
 import { AZURE_TAGS, props, provisioningState, tagsOnlyUpdate } from '../../../src/azure/kinds/common.ts';
+import { type AgentPoolParams, agentPoolId, agentPoolKind } from '../../../src/azure/kinds/container-service.ts';
 import { PlatformError, RetryableError, TerminalError } from '../../../src/runtime/errors.ts';
 
 interface Op {
@@ -348,5 +349,46 @@ describe('ownership by operator instance', () => {
     expect((await releaseResources(arm, list, { now, owner })).finished).toBe(true);
     expect(arm.writes).toEqual([]);
     expect(arm.resources.has('/t/a')).toBe(true);
+  });
+
+  // AKS keeps an agent pool's tags in `properties.tags` (the kind says so: tagsOf); reading the
+  // top level would find none and adopt, change or delete another instance's node pool.
+  describe('an AKS node pool carries its tags in its properties', () => {
+    const pool: AgentPoolParams = {
+      clusterId: '/subscriptions/s/resourceGroups/platform-aks/providers/Microsoft.ContainerService/managedClusters/aks',
+      name: 'tnacme',
+      vmSize: 'Standard_D4s_v5',
+      count: 2,
+      nodeLabels: { 'tenancy.dev/tenant': 'acme' },
+      nodeTaints: ['tenancy.dev/tenant=acme:NoSchedule'],
+      tags: { [AZURE_TAGS.instance]: 'europe' },
+    };
+    const id = agentPoolId(pool.clusterId, pool.name);
+    const poolOf = (instance: string) => ({
+      properties: {
+        ...(agentPoolKind.create(pool).properties as ArmBody),
+        provisioningState: 'Succeeded',
+        tags: { [AZURE_TAGS.instance]: instance },
+      },
+    });
+
+    test.each([
+      ['another instance’s pool: refused, untouched', 'australia', 'AzureOwnedByAnotherInstance'],
+      ['this instance’s pool: adopted', 'europe', undefined],
+    ])('%s', async (_name, instance, reason) => {
+      const arm = new FakeArm();
+      arm.resources.set(id, poolOf(instance));
+      const result = await reconcileResources(arm, [resource('nodePool', agentPoolKind, () => pool)], { now, owner });
+      expect(result.reports.get('nodePool')?.error?.reason).toBe(reason);
+      expect(arm.writes).toEqual([]);
+    });
+
+    test('teardown never deletes another instance’s pool', async () => {
+      const arm = new FakeArm();
+      arm.resources.set(id, poolOf('australia'));
+      expect((await deleteResources(arm, [{ key: 'nodePool', id, kind: agentPoolKind }], { now, owner })).finished).toBe(true);
+      expect(arm.writes).toEqual([]);
+      expect(arm.resources.has(id)).toBe(true);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
+import { createPerSubscriptionLimiter, createWriteLimiter, subscriptionOfUrl } from '../../../src/azure/write-limiter.ts';
 
 /** A fake clock whose sleep advances time instead of waiting. */
 function fakeTime() {
@@ -71,5 +71,33 @@ describe('createWriteLimiter', () => {
     const started = Date.now();
     for (let i = 0; i < 6; i++) await limiter.acquire();
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+});
+
+describe('createPerSubscriptionLimiter (ARM throttles each subscription and principal on its own)', () => {
+  const A = '00000000-0000-4000-8000-00000000000a';
+  const B = '00000000-0000-4000-8000-00000000000b';
+
+  test('each subscription has its own bucket: a burst in one leaves the other untouched', async () => {
+    const time = fakeTime();
+    const limiter = createPerSubscriptionLimiter({ writesPerSecond: 1, burst: 2, now: time.now, sleep: time.sleep });
+    const a = limiter.forSubscription?.(A);
+    const b = limiter.forSubscription?.(B.toUpperCase());
+    for (let i = 0; i < 2; i++) await a?.acquire();
+    for (let i = 0; i < 2; i++) await b?.acquire();
+    expect(time.sleeps).toEqual([]);
+    await a?.acquire();
+    expect(time.sleeps).toEqual([1000]);
+    // The same subscription, however spelled, is one bucket; the stats add up over all of them.
+    expect(limiter.forSubscription?.(B)).toBe(b);
+    expect(limiter.stats).toEqual({ granted: 5, delayed: 1, waitedMs: 1000 });
+  });
+
+  test.each([
+    ['a resource', `/subscriptions/${A}/resourceGroups/rg/providers/Microsoft.Sql/servers/s?api-version=1`, A],
+    ['a subscription-level list', `https://management.azure.com/subscriptions/${B}/resourcegroups?api-version=1`, B],
+    ['no subscription (a tenant-level call)', 'https://management.azure.com/providers/Microsoft.Sql/operations', ''],
+  ])('the subscription of a request URL: %s', (_name, url, expected) => {
+    expect(subscriptionOfUrl(url)).toBe(expected);
   });
 });
