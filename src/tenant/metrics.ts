@@ -238,7 +238,11 @@ export const TENANT_METRICS: readonly TenantMetric[] = [
     name: 'tenant_operator_database_excess_privileges',
     help: 'Rights beyond what the operator grants, held by Entra principals of the tenant database, as the last catalogue check found them (status.database.excessPrivileges; 0 when none). Absent until the database has been checked.',
     labelNames: ['tenant'],
-    samples: (t) => one(t, mapDefined(t.status?.database, (d) => d.excessPrivileges?.length ?? 0)),
+    samples: (t) =>
+      one(
+        t,
+        mapDefined(t.status?.database, (d) => d.excessPrivileges?.length ?? 0),
+      ),
   },
   {
     name: 'tenant_operator_failover_drill_last_success',

@@ -468,7 +468,9 @@ const ALERTS: Record<string, () => Check> = {
     empty('every tenant key was created in this test with a two-year expiry (promtool tests the rule)'),
   TenantAccessGrantOverdue: () => empty('no AccessRequest is granted in this test (promtool tests the rule)'),
   TenantDatabaseExcessPrivileges: () =>
-    empty('no right beyond the operator’s grants is given in any tenant database here (promtool tests the rule with excess rights)'),
+    empty(
+      'no right beyond the operator’s grants is given in any tenant database here (promtool tests the rule with excess rights)',
+    ),
   TenantDriftRepeated: () =>
     empty('nothing the operator owns is edited by hand in this test (promtool tests the rule with repairs)'),
   // prom-offside's spec_error and prom-noperm's platform_error never count; whether the operator had
