@@ -25,6 +25,7 @@ import { Operator } from '../../src/operator.ts';
 import type { Clock } from '../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
 import { KubeConnection } from '../../src/runtime/kubeconfig.ts';
+import { tenantAzureNames } from '../../src/tenant/azure-names.ts';
 import { adminClient, typeOf } from './cluster-setup.ts';
 import type { AuditEvent, ControlPlaneInfo } from './control-plane.ts';
 import { type AttachedNodeCluster, attachNodeCluster } from './node-cluster.ts';
@@ -384,6 +385,22 @@ export async function setArmKeyRotationPolicy(arm: ArmInfo, keyId: string, polic
 /** `az keyvault key rotate` on the shared emulator: a new current version now. */
 export async function rotateArmKey(arm: ArmInfo, keyId: string): Promise<void> {
   await armAdmin(arm, 'POST', '/_emulator/key-rotate', { keyId });
+}
+
+/**
+ * Someone logs in to these tenants' databases (the emulator's `/_emulator/database-activity`): a paused
+ * serverless database resumes, as a login resumes it on Azure. For cleanups of files that moved the
+ * emulator's clock past the auto-pause delay: the operator does not wake a paused database to mark it
+ * orphaned (Azure refuses the update with UpdateNotAllowedOnPausedDatabase), so without a login such a
+ * tenant's release retries until the cleanup's wait times out.
+ */
+export async function wakeTenantDatabases(arm: ArmInfo, admin: KubeClient, names: string[]): Promise<void> {
+  for (const name of names) {
+    const t = await admin.get<KubeObject & { spec?: { environment?: string } }>(typeOf('Tenant'), name).catch(() => undefined);
+    if (!t) continue;
+    const database = tenantAzureNames(name, (t.spec?.environment ?? 'Development').toLowerCase()).sqlDatabase;
+    await armAdmin(arm, 'POST', '/_emulator/database-activity', { database });
+  }
 }
 
 export async function clearArmFaults(arm: ArmInfo): Promise<void> {

@@ -15,7 +15,7 @@ import {
   installThirdPartyCrds,
 } from '../harness/cluster-setup.ts';
 import { ControlPlane } from '../harness/control-plane.ts';
-import { sharedControlPlane, startOperator, tenant, typeOf, waitForReady } from '../harness/fixtures.ts';
+import { sharedControlPlane, startOperator, tenant, typeOf, waitFor, waitForReady } from '../harness/fixtures.ts';
 import { type KubeletStandIn, startKubeletStandIn } from '../harness/kubelet-stand-in.ts';
 
 const cp = new ControlPlane();
@@ -46,12 +46,13 @@ test('a Tenant created after an API server restart is reconciled', async () => {
   await waitForReady(admin, 'before-restart');
 
   await cp.stopApiServer();
-  await new Promise((r) => setTimeout(r, 2000)); // let the watches notice the outage
+  // The watches have noticed the outage (a failed list or watch counts a restart) before it ends.
+  const restarts = async () => (await operator.metrics.informerRestarts.get()).values.reduce((s, v) => s + v.value, 0);
+  await waitFor('the informers to notice the outage', async () => (await restarts()) > 0, 30_000);
   await cp.startApiServer();
 
   await admin.apply(typeOf('Tenant'), tenant('after-restart'), 'test');
   const ready = await waitForReady(admin, 'after-restart', 60_000);
   expect(ready.status?.namespace).toBe('tenant-after-restart-dev');
-  const { values } = await operator.metrics.informerRestarts.get();
-  expect(values.reduce((s, v) => s + v.value, 0)).toBeGreaterThan(0);
+  expect(await restarts()).toBeGreaterThan(0);
 }, 120_000);

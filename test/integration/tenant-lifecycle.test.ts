@@ -20,6 +20,7 @@ import {
   typeOf,
   waitFor,
   waitForReady,
+  wakeTenantDatabases,
 } from '../harness/fixtures.ts';
 
 const NP = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true };
@@ -48,6 +49,8 @@ afterAll(async () => {
   if (admin && operator) {
     const mine = (await tenantNames()).filter((n) => !before.has(n));
     for (const name of mine) await admin.delete(typeOf('Tenant'), name).catch(() => {});
+    // The clock moved days: their serverless databases paused, and only a login lets them be released.
+    if (info.arm) await wakeTenantDatabases(info.arm, admin, mine).catch(() => {});
     await waitFor(
       'this file’s tenants released',
       async () => (await tenantNames()).every((n) => !mine.includes(n)),

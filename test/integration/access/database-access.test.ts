@@ -15,6 +15,7 @@ import { type ArmEmulator, startArmEmulator } from '../../../hack/arm-emulator/i
 import type { Operator } from '../../../src/operator.ts';
 import { ManualClock } from '../../../src/runtime/clock.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
+import { tenantAzureNames } from '../../../src/tenant/azure-names.ts';
 import {
   adminClient,
   condition,
@@ -155,6 +156,9 @@ afterAll(async () => {
     return left.items.every((r) => r.spec.tenant !== TENANT);
   }).catch(() => {});
   await admin.request('DELETE', `/apis/tenancy.dev/v1alpha1/tenants/${TENANT}`).catch(() => {});
+  // The clock moved past the auto-pause delay: the serverless database paused, and the operator does not
+  // wake it to mark it orphaned (UpdateNotAllowedOnPausedDatabase); a login (resuming it) lets it go.
+  emulator?.sql.connect(tenantAzureNames(TENANT, 'development').sqlDatabase);
   await waitFor('tenant gone', async () => {
     try {
       await admin.get(typeOf('Tenant'), TENANT);

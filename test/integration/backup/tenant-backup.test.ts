@@ -26,6 +26,7 @@ import {
   typeOf,
   waitFor,
   waitForReady,
+  wakeTenantDatabases,
 } from '../../harness/fixtures.ts';
 import {
   type ArmResource,
@@ -160,6 +161,8 @@ afterAll(async () => {
   const operator = await startOperator({ info, leaseName: 'backup-cleanup' });
   try {
     for (const name of Object.values(TENANTS)) await admin.delete(typeOf('Tenant'), name).catch(() => {});
+    // The clock moved days: their serverless databases paused, and only a login lets them be released.
+    await wakeTenantDatabases(arm, admin, Object.values(TENANTS)).catch(() => {});
     await waitFor('tenants released', async () => {
       const names = (await admin.request<{ items: KubeObject[] }>('GET', '/apis/tenancy.dev/v1alpha1/tenants')).items.map(
         (t) => t.metadata.name,

@@ -4,17 +4,21 @@
  * tenants whose states are known: each expression must return what those states say, and may be
  * empty only for a named reason.
  *
- * The world is private (its own control plane and ARM emulator), so every count is exact:
+ * The world is private (its own ARM emulator, and the suite's one-node cluster, test/harness/node-cluster.ts, which
+ * serves one file at a time and is emptied between files), so every count is exact. The tenants' pods are real: the
+ * deployment controller and the kubelet decide which are available, never the test.
  * - prom-ready: Ready; its tier changed from Small to Medium while Prometheus watched (in a window
  *   that is always open), so old and new tier series both exist in Prometheus' history;
  * - prom-held: Ready, a version bump held for a window that opens in three days;
  * - prom-late: Ready, its newest restore point is 26 hours old (the emulator's clock started a day
  *   back and its backups were stopped) against an RPO of 1 hour, and drills are off;
- * - prom-slow: not Ready while the operator is working on it (its pods never become available);
+ * - prom-slow: not Ready while the operator is working on it: its version is a tag of the test application no node has
+ *   and no registry serves, so its pod never pulls its image and never becomes available;
  * - prom-offside: refused on its first reconcile, region outside its residency zone (the owner must act);
  * - prom-noperm: Azure denies the operator the creation of its identity (the platform team must act).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type ArmEmulator, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
@@ -22,13 +26,12 @@ import { WEEKDAYS } from '../../../src/api/v1alpha1/maintenance-window.ts';
 import type { Operator } from '../../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
 import { tenantAzureNames } from '../../../src/tenant/azure-names.ts';
-import { installCrds, installPlatformDefaults, installRbac, installThirdPartyCrds } from '../../harness/cluster-setup.ts';
-import { ControlPlane } from '../../harness/control-plane.ts';
 import {
   adminClient,
   condition,
   emulatorDirectory,
   emulatorPlatformNetwork,
+  sharedNodeCluster,
   startOperator,
   type TenantWithStatus,
   tenant,
@@ -36,7 +39,8 @@ import {
   waitFor,
   waitForReady,
 } from '../../harness/fixtures.ts';
-import { type KubeletStandIn, NO_KUBELET_LABEL, startKubeletStandIn } from '../../harness/kubelet-stand-in.ts';
+import { TEST_APP_IMAGE, TEST_APP_VERSIONS } from '../../harness/node.ts';
+import { ATTACH_TIMEOUT_MS, type AttachedNodeCluster } from '../../harness/node-cluster.ts';
 import { Prometheus, type PromSample } from '../../harness/prometheus.ts';
 import { ALERTS_FILE, alertRules, asPromql, dashboardQueries, dashboardVariableMetrics } from '../../unit/delivery/promql.ts';
 
@@ -49,12 +53,16 @@ const T = {
   offside: 'prom-offside',
   noperm: 'prom-noperm',
 } as const;
+/** The test application's versions every node has; a bump of prom-held to the second waits for its window. */
+const [GOOD, NEWER] = TEST_APP_VERSIONS as [string, string];
+/** A tag of the test application no node has and no registry serves: prom-slow's pull fails for real. */
+const MISSING = '9.9.9';
 
-const cp = new ControlPlane();
+let cluster: AttachedNodeCluster | undefined;
+const caDir = mkdtempSync(join(tmpdir(), 'tenant-operator-prometheus-'));
 const prometheus = new Prometheus();
 const operators: Operator[] = [];
 let emulator: ArmEmulator | undefined;
-let kubelet: KubeletStandIn | undefined;
 let admin: KubeClient;
 /** The instant every expression is evaluated at: the state below, scraped. */
 let at = 0;
@@ -75,8 +83,9 @@ function window(name: string, recurrences: { days: string[]; start: string; dura
   };
 }
 
+/** A tenant running the test application (version GOOD unless `options` says otherwise). */
 function aTenant(name: string, fields: Record<string, unknown> = {}, options: Parameters<typeof tenant>[1] = {}): KubeObject {
-  const t = tenant(name, options) as KubeObject & { spec: Record<string, unknown> };
+  const t = tenant(name, { image: TEST_APP_IMAGE, version: GOOD, ...options }) as KubeObject & { spec: Record<string, unknown> };
   Object.assign(t.spec, fields);
   return t;
 }
@@ -106,13 +115,9 @@ function waitForScraped(expr: string, n: number): Promise<PromSample[]> {
 }
 
 beforeAll(async () => {
-  const info = await cp.start();
+  cluster = await sharedNodeCluster('delivery/prometheus.test.ts');
+  const info = cluster.cluster;
   admin = adminClient(info.adminKubeconfig);
-  await installCrds(admin);
-  await installThirdPartyCrds(admin);
-  await installRbac(admin);
-  await installPlatformDefaults(admin);
-  kubelet = startKubeletStandIn(admin);
   emulator = await startArmEmulator({
     lroDelayMs: 5,
     platformNetwork: emulatorPlatformNetwork(),
@@ -122,7 +127,7 @@ beforeAll(async () => {
     directoryGroups: emulatorDirectory(),
     behaviours: { rbacPropagationDelayMs: 300 },
   });
-  const caFile = join(cp.dir, 'arm-ca.pem');
+  const caFile = join(caDir, 'arm-ca.pem');
   writeFileSync(caFile, emulator.ca);
   const arm = {
     endpoint: emulator.endpoint,
@@ -206,21 +211,9 @@ beforeAll(async () => {
   emulator.sql.stopBackups(lateDb);
   emulator.clock.set(new Date());
 
-  await admin.apply(
-    typeOf('Namespace'),
-    {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: `tenant-${T.slow}-dev`,
-        labels: { [NO_KUBELET_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'tenant-operator' },
-      },
-    },
-    'test',
-  );
   await admin.apply(typeOf('Tenant'), aTenant(T.ready, { maintenanceWindowRef: { name: 'prom-open' } }), 'test');
   await admin.apply(typeOf('Tenant'), aTenant(T.held, { maintenanceWindowRef: { name: 'prom-closed' } }), 'test');
-  await admin.apply(typeOf('Tenant'), aTenant(T.slow), 'test');
+  await admin.apply(typeOf('Tenant'), aTenant(T.slow, {}, { version: MISSING }), 'test');
   await admin.apply(typeOf('Tenant'), aTenant(T.offside, { dataResidency: 'EU' }, { region: 'eastus2' }), 'test');
   await admin.apply(typeOf('Tenant'), aTenant(T.noperm), 'test');
 
@@ -237,7 +230,7 @@ beforeAll(async () => {
   await waitForReady(admin, T.held, 90_000);
   await admin.apply(
     typeOf('Tenant'),
-    aTenant(T.held, { maintenanceWindowRef: { name: 'prom-closed' } }, { version: '1.1.0' }),
+    aTenant(T.held, { maintenanceWindowRef: { name: 'prom-closed' } }, { version: NEWER }),
     'test',
   );
   await waitForTenant(T.held, 'a change held', (t) => condition(t, 'UpdatePending')?.status === 'True');
@@ -249,6 +242,19 @@ beforeAll(async () => {
   for (const name of [T.ready, T.held, T.slow])
     await waitForTenant(name, 'backups checked', (t) => t.status?.backup?.newestRestorePoint !== undefined);
   await waitForTenant(T.slow, 'its pods not available', (t) => condition(t, 'ApplicationAvailable')?.status !== 'True');
+  // Not available for a real reason: the kubelet cannot pull its image.
+  await waitFor(
+    'prom-slow’s pod failing to pull its image',
+    async () => {
+      const pods = await admin.request<{
+        items: { status?: { containerStatuses?: { state?: { waiting?: { reason?: string } } }[] } }[];
+      }>('GET', `/api/v1/namespaces/tenant-${T.slow}-dev/pods`);
+      return pods.items.some((p) =>
+        ['ErrImagePull', 'ImagePullBackOff'].includes(p.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? ''),
+      );
+    },
+    90_000,
+  );
 
   // Both replicas' caches and Prometheus have caught up with that state.
   await waitForScraped(`tenant_operator_tenant_info{tenant="${T.ready}",tier="Medium"}`, 2);
@@ -267,15 +273,15 @@ beforeAll(async () => {
   throttled = new Set(
     (await leader.metrics.azureThrottled.get()).values.filter((v) => v.value > 0).map((v) => String(v.labels.service)),
   );
-}, 360_000);
+}, ATTACH_TIMEOUT_MS);
 
 afterAll(async () => {
   await prometheus.stop();
   for (const o of operators.reverse()) await o.stop();
-  kubelet?.stop();
   await emulator?.stop();
-  await cp.stop();
-});
+  await cluster?.detach();
+  rmSync(caDir, { recursive: true, force: true });
+}, 240_000);
 
 type Check = (result: PromSample[]) => void;
 
