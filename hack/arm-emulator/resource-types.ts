@@ -955,6 +955,31 @@ export function recordDatabaseActivity(ctx: TypeContext, database: StoredResourc
   database.body._lastActivityMs = now;
 }
 
+/**
+ * Whether an update to a paused serverless database makes only changes Azure lists as auto-resume
+ * triggers ("Modifying certain database metadata: adding new database tags; changing maximum
+ * vCores, minimum vCores, or auto-pause delay", serverless-tier-auto-pause-resume), and at least one.
+ */
+export function onlyAutoResumingChanges(existing: JsonObject, body: JsonObject): boolean {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const oldTags = asObject(existing.tags);
+  const newTags = asObject(body.tags);
+  const addedTags = Object.keys(newTags).filter((k) => !(k in oldTags));
+  if (Object.keys(oldTags).some((k) => !(k in newTags) || !same(oldTags[k], newTags[k]))) return false;
+  const oldSku = asObject(existing.sku);
+  const newSku = isObject(body.sku) ? body.sku : oldSku;
+  if (asString(newSku.name) !== asString(oldSku.name)) return false;
+  let resuming = addedTags.length > 0 || (newSku.capacity !== undefined && !same(newSku.capacity, oldSku.capacity));
+  const oldProps = props(existing);
+  for (const [key, value] of Object.entries(props(body))) {
+    if (value === undefined || same(value, oldProps[key])) continue;
+    if (key !== 'autoPauseDelay' && key !== 'minCapacity') return false;
+    resuming = true;
+  }
+  if (body.identity !== undefined && !same(body.identity, existing.identity)) return false;
+  return resuming;
+}
+
 const sqlDatabases: ResourceTypeSpec = {
   type: 'Microsoft.Sql/servers/databases',
   apiVersions: [API_VERSIONS.sql],
@@ -972,11 +997,16 @@ const sqlDatabases: ResourceTypeSpec = {
       return invalidName(name, "1-128 characters without <>*%&:\\/?, not ending with '.' or ' ', not 'master'");
     }
     if (existing !== undefined && pausedSince(ctx, existing) !== undefined) {
-      return fail(
-        400,
-        'UpdateNotAllowedOnPausedDatabase',
-        `The database '${name}' is paused. Resume it (connect to it) before updating it.`,
-      );
+      // Azure documents these updates as auto-resume triggers; anything else on a paused database
+      // is refused here (Azure does not document the rest: the stricter reading, see the README).
+      if (!onlyAutoResumingChanges(existing.body, body)) {
+        return fail(
+          400,
+          'UpdateNotAllowedOnPausedDatabase',
+          `The database '${name}' is paused. Resume it (connect to it) before updating it.`,
+        );
+      }
+      recordDatabaseActivity(ctx, existing);
     }
     const server = parentOf(ctx, target)!;
     if (body.location !== server.body.location) {

@@ -63,6 +63,37 @@ export class TenantDatabaseAccess {
   }
 
   /**
+   * Logs in to a paused serverless database, which resumes it (Azure resumes on a login, as on the
+   * updates it lists as auto-resume triggers). For an update Azure refused with
+   * UpdateNotAllowedOnPausedDatabase: without a login a sleeping database would refuse the change,
+   * or the release of a deleted tenant, for as long as nobody uses it. The refused write is retried
+   * by the caller's requeue; nothing waits here beyond the login. Never throws: whether the login
+   * worked comes back.
+   */
+  async wake(
+    tenant: Tenant,
+    facts: Pick<AzureFacts, 'sqlServerFqdn' | 'databaseName' | 'sqlResourceGroup' | 'privateEndpoints'>,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    if (!facts.sqlServerFqdn || !facts.databaseName) return false;
+    const target = { serverFqdn: facts.sqlServerFqdn, database: facts.databaseName, address: sharedServerEndpoint(facts)?.ip };
+    const signals = [signal, this.options.fence?.()].filter((s): s is AbortSignal => s !== undefined);
+    const subject = { kind: 'Tenant', name: tenant.metadata.name, generation: tenant.metadata.generation };
+    try {
+      await withSqlSession(this.plane, target, signals.length === 0 ? undefined : AbortSignal.any(signals), async () => {});
+      this.ctx.recorder.audit({ subject, action: `sql login to resume paused database ${facts.databaseName}`, result: 'ok' });
+      return true;
+    } catch (err) {
+      this.ctx.logger.warn('could not log in to resume a paused database', {
+        tenant: tenant.metadata.name,
+        database: facts.databaseName,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return false;
+    }
+  }
+
+  /**
    * One pass. Level-based: depends on the tenant, its Azure facts, what the catalogue shows and the
    * previous `status.database` (for the drift interval). Never throws for a SQL failure: it comes
    * back as the conditions' reason, with a requeue.

@@ -68,7 +68,7 @@ import { parseTenant } from './parse.ts';
 import { type SqlPlacement, sharedServerEndpoint } from './placement.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
-import { nextTenantStatus, statusChanged } from './status.ts';
+import { changedStatusPaths, nextTenantStatus, statusChanged } from './status.ts';
 import {
   buildDeployment,
   buildHorizontalPodAutoscaler,
@@ -492,6 +492,7 @@ export class TenantReconciler implements Reconciler {
           );
           p.plan = plan;
           const result = await azure.reconcile(p.tenant, plan, signal);
+          if (result.failure?.reason === 'DatabasePaused') await this.#databaseStep?.wake(p.tenant, result.facts, signal);
           p.azure = result.facts;
           p.azureStep = result;
           await this.#refreshEgress(p, result.facts.privateEndpoints);
@@ -981,6 +982,10 @@ export class TenantReconciler implements Reconciler {
         ? await this.#azure.delete(tenant, DEFAULT_FINAL_BACKUP_RETENTION, signal)
         : await this.#azure.release(tenant, signal);
       if (!outcome.finished) {
+        // A sleeping database refuses the orphan tag's update (or another write): a login wakes it.
+        if (outcome.failure?.reason === 'DatabasePaused' && tenant.status?.azure) {
+          await this.#databaseStep?.wake(tenant, tenant.status.azure, signal);
+        }
         const failure = outcome.failure
           ? inContext(outcome.failure, deleting ? 'deleting the tenant' : 'releasing the tenant')
           : undefined;
@@ -1124,6 +1129,10 @@ export class TenantReconciler implements Reconciler {
     const informational: ConditionInput[] = [...(gate ? [updatePendingCondition(gate)] : []), ...extra];
     const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), informational);
     if (!statusChanged(tenant.status, next)) return;
+    this.ctx.logger.debug('writing tenant status', {
+      tenant: tenant.metadata.name,
+      changed: changedStatusPaths(tenant.status, next),
+    });
     try {
       const written = await this.ctx.client.apply<KubeObject>(
         RESOURCES.Tenant,

@@ -390,9 +390,9 @@ export async function rotateArmKey(arm: ArmInfo, keyId: string): Promise<void> {
 /**
  * Someone logs in to these tenants' databases (the emulator's `/_emulator/database-activity`): a paused
  * serverless database resumes, as a login resumes it on Azure. For cleanups of files that moved the
- * emulator's clock past the auto-pause delay: the operator does not wake a paused database to mark it
- * orphaned (Azure refuses the update with UpdateNotAllowedOnPausedDatabase), so without a login such a
- * tenant's release retries until the cleanup's wait times out.
+ * emulator's clock past the auto-pause delay: the operator would wake such a database itself (its
+ * orphan tag resumes it; a refused update makes it log in), but a resume on Azure's terms takes a
+ * pass or two, and a cleanup has no time to spare.
  */
 export async function wakeTenantDatabases(arm: ArmInfo, admin: KubeClient, names: string[]): Promise<void> {
   for (const name of names) {

@@ -160,7 +160,10 @@ export const REASONS = {
   AzureConflict: entry('transient', 'Another operation runs on the same Azure resource; retried.'),
   AzureOperationFailed: entry('transient', 'An Azure long-running operation failed without a known code; retried.'),
   AzureError: entry('transient', 'Azure answered an error the operator does not classify; retried with backoff.'),
-  DatabasePaused: entry('transient', 'The serverless database is paused; the change is retried once it resumes.'),
+  DatabasePaused: entry(
+    'transient',
+    'The serverless database is paused and refused the change: the operator logs in to resume it and retries.',
+  ),
   BackupCheckFailed: entry('transient', 'Reading the database’s backups failed; retried.'),
   KubernetesUnreachable: entry('transient', 'The Kubernetes API server could not be reached; retried.'),
   KubernetesApiError: entry('transient', 'The Kubernetes API server answered an error; retried.'),

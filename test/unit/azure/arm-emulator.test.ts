@@ -528,14 +528,39 @@ describe('serverless auto-pause', () => {
     expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Online');
     e.clock.advance(2 * 60_000);
     expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Paused');
-    expect(call(e, 'PATCH', DB, SQL, { sku: { name: 'GP_S_Gen5', capacity: 4 } })).toMatchObject({
+    expect(call(e, 'PATCH', DB, SQL, { properties: { maxSizeBytes: 2 * 34_359_738_368 } })).toMatchObject({
       status: 400,
       body: { error: { code: 'UpdateNotAllowedOnPausedDatabase' } },
     });
     const db = [...e.store.byType.get('microsoft.sql/servers/databases')!.values()][0]!;
     recordDatabaseActivity({ store: e.store, clock: e.clock, settings: e.settings, sql: sqlSettings(e.config) }, db);
     expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Online');
-    expect(call(e, 'PATCH', DB, SQL, { sku: { name: 'GP_S_Gen5', capacity: 4 } }).status).toBe(202);
+    expect(call(e, 'PATCH', DB, SQL, { properties: { maxSizeBytes: 2 * 34_359_738_368 } }).status).toBe(202);
+  });
+
+  // Azure's list of auto-resume triggers: "adding new database tags; changing maximum vCores,
+  // minimum vCores, or auto-pause delay". Any other update of a paused database is refused.
+  test.each([
+    ['adding a tag resumes it', { tags: { added: 'true' } }, 202],
+    ['changing max vCores resumes it', { sku: { name: 'GP_S_Gen5', capacity: 4 } }, 202],
+    ['changing min vCores resumes it', { properties: { minCapacity: 1 } }, 202],
+    ['changing the auto-pause delay resumes it', { properties: { autoPauseDelay: 120 } }, 202],
+    ['changing a tag value is refused', { tags: { kept: 'other' } }, 400],
+    ['a tier change is refused', { sku: { name: 'GP_Gen5', capacity: 2 } }, 400],
+    ['a tag added beside a refused change is refused', { tags: { added: 'true' }, properties: { zoneRedundant: true } }, 400],
+  ])('paused database: %s', (_name, patch, status) => {
+    const e = engine();
+    withServer(e);
+    putDatabase(e, { name: 'GP_S_Gen5', capacity: 2 }, { autoPauseDelay: 60 });
+    call(e, 'PATCH', DB, SQL, { tags: { kept: 'yes' } });
+    settle(e);
+    e.clock.advance(2 * 60 * 60_000);
+    expect(props(call(e, 'GET', DB, SQL).body).status).toBe('Paused');
+    const body = 'tags' in patch ? { ...patch, tags: { kept: 'yes', ...patch.tags } } : patch;
+    const response = call(e, 'PATCH', DB, SQL, body);
+    expect(response.status).toBe(status);
+    settle(e);
+    expect(props(call(e, 'GET', DB, SQL).body).status).toBe(status === 202 ? 'Online' : 'Paused');
   });
 
   test('provisioned databases and serverlessAutoPause: false never pause', () => {
