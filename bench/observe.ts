@@ -303,5 +303,11 @@ export function operatorCounters(samples: Sample[]) {
         .filter((s) => s.name === 'tenant_operator_reconcile_total' && s.labels.controller === 'tenant')
         .map((s) => [s.labels.outcome ?? '?', s.value]),
     ),
+    /** What the process's status writes changed (`tenant_operator_status_changes_total`), by part. */
+    statusChanges: Object.fromEntries(
+      samples
+        .filter((s) => s.name === 'tenant_operator_status_changes_total' && s.value > 0)
+        .map((s) => [s.labels.changed ?? '?', s.value]),
+    ) as Record<string, number>,
   };
 }

@@ -523,8 +523,11 @@ if (results.length > 0) {
     if (r.steady.kubeWrites > 0) process.stdout.write(`  steady API writes: ${topCounts(r.steady.kubeWritesByVerbResource)}\n`);
     if (r.steady.armWrites > 0) process.stdout.write(`  steady ARM writes: ${topCounts(r.steady.armWritesByType)}\n`);
     process.stdout.write(`  steady API reads: ${topCounts(r.steady.kubeReadsByVerbResource)}\n`);
-    if (r.restart.kubeWrites > 0)
+    if (r.restart.kubeWrites > 0) {
       process.stdout.write(`  restart API writes: ${topCounts(r.restart.kubeWritesByVerbResource)}\n`);
+      if (r.restart.statusChanges)
+        process.stdout.write(`  restart status writes changed: ${topCounts(r.restart.statusChanges)}\n`);
+    }
     if (r.restart.armWrites > 0) process.stdout.write(`  restart ARM writes: ${topCounts(r.restart.armWritesByType)}\n`);
     process.stdout.write(`  mass change ARM: ${topCounts(r.massChange.arm.byMethodType)}\n`);
     process.stdout.write(

@@ -630,6 +630,8 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       const last = { tenantReconciles: converged.reconciles };
       await sleep(5000);
       const wall1 = Date.now();
+      // The new process counts from zero: what its status writes changed, by part.
+      const statusChanges = (await metricsNow()).statusChanges;
       const op = apiSummary(audit.between(wall0, wall1, OPERATOR_USER));
       const armRecords = armSummary(await arm.between(wall0, wall1));
       const proc = operator.proc();
@@ -653,6 +655,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         operatorPeakOpenSockets: peaks.peakOpenSockets,
         cpuSeconds: { ...restartPhase.cpu(), operator: proc?.cpuSeconds ?? Number.NaN },
         armReadDurationMs: armRecords.readDurationMs,
+        statusChanges,
         note: 'writes counted from the new process start until convergence + 5 s',
       };
       log(

@@ -80,9 +80,39 @@ go_install() {
   log "$name $version built in $(( $(date +%s) - s ))s"
 }
 
+# CoreDNS with the plugins a cluster's Corefile uses (kubeadm's default set), not all fifty:
+# `go install github.com/coredns/coredns` would also compile the AWS, Azure, Google, etcd, dnstap
+# and tracing clients of plugins nobody here configures. The same coremain, the same plugin code;
+# a Corefile naming another plugin fails at start-up with "unknown directive".
+coredns_plugins=(errors health ready metrics log reload loadbalance cache kubernetes loop forward)
+
+build_coredns() {
+  local target="$bin/coredns-$COREDNS_VERSION" dir="$work/coredns-$COREDNS_VERSION" plugin s
+  if [ -x "$target" ]; then log "coredns $COREDNS_VERSION cached"; return; fi
+  log "coredns $COREDNS_VERSION: resolving modules (plugins: ${coredns_plugins[*]})"
+  mkdir -p "$dir"
+  printf 'module tenant-operator/hack/coredns\n\ngo 1.24.0\n\nrequire github.com/coredns/coredns %s\n' "$COREDNS_VERSION" >"$dir/go.mod"
+  {
+    echo "package main"
+    echo
+    echo "import ("
+    echo "	\"github.com/coredns/coredns/coremain\""
+    for plugin in "${coredns_plugins[@]}"; do echo "	_ \"github.com/coredns/coredns/plugin/$plugin\""; done
+    echo ")"
+    echo
+    echo "func main() { coremain.Run() }"
+  } >"$dir/main.go"
+  (cd "$dir" && go mod tidy >&2)
+  log "coredns $COREDNS_VERSION: compiling"
+  s=$(date +%s)
+  (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$target.tmp" .)
+  mv "$target.tmp" "$target"
+  log "coredns $COREDNS_VERSION built in $(( $(date +%s) - s ))s"
+}
+
 start=$(date +%s)
 install_apt_packages
-go_install coredns github.com/coredns/coredns "$COREDNS_VERSION"
+build_coredns
 go_install kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router "$KUBE_ROUTER_VERSION"
 build_kubernetes_commands
 for name in "${kubernetes_commands[@]}"; do ln -sf "$name-$KUBERNETES_VERSION" "$bin/$name"; done

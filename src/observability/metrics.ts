@@ -100,6 +100,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly statusChanges = new Counter({
+    name: 'tenant_operator_status_changes_total',
+    help: "What status writes changed, one count per changed part of each write: a status field ('azure.verified', 'backup') or a condition ('conditions.Ready'). Explains writes nobody expected (a steady fleet writes none).",
+    labelNames: ['changed'] as const,
+    registers: [this.registry],
+  });
+
   readonly azureThrottled = new Counter({
     name: 'tenant_operator_azure_throttled_total',
     help: 'Azure requests answered 429 (throttled), by service.',

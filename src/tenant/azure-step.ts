@@ -317,12 +317,18 @@ export class TenantAzureStep {
    * server with room). A refusal (every shard full) creates nothing. An ARM read that fails throws
    * the classified Azure failure.
    */
-  async place(tenant: Tenant, signal?: AbortSignal): Promise<Extract<PlacementDecision, { placement: SqlPlacement }>> {
+  async place(
+    tenant: Tenant,
+    /** The tenant's database is to be geo-replicated (tenantGeoReplication): a new tenant gets its own server. */
+    geoReplicated: boolean,
+    signal?: AbortSignal,
+  ): Promise<Extract<PlacementDecision, { placement: SqlPlacement }>> {
     const input = {
       tenant,
       homeSubscriptionId: this.azure.subscriptionId,
       names: tenantNames(tenant, this.azure),
       defaultIsolation: this.azure.placement.defaultIsolation,
+      geoReplicated,
       maxDatabasesPerServer: this.azure.placement.maxDatabasesPerServer,
       salt: this.azure.nameSalt,
       now: this.ctx.clock.now(),

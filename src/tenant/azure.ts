@@ -396,7 +396,7 @@ function geoPlan(
           enabled: false,
           reason: 'SharedServerNotReplicated',
           message:
-            'Not geo-replicated: the database lives on a shared SQL server, whose geo-replication the operator does not build yet; a tenant that needs it gets spec.isolation Dedicated (placed on its own server).',
+            'Not geo-replicated: the database lives on a shared SQL server (spec.isolation Shared, or placed before its BackupPolicy asked for a secondary), and failover groups are built for a server of the tenant’s own only. A new tenant that is to be geo-replicated is placed on its own server; this one’s database is never moved by the operator (README "Placement").',
         }
       : decided;
   return {

@@ -143,9 +143,14 @@ export function provisionedBeforePlacement(tenant: Pick<Tenant, 'status'>): bool
   );
 }
 
-/** The isolation the tenant asks for: its spec, else the operator's default. */
-export function desiredIsolation(tenant: Pick<Tenant, 'spec'>, defaultIsolation: Isolation): Isolation {
-  return tenant.spec.isolation ?? defaultIsolation;
+/**
+ * The server a new tenant's database goes to: what its spec asks for; else its own server when it
+ * is to be geo-replicated (a failover group is built for a server of the tenant's own only: a
+ * shared server's would need a shared secondary with database-level keys on both sides); else the
+ * operator's default. An explicit `spec.isolation: Shared` stays shared, and says it is not replicated.
+ */
+export function desiredIsolation(tenant: Pick<Tenant, 'spec'>, defaultIsolation: Isolation, geoReplicated = false): Isolation {
+  return tenant.spec.isolation ?? (geoReplicated ? 'Dedicated' : defaultIsolation);
 }
 
 export type PlacementReason =
@@ -168,6 +173,11 @@ export interface PlacementInput {
   homeSubscriptionId: string;
   names: TenantAzureNames;
   defaultIsolation: Isolation;
+  /**
+   * The tenant's database is to be geo-replicated (`tenantGeoReplication`, from its BackupPolicy):
+   * unless its spec says Shared, a new tenant then gets its own server (see desiredIsolation).
+   */
+  geoReplicated?: boolean | undefined;
   maxDatabasesPerServer: number;
   salt?: string | undefined;
   /**
@@ -183,7 +193,7 @@ export interface PlacementInput {
 function describe(p: SqlPlacement): string {
   return p.sqlServer.shared
     ? `The database is on shared SQL server ${p.sqlServer.name} (resource group ${p.sqlServer.resourceGroup}), encrypted with the tenant’s own key through the tenant’s own identity.`
-    : `The database is on the tenant’s own SQL server ${p.sqlServer.name} (resource group ${p.sqlServer.resourceGroup}).`;
+    : `The database is on the tenant’s own SQL server ${p.sqlServer.name} (resource group ${p.sqlServer.resourceGroup})${p.reason === 'GeoReplicated' ? ', because it is geo-replicated: a failover group is built for a server of the tenant’s own' : ''}.`;
 }
 
 /**
@@ -197,7 +207,9 @@ function describe(p: SqlPlacement): string {
 export function decidePlacement(input: PlacementInput): PlacementDecision {
   const { tenant, names, now } = input;
   const recorded = tenant.status?.placement;
-  const wanted = desiredIsolation(tenant, input.defaultIsolation);
+  const wanted = desiredIsolation(tenant, input.defaultIsolation, input.geoReplicated);
+  // Why a tenant whose spec is silent is on its own server when the default is Shared: recorded.
+  const forGeo = tenant.spec.isolation === undefined && input.geoReplicated === true && input.defaultIsolation === 'Shared';
   if (recorded !== undefined) {
     if (tenant.spec.isolation !== undefined && tenant.spec.isolation !== recorded.isolation) {
       return {
@@ -246,7 +258,7 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
         full.push(`${subscriptionId} (${over.join(', ')})`);
         continue;
       }
-      const placement = own(false, subscriptionId);
+      const placement: SqlPlacement = { ...own(false, subscriptionId), ...(forGeo ? { reason: 'GeoReplicated' as const } : {}) };
       return { placement, record: true, reason: 'PlacedOnDedicatedServer', message: describe(placement) };
     }
     const pool = observed.pool;

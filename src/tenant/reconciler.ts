@@ -49,6 +49,7 @@ import {
   failoverDrillTarget,
   type TenantAzurePlan,
   tenantAzurePlan,
+  tenantGeoReplication,
   tenantZoneRedundancy,
 } from './azure.ts';
 import { type AzureStepResult, type TenantAzureStep, withReplicationLag } from './azure-step.ts';
@@ -478,7 +479,8 @@ export class TenantReconciler implements Reconciler {
         run: async (p) => {
           // Where the database lives, decided once and recorded (throws only when reading the
           // shared pool from Azure failed: nothing is created before the tenant is placed).
-          const placed = await azure.place(p.tenant, signal);
+          const geo = tenantGeoReplication(p.tenant, this.ctx.config, azure.azure, backup?.geoReplication === true);
+          const placed = await azure.place(p.tenant, geo.enabled, signal);
           p.placement = placed.placement;
           // Never throws for an Azure failure: it comes back classified, with every component's
           // own condition, and the application step still runs with what exists.
@@ -1129,10 +1131,9 @@ export class TenantReconciler implements Reconciler {
     const informational: ConditionInput[] = [...(gate ? [updatePendingCondition(gate)] : []), ...extra];
     const next = nextTenantStatus(tenant, components, fields, this.ctx.clock.now(), informational);
     if (!statusChanged(tenant.status, next)) return;
-    this.ctx.logger.debug('writing tenant status', {
-      tenant: tenant.metadata.name,
-      changed: changedStatusPaths(tenant.status, next),
-    });
+    const changed = changedStatusPaths(tenant.status, next);
+    for (const path of changed) this.ctx.metrics.statusChanges.inc({ changed: path });
+    this.ctx.logger.debug('writing tenant status', { tenant: tenant.metadata.name, changed });
     try {
       const written = await this.ctx.client.apply<KubeObject>(
         RESOURCES.Tenant,

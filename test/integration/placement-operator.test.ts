@@ -2,7 +2,9 @@
  * Placement through the running operator (real API server, ARM emulator, the operator as its
  * restricted user): a new tenant lands on a shared SQL server by default, records where in
  * `status.placement`, says so in `Placed`, and its pods resolve the shared server's name to the
- * tenant's own private endpoint; a Dedicated tenant gets its own server.
+ * tenant's own private endpoint; a Dedicated tenant gets its own server; a tenant whose
+ * BackupPolicy asks for geo-replication gets its own server (and its secondary) unless its spec
+ * says Shared, which is then said to be not replicated.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
@@ -24,7 +26,8 @@ import {
 const info = sharedControlPlane();
 let admin: KubeClient;
 let operator: Operator;
-const mine = ['placed-one', 'placed-two', 'placed-own', 'placed-nowhere'];
+const mine = ['placed-one', 'placed-two', 'placed-own', 'placed-nowhere', 'placed-geo', 'placed-geo-shared'];
+const GEO_POLICY = 'placement-geo';
 
 beforeAll(async () => {
   admin = adminClient(info.adminKubeconfig);
@@ -42,16 +45,25 @@ beforeAll(async () => {
     },
   });
   await waitFor('leadership', () => operator.isLeader);
-  for (const name of mine)
-    await admin.apply(
-      typeOf('Tenant'),
-      tenant(name, {
-        environment: 'QA',
-        region: name === 'placed-nowhere' ? 'uksouth' : 'northeurope',
-        ...(name === 'placed-own' ? { isolation: 'Dedicated' } : {}),
-      }),
-      'test',
-    );
+  await admin.apply(
+    typeOf('BackupPolicy'),
+    {
+      apiVersion: 'tenancy.dev/v1alpha1',
+      kind: 'BackupPolicy',
+      metadata: { name: GEO_POLICY },
+      spec: { geoReplication: 'Enabled', restoreDrill: { enabled: false } },
+    },
+    'test',
+  );
+  for (const name of mine) {
+    const t = tenant(name, {
+      environment: 'QA',
+      region: name === 'placed-nowhere' ? 'uksouth' : 'northeurope',
+      ...(name === 'placed-own' ? { isolation: 'Dedicated' } : name === 'placed-geo-shared' ? { isolation: 'Shared' } : {}),
+    });
+    if (name.startsWith('placed-geo')) (t.spec as Record<string, unknown>).backupPolicyRef = { name: GEO_POLICY };
+    await admin.apply(typeOf('Tenant'), t, 'test');
+  }
 }, 60_000);
 
 afterAll(async () => {
@@ -65,7 +77,8 @@ afterAll(async () => {
     60_000,
   ).catch(() => {});
   await operator?.stop();
-});
+  await admin.delete(typeOf('BackupPolicy'), GEO_POLICY).catch(() => {});
+}, 90_000);
 
 describe('placement by the operator', () => {
   let one: TenantWithStatus;
@@ -154,5 +167,44 @@ describe('placement by the operator', () => {
     expect(condition(await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-one'), 'Ready')).toMatchObject({
       status: 'True',
     });
+  });
+});
+
+describe('geo-replicated tenants and the shared pool', () => {
+  test('spec silent: its own server, recorded as GeoReplicated, with a secondary in the paired region', async () => {
+    const geo = await waitFor(
+      'placed-geo replicated',
+      async () => {
+        const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-geo');
+        return condition(t, 'GeoReplicated')?.status === 'True' ? t : undefined;
+      },
+      90_000,
+    );
+    const status = geo.status as Record<string, any>;
+    expect(status.placement).toMatchObject({
+      isolation: 'Dedicated',
+      reason: 'GeoReplicated',
+      sqlServer: { resourceGroup: 'rg-placed-geo-qa', shared: false },
+    });
+    expect(condition(geo, 'Placed')).toMatchObject({
+      reason: 'PlacedOnDedicatedServer',
+      message: expect.stringContaining('because it is geo-replicated'),
+    });
+    expect(status.azure.geoReplication).toMatchObject({ partnerRegion: 'westeurope' });
+    // No node pool: its pods stay where every Shared-by-default tenant's run.
+    expect(status.nodePool).toBeUndefined();
+  });
+
+  test('Shared by spec: stays on the pool, and GeoReplicated says why it has no secondary', async () => {
+    const shared = await waitFor(
+      'placed-geo-shared placed',
+      async () => {
+        const t = await admin.get<TenantWithStatus>(typeOf('Tenant'), 'placed-geo-shared');
+        return condition(t, 'GeoReplicated')?.reason === 'SharedServerNotReplicated' ? t : undefined;
+      },
+      90_000,
+    );
+    expect((shared.status as Record<string, any>).placement).toMatchObject({ isolation: 'Shared', sqlServer: { shared: true } });
+    expect(condition(shared, 'GeoReplicated')).toMatchObject({ status: 'False' });
   });
 });

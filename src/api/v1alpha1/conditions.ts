@@ -302,7 +302,7 @@ export const REASONS = {
   ),
   SharedServerNotReplicated: entry(
     'platform',
-    'Not geo-replicated: the database lives on a shared SQL server, whose geo-replication the operator does not build yet; place the tenant on its own server (spec.isolation Dedicated) when it needs a secondary.',
+    'Not geo-replicated: the database lives on a shared SQL server (spec.isolation Shared, or placed before its BackupPolicy asked for a secondary); failover groups are built for a tenant’s own server only, and a live database is moved only by a planned migration.',
   ),
   SkuNotZoneRedundant: entry(
     'platform',

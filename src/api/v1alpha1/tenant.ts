@@ -395,6 +395,12 @@ export const tenantStatusSchema = z
           .boolean()
           .optional()
           .describe('True when recorded for a tenant that existed before placement (kept on its own server).'),
+        reason: z
+          .enum(['GeoReplicated'])
+          .optional()
+          .describe(
+            'Why a tenant whose spec names no isolation is on a server of its own though the default is Shared: GeoReplicated (a failover group is built for a server of the tenant’s own).',
+          ),
       })
       .optional()
       .describe('Where the tenant’s database lives. Recorded once and stable: a live database is never moved.'),

@@ -40,7 +40,7 @@ const props = (body: ArmBody | undefined): ArmBody => (body?.properties ?? {}) a
 /** What the reconciler does for a new tenant: place it, record the placement, converge its plan. */
 async function placeAndConverge(step: TenantAzureStep, name: string, options: TenantOptions = {}) {
   const tenant = storedTenant(name, options);
-  const decision = await step.place(tenant);
+  const decision = await step.place(tenant, false);
   const plan = tenantPlan(env, name, { ...options, placement: decision.placement });
   await converge(env, plan);
   cluster.push({ ...tenant, status: { placement: decision.placement } });
@@ -155,13 +155,13 @@ describe('shared servers', () => {
     // A fresh operator (no reservations, an empty cache) counts from Azure: server 1 is full, server
     // 2 has room for one. Two tenants placed at once: one takes that place, the other opens server 3.
     const { step: fresh } = azureStep(env);
-    const [d, e] = await Promise.all([fresh.place(storedTenant('delta')), fresh.place(storedTenant('echo'))]);
+    const [d, e] = await Promise.all([fresh.place(storedTenant('delta'), false), fresh.place(storedTenant('echo'), false)]);
     const servers = [d.placement.sqlServer.name, e.placement.sqlServer.name].sort();
     expect(servers[0]).toBe(c.decision.placement.sqlServer.name);
     expect(servers[1]).toMatch(/^sqlpool-westeurope-prd-3-/);
     // Placing writes nothing: the server is created with the tenant's resources.
     const mark = emulator.mark();
-    await fresh.place(storedTenant('foxtrot'));
+    await fresh.place(storedTenant('foxtrot'), false);
     expect(countRequests(emulator, mark).writes).toBe(0);
   });
 
@@ -252,7 +252,7 @@ describe('migration from one server per tenant', () => {
 
     // After the upgrade (default Shared): the tenant stays on its own server.
     const mark = emulator.mark();
-    const decision = await step.place(upgraded);
+    const decision = await step.place(upgraded, false);
     expect(decision).toMatchObject({
       reason: 'KeptOnOwnServer',
       record: true,
@@ -274,7 +274,7 @@ describe('migration from one server per tenant', () => {
   test('a tenant whose status was lost but whose own server exists stays on it (never a second database elsewhere)', async () => {
     const { step } = azureStep(env, () => cluster);
     // 'legacy' (above) has its own server; here it comes back without any status.
-    const decision = await step.place(storedTenant('legacy'));
+    const decision = await step.place(storedTenant('legacy'), false);
     expect(decision).toMatchObject({
       reason: 'KeptOnOwnServer',
       placement: { isolation: 'Dedicated', migrated: true, sqlServer: { shared: false } },
@@ -286,7 +286,7 @@ describe('migration from one server per tenant', () => {
     const { step } = azureStep(env, () => cluster);
     const bravo = cluster.find((t) => t.metadata.name === 'bravo') as Tenant;
     const mark = emulator.mark();
-    const decision = await step.place({ ...bravo, spec: { ...bravo.spec, isolation: 'Dedicated' } });
+    const decision = await step.place({ ...bravo, spec: { ...bravo.spec, isolation: 'Dedicated' } }, false);
     expect(decision).toMatchObject({
       reason: 'IsolationChangeNeedsMigration',
       record: false,
@@ -322,13 +322,13 @@ describe('subscription shards', () => {
   test('a full subscription sends the next tenant to the next one; when all are full, nothing is created', async () => {
     const { emulator } = shards;
     const { step, metrics } = azureStep(shards);
-    const first = await step.place(storedTenant('one'));
+    const first = await step.place(storedTenant('one'), false);
     expect(first.placement.subscriptionId).toBe(emulator.subscriptionId);
     await converge(shards, tenantPlan(shards, 'one', { placement: first.placement }));
 
     // The first subscription holds its one SQL server in westeurope: the next tenant goes to S2,
     // and its resources are created there.
-    const second = await step.place(storedTenant('two'));
+    const second = await step.place(storedTenant('two'), false);
     expect(second.placement.subscriptionId).toBe(S2);
     placedInS2 = second.placement;
     const plan = tenantPlan(shards, 'two', { placement: second.placement });
@@ -339,7 +339,7 @@ describe('subscription shards', () => {
 
     // Both full: a clear refusal, no write at all, and the capacity shows in the metrics.
     const mark = emulator.mark();
-    await expect(step.place(storedTenant('three'))).rejects.toMatchObject({
+    await expect(step.place(storedTenant('three'), false)).rejects.toMatchObject({
       reason: 'NoSubscriptionCapacity',
       message: expect.stringContaining(`${S2} (1/1 SQL servers in westeurope)`),
     });

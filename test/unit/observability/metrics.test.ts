@@ -31,6 +31,8 @@ describe('OperatorMetrics', () => {
         'quota',
         // kubernetes_steps_reused_total: isolation or application.
         'step',
+        // status_changes_total: a status field or condition type of the schema, never a value.
+        'changed',
       ]),
     );
   });

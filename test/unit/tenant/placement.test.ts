@@ -132,6 +132,27 @@ describe('decidePlacement', () => {
       server: NAMES.sqlServer,
     },
     {
+      name: 'geo-replicated with no isolation in its spec: its own server (failover groups are per own server)',
+      in: input({ geoReplicated: true, pool: [server(1, 0)] }),
+      reason: 'PlacedOnDedicatedServer',
+      record: true,
+      server: NAMES.sqlServer,
+    },
+    {
+      name: 'geo-replicated but Shared by spec: the pool (and a condition says it is not replicated)',
+      in: input({ tenant: tenantWith('Shared'), geoReplicated: true, pool: [server(1, 0)] }),
+      reason: 'PlacedOnSharedServer',
+      record: true,
+      server: server(1, 0).name,
+    },
+    {
+      name: 'geo-replicated and already placed on the pool: stays (a live database never moves)',
+      in: input({ tenant: tenantWith(undefined, { placement: recordedShared }), geoReplicated: true }),
+      reason: 'PlacedOnSharedServer',
+      record: false,
+      server: recordedShared.sqlServer.name,
+    },
+    {
       name: 'Shared by spec overrides a Dedicated default',
       in: input({ tenant: tenantWith('Shared'), defaultIsolation: 'Dedicated', pool: [server(1, 0)] }),
       reason: 'PlacedOnSharedServer',
@@ -190,6 +211,28 @@ describe('decidePlacement', () => {
     expect(first.placement).toMatchObject({ isolation: 'Dedicated', migrated: true });
     const again = decidePlacement(input({ tenant: tenantWith(undefined, { placement: first.placement }) }));
     expect(again).toMatchObject({ reason: 'KeptOnOwnServer', record: false });
+  });
+});
+
+describe('placement.reason', () => {
+  test.each([
+    ['geo-replicated, spec silent, Shared default', input({ geoReplicated: true, pool: [] }), 'GeoReplicated'],
+    ['geo-replicated, Dedicated by spec', input({ tenant: tenantWith('Dedicated'), geoReplicated: true, pool: [] }), undefined],
+    ['geo-replicated, Dedicated default', input({ defaultIsolation: 'Dedicated', geoReplicated: true, pool: [] }), undefined],
+    ['not geo-replicated, Dedicated default', input({ defaultIsolation: 'Dedicated', pool: [] }), undefined],
+  ] as [string, PlacementInput, string | undefined][])('%s', (_name, given, reason) => {
+    const d = decidePlacement(given);
+    if (!('placement' in d)) throw new Error('expected a placement');
+    expect(d.placement.isolation).toBe('Dedicated');
+    expect(d.placement.reason).toBe(reason);
+    expect(d.message.includes('geo-replicated')).toBe(reason !== undefined);
+  });
+
+  test('a geo-replicated tenant observes the shards as Dedicated (a server in the region is what it needs)', () => {
+    expect(decidePlacement(input({ geoReplicated: true, shards: undefined }))).toEqual({
+      observeShards: true,
+      isolation: 'Dedicated',
+    });
   });
 });
 
