@@ -11,7 +11,7 @@ source "$root/hack/node/versions.env"
 export PATH="/usr/local/go/bin:$PATH" GOFLAGS="-buildvcs=false" CGO_ENABLED=0
 src="$root/hack/node/images"
 [ -x "$root/bin/coredns-$COREDNS_VERSION" ] || { echo "build-images: bin/coredns-$COREDNS_VERSION is missing: run hack/build-node.sh" >&2; exit 1; }
-key=$( (cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "coredns $COREDNS_VERSION"; sha256sum "$root/hack/build-images.sh" | cut -d' ' -f1) | sha256sum | cut -c1-16)
+key=$( (cd "$src" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "coredns $COREDNS_VERSION"; sha256sum "$root/bin/coredns-$COREDNS_VERSION" | cut -d' ' -f1; sha256sum "$root/hack/build-images.sh" | cut -d' ' -f1) | sha256sum | cut -c1-16)
 out="$root/bin/images/$key"
 if [ -f "$out/done" ]; then echo "$out"; exit 0; fi
 work=$(mktemp -d)

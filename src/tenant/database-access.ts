@@ -84,6 +84,16 @@ export class TenantDatabaseAccess {
       this.ctx.recorder.audit({ subject, action: `sql login to resume paused database ${facts.databaseName}`, result: 'ok' });
       return true;
     } catch (err) {
+      // Azure answers the login that wakes a paused database with 40613 (not currently available)
+      // while it resumes: the resume has begun, and the refused write is retried after it.
+      if ((err as { loginErrorNumber?: number }).loginErrorNumber === 40613) {
+        this.ctx.recorder.audit({
+          subject,
+          action: `sql login to resume paused database ${facts.databaseName}: resuming`,
+          result: 'ok',
+        });
+        return true;
+      }
       this.ctx.logger.warn('could not log in to resume a paused database', {
         tenant: tenant.metadata.name,
         database: facts.databaseName,

@@ -140,7 +140,8 @@ describe('placement by the operator', () => {
       .filter((id) => id.includes(`/servers/${shared}/databases/`))
       .map((id) => id.split('/').pop())
       .sort();
-    expect(databases).toEqual(['sqldb-placed-one-qa', 'sqldb-placed-two-qa']);
+    // placed-geo-shared too: Shared by spec, geo-replicated or not (placed-geo has its own server).
+    expect(databases).toEqual(['sqldb-placed-geo-shared-qa', 'sqldb-placed-one-qa', 'sqldb-placed-two-qa']);
   });
 
   test('a tenant no subscription has room for is refused with a clear condition, and nothing is created for it', async () => {

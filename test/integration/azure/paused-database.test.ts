@@ -3,8 +3,9 @@
  * login and on the updates it lists as auto-resume triggers (adding a tag, changing vCores or the
  * auto-pause delay); any other update is refused with UpdateNotAllowedOnPausedDatabase. Against the
  * real API server and an ARM emulator of this file's own (its clock moves past the auto-pause delay):
- * - a tier change (a new service objective, not a resume trigger) is refused, the operator logs in
- *   to resume the database, and the change lands on a later pass;
+ * - a tier change (a new service objective, not a resume trigger; applied at once with
+ *   `tenancy.dev/apply-now`) is refused, the operator logs in to resume the database, and the
+ *   change lands on a later pass;
  * - releasing a tenant (deletionPolicy Retain) tags the paused database orphaned (adding a tag
  *   resumes it) and the Tenant goes away, where it used to retry for ever.
  */
@@ -70,7 +71,10 @@ afterAll(async () => {
 
 test('a tier change Azure refuses on a paused database lands after the operator logs in to resume it', async () => {
   const mark = await armMark(arm);
-  await admin.apply(typeOf('Tenant'), tenant(CHANGED, { tier: 'Medium', deletionPolicy: 'Retain' }), 'test');
+  // A tier change is disruptive: applied now as an emergency change, not in a window.
+  const medium = tenant(CHANGED, { tier: 'Medium', deletionPolicy: 'Retain' });
+  medium.metadata.annotations = { 'tenancy.dev/apply-now': 'resize while the database sleeps' };
+  await admin.apply(typeOf('Tenant'), medium, 'test');
   const database = await waitFor(
     'the Medium service objective on the database',
     async () => {
