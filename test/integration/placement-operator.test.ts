@@ -135,12 +135,23 @@ describe('placement by the operator', () => {
     });
     expect(condition(own, 'Placed')).toMatchObject({ status: 'True', reason: 'PlacedOnDedicatedServer' });
     const shared = (one.status as Record<string, any>).placement.sqlServer.name as string;
-    const databases = (await armResources(info.arm as never, 'Microsoft.Sql/servers/databases'))
-      .map((d) => d.id as string)
-      .filter((id) => id.includes(`/servers/${shared}/databases/`))
-      .map((id) => id.split('/').pop())
-      .sort();
+    const sharedDatabases = async () =>
+      (await armResources(info.arm as never, 'Microsoft.Sql/servers/databases'))
+        .map((d) => d.id as string)
+        .filter((id) => id.includes(`/servers/${shared}/databases/`))
+        .map((id) => id.split('/').pop())
+        .sort();
     // placed-geo-shared too: Shared by spec, geo-replicated or not (placed-geo has its own server).
+    // Nothing waits for that tenant to be Ready, so wait for its database to appear, then compare
+    // the whole list: a database of placed-geo or placed-own there would still fail.
+    const databases = await waitFor(
+      'placed-geo-shared’s database on the shared server',
+      async () => {
+        const names = await sharedDatabases();
+        return names.includes('sqldb-placed-geo-shared-qa') ? names : undefined;
+      },
+      60_000,
+    );
     expect(databases).toEqual(['sqldb-placed-geo-shared-qa', 'sqldb-placed-one-qa', 'sqldb-placed-two-qa']);
   });
 
