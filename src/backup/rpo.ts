@@ -112,3 +112,51 @@ export function checkRpo(input: RpoInput): RpoResult {
     breachAt: undefined,
   };
 }
+
+/**
+ * The part of the RPO after which the newest restore point recorded in status is refreshed.
+ * Three quarters leaves a quarter of the RPO (at least 2.5 minutes, the RPO being at least 10)
+ * for the refresh to land before the recorded point itself would look like a breach.
+ */
+export const RESTORE_POINT_REFRESH_FRACTION = 0.75;
+
+export interface RecordedRestorePoint {
+  /** What `status.backup.newestRestorePoint` holds after this pass (undefined when unknown). */
+  recorded: Date | undefined;
+  /** When the recorded point should be refreshed; undefined when there is nothing to refresh. */
+  refreshAt: Date | undefined;
+}
+
+/**
+ * Pure. Which newest restore point status records.
+ *
+ * Azure SQL takes a log backup every 5–10 minutes, so recording every one would rewrite every
+ * tenant's status that often, for ever: a heartbeat in status, each write a new etcd revision and
+ * a watch event to every reader (Argo CD, Flux, this operator). Kubernetes moved the node
+ * heartbeat out of Node status for that cost (KEP-589, node Leases). So the point recorded stays
+ * until it is older than {@link RESTORE_POINT_REFRESH_FRACTION} of the RPO, then the live one is
+ * recorded. While the live point is within the RPO, the recorded one is too, so the verdict (and
+ * the RPO alert, which reads the recorded point) is the same as the live one's; once the live
+ * point ages past the refresh threshold, the two are equal. A live point older than the recorded
+ * one (the database was restored or recreated) is recorded at once.
+ */
+export function restorePointToRecord(input: {
+  now: Date;
+  rpoMs: number;
+  live: Date | undefined;
+  previouslyRecorded: Date | undefined;
+}): RecordedRestorePoint {
+  const { now, rpoMs, live, previouslyRecorded } = input;
+  const refreshAfterMs = rpoMs * RESTORE_POINT_REFRESH_FRACTION;
+  const refreshAtOf = (point: Date) => {
+    const at = new Date(point.getTime() + refreshAfterMs);
+    return at > now ? at : undefined;
+  };
+  if (live === undefined) return { recorded: undefined, refreshAt: undefined };
+  const keep =
+    previouslyRecorded !== undefined &&
+    previouslyRecorded.getTime() <= live.getTime() &&
+    now.getTime() - previouslyRecorded.getTime() < refreshAfterMs;
+  const recorded = keep ? previouslyRecorded : live;
+  return { recorded, refreshAt: refreshAtOf(recorded) };
+}

@@ -41,7 +41,7 @@ import { tenantAzureNames } from '../tenant/azure-names.ts';
 import { type DrillDecision, type DrillSettings, type DrillsOff, decideDrill, RESTORE_DRILL_SUCCEEDED } from './drill.ts';
 import { type DrillTarget, executeDrillActions, isDrillCopy, observeScratchDatabases } from './drill-runner.ts';
 import { type BackupTargets, backupTargets, type ResolvedPolicy } from './policy.ts';
-import { BACKUP_HEALTHY, checkRpo } from './rpo.ts';
+import { BACKUP_HEALTHY, checkRpo, restorePointToRecord } from './rpo.ts';
 
 export type BackupStatus = NonNullable<TenantStatus['backup']>;
 
@@ -192,13 +192,22 @@ export class TenantBackup {
       }
     }
 
-    // RPO.
+    // RPO. Status records a restore point until it is three quarters of the RPO old, not every log
+    // backup (restorePointToRecord says why); the verdict is the same either way.
+    const recordedPoint = targets
+      ? restorePointToRecord({
+          now,
+          rpoMs: targets.rpoMs,
+          live: newest,
+          previouslyRecorded: previous?.newestRestorePoint ? new Date(previous.newestRestorePoint) : undefined,
+        })
+      : { recorded: newest, refreshAt: undefined };
     const rpo = targets
       ? checkRpo({
           now,
           rpoMs: targets.rpoMs,
           database: database === undefined ? undefined : { name: database.name, creationDate: database.creationDate },
-          newestRestorePoint: newest,
+          newestRestorePoint: recordedPoint.recorded,
           earliestRestorePoint: points?.earliestRestoreDate ?? database?.earliestRestoreDate,
           pausedSince,
         })
@@ -256,13 +265,16 @@ export class TenantBackup {
     const status = compact<BackupStatus>({
       policy: policy.name,
       retention,
-      newestRestorePoint: newest?.toISOString() ?? (dataPlaneFailure ? previous?.newestRestorePoint : undefined),
+      newestRestorePoint: recordedPoint.recorded?.toISOString() ?? (dataPlaneFailure ? previous?.newestRestorePoint : undefined),
       drill: drillStatus,
     });
 
     const requeue = [
       drill?.requeueAfterMs,
       rpo?.breachAt && !dataPlaneFailure ? Math.max(1000, rpo.breachAt.getTime() - now.getTime()) : undefined,
+      recordedPoint.refreshAt && !dataPlaneFailure
+        ? Math.max(1000, recordedPoint.refreshAt.getTime() - now.getTime())
+        : undefined,
       dataPlaneRetryMs,
     ].filter((v): v is number => v !== undefined);
     return {

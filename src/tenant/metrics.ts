@@ -166,7 +166,7 @@ export const TENANT_METRICS: readonly TenantMetric[] = [
   },
   {
     name: 'tenant_operator_backup_newest_restore_point_timestamp_seconds',
-    help: 'Unix time of the newest point the tenant database can be restored to, as the latest backup check found it (status.backup.newestRestorePoint); its age is `time() - this`. Absent while unknown.',
+    help: 'Unix time of the newest point the tenant database can be restored to, as status.backup.newestRestorePoint records it (refreshed once it is three quarters of the RPO old, so its age stays under the RPO while backups run); its age is `time() - this`. Absent while unknown.',
     labelNames: ['tenant'],
     samples: (t) => one(t, seconds(t.status?.backup?.newestRestorePoint)),
   },

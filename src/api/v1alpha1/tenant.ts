@@ -448,7 +448,7 @@ export const tenantStatusSchema = z
           .string()
           .optional()
           .describe(
-            'Newest point in time the database can be restored to: the newest completed backup the database lists (sys.dm_database_backups) (RFC 3339).',
+            'Newest point in time the database can be restored to, as last recorded (RFC 3339): the newest completed backup the database lists (sys.dm_database_backups). Recorded again once it is three quarters of the RPO old, not at every log backup (status is not a heartbeat), so while the database is within its RPO this is too; BackupHealthy is checked against the live list on every pass.',
           ),
         drill: restoreDrillStatusSchema.optional(),
       })

@@ -269,7 +269,12 @@ describe('RPO', () => {
     const inUse = () => armAdmin(arm, 'POST', '/_emulator/database-activity', { database: beta });
     await clock.advance(15 * M);
     await armAdmin(arm, 'POST', '/_emulator/backups', { stop: true, database: beta });
-    const stopped = await drive(TENANTS.beta, undefined, rpoOnly);
+    // Without the point recorded before, status records the newest the database lists now.
+    const forgetRecorded = (t: StoredTenant) => ({
+      ...t,
+      status: { ...t.status, backup: { ...t.status?.backup, newestRestorePoint: undefined } },
+    });
+    const stopped = await drive(TENANTS.beta, forgetRecorded, rpoOnly);
     const newest = new Date(stopped.status?.newestRestorePoint ?? '');
     expect(Number.isNaN(newest.getTime())).toBe(false);
 
@@ -292,6 +297,30 @@ describe('RPO', () => {
     await inUse();
     const recovered = await drive(TENANTS.beta, undefined, rpoOnly);
     expect(conditionOf(recovered, 'BackupHealthy')).toMatchObject({ status: 'True', reason: 'WithinRPO' });
+    expect(await restorePointAge(TENANTS.beta)).toBeLessThan(600);
+  });
+
+  test('a newer log backup is recorded only once the recorded one is three quarters of the RPO old, with the same verdict', async () => {
+    const rpoOnly = new TenantBackup(context.ctx, clients, { firstDrillGraceMs: 10_000 * H });
+    const beta = db[TENANTS.beta]?.name ?? '';
+    const inUse = () => armAdmin(arm, 'POST', '/_emulator/database-activity', { database: beta });
+    await inUse();
+    const first = await drive(TENANTS.beta, undefined, rpoOnly);
+    const recorded = first.status?.newestRestorePoint ?? '';
+    expect(recorded).not.toBe('');
+    // Twenty minutes on: two newer log backups exist (one every 10 minutes), and status keeps its point.
+    await clock.advance(20 * M);
+    await inUse();
+    const kept = await drive(TENANTS.beta, undefined, rpoOnly);
+    expect(kept.status?.newestRestorePoint).toBe(recorded);
+    expect(conditionOf(kept, 'BackupHealthy')).toMatchObject({ status: 'True', reason: 'WithinRPO' });
+    // It looks again when the recorded point turns 1.5 h old (3/4 of the 2 h RPO), not at its breach.
+    const refreshAt = new Date(recorded).getTime() + 1.5 * H;
+    expect(kept.requeueAfterMs).toBe(refreshAt - clock.now().getTime());
+    await clock.advance(refreshAt - clock.now().getTime());
+    await inUse();
+    const refreshed = await drive(TENANTS.beta, undefined, rpoOnly);
+    expect(new Date(refreshed.status?.newestRestorePoint ?? '').getTime()).toBeGreaterThan(new Date(recorded).getTime());
     expect(await restorePointAge(TENANTS.beta)).toBeLessThan(600);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { checkRpo, formatAge } from '../../../src/backup/rpo.ts';
+import { checkRpo, formatAge, restorePointToRecord } from '../../../src/backup/rpo.ts';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const H = 3_600_000;
@@ -111,4 +111,41 @@ test.each([
   [2 * H + 10 * 60_000 + 59_000, '2h10m'],
 ])('formatAge(%i) = %s', (ms, text) => {
   expect(formatAge(ms)).toBe(text);
+});
+
+describe('restorePointToRecord: status keeps a restore point until three quarters of the RPO', () => {
+  const M = 60_000;
+  // RPO 1 h: refreshed once the recorded point is older than 45 minutes.
+  test.each<[string, number | undefined, number | undefined, number | undefined, number | undefined]>([
+    // name, live age, recorded age (undefined: none yet), expected recorded age, expected refresh in
+    ['nothing recorded yet: the live point', 5 * M, undefined, 5 * M, 40 * M],
+    ['a newer backup, recorded point 20 minutes old: kept (no write)', 5 * M, 20 * M, 20 * M, 25 * M],
+    ['recorded point 45 minutes less 1 ms old: still kept, refreshed in 1 ms', 5 * M, 45 * M - 1, 45 * M - 1, 1],
+    ['recorded point exactly 45 minutes old: the live point', 5 * M, 45 * M, 5 * M, 40 * M],
+    ['no newer backup and past the threshold: the same point, nothing to refresh', 50 * M, 50 * M, 50 * M, undefined],
+    ['live point older than the recorded one (a restore, a recreated database): the live one', 30 * M, 10 * M, 30 * M, 15 * M],
+    ['no live point: nothing recorded', undefined, 10 * M, undefined, undefined],
+  ])('%s', (_name, liveAge, recordedAge, expectedAge, refreshIn) => {
+    const at = (age: number | undefined) => (age === undefined ? undefined : ago(age));
+    const result = restorePointToRecord({ now: NOW, rpoMs: H, live: at(liveAge), previouslyRecorded: at(recordedAge) });
+    expect(result.recorded?.getTime()).toBe(at(expectedAge)?.getTime());
+    expect(result.refreshAt?.getTime()).toBe(refreshIn === undefined ? undefined : NOW.getTime() + refreshIn);
+  });
+
+  test('whatever is kept, the verdict is the live point’s: kept points are within the RPO, and so is the live one', () => {
+    for (let recordedAge = 0; recordedAge <= 2 * H; recordedAge += 5 * M) {
+      for (let liveAge = 0; liveAge <= recordedAge; liveAge += 5 * M) {
+        const { recorded } = restorePointToRecord({
+          now: NOW,
+          rpoMs: H,
+          live: ago(liveAge),
+          previouslyRecorded: ago(recordedAge),
+        });
+        const verdict = (point: Date | undefined) =>
+          checkRpo({ now: NOW, rpoMs: H, database: db, newestRestorePoint: point, earliestRestorePoint: undefined }).condition
+            .reason;
+        expect(verdict(recorded)).toBe(verdict(ago(liveAge)));
+      }
+    }
+  });
 });
