@@ -16,6 +16,11 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 USER nonroot
 EXPOSE 8080
+# glibc gives each thread that allocates its own malloc arena (up to 8 per core); V8's GC helper
+# threads and libuv's pool then keep freed memory in arenas of their own. Two arenas: measured at
+# 300 tenants in one run (issue 13), peak RSS 242 instead of 263 MiB, CPU unchanged. The bench
+# reads ENV lines from here too.
+ENV MALLOC_ARENA_MAX=2
 # Node itself is PID 1 and handles SIGTERM (src/main.ts shuts down gracefully).
 # V8 flags (the bench reads them from here: one place). --max-semi-space-size=4: a young generation
 # of 4 MiB semi-spaces instead of the 1 MiB --optimize-for-size forces (it caps them whatever else

@@ -215,10 +215,11 @@ export class OperatorProcess {
     port: number;
     entry: string;
     nodeOptions: string[];
+    env?: Record<string, string>;
     logFile: string;
   }) {
     this.port = options.port;
-    const env = { ...process.env };
+    const env = { ...process.env, ...options.env };
     // The configuration file is the whole truth: no TENANT_OPERATOR_* override leaks in.
     for (const key of Object.keys(env)) if (key.startsWith('TENANT_OPERATOR_')) delete env[key];
     this.spawnedAt = performance.now();

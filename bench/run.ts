@@ -2,7 +2,7 @@
  * `npm run bench` — the operator against a real control plane and the ARM emulator, measured.
  *
  *   node bench/run.ts [--tenants 200 | --sizes 100,300,1000] [--steady-seconds 120] [--changes 40]
- *                     [--concurrency 4] [--resync-seconds S/2] [--default-resync-seconds 600]
+ *                     [--concurrency 8] [--resync-seconds S/2] [--default-resync-seconds 600]
  *                     [--arm-writes-per-second 50]
  *                     [--arm-write-burst 100] [--arm-reads-per-second 1000] [--floor-client pooled|operator] [--operator dist|src]
  *                     [--operator-node-options=<the Dockerfile ENTRYPOINT's flags>] [--out FILE]
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
     changes: { type: 'string' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '8' },
     'resync-seconds': { type: 'string' },
     'default-resync-seconds': { type: 'string', default: '600' },
     'arm-writes-per-second': { type: 'string', default: '50' },
@@ -76,7 +76,7 @@ const sizes = values.sizes
   : [positiveInt('tenants', values.tenants, 200)];
 const steadySeconds = positiveInt('steady-seconds', values['steady-seconds'], 120);
 const changes = positiveInt('changes', values.changes, steadySeconds < 60 ? 10 : 40);
-const concurrency = positiveInt('concurrency', values.concurrency, 4);
+const concurrency = positiveInt('concurrency', values.concurrency, 8);
 // At least one full resync inside the steady window: two periods fit in it (config minimum 10 s),
 // so the first tick inside the window has a whole period left to finish its pass.
 const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds'], Math.max(10, Math.floor(steadySeconds / 2)));
@@ -126,6 +126,17 @@ function imageNodeOptions(): string {
   if (main < 1) throw new Error('bench: the Dockerfile ENTRYPOINT does not run node ... dist/main.js');
   return argv.slice(1, main).join(' ');
 }
+
+/** The image's `ENV KEY=VALUE` lines (Dockerfile): the operator's environment as the image sets it. */
+function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, key, value] of readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').matchAll(
+    /^ENV\s+([A-Z_][A-Z0-9_]*)=(\S+)\s*$/gm,
+  ))
+    if (key !== undefined && value !== undefined) env[key] = value;
+  return env;
+}
+const operatorEnv = imageEnv();
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const resultsDir = join(REPO_ROOT, 'bench', 'results');
@@ -219,6 +230,7 @@ for (const tenants of saved ? [] : sizes) {
           floorClient,
           operatorEntry,
           operatorNodeOptions,
+          operatorEnv,
           profile,
           timeFactor,
           msiWritesPerSecond,
@@ -258,6 +270,7 @@ const report = saved ?? {
     floorClient,
     operatorEntry,
     operatorNodeOptions,
+    operatorEnv,
     profile,
     timeFactor,
     msiWritesPerSecond,
@@ -520,7 +533,10 @@ if (results.length > 0) {
       );
     if (r.cold.fleet?.quotaConditions.length)
       process.stdout.write(`  quota errors: ${r.cold.fleet.quotaConditions.join(' | ')}\n`);
+    if (r.cold.statusChanges) process.stdout.write(`  cold status writes changed: ${topCounts(r.cold.statusChanges, 12)}\n`);
     if (r.steady.kubeWrites > 0) process.stdout.write(`  steady API writes: ${topCounts(r.steady.kubeWritesByVerbResource)}\n`);
+    if (r.steady.statusChanges && Object.keys(r.steady.statusChanges).length > 0)
+      process.stdout.write(`  steady status writes changed: ${topCounts(r.steady.statusChanges)}\n`);
     if (r.steady.armWrites > 0) process.stdout.write(`  steady ARM writes: ${topCounts(r.steady.armWritesByType)}\n`);
     process.stdout.write(`  steady API reads: ${topCounts(r.steady.kubeReadsByVerbResource)}\n`);
     if (r.restart.kubeWrites > 0) {

@@ -66,6 +66,8 @@ export interface SizeOptions {
   operatorEntry: string;
   /** Node/V8 flags for the operator process only. */
   operatorNodeOptions: string[];
+  /** Environment the image sets (Dockerfile ENV), added to the operator process's. */
+  operatorEnv: Record<string, string>;
   /** The emulator's operation durations: `realistic` (scaled by timeFactor) or `instant`. */
   profile: 'realistic' | 'instant';
   timeFactor: number;
@@ -205,6 +207,15 @@ export function fleetPlacement(tenants: (KubeObject | undefined)[], arm: ArmReco
 
 type Phase = ReturnType<typeof phaseClock>;
 
+/** `after - before` per key, keeping only keys that grew. */
+function countDelta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
+}
+
 const metricsNowOf = async (operator: OperatorProcess) => operatorCounters(await operator.metrics());
 
 /** CPU and memory of every process, between two points in time. */
@@ -319,6 +330,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
       port,
       entry: o.operatorEntry,
       nodeOptions: o.operatorNodeOptions,
+      env: o.operatorEnv,
       logFile: join(o.logDir, 'operator-1.log'),
     });
     cleanups.push(async () => {
@@ -348,6 +360,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
         port,
         entry: o.operatorEntry,
         nodeOptions: o.operatorNodeOptions,
+        env: o.operatorEnv,
         logFile: join(o.logDir, logName),
       });
       return operator.waitLeading();
@@ -531,6 +544,8 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           ((m1.reconcileSecondsSum - m0.reconcileSecondsSum) / (m1.reconcileCount - m0.reconcileCount || 1)) * 1000,
         firstReadyMs: Math.min(...readyAt),
         reconcileOutcomes: m1.outcomes,
+        // What the cold phase's status writes changed, by part (the process counts from its start).
+        statusChanges: countDelta(m1.statusChanges, m0.statusChanges),
         retries: m1.retries - m0.retries,
         cpuSeconds: cpu,
         operatorPeakRssBytes: proc?.peakRssBytes ?? Number.NaN,
@@ -600,6 +615,7 @@ export async function runSize(o: SizeOptions, log: (msg: string) => void) {
           (r) => `${r.verb} ${r.resource}`,
         ),
         leaseRequestsPerMinute: op.leaseRequests / minutes,
+        statusChanges: countDelta(m1.statusChanges, m0.statusChanges),
         armWrites: armRecords.writes,
         armWritesByType: armRecords.writesByType,
         armReadsPerMinute: armRecords.reads / minutes,

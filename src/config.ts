@@ -555,8 +555,13 @@ export const configSchema = z
       })),
     /** Every key is re-enqueued this often even when nothing changed (level-triggered safety net). */
     resyncPeriodSeconds: z.number().int().min(10).max(86400).default(600),
-    /** Reconciles running at once per controller. */
-    concurrency: z.number().int().min(1).max(64).default(4),
+    /**
+     * Tenant reconciles running at once. A pass spends most of its time waiting on the API server
+     * and ARM (a few ms of CPU in ~200 ms), so more workers overlap more waiting: 8 against 4
+     * onboarded 300 tenants in 90 instead of 131 s on 2 cores (bench, issue 13) with spec changes
+     * still under 1 s at p99. ARM's write budgets, not this, bound the writes.
+     */
+    concurrency: z.number().int().min(1).max(64).default(8),
     defaultBackupPolicy: z.string().default('default'),
     defaultMaintenanceWindow: z.string().default('default'),
     /**
