@@ -2,7 +2,7 @@
  * `npm run bench` — the operator against a real control plane and the ARM emulator, measured.
  *
  *   node bench/run.ts [--tenants 200 | --sizes 100,300,1000] [--steady-seconds 120] [--changes 40]
- *                     [--concurrency 8] [--resync-seconds S/2] [--default-resync-seconds 600]
+ *                     [--concurrency 4] [--resync-seconds S/2] [--default-resync-seconds 600]
  *                     [--arm-writes-per-second 50]
  *                     [--arm-write-burst 100] [--arm-reads-per-second 1000] [--floor-client pooled|operator] [--operator dist|src]
  *                     [--operator-node-options=<the Dockerfile ENTRYPOINT's flags>] [--out FILE]
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
     changes: { type: 'string' },
-    concurrency: { type: 'string', default: '8' },
+    concurrency: { type: 'string', default: '4' },
     'resync-seconds': { type: 'string' },
     'default-resync-seconds': { type: 'string', default: '600' },
     'arm-writes-per-second': { type: 'string', default: '50' },
@@ -76,7 +76,7 @@ const sizes = values.sizes
   : [positiveInt('tenants', values.tenants, 200)];
 const steadySeconds = positiveInt('steady-seconds', values['steady-seconds'], 120);
 const changes = positiveInt('changes', values.changes, steadySeconds < 60 ? 10 : 40);
-const concurrency = positiveInt('concurrency', values.concurrency, 8);
+const concurrency = positiveInt('concurrency', values.concurrency, 4);
 // At least one full resync inside the steady window: two periods fit in it (config minimum 10 s),
 // so the first tick inside the window has a whole period left to finish its pass.
 const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds'], Math.max(10, Math.floor(steadySeconds / 2)));
