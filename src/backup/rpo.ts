@@ -148,15 +148,12 @@ export function restorePointToRecord(input: {
 }): RecordedRestorePoint {
   const { now, rpoMs, live, previouslyRecorded } = input;
   const refreshAfterMs = rpoMs * RESTORE_POINT_REFRESH_FRACTION;
-  const refreshAtOf = (point: Date) => {
-    const at = new Date(point.getTime() + refreshAfterMs);
-    return at > now ? at : undefined;
-  };
   if (live === undefined) return { recorded: undefined, refreshAt: undefined };
   const keep =
     previouslyRecorded !== undefined &&
     previouslyRecorded.getTime() <= live.getTime() &&
     now.getTime() - previouslyRecorded.getTime() < refreshAfterMs;
   const recorded = keep ? previouslyRecorded : live;
-  return { recorded, refreshAt: refreshAtOf(recorded) };
+  const refreshAt = new Date(recorded.getTime() + refreshAfterMs);
+  return { recorded, refreshAt: refreshAt > now ? refreshAt : undefined };
 }
