@@ -1,7 +1,8 @@
 /** `Microsoft.Authorization/roleAssignments`: a role granted to a principal on a scope, under a deterministic name. */
 import { createHash } from 'node:crypto';
 import type { ResourceKind } from '../engine.ts';
-import { props, sameId, str } from './common.ts';
+import { props, str } from './common.ts';
+import { sameId } from './compare.ts';
 
 export const AUTHORIZATION_API_VERSION = '2022-04-01';
 

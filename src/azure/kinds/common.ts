@@ -3,7 +3,6 @@
  * operation is still running, and reading fields out of ARM bodies.
  */
 import type { ArmBody } from '../arm-client.ts';
-import type { ResourceKind } from '../engine.ts';
 
 export type Tags = Record<string, string>;
 
@@ -23,27 +22,11 @@ export const AZURE_TAGS = {
   keepUntil: 'tenancy.dev-keep-until',
 } as const;
 
-/**
- * Tags differ when a tag we want is missing or has another value, or when the resource is still
- * marked orphaned. Tags someone else added are left alone (Azure Policy often adds some).
- */
-export function tagsDiffer(desired: Tags, observed: Tags | undefined): boolean {
-  const actual = observed ?? {};
-  if (AZURE_TAGS.orphaned in actual && !(AZURE_TAGS.orphaned in desired)) return true;
-  return Object.entries(desired).some(([k, v]) => actual[k] !== v);
-}
-
 /** The full tag set to write: foreign tags kept, ours applied, the orphan mark dropped unless desired. */
 export function mergeTags(desired: Tags, observed: Tags | undefined): Tags {
   const merged: Tags = { ...(observed ?? {}) };
   if (!(AZURE_TAGS.orphaned in desired)) delete merged[AZURE_TAGS.orphaned];
   return { ...merged, ...desired };
-}
-
-/** Azure normalizes locations ("West Europe" → "westeurope"); compare that way. */
-export function sameLocation(a: string | undefined, b: string | undefined): boolean {
-  const norm = (s: string | undefined): string => (s ?? '').replaceAll(' ', '').toLowerCase();
-  return norm(a) === norm(b);
 }
 
 /** Where a resource is and how it is tagged: what every tracked resource shares. */
@@ -52,21 +35,20 @@ export interface Placement {
   tags: Tags;
 }
 
-/**
- * `location` and `tags` differences. A location difference is never written (Azure cannot move
- * most resources, and moving data silently is what residency forbids): kinds leave it out of
- * their update, so it surfaces as an immutable difference.
- */
-export function placementDiff(desired: Placement, observed: ArmBody): string[] {
-  const fields: string[] = [];
-  if (!sameLocation(desired.location, str(observed.location))) fields.push('location');
-  if (tagsDiffer(desired.tags, observed.tags as Tags | undefined)) fields.push('tags');
-  return fields;
-}
-
 /** A PATCH of `body`, or undefined when `location` differs: Azure cannot move the resource in place. */
 export function patchUnlessMoved(fields: readonly string[], body: () => ArmBody) {
   return fields.includes('location') ? undefined : { method: 'PATCH' as const, body: body() };
+}
+
+/**
+ * The tag write of a type that has no PATCH (WAF policies, private endpoints): PUT back its
+ * location and the `properties` it has (as the caller copies them), with `tags` added.
+ */
+export function putBackWithTags(observed: ArmBody, tags: Tags, properties: ArmBody) {
+  return {
+    method: 'PUT' as const,
+    body: { location: observed.location, tags: { ...((observed.tags ?? {}) as Tags), ...tags }, properties },
+  };
 }
 
 /** PATCH `{ tags }` with ours merged in, or undefined when `location` differs (not fixable in place). */
@@ -124,45 +106,7 @@ export function provisioningState(body: ArmBody): string | undefined {
   return str(props(body).provisioningState);
 }
 
-/** Case-insensitive equality of ids and GUIDs. */
-export function sameId(a: string | undefined, b: string | undefined): boolean {
-  return (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
-}
-
 /** `{ location, tags }` of a create body. */
 export function placement(p: Placement): ArmBody {
   return { location: p.location, tags: p.tags };
-}
-
-/** What distinguishes one resource type from another: its name, api-version and id. */
-export interface KindIdentity<P> {
-  type: string;
-  label: string;
-  apiVersion: string;
-  id(params: P): string;
-}
-
-/**
- * A resource whose only fields we own are its location and tags (resource groups, identities):
- * created with them, tags fixed with a PATCH, a location never changed.
- */
-export function placedKind<P extends Placement>(kind: KindIdentity<P> & Pick<ResourceKind<P>, 'ready'>): ResourceKind<P> {
-  return {
-    ...kind,
-    create: placement,
-    diff: (p, observed) => placementDiff(p, observed),
-    update: tagsOnlyUpdate,
-    state: provisioningState,
-  };
-}
-
-/**
- * A child resource that is all settings (TDE, Entra-only, a server key, a retention policy): one
- * body, PUT to create it and PUT again to fix any difference.
- */
-export function settingsKind<P>(
-  kind: KindIdentity<P> & Pick<ResourceKind<P>, 'diff' | 'ready'> & { body(params: P): ArmBody },
-): ResourceKind<P> {
-  const { body, ...rest } = kind;
-  return { ...rest, create: body, update: (p) => ({ method: 'PUT', body: body(p) }), state: provisioningState };
 }

@@ -6,6 +6,7 @@
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
 import { props, provisioningState, str } from './common.ts';
+import { armId, childrenOf } from './ids.ts';
 
 export const CONTAINER_SERVICE_API_VERSION = '2026-06-01';
 
@@ -22,12 +23,14 @@ export interface AgentPoolParams {
   tags: Record<string, string>;
 }
 
+const MANAGED_CLUSTERS_TYPE = 'Microsoft.ContainerService/managedClusters';
+
 export function managedClusterId(subscriptionId: string, resourceGroup: string, name: string): string {
-  return `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${name}`;
+  return armId(MANAGED_CLUSTERS_TYPE, `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}`, name);
 }
 
 export function agentPoolId(clusterId: string, name: string): string {
-  return `${clusterId}/agentPools/${name}`;
+  return armId(agentPoolKind.type, clusterId, name);
 }
 
 function body(p: AgentPoolParams): ArmBody {
@@ -66,10 +69,12 @@ export function agentPoolDiff(p: AgentPoolParams, observed: ArmBody): string[] {
 }
 
 export const agentPoolKind: ResourceKind<AgentPoolParams> = {
-  type: 'Microsoft.ContainerService/managedClusters/agentPools',
-  label: 'AKS node pool',
-  apiVersion: CONTAINER_SERVICE_API_VERSION,
-  id: (p) => agentPoolId(p.clusterId, p.name),
+  ...childrenOf<AgentPoolParams>(MANAGED_CLUSTERS_TYPE, (p) => p.clusterId)(
+    'agentPools',
+    CONTAINER_SERVICE_API_VERSION,
+    'AKS node pool',
+    (p) => p.name,
+  ),
   create: body,
   diff: agentPoolDiff,
   // AKS cannot change a pool's VM size in place: a new pool would be needed, and pods would move.

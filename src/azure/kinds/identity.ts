@@ -3,7 +3,9 @@
  * the identity a workload signs in as, and the trust in one Kubernetes service account's tokens.
  */
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placedKind, props, settingsKind, str } from './common.ts';
+import { type Placement, props, str } from './common.ts';
+import { armId, childrenOf, inResourceGroup } from './ids.ts';
+import { placedKind, settingsKind } from './shapes.ts';
 
 export const MSI_API_VERSION = '2024-11-30';
 
@@ -15,18 +17,15 @@ export interface IdentityParams extends Placement {
   name: string;
 }
 
-export function identityId(resourceGroupId: string, name: string): string {
-  return `${resourceGroupId}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
-}
-
 export const identityKind: ResourceKind<IdentityParams> = placedKind({
-  type: 'Microsoft.ManagedIdentity/userAssignedIdentities',
-  label: 'managed identity',
-  apiVersion: MSI_API_VERSION,
-  id: (p) => identityId(p.resourceGroupId, p.name),
+  ...inResourceGroup<IdentityParams>('Microsoft.ManagedIdentity/userAssignedIdentities', MSI_API_VERSION, 'managed identity'),
   // Usable once Entra has given it its ids.
   ready: (observed) => str(props(observed).clientId) !== undefined && str(props(observed).principalId) !== undefined,
 });
+
+export function identityId(resourceGroupId: string, name: string): string {
+  return armId(identityKind.type, resourceGroupId, name);
+}
 
 /** What an identity reports once created. */
 export function identityOutputs(observed: { properties?: unknown } | undefined) {
@@ -50,10 +49,12 @@ export interface FederatedCredentialParams {
 
 // A PUT replaces the credential (Azure allows one audience per credential).
 export const federatedCredentialKind: ResourceKind<FederatedCredentialParams> = settingsKind({
-  type: 'Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials',
-  label: 'federated credential',
-  apiVersion: MSI_API_VERSION,
-  id: (p) => `${p.identityId}/federatedIdentityCredentials/${p.name}`,
+  ...childrenOf<FederatedCredentialParams>(identityKind.type, (p) => p.identityId)(
+    'federatedIdentityCredentials',
+    MSI_API_VERSION,
+    'federated credential',
+    (p) => p.name,
+  ),
   body: (p) => ({ properties: { issuer: p.issuer, subject: p.subject, audiences: [WORKLOAD_IDENTITY_AUDIENCE] } }),
   diff: (p, observed) => {
     const o = props(observed);

@@ -7,18 +7,9 @@ import { isoDurationMs } from '../../runtime/iso-duration.ts';
 import type { ArmApi, ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
 import { PLATFORM_RETRY_MS } from '../errors.ts';
-import {
-  mergeTags,
-  type Placement,
-  patchUnlessMoved,
-  placement,
-  placementDiff,
-  props,
-  provisioningState,
-  sameId,
-  str,
-  type Tags,
-} from './common.ts';
+import { mergeTags, type Placement, patchUnlessMoved, placement, props, provisioningState, str, type Tags } from './common.ts';
+import { fieldsThatDiffer, placementDiff, sameId } from './compare.ts';
+import { armId, childrenOf, inResourceGroup } from './ids.ts';
 
 export const KEY_VAULT_API_VERSION = '2026-02-01';
 
@@ -35,10 +26,6 @@ export interface VaultParams extends Placement {
   publicNetworkAccess: boolean;
 }
 
-export function vaultId(resourceGroupId: string, name: string): string {
-  return `${resourceGroupId}/providers/Microsoft.KeyVault/vaults/${name}`;
-}
-
 /** The settings we own, as Key Vault spells them. */
 function ownedProperties(p: VaultParams) {
   return {
@@ -51,10 +38,7 @@ function ownedProperties(p: VaultParams) {
 }
 
 export const vaultKind: ResourceKind<VaultParams> = {
-  type: 'Microsoft.KeyVault/vaults',
-  label: 'key vault',
-  apiVersion: KEY_VAULT_API_VERSION,
-  id: (p) => vaultId(p.resourceGroupId, p.name),
+  ...inResourceGroup<VaultParams>('Microsoft.KeyVault/vaults', KEY_VAULT_API_VERSION, 'key vault'),
   create: (p) => ({
     ...placement(p),
     properties: {
@@ -94,6 +78,10 @@ export const vaultKind: ResourceKind<VaultParams> = {
     return deleted === undefined ? undefined : { properties: { ...props(vaultKind.create(p)), createMode: 'recover' } };
   },
 };
+
+export function vaultId(resourceGroupId: string, name: string): string {
+  return armId(vaultKind.type, resourceGroupId, name);
+}
 
 /**
  * How Key Vault rotates a key (its rotation policy): a new version `rotateAfter` its predecessor
@@ -161,10 +149,7 @@ export function keyVersionOf(
 }
 
 export const vaultKeyKind: ResourceKind<VaultKeyParams> = {
-  type: 'Microsoft.KeyVault/vaults/keys',
-  label: 'key',
-  apiVersion: KEY_VAULT_API_VERSION,
-  id: (p) => `${p.vaultId}/keys/${p.name}`,
+  ...childrenOf<VaultKeyParams>(vaultKind.type, (p) => p.vaultId)('keys', KEY_VAULT_API_VERSION, 'key', (p) => p.name),
   // ARM's key PUT is create-if-not-exist: it never overwrites an existing key. The first version
   // expires like every later one (Key Vault's policy expiry only applies to rotated versions).
   create: (p, now = new Date()) => ({
@@ -178,10 +163,10 @@ export const vaultKeyKind: ResourceKind<VaultKeyParams> = {
   }),
   diff: (p, observed) => {
     const o = props(observed);
-    const fields: string[] = [];
-    if (o.kty !== 'RSA') fields.push('kty');
-    if (o.keySize !== p.keySize) fields.push('keySize');
-    return fields;
+    return fieldsThatDiffer({
+      kty: o.kty !== 'RSA',
+      keySize: o.keySize !== p.keySize,
+    });
   },
   // Replacing a TDE protector is a deliberate, manual operation: no update.
   state: () => undefined,

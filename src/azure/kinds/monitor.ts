@@ -7,7 +7,10 @@ import { PlatformError } from '../../runtime/errors.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
 import { PLATFORM_RETRY_MS } from '../errors.ts';
-import { props, provisioningState, sameId, settingsKind, str } from './common.ts';
+import { props, provisioningState, str } from './common.ts';
+import { sameId } from './compare.ts';
+import { identity } from './ids.ts';
+import { settingsKind } from './shapes.ts';
 
 /** Diagnostic settings (no SDK of ours covers them; the latest api-version of the REST specs). */
 export const DIAGNOSTIC_SETTINGS_API_VERSION = '2021-05-01-preview';
@@ -46,10 +49,12 @@ function enabledCategories(observed: ArmBody): Set<string> {
  * table's retention, which `auditRetentionKind` checks.
  */
 export const diagnosticSettingKind: ResourceKind<DiagnosticSettingParams> = settingsKind({
-  type: 'Microsoft.Insights/diagnosticSettings',
-  label: 'diagnostic setting',
-  apiVersion: DIAGNOSTIC_SETTINGS_API_VERSION,
-  id: (p) => `${p.scopeId}/providers/Microsoft.Insights/diagnosticSettings/${p.name}`,
+  ...identity<DiagnosticSettingParams>(
+    'Microsoft.Insights/diagnosticSettings',
+    DIAGNOSTIC_SETTINGS_API_VERSION,
+    'diagnostic setting',
+    (p) => [p.scopeId, p.name],
+  ),
   body: (p) => ({
     properties: { workspaceId: p.workspaceId, logs: p.categories.map((category) => ({ category, enabled: true })) },
   }),
@@ -84,10 +89,12 @@ export function tableRetentionDays(observed: ArmBody | undefined): number | unde
  * team to fix.
  */
 export const auditRetentionKind: ResourceKind<AuditRetentionParams> = {
-  type: 'Microsoft.OperationalInsights/workspaces/tables',
-  label: 'audit log retention',
-  apiVersion: LOG_ANALYTICS_API_VERSION,
-  id: (p) => `${p.workspaceId}/tables/${p.table}`,
+  ...identity<AuditRetentionParams>(
+    'Microsoft.OperationalInsights/workspaces/tables',
+    LOG_ANALYTICS_API_VERSION,
+    'audit log retention',
+    (p) => [p.workspaceId, p.table],
+  ),
   readOnly: true,
   create: () => ({}),
   diff: () => [],

@@ -5,7 +5,9 @@
 import { stableStringify } from '../../runtime/compare.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { mergeTags, type Placement, placementDiff, props, provisioningState, type Tags } from './common.ts';
+import { mergeTags, type Placement, props, provisioningState, putBackWithTags, type Tags } from './common.ts';
+import { placementDiff } from './compare.ts';
+import { armId, inResourceGroup } from './ids.ts';
 
 export const NETWORK_API_VERSION = '2026-01-01';
 
@@ -30,10 +32,6 @@ export interface WafPolicyParams extends Placement {
   name: string;
   mode: 'Prevention' | 'Detection';
   customRules: readonly WafCustomRuleSpec[];
-}
-
-export function wafPolicyId(resourceGroupId: string, name: string): string {
-  return `${resourceGroupId}/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/${name}`;
 }
 
 function body(p: WafPolicyParams, tags: Tags): ArmBody {
@@ -98,10 +96,11 @@ export function describeCustomRuleChanges(observed: unknown, desired: unknown): 
 }
 
 export const wafPolicyKind: ResourceKind<WafPolicyParams> = {
-  type: 'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
-  label: 'WAF policy',
-  apiVersion: NETWORK_API_VERSION,
-  id: (p) => wafPolicyId(p.resourceGroupId, p.name),
+  ...inResourceGroup<WafPolicyParams>(
+    'Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies',
+    NETWORK_API_VERSION,
+    'WAF policy',
+  ),
   create: (p) => body(p, p.tags),
   diff: (p, observed) => {
     const o = props(observed);
@@ -130,17 +129,14 @@ export const wafPolicyKind: ResourceKind<WafPolicyParams> = {
       ? undefined
       : { method: 'PUT', body: body(p, mergeTags(p.tags, observed.tags as Tags | undefined)) },
   state: provisioningState,
-  // No PATCH: put back what it has, with the tags added.
-  tag: (observed, tags) => ({
-    method: 'PUT',
-    body: {
-      location: observed.location,
-      tags: { ...((observed.tags ?? {}) as Tags), ...tags },
-      properties: {
-        policySettings: props(observed).policySettings,
-        managedRules: props(observed).managedRules,
-        customRules: props(observed).customRules ?? [],
-      },
-    },
-  }),
+  tag: (observed, tags) =>
+    putBackWithTags(observed, tags, {
+      policySettings: props(observed).policySettings,
+      managedRules: props(observed).managedRules,
+      customRules: props(observed).customRules ?? [],
+    }),
 };
+
+export function wafPolicyId(resourceGroupId: string, name: string): string {
+  return armId(wafPolicyKind.type, resourceGroupId, name);
+}

@@ -6,7 +6,9 @@
  */
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import { mergeTags, type Placement, placementDiff, props, provisioningState, sameId, str, type Tags } from './common.ts';
+import { mergeTags, type Placement, props, provisioningState, putBackWithTags, str, type Tags } from './common.ts';
+import { placementDiff, sameId } from './compare.ts';
+import { armId, childrenOf, inResourceGroup } from './ids.ts';
 import { NETWORK_API_VERSION } from './network.ts';
 
 /** The sub-resource a private endpoint connects to (Azure's "group id"). */
@@ -20,10 +22,6 @@ export interface PrivateEndpointParams extends Placement {
   /** The resource it reaches (a SQL server, a vault). */
   targetId: string;
   groupId: PrivateLinkGroupId;
-}
-
-export function privateEndpointId(resourceGroupId: string, name: string): string {
-  return `${resourceGroupId}/providers/Microsoft.Network/privateEndpoints/${name}`;
 }
 
 /** The connection as we write it (one per endpoint, named after it). */
@@ -88,10 +86,7 @@ export function privateEndpointAddress(observed: ArmBody | undefined): EndpointA
 }
 
 export const privateEndpointKind: ResourceKind<PrivateEndpointParams> = {
-  type: 'Microsoft.Network/privateEndpoints',
-  label: 'private endpoint',
-  apiVersion: NETWORK_API_VERSION,
-  id: (p) => privateEndpointId(p.resourceGroupId, p.name),
+  ...inResourceGroup<PrivateEndpointParams>('Microsoft.Network/privateEndpoints', NETWORK_API_VERSION, 'private endpoint'),
   create: (p) => body(p, p.tags),
   diff: (p, observed) => {
     const fields = placementDiff(p, observed);
@@ -123,20 +118,17 @@ export const privateEndpointKind: ResourceKind<PrivateEndpointParams> = {
   ready: (observed) =>
     provisioningState(observed) === 'Succeeded' &&
     connectionsOf(observed).some((c) => c.properties?.privateLinkServiceConnectionState?.status === 'Approved'),
-  // No PATCH: put back what it has, with the tags added.
-  tag: (observed, tags) => ({
-    method: 'PUT',
-    body: {
-      location: observed.location,
-      tags: { ...((observed.tags ?? {}) as Tags), ...tags },
-      properties: {
-        subnet: { id: ((props(observed).subnet ?? {}) as { id?: unknown }).id },
-        privateLinkServiceConnections: connectionsOf(observed).map(ownConnection),
-        manualPrivateLinkServiceConnections: connectionsOf(observed, 'manualPrivateLinkServiceConnections').map(ownConnection),
-      },
-    },
-  }),
+  tag: (observed, tags) =>
+    putBackWithTags(observed, tags, {
+      subnet: { id: ((props(observed).subnet ?? {}) as { id?: unknown }).id },
+      privateLinkServiceConnections: connectionsOf(observed).map(ownConnection),
+      manualPrivateLinkServiceConnections: connectionsOf(observed, 'manualPrivateLinkServiceConnections').map(ownConnection),
+    }),
 };
+
+export function privateEndpointId(resourceGroupId: string, name: string): string {
+  return armId(privateEndpointKind.type, resourceGroupId, name);
+}
 
 /** One private DNS zone of a zone group: a config name (Azure requires one) and the zone's id. */
 export interface DnsZoneRef {
@@ -192,10 +184,12 @@ function zoneGroupBody(p: DnsZoneGroupParams): ArmBody {
 }
 
 export const dnsZoneGroupKind: ResourceKind<DnsZoneGroupParams> = {
-  type: 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
-  label: 'private DNS zone group',
-  apiVersion: NETWORK_API_VERSION,
-  id: (p) => `${p.privateEndpointId}/privateDnsZoneGroups/${p.name}`,
+  ...childrenOf<DnsZoneGroupParams>(privateEndpointKind.type, (p) => p.privateEndpointId)(
+    'privateDnsZoneGroups',
+    NETWORK_API_VERSION,
+    'private DNS zone group',
+    (p) => p.name,
+  ),
   create: zoneGroupBody,
   diff: (p, observed) => {
     const have = zoneConfigsOf(observed)

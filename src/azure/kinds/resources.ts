@@ -1,6 +1,7 @@
 /** `Microsoft.Resources/resourceGroups`: where a set of resources lives. */
 import type { ResourceKind } from '../engine.ts';
-import { type Placement, placedKind } from './common.ts';
+import type { Placement } from './common.ts';
+import { placedKind } from './shapes.ts';
 
 export const RESOURCES_API_VERSION = '2025-04-01';
 

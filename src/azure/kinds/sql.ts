@@ -6,18 +6,10 @@
 import { TerminalError } from '../../runtime/errors.ts';
 import type { ArmBody } from '../arm-client.ts';
 import type { ResourceKind } from '../engine.ts';
-import {
-  mergeTags,
-  type Placement,
-  patchUnlessMoved,
-  placement,
-  placementDiff,
-  props,
-  sameId,
-  settingsKind,
-  str,
-  type Tags,
-} from './common.ts';
+import { mergeTags, type Placement, patchUnlessMoved, placement, props, str, type Tags } from './common.ts';
+import { fieldsThatDiffer, placementDiff, sameId } from './compare.ts';
+import { armId, childrenOf, inResourceGroup } from './ids.ts';
+import { settingsKind } from './shapes.ts';
 
 /** Servers, databases, TDE (@azure/arm-sql 10.0.0). */
 export const SQL_API_VERSION = '2022-08-01-preview';
@@ -48,20 +40,13 @@ export interface SqlServerParams extends Placement {
   entraAdmin: EntraAdmin;
 }
 
-export function sqlServerId(resourceGroupId: string, name: string): string {
-  return `${resourceGroupId}/providers/Microsoft.Sql/servers/${name}`;
-}
-
 function hasSystemIdentity(observed: ArmBody): boolean {
   const type = str((observed.identity as { type?: unknown } | undefined)?.type) ?? '';
   return type.split(',').some((t) => t.trim() === 'SystemAssigned');
 }
 
 export const sqlServerKind: ResourceKind<SqlServerParams> = {
-  type: 'Microsoft.Sql/servers',
-  label: 'SQL server',
-  apiVersion: SQL_API_VERSION,
-  id: (p) => sqlServerId(p.resourceGroupId, p.name),
+  ...inResourceGroup<SqlServerParams>('Microsoft.Sql/servers', SQL_API_VERSION, 'SQL server'),
   create: (p) => ({
     ...placement(p),
     identity: { type: 'SystemAssigned' },
@@ -102,6 +87,10 @@ export const sqlServerKind: ResourceKind<SqlServerParams> = {
     str((observed.identity as { principalId?: unknown } | undefined)?.principalId) !== undefined,
 };
 
+export function sqlServerId(resourceGroupId: string, name: string): string {
+  return armId(sqlServerKind.type, resourceGroupId, name);
+}
+
 /** The server's system identity (it unwraps the TDE key) and its DNS name. */
 export function sqlServerOutputs(observed: ArmBody | undefined) {
   return {
@@ -114,30 +103,26 @@ export interface SqlChildParams {
   serverId: string;
 }
 
+const serverChild = childrenOf<SqlChildParams>(sqlServerKind.type, (p) => p.serverId);
+
 export const sqlEntraAdminKind: ResourceKind<SqlChildParams & { admin: EntraAdmin }> = settingsKind({
-  type: 'Microsoft.Sql/servers/administrators',
-  label: 'SQL Entra admin',
-  apiVersion: SQL_SECURITY_API_VERSION,
-  id: (p) => `${p.serverId}/administrators/ActiveDirectory`,
+  ...serverChild('administrators', SQL_SECURITY_API_VERSION, 'SQL Entra admin', 'ActiveDirectory'),
   body: (p) => ({
     properties: { administratorType: 'ActiveDirectory', login: p.admin.login, sid: p.admin.objectId, tenantId: p.admin.tenantId },
   }),
   diff: (p, observed) => {
     const o = props(observed);
-    const fields: string[] = [];
-    if (o.administratorType !== 'ActiveDirectory') fields.push('administratorType');
-    if (o.login !== p.admin.login) fields.push('login');
-    if (!sameId(str(o.sid), p.admin.objectId)) fields.push('sid');
-    if (!sameId(str(o.tenantId), p.admin.tenantId)) fields.push('tenantId');
-    return fields;
+    return fieldsThatDiffer({
+      administratorType: o.administratorType !== 'ActiveDirectory',
+      login: o.login !== p.admin.login,
+      sid: !sameId(str(o.sid), p.admin.objectId),
+      tenantId: !sameId(str(o.tenantId), p.admin.tenantId),
+    });
   },
 });
 
 export const sqlEntraOnlyKind: ResourceKind<SqlChildParams> = settingsKind({
-  type: 'Microsoft.Sql/servers/azureADOnlyAuthentications',
-  label: 'SQL Entra-only authentication',
-  apiVersion: SQL_SECURITY_API_VERSION,
-  id: (p) => `${p.serverId}/azureADOnlyAuthentications/Default`,
+  ...serverChild('azureADOnlyAuthentications', SQL_SECURITY_API_VERSION, 'SQL Entra-only authentication', 'Default'),
   body: () => ({ properties: { azureADOnlyAuthentication: true } }),
   diff: (_p, observed) => (props(observed).azureADOnlyAuthentication === true ? [] : ['azureADOnlyAuthentication']),
 });
@@ -150,17 +135,16 @@ export function serverKeyName(keyUriWithVersion: string): string {
 }
 
 export const sqlServerKeyKind: ResourceKind<SqlChildParams & { keyUriWithVersion: string }> = settingsKind({
-  type: 'Microsoft.Sql/servers/keys',
-  label: 'SQL server key',
-  apiVersion: SQL_SECURITY_API_VERSION,
-  id: (p) => `${p.serverId}/keys/${serverKeyName(p.keyUriWithVersion)}`,
+  ...serverChild<SqlChildParams & { keyUriWithVersion: string }>('keys', SQL_SECURITY_API_VERSION, 'SQL server key', (p) =>
+    serverKeyName(p.keyUriWithVersion),
+  ),
   body: (p) => ({ properties: { serverKeyType: 'AzureKeyVault', uri: p.keyUriWithVersion } }),
   diff: (p, observed) => {
     const o = props(observed);
-    const fields: string[] = [];
-    if (o.serverKeyType !== 'AzureKeyVault') fields.push('serverKeyType');
-    if (o.uri !== p.keyUriWithVersion) fields.push('uri');
-    return fields;
+    return fieldsThatDiffer({
+      serverKeyType: o.serverKeyType !== 'AzureKeyVault',
+      uri: o.uri !== p.keyUriWithVersion,
+    });
   },
 });
 
@@ -169,18 +153,15 @@ export const sqlServerKeyKind: ResourceKind<SqlChildParams & { keyUriWithVersion
  * versions itself; desired follows the vault key's current version, so both agree after a rotation.
  */
 export const sqlEncryptionProtectorKind: ResourceKind<SqlChildParams & { serverKeyName: string }> = settingsKind({
-  type: 'Microsoft.Sql/servers/encryptionProtector',
-  label: 'SQL encryption protector',
-  apiVersion: SQL_SECURITY_API_VERSION,
-  id: (p) => `${p.serverId}/encryptionProtector/current`,
+  ...serverChild('encryptionProtector', SQL_SECURITY_API_VERSION, 'SQL encryption protector', 'current'),
   body: (p) => ({ properties: { serverKeyType: 'AzureKeyVault', serverKeyName: p.serverKeyName, autoRotationEnabled: true } }),
   diff: (p, observed) => {
     const o = props(observed);
-    const fields: string[] = [];
-    if (o.serverKeyType !== 'AzureKeyVault') fields.push('serverKeyType');
-    if (o.serverKeyName !== p.serverKeyName) fields.push('serverKeyName');
-    if (o.autoRotationEnabled !== true) fields.push('autoRotationEnabled');
-    return fields;
+    return fieldsThatDiffer({
+      serverKeyType: o.serverKeyType !== 'AzureKeyVault',
+      serverKeyName: o.serverKeyName !== p.serverKeyName,
+      autoRotationEnabled: o.autoRotationEnabled !== true,
+    });
   },
   ready: (observed) => props(observed).serverKeyType === 'AzureKeyVault',
 });
@@ -202,10 +183,7 @@ export const SQL_AUDIT_ACTION_GROUPS = [
  * server's `master` database (see monitor.ts), as the REST spec of `isAzureMonitorTargetEnabled` says.
  */
 export const sqlServerAuditingKind: ResourceKind<SqlChildParams> = settingsKind({
-  type: 'Microsoft.Sql/servers/auditingSettings',
-  label: 'SQL auditing',
-  apiVersion: SQL_AUDITING_API_VERSION,
-  id: (p) => `${p.serverId}/auditingSettings/default`,
+  ...serverChild('auditingSettings', SQL_AUDITING_API_VERSION, 'SQL auditing', 'default'),
   body: () => ({
     properties: { state: 'Enabled', isAzureMonitorTargetEnabled: true, auditActionsAndGroups: [...SQL_AUDIT_ACTION_GROUPS] },
   }),
@@ -226,10 +204,12 @@ export const sqlServerAuditingKind: ResourceKind<SqlChildParams> = settingsKind(
  * detection for every database of the server, its alerts in Defender for Cloud.
  */
 export const sqlThreatProtectionKind: ResourceKind<SqlChildParams> = settingsKind({
-  type: 'Microsoft.Sql/servers/advancedThreatProtectionSettings',
-  label: 'SQL Defender (advanced threat protection)',
-  apiVersion: SQL_AUDITING_API_VERSION,
-  id: (p) => `${p.serverId}/advancedThreatProtectionSettings/Default`,
+  ...serverChild(
+    'advancedThreatProtectionSettings',
+    SQL_AUDITING_API_VERSION,
+    'SQL Defender (advanced threat protection)',
+    'Default',
+  ),
   body: () => ({ properties: { state: 'Enabled' } }),
   diff: (_p, observed) => (props(observed).state === 'Enabled' ? [] : ['state']),
 });
@@ -401,10 +381,7 @@ function skuBody(sku: DatabaseSku): ArmBody {
 const USABLE_DATABASE_STATUSES = new Set(['Online', 'Paused', 'AutoClosed']);
 
 export const sqlDatabaseKind: ResourceKind<DatabaseParams> = {
-  type: 'Microsoft.Sql/servers/databases',
-  label: 'SQL database',
-  apiVersion: SQL_API_VERSION,
-  id: (p) => `${p.serverId}/databases/${p.name}`,
+  ...serverChild<DatabaseParams>('databases', SQL_API_VERSION, 'SQL database', (p) => p.name),
   create: (p) => {
     const key = p.customerManagedKey === undefined ? undefined : databaseKeyBody(p.customerManagedKey);
     return {
@@ -466,11 +443,10 @@ export interface SqlDatabaseChildParams {
   databaseId: string;
 }
 
+const databaseChild = childrenOf<SqlDatabaseChildParams>(sqlDatabaseKind.type, (p) => p.databaseId);
+
 export const sqlTdeKind: ResourceKind<SqlDatabaseChildParams> = settingsKind({
-  type: 'Microsoft.Sql/servers/databases/transparentDataEncryption',
-  label: 'SQL transparent data encryption',
-  apiVersion: SQL_API_VERSION,
-  id: (p) => `${p.databaseId}/transparentDataEncryption/current`,
+  ...databaseChild('transparentDataEncryption', SQL_API_VERSION, 'SQL transparent data encryption', 'current'),
   body: () => ({ properties: { state: 'Enabled' } }),
   diff: (_p, observed) => (props(observed).state === 'Enabled' ? [] : ['state']),
 });
@@ -483,10 +459,12 @@ export interface ShortTermRetention {
 }
 
 export const sqlShortTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { retention: ShortTermRetention }> = settingsKind({
-  type: 'Microsoft.Sql/servers/databases/backupShortTermRetentionPolicies',
-  label: 'SQL short-term retention',
-  apiVersion: SQL_SHORT_TERM_RETENTION_API_VERSION,
-  id: (p) => `${p.databaseId}/backupShortTermRetentionPolicies/default`,
+  ...databaseChild(
+    'backupShortTermRetentionPolicies',
+    SQL_SHORT_TERM_RETENTION_API_VERSION,
+    'SQL short-term retention',
+    'default',
+  ),
   body: (p) => ({ properties: { ...p.retention } }),
   diff: (p, observed) => {
     const o = props(observed);
@@ -535,10 +513,7 @@ export function longTermRetentionOf(observed: ArmBody | undefined): LongTermRete
 }
 
 export const sqlLongTermRetentionKind: ResourceKind<SqlDatabaseChildParams & { retention: LongTermRetention }> = settingsKind({
-  type: 'Microsoft.Sql/servers/databases/backupLongTermRetentionPolicies',
-  label: 'SQL long-term retention',
-  apiVersion: SQL_SECURITY_API_VERSION,
-  id: (p) => `${p.databaseId}/backupLongTermRetentionPolicies/default`,
+  ...databaseChild('backupLongTermRetentionPolicies', SQL_SECURITY_API_VERSION, 'SQL long-term retention', 'default'),
   body: (p) => ({ properties: { ...p.retention } }),
   diff: (p, observed) => {
     const o = longTermRetentionOf(observed) as LongTermRetention;
@@ -595,10 +570,7 @@ function failoverGroupPartner(observed: ArmBody): string | undefined {
  * be needed): a different partner is a difference only a person can resolve.
  */
 export const sqlFailoverGroupKind: ResourceKind<FailoverGroupParams> = {
-  type: 'Microsoft.Sql/servers/failoverGroups',
-  label: 'SQL failover group',
-  apiVersion: SQL_FAILOVER_GROUP_API_VERSION,
-  id: (p) => `${p.serverId}/failoverGroups/${p.name}`,
+  ...serverChild<FailoverGroupParams>('failoverGroups', SQL_FAILOVER_GROUP_API_VERSION, 'SQL failover group', (p) => p.name),
   create: (p) => ({
     tags: p.tags,
     properties: {

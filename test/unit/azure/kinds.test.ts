@@ -2,8 +2,10 @@
 import { describe, expect, test } from '@jest/globals';
 import type { ArmBody } from '../../../src/azure/arm-client.ts';
 import { BUILT_IN_ROLES, roleAssignmentKind } from '../../../src/azure/kinds/authorization.ts';
-import { AZURE_TAGS, isInProgress, mergeTags, tagsDiffer } from '../../../src/azure/kinds/common.ts';
+import { AZURE_TAGS, isInProgress, mergeTags } from '../../../src/azure/kinds/common.ts';
+import { fieldsThatDiffer, tagsDiffer } from '../../../src/azure/kinds/compare.ts';
 import { federatedCredentialKind, identityKind } from '../../../src/azure/kinds/identity.ts';
+import { armId } from '../../../src/azure/kinds/ids.ts';
 import {
   type KeyRotation,
   keyVersionOf,
@@ -30,6 +32,7 @@ import {
   sqlServerAuditingKind,
   sqlServerKind,
   sqlShortTermRetentionKind,
+  sqlTdeKind,
   sqlThreatProtectionKind,
   threatDetectionState,
 } from '../../../src/azure/kinds/sql.ts';
@@ -62,6 +65,68 @@ describe('tags and states', () => {
     [undefined, false],
   ])('isInProgress(%j) = %j', (state, expected) => {
     expect(isInProgress(state)).toBe(expected);
+  });
+});
+
+describe('ids derived from types', () => {
+  const rg = '/subscriptions/s/resourceGroups/rg';
+  test.each([
+    [
+      'a top-level type lives under the provider',
+      'Microsoft.KeyVault/vaults',
+      rg,
+      'kv',
+      `${rg}/providers/Microsoft.KeyVault/vaults/kv`,
+    ],
+    [
+      'a child type under its parent',
+      'Microsoft.KeyVault/vaults/keys',
+      `${rg}/providers/Microsoft.KeyVault/vaults/kv`,
+      'k',
+      `${rg}/providers/Microsoft.KeyVault/vaults/kv/keys/k`,
+    ],
+    [
+      'a grandchild under its parent',
+      'Microsoft.Sql/servers/databases/transparentDataEncryption',
+      `${rg}/providers/Microsoft.Sql/servers/s/databases/d`,
+      'current',
+      `${rg}/providers/Microsoft.Sql/servers/s/databases/d/transparentDataEncryption/current`,
+    ],
+    [
+      'an extension type on the resource it extends',
+      'Microsoft.Insights/diagnosticSettings',
+      `${rg}/providers/Microsoft.KeyVault/vaults/kv`,
+      'audit',
+      `${rg}/providers/Microsoft.KeyVault/vaults/kv/providers/Microsoft.Insights/diagnosticSettings/audit`,
+    ],
+    [
+      'a trailing slash of the scope is dropped',
+      'Microsoft.Authorization/roleAssignments',
+      '/subscriptions/s/',
+      'g',
+      '/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/g',
+    ],
+  ])('%s', (_case, type, scope, name, id) => {
+    expect(armId(type, scope, name)).toBe(id);
+  });
+
+  test('every kind builds the id its type implies', () => {
+    expect(
+      vaultKeyKind.id({
+        vaultId: `${rg}/providers/Microsoft.KeyVault/vaults/kv`,
+        name: 'k',
+        keySize: 3072,
+        rotation: {} as never,
+      }),
+    ).toBe(`${rg}/providers/Microsoft.KeyVault/vaults/kv/keys/k`);
+    expect(sqlTdeKind.id({ databaseId: `${rg}/providers/Microsoft.Sql/servers/s/databases/d` })).toBe(
+      `${rg}/providers/Microsoft.Sql/servers/s/databases/d/transparentDataEncryption/current`,
+    );
+  });
+
+  test('a diff written as data names the fields that differ, in order', () => {
+    expect(fieldsThatDiffer({ kty: true, keySize: false, uri: true })).toEqual(['kty', 'uri']);
+    expect(fieldsThatDiffer({ kty: false })).toEqual([]);
   });
 });
 
