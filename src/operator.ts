@@ -275,9 +275,9 @@ export class Operator {
         triggers.set(name, signature);
         if (statusOnly) return this.#queueCounters(caches);
       }
-      // A change someone just made (spec, deletion, annotations) goes ahead of periodic resyncs and
-      // of tenants not started yet: its author is waiting for it.
-      this.#queue.add(name, { urgent: type === 'update' });
+      // A change someone just made (spec, deletion, annotations) goes ahead of everything else,
+      // even of tenants whose creation is under way: its author is waiting for it.
+      this.#queue.add(name, { lane: type === 'update' ? 'change' : 'normal' });
       this.#queueCounters(caches);
     });
     caches.maintenanceWindows.on((_type, obj) => this.#windowQueue.add(obj.metadata.name));

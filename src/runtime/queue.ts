@@ -10,14 +10,30 @@
  *   RequeueAfter); of several pending delays for one key the earliest wins.
  * - An overall token bucket caps how fast keys are handed out, so a mass requeue cannot
  *   turn into a request storm.
- * - Keys added as `urgent` are handed out before the others (each lane is first in, first out):
- *   work already under way (a tenant whose Deployment just became available) finishes before new
- *   work starts, so during a mass onboarding tenants become Ready one by one instead of all at
- *   the end. Adding an already queued key as urgent moves it to the urgent lane.
+ * - Keys wait in three lanes, served in order, each first in, first out: `change` (something a
+ *   person just changed, such as a spec: its author is waiting), `urgent` (work already under way,
+ *   such as a tenant whose Deployment just became available or whose Azure operation is polled: it
+ *   finishes before new work starts, so during a mass onboarding tenants become Ready one by one
+ *   instead of all at the end) and the rest. Adding a queued key to an earlier lane moves it there.
  */
 
 /** The longest delay a Node timer honours (longer ones fire after 1 ms). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The lanes, in the order they are served. */
+const LANES = ['change', 'urgent', 'normal'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** Where an add puts a key: `lane` if given, else `urgent` or `normal`. */
+export interface AddOptions {
+  lane?: Lane;
+  /** Shorthand for `lane: 'urgent'`. */
+  urgent?: boolean;
+}
+
+function rankOf(options: AddOptions): number {
+  return LANES.indexOf(options.lane ?? (options.urgent === true ? 'urgent' : 'normal'));
+}
 
 export interface QueueOptions {
   /** First retry delay after a failure. */
@@ -33,12 +49,13 @@ export interface QueueOptions {
 }
 
 export class WorkQueue {
-  readonly #queue: string[] = [];
-  readonly #urgent: string[] = [];
-  readonly #queued = new Set<string>();
+  /** One list per lane, in LANES order. */
+  readonly #lanes: string[][] = LANES.map(() => []);
+  /** Queued keys and the rank (LANES index) of the lane each waits in. */
+  readonly #queued = new Map<string, number>();
   readonly #processing = new Set<string>();
-  /** Keys added while being processed, and whether any of those adds was urgent. */
-  readonly #dirty = new Map<string, boolean>();
+  /** Keys added while being processed, and the earliest lane any of those adds asked for. */
+  readonly #dirty = new Map<string, number>();
   readonly #failures = new Map<string, number>();
   readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
@@ -62,33 +79,35 @@ export class WorkQueue {
   }
 
   get depth(): number {
-    return this.#queue.length + this.#urgent.length;
+    return this.#queued.size;
   }
 
-  /** Queue a key now (deduplicated); `urgent` puts it ahead of the keys that are not. */
-  add(key: string, options: { urgent?: boolean } = {}): void {
+  /** Queue a key now (deduplicated), in the lane `options` name (see the class comment). */
+  add(key: string, options: AddOptions = {}): void {
     if (this.#shuttingDown) return;
-    const urgent = options.urgent === true;
+    const rank = rankOf(options);
     if (this.#processing.has(key)) {
-      this.#dirty.set(key, urgent || this.#dirty.get(key) === true);
+      this.#dirty.set(key, Math.min(rank, this.#dirty.get(key) ?? rank));
       return;
     }
-    if (this.#queued.has(key)) {
-      if (!urgent) return;
-      const at = this.#queue.indexOf(key);
-      if (at < 0) return; // already urgent
-      this.#queue.splice(at, 1);
-      this.#urgent.push(key);
+    const waiting = this.#queued.get(key);
+    if (waiting !== undefined) {
+      if (rank >= waiting) return;
+      const lane = this.#lanes[waiting] as string[];
+      lane.splice(lane.indexOf(key), 1);
+      (this.#lanes[rank] as string[]).push(key);
+      this.#queued.set(key, rank);
+      this.#dispatch();
       return;
     }
-    this.#queued.add(key);
-    (urgent ? this.#urgent : this.#queue).push(key);
+    this.#queued.set(key, rank);
+    (this.#lanes[rank] as string[]).push(key);
     this.#onDepthChange?.(this.depth);
     this.#dispatch();
   }
 
   /** Queue a key after `delayMs`; an earlier pending delay for the same key wins. */
-  addAfter(key: string, delayMs: number, options: { urgent?: boolean } = {}): void {
+  addAfter(key: string, delayMs: number, options: AddOptions = {}): void {
     if (this.#shuttingDown) return;
     if (delayMs <= 0) {
       this.add(key, options);
@@ -148,10 +167,10 @@ export class WorkQueue {
   /** Mark a key finished; if it was re-added meanwhile, it goes back in the queue. */
   done(key: string): void {
     this.#processing.delete(key);
-    const urgent = this.#dirty.get(key);
-    if (urgent !== undefined) {
+    const rank = this.#dirty.get(key);
+    if (rank !== undefined) {
       this.#dirty.delete(key);
-      this.add(key, { urgent });
+      this.add(key, { lane: LANES[rank] });
     }
   }
 
@@ -189,7 +208,7 @@ export class WorkQueue {
         return;
       }
       this.#tokens -= 1;
-      const key = (this.#urgent.length > 0 ? this.#urgent.shift() : this.#queue.shift()) as string;
+      const key = this.#lanes.find((lane) => lane.length > 0)?.shift() as string;
       this.#queued.delete(key);
       this.#processing.add(key);
       this.#onDepthChange?.(this.depth);

@@ -38,6 +38,35 @@ describe('WorkQueue', () => {
     q.shutDown();
   });
 
+  test('a change goes ahead of urgent work; a queued key moves to an earlier lane, never to a later one', async () => {
+    const q = new WorkQueue();
+    q.add('new-1');
+    q.add('polling-1', { urgent: true });
+    q.add('polling-2', { urgent: true });
+    q.add('edited', { lane: 'change' });
+    q.add('polling-2', { lane: 'change' });
+    q.add('edited', { urgent: true });
+    q.add('edited');
+    expect(q.depth).toBe(4);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) order.push(await q.get());
+    expect(order).toEqual(['edited', 'polling-2', 'polling-1', 'new-1']);
+    q.shutDown();
+  });
+
+  test('a key changed while it is processed comes back in the change lane, whatever else was added', async () => {
+    const q = new WorkQueue();
+    q.add('a');
+    const key = (await q.get()) as string;
+    q.add('b', { urgent: true });
+    q.add('a', { lane: 'change' });
+    q.add('a', { urgent: true });
+    q.done(key);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+    q.shutDown();
+  });
+
   test('a delayed urgent requeue (an operation being polled) comes back ahead of new keys', async () => {
     const q = new WorkQueue();
     q.addAfter('polling', 10, { urgent: true });
