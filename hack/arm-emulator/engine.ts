@@ -270,9 +270,13 @@ export function handleRequest(engine: Engine, req: EngineRequest): EngineRespons
     const missing = missingContainer(engine, target);
     if (missing !== undefined) return errorResponse(missing);
     // A top-level type listed for a whole subscription (`/subscriptions/{s}/providers/Microsoft.Sql/servers`):
-    // every one in any of its resource groups.
+    // every one in any of its resource groups. Resource groups themselves are the subscription's
+    // children (`/subscriptions/{s}/resourcegroups`), and role assignments are listed by scope.
+    const listedType = spec.type.toLowerCase();
     const subscriptionWide =
-      /^\/subscriptions\/[^/]+$/i.test(target.parentId) && !spec.type.toLowerCase().startsWith('microsoft.authorization/');
+      /^\/subscriptions\/[^/]+$/i.test(target.parentId) &&
+      !listedType.startsWith('microsoft.authorization/') &&
+      listedType !== 'microsoft.resources/resourcegroups';
     const prefix = `${idKey(target.parentId)}/resourcegroups/`;
     const found = subscriptionWide
       ? resourcesOfType(engine.store, spec.type).filter(

@@ -9,6 +9,7 @@ import { backupPolicySpecSchema } from '../../../src/api/v1alpha1/backup-policy.
 import type { Tenant, TenantStatus } from '../../../src/api/v1alpha1/tenant.ts';
 import type { ArmBody } from '../../../src/azure/arm-client.ts';
 import { reconcileResources } from '../../../src/azure/engine.ts';
+import { RESOURCES_API_VERSION } from '../../../src/azure/kinds/resources.ts';
 import { SQL_API_VERSION } from '../../../src/azure/kinds/sql.ts';
 import { TenantBackup } from '../../../src/backup/tenant-backup.ts';
 import type { OperatorContext } from '../../../src/context.ts';
@@ -355,6 +356,34 @@ describe('subscription shards', () => {
     const steady = emulator.mark();
     await converge(shards, tenantPlan(shards, 'one', { placement: first.placement }));
     expect(emulator.writes(steady)).toEqual([]);
+  });
+
+  test('resource groups the operator did not create (the platform’s) count against the quota too', async () => {
+    const S3 = '00000000-0000-4000-8000-0000000005b3';
+    const fleet = await startAzureTestEnv({
+      extraSubscriptions: [S3],
+      operatorConfig: {
+        placement: { defaultIsolation: 'Dedicated' },
+        subscriptions: [{ id: S3, limits: { resourceGroups: 3 } }, { id: '00000000-0000-4000-8000-00000000c0de' }],
+      },
+    });
+    try {
+      // Two groups someone else made: room for one tenant's group in S3, not two.
+      for (const name of ['platform-network', 'platform-monitoring']) {
+        await fleet.arm.beginWrite('PUT', `/subscriptions/${S3}/resourceGroups/${name}`, RESOURCES_API_VERSION, {
+          location: 'westeurope',
+        });
+      }
+      const listed = await fleet.arm.list(`/subscriptions/${S3}/resourcegroups`, RESOURCES_API_VERSION);
+      expect(listed.map((g) => g.name).sort()).toEqual(['platform-monitoring', 'platform-network']);
+      const { step } = azureStep(fleet);
+      const first = await step.place(storedTenant('first-in-s3'), false);
+      expect(first.placement.subscriptionId).toBe(S3);
+      const second = await step.place(storedTenant('second-elsewhere'), false);
+      expect(second.placement.subscriptionId).toBe(fleet.emulator.subscriptionId);
+    } finally {
+      await fleet.emulator.stop();
+    }
   });
 
   test('backup checks and restore drills of a tenant in another subscription read that subscription', async () => {

@@ -190,6 +190,21 @@ describe('engine', () => {
     expect(call(e, 'GET', serverPath, sqlVersion)).toMatchObject({ status: 404, body: { error: { code: 'ResourceNotFound' } } });
   });
 
+  test('a subscription lists its resource groups, and every SQL server of any group', () => {
+    const e = engine();
+    e.config.lroDelayMs = 0;
+    for (const rg of ['rg1', 'rg2']) call(e, 'PUT', `${SUB}/resourceGroups/${rg}`, rgVersion, { location: 'westeurope' });
+    const groups = call(e, 'GET', `${SUB}/resourcegroups`, rgVersion);
+    expect(groups.status).toBe(200);
+    expect((groups.body as { value: { name: string }[] }).value.map((g) => g.name).sort()).toEqual(['rg1', 'rg2']);
+    call(e, 'PUT', serverPath, sqlVersion, {
+      location: 'westeurope',
+      properties: { administratorLogin: 'a', administratorLoginPassword: 'p' },
+    });
+    const servers = call(e, 'GET', `${SUB}/providers/Microsoft.Sql/servers`, sqlVersion);
+    expect((servers.body as { value: { name: string }[] }).value.map((s) => s.name)).toEqual(['s1']);
+  });
+
   test('tag names with a slash are refused like ARM refuses them', () => {
     const response = call(engine(), 'PUT', RG, rgVersion, { location: 'westeurope', tags: { 'tenancy.dev/orphaned': 'true' } });
     expect(response).toMatchObject({ status: 400, body: { error: { code: 'InvalidTagNameCharacters' } } });
