@@ -32,7 +32,7 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     'steady-seconds': { type: 'string', default: '120' },
     changes: { type: 'string' },
-    concurrency: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '8' },
     'resync-seconds': { type: 'string' },
     'default-resync-seconds': { type: 'string', default: '600' },
     'arm-writes-per-second': { type: 'string', default: '50' },
@@ -76,7 +76,7 @@ const sizes = values.sizes
   : [positiveInt('tenants', values.tenants, 200)];
 const steadySeconds = positiveInt('steady-seconds', values['steady-seconds'], 120);
 const changes = positiveInt('changes', values.changes, steadySeconds < 60 ? 10 : 40);
-const concurrency = positiveInt('concurrency', values.concurrency, 4);
+const concurrency = positiveInt('concurrency', values.concurrency, 8);
 // At least one full resync inside the steady window: two periods fit in it (config minimum 10 s),
 // so the first tick inside the window has a whole period left to finish its pass.
 const resyncSeconds = positiveInt('resync-seconds', values['resync-seconds'], Math.max(10, Math.floor(steadySeconds / 2)));

@@ -10,7 +10,7 @@ describe('parseConfig', () => {
     expect(c).toMatchObject({
       namespacePrefix: 'tenant-',
       resyncPeriodSeconds: 600,
-      concurrency: 4,
+      concurrency: 8,
       ingressNamespace: 'azure-alb-system',
     });
     expect(c.leaderElection).toMatchObject({ leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 });
