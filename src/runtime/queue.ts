@@ -97,7 +97,6 @@ export class WorkQueue {
       lane.splice(lane.indexOf(key), 1);
       (this.#lanes[rank] as string[]).push(key);
       this.#queued.set(key, rank);
-      this.#dispatch();
       return;
     }
     this.#queued.set(key, rank);
