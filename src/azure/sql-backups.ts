@@ -187,3 +187,49 @@ export async function beginDeleteDatabase(
 ): Promise<void> {
   await ctx.clients.sql.databases.beginDelete(resourceGroup, serverName, name, callOptions(ctx));
 }
+
+/**
+ * Listings of servers' databases, shared by every caller on the same server and reused for up to
+ * `maxAgeMs`. On a shared server (hundreds of tenant databases) a listing per tenant per pass costs
+ * O(databases on the server) per tenant: measured at 1000 tenants, the SDK's deserialization of
+ * those lists was a third of the operator's CPU in the steady state. One listing in flight per
+ * server is shared; a failed one is not kept; only the databases `keep` accepts are held.
+ */
+export class ServerDatabaseListings {
+  readonly #entries = new Map<string, { listedAt: number; databases: Promise<DatabaseObserved[]> }>();
+  readonly #maxAgeMs: number;
+  readonly #now: () => number;
+  readonly #keep: (db: DatabaseObserved) => boolean;
+
+  constructor(options: { maxAgeMs: number; now: () => number; keep?: (db: DatabaseObserved) => boolean }) {
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#now = options.now;
+    this.#keep = options.keep ?? (() => true);
+  }
+
+  /** The server's databases `keep` accepts, from a listing at most `maxAgeMs` old (`fresh`: listed now). */
+  list(ctx: AzureContext, resourceGroup: string, serverName: string, fresh = false): Promise<DatabaseObserved[]> {
+    const key = listingKey(ctx, resourceGroup, serverName);
+    const now = this.#now();
+    const cached = this.#entries.get(key);
+    if (!fresh && cached !== undefined && now - cached.listedAt < this.#maxAgeMs) return cached.databases;
+    const entry = {
+      listedAt: now,
+      databases: listServerDatabases(ctx, resourceGroup, serverName).then((all) => all.filter(this.#keep)),
+    };
+    this.#entries.set(key, entry);
+    entry.databases.catch(() => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    });
+    return entry.databases;
+  }
+
+  /** Drops the server's listing (after a write to it), so the next caller lists it again. */
+  forget(ctx: AzureContext, resourceGroup: string, serverName: string): void {
+    this.#entries.delete(listingKey(ctx, resourceGroup, serverName));
+  }
+}
+
+function listingKey(ctx: AzureContext, resourceGroup: string, serverName: string): string {
+  return `${ctx.clients.subscriptionId}/${resourceGroup}/${serverName}`.toLowerCase();
+}

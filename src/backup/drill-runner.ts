@@ -13,8 +13,9 @@ import {
   beginDeleteDatabase,
   beginPointInTimeRestore,
   type DatabaseObserved,
-  listServerDatabases,
+  observeDatabase,
   observeDatabaseUsedBytes,
+  type ServerDatabaseListings,
 } from '../azure/sql-backups.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import {
@@ -67,17 +68,29 @@ export function isDrillCopy(db: Pick<DatabaseObserved, 'name' | 'tags'>, live: s
   return isScratchDatabaseOf(db.name, live) || db.tags[DRILL_OF_TAG]?.toLowerCase() === live.toLowerCase();
 }
 
+/** Whether a database may be some database's drill copy (by name or tag): what a listing keeps for drills. */
+export function mayBeDrillCopy(db: Pick<DatabaseObserved, 'name' | 'tags'>): boolean {
+  return db.name.toLowerCase().includes('-drill-') || db.tags[DRILL_OF_TAG] !== undefined;
+}
+
 /**
- * Every drill copy of the live database on its server. The running drill's copy, when Online and
- * the policy checks a size, is measured.
+ * Every drill copy of the live database on its server. The server's listing may be up to the
+ * listings' age old (`fresh` reads it now); the running drill's copy (`measure.name`) is always
+ * read now, and measured when Online and the policy checks a size.
  */
 export async function observeScratchDatabases(
   azure: AzureContext,
   target: DrillTarget,
   measure: { name: string | undefined; size: boolean },
+  listings: ServerDatabaseListings,
+  fresh: boolean,
 ): Promise<ScratchDatabase[]> {
-  const all = await listServerDatabases(azure, target.resourceGroup, target.serverName);
-  const copies = all.filter((db) => isDrillCopy(db, target.database.name));
+  const listed = await listings.list(azure, target.resourceGroup, target.serverName, fresh);
+  const copies = listed.filter((db) => isDrillCopy(db, target.database.name) && db.name !== measure.name);
+  if (measure.name !== undefined) {
+    const running = await observeDatabase(azure, target.resourceGroup, target.serverName, measure.name);
+    if (running !== undefined && isDrillCopy(running, target.database.name)) copies.push(running);
+  }
   const scratch: ScratchDatabase[] = [];
   for (const db of copies) {
     const measured =

@@ -24,6 +24,7 @@ import {
   observeDatabase,
   observeRestorePoints,
   type RestorePointsObserved,
+  ServerDatabaseListings,
 } from '../azure/sql-backups.ts';
 import {
   classifySqlError,
@@ -39,7 +40,7 @@ import type { ConditionInput } from '../runtime/conditions.ts';
 import { RetryableError, TerminalError } from '../runtime/errors.ts';
 import { tenantAzureNames } from '../tenant/azure-names.ts';
 import { type DrillDecision, type DrillSettings, type DrillsOff, decideDrill, RESTORE_DRILL_SUCCEEDED } from './drill.ts';
-import { type DrillTarget, executeDrillActions, isDrillCopy, observeScratchDatabases } from './drill-runner.ts';
+import { type DrillTarget, executeDrillActions, isDrillCopy, mayBeDrillCopy, observeScratchDatabases } from './drill-runner.ts';
 import { type BackupTargets, backupTargets, type ResolvedPolicy } from './policy.ts';
 import { BACKUP_HEALTHY, checkRpo, restorePointToRecord } from './rpo.ts';
 
@@ -73,6 +74,12 @@ export interface TenantBackupOptions {
   missingGraceMs?: number;
   /** Longest requeue asked for while idle (default 6 h; the resync comes sooner anyway). */
   maxIdleRequeueMs?: number;
+  /**
+   * How old a server's listing may be when looking for drill copies nobody records (default 5 min):
+   * one listing per server serves every tenant on it. A copy is looked up afresh before a drill
+   * starts, and the running drill's copy is read on every pass.
+   */
+  scratchListingMaxAgeMs?: number;
 }
 
 /** Where the tenant's database lives. */
@@ -105,6 +112,7 @@ const DEFAULTS: Required<Omit<TenantBackupOptions, 'fence'>> & Pick<TenantBackup
   firstDrillGraceMs: 3_600_000,
   missingGraceMs: 120_000,
   maxIdleRequeueMs: 6 * 3_600_000,
+  scratchListingMaxAgeMs: 300_000,
 };
 
 export class TenantBackup {
@@ -113,12 +121,19 @@ export class TenantBackup {
   readonly options: Required<Omit<TenantBackupOptions, 'fence'>> & Pick<TenantBackupOptions, 'fence'>;
   /** Where the newest backup is read: the database's own `sys.dm_database_backups`. */
   readonly sqlDataPlane: SqlDataPlaneOptions;
+  /** The servers' drill copies, listed once per server for every tenant on it (shared servers hold hundreds). */
+  readonly #scratchListings: ServerDatabaseListings;
 
   constructor(ctx: OperatorContext, clients: AzureClients, options: TenantBackupOptions = {}) {
     this.ctx = ctx;
     this.clients = clients;
     this.options = { ...DEFAULTS, ...options };
     this.sqlDataPlane = sqlDataPlaneOptionsOf(clients, ctx.config.azure?.sqlDataPlane);
+    this.#scratchListings = new ServerDatabaseListings({
+      maxAgeMs: this.options.scratchListingMaxAgeMs,
+      now: () => ctx.clock.now().getTime(),
+      keep: mayBeDrillCopy,
+    });
   }
 
   /**
@@ -228,28 +243,31 @@ export class TenantBackup {
       };
       const settings = this.#drillSettings(tenant, policy, targets, now);
       const runningName = previousDrill?.phase === 'Running' ? previousDrill.scratchDatabase : undefined;
-      let scratch: Awaited<ReturnType<typeof observeScratchDatabases>>;
-      try {
-        scratch = await observeScratchDatabases(azure, target, {
-          name: runningName,
-          size: !('off' in settings) && settings.minimumSizeBytes !== undefined,
+      const live = database;
+      const decideOn = async (fresh: boolean) => {
+        let scratch: Awaited<ReturnType<typeof observeScratchDatabases>>;
+        try {
+          const measure = { name: runningName, size: !('off' in settings) && settings.minimumSizeBytes !== undefined };
+          scratch = await observeScratchDatabases(azure, target, measure, this.#scratchListings, fresh);
+        } catch (err) {
+          throw classified(err, `restore drill of tenant ${name}`);
+        }
+        return decideDrill(previousDrill, settings, {
+          now,
+          database: { name: live.name, id: live.id, status: live.status, creationDate: live.creationDate },
+          scratch,
+          restoreWindow: { earliest: points?.earliestRestoreDate ?? live.earliestRestoreDate, newest },
         });
-      } catch (err) {
-        throw classified(err, `restore drill of tenant ${name}`);
-      }
-      const decision = decideDrill(previousDrill, settings, {
-        now,
-        database: { name: database.name, id: database.id, status: database.status, creationDate: database.creationDate },
-        scratch,
-        restoreWindow: {
-          earliest: points?.earliestRestoreDate ?? database.earliestRestoreDate,
-          newest,
-        },
-      });
+      };
+      let decision = await decideOn(false);
+      // A drill starts only on a listing read now: a copy begun by another leader since the cached
+      // listing must be seen, so two drills never run.
+      if (decision.actions.some((a) => a.kind === 'restore')) decision = await decideOn(true);
       const executed = await executeDrillActions(azure, target, previousDrill, decision, {
         everyMs: targets?.drill.everyMs ?? 0,
         now,
       });
+      if (executed.writes.length > 0) this.#scratchListings.forget(azure, target.resourceGroup, target.serverName);
       for (const write of executed.writes) audit(write);
       drill = executed.decision;
       events.push(...drill.events);

@@ -31,6 +31,7 @@ import {
 import {
   type ArmResource,
   armAdmin,
+  armRequestsSince,
   armResources,
   armSeq,
   armWritesTo,
@@ -491,6 +492,34 @@ describe('restore drills', () => {
     expect(await scratchOf(TENANTS.gamma)).toEqual([]);
     expect((await databases()).some((d) => d.name === db[TENANTS.gamma]?.name)).toBe(true);
     expect(await liveWrites(mark, TENANTS.gamma)).toEqual([]);
+  });
+
+  test('a server is listed once for all its tenants; a copy begun since the listing is found before a drill starts', async () => {
+    // Listings kept for longer than the test moves the clock, so only a fresh read can see the copy.
+    const listing = new TenantBackup(context.ctx, clients, { scratchListingMaxAgeMs: 1000 * H });
+    const servers = new Set(Object.values(db).map((d) => (d.id.split('/')[8] ?? '').toLowerCase()));
+    const mark = await armSeq(arm);
+    for (let pass = 0; pass < 2; pass++) for (const name of Object.values(TENANTS)) await drive(name, undefined, listing);
+    const lists = (await armRequestsSince(arm, mark)).filter(
+      (r) => r.method === 'GET' && /\/databases$/i.test(r.path.split('?')[0] ?? ''),
+    );
+    expect(lists).toHaveLength(servers.size);
+
+    // Another leader began a restore and died before recording it; the next drill falls due.
+    const beta = db[TENANTS.beta] as { name: string; id: string };
+    const copy = `${beta.name}-drill-199902020000`;
+    await clients.sql.databases.beginCreateOrUpdate(beta.id.split('/')[4] ?? '', beta.id.split('/')[8] ?? '', copy, {
+      location: 'westeurope',
+      createMode: 'PointInTimeRestore',
+      sourceDatabaseId: beta.id,
+      restorePointInTime: clock.now(),
+    });
+    await clock.advance(24 * H);
+    const next = await drive(TENANTS.beta, undefined, listing);
+    expect(next.events.map((e) => e.reason)).toContain('DrillScratchDeleted');
+    expect(next.status?.drill?.phase).not.toBe('Running');
+    await driveUntilDone(TENANTS.beta, listing);
+    expect(await scratchOf(TENANTS.beta)).toEqual([]);
   });
 
   test('no scratch database is left on any server', async () => {
