@@ -308,6 +308,8 @@ export class TenantAzureStep {
   readonly #placedHere = new Map<string, Placed[]>();
   /** Subscription usage as last listed for placement, by subscription (see #listedUsage). */
   readonly #usageListed = new Map<string, { at: number; usage: SubscriptionUsage }>();
+  /** A pool server's databases as last listed for placement, by server id (see #listedDatabases). */
+  readonly #databasesListed = new Map<string, { at: number; names: ReadonlySet<string> }>();
   /** One new placement at a time, so two new tenants never both take a server's or a subscription's last place. */
   #placing: Promise<unknown> = Promise.resolve();
 
@@ -468,8 +470,7 @@ export class TenantAzureStep {
     for (let index = 1; index <= 250; index++) {
       const name = sharedServerName(region, environment, index, this.azure.nameSalt, subscriptionId);
       const id = sqlServerId(resourceGroupId(subscriptionId, group), name);
-      const listed = await arm.list(`${id}/databases`, SQL_API_VERSION);
-      const names = new Set(listed.map((d) => String(d.name ?? '').toLowerCase()).filter((n) => n !== '' && n !== 'master'));
+      const names = new Set(await this.#listedDatabases(arm, id));
       for (const n of [...(this.#reserved.get(id.toLowerCase()) ?? []), ...(placedHere.get(id.toLowerCase()) ?? [])])
         names.add(n.toLowerCase());
       const holdsTenantDatabase = names.has(database.toLowerCase());
@@ -497,6 +498,24 @@ export class TenantAzureStep {
     this.#usageListed.set(key, { at: now, usage });
     this.#exportUsage(shard, usage);
     return usage;
+  }
+
+  /**
+   * A pool server's databases (lower-case names, `master` excluded) as Azure lists them, re-read
+   * once older than PLACEMENT_LISTING_TTL_MS. What a stale listing misses is counted anyway: this
+   * process's reservations and every tenant's recorded placement. Listing each server of the pool
+   * for every new tenant cost O(databases) per placement (hundreds per server at 3000 tenants),
+   * for the operator and for ARM's read budget.
+   */
+  async #listedDatabases(arm: Pick<ArmClient, 'list'>, serverId: string): Promise<ReadonlySet<string>> {
+    const key = serverId.toLowerCase();
+    const now = performance.now();
+    const known = this.#databasesListed.get(key);
+    if (known !== undefined && now - known.at < PLACEMENT_LISTING_TTL_MS) return known.names;
+    const listed = await arm.list(`${serverId}/databases`, SQL_API_VERSION);
+    const names = new Set(listed.map((d) => String(d.name ?? '').toLowerCase()).filter((n) => n !== '' && n !== 'master'));
+    this.#databasesListed.set(key, { at: now, names });
+    return names;
   }
 
   /** Capacity per subscription and region, as last read (metrics; never per reconcile). */

@@ -166,6 +166,30 @@ describe('shared servers', () => {
     expect(countRequests(emulator, mark).writes).toBe(0);
   });
 
+  test('several new tenants in a row: each pool server is listed once, and what the listing misses is counted', async () => {
+    const { emulator } = env;
+    const { step } = azureStep(env, () => cluster);
+    const mark = emulator.mark();
+    const placed: string[] = [];
+    for (const name of ['golf', 'hotel', 'india', 'juliett']) {
+      placed.push((await step.place(storedTenant(name), false)).placement.sqlServer.name.toLowerCase());
+    }
+    const lists = emulator.requests
+      .filter((r) => r.seq > mark && r.kind === 'collection' && /\/databases$/i.test(r.path))
+      .map((r) => r.path.toLowerCase());
+    expect(lists.length).toBeGreaterThan(0);
+    expect(new Set(lists).size).toBe(lists.length);
+    // The listings were read before any of the four was placed: the reservations keep every server
+    // within maxDatabasesPerServer (2), counting the databases Azure already holds.
+    const held = (server: string) =>
+      emulator.state
+        .list('Microsoft.Sql/servers/databases')
+        .filter((d) => (d.id as string).toLowerCase().includes(`/servers/${server}/databases/`) && d.name !== 'master').length;
+    for (const server of new Set(placed)) {
+      expect(held(server) + placed.filter((p) => p === server).length).toBeLessThanOrEqual(2);
+    }
+  });
+
   test('Dedicated: the tenant gets its own server in its own resource group, with the server-level key', async () => {
     const { emulator } = env;
     const { step } = azureStep(env, () => cluster);
