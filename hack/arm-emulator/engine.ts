@@ -620,6 +620,7 @@ function handleWrite(
       } else {
         resource.body = previous.body;
         resource.state = 'Failed';
+        putResource(engine.store, resource);
       }
     },
     { created, pointInTimeRestore: outcome.pointInTimeRestore === true },

@@ -23,7 +23,7 @@ import { API_VERSIONS } from './api-versions.ts';
 import { idKey } from './arm-path.ts';
 import { asObject, asString, isObject, type JsonObject } from './json.ts';
 import type { ResourceTypeSpec, TypeContext, WriteOutcome } from './resource-types.ts';
-import { getResource, putResource, resourcesOfType, type Store, type StoredResource } from './store.ts';
+import { childrenOfType, getResource, putResource, resourcesOfType, type Store, type StoredResource } from './store.ts';
 
 // --- the platform's network, seeded --------------------------------------------------------------
 
@@ -342,7 +342,7 @@ const privateEndpoints: ResourceTypeSpec = {
     p.privateLinkServiceConnections = approved(p.privateLinkServiceConnections, false);
     p.manualPrivateLinkServiceConnections = approved(p.manualPrivateLinkServiceConnections, true);
     // Azure empties the list while a DNS zone group holds the records (and fills it again when it goes).
-    const grouped = resourcesOfType(ctx.store, ZONE_GROUP_TYPE).some((g) => idKey(g.id).startsWith(`${idKey(pe.id)}/`));
+    const grouped = childrenOfType(ctx.store, pe.id, ZONE_GROUP_TYPE).length > 0;
     p.customDnsConfigs =
       grouped || ip === undefined || pe.state === 'Creating'
         ? []
@@ -458,6 +458,32 @@ export function privateLinkSpecs(): ResourceTypeSpec[] {
 }
 
 /**
+ * The private endpoints with a connection to a target (by its id key), from an index rebuilt when
+ * an endpoint is put or removed: each GET of a vault or server scanned every endpoint before.
+ */
+const endpointIndex = new WeakMap<Store, { version: number; byTarget: Map<string, StoredResource[]> }>();
+
+function endpointsTargeting(store: Store, targetKey: string): StoredResource[] {
+  const version = store.versions.get(ENDPOINT_TYPE.toLowerCase()) ?? 0;
+  let index = endpointIndex.get(store);
+  if (index === undefined || index.version !== version) {
+    const byTarget = new Map<string, StoredResource[]>();
+    for (const pe of resourcesOfType(store, ENDPOINT_TYPE)) {
+      const p = props(pe.body);
+      const targets = new Set(
+        [...connectionList(p.privateLinkServiceConnections), ...connectionList(p.manualPrivateLinkServiceConnections)].map((c) =>
+          idKey(asString(asObject(c.properties).privateLinkServiceId) ?? ''),
+        ),
+      );
+      for (const t of targets) byTarget.set(t, [...(byTarget.get(t) ?? []), pe]);
+    }
+    index = { version, byTarget };
+    endpointIndex.set(store, index);
+  }
+  return index.byTarget.get(targetKey) ?? [];
+}
+
+/**
  * A target's `privateEndpointConnections`, as the SQL and Key Vault providers list them: one per
  * endpoint connected to it (auto-approved, as for the operator's own endpoints).
  */
@@ -465,7 +491,7 @@ export function renderPrivateEndpointConnections(store: Store, target: StoredRes
   const type = target.type.toLowerCase();
   if (TARGETS[type] === undefined || !isObject(body.properties)) return;
   const sql = type === 'microsoft.sql/servers';
-  body.properties.privateEndpointConnections = resourcesOfType(store, ENDPOINT_TYPE).flatMap((pe) => {
+  body.properties.privateEndpointConnections = endpointsTargeting(store, idKey(target.id)).flatMap((pe) => {
     const p = props(pe.body);
     return [...connectionList(p.privateLinkServiceConnections), ...connectionList(p.manualPrivateLinkServiceConnections)]
       .filter((c) => idKey(asString(asObject(c.properties).privateLinkServiceId) ?? '') === idKey(target.id))

@@ -98,6 +98,14 @@ export interface Store {
   resources: Map<string, StoredResource>;
   /** The same resources by lower-case type, so lists and type queries need not scan everything. */
   byType: Map<string, Map<string, StoredResource>>;
+  /**
+   * The same resources by lower-case type and then by their parent's key (`parentKey`), so a list
+   * under one parent reads only that parent's children: scanning every resource of a type made
+   * each list cost O(fleet), and the emulator's CPU grow with the square of the tenants.
+   */
+  byParent: Map<string, Map<string, Map<string, StoredResource>>>;
+  /** How often resources of each lower-case type were put or removed: derived indexes rebuild when it moves. */
+  versions: Map<string, number>;
   operations: Map<string, Operation>;
   /** Operations that may still be in progress: settling looks only at these. */
   pending: Set<Operation>;
@@ -115,6 +123,8 @@ export function createStore(): Store {
   return {
     resources: new Map(),
     byType: new Map(),
+    byParent: new Map(),
+    versions: new Map(),
     operations: new Map(),
     pending: new Set(),
     deletedVaults: new Map(),
@@ -129,6 +139,19 @@ export function getResource(store: Store, id: string): StoredResource | undefine
   return store.resources.get(idKey(id));
 }
 
+/**
+ * The key of the resource a resource belongs to: its id without the last `/{type}/{name}`, and
+ * without a `/providers/{namespace}` that then ends it (`…/resourceGroups/g/providers/Microsoft.Sql/servers/s`
+ * belongs to `…/resourcegroups/g`; an extension resource `{id}/providers/Microsoft.Insights/diagnosticSettings/x`
+ * to `{id}`).
+ */
+export function parentKey(key: string): string {
+  const parts = key.split('/');
+  parts.length = Math.max(0, parts.length - 2);
+  if (parts.length >= 2 && parts[parts.length - 2] === 'providers') parts.length -= 2;
+  return parts.join('/');
+}
+
 export function putResource(store: Store, resource: StoredResource): void {
   const key = idKey(resource.id);
   store.resources.set(key, resource);
@@ -136,6 +159,13 @@ export function putResource(store: Store, resource: StoredResource): void {
   const ofType = store.byType.get(type) ?? new Map<string, StoredResource>();
   store.byType.set(type, ofType);
   ofType.set(key, resource);
+  const parents = store.byParent.get(type) ?? new Map<string, Map<string, StoredResource>>();
+  store.byParent.set(type, parents);
+  const parent = parentKey(key);
+  const siblings = parents.get(parent) ?? new Map<string, StoredResource>();
+  parents.set(parent, siblings);
+  siblings.set(key, resource);
+  store.versions.set(type, (store.versions.get(type) ?? 0) + 1);
 }
 
 export function removeResource(store: Store, id: string): void {
@@ -143,7 +173,14 @@ export function removeResource(store: Store, id: string): void {
   const resource = store.resources.get(key);
   if (!resource) return;
   store.resources.delete(key);
-  store.byType.get(resource.type.toLowerCase())?.delete(key);
+  const type = resource.type.toLowerCase();
+  store.byType.get(type)?.delete(key);
+  const parents = store.byParent.get(type);
+  const parent = parentKey(key);
+  const siblings = parents?.get(parent);
+  siblings?.delete(key);
+  if (siblings?.size === 0) parents?.delete(parent);
+  store.versions.set(type, (store.versions.get(type) ?? 0) + 1);
 }
 
 export function addOperation(store: Store, op: Operation): void {
@@ -163,12 +200,13 @@ export function subtree(store: Store, id: string): StoredResource[] {
 
 /** Direct children of `parentId` with the given type (case-insensitive). */
 export function childrenOfType(store: Store, parentId: string, type: string): StoredResource[] {
-  const prefix = `${idKey(parentId)}/`;
   const wanted = type.toLowerCase();
-  return [...(store.byType.get(wanted)?.entries() ?? [])]
-    .filter(([k]) => k.startsWith(prefix))
-    .filter(([k]) => !k.slice(prefix.length).includes('/providers/') || wanted.startsWith('microsoft.authorization/'))
-    .map(([, r]) => r);
+  // Role assignments are listed at a scope with every assignment below it (ARM's `atScope` aside).
+  if (wanted.startsWith('microsoft.authorization/')) {
+    const prefix = `${idKey(parentId)}/`;
+    return [...(store.byType.get(wanted)?.entries() ?? [])].filter(([k]) => k.startsWith(prefix)).map(([, r]) => r);
+  }
+  return [...(store.byParent.get(wanted)?.get(idKey(parentId))?.values() ?? [])];
 }
 
 /** Every stored resource of a type, anywhere. */
