@@ -91,15 +91,16 @@ const KEY_URI = /^https:\/\/([a-zA-Z0-9-]{3,24})\.vault\.azure\.net(?::443)?\/ke
  */
 export function followKeyRotations(ctx: TypeContext, delayMs: number): void {
   const now = ctx.clock.now().getTime();
+  // Vaults by name, read once per call and only when a protector needs one (vault names are global).
+  let vaults: Map<string, StoredResource> | undefined;
   for (const protector of resourcesOfType(ctx.store, 'Microsoft.Sql/servers/encryptionProtector')) {
     const p = asObject(protector.body.properties);
     if (p.autoRotationEnabled !== true || p.serverKeyType !== 'AzureKeyVault' || protector.operationId !== undefined) continue;
     const m = KEY_URI.exec(asString(p.uri) ?? '');
     if (m === null) continue;
     const [, vaultName = '', keyName = '', version = ''] = m;
-    const vault = resourcesOfType(ctx.store, 'Microsoft.KeyVault/vaults').find(
-      (v) => v.name.toLowerCase() === vaultName.toLowerCase(),
-    );
+    vaults ??= new Map(resourcesOfType(ctx.store, 'Microsoft.KeyVault/vaults').map((v) => [v.name.toLowerCase(), v]));
+    const vault = vaults.get(vaultName.toLowerCase());
     const key = vault === undefined ? undefined : getResource(ctx.store, `${vault.id}/keys/${keyName}`);
     if (key === undefined) continue;
     const kp = asObject(key.body.properties);
