@@ -5,8 +5,13 @@
  * `/metrics?name[]=a&name[]=b` answers only the metrics named (as the Python client does): a
  * poller that needs two counters must not make the operator render every tenant's series (2.7 MB
  * at 1000 tenants), which Prometheus asks for once per scrape interval.
+ *
+ * /metrics is streamed one metric family at a time. prom-client's `registry.metrics()` renders
+ * every family at once and joins them into one string: at 3000 tenants each scrape (every 30 s)
+ * took about 45 MiB of heap and 24 MiB of buffers at once, and the process's peak RSS rose by
+ * 40-70 MiB at each. One family at a time holds only the largest family.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface Probes {
@@ -25,16 +30,12 @@ export function startHttpServer(options: { host: string; port: number; registry:
     if (path === '/readyz') return answer(options.probes.ready());
     if (path === '/metrics') {
       const names = new URL(req.url ?? '/', 'http://localhost').searchParams.getAll('name[]');
-      metricsText(options.registry, names).then(
-        (text) => {
-          res.writeHead(200, { 'content-type': options.registry.contentType });
-          res.end(text);
-        },
-        (err: Error) => {
+      streamMetrics(options.registry, names, res).catch((err: Error) => {
+        if (!res.headersSent) {
           res.writeHead(500);
           res.end(err.message);
-        },
-      );
+        } else res.destroy(err);
+      });
       return;
     }
     res.writeHead(404);
@@ -46,10 +47,33 @@ export function startHttpServer(options: { host: string; port: number; registry:
   });
 }
 
-/** Every metric, or only those named (unknown names are skipped, as Prometheus clients do). */
-async function metricsText(registry: Registry, names: readonly string[]): Promise<string> {
-  if (names.length === 0) return registry.metrics();
-  const known = [...new Set(names)].filter((name) => registry.getSingleMetric(name) !== undefined);
-  const parts = await Promise.all(known.map((name) => registry.getSingleMetricAsString(name)));
-  return parts.map((text) => `${text}\n`).join('');
+/**
+ * Writes every metric, or only those named (unknown names are skipped, as Prometheus clients do),
+ * one family after the other in the text format, waiting for the socket to drain between them.
+ * The first family is rendered before the headers go out, so a failure there is still a 500.
+ */
+async function streamMetrics(registry: Registry, names: readonly string[], res: ServerResponse): Promise<void> {
+  const families =
+    names.length === 0
+      ? registry.getMetricsAsArray().map((m) => m.name)
+      : [...new Set(names)].filter((name) => registry.getSingleMetric(name) !== undefined);
+  for (const [i, name] of families.entries()) {
+    if (res.destroyed) return;
+    const text = `${await registry.getSingleMetricAsString(name)}\n`;
+    if (i === 0) res.writeHead(200, { 'content-type': registry.contentType });
+    if (!res.write(text)) await drained(res);
+  }
+  if (families.length === 0) res.writeHead(200, { 'content-type': registry.contentType });
+  res.end();
+}
+
+/** Resolves once the response can take more (or is gone), leaving no listener behind. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
 }

@@ -57,4 +57,69 @@ describe('/metrics', () => {
     expect(text).toContain('op_tenant_condition{tenant="a"} 1');
     expect(text).not.toContain('no_such_metric');
   });
+
+  test('one family is rendered at a time; the answer holds the same lines as prom-client renders', async () => {
+    const streamed = new Registry();
+    let active = 0;
+    let most = 0;
+    for (const name of ['op_first', 'op_second', 'op_third']) {
+      new Gauge({
+        name,
+        help: `${name} help`,
+        labelNames: ['tenant'],
+        registers: [streamed],
+        async collect() {
+          active++;
+          most = Math.max(most, active);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          this.set({ tenant: name }, 2);
+          active--;
+        },
+      });
+    }
+    const own = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: streamed,
+      probes: { healthy: () => true, ready: () => true },
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/metrics`);
+      const text = await res.text();
+      expect(most).toBe(1);
+      const lines = (t: string) => t.split('\n').filter((l) => l !== '');
+      expect(lines(text)).toEqual(lines(await streamed.metrics()));
+    } finally {
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    }
+  });
+
+  test('a family larger than the socket buffers arrives whole', async () => {
+    const big = new Registry();
+    const series = 60_000;
+    new Gauge({
+      name: 'op_big',
+      help: 'many series',
+      labelNames: ['tenant'],
+      registers: [big],
+      collect() {
+        for (let i = 0; i < series; i++) this.set({ tenant: `tenant-${i}` }, i);
+      },
+    });
+    new Counter({ name: 'op_after', help: 'after the big one', registers: [big] }).inc();
+    const own = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: big,
+      probes: { healthy: () => true, ready: () => true },
+    });
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/metrics`)).text();
+      expect(text.split('\n').filter((l) => l.startsWith('op_big{')).length).toBe(series);
+      expect(text).toContain(`op_big{tenant="tenant-${series - 1}"} ${series - 1}`);
+      expect(text.endsWith('op_after 1\n')).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    }
+  });
 });
