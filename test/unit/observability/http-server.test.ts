@@ -4,6 +4,16 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { startHttpServer } from '../../../src/observability/http-server.ts';
 
+/** GET /metrics once from a server of its own over `registry`. */
+async function scrapeOnce(registry: Registry): Promise<string> {
+  const own = await startHttpServer({ host: '127.0.0.1', port: 0, registry, probes: { healthy: () => true, ready: () => true } });
+  try {
+    return await (await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/metrics`)).text();
+  } finally {
+    await new Promise<void>((resolve) => own.close(() => resolve()));
+  }
+}
+
 describe('/metrics', () => {
   const registry = new Registry();
   let collected = 0;
@@ -77,21 +87,10 @@ describe('/metrics', () => {
         },
       });
     }
-    const own = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      registry: streamed,
-      probes: { healthy: () => true, ready: () => true },
-    });
-    try {
-      const res = await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/metrics`);
-      const text = await res.text();
-      expect(most).toBe(1);
-      const lines = (t: string) => t.split('\n').filter((l) => l !== '');
-      expect(lines(text)).toEqual(lines(await streamed.metrics()));
-    } finally {
-      await new Promise<void>((resolve) => own.close(() => resolve()));
-    }
+    const text = await scrapeOnce(streamed);
+    expect(most).toBe(1);
+    const lines = (t: string) => t.split('\n').filter((l) => l !== '');
+    expect(lines(text)).toEqual(lines(await streamed.metrics()));
   });
 
   test('a family larger than the socket buffers arrives whole', async () => {
@@ -107,19 +106,9 @@ describe('/metrics', () => {
       },
     });
     new Counter({ name: 'op_after', help: 'after the big one', registers: [big] }).inc();
-    const own = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      registry: big,
-      probes: { healthy: () => true, ready: () => true },
-    });
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${(own.address() as AddressInfo).port}/metrics`)).text();
-      expect(text.split('\n').filter((l) => l.startsWith('op_big{')).length).toBe(series);
-      expect(text).toContain(`op_big{tenant="tenant-${series - 1}"} ${series - 1}`);
-      expect(text.endsWith('op_after 1\n')).toBe(true);
-    } finally {
-      await new Promise<void>((resolve) => own.close(() => resolve()));
-    }
+    const text = await scrapeOnce(big);
+    expect(text.split('\n').filter((l) => l.startsWith('op_big{')).length).toBe(series);
+    expect(text).toContain(`op_big{tenant="tenant-${series - 1}"} ${series - 1}`);
+    expect(text.endsWith('op_after 1\n')).toBe(true);
   });
 });
