@@ -26,6 +26,7 @@ import {
   drillCondition,
   drillRestoreRefused,
   isScratchDatabaseOf,
+  SCRATCH_INFIX,
   type ScratchDatabase,
 } from './drill.ts';
 
@@ -70,7 +71,7 @@ export function isDrillCopy(db: Pick<DatabaseObserved, 'name' | 'tags'>, live: s
 
 /** Whether a database may be some database's drill copy (by name or tag): what a listing keeps for drills. */
 export function mayBeDrillCopy(db: Pick<DatabaseObserved, 'name' | 'tags'>): boolean {
-  return db.name.toLowerCase().includes('-drill-') || db.tags[DRILL_OF_TAG] !== undefined;
+  return db.name.toLowerCase().includes(SCRATCH_INFIX) || db.tags[DRILL_OF_TAG] !== undefined;
 }
 
 /**

@@ -25,7 +25,7 @@ export type DrillStatus = NonNullable<NonNullable<TenantStatus['backup']>['drill
 export type DrillResult = (typeof DRILL_RESULTS)[number];
 
 /** Suffix of scratch database names: `-drill-` and a UTC minute stamp. */
-const SCRATCH_INFIX = '-drill-';
+export const SCRATCH_INFIX = '-drill-';
 const STAMP_LENGTH = 12;
 const MAX_DATABASE_NAME = 128;
 
