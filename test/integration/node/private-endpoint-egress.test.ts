@@ -180,15 +180,6 @@ describe('private endpoints on a real node', () => {
         ['alpha', 'bravo', ALPHA],
         ['bravo', 'alpha', BRAVO],
       ] as const) {
-        const [pod] = await waitFor(
-          `a ready app pod in ${namespace}`,
-          async () => {
-            const pods = await node?.readyPods(namespace, APP_SELECTOR);
-            return pods && pods.length > 0 ? pods : undefined;
-          },
-          120_000,
-        );
-        if (!pod) throw new Error('no pod');
         const own = endpoints[name] as Endpoints;
         const theirs = endpoints[other] as Endpoints;
         const batch: Row[] = [
@@ -210,25 +201,41 @@ describe('private endpoints on a real node', () => {
           expected: expected as Row['expected'],
         }));
         // A new pod's policies take up to a sync period to be in force: probe until every row is
-        // as expected or the deadline comes, then record what was observed last.
+        // as expected or the deadline comes, then record what was observed last. The pod is looked
+        // up on every attempt, since the Deployment may still be rolling (its first pod can be
+        // replaced once the tenant's database is known and its pod template gets the connection
+        // settings), and a failed exec is kept as the
+        // rows' detail rather than lost.
         let results: ProbeResult[] = [];
+        let lastFailure: string | undefined;
         await waitFor(
           `probes from ${name}`,
-          () => {
-            results =
-              node?.probeFromPod(
-                namespace,
-                pod.name,
-                batch.map((r) => r.target),
-              ) ?? [];
+          async () => {
+            const [pod] = (await node?.readyPods(namespace, APP_SELECTOR)) ?? [];
+            if (!pod) {
+              lastFailure = `no ready app pod in ${namespace}`;
+              return false;
+            }
+            try {
+              results =
+                node?.probeFromPod(
+                  namespace,
+                  pod.name,
+                  batch.map((r) => r.target),
+                ) ?? [];
+              lastFailure = undefined;
+            } catch (err) {
+              results = [];
+              lastFailure = (err as Error).message;
+            }
             return batch.every((r) => (r.expected === 'allowed') === Boolean(results.find((x) => x.target === r.target)?.ok));
           },
-          30_000,
+          90_000,
         ).catch(() => undefined);
         for (const row of batch) {
           const result = results.find((r) => r.target === row.target);
           row.observed = result?.ok ? 'allowed' : 'blocked';
-          if (!result?.ok) row.detail = result?.error ?? 'no result';
+          if (!result?.ok) row.detail = result?.error ?? lastFailure ?? 'no result';
         }
         rows.push(...batch);
       }
