@@ -45,8 +45,8 @@ const COUNTS_COALESCE_MS = 1000;
 
 /** The controllers, as the metrics name them. */
 const CONTROLLERS = ['tenant', 'maintenancewindow', 'backuppolicy'];
-/** The ARM services the operator calls (azure/clients.ts), as the metrics name them. */
-const AZURE_SERVICES = ['sql', 'keyvault', 'msi', 'resources', 'network', 'authorization'];
+/** The operator's ARM clients (azure/clients.ts), as the metrics name them. */
+const AZURE_SERVICES = ['resources', 'sql'];
 const INFORMER_RESTART_REASONS = ['error', 'gone', 'stalled', 'closed'];
 
 export interface OperatorOptions {

@@ -1,8 +1,11 @@
-/** Builds every Azure SDK client the operator uses, in one place, with one credential, endpoint and write budget. */
-import { AuthorizationManagementClient } from '@azure/arm-authorization';
-import { KeyVaultManagementClient } from '@azure/arm-keyvault';
-import { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import { NetworkManagementClient } from '@azure/arm-network';
+/**
+ * Builds the Azure SDK clients the operator uses, in one place, with one credential, endpoint and
+ * write budget. Only two: every declarative resource kind goes through the resources client's
+ * pipeline (src/azure/engine.ts), and SQL's backups and restores through the SQL client. A typed
+ * client costs memory whether it is called or not (@azure/arm-network alone was 12 MiB of heap and
+ * about 50 MiB of RSS, loaded and never called), so tests that want others build them from
+ * `azureClientOptions` (test/harness/azure-sdk-clients.ts).
+ */
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { SqlManagementClient, type SqlManagementClientOptionalParams } from '@azure/arm-sql';
 import type { TokenCredential } from '@azure/core-auth';
@@ -50,19 +53,16 @@ export interface AzureClientConfig {
   requestTimeoutMs?: number | undefined;
   /** The SDKs' own retry of 408/429/5xx and network errors (their defaults when unset). */
   retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number } | undefined;
-  /** Called after every HTTP attempt, for metrics: service (sql, keyvault, ...), method, status (0 = no response). */
+  /** Called after every HTTP attempt, for metrics: service (the client: resources, sql), method, status (0 = no response). */
   onResponse?: ((service: string, method: string, status: number) => void) | undefined;
 }
 
-/** Every Azure client, plus what all modules need alongside them. */
+/** The operator's Azure clients, plus what all modules need alongside them. */
 export interface AzureClients {
   readonly subscriptionId: string;
+  /** Its pipeline carries every request of the generic engine (budgets, timeout, metrics). */
   readonly resources: ResourceManagementClient;
-  readonly msi: ManagedServiceIdentityClient;
-  readonly keyVault: KeyVaultManagementClient;
-  readonly authorization: AuthorizationManagementClient;
   readonly sql: SqlManagementClient;
-  readonly network: NetworkManagementClient;
   /** The operator's identity, for the data planes ARM does not front (Azure SQL's T-SQL). */
   readonly credential: TokenCredential;
   /** The CA the clients trust instead of the public roots, when one is configured. */
@@ -141,10 +141,12 @@ export function createDefaultCredential(): TokenCredential {
   return new DefaultAzureCredential();
 }
 
-/** Build all clients. Cheap: no network I/O happens until the first call. */
-export function createAzureClients(config: AzureClientConfig): AzureClients {
-  const credential = config.credential ?? createDefaultCredential();
-  const options = (service: string) => ({
+/**
+ * The options every SDK client is built with: endpoint, CA, retries, and the pipeline policies
+ * (budgets, per-attempt timeout, the response observer labelled with `service`).
+ */
+export function azureClientOptions(config: AzureClientConfig, service: string): SqlManagementClientOptionalParams {
+  return {
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     ...(config.ca === undefined ? {} : { tlsOptions: { ca: config.ca } }),
     ...(config.retry === undefined ? {} : { retryOptions: config.retry }),
@@ -158,17 +160,19 @@ export function createAzureClients(config: AzureClientConfig): AzureClients {
         ? [{ policy: responseObserverPolicy(service, config.onResponse), position: 'perRetry' as const }]
         : []),
     ],
-  });
+  };
+}
+
+/** Build the clients. Cheap: no network I/O happens until the first call. */
+export function createAzureClients(config: AzureClientConfig): AzureClients {
+  const credential = config.credential ?? createDefaultCredential();
+  const options = (service: string) => azureClientOptions(config, service);
   const id = config.subscriptionId;
   const others = new Map<string, AzureClients>();
   const clients: AzureClients = {
     subscriptionId: id,
     resources: new ResourceManagementClient(credential, id, options('resources')),
-    msi: new ManagedServiceIdentityClient(credential, id, options('msi')),
-    keyVault: new KeyVaultManagementClient(credential, id, options('keyvault')),
-    authorization: new AuthorizationManagementClient(credential, id, options('authorization')),
     sql: new SqlManagementClient(credential, id, options('sql')),
-    network: new NetworkManagementClient(credential, id, options('network')),
     credential,
     ca: config.ca,
     writeLimiter: config.writeLimiter,

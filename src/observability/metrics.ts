@@ -81,7 +81,7 @@ export class OperatorMetrics {
 
   readonly azureRequests = new Counter({
     name: 'tenant_operator_azure_requests_total',
-    help: 'Requests to Azure Resource Manager, by service (sql, keyvault, msi, resources, network, authorization), method and status class (2xx, 4xx, 429, 5xx, error).',
+    help: 'Requests to Azure Resource Manager, by client (resources: every resource kind of the generic engine; sql: backups and restores), method and status class (2xx, 4xx, 429, 5xx, error).',
     labelNames: ['service', 'method', 'status'] as const,
     registers: [this.registry],
   });
@@ -109,7 +109,7 @@ export class OperatorMetrics {
 
   readonly azureThrottled = new Counter({
     name: 'tenant_operator_azure_throttled_total',
-    help: 'Azure requests answered 429 (throttled), by service.',
+    help: 'Azure requests answered 429 (throttled), by client (resources, sql).',
     labelNames: ['service'] as const,
     registers: [this.registry],
   });

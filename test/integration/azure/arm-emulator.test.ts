@@ -8,13 +8,13 @@ import { createInterface } from 'node:readline';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { testCredential } from '../../../hack/arm-emulator/index.ts';
-import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
 import { classifyAzureError } from '../../../src/azure/errors.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
+import { createTypedAzureClients, type TypedAzureClients } from '../../harness/azure-sdk-clients.ts';
 import { type AzureTestEnv, converge, startAzureTestEnv, tenantPlan } from './support.ts';
 
 let env: AzureTestEnv;
-let clients: AzureClients;
+let clients: TypedAzureClients;
 let sub: string;
 let tenantId: string;
 
@@ -277,10 +277,10 @@ test('main.ts runs the emulator standalone and hands its CA and endpoint to anot
 describe('Microsoft.ManagedIdentity limits (Azure behaviours)', () => {
   let limited: AzureTestEnv;
   // Plain SDK clients without the operator's managed-identity budget: the emulator must refuse.
-  let raw: AzureClients;
+  let raw: TypedAzureClients;
   beforeAll(async () => {
     limited = await startAzureTestEnv({ maxRetries: 0, behaviours: { managedIdentityWritesPerSecond: 2 } });
-    raw = createAzureClients({
+    raw = createTypedAzureClients({
       subscriptionId: limited.emulator.subscriptionId,
       endpoint: limited.emulator.endpoint,
       ca: limited.emulator.ca,

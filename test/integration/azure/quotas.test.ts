@@ -12,10 +12,10 @@ import {
   EMULATOR_SUBSCRIPTION_ID,
   startArmEmulator,
 } from '../../../hack/arm-emulator/index.ts';
-import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
 import { classifyAzureError } from '../../../src/azure/errors.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
 import { PlatformError } from '../../../src/runtime/errors.ts';
+import { createTypedAzureClients, type TypedAzureClients } from '../../harness/azure-sdk-clients.ts';
 
 const SUB = EMULATOR_SUBSCRIPTION_ID;
 const READER = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`;
@@ -29,8 +29,8 @@ async function errorOf(promise: Promise<unknown>): Promise<{ statusCode?: number
   throw new Error('expected the call to fail');
 }
 
-function clientsOf(emulator: ArmEmulator): { clients: AzureClients; aks: ContainerServiceClient } {
-  const clients = createAzureClients({
+function clientsOf(emulator: ArmEmulator): { clients: TypedAzureClients; aks: ContainerServiceClient } {
+  const clients = createTypedAzureClients({
     subscriptionId: emulator.subscriptionId,
     endpoint: emulator.endpoint,
     ca: emulator.ca,
@@ -70,7 +70,7 @@ test("the defaults are Azure's published limits", () => {
 
 describe("with Azure's defaults", () => {
   let emulator: ArmEmulator;
-  let clients: AzureClients;
+  let clients: TypedAzureClients;
   beforeAll(async () => {
     emulator = await startArmEmulator({ lroDelayMs: 1, pollHoldMs: 20 });
     ({ clients } = clientsOf(emulator));
@@ -97,7 +97,7 @@ describe("with Azure's defaults", () => {
 
 describe('with small, configured limits', () => {
   let emulator: ArmEmulator;
-  let clients: AzureClients;
+  let clients: TypedAzureClients;
   let aks: ContainerServiceClient;
   beforeAll(async () => {
     emulator = await startArmEmulator({

@@ -8,7 +8,6 @@ import { expect } from '@jest/globals';
 import { type ArmEmulator, type ArmEmulatorOptions, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
 import type { Tenant } from '../../../src/api/v1alpha1/tenant.ts';
 import type { ArmBody, ArmClient } from '../../../src/azure/arm-client.ts';
-import { type AzureClients, createAzureClients } from '../../../src/azure/clients.ts';
 import { type PassResult, type PendingOperation, reconcileResources } from '../../../src/azure/engine.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
 import { type OperatorConfig, parseConfig } from '../../../src/config.ts';
@@ -22,11 +21,12 @@ import type { TenantAzureNames } from '../../../src/tenant/azure-names.ts';
 import { armClientOf, TenantAzureStep } from '../../../src/tenant/azure-step.ts';
 import { parseTenant } from '../../../src/tenant/parse.ts';
 import type { SqlPlacement } from '../../../src/tenant/placement.ts';
+import { createTypedAzureClients, type TypedAzureClients } from '../../harness/azure-sdk-clients.ts';
 import { emulatorPlatformNetwork, privateNetworkConfig, type TenantOptions, tenant } from '../../harness/fixtures.ts';
 
 export interface AzureTestEnv {
   emulator: ArmEmulator;
-  clients: AzureClients;
+  clients: TypedAzureClients;
   arm: ArmClient;
   config: OperatorConfig;
 }
@@ -47,7 +47,7 @@ export async function startAzureTestEnv(options: AzureTestEnvOptions = {}): Prom
     ...options,
     behaviours: { rbacPropagationDelayMs: 300, ...options.behaviours },
   });
-  const clients = createAzureClients({
+  const clients = createTypedAzureClients({
     subscriptionId: emulator.subscriptionId,
     endpoint: emulator.endpoint,
     ca: emulator.ca,

@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { TenantStatus } from '../../../src/api/v1alpha1/tenant.ts';
-import { createAzureClients } from '../../../src/azure/clients.ts';
 import { type PendingOperation, reconcileResources } from '../../../src/azure/engine.ts';
 import { createWriteLimiter } from '../../../src/azure/write-limiter.ts';
 import { PlatformError } from '../../../src/runtime/errors.ts';
 import { DEFAULT_FINAL_BACKUP_RETENTION, tenantAzureResources } from '../../../src/tenant/azure.ts';
 import { armClientOf } from '../../../src/tenant/azure-step.ts';
+import { createTypedAzureClients } from '../../harness/azure-sdk-clients.ts';
 import {
   type AzureTestEnv,
   azureStep,
@@ -180,7 +180,7 @@ describe('the engine over a tenant’s plan', () => {
     const { emulator } = env;
     const writeLimiter = createWriteLimiter({ writesPerSecond: 1000, burst: 1000 });
     const managedIdentityWriteLimiter = createWriteLimiter({ writesPerSecond: 2, burst: 1 });
-    const clients = createAzureClients({
+    const clients = createTypedAzureClients({
       subscriptionId: emulator.subscriptionId,
       endpoint: emulator.endpoint,
       ca: emulator.ca,
