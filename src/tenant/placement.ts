@@ -303,3 +303,20 @@ export function sharedServerEndpoint(
 ): PrivateEndpointAddress | undefined {
   return facts.sqlResourceGroup === undefined ? undefined : facts.privateEndpoints?.sql;
 }
+
+/**
+ * Pure: the database the application may be given (host and name), or nothing while its pods
+ * could not reach it. On a shared server they reach it only through the tenant's own private
+ * endpoint, whose address goes into the pod's host aliases: the database waits for it, so a new
+ * tenant's pod template changes once (database and alias together) instead of rolling twice. A
+ * server of the tenant's own, or a region with no private endpoint configured (its condition says
+ * the platform team must act), has nothing to wait for.
+ */
+export function reachableDatabase(
+  facts: Pick<AzureFacts, 'databaseHost' | 'databaseName' | 'sqlResourceGroup' | 'privateEndpoints'> | undefined,
+  privateEndpointsConfigured: boolean,
+): { host?: string | undefined; name?: string | undefined } {
+  if (facts === undefined) return {};
+  const waiting = privateEndpointsConfigured && facts.sqlResourceGroup !== undefined && !sharedServerEndpoint(facts);
+  return waiting ? {} : { host: facts.databaseHost, name: facts.databaseName };
+}

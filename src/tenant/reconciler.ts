@@ -47,6 +47,7 @@ import {
   type BackupPlan,
   DEFAULT_FINAL_BACKUP_RETENTION,
   failoverDrillTarget,
+  privateEndpointPlan,
   type TenantAzurePlan,
   tenantAzurePlan,
   tenantGeoReplication,
@@ -66,7 +67,7 @@ import { ENVIRONMENT_LABEL, FINALIZER, MANAGED_BY_LABEL, ORPHANED_LABEL, TENANT_
 import { AZURE_EGRESS_POLICY, buildDefaultDeny, buildNetworkPolicies, sameEgressAddresses } from './network-policy.ts';
 import { DEDICATED_NODE_KEY, nodeIsolation } from './node-pool.ts';
 import { parseTenant } from './parse.ts';
-import { type SqlPlacement, sharedServerEndpoint } from './placement.ts';
+import { reachableDatabase, type SqlPlacement, sharedServerEndpoint } from './placement.ts';
 import { checkResidency, isRedundancyAllowed, type ResidencyVerdict } from './residency.ts';
 import { buildSecretProviderClass } from './secrets.ts';
 import { changedStatusPaths, nextTenantStatus, statusChanged } from './status.ts';
@@ -294,7 +295,7 @@ export class TenantReconciler implements Reconciler {
     // The gate read the database host the last pass recorded: when this pass's Azure step knows
     // another (the failover group's listener, first seen now), look again once status records it.
     const fresh =
-      pass.azure && desiredDatabase(true, { host: pass.azure.databaseHost, name: pass.azure.databaseName }, undefined);
+      pass.azure && desiredDatabase(true, reachableDatabase(pass.azure, this.#privateEndpointsConfigured(tenant)), undefined);
     const databaseMoved = fresh !== undefined && fresh !== '' && fresh !== desired.database;
     const later = Math.min(
       backup?.requeueAfterMs ?? Infinity,
@@ -735,8 +736,10 @@ export class TenantReconciler implements Reconciler {
     // Whether it exists decides what is built: a record reused later must see the same.
     pass.observing?.saw('Deployment', 'tenant-app', namespace, existing?.metadata.resourceVersion);
     const secretsBlocked = wantsSecrets && !spc;
-    // On a shared server the server's name resolves to this tenant's own private endpoint.
-    const sqlEndpoint = sharedServerEndpoint(azure);
+    // On a shared server the server's name resolves to this tenant's own private endpoint. The
+    // alias comes with the database setting ('' while the database waits for this very endpoint,
+    // reachableDatabase), so a new tenant's pod template changes once for both.
+    const sqlEndpoint = pass.settings.database === '' ? undefined : sharedServerEndpoint(azure);
     const hostAliases =
       sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
     if (!secretsBlocked || existing)
@@ -853,6 +856,12 @@ export class TenantReconciler implements Reconciler {
     return this.ctx.caches.owned.has(kind);
   }
 
+  /** Whether the operator configuration gives the tenant's region private endpoints (src/tenant/azure.ts). */
+  #privateEndpointsConfigured(tenant: Tenant): boolean {
+    const azure = this.#azure?.azure;
+    return azure !== undefined && privateEndpointPlan(tenant.spec.region, azure).configured;
+  }
+
   #cached(obj: KubeObject): KubeObject | undefined {
     return this.ctx.caches.owned.get(obj.kind)?.get(obj.metadata.name, obj.metadata.namespace);
   }
@@ -868,7 +877,7 @@ export class TenantReconciler implements Reconciler {
     const recorded = tenant.status?.azure;
     const database = desiredDatabase(
       azure !== undefined,
-      { host: recorded?.databaseHost, name: recorded?.databaseName },
+      reachableDatabase(recorded, this.#privateEndpointsConfigured(tenant)),
       running,
     );
     const desired = desiredSettings(

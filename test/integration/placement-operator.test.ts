@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Operator } from '../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../src/runtime/kube-client.ts';
+import { DATABASE_HOST_ENV } from '../../src/tenant/workload.ts';
 import {
   adminClient,
   armResources,
@@ -112,6 +113,10 @@ describe('placement by the operator', () => {
       expect(endpoint.fqdn).toBe(status.azure.sqlServerFqdn);
       const deployment = (await admin.get(typeOf('Deployment'), 'tenant-app', status.namespace)) as Record<string, any>;
       expect(deployment.spec.template.spec.hostAliases).toEqual([{ ip: endpoint.ip, hostnames: [endpoint.fqdn] }]);
+      // The application is given the server's name, which the alias resolves (first-rollout.test.ts:
+      // both reach the pod template in one change).
+      const env = deployment.spec.template.spec.containers[0].env as { name: string; value: string }[];
+      expect(env).toContainEqual({ name: DATABASE_HOST_ENV, value: endpoint.fqdn });
       // Exact egress stays per tenant: SQL only to its own endpoint's address.
       const egress = (await admin.get(
         { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },

@@ -7,6 +7,7 @@ import {
   exceededLimits,
   type PlacementInput,
   provisionedBeforePlacement,
+  reachableDatabase,
   type ShardObservation,
   type SharedServerObservation,
   type SqlPlacement,
@@ -395,5 +396,36 @@ describe('sharedServerEndpoint: where the tenant reaches a server whose name has
     ],
   ])('%s', (_name, facts, expected) => {
     expect(sharedServerEndpoint(facts)).toEqual(expected);
+  });
+});
+
+describe('reachableDatabase: the database is given to the application once its pods can reach it', () => {
+  const sql = { ip: '10.100.0.7', fqdn: 'sqlpool-westeurope-dev-1-abc123.database.windows.net' };
+  const database = { databaseHost: sql.fqdn, databaseName: 'sqldb-acme-dev' };
+  const known = { host: sql.fqdn, name: 'sqldb-acme-dev' };
+  const pool = 'tenancy-sql-westeurope-dev';
+  test.each<[string, Parameters<typeof reachableDatabase>[0], boolean, ReturnType<typeof reachableDatabase>]>([
+    [
+      'shared server, its private endpoint has an address: given',
+      { ...database, sqlResourceGroup: pool, privateEndpoints: { sql } },
+      true,
+      known,
+    ],
+    [
+      'shared server, endpoint not there yet: waits (no rollout before the alias)',
+      { ...database, sqlResourceGroup: pool },
+      true,
+      {},
+    ],
+    [
+      'shared server, region without private endpoints configured: nothing to wait for',
+      { ...database, sqlResourceGroup: pool },
+      false,
+      known,
+    ],
+    ['a server of its own: reached through private DNS, no wait', database, true, known],
+    ['nothing recorded yet', undefined, true, {}],
+  ])('%s', (_name, facts, configured, expected) => {
+    expect(reachableDatabase(facts, configured)).toEqual(expected);
   });
 });

@@ -1,0 +1,135 @@
+/**
+ * A new tenant's application rolls out once for its database, with Azure's operation times (the
+ * emulator's realistic profile, scaled like the benchmark's): on a shared server the pods reach the
+ * database only through the tenant's own private endpoint (a host alias), which is created after the
+ * database's host is known. The database setting waits for that endpoint, so the pod template goes
+ * from "no database" to "database and alias" in one change, never to a database it cannot reach.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { type ArmEmulator, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
+import type { Operator } from '../../../src/operator.ts';
+import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
+import { DATABASE_HOST_ENV } from '../../../src/tenant/workload.ts';
+import {
+  type ArmInfo,
+  adminClient,
+  emulatorAzureConfig,
+  emulatorDirectory,
+  emulatorPlatformNetwork,
+  sharedControlPlane,
+  startOperator,
+  tenant,
+  typeOf,
+  waitFor,
+  waitForReady,
+} from '../../harness/fixtures.ts';
+
+const info = sharedControlPlane();
+const NAME = 'first-rollout';
+const NAMESPACE = `tenant-${NAME}-dev`;
+/** The benchmark's scale: a database create takes about 1.2 s, a role assignment propagates in 3 s. */
+const TIME_FACTOR = 0.01;
+
+let admin: KubeClient;
+let emulator: ArmEmulator | undefined;
+let operator: Operator | undefined;
+const dir = mkdtempSync(join(tmpdir(), 'first-rollout-'));
+
+interface PodTemplateSeen {
+  generation: number;
+  database: string | undefined;
+  aliases: string[];
+}
+
+beforeAll(async () => {
+  admin = adminClient(info.adminKubeconfig);
+  emulator = await startArmEmulator({
+    profile: 'realistic',
+    timeFactor: TIME_FACTOR,
+    platformNetwork: emulatorPlatformNetwork(),
+    directoryGroups: emulatorDirectory(),
+  });
+  const caFile = join(dir, 'arm-ca.pem');
+  writeFileSync(caFile, emulator.ca);
+  const arm: ArmInfo = {
+    endpoint: emulator.endpoint,
+    caFile,
+    subscriptionId: emulator.subscriptionId,
+    directoryTenantId: emulator.directoryTenantId,
+    sqlEndpoint: emulator.sqlEndpoint,
+  };
+  operator = await startOperator({
+    info: { ...info, arm },
+    leaseName: 'first-rollout',
+    config: {
+      azure: {
+        ...emulatorAzureConfig(arm),
+        placement: { defaultIsolation: 'Shared' },
+        subscriptions: [{ id: arm.subscriptionId }],
+        // The operator's clocks scaled like the emulator's (as the benchmark does).
+        operationPollSeconds: 0.1,
+        rbacPropagationSeconds: 3,
+        rbacPropagationRetrySeconds: 0.3,
+      },
+    },
+  });
+  await waitFor('leadership', () => operator?.isLeader);
+}, 60_000);
+
+afterAll(async () => {
+  await admin.delete(typeOf('Tenant'), NAME).catch(() => {});
+  await waitFor(
+    'the tenant released',
+    async () => {
+      try {
+        await admin.get(typeOf('Tenant'), NAME);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    60_000,
+  ).catch(() => {});
+  await operator?.stop();
+  await emulator?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 90_000);
+
+test('a new tenant on a shared server gets its database and the alias that reaches it in one pod template change', async () => {
+  await admin.apply(typeOf('Tenant'), tenant(NAME), 'test');
+  // Every pod template the Deployment has had, by generation (polled: a generation that lived less
+  // than the poll would be missed, but it still counts in the final generation).
+  const seen = new Map<number, PodTemplateSeen>();
+  let ready = false;
+  const watching = (async () => {
+    while (!ready) {
+      const d = await admin.get<KubeObject & { spec: any }>(typeOf('Deployment'), 'tenant-app', NAMESPACE).catch(() => undefined);
+      if (d?.metadata.generation !== undefined && !seen.has(d.metadata.generation)) {
+        const pod = d.spec.template.spec;
+        seen.set(d.metadata.generation, {
+          generation: d.metadata.generation,
+          database: (pod.containers[0].env as { name: string; value: string }[] | undefined)?.find(
+            (e) => e.name === DATABASE_HOST_ENV,
+          )?.value,
+          aliases: ((pod.hostAliases ?? []) as { hostnames: string[] }[]).flatMap((a) => a.hostnames),
+        });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const t = await waitForReady(admin, NAME, 90_000).finally(() => {
+    ready = true;
+  });
+  await watching;
+  const status = t.status as { azure: { sqlResourceGroup?: string; privateEndpoints: { sql: { fqdn: string } } } };
+  // The setting this test is about: a shared server, reached through the tenant's own endpoint.
+  expect(status.azure.sqlResourceGroup).toBeDefined();
+  const server = status.azure.privateEndpoints.sql.fqdn;
+  const templates = [...seen.values()].sort((a, b) => a.generation - b.generation);
+  // Never a database without the alias that reaches it.
+  for (const template of templates) if (template.database !== undefined) expect(template.aliases).toContain(template.database);
+  expect(templates.at(-1)).toEqual({ generation: 2, database: server, aliases: [server] });
+}, 120_000);
