@@ -87,9 +87,10 @@ export function suiteEmulatorOptions(): ArmEmulatorOptions {
  */
 export async function startPrivateArmEmulator(
   behaviours: ArmEmulatorOptions['behaviours'] = {},
+  options: Omit<ArmEmulatorOptions, 'behaviours'> = {},
 ): Promise<{ emulator: ArmEmulator; arm: ArmInfo }> {
   const suite = suiteEmulatorOptions();
-  const emulator = await startArmEmulator({ ...suite, behaviours: { ...suite.behaviours, ...behaviours } });
+  const emulator = await startArmEmulator({ ...suite, ...options, behaviours: { ...suite.behaviours, ...behaviours } });
   const caFile = join(mkdtempSync(join(tmpdir(), 'tenant-operator-arm-')), 'arm-ca.pem');
   writeFileSync(caFile, emulator.ca);
   const arm = {
@@ -282,6 +283,22 @@ export type TenantWithStatus = KubeObject & {
 
 export function condition(obj: TenantWithStatus | undefined, type: string) {
   return obj?.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the Tenant is gone (its finalizer done); gives up quietly after `timeoutMs`, for afterAll. */
+export async function waitForTenantGone(admin: KubeClient, name: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `tenant ${name} gone`,
+    async () => {
+      try {
+        await admin.get(typeOf('Tenant'), name);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    timeoutMs,
+  ).catch(() => {});
 }
 
 /** Waits until the Tenant's Ready condition is True for its current generation. */

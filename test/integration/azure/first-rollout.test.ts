@@ -5,26 +5,22 @@
  * database's host is known. The database setting waits for that endpoint, so the pod template goes
  * from "no database" to "database and alias" in one change, never to a database it cannot reach.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { type ArmEmulator, startArmEmulator } from '../../../hack/arm-emulator/index.ts';
+import type { ArmEmulator } from '../../../hack/arm-emulator/index.ts';
 import type { Operator } from '../../../src/operator.ts';
 import type { KubeClient, KubeObject } from '../../../src/runtime/kube-client.ts';
 import { DATABASE_HOST_ENV } from '../../../src/tenant/workload.ts';
 import {
-  type ArmInfo,
   adminClient,
   emulatorAzureConfig,
-  emulatorDirectory,
-  emulatorPlatformNetwork,
   sharedControlPlane,
   startOperator,
+  startPrivateArmEmulator,
   tenant,
   typeOf,
   waitFor,
   waitForReady,
+  waitForTenantGone,
 } from '../../harness/fixtures.ts';
 
 const info = sharedControlPlane();
@@ -36,7 +32,6 @@ const TIME_FACTOR = 0.01;
 let admin: KubeClient;
 let emulator: ArmEmulator | undefined;
 let operator: Operator | undefined;
-const dir = mkdtempSync(join(tmpdir(), 'first-rollout-'));
 
 interface PodTemplateSeen {
   generation: number;
@@ -46,29 +41,21 @@ interface PodTemplateSeen {
 
 beforeAll(async () => {
   admin = adminClient(info.adminKubeconfig);
-  emulator = await startArmEmulator({
-    profile: 'realistic',
-    timeFactor: TIME_FACTOR,
-    platformNetwork: emulatorPlatformNetwork(),
-    directoryGroups: emulatorDirectory(),
-  });
-  const caFile = join(dir, 'arm-ca.pem');
-  writeFileSync(caFile, emulator.ca);
-  const arm: ArmInfo = {
-    endpoint: emulator.endpoint,
-    caFile,
-    subscriptionId: emulator.subscriptionId,
-    directoryTenantId: emulator.directoryTenantId,
-    sqlEndpoint: emulator.sqlEndpoint,
-  };
+  // Azure's realistic operation times, scaled; no fixed operation delay; role assignments
+  // propagate as the profile says.
+  const own = await startPrivateArmEmulator(
+    { rbacPropagationDelayMs: 3_000 },
+    { profile: 'realistic', timeFactor: TIME_FACTOR, lroDelayMs: undefined },
+  );
+  emulator = own.emulator;
   operator = await startOperator({
-    info: { ...info, arm },
+    info: { ...info, arm: own.arm },
     leaseName: 'first-rollout',
     config: {
       azure: {
-        ...emulatorAzureConfig(arm),
+        ...emulatorAzureConfig(own.arm),
         placement: { defaultIsolation: 'Shared' },
-        subscriptions: [{ id: arm.subscriptionId }],
+        subscriptions: [{ id: own.arm.subscriptionId }],
         // The operator's clocks scaled like the emulator's (as the benchmark does).
         operationPollSeconds: 0.1,
         rbacPropagationSeconds: 3,
@@ -81,21 +68,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin.delete(typeOf('Tenant'), NAME).catch(() => {});
-  await waitFor(
-    'the tenant released',
-    async () => {
-      try {
-        await admin.get(typeOf('Tenant'), NAME);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    60_000,
-  ).catch(() => {});
+  await waitForTenantGone(admin, NAME);
   await operator?.stop();
   await emulator?.stop();
-  rmSync(dir, { recursive: true, force: true });
 }, 90_000);
 
 test('a new tenant on a shared server gets its database and the alias that reaches it in one pod template change', async () => {
