@@ -27,6 +27,7 @@ import {
   typeOf,
   waitFor,
   waitForReady,
+  waitForTenantGone,
 } from '../../harness/fixtures.ts';
 
 const info = sharedControlPlane();
@@ -95,18 +96,7 @@ afterAll(async () => {
   // clock entered its window) is left on the shared emulator for other files.
   operator ??= await startOperator({ info, clock, config: CONFIG });
   await admin.delete(typeOf('Tenant'), NAME).catch(() => {});
-  await waitFor(
-    'zrgate released',
-    async () => {
-      try {
-        await admin.get(typeOf('Tenant'), NAME);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    60_000,
-  ).catch(() => {});
+  await waitForTenantGone(admin, NAME);
   await operator?.stop();
 }, 90_000);
 
