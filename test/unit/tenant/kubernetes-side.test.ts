@@ -1,7 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import {
+  absoluteRef,
   type CacheView,
   objectRef,
+  relativeRef,
   reuseVerdict,
   StepObservation,
   type StepRecord,
@@ -129,12 +131,49 @@ describe('reuseVerdict: when a pass may skip a Kubernetes step', () => {
       INPUTS,
       cacheOf(),
       false,
-      '(void) changed',
+      'the last full run deleted or could not read back an object',
     ],
   ])('%s', (_name, record, inputs, cache, reuse, why) => {
     const verdict = reuseVerdict(record, inputs, cache);
     expect(verdict.reuse).toBe(reuse);
     if (!verdict.reuse && why !== undefined) expect(verdict.why).toBe(why);
     if (verdict.reuse) expect(verdict.record.conditions[0]?.reason).toBe('NamespaceActive');
+  });
+});
+
+describe('StepRecord: compact, and alike for every tenant whose step saw the same objects', () => {
+  test.each<[string, string, string]>([
+    ['an object in the namespace', objectRef('NetworkPolicy', 'allow-dns', NS), 'NetworkPolicy ~/allow-dns'],
+    ['the namespace itself', objectRef('Namespace', NS, undefined), 'Namespace /~'],
+    ['an object in another namespace', objectRef('Service', 'gateway', 'platform'), 'Service platform/gateway'],
+    ['another cluster-scoped object', objectRef('ClusterRole', 'view', undefined), 'ClusterRole /view'],
+  ])('%s: %s <-> %s', (_name, ref, relative) => {
+    expect(relativeRef(ref, NS)).toBe(relative);
+    expect(absoluteRef(relative, NS)).toBe(ref);
+  });
+
+  test("two tenants' records of the same objects differ only in their versions", () => {
+    const recordFor = (namespace: string, base: number) => {
+      const seen = new StepObservation();
+      seen.saw('Namespace', namespace, undefined, String(base));
+      seen.saw('NetworkPolicy', 'default-deny', namespace, String(base + 1));
+      seen.saw('Deployment', 'tenant-app', namespace, undefined);
+      seen.listedKind('NetworkPolicy', 1);
+      return seen.record(INPUTS, namespace, []);
+    };
+    const a = recordFor('ns-alpha', 10);
+    const b = recordFor('ns-bravo', 20);
+    expect(a.refs).toBe(b.refs);
+    expect(a.refs).not.toContain('ns-alpha');
+    expect(a.listed).toBe(b.listed);
+    expect([a.versions, b.versions]).toEqual(['10,11,-', '20,21,-']);
+  });
+
+  test('a resourceVersion that is not an etcd revision voids the record instead of being misread', () => {
+    const seen = new StepObservation();
+    seen.saw('NetworkPolicy', 'default-deny', NS, '11,12');
+    const record = seen.record(INPUTS, NS, []);
+    const verdict = reuseVerdict(record, INPUTS, { resourceVersion: () => '11,12', countInNamespace: () => 0 });
+    expect(verdict.reuse).toBe(false);
   });
 });
