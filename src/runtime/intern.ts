@@ -10,9 +10,9 @@
  * Rules:
  * - Interned values are frozen: they are shared, so nobody may change them (a write throws, in
  *   the strict mode every module runs in, instead of silently changing another tenant's object).
- * - The table is bounded (two generations of `GENERATION_SIZE` entries, the older dropped when the
- *   newer fills): a subtree no cached object uses any more is kept at most until then, never for
- *   the life of the process.
+ * - The table never keeps a subtree alive: it holds weak references (a Tenant's status changes
+ *   some eight times while it onboards; strong entries kept thousands of dead versions), and it is
+ *   bounded (two generations of `GENERATION_SIZE` entries, the older dropped when the newer fills).
  * - Equality is structural and exact: a hash picks a candidate and the candidate is compared
  *   field by field (its children already interned, so mostly by identity). A hash collision only
  *   means a subtree is not shared.
@@ -23,7 +23,7 @@
 /** Longer strings (a certificate, a long message) are rarely repeated: not worth the lookup. */
 const MAX_SHARED_LENGTH = 256;
 /** Entries per generation of the table. */
-export const GENERATION_SIZE = 1 << 16;
+export const GENERATION_SIZE = 1 << 14;
 
 /**
  * The one copy of `text` V8 keeps in its string table: for strings many long-lived objects repeat,
@@ -35,8 +35,8 @@ export function internString(text: string): string {
 
 type Node = Record<string, unknown> | unknown[];
 
-let current = new Map<number, Node>();
-let previous = new Map<number, Node>();
+let current = new Map<number, WeakRef<Node>>();
+let previous = new Map<number, WeakRef<Node>>();
 
 /** 32-bit FNV-1a step over a string's UTF-16 code units. */
 function hashString(h: number, text: string): number {
@@ -76,9 +76,9 @@ function sameShallow(a: Node, b: Node): boolean {
 }
 
 function lookup(hash: number, node: Node): Node {
-  let found = current.get(hash);
+  let found = current.get(hash)?.deref();
   if (found === undefined) {
-    found = previous.get(hash);
+    found = previous.get(hash)?.deref();
     if (found !== undefined && sameShallow(found, node)) {
       remember(hash, found);
       return found;
@@ -86,7 +86,7 @@ function lookup(hash: number, node: Node): Node {
   } else if (sameShallow(found, node)) {
     return found;
   }
-  if (found !== undefined) return node; // a collision: this one stays unshared
+  if (found !== undefined) return node; // a collision with a live subtree: this one stays unshared
   remember(hash, Object.freeze(node) as Node);
   return node;
 }
@@ -96,7 +96,7 @@ function remember(hash: number, node: Node): void {
     previous = current;
     current = new Map();
   }
-  current.set(hash, node);
+  current.set(hash, new WeakRef(node));
 }
 
 /** `node[key] = value`, also for a key `__proto__` (JSON.parse makes it an own property; `=` would set the prototype). */
