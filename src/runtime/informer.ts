@@ -135,6 +135,8 @@ export class Informer<T extends KubeObject = KubeObject> {
    * way. Never replaces a newer cached version; emits no event (the watch will). Never brings back
    * a deleted object: the answer of a finalizer-removal write often arrives after the watch's
    * DELETED event, and recording it then would keep a ghost in the cache for good.
+   * Takes `obj` over: its parts become the cache's, shared and frozen (`forCache`), so the caller
+   * may go on reading it but must not change it.
    */
   observe(obj: T): void {
     if (isGone(obj) || (obj.metadata.uid !== undefined && this.#deleted.has(obj.metadata.uid))) return;

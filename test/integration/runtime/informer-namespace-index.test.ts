@@ -70,3 +70,25 @@ test('listInNamespace holds exactly the cached objects of that namespace, throug
   expect(names(namespaces[1])).toEqual([]);
   expect(informer.listInNamespace('no-such-namespace')).toEqual([]);
 });
+
+test('cached objects share their identical parts (frozen) and keep their own top level, metadata and no managedFields', async () => {
+  await admin.apply(typeOf('NetworkPolicy'), policy('shared', namespaces[0], 'z'), 'test');
+  await admin.apply(typeOf('NetworkPolicy'), policy('shared', namespaces[1], 'z'), 'test');
+  await waitFor('both cached', () => informer.get('shared', namespaces[0]) && informer.get('shared', namespaces[1]));
+  const a = informer.get('shared', namespaces[0]) as KubeObject & { spec: unknown };
+  const b = informer.get('shared', namespaces[1]) as KubeObject & { spec: unknown };
+  // The same spec and labels in two namespaces: one copy.
+  expect(b.spec).toBe(a.spec);
+  expect(b.metadata.labels).toBe(a.metadata.labels);
+  expect(Object.isFrozen(a.spec)).toBe(true);
+  // What is the object's own is not shared.
+  expect(b.metadata).not.toBe(a.metadata);
+  expect(b.metadata.uid).not.toBe(a.metadata.uid);
+  expect(Object.isFrozen(a.metadata)).toBe(false);
+  expect((a.metadata as { managedFields?: unknown }).managedFields).toBeUndefined();
+  expect(a).toMatchObject({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' });
+  // The cache's copy is read-only: a change would reach every object sharing it.
+  expect(() => {
+    (a.metadata.labels as Record<string, string>).team = 'changed';
+  }).toThrow(TypeError);
+});
