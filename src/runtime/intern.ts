@@ -11,7 +11,7 @@
  * - Interned values are frozen: they are shared, so nobody may change them (a write throws, in
  *   the strict mode every module runs in, instead of silently changing another tenant's object).
  * - The table never keeps a subtree alive: it holds weak references (a Tenant's status changes
- *   some eight times while it onboards; strong entries kept thousands of dead versions), and it is
+ *   some eight times while it onboards; strong entries would keep the dead versions), and it is
  *   bounded (two generations of `GENERATION_SIZE` entries, the older dropped when the newer fills).
  * - Equality is structural and exact: a hash picks a candidate and the candidate is compared
  *   field by field (its children already interned, so mostly by identity). A hash collision only
