@@ -35,8 +35,8 @@ ENV MALLOC_ARENA_MAX=2
 # --memory-saver-mode: Node 24's V8 keeps every heap page a collection frees in a pool, resident,
 # until a memory-reducing collection, which a busy process hardly gets: RSS stays at the heap's
 # high-water mark for good. In memory-saver mode every full collection reduces memory and gives
-# the pool back. At 3000 tenants (one run each, be0d71a): peak RSS cold / steady / restart 325 /
-# 317 / 366 instead of 361 / 380 / 375 MiB; the price is operator CPU, +20 % in the cold phase and
-# +28 % afterwards, and 5 % more time to onboard the 3000 (891 instead of 848 s). Memory is what
-# gets a pod killed; CPU is only throttled.
+# the pool back. At 3000 tenants (one run each, 7c0b626 against 597fd5a): peak RSS cold / steady /
+# restart 325 / 317 / 366 instead of 361 / 380 / 375 MiB; the price is operator CPU, +20 % in the
+# cold phase and +28 % afterwards, and 5 % more time to onboard the 3000 (891 instead of 848 s).
+# Memory is what gets a pod killed; CPU is only throttled.
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--heap-growing-percent=25", "--memory-saver-mode", "dist/main.js"]
