@@ -1,6 +1,6 @@
 /**
- * What the informer caches hold per tenant, with and without shared parts (src/runtime/intern.ts,
- * as the informer's `forCache` uses it: the top level and metadata the object's own, every other
+ * What the informer caches hold per tenant, with and without shared parts (the informer's own
+ * `forCache`, src/runtime/intern.ts: the top level and metadata the object's own, every other
  * part and every string shared with identical ones): N tenants as the caches see them (the Tenant with a converged status from
  * test/fixtures/tenant-status.ts `fleet`, and the objects the operator keeps in its namespace, built
  * by the operator's own pure builders, with the fields the API server adds), each entering the
@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { intern, internParts } from '../src/runtime/intern.ts';
+import { forCache } from '../src/runtime/informer.ts';
 import type { KubeObject } from '../src/runtime/kube-client.ts';
 import { buildTenantObjects } from '../src/tenant/desired.ts';
 import { buildWorkload } from '../src/tenant/workload.ts';
@@ -50,14 +50,6 @@ for (const cachedTenant of fleet(tenants)) {
     texts.push(JSON.stringify(stored(obj as KubeObject)));
 }
 
-/** What the informer's `forCache` keeps (managedFields aside: these objects have none). */
-function asCached(obj: KubeObject): KubeObject {
-  const { metadata, ...rest } = obj as KubeObject & Record<string, unknown>;
-  const parts: Record<string, unknown> = rest;
-  for (const key of Object.keys(parts)) parts[key] = intern(parts[key]);
-  return { ...parts, metadata: internParts(metadata) } as unknown as KubeObject;
-}
-
 function measure(share: boolean): { mib: number; microsPerObject: number } {
   gc?.();
   gc?.();
@@ -66,7 +58,8 @@ function measure(share: boolean): { mib: number; microsPerObject: number } {
   const cpu = process.cpuUsage();
   texts.forEach((text, i) => {
     const parsed = JSON.parse(text) as unknown;
-    cache.set(i, share ? asCached(parsed as KubeObject) : parsed);
+    // The objects carry their own apiVersion and kind (a list page or watch event would not).
+    cache.set(i, share ? forCache(parsed as KubeObject, parsed as KubeObject) : parsed);
   });
   const used = process.cpuUsage(cpu);
   gc?.();

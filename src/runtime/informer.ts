@@ -43,7 +43,7 @@ class GoneError extends Error {}
  * shared with every other cached object that has the same (`intern`, runtime/intern.ts): a
  * cached object is read-only.
  */
-function forCache<T extends KubeObject>(obj: T, type: ResourceType): T {
+export function forCache<T extends KubeObject>(obj: T, type: Pick<ResourceType, 'apiVersion' | 'kind'>): T {
   const { metadata: withManagedFields, ...rest } = obj as KubeObject & Record<string, unknown>;
   const { managedFields: _dropped, ...metadata } = withManagedFields as T['metadata'] & { managedFields?: unknown };
   const parts: Record<string, unknown> = rest;

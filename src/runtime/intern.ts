@@ -105,20 +105,24 @@ function setOwn(node: Record<string, unknown>, key: string, value: unknown): voi
   else node[key] = value;
 }
 
-/** Interns the children of `node` in place and returns the hash of its content. */
+/**
+ * Interns the children of `node` in place and returns the hash of its content. A frozen node is
+ * interned already (or someone else's): only hashed, never written.
+ */
 function internChildren(node: Node): number {
+  const writable = !Object.isFrozen(node);
   let h = Array.isArray(node) ? 0x5b : 0x7b;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       const [value, childHash] = internValue(node[i]);
-      node[i] = value;
+      if (writable) node[i] = value;
       h = Math.imul(h ^ childHash, 0x01000193);
     }
     return h;
   }
   for (const key of Object.keys(node)) {
     const [value, childHash] = internValue(node[key]);
-    setOwn(node, key, value);
+    if (writable) setOwn(node, key, value);
     h = hashString(h, key);
     h = Math.imul(h ^ childHash, 0x01000193);
   }
@@ -131,23 +135,8 @@ function internValue(value: unknown): [unknown, number] {
   }
   if (value === null || typeof value !== 'object') return [value, hashValue(0x811c9dc5, value)];
   const node = value as Node;
-  if (Object.isFrozen(node)) return [node, internChildrenHashOnly(node)];
   const hash = internChildren(node);
-  return [lookup(hash, node), hash];
-}
-
-/** The hash of an already interned (frozen) node, without touching it. */
-function internChildrenHashOnly(node: Node): number {
-  let h = Array.isArray(node) ? 0x5b : 0x7b;
-  if (Array.isArray(node)) {
-    for (const child of node) h = Math.imul(h ^ internValue(child)[1], 0x01000193);
-    return h;
-  }
-  for (const key of Object.keys(node)) {
-    h = hashString(h, key);
-    h = Math.imul(h ^ internValue(node[key])[1], 0x01000193);
-  }
-  return h;
+  return [Object.isFrozen(node) ? node : lookup(hash, node), hash];
 }
 
 /**

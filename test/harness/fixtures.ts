@@ -285,9 +285,9 @@ export function condition(obj: TenantWithStatus | undefined, type: string) {
   return obj?.status?.conditions?.find((c) => c.type === type);
 }
 
-/** Waits until the Tenant is gone (its finalizer done); gives up quietly after `timeoutMs`, for afterAll. */
-export async function waitForTenantGone(admin: KubeClient, name: string, timeoutMs = 60_000): Promise<void> {
-  await waitFor(
+/** Waits until the Tenant is gone (its finalizer done); throws after `timeoutMs`. */
+export function waitForTenantDeleted(admin: KubeClient, name: string, timeoutMs = 60_000): Promise<unknown> {
+  return waitFor(
     `tenant ${name} gone`,
     async () => {
       try {
@@ -298,7 +298,12 @@ export async function waitForTenantGone(admin: KubeClient, name: string, timeout
       }
     },
     timeoutMs,
-  ).catch(() => {});
+  );
+}
+
+/** `waitForTenantDeleted` that gives up quietly after `timeoutMs`, for afterAll. */
+export async function waitForTenantGone(admin: KubeClient, name: string, timeoutMs = 60_000): Promise<void> {
+  await waitForTenantDeleted(admin, name, timeoutMs).catch(() => {});
 }
 
 /** Waits until the Tenant's Ready condition is True for its current generation. */

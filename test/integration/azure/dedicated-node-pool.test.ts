@@ -27,6 +27,7 @@ import {
   typeOf,
   waitFor,
   waitForReady,
+  waitForTenantDeleted,
 } from '../../harness/fixtures.ts';
 
 const info = sharedControlPlane();
@@ -77,18 +78,7 @@ function waitForTenant(name: string, what: string, predicate: (t: WithPool) => b
 
 async function deleteAndWait(name: string): Promise<void> {
   await admin.delete(typeOf('Tenant'), name).catch(() => {});
-  await waitFor(
-    `${name} gone`,
-    async () => {
-      try {
-        await admin.get(typeOf('Tenant'), name);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-    60_000,
-  );
+  await waitForTenantDeleted(admin, name);
 }
 
 beforeAll(async () => {
