@@ -736,13 +736,18 @@ export class TenantReconciler implements Reconciler {
     // Whether it exists decides what is built: a record reused later must see the same.
     pass.observing?.saw('Deployment', 'tenant-app', namespace, existing?.metadata.resourceVersion);
     const secretsBlocked = wantsSecrets && !spc;
+    // A new tenant's pods start once, with their database: started before it is reachable they
+    // could only fail to connect, and its arrival would replace them all (a second rollout, and a
+    // Deployment write per tenant at a fleet's onboarding). '' is the gate's "none yet"
+    // (desiredDatabase); a running Deployment is never held back.
+    const databaseBlocked = pass.settings.database === '';
     // On a shared server the server's name resolves to this tenant's own private endpoint. The
     // alias comes with the database setting ('' while the database waits for this very endpoint,
     // reachableDatabase), so a new tenant's pod template changes once for both.
     const sqlEndpoint = pass.settings.database === '' ? undefined : sharedServerEndpoint(azure);
     const hostAliases =
       sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
-    if (!secretsBlocked || existing)
+    if ((!secretsBlocked && !databaseBlocked) || existing)
       desired.push(
         buildDeployment(t, config, {
           ...identity,
@@ -781,7 +786,14 @@ export class TenantReconciler implements Reconciler {
               ? 'The application mounts Key Vault secrets; it starts once the tenant’s vault and identity exist.'
               : 'The Secrets Store CSI driver CRDs are not installed in this cluster; the application cannot mount its secrets.',
           }
-        : applicationAvailability(deployment);
+        : databaseBlocked && !existing
+          ? {
+              type: 'ApplicationAvailable',
+              status: 'False',
+              reason: 'WaitingForDatabase',
+              message: 'The application starts once its database is reachable (DatabaseReady says how far it is).',
+            }
+          : applicationAvailability(deployment);
     if (frontDoor.condition.status === 'True') pass.url = tenantUrl(t);
     return [available, frontDoor.condition];
   }

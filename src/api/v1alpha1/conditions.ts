@@ -115,6 +115,10 @@ export const REASONS = {
   AzureDependencyNotReady: entry('progress', 'An Azure resource waits for another one to exist.'),
   AzureRbacPropagating: entry('progress', 'A new Azure role assignment is propagating (Azure needs up to a few minutes).'),
   WaitingForKeyVault: entry('progress', 'The application mounts Key Vault secrets and starts once the vault and identity exist.'),
+  WaitingForDatabase: entry(
+    'progress',
+    'A new tenant’s application starts once its database is reachable, so its pods start once, with their database.',
+  ),
   WaitingForWafPolicy: entry('progress', 'The front door is exposed once the tenant’s WAF policy exists.'),
   DeploymentMissing: entry('progress', 'The application Deployment does not exist yet.'),
   RollingOut: entry('progress', 'A new version of the application is rolling out.'),

@@ -1,9 +1,10 @@
 /**
- * A new tenant's application rolls out once for its database, with Azure's operation times (the
+ * A new tenant's application starts once, with its database, with Azure's operation times (the
  * emulator's realistic profile, scaled like the benchmark's): on a shared server the pods reach the
  * database only through the tenant's own private endpoint (a host alias), which is created after the
- * database's host is known. The database setting waits for that endpoint, so the pod template goes
- * from "no database" to "database and alias" in one change, never to a database it cannot reach.
+ * database's host is known. The database setting waits for that endpoint, and the Deployment waits
+ * for the database setting: its first pod template already has the database and the alias, so no
+ * pod ever starts without its database or is replaced when it arrives.
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { ArmEmulator } from '../../../hack/arm-emulator/index.ts';
@@ -73,15 +74,23 @@ afterAll(async () => {
   await emulator?.stop();
 }, 90_000);
 
-test('a new tenant on a shared server gets its database and the alias that reaches it in one pod template change', async () => {
+test('a new tenant on a shared server gets its database and the alias that reaches it in its first pod template', async () => {
   await admin.apply(typeOf('Tenant'), tenant(NAME), 'test');
   // Every pod template the Deployment has had, by generation (polled: a generation that lived less
   // than the poll would be missed, but it still counts in the final generation).
   const seen = new Map<number, PodTemplateSeen>();
+  // What ApplicationAvailable said while there was no Deployment yet.
+  const waitingReasons = new Set<string>();
   let ready = false;
   const watching = (async () => {
     while (!ready) {
       const d = await admin.get<KubeObject & { spec: any }>(typeOf('Deployment'), 'tenant-app', NAMESPACE).catch(() => undefined);
+      if (d === undefined) {
+        const t = await admin.get<KubeObject>(typeOf('Tenant'), NAME).catch(() => undefined);
+        const conditions = (t?.status as { conditions?: { type: string; reason: string }[] } | undefined)?.conditions;
+        const available = conditions?.find((c) => c.type === 'ApplicationAvailable');
+        if (available) waitingReasons.add(available.reason);
+      }
       if (d?.metadata.generation !== undefined && !seen.has(d.metadata.generation)) {
         const pod = d.spec.template.spec;
         seen.set(d.metadata.generation, {
@@ -106,5 +115,7 @@ test('a new tenant on a shared server gets its database and the alias that reach
   const templates = [...seen.values()].sort((a, b) => a.generation - b.generation);
   // Never a database without the alias that reaches it.
   for (const template of templates) if (template.database !== undefined) expect(template.aliases).toContain(template.database);
-  expect(templates.at(-1)).toEqual({ generation: 2, database: server, aliases: [server] });
+  expect(templates).toEqual([{ generation: 1, database: server, aliases: [server] }]);
+  // Until then the tenant said why its application was not there.
+  expect([...waitingReasons]).toEqual(['WaitingForDatabase']);
 }, 120_000);
