@@ -32,7 +32,7 @@ import {
 import { createFaultInjector, type FaultInjector, type FaultRule } from './faults.ts';
 import { geoLinkStatus, resolveSqlHost, setGeoReplicationLag } from './geo-replication.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
-import { rotateKey } from './key-rotation.ts';
+import { keysChanged, rotateKey } from './key-rotation.ts';
 import { platformAuditWorkspaceId, seedPlatformAuditWorkspace } from './monitoring.ts';
 import type { OperationProfileName, OperationTiming } from './operation-profiles.ts';
 import { type PlatformNetwork, seedPlatformNetwork } from './private-link.ts';
@@ -806,10 +806,12 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     },
   };
 
+  // Both controls change a key in place: key rotation must look at it again (keysChanged).
   const keyOf = (keyId: string) => {
     tick(engine);
     const key = getResource(engine.store, keyId);
     if (key === undefined || key.type !== 'Microsoft.KeyVault/vaults/keys') throw new Error(`no key '${keyId}'`);
+    keysChanged(engine.store);
     return key;
   };
   const keyVault: KeyVaultControls = {

@@ -7,7 +7,7 @@
 import { isoDurationMs } from './durations.ts';
 import { asNumber, asObject, asString, type JsonObject } from './json.ts';
 import { newKeyVersion, type TypeContext } from './resource-types.ts';
-import { getResource, putResource, resourcesOfType, type StoredResource } from './store.ts';
+import { getResource, putResource, resourcesOfType, type Store, type StoredResource } from './store.ts';
 
 /** When a key's current version is due to be rotated (ms), or undefined when its policy never rotates it. */
 export function rotationDueAt(key: JsonObject): number | undefined {
@@ -35,11 +35,29 @@ export function rotationDueAt(key: JsonObject): number | undefined {
  */
 export function rotateDueKeys(ctx: TypeContext): void {
   const now = ctx.clock.now().getTime();
-  for (const key of resourcesOfType(ctx.store, 'Microsoft.KeyVault/vaults/keys')) {
-    for (let due = cachedDueAt(key); due !== undefined && due <= now; due = cachedDueAt(key)) {
-      rotateKey(key, Math.floor(due / 1000));
-    }
+  // This runs before every request: it looks at the keys again only when one was put or removed
+  // (or changed by a test control, keysChanged) or the earliest rotation came due. Looking at every
+  // key on every request made the emulator's CPU grow with the square of the fleet.
+  const version = ctx.store.versions.get(KEY_TYPE) ?? 0;
+  const last = lastScan.get(ctx.store);
+  if (last !== undefined && last.version === version && now < last.nextDueAt) return;
+  let nextDueAt = Number.POSITIVE_INFINITY;
+  for (const key of resourcesOfType(ctx.store, KEY_TYPE)) {
+    let due = cachedDueAt(key);
+    for (; due !== undefined && due <= now; due = cachedDueAt(key)) rotateKey(key, Math.floor(due / 1000));
+    if (due !== undefined) nextDueAt = Math.min(nextDueAt, due);
   }
+  lastScan.set(ctx.store, { version, nextDueAt });
+}
+
+const KEY_TYPE = 'microsoft.keyvault/vaults/keys';
+
+/** Per store: the keys' version (Store.versions) at the last look, and the earliest rotation then due. */
+const lastScan = new WeakMap<Store, { version: number; nextDueAt: number }>();
+
+/** A key's body changed in place (a test control): the next request looks at every key again. */
+export function keysChanged(store: Store): void {
+  lastScan.delete(store);
 }
 
 /**

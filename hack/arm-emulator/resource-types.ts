@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { API_VERSIONS } from './api-versions.ts';
-import type { ArmTarget } from './arm-path.ts';
+import { type ArmTarget, idKey } from './arm-path.ts';
 import type { ControllableClock } from './clock.ts';
 import { containerServiceSpecs } from './container-service.ts';
 import { isIsoDuration, isoDurationMs } from './durations.ts';
@@ -240,13 +240,21 @@ function knownPrincipals(store: Store): Set<string> {
   return ids;
 }
 
-/** Role assignments whose scope is `scopeId` or one of its ancestors. */
+/**
+ * Role assignments whose scope is `scopeId` or one of its ancestors. An assignment's id is
+ * `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`, so the store files it under
+ * its scope (`parentKey`): the scope and each ancestor are one lookup each, where a scan of every
+ * assignment made each database write cost O(fleet).
+ */
 function assignmentsCovering(store: Store, scopeId: string): StoredResource[] {
-  const scope = scopeId.toLowerCase();
-  return resourcesOfType(store, 'Microsoft.Authorization/roleAssignments').filter((ra) => {
-    const at = (asString(props(ra.body).scope) ?? '').toLowerCase();
-    return scope === at || scope.startsWith(`${at}/`);
-  });
+  const byScope = store.byParent.get('microsoft.authorization/roleassignments');
+  if (byScope === undefined) return [];
+  const scope = idKey(scopeId);
+  const found: StoredResource[] = [];
+  for (let end = scope.length; end > 0; end = scope.lastIndexOf('/', end - 1)) {
+    for (const ra of byScope.get(scope.slice(0, end))?.values() ?? []) found.push(ra);
+  }
+  return found;
 }
 
 /** Whether a role assignment has reached the data plane (see AzureBehaviours.rbacPropagationDelayMs). */

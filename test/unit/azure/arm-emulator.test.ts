@@ -7,6 +7,7 @@ import { createEngine, type Engine, handleRequest, sqlSettings } from '../../../
 import { createFaultInjector } from '../../../hack/arm-emulator/faults.ts';
 import { type AzureBehaviours, realisticBehaviours } from '../../../hack/arm-emulator/index.ts';
 import { armMergePatch } from '../../../hack/arm-emulator/json.ts';
+import { keysChanged } from '../../../hack/arm-emulator/key-rotation.ts';
 import {
   INSTANT_OPERATION_MS,
   type OperationTiming,
@@ -15,8 +16,8 @@ import {
   REALISTIC_DURATIONS,
 } from '../../../hack/arm-emulator/operation-profiles.ts';
 import { seedPlatformNetwork } from '../../../hack/arm-emulator/private-link.ts';
-import { recordDatabaseActivity } from '../../../hack/arm-emulator/resource-types.ts';
-import { createStore } from '../../../hack/arm-emulator/store.ts';
+import { checkRotationPolicy, recordDatabaseActivity } from '../../../hack/arm-emulator/resource-types.ts';
+import { createStore, getResource } from '../../../hack/arm-emulator/store.ts';
 
 const SUB = '/subscriptions/s1';
 const RG = `${SUB}/resourceGroups/rg1`;
@@ -596,8 +597,11 @@ describe('RBAC propagation', () => {
   const VAULT = `${RG}/providers/Microsoft.KeyVault/vaults/kv1`;
   const CRYPTO_USER = '/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6';
 
-  test('a ServicePrincipal assignment is accepted at once; the server key fails with AzureKeyVaultMissingPermissions until it propagates', () => {
-    const e = engine({ rbacPropagationDelayMs: 5 * 60_000, rbacPropagationClock: 'emulated' });
+  /**
+   * A server, a vault with purge protection and its key k1, and the Key Vault Crypto User role
+   * given to the server's identity at `scope`: the assignment's response, and the server key's PUT.
+   */
+  function cryptoRoleAt(e: Engine, scope: string) {
     withServer(e);
     call(e, 'PUT', VAULT, '2026-02-01', {
       location: 'westeurope',
@@ -613,20 +617,39 @@ describe('RBAC propagation', () => {
     const assignment = call(
       e,
       'PUT',
-      `${VAULT}/providers/Microsoft.Authorization/roleAssignments/44444444-4444-4444-8444-444444444444`,
+      `${scope}/providers/Microsoft.Authorization/roleAssignments/44444444-4444-4444-8444-444444444444`,
       '2022-04-01',
-      {
-        properties: { roleDefinitionId: CRYPTO_USER, principalId, principalType: 'ServicePrincipal' },
-      },
+      { properties: { roleDefinitionId: CRYPTO_USER, principalId, principalType: 'ServicePrincipal' } },
     );
-    expect(assignment.status).toBe(201);
     const uri = String(key.keyUriWithVersion);
     const name = `kv1_k1_${uri.split('/').pop()}`;
     const serverKey = () =>
       call(e, 'PUT', `${SERVER}/keys/${name}`, SQL_SECURITY, { properties: { serverKeyType: 'AzureKeyVault', uri } });
+    return { assignment, serverKey };
+  }
+
+  test('a ServicePrincipal assignment is accepted at once; the server key fails with AzureKeyVaultMissingPermissions until it propagates', () => {
+    const e = engine({ rbacPropagationDelayMs: 5 * 60_000, rbacPropagationClock: 'emulated' });
+    const { assignment, serverKey } = cryptoRoleAt(e, VAULT);
+    expect(assignment.status).toBe(201);
     expect(serverKey()).toMatchObject({ status: 400, body: { error: { code: 'AzureKeyVaultMissingPermissions' } } });
     e.clock.advance(5 * 60_000);
     expect(serverKey().status).toBe(201);
+  });
+
+  test.each([
+    ['the vault itself', 201, VAULT],
+    ['its resource group', 201, RG],
+    ['its subscription', 201, '/subscriptions/s1'],
+    ['another resource group', 400, '/subscriptions/s1/resourceGroups/other'],
+  ])('a crypto role assigned at %s and SQL’s server key on the vault: HTTP %s', (_name, status, scope) => {
+    const e = engine({ rbacPropagationDelayMs: 0 });
+    call(e, 'PUT', '/subscriptions/s1/resourceGroups/other', '2025-04-01', { location: 'westeurope' });
+    const { assignment, serverKey } = cryptoRoleAt(e, scope);
+    expect(assignment.status).toBe(201);
+    const response = serverKey();
+    expect(response.status).toBe(status);
+    if (status === 400) expect(response.body).toMatchObject({ error: { code: 'AzureKeyVaultMissingPermissions' } });
   });
 
   test('an unknown principal without principalType is refused (directory lookup)', () => {
@@ -890,6 +913,34 @@ describe('key rotation', () => {
     expect(now.keyUriWithVersion).not.toBe(first.keyUriWithVersion);
     const created = (first.attributes as { created: number }).created + 2 * 180 * 86_400;
     expect(now.attributes).toMatchObject({ created, exp: created + 365 * 86_400 });
+  });
+
+  test('a key put after the others were looked at rotates on its own time', () => {
+    const e = engine();
+    withVault(e);
+    const second = `${VAULT}/keys/second`;
+    call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA', rotationPolicy: policy('P1Y', 'P2Y') } });
+    const firstVersion = props(call(e, 'GET', KEY, KV).body).keyUriWithVersion;
+    // Looked at (every request does): the earliest rotation is a year away. A key put now is due sooner.
+    call(e, 'PUT', second, KV, { properties: { kty: 'RSA', rotationPolicy: policy('P30D', 'P1Y') } });
+    const secondVersion = props(call(e, 'GET', second, KV).body).keyUriWithVersion;
+    e.clock.advance(31 * DAY);
+    expect(props(call(e, 'GET', second, KV).body).keyUriWithVersion).not.toBe(secondVersion);
+    expect(props(call(e, 'GET', KEY, KV).body).keyUriWithVersion).toBe(firstVersion);
+  });
+
+  test('a key changed in place (as the emulator’s test controls do) rotates once keysChanged says so', () => {
+    const e = engine();
+    withVault(e);
+    call(e, 'PUT', KEY, KV, { properties: { kty: 'RSA' } });
+    // Looked at: no key has a rotation due.
+    const before = props(call(e, 'GET', KEY, KV).body).keyUriWithVersion;
+    const checked = checkRotationPolicy(policy('P30D', 'P1Y'), Math.floor(e.clock.now().getTime() / 1000));
+    if (!checked.ok) throw new Error(checked.error.message);
+    props(getResource(e.store, KEY)?.body ?? {}).rotationPolicy = checked.value;
+    keysChanged(e.store);
+    e.clock.advance(31 * DAY);
+    expect(props(call(e, 'GET', KEY, KV).body).keyUriWithVersion).not.toBe(before);
   });
 
   test('Azure SQL follows a new version only after its delay, adding the version as a server key', () => {
