@@ -307,8 +307,8 @@ export function sharedServerEndpoint(
 /**
  * Pure: the database the application may be given (host and name), or nothing while its pods
  * could not reach it. On a shared server they reach it only through the tenant's own private
- * endpoint, whose address goes into the pod's host aliases: the database waits for it, so a new
- * tenant's pod template changes once (database and alias together) instead of rolling twice. A
+ * endpoint, whose address goes into the pod's host aliases: the database waits for it, and a new
+ * tenant's Deployment waits for the database (reconciler.ts), so its pods start once, with both. A
  * server of the tenant's own, or a region with no private endpoint configured (its condition says
  * the platform team must act), has nothing to wait for.
  */

@@ -743,7 +743,7 @@ export class TenantReconciler implements Reconciler {
     const databaseBlocked = pass.settings.database === '';
     // On a shared server the server's name resolves to this tenant's own private endpoint. The
     // alias comes with the database setting ('' while the database waits for this very endpoint,
-    // reachableDatabase), so a new tenant's pod template changes once for both.
+    // reachableDatabase), so a new tenant's first pod template has both.
     const sqlEndpoint = pass.settings.database === '' ? undefined : sharedServerEndpoint(azure);
     const hostAliases =
       sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
