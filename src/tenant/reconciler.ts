@@ -744,7 +744,7 @@ export class TenantReconciler implements Reconciler {
     // On a shared server the server's name resolves to this tenant's own private endpoint. The
     // alias comes with the database setting ('' while the database waits for this very endpoint,
     // reachableDatabase), so a new tenant's first pod template has both.
-    const sqlEndpoint = pass.settings.database === '' ? undefined : sharedServerEndpoint(azure);
+    const sqlEndpoint = databaseBlocked ? undefined : sharedServerEndpoint(azure);
     const hostAliases =
       sqlEndpoint?.fqdn === undefined ? {} : { hostAliases: [{ ip: sqlEndpoint.ip, hostnames: [sqlEndpoint.fqdn] }] };
     if ((!secretsBlocked && !databaseBlocked) || existing)
